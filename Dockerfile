@@ -1,0 +1,41 @@
+# syntax=docker/dockerfile:1
+# Foyer lobby node. Build: docker build -t foyer .   Run: docker run -p 8080:8080 foyer
+# Configuration is by environment variables (docs/configuration.md).
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+# Dependencies first, for layer caching. No scripts: the root `prepare`
+# script runs `tsc -b`, and the sources are not here yet.
+COPY package.json package-lock.json ./
+COPY shared/package.json shared/
+COPY server/package.json server/
+COPY client-sdk/package.json client-sdk/
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY . .
+RUN npm run build && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
+# uWebSockets.js ships a native binding for every platform and Node ABI
+# (~90 MB); keep only the one this Node on this architecture loads.
+RUN keep="uws_$(node -p "process.platform+'_'+process.arch+'_'+process.versions.modules").node" \
+ && find node_modules/uWebSockets.js/binaries -name 'uws_*.node' ! -name "$keep" -delete
+# Gather what runs into /out: package files, node_modules (workspace links
+# are relative symlinks, kept by cp -a) and each workspace's dist, including
+# web/dist when there is one.
+RUN mkdir /out \
+ && cp -a package.json package-lock.json node_modules /out/ \
+ && for ws in shared server client-sdk web; do \
+      [ -d "$ws/dist" ] || continue; \
+      mkdir -p "/out/$ws" && cp -a "$ws/dist" "/out/$ws/"; \
+      for f in package.json node_modules; do [ ! -e "$ws/$f" ] || cp -a "$ws/$f" "/out/$ws/"; done; \
+    done \
+ && test -f /out/server/dist/main.js
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production PORT=8080
+WORKDIR /app
+# Owned by root, read-only to the node user that runs it.
+COPY --from=build /out/ ./
+USER node
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+CMD ["node", "server/dist/main.js"]

@@ -1,0 +1,567 @@
+import { PROTOCOL_VERSION, closeCodes, closeName } from '@foyer/shared';
+import type { CloseName, ErrorCode, EventData, EventFrame, EventName, Issue, OpData, OpName, OpResult } from '@foyer/shared';
+
+/**
+ * Where the client is. `connected`, `resumed` and `resynced` all mean "open
+ * and usable"; they differ in what happened to the session:
+ * - `connecting`: connect() is opening the socket (and logging in with `token`).
+ * - `connected`: connect() succeeded, or a reconnect succeeded with no session to resume.
+ * - `reconnecting`: the connection dropped; waiting `info.delayMs` before attempt `info.attempt`.
+ *   Emitted once per attempt.
+ * - `resumed`: reconnected and the session continued; missed events follow through `on` handlers.
+ * - `resynced`: reconnected but the server started a fresh session (event numbering
+ *   restarted): events were lost, refetch whatever state you show.
+ * - `closed`: not connected and not trying (initially, after close(), or after a final close).
+ */
+export type LobbyState = 'connecting' | 'connected' | 'reconnecting' | 'resumed' | 'resynced' | 'closed';
+
+/** A WebSocket close as the client saw it. */
+export interface CloseInfo {
+  code: number;
+  /** The Foyer name for the code (shared `closeCodes`), if it has one. */
+  name: CloseName | undefined;
+  reason: string;
+}
+
+export interface StateInfo {
+  /** The close that led to this state (`reconnecting`, `closed`). */
+  close?: CloseInfo;
+  /** Why the client gave up or is retrying, when it was not just a close: a refused login or resume. */
+  error?: LobbyError;
+  /** `reconnecting`: which attempt comes next (1-based) and how long until it. */
+  attempt?: number;
+  delayMs?: number;
+}
+
+export interface ReconnectOptions {
+  /** Lower bound of every retry delay. Default 250. */
+  minDelayMs?: number;
+  /** Upper bound the exponential backoff grows to. Default 10000. */
+  maxDelayMs?: number;
+}
+
+/** The browser-compatible subset of WebSocket the client uses; `ws` and the DOM's WebSocket both fit. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  onopen: ((ev: any) => void) | null;
+  onmessage: ((ev: any) => void) | null;
+  onclose: ((ev: any) => void) | null;
+  onerror: ((ev: any) => void) | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+export interface LobbyClientOptions {
+  /** `ws://` or `wss://` address of a Foyer node or its load balancer. */
+  url: string;
+  /** Log in with this token on connect() (sent as auth.token, not on the URL, so it stays out of access logs). */
+  token?: string;
+  /** WebSocket implementation. Default: `globalThis.WebSocket`, else the `ws` package (Node 20). */
+  WebSocket?: WebSocketConstructor;
+  /** How long a call waits for its reply, including any wait for a reconnection. Default 10000. */
+  callTimeoutMs?: number;
+  /** Reconnect after a close that is not final. Default true (250 ms to 10 s). */
+  reconnect?: boolean | ReconnectOptions;
+  /** Refresh the token this long before it expires (halfway through, for short-lived tokens). Default 60000. */
+  refreshBeforeMs?: number;
+}
+
+export interface CallOptions {
+  /** Overrides `callTimeoutMs` for this call; `Infinity` waits forever. */
+  timeoutMs?: number;
+}
+
+/** `data` may be left out for ops whose data has no required field (auth.refresh, session.ping). */
+export type CallArgs<O extends OpName> = {} extends OpData<O>
+  ? [data?: OpData<O>, options?: CallOptions]
+  : [data: OpData<O>, options?: CallOptions];
+
+export type EventHandler<E extends EventName> = (data: EventData<E>, frame: EventFrame) => void;
+export type StateListener = (state: LobbyState, info: StateInfo) => void;
+
+/**
+ * Server error codes plus the client's own:
+ * - `TIMEOUT`: no reply in time (the server uses the same code for its own limit).
+ * - `DISCONNECTED`: the connection dropped while the request was in flight, or connect() failed.
+ * - `CLOSED`: the client is closed (close(), a final close, or a refused resume) and will not send it.
+ */
+export type LobbyErrorCode = ErrorCode | 'DISCONNECTED' | 'CLOSED';
+
+export class LobbyError extends Error {
+  override readonly name = 'LobbyError';
+  readonly code: LobbyErrorCode;
+  /** Where a BAD_REQUEST's data was wrong. */
+  readonly issues: Issue[] | undefined;
+  /** The close behind a DISCONNECTED or CLOSED, when there was one. */
+  readonly close: CloseInfo | undefined;
+
+  constructor(code: LobbyErrorCode, message: string, extra: { issues?: Issue[]; close?: CloseInfo; cause?: unknown } = {}) {
+    super(message, extra.cause === undefined ? undefined : { cause: extra.cause });
+    this.code = code;
+    this.issues = extra.issues;
+    this.close = extra.close;
+  }
+}
+
+interface Call {
+  op: string;
+  data: unknown;
+  // Plain callbacks, not promise resolvers: the login step must react in the same
+  // tick as its reply, before any event frame that follows it is handled.
+  resolve: (result: unknown) => void;
+  reject: (err: LobbyError) => void;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  id: number | undefined;
+}
+
+const LOGIN_OPS: ReadonlySet<string> = new Set(['auth.guest', 'auth.token', 'auth.refresh', 'session.resume']);
+/** Login or resume refusals that retrying cannot fix. */
+const FINAL_LOGIN_ERRORS: ReadonlySet<LobbyErrorCode> = new Set([
+  'TOKEN_INVALID', 'TOKEN_EXPIRED', 'BAD_REQUEST', 'FORBIDDEN', 'UNAUTHENTICATED', 'ALREADY_AUTHENTICATED', 'ALREADY_LOGGED_IN',
+]);
+/** Beyond this setTimeout fires at once instead of late. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const MAX_REQUEST_ID = 2 ** 31 - 1;
+// A variable specifier keeps bundlers from pulling the Node-only `ws` into browser builds.
+const WS_MODULE = 'ws';
+
+/**
+ * A typed connection to a Foyer lobby server: request/reply calls, pushed
+ * events, token refresh, and reconnection that resumes the session.
+ */
+export class LobbyClient {
+  readonly #url: string;
+  readonly #WebSocket: WebSocketConstructor | undefined;
+  readonly #callTimeoutMs: number;
+  readonly #reconnect: Required<ReconnectOptions> | undefined;
+  readonly #refreshBeforeMs: number;
+
+  #state: LobbyState = 'closed';
+  #ws: WebSocketLike | undefined;
+  /** Open and past the login step: app calls go out instead of waiting in #queue. */
+  #ready = false;
+  /** Bumped by connect() and close() so an open that awaited the `ws` import can tell it was overtaken. */
+  #generation = 0;
+  /** The pending connect(), settled when the first connection is usable or has failed. */
+  #connecting: { promise: Promise<void>; resolve: () => void; reject: (err: LobbyError) => void } | undefined;
+  #nextId = 1;
+  readonly #pending = new Map<number, Call>();
+  #queue: Call[] = [];
+  readonly #handlers = new Map<string, Set<(data: unknown, frame: EventFrame) => void>>();
+  readonly #stateListeners = new Set<StateListener>();
+
+  #token: string | undefined;
+  #userId: string | undefined;
+  #expiresAt: number | undefined;
+  /** The server holds a session for us, so a reconnect resumes instead of starting over. */
+  #loggedIn = false;
+  #lastSeq = 0;
+  #attempt = 0;
+  #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  #refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  #refreshAt = 0;
+
+  constructor(options: LobbyClientOptions) {
+    this.#url = options.url;
+    this.#WebSocket = options.WebSocket;
+    this.#token = options.token;
+    this.#callTimeoutMs = options.callTimeoutMs ?? 10_000;
+    this.#refreshBeforeMs = options.refreshBeforeMs ?? 60_000;
+    const r = options.reconnect ?? true;
+    if (r !== false) {
+      const o = r === true ? {} : r;
+      const minDelayMs = Math.max(0, o.minDelayMs ?? 250);
+      this.#reconnect = { minDelayMs, maxDelayMs: Math.max(minDelayMs, o.maxDelayMs ?? 10_000) };
+    }
+  }
+
+  get state(): LobbyState {
+    return this.#state;
+  }
+  /** The user of the last login, once there was one. */
+  get userId(): string | undefined {
+    return this.#userId;
+  }
+  /** The newest token: the one given in options, then each one a login or refresh returned. Persist it to log in again later. */
+  get token(): string | undefined {
+    return this.#token;
+  }
+  /** When the current token expires (ms since the epoch, server clock); refreshed automatically before then. */
+  get expiresAt(): number | undefined {
+    return this.#expiresAt;
+  }
+  /** seq of the last event delivered in the current session; session.resume asks for what came after it. */
+  get lastSeq(): number {
+    return this.#lastSeq;
+  }
+
+  /**
+   * Opens the connection and, if a token is known, logs in with it (auth.token).
+   * Resolves once usable; rejects with a LobbyError and leaves the client
+   * `closed` if that fails. It makes one attempt: reconnection only starts
+   * after a connection succeeded. A token the server refused as expired or
+   * invalid is forgotten, so calling connect() again opens a logged-out
+   * connection (to log in with auth.guest, say). Does nothing if the client
+   * is not closed.
+   */
+  connect(): Promise<void> {
+    if (this.#state !== 'closed') return this.#connecting?.promise ?? Promise.resolve();
+    let resolve!: () => void;
+    let reject!: (err: LobbyError) => void;
+    const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+    this.#connecting = { promise, resolve, reject };
+    this.#attempt = 0;
+    this.#setState('connecting', {});
+    void this.#open();
+    return promise;
+  }
+
+  /**
+   * Sends a request and resolves with its reply's data, or rejects with a
+   * LobbyError carrying the server's code. Calls made before the connection is
+   * usable (connecting, reconnecting, resuming) wait for it, within their
+   * timeout. A call that was already sent when the connection dropped rejects
+   * with DISCONNECTED: the server may or may not have carried it out, so only
+   * retry what is safe to do twice (or check first).
+   */
+  call<O extends OpName>(op: O, ...args: CallArgs<O>): Promise<OpResult<O>> {
+    const [data, options] = args;
+    return new Promise((resolve, reject) => {
+      if (this.#state === 'closed') {
+        reject(new LobbyError('CLOSED', `${op}: the client is closed; connect() first`));
+        return;
+      }
+      const call = this.#makeCall(op, data ?? {}, options?.timeoutMs ?? this.#callTimeoutMs, resolve as (r: unknown) => void, reject);
+      if (this.#ready) this.#send(call);
+      else this.#queue.push(call);
+    });
+  }
+
+  /** Calls `handler` for each `event` pushed by the server, in seq order and at most once. Returns the unsubscribe function. */
+  on<E extends EventName>(event: E, handler: EventHandler<E>): () => void {
+    let set = this.#handlers.get(event);
+    if (!set) this.#handlers.set(event, (set = new Set()));
+    // Wrapped so the same function can be subscribed twice and each unsubscribe removes only its own.
+    const entry = (data: unknown, frame: EventFrame) => handler(data as EventData<E>, frame);
+    set.add(entry);
+    return () => void set.delete(entry);
+  }
+
+  /** Calls `listener` on every state change (and on each reconnect attempt). Returns the unsubscribe function. */
+  onState(listener: StateListener): () => void {
+    const entry: StateListener = (state, info) => listener(state, info);
+    this.#stateListeners.add(entry);
+    return () => void this.#stateListeners.delete(entry);
+  }
+
+  /**
+   * Closes the connection (code 1000) and stops reconnecting. Calls waiting or
+   * in flight reject with CLOSED. The token and userId are kept, so connect()
+   * logs in again with the token. Resolves when the socket has closed.
+   */
+  close(): Promise<void> {
+    if (this.#state === 'closed') return Promise.resolve();
+    this.#generation++;
+    clearTimeout(this.#reconnectTimer);
+    const ws = this.#ws;
+    const closed = new Promise<void>((resolve) => {
+      if (!ws || ws.readyState === 3) return resolve();
+      ws.onopen = ws.onmessage = null;
+      ws.onerror = () => {};
+      ws.onclose = () => resolve();
+      try {
+        ws.close(1000, 'client closed');
+      } catch {
+        resolve();
+      }
+    });
+    this.#detach((op) => new LobbyError('CLOSED', `${op}: the client was closed before the reply; the server may or may not have done it`));
+    const close: CloseInfo = { code: 1000, name: closeName(1000), reason: 'client closed' };
+    this.#giveUp(new LobbyError('CLOSED', 'the client was closed', { close }), { close });
+    return closed;
+  }
+
+  // ---- connection lifecycle ----
+
+  async #open(): Promise<void> {
+    const generation = ++this.#generation;
+    let WebSocket: WebSocketConstructor;
+    let ws: WebSocketLike;
+    try {
+      WebSocket = this.#WebSocket ?? (globalThis.WebSocket as WebSocketConstructor | undefined) ?? (await loadWs());
+      if (generation !== this.#generation) return;
+      const url = new URL(this.#url);
+      url.searchParams.set('v', String(PROTOCOL_VERSION));
+      ws = new WebSocket(url.toString());
+    } catch (err) {
+      if (generation !== this.#generation) return;
+      const error = new LobbyError('DISCONNECTED', `cannot open ${this.#url}: ${String(err)}`, { cause: err });
+      return this.#lost(undefined, error);
+    }
+    this.#ws = ws;
+    ws.onopen = () => ws === this.#ws && this.#onOpen(ws);
+    ws.onmessage = (ev: { data: unknown }) => {
+      if (ws !== this.#ws) return;
+      try {
+        this.#onMessage(ev.data);
+      } catch (err) {
+        // Only a bug could get here; the socket must keep reading regardless.
+        report(err);
+      }
+    };
+    ws.onclose = (ev: { code?: number; reason?: string }) => {
+      if (ws !== this.#ws) return;
+      const code = ev.code ?? 1006;
+      this.#detach();
+      this.#lost({ code, name: closeName(code), reason: ev.reason ?? '' });
+    };
+    // An error is always followed by a close, which is where it is handled.
+    ws.onerror = () => {};
+  }
+
+  #onOpen(ws: WebSocketLike): void {
+    const reconnecting = this.#state === 'reconnecting';
+    if (reconnecting && this.#loggedIn && this.#token) {
+      this.#login(ws, 'session.resume', { token: this.#token, lastSeq: this.#lastSeq });
+    } else if (!reconnecting && this.#token) {
+      this.#login(ws, 'auth.token', { token: this.#token });
+    } else {
+      this.#becomeReady('connected');
+    }
+  }
+
+  /** The first request on a new socket, sent ahead of any queued app call. */
+  #login(ws: WebSocketLike, op: 'auth.token' | 'session.resume', data: unknown): void {
+    const onResult = (result: unknown) => {
+      if (ws !== this.#ws) return;
+      const resumed = op === 'session.resume' ? (result as { resumed?: unknown }).resumed === true : undefined;
+      this.#becomeReady(resumed === undefined ? 'connected' : resumed ? 'resumed' : 'resynced');
+    };
+    const onError = (error: LobbyError) => {
+      // A dropped socket was handled by its close already.
+      if (ws !== this.#ws) return;
+      if (error.code === 'TOKEN_EXPIRED' || error.code === 'TOKEN_INVALID') this.#token = undefined;
+      this.#abandon(ws);
+      this.#lost(undefined, error, FINAL_LOGIN_ERRORS.has(error.code));
+    };
+    this.#send(this.#makeCall(op, data, this.#callTimeoutMs, onResult, onError));
+  }
+
+  #becomeReady(state: LobbyState): void {
+    this.#ready = true;
+    this.#attempt = 0;
+    const queued = this.#queue;
+    this.#queue = [];
+    // Before the state listeners run, so calls they make go out after the ones that waited.
+    for (const call of queued) this.#send(call);
+    this.#setState(state, {});
+    const connecting = this.#connecting;
+    this.#connecting = undefined;
+    connecting?.resolve();
+  }
+
+  /** Forgets the current socket: its in-flight calls fail, timers stop. */
+  #detach(
+    error = (op: string) => new LobbyError('DISCONNECTED', `${op}: the connection dropped before the reply; the server may or may not have done it`),
+  ): void {
+    this.#ws = undefined;
+    this.#ready = false;
+    clearTimeout(this.#refreshTimer);
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const call of pending) {
+      clearTimeout(call.timer);
+      call.reject(error(call.op));
+    }
+  }
+
+  /** Closes a socket the client no longer wants, without its close being handled as a drop. */
+  #abandon(ws: WebSocketLike): void {
+    this.#detach();
+    ws.onopen = ws.onmessage = ws.onclose = null;
+    ws.onerror = () => {};
+    try {
+      ws.close(1000);
+    } catch {
+      // Already closing.
+    }
+  }
+
+  /** The socket is gone (or never came up): retry, or give up for good. */
+  #lost(close: CloseInfo | undefined, error?: LobbyError, final = false): void {
+    const info: StateInfo = {};
+    if (close) info.close = close;
+    if (error) info.error = error;
+    const finalClose = close !== undefined && close.name !== undefined && !closeCodes[close.name].reconnect;
+    if (final || finalClose || !this.#reconnect || this.#state === 'connecting') {
+      const why = error ?? new LobbyError('DISCONNECTED', close ? `connection closed (${describe(close)})` : 'connection failed', close ? { close } : {});
+      return this.#giveUp(why, info);
+    }
+    const { minDelayMs, maxDelayMs } = this.#reconnect;
+    // Full jitter: clients dropped together (a node going away) spread their retries out.
+    const ceiling = Math.min(maxDelayMs, Math.max(minDelayMs, 1) * 2 ** Math.min(this.#attempt + 1, 30));
+    const delayMs = Math.round(minDelayMs + Math.random() * Math.max(0, ceiling - minDelayMs));
+    this.#attempt++;
+    this.#setState('reconnecting', { ...info, attempt: this.#attempt, delayMs });
+    this.#reconnectTimer = setTimeout(() => void this.#open(), delayMs);
+  }
+
+  #giveUp(error: LobbyError, info: StateInfo): void {
+    this.#generation++;
+    this.#loggedIn = false;
+    clearTimeout(this.#reconnectTimer);
+    clearTimeout(this.#refreshTimer);
+    const queued = this.#queue;
+    this.#queue = [];
+    const notSent = error.code === 'CLOSED' ? error : new LobbyError('CLOSED', `the client closed: ${error.message}`, { cause: error, ...(error.close ? { close: error.close } : {}) });
+    for (const call of queued) {
+      clearTimeout(call.timer);
+      call.reject(notSent);
+    }
+    const connecting = this.#connecting;
+    this.#connecting = undefined;
+    this.#setState('closed', info);
+    connecting?.reject(error);
+  }
+
+  // ---- requests and replies ----
+
+  #makeCall(op: string, data: unknown, timeoutMs: number, resolve: Call['resolve'], reject: Call['reject']): Call {
+    const call: Call = { op, data, resolve, reject, timer: undefined, id: undefined };
+    if (timeoutMs < MAX_TIMER_MS) {
+      call.timer = setTimeout(() => {
+        if (call.id === undefined) this.#queue = this.#queue.filter((c) => c !== call);
+        else this.#pending.delete(call.id);
+        reject(new LobbyError('TIMEOUT', `${op}: no reply within ${timeoutMs} ms`));
+      }, Math.max(0, timeoutMs));
+    }
+    return call;
+  }
+
+  #send(call: Call): void {
+    const ws = this.#ws;
+    if (!ws) return void this.#queue.push(call);
+    const id = this.#nextId;
+    let frame: string;
+    try {
+      frame = JSON.stringify({ id, op: call.op, data: call.data });
+    } catch (err) {
+      clearTimeout(call.timer);
+      return call.reject(new LobbyError('BAD_REQUEST', `${call.op}: data cannot be sent as JSON: ${String(err)}`, { cause: err }));
+    }
+    this.#nextId = id >= MAX_REQUEST_ID ? 1 : id + 1;
+    call.id = id;
+    this.#pending.set(id, call);
+    // A send on a closing socket is dropped silently; its close rejects the call.
+    ws.send(frame);
+  }
+
+  #onMessage(raw: unknown): void {
+    if (typeof raw !== 'string') return;
+    let frame: unknown;
+    try {
+      frame = JSON.parse(raw);
+    } catch {
+      return;
+    }
+    if (typeof frame !== 'object' || frame === null) return;
+    const f = frame as Record<string, unknown>;
+    if (typeof f.ev === 'string') this.#onEvent(f.ev, f.seq, f.data, frame as EventFrame);
+    else if (typeof f.ok === 'boolean') this.#onReply(f);
+  }
+
+  #onReply(f: Record<string, unknown>): void {
+    // A reply with re: null answers a frame the server could not read; nothing to match it to.
+    if (typeof f.re !== 'number') return;
+    const call = this.#pending.get(f.re);
+    if (!call) return; // Timed out already.
+    this.#pending.delete(f.re);
+    clearTimeout(call.timer);
+    if (f.ok) {
+      if (LOGIN_OPS.has(call.op) && typeof f.data === 'object' && f.data !== null) this.#onLogin(call.op, f.data as Record<string, unknown>);
+      call.resolve(f.data);
+      return;
+    }
+    const e = (typeof f.error === 'object' && f.error !== null ? f.error : {}) as Record<string, unknown>;
+    const code = typeof e.code === 'string' ? (e.code as ErrorCode) : 'INTERNAL';
+    const message = typeof e.message === 'string' ? e.message : 'malformed error reply';
+    call.reject(new LobbyError(code, message, Array.isArray(e.issues) ? { issues: e.issues as Issue[] } : {}));
+  }
+
+  #onLogin(op: string, r: Record<string, unknown>): void {
+    if (typeof r.userId === 'string') this.#userId = r.userId;
+    if (typeof r.token === 'string') this.#token = r.token;
+    this.#loggedIn = true;
+    // A fresh session numbers its events from 1 again.
+    if (op === 'auth.guest' || op === 'auth.token' || (op === 'session.resume' && r.resumed !== true)) this.#lastSeq = 0;
+    if (typeof r.expiresAt === 'number') {
+      this.#expiresAt = r.expiresAt;
+      const left = r.expiresAt - Date.now();
+      this.#refreshAt = Date.now() + Math.max(left - this.#refreshBeforeMs, left / 2);
+      this.#armRefresh();
+    }
+  }
+
+  #armRefresh(): void {
+    clearTimeout(this.#refreshTimer);
+    const delay = this.#refreshAt - Date.now();
+    this.#refreshTimer = setTimeout(() => {
+      if (Date.now() < this.#refreshAt) return this.#armRefresh();
+      if (!this.#ready || !this.#loggedIn) return; // The next login or resume reply re-arms it.
+      const call = this.#makeCall('auth.refresh', {}, this.#callTimeoutMs, () => {}, (err) => {
+        // Retry transient failures while the token lasts; an expired one ends in a 4000 close.
+        const left = (this.#expiresAt ?? 0) - Date.now();
+        if (err.code === 'DISCONNECTED' || err.code === 'TOKEN_EXPIRED' || err.code === 'TOKEN_INVALID' || left <= 1000) return;
+        this.#refreshAt = Date.now() + Math.max(1000, left / 2);
+        if (this.#ready) this.#armRefresh();
+      });
+      this.#send(call);
+    }, Math.min(Math.max(0, delay), MAX_TIMER_MS));
+  }
+
+  // ---- events ----
+
+  #onEvent(ev: string, seq: unknown, data: unknown, frame: EventFrame): void {
+    if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) return;
+    // Already delivered, e.g. replayed again after a resume.
+    if (seq <= this.#lastSeq) return;
+    this.#lastSeq = seq;
+    const handlers = this.#handlers.get(ev);
+    if (!handlers) return;
+    for (const handler of [...handlers]) {
+      try {
+        handler(data, frame);
+      } catch (err) {
+        report(err);
+      }
+    }
+  }
+
+  #setState(state: LobbyState, info: StateInfo): void {
+    this.#state = state;
+    for (const listener of [...this.#stateListeners]) {
+      try {
+        listener(state, info);
+      } catch (err) {
+        report(err);
+      }
+    }
+  }
+}
+
+async function loadWs(): Promise<WebSocketConstructor> {
+  const mod = (await import(/* @vite-ignore */ /* webpackIgnore: true */ WS_MODULE)) as { default: WebSocketConstructor };
+  return mod.default;
+}
+
+function describe(close: CloseInfo): string {
+  return `${close.code}${close.name ? ` ${close.name}` : ''}${close.reason ? `: ${close.reason}` : ''}`;
+}
+
+/** A listener's bug is the app's to see, but must not stop delivery to the others. */
+function report(err: unknown): void {
+  const g = globalThis as { reportError?: (e: unknown) => void };
+  if (typeof g.reportError === 'function') g.reportError(err);
+  else console.error('LobbyClient: a listener threw', err);
+}

@@ -1,0 +1,479 @@
+/**
+ * Generates docs/protocol.md, docs/protocol.schema.json and
+ * docs/configuration.md from the protocol in shared/ and the settings table
+ * in server/src/config.ts. Pure: same sources, same bytes (the docs test
+ * compares the files on disk with this output).
+ */
+import { z } from 'zod';
+import {
+  closeCodes,
+  errorCodes,
+  ErrorReply,
+  EventFrame,
+  events,
+  MIN_PROTOCOL_VERSION,
+  OkReply,
+  ops,
+  PROTOCOL_VERSION,
+  Reply,
+  Request,
+  ServerFrame,
+} from '@foyer/shared';
+import { settings, settingsTable } from '@foyer/server/config';
+
+type Json = { [key: string]: unknown };
+type Io = 'input' | 'output';
+
+export const PROTOCOL_MD = 'docs/protocol.md';
+export const PROTOCOL_SCHEMA = 'docs/protocol.schema.json';
+export const CONFIGURATION_MD = 'docs/configuration.md';
+
+/** Example connection URL; the path is whatever the server listens on. */
+const EXAMPLE_URL = 'ws://localhost:8080/';
+
+/** Every generated file, path (relative to the repo root) → content. */
+export function generateDocs(): Record<string, string> {
+  return {
+    [CONFIGURATION_MD]: configurationMd(),
+    [PROTOCOL_MD]: protocolMd(),
+    [PROTOCOL_SCHEMA]: JSON.stringify(protocolSchema(), null, 2) + '\n',
+  };
+}
+
+// ---------------------------------------------------------------------------
+// JSON Schema
+
+/** One schema as a standalone JSON Schema document, minus `$schema`. */
+function jsonSchema(schema: z.ZodType, io: Io): Json {
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io, target: 'draft-2020-12' }) as Json;
+  return rest;
+}
+
+/** `$defs` name of an op's data/result, an event's data. */
+export const defName = {
+  opData: (op: string) => `op:${op}:data`,
+  opResult: (op: string) => `op:${op}:result`,
+  eventData: (ev: string) => `event:${ev}:data`,
+};
+
+const envelopes: [name: string, schema: z.ZodType, io: Io][] = [
+  ['Request', Request, 'input'],
+  ['OkReply', OkReply, 'output'],
+  ['ErrorReply', ErrorReply, 'output'],
+  ['Reply', Reply, 'output'],
+  ['EventFrame', EventFrame, 'output'],
+  ['ServerFrame', ServerFrame, 'output'],
+];
+
+function protocolSchema(): Json {
+  const defs: Json = {};
+  const add = (name: string, schema: z.ZodType, io: Io) => {
+    defs[name] = rebaseRefs(jsonSchema(schema, io), '#/$defs/' + pointerEscape(name));
+  };
+  for (const [name, schema, io] of envelopes) add(name, schema, io);
+  for (const [name, spec] of Object.entries(ops)) {
+    add(defName.opData(name), spec.data, 'input');
+    add(defName.opResult(name), spec.result, 'output');
+  }
+  for (const [name, spec] of Object.entries(events)) add(defName.eventData(name), spec.data, 'output');
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    $comment: 'Generated from shared/ by `npm run docs`; do not edit.',
+    title: `Foyer protocol ${PROTOCOL_VERSION}`,
+    description:
+      `Frames of the Foyer lobby protocol (version ${PROTOCOL_VERSION}; servers accept ${MIN_PROTOCOL_VERSION}..${PROTOCOL_VERSION}). ` +
+      'Request data schemas describe what a client may send (zod input); result and event data schemas describe what a server sends (zod output). ' +
+      'See docs/protocol.md.',
+    $defs: defs,
+  };
+}
+
+function pointerEscape(s: string): string {
+  return s.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/** A standalone schema's local refs (`#...`) re-pointed at where it is nested. */
+function rebaseRefs(node: unknown, base: string): any {
+  if (Array.isArray(node)) return node.map((n) => rebaseRefs(n, base));
+  if (node === null || typeof node !== 'object') return node;
+  const out: Json = {};
+  for (const [k, v] of Object.entries(node)) {
+    out[k] = k === '$ref' && typeof v === 'string' && v.startsWith('#') ? base + v.slice(1) : rebaseRefs(v, base);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Markdown helpers
+
+/** Inline code that survives backticks in the text. */
+function code(s: string): string {
+  const longest = Math.max(0, ...(s.match(/`+/g) ?? []).map((m) => m.length));
+  const fence = '`'.repeat(longest + 1);
+  const pad = s.startsWith('`') || s.endsWith('`') ? ' ' : '';
+  return fence + pad + s + pad + fence;
+}
+
+/** A table cell: no newlines, pipes escaped (also inside code spans, per GFM). */
+function cell(s: string): string {
+  return s.replace(/\r?\n/g, ' ').replace(/\|/g, '\\|');
+}
+
+function table(head: string[], rows: string[][]): string {
+  return [
+    '| ' + head.join(' | ') + ' |',
+    '| ' + head.map(() => '---').join(' | ') + ' |',
+    ...rows.map((r) => '| ' + r.map(cell).join(' | ') + ' |'),
+  ].join('\n');
+}
+
+/** GitHub's heading anchor for a heading text. */
+function anchor(heading: string): string {
+  return heading
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .replace(/\s/g, '-');
+}
+
+function firstSentence(doc: string): string {
+  const m = /^.*?[.!?](?=\s|$)/s.exec(doc);
+  return m ? m[0] : doc;
+}
+
+function json(value: unknown): string {
+  return JSON.stringify(value);
+}
+
+// ---------------------------------------------------------------------------
+// JSON Schema → readable field tables
+
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+function isObj(v: unknown): v is Json {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function variants(s: Json): Json[] | undefined {
+  const v = s.anyOf ?? s.oneOf;
+  return Array.isArray(v) ? v.filter(isObj) : undefined;
+}
+
+/** A short type expression: `string`, `integer`, `"a" | "b"`, `string[]`, `object | null`. */
+function typeOf(s: Json): string {
+  if (typeof s.$ref === 'string') return s.$ref.replace(/^.*\//, '');
+  if ('const' in s) return json(s.const);
+  if (Array.isArray(s.enum)) return s.enum.map(json).join(' | ');
+  const vs = variants(s);
+  if (vs) return [...new Set(vs.map(typeOf))].join(' | ');
+  if (Array.isArray(s.allOf)) return s.allOf.filter(isObj).map(typeOf).join(' & ');
+  if (isObj(s.not) && Object.keys(s.not).length === 0) return 'never';
+  const t = s.type;
+  if (Array.isArray(t)) return t.map((x) => typeOf({ ...s, type: x })).join(' | ');
+  switch (t) {
+    case 'array': {
+      if (Array.isArray(s.prefixItems)) return '[' + s.prefixItems.filter(isObj).map(typeOf).join(', ') + ']';
+      const item = isObj(s.items) ? typeOf(s.items) : 'any';
+      return /[ |&]/.test(item) ? `(${item})[]` : `${item}[]`;
+    }
+    case 'object':
+      if (!isObj(s.properties) && isObj(s.additionalProperties)) {
+        return `Record<string, ${typeOf(s.additionalProperties)}>`;
+      }
+      return 'object';
+    case 'string':
+      return typeof s.format === 'string' ? `string (${s.format})` : 'string';
+    case undefined:
+      return 'any';
+    default:
+      return String(t);
+  }
+}
+
+/** Human-readable constraints of one schema: lengths, ranges, pattern, default. */
+function constraintsOf(s: Json): string[] {
+  const out: string[] = [];
+  const num = (k: string) => (typeof s[k] === 'number' ? (s[k] as number) : undefined);
+  const range = (lo: number | undefined, hi: number | undefined, unit: string) => {
+    if (lo !== undefined && hi !== undefined) out.push(lo === hi ? `exactly ${lo}${unit}` : `${lo}–${hi}${unit}`);
+    else if (lo !== undefined) out.push(`≥ ${lo}${unit}`);
+    else if (hi !== undefined) out.push(`≤ ${hi}${unit}`);
+  };
+  range(num('minLength'), num('maxLength'), ' chars');
+  if (typeof s.pattern === 'string') out.push('pattern ' + code(s.pattern));
+  let lo = num('minimum');
+  let hi = num('maximum');
+  if (s.type === 'integer' && lo === -MAX_SAFE) lo = undefined;
+  if (s.type === 'integer' && hi === MAX_SAFE) hi = undefined;
+  range(lo, hi, '');
+  if (num('exclusiveMinimum') !== undefined) out.push(`> ${num('exclusiveMinimum')}`);
+  if (num('exclusiveMaximum') !== undefined) out.push(`< ${num('exclusiveMaximum')}`);
+  if (num('multipleOf') !== undefined) out.push(`multiple of ${num('multipleOf')}`);
+  range(num('minItems'), num('maxItems'), ' items');
+  if (s.uniqueItems === true) out.push('unique items');
+  range(num('minProperties'), num('maxProperties'), ' keys');
+  const vs = variants(s);
+  if (vs) for (const v of vs) out.push(...constraintsOf(v));
+  if ('default' in s) out.push('default ' + code(json(s.default)));
+  return out;
+}
+
+interface FieldRow {
+  path: string;
+  type: string;
+  required: boolean;
+  constraints: string[];
+  description: string;
+}
+
+function fieldRows(s: Json, prefix = ''): FieldRow[] {
+  const props = isObj(s.properties) ? s.properties : {};
+  const required = new Set(Array.isArray(s.required) ? s.required : []);
+  const rows: FieldRow[] = [];
+  for (const [name, raw] of Object.entries(props)) {
+    if (!isObj(raw)) continue;
+    const path = prefix + name;
+    const notes = [typeof raw.description === 'string' ? raw.description : '', raw.deprecated === true ? 'Deprecated.' : ''];
+    rows.push({
+      path,
+      type: typeOf(raw),
+      required: required.has(name),
+      constraints: constraintsOf(raw),
+      description: notes.filter(Boolean).join(' '),
+    });
+    if (raw.type === 'object' && isObj(raw.properties)) rows.push(...fieldRows(raw, path + '.'));
+    if (raw.type === 'array' && isObj(raw.items) && raw.items.type === 'object' && isObj(raw.items.properties)) {
+      rows.push(...fieldRows(raw.items, path + '[].'));
+    }
+  }
+  return rows;
+}
+
+function fieldTable(s: Json): string {
+  const rows = fieldRows(s);
+  const described = rows.some((r) => r.description);
+  const head = ['Field', 'Type', 'Required', 'Constraints', ...(described ? ['Description'] : [])];
+  return table(
+    head,
+    rows.map((r) => [
+      code(r.path),
+      code(r.type),
+      r.required ? 'yes' : 'no',
+      r.constraints.join(', '),
+      ...(described ? [r.description] : []),
+    ]),
+  );
+}
+
+function isObjectSchema(s: Json): boolean {
+  return s.type === 'object' && !(isObj(s.additionalProperties) && !isObj(s.properties));
+}
+
+/** Readable rendering of a schema: a field table (or one per union variant), else its type. */
+function describeSchema(s: Json, emptyText: string): string {
+  const parts: string[] = [];
+  if (typeof s.description === 'string') parts.push(s.description);
+  const vs = variants(s);
+  if (isObjectSchema(s)) {
+    parts.push(isObj(s.properties) && Object.keys(s.properties).length > 0 ? fieldTable(s) : emptyText);
+  } else if (vs && vs.length > 0 && vs.every(isObjectSchema)) {
+    parts.push('One of:');
+    vs.forEach((v, i) => parts.push(`Variant ${i + 1}:\n\n` + fieldTable(v)));
+  } else {
+    const c = constraintsOf(s);
+    parts.push(`A value of type ${code(typeOf(s))}${c.length ? ' (' + c.join(', ') + ')' : ''}.`);
+  }
+  return parts.join('\n\n');
+}
+
+function schemaDetails(s: Json, defRef: string): string {
+  return [
+    '<details>',
+    `<summary>JSON Schema (<code>${defRef}</code> in protocol.schema.json)</summary>`,
+    '',
+    '```json',
+    JSON.stringify(s, null, 2),
+    '```',
+    '',
+    '</details>',
+  ].join('\n');
+}
+
+// ---------------------------------------------------------------------------
+// protocol.md
+
+function validExample<T extends z.ZodType>(schema: T, value: z.input<T>): string {
+  schema.parse(value); // an example that drifted from the schema fails the generator
+  return json(value);
+}
+
+function protocolMd(): string {
+  const opNames = Object.keys(ops) as (keyof typeof ops)[];
+  const eventNames = Object.keys(events) as (keyof typeof events)[];
+  const preLogin = opNames.filter((n) => !ops[n].auth);
+  const closes = Object.entries(closeCodes).sort(([, a], [, b]) => a.code - b.code);
+  const cc = (name: keyof typeof closeCodes) => `${closeCodes[name].code} ${name}`;
+  const groups = new Map<string, (keyof typeof ops)[]>();
+  for (const n of opNames) {
+    const ns = n.includes('.') ? n.slice(0, n.indexOf('.')) : n;
+    groups.set(ns, [...(groups.get(ns) ?? []), n]);
+  }
+
+  const out: string[] = [];
+  const p = (...blocks: string[]) => out.push(...blocks);
+
+  p(
+    '# Foyer protocol',
+    '> Generated from shared/ by `npm run docs`; do not edit.',
+    `Protocol version **${PROTOCOL_VERSION}**. Clients and servers speak JSON text frames over one WebSocket. ` +
+      'The machine-readable form of everything below is [protocol.schema.json](protocol.schema.json) (JSON Schema 2020-12).',
+    [
+      '- [Connecting](#connecting)',
+      '- [Frames](#frames)',
+      '- [Ops](#ops)',
+      '- [Events](#events)',
+      '- [Error codes](#error-codes)',
+      '- [Close codes](#close-codes)',
+    ].join('\n'),
+  );
+
+  // Connecting
+  p(
+    '## Connecting',
+    `Open a WebSocket to the server with the protocol version in the query string:`,
+    '```\n' + `${EXAMPLE_URL}?v=${PROTOCOL_VERSION}` + '\n```',
+    `This server speaks versions ${MIN_PROTOCOL_VERSION}..${PROTOCOL_VERSION} (current: ${PROTOCOL_VERSION}). ` +
+      `A missing \`v\`, or one outside that range, closes the connection with ${code(cc('PROTOCOL_VERSION'))}; the close reason names both ranges.`,
+    'Optionally add a token to log in as part of the handshake, saving a round trip:',
+    '```\n' + `${EXAMPLE_URL}?v=${PROTOCOL_VERSION}&token=<token>` + '\n```',
+    `A malformed or untrusted token closes the connection with ${code(cc('TOKEN_INVALID'))}, an expired one with ${code(cc('AUTH_EXPIRED'))}.`,
+    `Without \`token\`, the connection starts logged out: its first request must be one of ${preLogin.map((n) => code(n)).join(', ')}. ` +
+      `Other ops answer \`UNAUTHENTICATED\` until then, and a connection that does not log in within \`authTimeoutMs\` is closed with ${code(cc('AUTH_TIMEOUT'))}. ` +
+      'See [configuration.md](configuration.md) for the server settings named here.',
+  );
+
+  // Frames
+  p(
+    '## Frames',
+    'Every frame is one JSON object. There are three kinds.',
+    '### Request (client → server)',
+    'The client picks `id` (an integer 0..2³¹−1, unique among its requests in flight) and the server echoes it as `re` in exactly one reply. `data` is the op\'s data (see [Ops](#ops)).',
+    '```json\n' + validExample(Request, { id: 1, op: 'auth.guest', data: { name: 'Ada' } }) + '\n```',
+    fieldTable(jsonSchema(Request, 'input')),
+    '### Reply (server → client)',
+    'Success: `ok` is `true` and `data` is the op\'s result.',
+    '```json\n' +
+      validExample(OkReply, {
+        re: 1,
+        ok: true,
+        data: { userId: 'u_8f3k2', name: 'Ada', token: '<token>', expiresAt: 1767225600000 },
+      }) +
+      '\n```',
+    'Failure: `ok` is `false` and `error` carries one of the [error codes](#error-codes), a message for humans, and for `BAD_REQUEST` the `issues` (where the frame failed validation). ' +
+      '`re` is `null` only when the frame was too broken to read an `id` from.',
+    '```json\n' +
+      validExample(ErrorReply, {
+        re: 2,
+        ok: false,
+        error: {
+          code: 'BAD_REQUEST',
+          message: 'invalid data for auth.guest',
+          issues: [{ path: ['data', 'name'], message: 'Too small: expected string to have >=1 characters' }],
+        },
+      }) +
+      '\n```',
+    fieldTable(jsonSchema(ErrorReply, 'output')),
+    '### Event (server → client)',
+    'Pushed by the server. `seq` starts at 1 and increases by one per event within a session; `session.resume` uses it to replay what a client missed.',
+    '```json\n' + validExample(EventFrame, { ev: 'server.notice', seq: 1, data: { text: 'Maintenance at 02:00 UTC', at: 1767225600000 } }) + '\n```',
+    fieldTable(jsonSchema(EventFrame, 'output')),
+  );
+
+  // Ops
+  p(
+    '## Ops',
+    '"Login" says whether the op needs a logged-in session. Ops that do not are allowed only before login: after it they answer `ALREADY_AUTHENTICATED`.',
+    table(
+      ['Op', 'Login', 'Summary'],
+      opNames.map((n) => [`[${code(n)}](#${anchor(n)})`, ops[n].auth ? 'yes' : 'no', firstSentence(ops[n].doc)]),
+    ),
+  );
+  for (const [ns, names] of groups) {
+    p(`### ${ns}.*`);
+    for (const n of names) {
+      const spec = ops[n];
+      const data = jsonSchema(spec.data, 'input');
+      const result = jsonSchema(spec.result, 'output');
+      p(
+        `#### ${n}`,
+        `Login: **${spec.auth ? 'required' : 'not allowed (send before login)'}**`,
+        spec.doc,
+        '**Data**',
+        describeSchema(data, 'No fields: send `{}`.'),
+        schemaDetails(data, `$defs/${defName.opData(n)}`),
+        '**Result**',
+        describeSchema(result, 'An empty object, `{}`.'),
+        schemaDetails(result, `$defs/${defName.opResult(n)}`),
+      );
+    }
+  }
+
+  // Events
+  p('## Events', table(['Event', 'Summary'], eventNames.map((n) => [`[${code(n)}](#${anchor(n)})`, firstSentence(events[n].doc)])));
+  for (const n of eventNames) {
+    const data = jsonSchema(events[n].data, 'output');
+    p(`### ${n}`, events[n].doc, '**Data**', describeSchema(data, 'An empty object, `{}`.'), schemaDetails(data, `$defs/${defName.eventData(n)}`));
+  }
+
+  // Errors
+  p(
+    '## Error codes',
+    'The `code` of an error reply. The set is closed: a client can switch on it exhaustively.',
+    table(['Code', 'Meaning'], Object.entries(errorCodes).map(([c, doc]) => [code(c), doc])),
+  );
+
+  // Close codes
+  p(
+    '## Close codes',
+    'WebSocket close codes the server sends. 4000–4099 are Foyer\'s own. "Reconnect" says whether connecting again can help; after a reconnect, `session.resume` takes the session back within the reconnect grace period.',
+    table(
+      ['Code', 'Name', 'Reconnect', 'Meaning'],
+      closes.map(([name, c]) => [String(c.code), code(name), c.reconnect ? 'yes' : 'no', c.doc]),
+    ),
+  );
+
+  return out.join('\n\n') + '\n';
+}
+
+// ---------------------------------------------------------------------------
+// configuration.md
+
+/** Allowed values of a setting, from its schema (output side: what the node uses). */
+function settingValues(schema: z.ZodType): string {
+  // Transforms have no JSON Schema; `any` turns them into `{}`, shown as `string` (env and flags are strings).
+  const s = z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any' }) as Json;
+  // The default is its own column.
+  const { default: _d, $schema: _s, ...rest } = s;
+  if (Array.isArray(rest.enum)) return rest.enum.map((v) => code(String(v))).join(', ');
+  const type = typeOf(rest);
+  if (type === 'any') return 'string';
+  const c = constraintsOf(rest);
+  return type + (c.length ? ' ' + c.join(', ') : '');
+}
+
+function configurationMd(): string {
+  const rows = settingsTable().map((r) => {
+    const s = (settings as Record<string, { schema: z.ZodType; secret?: boolean }>)[r.key];
+    const doc = s?.secret ? `${r.doc} Secret: logged only as set/unset.` : r.doc;
+    return [code(r.env), code(r.flag), s ? settingValues(s.schema) : '', r.default === '' ? '' : code(r.default), doc];
+  });
+  return (
+    [
+      '# Foyer configuration',
+      '> Generated from server/src/config.ts by `npm run docs`; do not edit.',
+      'Every setting of a node can be given as a command-line flag (`--port 9000` or `--port=9000`) or an environment variable. ' +
+        'A flag wins over the environment variable, which wins over the default. ' +
+        'Invalid values are reported together, each naming its variable and flag.',
+      table(['Environment variable', 'Flag', 'Values', 'Default', 'Description'], rows),
+    ].join('\n\n') + '\n'
+  );
+}

@@ -1,0 +1,124 @@
+import { z } from 'zod';
+
+/**
+ * Every setting of a node, in one table: the zod schema validates it, and
+ * the same table names its env variable and flag and feeds the generated
+ * configuration docs. A value comes from the flag, else the env variable,
+ * else the default.
+ */
+interface Setting<S extends z.ZodType> {
+  schema: S;
+  env: string;
+  doc: string;
+  /** Never printed: logs and docs show it as set/unset only. */
+  secret?: boolean;
+}
+
+function setting<S extends z.ZodType>(env: string, schema: S, doc: string, secret = false): Setting<S> {
+  return { schema, env, doc, secret };
+}
+
+const ms = (def: number) => z.coerce.number().int().min(1).max(86_400_000).default(def);
+const positive = (def: number, max = 1_000_000_000) => z.coerce.number().int().min(1).max(max).default(def);
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+
+export const settings = {
+  port: setting('PORT', z.coerce.number().int().min(0).max(65535).default(8080), 'TCP port for WebSocket, HTTP API and the lobby page (0 picks a free one).'),
+  host: setting('HOST', z.string().default('0.0.0.0'), 'Address to listen on.'),
+  transport: setting('FOYER_TRANSPORT', z.enum(['uws', 'ws']).default('uws'), 'WebSocket implementation: `uws` (uWebSockets.js, fast) or `ws` (portable). `uws` falls back to `ws` with a log line when its native binding cannot load.'),
+  logLevel: setting('LOG_LEVEL', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), 'pino log level.'),
+  nodeId: setting('FOYER_NODE_ID', optionalString, 'Name of this node in logs and the cluster; random when unset.'),
+
+  tokenSecret: setting('FOYER_TOKEN_SECRET', optionalString.pipe(z.string().min(32, 'must be at least 32 characters').optional()), 'HS256 secret for tokens this node issues. Unset: a random one per process (tokens die with it). Every node of a cluster needs the same one.', true),
+  tokenTtlMs: setting('FOYER_TOKEN_TTL_MS', ms(24 * 3_600_000), 'Lifetime of tokens this node issues.'),
+  externalJwtSecret: setting('FOYER_EXTERNAL_JWT_SECRET', optionalString, 'HS256 secret of an external issuer (a game\'s own account system) whose tokens auth.token accepts.', true),
+  externalJwksFile: setting('FOYER_EXTERNAL_JWKS_FILE', optionalString, 'Path of a JWKS file with the public keys of an external issuer (RS256/ES256/EdDSA).'),
+  externalIssuer: setting('FOYER_EXTERNAL_ISSUER', optionalString, 'Required `iss` of external tokens (recommended).'),
+  externalAudience: setting('FOYER_EXTERNAL_AUDIENCE', optionalString, 'Required `aud` of external tokens.'),
+  loginPolicy: setting('FOYER_LOGIN_POLICY', z.enum(['replace', 'refuse']).default('replace'), 'A second login of a connected account: `replace` closes the old connection (4001), `refuse` answers ALREADY_LOGGED_IN.'),
+
+  authTimeoutMs: setting('FOYER_AUTH_TIMEOUT_MS', ms(10_000), 'A connection that has not logged in by then is closed (4007).'),
+  heartbeatIntervalMs: setting('FOYER_HEARTBEAT_INTERVAL_MS', ms(15_000), 'How often the server pings each connection.'),
+  heartbeatTimeoutMs: setting('FOYER_HEARTBEAT_TIMEOUT_MS', ms(45_000), 'A connection silent (no frame, no pong) for this long is closed (4006).'),
+  reconnectGraceMs: setting('FOYER_RECONNECT_GRACE_MS', ms(30_000), 'How long a session outlives its connection, waiting for session.resume.'),
+  resumeBufferEvents: setting('FOYER_RESUME_BUFFER_EVENTS', positive(1000, 100_000), 'Events kept per session for replay on resume.'),
+  resumeBufferBytes: setting('FOYER_RESUME_BUFFER_BYTES', positive(256 * 1024), 'Bytes of events kept per session for replay on resume; older ones are dropped and such a resume becomes a resync.'),
+  rateLimitPerSec: setting('FOYER_RATE_LIMIT_PER_SEC', positive(50, 100_000), 'Requests per second a session may send on average (token bucket refill).'),
+  rateLimitBurst: setting('FOYER_RATE_LIMIT_BURST', positive(100, 100_000), 'Requests a session may send at once (token bucket size).'),
+  rateLimitStrikes: setting('FOYER_RATE_LIMIT_STRIKES', positive(20, 100_000), 'RATE_LIMITED replies (recovering one per second) before the connection is closed (4002).'),
+  maxFrameBytes: setting('FOYER_MAX_FRAME_BYTES', positive(64 * 1024, 16 * 1024 * 1024), 'Largest inbound frame; a larger one closes the connection (1009).'),
+  maxBufferedBytes: setting('FOYER_MAX_BUFFERED_BYTES', positive(1024 * 1024), 'Bytes waiting to be sent to one slow client before it is disconnected (4003).'),
+  requestTimeoutMs: setting('FOYER_REQUEST_TIMEOUT_MS', ms(10_000), 'A request still unanswered after this gets TIMEOUT.'),
+  shutdownTimeoutMs: setting('FOYER_SHUTDOWN_TIMEOUT_MS', ms(10_000), 'On SIGINT/SIGTERM, how long to wait for requests in flight.'),
+
+  adminToken: setting('FOYER_ADMIN_TOKEN', optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()), 'Bearer token for the admin HTTP API (/admin/...). Unset: the admin API is off.', true),
+  webRoot: setting('FOYER_WEB_ROOT', optionalString, 'Folder served at / (the lobby page). Default: the built web/ page when present.'),
+} as const;
+
+type Settings = typeof settings;
+export type Config = { [K in keyof Settings]: z.output<Settings[K] extends Setting<infer S> ? S : never> };
+
+export function flagName(key: string): string {
+  return '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+}
+
+export class ConfigError extends Error {}
+
+/**
+ * Reads flags (`--port 9000` or `--port=9000`) and env into a validated
+ * Config, or throws ConfigError naming every bad setting.
+ */
+export function loadConfig(argv: readonly string[] = [], env: Record<string, string | undefined> = process.env, overrides: Partial<Config> = {}): Config {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument "${arg}"`);
+    const eq = arg.indexOf('=');
+    if (eq > 0) flags.set(arg.slice(0, eq), arg.slice(eq + 1));
+    else {
+      const next = argv[i + 1];
+      if (next === undefined || next.startsWith('--')) flags.set(arg, 'true');
+      else (flags.set(arg, next), i++);
+    }
+  }
+  const known = new Set(Object.keys(settings).map(flagName));
+  for (const f of flags.keys()) if (!known.has(f)) throw new ConfigError(`unknown flag ${f} (known: ${[...known].join(', ')})`);
+
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [key, s] of Object.entries(settings) as [string, Setting<z.ZodType>][]) {
+    // An empty variable (`PORT=`) counts as unset, not as 0 or "".
+    const given = flags.get(flagName(key)) ?? env[s.env];
+    const raw = key in overrides ? (overrides as Record<string, unknown>)[key] : given === '' ? undefined : given;
+    const r = s.schema.safeParse(raw);
+    if (r.success) out[key] = r.data;
+    else problems.push(`${s.env} / ${flagName(key)}: ${r.error.issues.map((i) => i.message).join('; ')}${s.secret ? '' : ` (got ${JSON.stringify(raw)})`}`);
+  }
+  if (problems.length) throw new ConfigError('invalid configuration:\n  ' + problems.join('\n  '));
+  const config = out as Config;
+  if (config.heartbeatTimeoutMs <= config.heartbeatIntervalMs) {
+    throw new ConfigError('invalid configuration:\n  FOYER_HEARTBEAT_TIMEOUT_MS must be greater than FOYER_HEARTBEAT_INTERVAL_MS');
+  }
+  return config;
+}
+
+/** The config as it may be logged: secrets shown only as set or unset. */
+export function redactedConfig(config: Config): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, s] of Object.entries(settings) as [string, Setting<z.ZodType>][]) {
+    const v = (config as Record<string, unknown>)[key];
+    out[key] = s.secret ? (v === undefined ? 'unset' : 'set') : v;
+  }
+  return out;
+}
+
+/** Rows for the generated configuration table: env, flag, default, description. */
+export function settingsTable(): { key: string; env: string; flag: string; default: string; doc: string }[] {
+  return (Object.entries(settings) as [string, Setting<z.ZodType>][]).map(([key, s]) => {
+    const d = s.schema.safeParse(undefined);
+    return { key, env: s.env, flag: flagName(key), default: d.success && d.data !== undefined ? String(d.data) : '', doc: s.doc };
+  });
+}

@@ -1,0 +1,422 @@
+import { randomUUID } from 'node:crypto';
+import {
+  CloseCode,
+  MIN_PROTOCOL_VERSION,
+  PROTOCOL_VERSION,
+  Request,
+  RequestId,
+  isOpName,
+  jsonCodec,
+  ops,
+  type ErrorBody,
+  type EventData,
+  type EventName,
+  type Issue,
+  type OpName,
+  type OpParsed,
+  type OpResult,
+} from '@foyer/shared';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import type { Config } from '../config.js';
+import type { Metrics } from '../admin/metrics.js';
+import { LobbyError } from '../errors.js';
+import type { Conn, ConnHandlers, UpgradeInfo } from '../transport/index.js';
+import { TokenBucket } from './rateLimit.js';
+import type { OpRegistry, RequestContext } from './registry.js';
+import { Session, type SessionLink } from './session.js';
+import type { Identity, Tokens } from './tokens.js';
+
+/** Who receives an event: some users, or every session on the node. */
+export type Audience = { users: readonly string[] } | { everyone: true };
+
+export interface GatewayDeps {
+  config: Config;
+  log: Logger;
+  metrics: Metrics;
+  tokens: Tokens;
+  registry: OpRegistry;
+}
+
+/** The ops that log a connection in; they need the connection, not a session. */
+type LoginOp = 'auth.guest' | 'auth.token' | 'session.resume';
+type LoginHandler<O extends LoginOp> = (data: OpParsed<O>, c: Connection, after: (fn: () => void) => void) => Promise<OpResult<O>>;
+
+// setTimeout's limit; a longer token expiry is re-armed when it fires.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Sessions and their connections: protocol version check, login, resume,
+ * heartbeat, rate limit, dispatch of every frame to exactly one reply, and
+ * delivery of events to the sessions this node holds.
+ */
+export class Gateway {
+  readonly sessions = new Map<string, Session>();
+  private readonly connections = new Set<Connection>();
+  private readonly heartbeat: NodeJS.Timeout;
+  private closing = false;
+  private readonly loginOps: { [O in LoginOp]: LoginHandler<O> };
+
+  constructor(readonly deps: GatewayDeps) {
+    const { config, tokens, registry } = deps;
+    this.heartbeat = setInterval(() => this.sweep(), config.heartbeatIntervalMs);
+    this.heartbeat.unref();
+
+    this.loginOps = {
+      'auth.guest': async (data, c, after) => {
+        const userId = `g:${randomUUID()}`;
+        const issued = await tokens.issue(userId, data.name);
+        after(this.login(c, { userId, name: data.name, expiresAt: issued.expiresAt, external: false }).goLive);
+        return { userId, name: data.name, ...issued };
+      },
+      'auth.token': async (data, c, after) => {
+        const id = await tokens.verify(data.token);
+        after(this.login(c, id).goLive);
+        return { userId: id.userId, name: id.name, expiresAt: id.expiresAt };
+      },
+      'session.resume': async (data, c, after) => {
+        const id = await tokens.verify(data.token);
+        const { resumed, goLive } = this.login(c, id, data.lastSeq);
+        after(goLive);
+        return { userId: id.userId, name: id.name, expiresAt: id.expiresAt, resumed, seq: c.session!.seq };
+      },
+    };
+
+    registry.register('auth.refresh', async (_data, ctx) => {
+      const issued = await tokens.issue(ctx.session.userId, ctx.session.name);
+      (ctx.session.link as Connection | undefined)?.armExpiry(issued.expiresAt);
+      return { userId: ctx.session.userId, name: ctx.session.name, ...issued };
+    });
+    registry.register('session.ping', (data, ctx) => ({ ...(data.t === undefined ? {} : { t: data.t }), serverTime: ctx.now }));
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  onConnection = (conn: Conn, info: UpgradeInfo): ConnHandlers => {
+    const c = new Connection(this, conn);
+    this.connections.add(c);
+    this.deps.metrics.connections.inc();
+
+    const v = Number(info.query.get('v'));
+    if (!Number.isInteger(v) || v < MIN_PROTOCOL_VERSION || v > PROTOCOL_VERSION) {
+      const got = info.query.get('v') === null ? 'no version (add ?v=N to the URL)' : `version ${info.query.get('v')}`;
+      c.closeWith(CloseCode.PROTOCOL_VERSION, `client sent ${got}; server speaks ${MIN_PROTOCOL_VERSION}-${PROTOCOL_VERSION}`.slice(0, 120));
+    } else if (this.closing) {
+      c.closeWith(1001, 'server shutting down');
+    } else {
+      const token = info.query.get('token');
+      // Queued first, so frames that arrive while the token is checked wait for it.
+      if (token) c.enqueue(() => this.urlLogin(c, token));
+    }
+    return {
+      message: (text) => this.onMessage(c, text),
+      pong: () => (c.lastSeen = Date.now()),
+      close: () => {
+        this.connections.delete(c);
+        this.deps.metrics.connections.dec();
+        c.detach();
+      },
+    };
+  };
+
+  /** Sends one event to its audience's sessions on this node, encoding the data once. */
+  deliver<E extends EventName>(audience: Audience, ev: E, data: EventData<E>): void {
+    const encoded = JSON.stringify(data);
+    let n = 0;
+    if ('everyone' in audience) {
+      for (const s of this.sessions.values()) (s.push(ev, encoded), n++);
+    } else {
+      for (const userId of audience.users) {
+        const s = this.sessions.get(userId);
+        if (s) (s.push(ev, encoded), n++);
+      }
+    }
+    this.deps.metrics.events.inc(n);
+  }
+
+  /** Stops taking requests, lets those in flight finish (bounded), then closes every connection. */
+  async shutdown(): Promise<void> {
+    this.closing = true;
+    clearInterval(this.heartbeat);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((r) => (timer = setTimeout(r, this.deps.config.shutdownTimeoutMs)));
+    await Promise.race([Promise.all([...this.connections].map((c) => c.idle())), deadline]);
+    clearTimeout(timer);
+    for (const c of [...this.connections]) c.closeWith(1001, 'server shutting down');
+    for (const s of this.sessions.values()) clearTimeout(s.graceTimer);
+  }
+
+  /**
+   * Binds a verified identity to the connection, taking over or replacing any
+   * session of that user. Events reach the connection only from `goLive`, run
+   * once the login reply is out: the client sees the reply first, then what it
+   * missed, then live events, with no gap and no overtaking.
+   */
+  private login(c: Connection, id: Identity, resumeFrom?: number): { resumed: boolean; goLive: () => void } {
+    if (this.closing) throw new LobbyError('SHUTTING_DOWN', 'server is shutting down; reconnect to another node');
+    const { config } = this.deps;
+    let s = this.sessions.get(id.userId);
+    const resuming = resumeFrom !== undefined;
+    if (s?.link && s.link !== c) {
+      if (!resuming && config.loginPolicy === 'refuse') {
+        throw new LobbyError('ALREADY_LOGGED_IN', 'this account is logged in on another connection');
+      }
+      (s.link as Connection).evict(CloseCode.REPLACED, resuming ? 'session resumed on another connection' : 'logged in elsewhere');
+    }
+    let resumed = false;
+    if (s) {
+      clearTimeout(s.graceTimer);
+      s.name = id.name;
+      resumed = resuming && s.replay.since(resumeFrom, s.seq) !== undefined;
+      if (!resumed) s.restart();
+    } else {
+      s = new Session(id.userId, id.name, { events: config.resumeBufferEvents, bytes: config.resumeBufferBytes });
+      this.sessions.set(id.userId, s);
+      this.deps.metrics.sessions.set(this.sessions.size);
+    }
+    c.attach(s, id.expiresAt);
+    this.deps.log.debug({ userId: id.userId, resumed }, 'login');
+    const from = resumed ? resumeFrom! : 0;
+    return { resumed, goLive: () => c.goLive(from) };
+  }
+
+  private async urlLogin(c: Connection, token: string): Promise<void> {
+    try {
+      this.login(c, await this.deps.tokens.verify(token)).goLive();
+    } catch (err) {
+      const expired = err instanceof LobbyError && err.code === 'TOKEN_EXPIRED';
+      const refused = err instanceof LobbyError && err.code === 'ALREADY_LOGGED_IN';
+      c.closeWith(
+        expired ? CloseCode.AUTH_EXPIRED : refused ? CloseCode.REPLACED : CloseCode.TOKEN_INVALID,
+        err instanceof LobbyError ? err.message : 'login failed',
+      );
+    }
+  }
+
+  /** The grace period is over: the session ends as if the user had logged out. */
+  sessionLost(s: Session): void {
+    clearTimeout(s.graceTimer);
+    s.graceTimer = setTimeout(() => {
+      if (s.link || this.sessions.get(s.userId) !== s) return;
+      this.sessions.delete(s.userId);
+      this.deps.metrics.sessions.set(this.sessions.size);
+    }, this.deps.config.reconnectGraceMs);
+    s.graceTimer.unref();
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const c of this.connections) {
+      if (now - c.lastSeen > this.deps.config.heartbeatTimeoutMs) c.closeWith(CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout');
+      else c.conn.ping();
+    }
+  }
+
+  private onMessage(c: Connection, text: string | null): void {
+    const now = Date.now();
+    c.lastSeen = now;
+    if (c.closed) return;
+    if (text === null) return c.replyError(null, 'BAD_REQUEST', 'binary and non-UTF-8 frames are not supported; send JSON text');
+    let frame: unknown;
+    try {
+      frame = jsonCodec.decode(text);
+    } catch {
+      return c.replyError(null, 'BAD_REQUEST', 'frame is not valid JSON');
+    }
+    const parsed = Request.safeParse(frame);
+    if (!parsed.success) {
+      const re = RequestId.safeParse((frame as { id?: unknown } | null)?.id);
+      return c.replyError(re.success ? re.data : null, 'BAD_REQUEST', 'frame is not a request {id, op, data}', issuesOf(parsed.error));
+    }
+    const req = parsed.data;
+    if (!c.bucket.take(now)) {
+      this.count(req.op, 'RATE_LIMITED');
+      c.replyError(req.id, 'RATE_LIMITED', 'too many requests; slow down');
+      if (!c.strikes.take(now)) c.closeWith(CloseCode.RATE_LIMITED, 'rate limit exceeded repeatedly');
+      return;
+    }
+    c.enqueue(() => this.handle(c, req));
+  }
+
+  private async handle(c: Connection, req: Request): Promise<void> {
+    const started = performance.now();
+    const op = req.op;
+    const outcome = await this.run(c, req).then(
+      (r) => {
+        c.reply(req.id, r.result);
+        r.after?.();
+        return 'ok';
+      },
+      (err: unknown) => {
+        const body = errorBody(err);
+        if (body.code === 'INTERNAL') this.deps.log.error({ err, op }, 'handler failed');
+        c.reply(req.id, undefined, body);
+        return body.code;
+      },
+    );
+    const label = isOpName(op) ? op : 'unknown';
+    this.count(label, outcome);
+    this.deps.metrics.requestSeconds.observe({ op: label }, (performance.now() - started) / 1000);
+  }
+
+  private async run(c: Connection, req: Request): Promise<{ result: unknown; after?: () => void }> {
+    if (this.closing) throw new LobbyError('SHUTTING_DOWN', 'server is shutting down; reconnect to another node');
+    const op = req.op;
+    if (!isOpName(op)) throw new LobbyError('BAD_REQUEST', `unknown op "${op.slice(0, 64)}"`);
+    const spec = ops[op];
+    if (spec.auth && !c.session) throw new LobbyError('UNAUTHENTICATED', `${op} needs a logged-in session; log in first`);
+    if (!spec.auth && c.session) throw new LobbyError('ALREADY_AUTHENTICATED', 'this connection is already logged in');
+    const data = (spec.data as z.ZodType).safeParse(req.data ?? {});
+    if (!data.success) throw new LobbyError('BAD_REQUEST', `invalid data for ${op}`, issuesOf(data.error, ['data']));
+
+    let after: (() => void) | undefined;
+    const setAfter = (fn: () => void) => (after = fn);
+    const login = (this.loginOps as Record<string, LoginHandler<LoginOp>>)[op];
+    let pending: Promise<unknown> | unknown;
+    if (login) pending = login(data.data as never, c, setAfter);
+    else {
+      const handler = this.deps.registry.get(op);
+      if (!handler) throw new Error(`no handler for ${op}`);
+      const ctx: RequestContext = { session: c.session!, now: Date.now() };
+      pending = handler(data.data as never, ctx);
+    }
+    const result = await withTimeout(pending, this.deps.config.requestTimeoutMs);
+    return { result, after };
+  }
+
+  private count(op: string, outcome: string): void {
+    this.deps.metrics.requests.inc({ op: isOpName(op) ? op : 'unknown', outcome });
+  }
+}
+
+/** One WebSocket and, once logged in, the session it carries. */
+class Connection implements SessionLink {
+  session: Session | undefined;
+  lastSeen = Date.now();
+  closed = false;
+  /** Events flow only once the login reply is out (see Gateway.login). */
+  private live = false;
+  readonly bucket: TokenBucket;
+  /** RATE_LIMITED replies allowed before the connection is closed; one comes back per second. */
+  readonly strikes: TokenBucket;
+  private queue: Promise<void> = Promise.resolve();
+  private authTimer: NodeJS.Timeout | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly gw: Gateway,
+    readonly conn: Conn,
+  ) {
+    const { config } = gw.deps;
+    const now = Date.now();
+    this.bucket = new TokenBucket(config.rateLimitBurst, config.rateLimitPerSec, now);
+    this.strikes = new TokenBucket(config.rateLimitStrikes, 1, now);
+    this.authTimer = setTimeout(() => !this.session && this.closeWith(CloseCode.AUTH_TIMEOUT, 'not logged in in time'), config.authTimeoutMs);
+  }
+
+  /** Requests of one connection run one after another: replies keep order and a user's actions never interleave. */
+  enqueue(task: () => Promise<void>): void {
+    this.queue = this.queue.then(task);
+  }
+
+  idle(): Promise<void> {
+    return this.queue;
+  }
+
+  attach(s: Session, expiresAt: number): void {
+    clearTimeout(this.authTimer);
+    this.session = s;
+    s.link = this;
+    this.armExpiry(expiresAt);
+  }
+
+  /** Sends the session's events after `from` (kept in its replay buffer meanwhile), then every new one. */
+  goLive(from: number): void {
+    const s = this.session;
+    if (!s || this.closed) return;
+    const missed = s.replay.since(from, s.seq) ?? [];
+    if (missed.length) this.conn.cork(() => missed.forEach((f) => this.send(f)));
+    this.live = true;
+  }
+
+  armExpiry(expiresAt: number): void {
+    clearTimeout(this.expiryTimer);
+    const delay = expiresAt - Date.now();
+    if (delay <= 0) return this.closeWith(CloseCode.AUTH_EXPIRED, 'token expired');
+    this.expiryTimer = setTimeout(() => this.armExpiry(expiresAt), Math.min(delay, MAX_TIMER_MS));
+    this.expiryTimer.unref();
+  }
+
+  deliver(frame: string): void {
+    if (this.live) this.send(frame);
+  }
+
+  reply(re: number, data: unknown, error?: ErrorBody): void {
+    this.send(error ? jsonCodec.errorReply(re, error) : jsonCodec.okReply(re, data));
+  }
+
+  replyError(re: number | null, code: ErrorBody['code'], message: string, issues?: Issue[]): void {
+    this.send(jsonCodec.errorReply(re, issues ? { code, message, issues } : { code, message }));
+  }
+
+  private send(frame: string): void {
+    if (this.closed) return;
+    this.conn.send(frame);
+    if (this.conn.bufferedAmount() > this.gw.deps.config.maxBufferedBytes) this.closeWith(CloseCode.TOO_SLOW, 'client reads too slowly');
+  }
+
+  /** Another connection took the session over: this one closes without touching it. */
+  evict(code: number, reason: string): void {
+    this.session = undefined;
+    this.closeWith(code, reason);
+  }
+
+  closeWith(code: number, reason: string): void {
+    if (!this.closed) {
+      this.closed = true;
+      this.gw.deps.metrics.closes.inc({ reason: String(code) });
+      this.conn.close(code, reason);
+    }
+    this.detach();
+  }
+
+  /** The connection is gone: its session waits out the grace period for a resume. */
+  detach(): void {
+    this.closed = true;
+    this.live = false;
+    clearTimeout(this.authTimer);
+    clearTimeout(this.expiryTimer);
+    const s = this.session;
+    this.session = undefined;
+    if (s && s.link === this) {
+      s.link = undefined;
+      this.gw.sessionLost(s);
+    }
+  }
+}
+
+function issuesOf(error: z.ZodError, prefix: (string | number)[] = []): Issue[] {
+  return error.issues.slice(0, 20).map((i) => ({
+    path: [...prefix, ...i.path.map((p) => (typeof p === 'symbol' ? String(p) : p))],
+    message: i.message,
+  }));
+}
+
+function errorBody(err: unknown): ErrorBody {
+  if (err instanceof LobbyError) return err.toBody();
+  if (err instanceof TimeoutError) return { code: 'TIMEOUT', message: 'the request did not complete in time' };
+  return { code: 'INTERNAL', message: 'internal error; it was logged' };
+}
+
+class TimeoutError extends Error {}
+
+function withTimeout<T>(value: Promise<T> | T, ms: number): Promise<T> {
+  if (!(value instanceof Promise)) return Promise.resolve(value);
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    value,
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new TimeoutError()), ms))),
+  ]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,53 @@
+/**
+ * The frames a session sent most recently, kept so a client that lost its
+ * connection can resume without a full resync. Bounded in count and bytes;
+ * once a frame is evicted, a resume from before it can only resync.
+ */
+export class ReplayBuffer {
+  private frames: { seq: number; frame: string }[] = [];
+  private head = 0;
+  private bytes = 0;
+  /** Highest seq ever evicted: a resume from below it has a gap. */
+  private evictedThrough = 0;
+
+  constructor(
+    private readonly maxFrames: number,
+    private readonly maxBytes: number,
+  ) {}
+
+  push(seq: number, frame: string): void {
+    this.frames.push({ seq, frame });
+    this.bytes += frame.length;
+    while (this.frames.length - this.head > this.maxFrames || (this.bytes > this.maxBytes && this.frames.length - this.head > 0)) {
+      const old = this.frames[this.head++]!;
+      this.bytes -= old.frame.length;
+      this.evictedThrough = old.seq;
+    }
+    // Compact now and then rather than shifting the array on every eviction.
+    if (this.head > 1024 && this.head * 2 > this.frames.length) {
+      this.frames = this.frames.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /**
+   * The frames after `lastSeq`, or undefined when some of them were evicted
+   * (or `lastSeq` is ahead of `currentSeq`): the client must resync.
+   */
+  since(lastSeq: number, currentSeq: number): string[] | undefined {
+    if (lastSeq > currentSeq || lastSeq < this.evictedThrough) return undefined;
+    const out: string[] = [];
+    for (let i = this.head; i < this.frames.length; i++) {
+      const f = this.frames[i]!;
+      if (f.seq > lastSeq) out.push(f.frame);
+    }
+    return out;
+  }
+
+  clear(): void {
+    this.frames = [];
+    this.head = 0;
+    this.bytes = 0;
+    this.evictedThrough = 0;
+  }
+}

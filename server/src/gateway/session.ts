@@ -1,0 +1,40 @@
+import { jsonCodec } from '@foyer/shared';
+import { ReplayBuffer } from './replay.js';
+
+/** What a session needs from its current connection. */
+export interface SessionLink {
+  deliver(frame: string): void;
+}
+
+/**
+ * A logged-in user on this node. It outlives its connection for the
+ * reconnect grace period, numbering and keeping its events so a resume can
+ * replay what the client missed.
+ */
+export class Session {
+  seq = 0;
+  link: SessionLink | undefined;
+  graceTimer: NodeJS.Timeout | undefined;
+  readonly replay: ReplayBuffer;
+
+  constructor(
+    readonly userId: string,
+    public name: string,
+    buffer: { events: number; bytes: number },
+  ) {
+    this.replay = new ReplayBuffer(buffer.events, buffer.bytes);
+  }
+
+  /** Numbers, keeps and (if connected) sends one event whose data is already encoded. */
+  push(ev: string, encodedData: string): void {
+    const frame = jsonCodec.eventFrame(ev, ++this.seq, encodedData);
+    this.replay.push(this.seq, frame);
+    this.link?.deliver(frame);
+  }
+
+  /** Starts numbering afresh: the client was told to resync. */
+  restart(): void {
+    this.seq = 0;
+    this.replay.clear();
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * The one small interface both WebSocket implementations sit behind. The
+ * gateway sees connections that send text, report backpressure and close;
+ * it never learns which library is underneath.
+ */
+export interface Conn {
+  readonly ip: string;
+  /**
+   * Queues a text frame; false when the connection is already closed. The
+   * caller checks bufferedAmount() afterwards to catch slow readers.
+   */
+  send(text: string): boolean;
+  /** Bytes queued for this client but not yet written to the socket. */
+  bufferedAmount(): number;
+  /** Runs `fn` with writes batched into one syscall where the library can. */
+  cork(fn: () => void): void;
+  ping(): void;
+  close(code: number, reason: string): void;
+}
+
+export interface ConnHandlers {
+  /** `null`: a binary or non-UTF-8 frame, which the protocol does not allow. */
+  message(text: string | null): void;
+  pong(): void;
+  close(code: number): void;
+}
+
+export interface UpgradeInfo {
+  url: string;
+  query: URLSearchParams;
+  ip: string;
+}
+
+export interface HttpRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  headers: Record<string, string>;
+  body: Buffer;
+  ip: string;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+}
+
+export type HttpHandler = (req: HttpRequest) => Promise<HttpResponse>;
+
+export interface TransportOptions {
+  host: string;
+  port: number;
+  maxFrameBytes: number;
+  maxBufferedBytes: number;
+  /** Largest HTTP request body read; a larger one gets 413. */
+  maxHttpBodyBytes: number;
+  /** Called once per WebSocket; the returned handlers receive its frames. */
+  onConnection(conn: Conn, info: UpgradeInfo): ConnHandlers;
+  onHttp: HttpHandler;
+}
+
+export interface Transport {
+  readonly name: 'uws' | 'ws';
+  /** Resolves with the port actually bound (useful with port 0). */
+  listen(): Promise<number>;
+  /** Stops accepting connections; open ones stay up. */
+  stopListening(): void;
+  /** Closes everything that is left. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,168 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type * as UWS from 'uWebSockets.js';
+import type { Conn, ConnHandlers, HttpRequest, Transport, TransportOptions, UpgradeInfo } from './types.js';
+
+type Uws = typeof UWS;
+
+/**
+ * Loads the native uWebSockets.js binding itself. The package's own entry
+ * point silently swaps in a slow JavaScript emulation when the binary does
+ * not load; we would rather fall back to `ws` and say so.
+ */
+export function loadUws(): Uws {
+  const require = createRequire(import.meta.url);
+  const dir = path.dirname(require.resolve('uWebSockets.js/package.json'));
+  const binary = path.join(dir, 'binaries', `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`);
+  return require(binary) as Uws;
+}
+
+interface SocketData {
+  info: UpgradeInfo;
+  handlers?: ConnHandlers;
+  closed: boolean;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const latin1 = new TextDecoder('latin1');
+
+export function createUwsTransport(uws: Uws, opts: TransportOptions): Transport {
+  const app = uws.App();
+  let listenSocket: UWS.us_listen_socket | undefined;
+  const sockets = new Set<UWS.WebSocket<SocketData>>();
+
+  app.ws<SocketData>('/*', {
+    // uWS drops an oversize frame's connection without a close frame; a
+    // margin lets us send 1009 like ws does, up to a hard cap that bounds memory.
+    maxPayloadLength: opts.maxFrameBytes * 4,
+    // Above this uWS drops frames; the gateway disconnects the slow reader first.
+    maxBackpressure: opts.maxBufferedBytes * 2,
+    idleTimeout: 0, // the gateway runs its own heartbeat, the same on both transports
+    sendPingsAutomatically: false,
+    compression: uws.DISABLED,
+    upgrade(res, req, context) {
+      const url = req.getUrl();
+      const q = req.getQuery() ?? '';
+      const info: UpgradeInfo = {
+        url: q ? `${url}?${q}` : url,
+        query: new URLSearchParams(q),
+        ip: latin1.decode(res.getRemoteAddressAsText()),
+      };
+      res.upgrade<SocketData>(
+        { info, closed: false },
+        req.getHeader('sec-websocket-key'),
+        req.getHeader('sec-websocket-protocol'),
+        req.getHeader('sec-websocket-extensions'),
+        context,
+      );
+    },
+    open(ws) {
+      sockets.add(ws);
+      const data = ws.getUserData();
+      const conn: Conn = {
+        ip: data.info.ip,
+        send: (text) => !data.closed && ws.send(text, false) !== 2,
+        bufferedAmount: () => (data.closed ? 0 : ws.getBufferedAmount()),
+        cork: (fn) => (data.closed ? fn() : void ws.cork(fn)),
+        ping: () => void (!data.closed && ws.ping()),
+        close: (code, reason) => {
+          if (data.closed) return;
+          data.closed = true;
+          ws.end(code, reason);
+        },
+      };
+      data.handlers = opts.onConnection(conn, data.info);
+    },
+    message(ws, message, isBinary) {
+      const data = ws.getUserData();
+      const h = data.handlers!;
+      if (message.byteLength > opts.maxFrameBytes) {
+        data.closed = true;
+        return ws.end(1009, 'frame too large');
+      }
+      if (isBinary) return h.message(null);
+      let text: string;
+      try {
+        text = utf8.decode(message);
+      } catch {
+        return h.message(null);
+      }
+      h.message(text);
+    },
+    pong(ws) {
+      ws.getUserData().handlers?.pong();
+    },
+    close(ws, code) {
+      sockets.delete(ws);
+      const data = ws.getUserData();
+      data.closed = true;
+      data.handlers?.close(code);
+    },
+  });
+
+  app.any('/*', (res, req) => {
+    let aborted = false;
+    res.onAborted(() => (aborted = true));
+    const headers: Record<string, string> = {};
+    req.forEach((k, v) => (headers[k] = v));
+    const q = req.getQuery() ?? '';
+    const request: HttpRequest = {
+      method: req.getMethod().toUpperCase(),
+      path: req.getUrl(),
+      query: new URLSearchParams(q),
+      headers,
+      body: Buffer.alloc(0),
+      ip: latin1.decode(res.getRemoteAddressAsText()),
+    };
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    res.onData((chunk, isLast) => {
+      if (tooLarge) return;
+      size += chunk.byteLength;
+      if (size > opts.maxHttpBodyBytes) {
+        tooLarge = true;
+        if (!aborted) res.cork(() => res.writeStatus('413 Payload Too Large').end('request body too large', true));
+        return;
+      }
+      chunks.push(Buffer.from(chunk.slice(0))); // the ArrayBuffer is reused after this callback
+      if (!isLast) return;
+      request.body = Buffer.concat(chunks);
+      opts.onHttp(request).then(
+        (r) => {
+          if (aborted) return;
+          res.cork(() => {
+            res.writeStatus(String(r.status));
+            for (const [k, v] of Object.entries(r.headers ?? {})) res.writeHeader(k, v);
+            res.end(r.body ?? '');
+          });
+        },
+        () => !aborted && res.cork(() => res.writeStatus('500').end('internal error')),
+      );
+    });
+  });
+
+  return {
+    name: 'uws',
+    listen: () =>
+      new Promise((resolve, reject) => {
+        app.listen(opts.host, opts.port, (token) => {
+          if (!token) return reject(new Error(`uWebSockets.js could not listen on ${opts.host}:${opts.port}`));
+          listenSocket = token;
+          resolve(uws.us_socket_local_port(token));
+        });
+      }),
+    stopListening() {
+      if (listenSocket) uws.us_listen_socket_close(listenSocket);
+      listenSocket = undefined;
+    },
+    async close() {
+      this.stopListening();
+      for (const ws of [...sockets]) {
+        const data = ws.getUserData();
+        if (!data.closed) ws.close();
+      }
+      sockets.clear();
+    },
+  };
+}

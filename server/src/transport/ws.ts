@@ -1,0 +1,109 @@
+import http from 'node:http';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Conn, HttpRequest, Transport, TransportOptions } from './types.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** How long a closing peer gets to answer our close frame. */
+const CLOSE_HANDSHAKE_MS = 2000;
+
+/** The portable transport: Node's http server with the `ws` library. */
+export function createWsTransport(opts: TransportOptions): Transport {
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > opts.maxHttpBodyBytes) {
+        res.writeHead(413).end('request body too large');
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
+      const request: HttpRequest = {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        query: url.searchParams,
+        headers,
+        body: Buffer.concat(chunks),
+        ip: req.socket.remoteAddress ?? '',
+      };
+      opts.onHttp(request).then(
+        (r) => res.writeHead(r.status, r.headers).end(r.body),
+        () => res.writeHead(500).end('internal error'),
+      );
+    });
+  });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxFrameBytes, perMessageDeflate: false });
+  const sockets = new Set<WebSocket>();
+
+  server.on('upgrade', (req, socket, head) => {
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      sockets.add(ws);
+      const url = new URL(req.url ?? '/', 'http://x');
+      const conn: Conn = {
+        ip: req.socket.remoteAddress ?? '',
+        send(text) {
+          if (ws.readyState !== ws.OPEN) return false;
+          ws.send(text);
+          return true;
+        },
+        bufferedAmount: () => ws.bufferedAmount,
+        cork(fn) {
+          // ws writes straight to the net.Socket; cork it so a burst leaves in one write.
+          const raw = (ws as unknown as { _socket?: import('node:net').Socket })._socket;
+          raw?.cork();
+          try {
+            fn();
+          } finally {
+            if (raw) process.nextTick(() => raw.uncork());
+          }
+        },
+        ping: () => ws.readyState === ws.OPEN && ws.ping(),
+        close(code, reason) {
+          // A peer over its buffer cannot read our close frame; waiting for its
+          // answer would hold the socket and its backlog for ws's 30 s timeout.
+          if (ws.bufferedAmount > opts.maxBufferedBytes) return ws.terminate();
+          ws.close(code, reason);
+          setTimeout(() => ws.terminate(), CLOSE_HANDSHAKE_MS).unref();
+        },
+      };
+      const handlers = opts.onConnection(conn, { url: req.url ?? '/', query: url.searchParams, ip: conn.ip });
+      ws.on('message', (data, isBinary) => {
+        if (isBinary) return handlers.message(null);
+        let text: string;
+        try {
+          text = utf8.decode(data as Buffer);
+        } catch {
+          return handlers.message(null);
+        }
+        handlers.message(text);
+      });
+      ws.on('pong', () => handlers.pong());
+      ws.on('close', (code) => {
+        sockets.delete(ws);
+        handlers.close(code);
+      });
+      ws.on('error', () => ws.terminate());
+    });
+  });
+
+  return {
+    name: 'ws',
+    listen: () =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(opts.port, opts.host, () => resolve((server.address() as import('node:net').AddressInfo).port));
+      }),
+    stopListening: () => server.close(),
+    async close() {
+      for (const ws of sockets) ws.terminate();
+      server.closeAllConnections();
+      await new Promise<void>((r) => (server.listening ? server.close(() => r()) : r()));
+    },
+  };
+}

@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { ErrorBody } from './errors.js';
+
+/**
+ * Request ids are chosen by the client and echoed as `re`; an int32 keeps
+ * them exact in every client language.
+ */
+export const RequestId = z.number().int().min(0).max(2 ** 31 - 1);
+
+/** Client → server. */
+export const Request = z.object({
+  id: RequestId,
+  op: z.string().min(1).max(64),
+  data: z.unknown().optional(),
+});
+export type Request = z.infer<typeof Request>;
+
+/**
+ * Server → client, exactly one per request. `re` is null only when the frame
+ * was so broken that no request id could be read from it.
+ */
+export const OkReply = z.object({ re: RequestId, ok: z.literal(true), data: z.unknown() });
+export const ErrorReply = z.object({ re: RequestId.nullable(), ok: z.literal(false), error: ErrorBody });
+export const Reply = z.discriminatedUnion('ok', [OkReply, ErrorReply]);
+export type Reply = z.infer<typeof Reply>;
+
+/** Server → client, pushed. `seq` increases by one per event within a session. */
+export const EventFrame = z.object({
+  ev: z.string(),
+  seq: z.number().int().positive(),
+  data: z.unknown(),
+});
+export type EventFrame = z.infer<typeof EventFrame>;
+
+export const ServerFrame = z.union([Reply, EventFrame]);
+export type ServerFrame = z.infer<typeof ServerFrame>;

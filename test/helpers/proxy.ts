@@ -1,0 +1,56 @@
+import net from 'node:net';
+
+/**
+ * A TCP proxy in front of a node, so a test can cut the network under a
+ * client (both sockets destroyed, no close frame) the way a lost Wi-Fi does.
+ */
+export interface Proxy {
+  port: number;
+  /** Destroys every connection through the proxy. */
+  cut(): void;
+  /** Stops reading from the server on every connection: the client becomes a reader that never reads. */
+  stall(): void;
+  /** While blocked, new connections are dropped at once, as if the network were down. */
+  block(blocked: boolean): void;
+  close(): Promise<void>;
+}
+
+export async function startProxy(targetPort: number): Promise<Proxy> {
+  const pairs = new Set<[net.Socket, net.Socket]>();
+  let blocked = false;
+  const server = net.createServer((client) => {
+    if (blocked) return void client.destroy();
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    const pair: [net.Socket, net.Socket] = [client, upstream];
+    pairs.add(pair);
+    client.pipe(upstream).pipe(client);
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+      pairs.delete(pair);
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    cut() {
+      for (const [a, b] of pairs) (a.destroy(), b.destroy());
+      pairs.clear();
+    },
+    stall() {
+      for (const [, upstream] of pairs) {
+        upstream.unpipe();
+        upstream.pause();
+      }
+    },
+    block(b) {
+      blocked = b;
+    },
+    close: () => new Promise<void>((r) => {
+      for (const [a, b] of pairs) (a.destroy(), b.destroy());
+      server.close(() => r());
+    }),
+  };
+}

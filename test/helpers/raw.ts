@@ -1,0 +1,55 @@
+import WebSocket from 'ws';
+
+/**
+ * A bare WebSocket for tests about the wire itself (bad frames, version,
+ * close codes), where the SDK would get in the way.
+ */
+export class RawClient {
+  readonly ws: WebSocket;
+  readonly frames: any[] = [];
+  private waiters: { pred: (f: any) => boolean; resolve: (f: any) => void }[] = [];
+  readonly closed: Promise<{ code: number; reason: string }>;
+  readonly opened: Promise<void>;
+  private nextId = 1;
+
+  constructor(url: string, options: WebSocket.ClientOptions = {}) {
+    this.ws = new WebSocket(url, options);
+    this.opened = new Promise((resolve, reject) => {
+      this.ws.once('open', () => resolve());
+      this.ws.once('error', reject);
+    });
+    this.opened.catch(() => {}); // a test that expects a refusal awaits `closed` instead
+    this.closed = new Promise((resolve) => this.ws.on('close', (code, reason) => resolve({ code, reason: String(reason) })));
+    this.ws.on('error', () => {});
+    this.ws.on('message', (data) => {
+      const f = JSON.parse(String(data));
+      this.frames.push(f);
+      this.waiters = this.waiters.filter((w) => (w.pred(f) ? (w.resolve(f), false) : true));
+    });
+  }
+
+  /** Sends now, or as soon as the socket opens (in order). */
+  send(frame: unknown): void {
+    const text = typeof frame === 'string' ? frame : JSON.stringify(frame);
+    if (this.ws.readyState === WebSocket.CONNECTING) this.opened.then(() => this.ws.send(text), () => {});
+    else this.ws.send(text);
+  }
+
+  /** Sends a request and resolves with its reply. */
+  request(op: string, data?: unknown): Promise<any> {
+    const id = this.nextId++;
+    this.send({ id, op, data });
+    return this.next((f) => f.re === id);
+  }
+
+  /** The first frame (already received or still to come) matching `pred`. */
+  next(pred: (f: any) => boolean): Promise<any> {
+    const seen = this.frames.find(pred);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve) => this.waiters.push({ pred, resolve }));
+  }
+
+  close(): void {
+    this.ws.terminate();
+  }
+}

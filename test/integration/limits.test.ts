@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { startTestNode, type TestNode } from '../helpers/node.js';
+import { startProxy } from '../helpers/proxy.js';
+import { RawClient } from '../helpers/raw.js';
+
+async function withNode(overrides: Parameters<typeof startTestNode>[0], fn: (t: TestNode) => Promise<void>) {
+  const t = await startTestNode(overrides);
+  try {
+    await fn(t);
+  } finally {
+    await t.stop();
+  }
+}
+
+async function loggedIn(t: TestNode, options = {}): Promise<RawClient> {
+  const raw = new RawClient(`${t.url}/?v=1`, options);
+  const r = await raw.request('auth.guest', { name: 'Lim' });
+  expect(r.ok).toBe(true);
+  return raw;
+}
+
+describe('limits', () => {
+  it('answers RATE_LIMITED past the burst, then closes a client that keeps going with 4002', () =>
+    withNode({ rateLimitBurst: 5, rateLimitPerSec: 1, rateLimitStrikes: 3 }, async (t) => {
+      const raw = await loggedIn(t);
+      for (let i = 0; i < 30; i++) raw.send({ id: 100 + i, op: 'session.ping', data: {} });
+      const closed = await raw.closed;
+      expect(closed.code).toBe(4002);
+      const limited = raw.frames.filter((f) => f.error?.code === 'RATE_LIMITED');
+      const ok = raw.frames.filter((f) => f.re >= 100 && f.ok);
+      expect(ok.length).toBeLessThanOrEqual(5);
+      expect(limited.length).toBeGreaterThanOrEqual(3);
+    }));
+
+  it('closes a connection that sends a frame over maxFrameBytes with 1009', () =>
+    withNode({ maxFrameBytes: 1024 }, async (t) => {
+      const raw = await loggedIn(t);
+      raw.send({ id: 77, op: 'session.ping', data: { pad: 'x'.repeat(1500) } });
+      expect((await raw.closed).code).toBe(1009);
+      expect(raw.frames.some((f) => f.re === 77)).toBe(false);
+      // A huge frame is cut off too (uWS without a close frame past 4x the limit).
+      const big = await loggedIn(t);
+      big.send('x'.repeat(1024 * 1024));
+      expect([1006, 1009]).toContain((await big.closed).code);
+    }));
+
+  it('closes a client that does not answer pings with 4006, and keeps one that does', () =>
+    withNode({ heartbeatIntervalMs: 50, heartbeatTimeoutMs: 200 }, async (t) => {
+      const silent = await loggedIn(t, { autoPong: false });
+      const lively = await loggedIn(t);
+      let pings = 0;
+      const fivePings = new Promise<void>((resolve) => lively.ws.on('ping', () => ++pings === 8 && resolve()));
+      expect((await silent.closed).code).toBe(4006);
+      await fivePings;
+      expect(lively.ws.readyState).toBe(lively.ws.OPEN);
+      lively.close();
+    }));
+
+  it('closes a connection that does not log in within authTimeoutMs with 4007', () =>
+    withNode({ authTimeoutMs: 100 }, async (t) => {
+      const raw = new RawClient(`${t.url}/?v=1`);
+      expect((await raw.closed).code).toBe(4007);
+    }));
+
+  it('disconnects a client that stops reading once maxBufferedBytes wait for it', () =>
+    withNode({ maxBufferedBytes: 64 * 1024 }, async (t) => {
+      const proxy = await startProxy(t.node.port);
+      try {
+        const reader = new RawClient(`ws://127.0.0.1:${proxy.port}/?v=1`);
+        const me = (await reader.request('auth.guest', { name: 'Slow' })).data.userId as string;
+        proxy.stall();
+        const text = 'y'.repeat(2000);
+        let sent = 0;
+        // Kernel buffers take a few MB first; then the node's own buffer grows past the cap.
+        while ((await t.admin('GET', '/admin/stats')).body.connections > 0) {
+          await Promise.all(Array.from({ length: 100 }, () => t.admin('POST', '/admin/notice', { userId: me, text })));
+          sent += 100 * text.length;
+          expect(sent).toBeLessThan(64 * 1024 * 1024);
+        }
+        // The node holds the session for a resume, but no longer the connection or its backlog.
+        expect((await t.admin('GET', '/admin/stats')).body).toMatchObject({ connections: 0, sessions: 1 });
+        expect(t.logs.join('')).not.toContain('"level":50');
+      } finally {
+        await proxy.close();
+      }
+    }));
+});

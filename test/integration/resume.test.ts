@@ -1,0 +1,136 @@
+import type { LobbyClient } from '@foyer/client-sdk';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startTestNode, type TestNode } from '../helpers/node.js';
+import { startProxy, type Proxy } from '../helpers/proxy.js';
+import { RawClient } from '../helpers/raw.js';
+
+function notices(c: LobbyClient): { text: string; seq: number }[] {
+  const seen: { text: string; seq: number }[] = [];
+  c.on('server.notice', (data, frame) => seen.push({ text: data.text, seq: frame.seq }));
+  return seen;
+}
+
+function state(c: LobbyClient, wanted: string): Promise<void> {
+  return new Promise((resolve) => {
+    if (c.state === wanted) return resolve();
+    const off = c.onState((s) => s === wanted && (off(), resolve()));
+  });
+}
+
+async function until(check: () => Promise<boolean> | boolean): Promise<void> {
+  while (!(await check())) await new Promise((r) => setTimeout(r, 10));
+}
+
+describe('resume after a lost connection', () => {
+  let t: TestNode;
+  let proxy: Proxy;
+  afterEach(async () => {
+    await proxy?.close();
+    await t?.stop();
+  });
+
+  async function setup(overrides = {}) {
+    t = await startTestNode(overrides);
+    proxy = await startProxy(t.node.port);
+    const c = t.client({ url: `ws://127.0.0.1:${proxy.port}` });
+    await c.connect();
+    await c.call('auth.guest', { name: 'Mo' });
+    return c;
+  }
+
+  const notify = (userId: string, text: string) => t.admin('POST', '/admin/notice', { userId, text });
+
+  it('replays exactly the events missed while disconnected, in order', async () => {
+    const c = await setup();
+    const seen = notices(c);
+    await notify(c.userId!, 'one');
+    await notify(c.userId!, 'two');
+    await until(() => seen.length === 2);
+
+    proxy.block(true);
+    proxy.cut();
+    await state(c, 'reconnecting');
+    await until(async () => (await t.admin('GET', '/admin/stats')).body.connections === 0);
+    await notify(c.userId!, 'three');
+    await notify(c.userId!, 'four');
+    proxy.block(false);
+    await state(c, 'resumed');
+    await until(() => seen.length === 4);
+
+    expect(seen).toEqual([
+      { text: 'one', seq: 1 },
+      { text: 'two', seq: 2 },
+      { text: 'three', seq: 3 },
+      { text: 'four', seq: 4 },
+    ]);
+    expect(c.lastSeq).toBe(4);
+    await notify(c.userId!, 'five');
+    await until(() => seen.length === 5);
+    expect(seen[4]).toEqual({ text: 'five', seq: 5 });
+  });
+
+  it('resyncs when the grace period has passed: numbering restarts', async () => {
+    const c = await setup({ reconnectGraceMs: 100 });
+    const seen = notices(c);
+    await notify(c.userId!, 'before');
+    await until(() => seen.length === 1);
+    proxy.block(true);
+    proxy.cut();
+    await until(async () => (await t.admin('GET', '/admin/stats')).body.sessions === 0);
+    proxy.block(false);
+    await state(c, 'resynced');
+    expect(c.lastSeq).toBe(0);
+    await notify(c.userId!, 'after');
+    await until(() => seen.length === 2);
+    expect(seen[1]).toEqual({ text: 'after', seq: 1 });
+  });
+
+  it('resyncs when the missed events overflowed the replay buffer', async () => {
+    const c = await setup({ resumeBufferEvents: 3 });
+    const seen = notices(c);
+    proxy.block(true);
+    proxy.cut();
+    await until(async () => (await t.admin('GET', '/admin/stats')).body.connections === 0);
+    for (const text of ['a', 'b', 'c', 'd', 'e']) await notify(c.userId!, text);
+    proxy.block(false);
+    await state(c, 'resynced');
+    expect(seen).toEqual([]);
+  });
+});
+
+describe('session.resume on the wire', () => {
+  it('answers resumed:false for a lastSeq from the future, and the connection is logged in', async () => {
+    const t = await startTestNode();
+    try {
+      const a = new RawClient(`${t.url}/?v=1`);
+      const login = await a.request('auth.guest', { name: 'Nia' });
+      a.close();
+      const b = new RawClient(`${t.url}/?v=1`);
+      const r = await b.request('session.resume', { token: login.data.token, lastSeq: 999 });
+      expect(r.data).toMatchObject({ resumed: false, seq: 0, userId: login.data.userId });
+      expect((await b.request('session.ping', {})).ok).toBe(true);
+      b.close();
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('a resume takes the session over from a connection that is still open', async () => {
+    const t = await startTestNode();
+    try {
+      const a = new RawClient(`${t.url}/?v=1`);
+      const login = await a.request('auth.guest', { name: 'Oz' });
+      await t.admin('POST', '/admin/notice', { userId: login.data.userId, text: 'hi' });
+      await a.next((f) => f.ev === 'server.notice');
+      const b = new RawClient(`${t.url}/?v=1`);
+      const r = await b.request('session.resume', { token: login.data.token, lastSeq: 0 });
+      expect(r.data).toMatchObject({ resumed: true, seq: 1 });
+      const replayed = await b.next((f) => f.ev === 'server.notice');
+      expect(replayed).toMatchObject({ seq: 1, data: { text: 'hi' } });
+      expect((await a.closed).code).toBe(4001);
+      b.close();
+    } finally {
+      await t.stop();
+    }
+  });
+});

@@ -1,0 +1,60 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { closeCodes, errorCodes, events, ops } from '@foyer/shared';
+import { defName, generateDocs, PROTOCOL_MD, PROTOCOL_SCHEMA } from '../../scripts/docs.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+function onDisk(rel: string): string | undefined {
+  try {
+    return readFileSync(root + rel, 'utf8').replace(/\r\n/g, '\n');
+  } catch {
+    return undefined;
+  }
+}
+
+describe('generated docs', () => {
+  const docs = generateDocs();
+  const protocol = docs[PROTOCOL_MD]!;
+
+  it('are up to date on disk', () => {
+    const stale = Object.entries(docs)
+      .filter(([rel, content]) => onDisk(rel) !== content)
+      .map(([rel]) => rel);
+    expect(stale, `out of date: ${stale.join(', ')}; run \`npm run docs\` and commit the result`).toEqual([]);
+  });
+
+  it('are deterministic and end with one newline', () => {
+    expect(generateDocs()).toEqual(docs);
+    for (const content of Object.values(docs)) expect(content).toMatch(/[^\n]\n$/);
+  });
+
+  it('document every op, event, error code and close code', () => {
+    for (const op of Object.keys(ops)) expect(protocol).toContain(`#### ${op}\n`);
+    for (const ev of Object.keys(events)) expect(protocol).toContain(`### ${ev}\n`);
+    for (const code of Object.keys(errorCodes)) expect(protocol).toContain(`| \`${code}\` |`);
+    for (const [name, c] of Object.entries(closeCodes)) expect(protocol).toContain(`| ${c.code} | \`${name}\` |`);
+  });
+
+  it('give every op and event a JSON Schema, with every $ref resolving', () => {
+    const schema = JSON.parse(docs[PROTOCOL_SCHEMA]!);
+    expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
+    const defs = Object.keys(schema.$defs);
+    for (const op of Object.keys(ops)) expect(defs).toEqual(expect.arrayContaining([defName.opData(op), defName.opResult(op)]));
+    for (const ev of Object.keys(events)) expect(defs).toContain(defName.eventData(ev));
+    expect(defs).toEqual(expect.arrayContaining(['Request', 'Reply', 'EventFrame']));
+
+    const refs: string[] = [];
+    JSON.stringify(schema, (k, v) => (k === '$ref' && typeof v === 'string' && refs.push(v), v));
+    for (const ref of refs) {
+      expect(ref.startsWith('#/'), ref).toBe(true);
+      const target = ref
+        .slice(2)
+        .split('/')
+        .map((s) => decodeURIComponent(s).replace(/~1/g, '/').replace(/~0/g, '~'))
+        .reduce<any>((node, key) => node?.[key], schema);
+      expect(target, `unresolved $ref ${ref}`).toBeTypeOf('object');
+    }
+  });
+});
