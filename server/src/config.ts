@@ -54,6 +54,15 @@ export const settings = {
   requestTimeoutMs: setting('FOYER_REQUEST_TIMEOUT_MS', ms(10_000), 'A request still unanswered after this gets TIMEOUT.'),
   shutdownTimeoutMs: setting('FOYER_SHUTDOWN_TIMEOUT_MS', ms(10_000), 'On SIGINT/SIGTERM, how long to wait for requests in flight.'),
 
+  defaultTeamSize: setting('FOYER_DEFAULT_TEAM_SIZE', positive(4, 64), 'Players per team when a game does not set `teamSize`.'),
+  maxSpectators: setting('FOYER_MAX_SPECTATORS', z.coerce.number().int().min(0).max(10_000).default(50), 'Spectators one game admits.'),
+  confirmTimeoutMs: setting('FOYER_CONFIRM_TIMEOUT_MS', ms(120_000), 'After game.start, how long players have to confirm; the others are removed.'),
+  gameMaxDurationMs: setting('FOYER_GAME_MAX_DURATION_MS', ms(4 * 3_600_000), 'A started game is ended after this long if the game server has not ended it.'),
+  gameServerAddress: setting('FOYER_GAME_SERVER_ADDRESS', z.string().min(1).default('127.0.0.1:7777'), 'Game server address handed to players at game.start (a custom allocator can choose per game).'),
+  chatPerSec: setting('FOYER_CHAT_PER_SEC', positive(3, 1000), 'Chat lines per second a user may send on average.'),
+  chatBurst: setting('FOYER_CHAT_BURST', positive(10, 1000), 'Chat lines a user may send at once.'),
+  serverSecret: setting('FOYER_SERVER_SECRET', optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()), 'Bearer secret game servers use for /v1/... (ending games, reporting results). Unset: those endpoints are off.', true),
+
   adminToken: setting('FOYER_ADMIN_TOKEN', optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()), 'Bearer token for the admin HTTP API (/admin/...). Unset: the admin API is off.', true),
   webRoot: setting('FOYER_WEB_ROOT', optionalString, 'Folder served at / (the lobby page). Default: the built web/ page when present.'),
 } as const;

@@ -9,6 +9,7 @@ import { redactedConfig, type Config } from './config.js';
 import { Gateway } from './gateway/gateway.js';
 import { OpRegistry } from './gateway/registry.js';
 import { Tokens } from './gateway/tokens.js';
+import { GameService } from './lobby/games.js';
 import { createLogger } from './log.js';
 import { createTransport } from './transport/index.js';
 
@@ -19,6 +20,7 @@ export interface LobbyNode {
   readonly port: number;
   readonly transport: 'uws' | 'ws';
   readonly gateway: Gateway;
+  readonly games: GameService;
   readonly log: Logger;
   /** Graceful stop: no new connections, requests in flight finish, sockets close with 1001. */
   stop(): Promise<void>;
@@ -35,6 +37,7 @@ export async function startNode(config: Config, options: { logDestination?: pino
   if (tokens.ephemeral) log.warn('FOYER_TOKEN_SECRET is unset: tokens are signed with a random key and die with this process');
   const registry = new OpRegistry();
   const gateway = new Gateway({ config, log, metrics, tokens, registry });
+  const games = new GameService({ config, log, gateway, registry });
 
   const missing = registry.missing().filter((op) => !['auth.guest', 'auth.token', 'session.resume'].includes(op));
   if (missing.length) throw new Error(`no handler for ops: ${missing.join(', ')}`);
@@ -50,7 +53,7 @@ export async function startNode(config: Config, options: { logDestination?: pino
       maxBufferedBytes: config.maxBufferedBytes,
       maxHttpBodyBytes: 1024 * 1024,
       onConnection: gateway.onConnection,
-      onHttp: createHttpHandler({ gateway, metrics, adminToken: config.adminToken, webRoot, nodeId, ready: () => ready }),
+      onHttp: createHttpHandler({ gateway, games, metrics, adminToken: config.adminToken, serverSecret: config.serverSecret, webRoot, nodeId, ready: () => ready }),
     },
     log,
   );
@@ -64,6 +67,7 @@ export async function startNode(config: Config, options: { logDestination?: pino
     port,
     transport: transport.name,
     gateway,
+    games,
     log,
     stop: () =>
       (stopping ??= (async () => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DisplayName, Timestamp, Token, UserId } from './common.js';
+import { GameCreate, GameFilter, GameId, GameListQuery, GamePage, GameSettingsUpdate, GameSort, GameView, Profile } from './games.js';
 
 /**
  * One request type: its `data` schema, its reply `data` schema, whether a
@@ -60,6 +61,63 @@ export const ops = {
     doc: 'Application-level round trip: echoes `t` with the server clock, for latency and clock-offset estimates.',
     data: z.object({ t: z.number().optional() }),
     result: z.object({ t: z.number().optional(), serverTime: Timestamp }),
+  }),
+
+  'game.create': op({
+    auth: true,
+    doc: 'Create a game and take its first seat as owner. A player already in a game leaves it first (the others are told).',
+    data: GameCreate,
+    result: z.object({ game: GameView }),
+  }),
+  'game.join': op({
+    auth: true,
+    doc: 'Join a game by id, or watch it with `spectate: true`. A player in another game leaves it first. Refusals, checked in this order: GAME_NOT_FOUND, SCHOOL_REQUIRED, FRIENDS_ONLY, WRONG_PASSWORD, LEVEL_TOO_LOW, LEVEL_TOO_HIGH, GAME_FULL, GAME_LOCKED, GAME_CLOSED, GAME_IN_PROGRESS. Joining the game one is in already changes nothing.',
+    data: z.object({ gameId: GameId, password: z.string().max(64).optional(), spectate: z.boolean().default(false), profile: Profile.default({ level: 1, rating: 1000 }) }),
+    result: z.object({ game: GameView }),
+  }),
+  'game.current': op({
+    auth: true,
+    doc: 'The game one plays in or watches, or null: what a client fetches after a resync.',
+    data: z.object({}),
+    result: z.object({ game: GameView.nullable(), spectating: z.boolean() }),
+  }),
+  'game.leave': op({ auth: true, doc: 'Leave the game (or stop watching it).', data: z.object({}), result: z.object({ gameId: GameId }) }),
+  'game.kick': op({ auth: true, doc: 'Owner: remove a player or spectator from the game.', data: z.object({ userId: UserId }), result: z.object({}) }),
+  'game.update': op({
+    auth: true,
+    doc: 'Owner: change settings. `password: null` removes the password. `maxPlayers` cannot go below the players seated.',
+    data: GameSettingsUpdate,
+    result: z.object({ game: GameView }),
+  }),
+  'game.setTeam': op({ auth: true, doc: 'Move to another team (0-based); refused with TEAM_FULL when it has `teamSize` players.', data: z.object({ teamIndex: z.number().int().min(0).max(63) }), result: z.object({}) }),
+  'game.setReady': op({ auth: true, doc: 'Mark oneself ready or not. An auto-start game starts when it is full and everyone is ready.', data: z.object({ ready: z.boolean() }), result: z.object({}) }),
+  'game.setOwner': op({ auth: true, doc: 'Owner: hand ownership to another player of the game.', data: z.object({ userId: UserId }), result: z.object({}) }),
+  'game.start': op({
+    auth: true,
+    doc: 'Owner: start the game. Nobody can join from then on; every player gets game.started with a single-use session key and the game server address, and must send game.confirm before `confirmBy`.',
+    data: z.object({}),
+    result: z.object({ confirmBy: Timestamp }),
+  }),
+  'game.confirm': op({ auth: true, doc: 'Confirm a started game with the session key from game.started. Players who do not confirm in time are removed.', data: z.object({ sessionKey: z.string().min(1).max(128) }), result: z.object({}) }),
+  'games.list': op({ auth: true, doc: 'One page of the game list, filtered and sorted. Hidden games are never listed.', data: GameListQuery, result: GamePage }),
+  'games.subscribe': op({
+    auth: true,
+    doc: 'The first page of a filtered list, then games.added / games.updated / games.removed events as games enter, change in or leave the filter. The subscription starts before the page is read, so no change is missed between them.',
+    data: z.object({ filter: GameFilter.default({ status: 'any' }), sort: GameSort.default({ by: 'created', order: 'desc' }), limit: z.number().int().min(1).max(100).default(20) }),
+    result: GamePage.extend({ subscriptionId: z.string() }),
+  }),
+  'games.unsubscribe': op({ auth: true, doc: 'Stop a games.subscribe.', data: z.object({ subscriptionId: z.string().max(64) }), result: z.object({}) }),
+  'games.quickJoin': op({
+    auth: true,
+    doc: 'Join the open game of this type that fits best (closest level and rating, then fullest, then oldest). When none fits: with `create`, create one (auto create); without, NO_GAME_FOUND.',
+    data: z.object({ gameType: z.string().min(1).max(32), profile: Profile.default({ level: 1, rating: 1000 }), create: GameCreate.omit({ gameType: true, profile: true }).optional() }),
+    result: z.object({ game: GameView, created: z.boolean() }),
+  }),
+  'chat.send': op({
+    auth: true,
+    doc: 'Say something to the players and spectators of one\'s game.',
+    data: z.object({ channel: z.enum(['game']), text: z.string().trim().min(1).max(500) }),
+    result: z.object({}),
   }),
 } as const satisfies Record<string, OpSpec>;
 

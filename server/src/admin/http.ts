@@ -4,12 +4,16 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { HttpRequest, HttpResponse } from '../transport/index.js';
 import type { Gateway } from '../gateway/gateway.js';
+import type { GameService } from '../lobby/games.js';
 import type { Metrics } from './metrics.js';
 
 export interface HttpDeps {
   gateway: Gateway;
+  games: GameService;
   metrics: Metrics;
   adminToken: string | undefined;
+  /** Bearer secret of game servers, for /v1/... */
+  serverSecret: string | undefined;
   webRoot: string | undefined;
   ready(): boolean;
   nodeId: string;
@@ -37,11 +41,13 @@ const MIME: Record<string, string> = {
 /** Health, metrics, the admin API and the lobby page, one handler for both transports. */
 export function createHttpHandler(deps: HttpDeps): (req: HttpRequest) => Promise<HttpResponse> {
   const adminToken = deps.adminToken ? Buffer.from(deps.adminToken) : undefined;
+  const serverSecret = deps.serverSecret ? Buffer.from(deps.serverSecret) : undefined;
 
-  function authorized(req: HttpRequest): boolean {
+  function bearer(req: HttpRequest, secret: Buffer): boolean {
     const given = Buffer.from((req.headers.authorization ?? '').replace(/^Bearer /i, ''));
-    return !!adminToken && given.length === adminToken.length && timingSafeEqual(given, adminToken);
+    return given.length === secret.length && timingSafeEqual(given, secret);
   }
+  const endGame = /^\/(?:admin|v1)\/games\/([^/]{1,64})\/end$/;
 
   return async (req) => {
     if (req.path === '/healthz') return json(200, { ok: true, node: deps.nodeId });
@@ -51,17 +57,35 @@ export function createHttpHandler(deps: HttpDeps): (req: HttpRequest) => Promise
     }
     if (req.path.startsWith('/admin/')) {
       if (!adminToken) return json(404, { error: 'the admin API is off; set FOYER_ADMIN_TOKEN' });
-      if (!authorized(req)) return json(401, { error: 'missing or wrong bearer token' });
+      if (!bearer(req, adminToken)) return json(401, { error: 'missing or wrong bearer token' });
       return admin(req);
+    }
+    if (req.path.startsWith('/v1/')) {
+      if (!serverSecret) return json(404, { error: 'the game server API is off; set FOYER_SERVER_SECRET' });
+      if (!bearer(req, serverSecret)) return json(401, { error: 'missing or wrong bearer token' });
+      return gameServer(req);
     }
     if (req.method === 'GET' && deps.webRoot) return serveStatic(deps.webRoot, req.path);
     return json(404, { error: 'not found' });
   };
 
+  function endGameBy(req: HttpRequest): HttpResponse | undefined {
+    const m = req.method === 'POST' ? endGame.exec(req.path) : null;
+    if (!m) return undefined;
+    return deps.games.end(m[1]!) ? json(200, { ended: true }) : json(404, { error: 'no such game' });
+  }
+
+  /** What game servers call: end a game they ran. */
+  async function gameServer(req: HttpRequest): Promise<HttpResponse> {
+    return endGameBy(req) ?? json(404, { error: 'no such endpoint' });
+  }
+
   async function admin(req: HttpRequest): Promise<HttpResponse> {
     if (req.method === 'GET' && req.path === '/admin/stats') {
-      return json(200, { node: deps.nodeId, connections: deps.gateway.connectionCount, sessions: deps.gateway.sessions.size });
+      return json(200, { node: deps.nodeId, connections: deps.gateway.connectionCount, sessions: deps.gateway.sessions.size, games: deps.games.gameCount });
     }
+    const ended = endGameBy(req);
+    if (ended) return ended;
     if (req.method === 'POST' && req.path === '/admin/notice') {
       let body: unknown;
       try {

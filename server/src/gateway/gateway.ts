@@ -27,6 +27,16 @@ import type { OpRegistry, RequestContext } from './registry.js';
 import { Session, type SessionLink } from './session.js';
 import type { Identity, Tokens } from './tokens.js';
 
+/**
+ * What the lobby hears about sessions: a connection was lost (the grace period
+ * starts), the session came back within it, or it ended for good.
+ */
+export interface SessionListener {
+  lost?(userId: string): void;
+  back?(userId: string): void;
+  ended?(userId: string): void;
+}
+
 /** Who receives an event: some users, or every session on the node. */
 export type Audience = { users: readonly string[] } | { everyone: true };
 
@@ -55,6 +65,7 @@ export class Gateway {
   private readonly connections = new Set<Connection>();
   private readonly heartbeat: NodeJS.Timeout;
   private closing = false;
+  private readonly listeners: SessionListener[] = [];
   private readonly loginOps: { [O in LoginOp]: LoginHandler<O> };
 
   constructor(readonly deps: GatewayDeps) {
@@ -88,6 +99,20 @@ export class Gateway {
       return { userId: ctx.session.userId, name: ctx.session.name, ...issued };
     });
     registry.register('session.ping', (data, ctx) => ({ ...(data.t === undefined ? {} : { t: data.t }), serverTime: ctx.now }));
+  }
+
+  onSession(listener: SessionListener): void {
+    this.listeners.push(listener);
+  }
+
+  private notify(kind: keyof SessionListener, userId: string): void {
+    for (const l of this.listeners) {
+      try {
+        l[kind]?.(userId);
+      } catch (err) {
+        this.deps.log.error({ err, userId, kind }, 'session listener failed');
+      }
+    }
   }
 
   get connectionCount(): number {
@@ -167,6 +192,7 @@ export class Gateway {
     }
     let resumed = false;
     if (s) {
+      if (!s.link) this.notify('back', s.userId);
       clearTimeout(s.graceTimer);
       s.name = id.name;
       resumed = resuming && s.replay.since(resumeFrom, s.seq) !== undefined;
@@ -198,10 +224,12 @@ export class Gateway {
   /** The grace period is over: the session ends as if the user had logged out. */
   sessionLost(s: Session): void {
     clearTimeout(s.graceTimer);
+    this.notify('lost', s.userId);
     s.graceTimer = setTimeout(() => {
       if (s.link || this.sessions.get(s.userId) !== s) return;
       this.sessions.delete(s.userId);
       this.deps.metrics.sessions.set(this.sessions.size);
+      this.notify('ended', s.userId);
     }, this.deps.config.reconnectGraceMs);
     s.graceTimer.unref();
   }

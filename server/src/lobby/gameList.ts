@@ -1,0 +1,935 @@
+/**
+ * The game list of one lobby node: an in-memory index of the listed games
+ * that answers `games.list`, `games.subscribe` and `games.quickJoin` from the
+ * node's own copy (SEEDS §1: "a node answers a repeated browse from its own
+ * up-to-date copy at once"). Pure: no I/O, no timers, no clock.
+ *
+ * Index design. Every game is one `Entry`, shared by all structures. Entries
+ * sit in *scopes*: one for all games and one per gameType, each split by
+ * status (any / open / inProgress). A scope keeps three orders: all its
+ * entries by (createdAt, id), and two sets of buckets — one per player count
+ * and one per free-seat count (small integers) — each bucket ordered by
+ * (createdAt, id). The ordered sets are chunked sorted arrays (chunks of
+ * ≤ 1024), so insert/delete is a binary search plus a short splice, and a page
+ * is a walk from the cursor's position in the narrowest scope the filter
+ * allows (gameType, status), testing the rest of the filter on each entry.
+ * Quick join has its own per-gameType index of joinable games, bucketed by
+ * (rounded mean level, rating band) cell and free seats: a search visits cells
+ * in order of distance and stops when no nearer cell can exist.
+ */
+import type { GameFilter, GameSort, GameSummary } from '@foyer/shared';
+
+/** A malformed cursor, or one made for another sort. The service answers BAD_REQUEST. */
+export class CursorError extends Error {
+  override name = 'CursorError';
+}
+
+type AttributeFilter = NonNullable<GameFilter['attributes']>[number];
+type StatusClass = 'open' | 'inProgress';
+
+/** Most games one `query` examines. A very selective filter may stop here with a short (even empty) page and a cursor to continue from the last examined game. */
+export const MAX_SCAN = 10_000;
+/** Most entries one `quickJoin` examines (candidates that fail the profile's level bounds, school or `exclude` count too). */
+export const QUICK_JOIN_MAX_SCAN = 10_000;
+/** How many candidates `quickJoin` returns at most. */
+export const QUICK_JOIN_CANDIDATES = 10;
+/** Quick join: this many rating points count as far as one level (see `quickJoinDistance`). */
+export const RATING_BAND = 100;
+export const MAX_LIMIT = 100;
+
+const CURSOR_VERSION = 1;
+
+// ---------------------------------------------------------------------------
+// Filter
+
+type Test = (e: Entry) => boolean;
+type Attrs = Record<string, string | number>;
+
+// One keyed read per attribute: values are strings or numbers, so whatever a
+// missing key yields (undefined, or an Object.prototype member) fails eq, in
+// and the comparisons and passes ne, as a missing attribute should.
+function attributeTest(f: AttributeFilter): (attrs: Attrs) => boolean {
+  const key = f.key;
+  switch (f.op) {
+    case 'eq': {
+      const v = f.value;
+      return (a) => a[key] === v;
+    }
+    case 'ne': {
+      const v = f.value;
+      return (a) => a[key] !== v;
+    }
+    case 'in': {
+      const vs: unknown[] = f.value;
+      return (a) => vs.includes(a[key]);
+    }
+    case 'lt': {
+      const v = f.value;
+      return (a) => {
+        const x = a[key];
+        return typeof x === 'number' && x < v;
+      };
+    }
+    case 'le': {
+      const v = f.value;
+      return (a) => {
+        const x = a[key];
+        return typeof x === 'number' && x <= v;
+      };
+    }
+    case 'gt': {
+      const v = f.value;
+      return (a) => {
+        const x = a[key];
+        return typeof x === 'number' && x > v;
+      };
+    }
+    case 'ge': {
+      const v = f.value;
+      return (a) => {
+        const x = a[key];
+        return typeof x === 'number' && x >= v;
+      };
+    }
+    default:
+      // An operator this build does not know matches nothing rather than everything.
+      return () => false;
+  }
+}
+
+/** Compiles a filter into one test on an entry's flat copy of the game's fields. */
+function compile(filter: GameFilter): Test {
+  const { gameType, hasFreeSeats, hasPassword, level } = filter;
+  const status = filter.status ?? 'any';
+  const needle = filter.nameContains === undefined ? undefined : filter.nameContains.toLowerCase();
+  const attrs = (filter.attributes ?? []).map(attributeTest);
+  const a0 = attrs[0];
+  const a1 = attrs[1];
+  const rest = attrs.slice(2);
+  return (e) => {
+    if (gameType !== undefined && e.gameType !== gameType) return false;
+    if (status === 'open' ? e.st !== 'open' : status === 'inProgress' && e.st !== 'inProgress') return false;
+    if (hasFreeSeats !== undefined && e.fs > 0 !== hasFreeSeats) return false;
+    if (hasPassword !== undefined && e.pw !== hasPassword) return false;
+    if (level !== undefined && ((e.minL !== null && e.minL > level) || (e.maxL !== null && e.maxL < level))) return false;
+    if (needle !== undefined && !e.lname.includes(needle)) return false;
+    if (a0 === undefined) return true;
+    const a = e.attrs;
+    if (!a0(a) || (a1 !== undefined && !a1(a))) return false;
+    for (const t of rest) if (!t(a)) return false;
+    return true;
+  };
+}
+
+/**
+ * Whether a listed game passes a filter:
+ * gameType equal; status `open` = not inProgress and not closed, `inProgress`,
+ * `any`; hasFreeSeats true → freeSeats > 0, false → none free; hasPassword
+ * equal; nameContains a case-insensitive substring; level within the game's
+ * bounds (null = unbounded); every attribute filter holds — eq/ne strict
+ * equality, lt/le/gt/ge only on number values, `in` membership; a missing
+ * attribute fails eq, in and the comparisons and passes ne.
+ */
+export function matches(filter: GameFilter, game: GameSummary): boolean {
+  return compile(filter)(new Entry(game));
+}
+
+// ---------------------------------------------------------------------------
+// Ordered sets
+
+/**
+ * One listed game, with flat copies of the fields filters and indexes read
+ * (one object to touch per examined game). `c` and `id` never change for an
+ * entry: they are its key everywhere. `pl`, `fs` and `st` are the values the
+ * entry is filed under; `upsert` re-files before it refreshes them.
+ */
+class Entry {
+  readonly id: string;
+  readonly c: number;
+  g: GameSummary;
+  gameType: string;
+  lname: string;
+  attrs: Attrs;
+  pl: number;
+  fs: number;
+  st: StatusClass | null;
+  pw: boolean;
+  minL: number | null;
+  maxL: number | null;
+  qj: QjCell | null = null;
+  qfs = 0;
+  /** Index in the list's slot table; -1 when not listed. */
+  slot = -1;
+  constructor(g: GameSummary) {
+    this.id = g.id;
+    this.c = g.createdAt;
+    this.g = g;
+    this.gameType = g.gameType;
+    this.lname = g.name.toLowerCase();
+    this.attrs = g.attributes;
+    this.pl = g.players;
+    this.fs = g.freeSeats;
+    this.st = statusOf(g);
+    this.pw = g.hasPassword;
+    this.minL = g.minLevel;
+    this.maxL = g.maxLevel;
+  }
+  refresh(g: GameSummary): void {
+    if (g.name !== this.g.name) this.lname = g.name.toLowerCase();
+    this.g = g;
+    this.gameType = g.gameType;
+    this.attrs = g.attributes;
+    this.pl = g.players;
+    this.fs = g.freeSeats;
+    this.st = statusOf(g);
+    this.pw = g.hasPassword;
+    this.minL = g.minLevel;
+    this.maxL = g.maxLevel;
+  }
+}
+
+/** Fills a free slot of the table. */
+const VACANT = new Entry({
+  id: '',
+  name: '',
+  gameType: '',
+  ownerId: '',
+  ownerName: '',
+  players: 0,
+  maxPlayers: 0,
+  freeSeats: 0,
+  spectators: 0,
+  hasPassword: false,
+  locked: false,
+  closed: true,
+  inProgress: false,
+  friendsJoinOnly: false,
+  startMode: 'manual',
+  minLevel: null,
+  maxLevel: null,
+  school: null,
+  attributes: {},
+  meanLevel: 0,
+  meanRating: 0,
+  createdAt: 0,
+  version: 0,
+});
+
+function statusOf(g: GameSummary): StatusClass | null {
+  return g.inProgress ? 'inProgress' : g.closed ? null : 'open';
+}
+
+/** Order by (createdAt, id). */
+function cmpKey(c: number, id: string, e: Entry): number {
+  return c !== e.c ? (c < e.c ? -1 : 1) : id === e.id ? 0 : id < e.id ? -1 : 1;
+}
+
+/**
+ * Entries by slot. Ordered sets hold slots (small integers) rather than
+ * references: shifting packed integer arrays is a plain memmove, with no GC
+ * write barriers, which keeps re-filing a game cheap.
+ */
+type Tab = Entry[];
+
+/** First index in [0, n) whose key (C[i], tab[S[i]].id) is ≥ (c, id), or > with `after`. */
+function search(C: readonly number[], S: readonly number[], tab: Tab, n: number, c: number, id: string, after: boolean): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const x = C[mid]!;
+    if (x < c || (x === c && (after ? tab[S[mid]!]!.id <= id : tab[S[mid]!]!.id < id))) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+type Visit = (e: Entry) => boolean;
+
+const CHUNK_MAX = 512;
+
+/**
+ * Entries ordered by (createdAt, id): sorted chunks of at most CHUNK_MAX,
+ * each a packed array of createdAt beside one of slots, so searches read
+ * contiguous numbers and only compare ids on equal createdAt; `lastC`/`lastS`
+ * hold each chunk's last key.
+ */
+class OrderedSet {
+  private readonly cs: number[][] = [];
+  private readonly ss: number[][] = [];
+  private readonly lastC: number[] = [];
+  private readonly lastS: number[] = [];
+  size = 0;
+
+  constructor(private readonly tab: Tab) {}
+
+  insert(e: Entry): void {
+    const { cs, ss, lastC, lastS, tab } = this;
+    const n = cs.length;
+    this.size++;
+    if (n === 0) {
+      cs.push([e.c]);
+      ss.push([e.slot]);
+      lastC.push(e.c);
+      lastS.push(e.slot);
+      return;
+    }
+    let ci = search(lastC, lastS, tab, n, e.c, e.id, false);
+    let C: number[];
+    let S: number[];
+    if (ci === n) {
+      // After everything (the usual case: the newest game): append.
+      ci = n - 1;
+      C = cs[ci]!;
+      S = ss[ci]!;
+      C.push(e.c);
+      S.push(e.slot);
+      lastC[ci] = e.c;
+      lastS[ci] = e.slot;
+    } else {
+      C = cs[ci]!;
+      S = ss[ci]!;
+      const p = search(C, S, tab, C.length, e.c, e.id, false);
+      C.splice(p, 0, e.c);
+      S.splice(p, 0, e.slot);
+    }
+    if (C.length > CHUNK_MAX) {
+      const h = C.length >>> 1;
+      const C2 = C.splice(h);
+      const S2 = S.splice(h);
+      cs.splice(ci + 1, 0, C2);
+      ss.splice(ci + 1, 0, S2);
+      lastC.splice(ci, 1, C[h - 1]!, C2[C2.length - 1]!);
+      lastS.splice(ci, 1, S[h - 1]!, S2[S2.length - 1]!);
+    }
+  }
+
+  delete(e: Entry): boolean {
+    const { cs, ss, lastC, lastS, tab } = this;
+    const n = cs.length;
+    const ci = search(lastC, lastS, tab, n, e.c, e.id, false);
+    if (ci === n) return false;
+    const C = cs[ci]!;
+    const S = ss[ci]!;
+    const p = search(C, S, tab, C.length, e.c, e.id, false);
+    if (S[p] !== e.slot) return false;
+    this.size--;
+    if (C.length === 1) {
+      cs.splice(ci, 1);
+      ss.splice(ci, 1);
+      lastC.splice(ci, 1);
+      lastS.splice(ci, 1);
+      return true;
+    }
+    C.splice(p, 1);
+    S.splice(p, 1);
+    if (p === C.length) {
+      lastC[ci] = C[p - 1]!;
+      lastS[ci] = S[p - 1]!;
+    }
+    // Keep chunks from fragmenting: merge a small chunk into its neighbour when both fit in one.
+    if (C.length < CHUNK_MAX >>> 3) {
+      const ni = ci + 1 < n ? ci + 1 : ci - 1;
+      const N = cs[ni];
+      if (N !== undefined && N.length + C.length <= CHUNK_MAX) {
+        const lo = Math.min(ci, ni);
+        for (const x of cs[lo + 1]!) cs[lo]!.push(x);
+        for (const x of ss[lo + 1]!) ss[lo]!.push(x);
+        lastC[lo] = lastC[lo + 1]!;
+        lastS[lo] = lastS[lo + 1]!;
+        cs.splice(lo + 1, 1);
+        ss.splice(lo + 1, 1);
+        lastC.splice(lo + 1, 1);
+        lastS.splice(lo + 1, 1);
+      }
+    }
+    return true;
+  }
+
+  /** Visits entries in ascending order, starting after (c, id) when given; false when `visit` stopped. */
+  forward(visit: Visit, c?: number, id?: string): boolean {
+    const { ss, tab } = this;
+    let ci = 0;
+    let p = 0;
+    if (c !== undefined && id !== undefined) {
+      ci = search(this.lastC, this.lastS, tab, ss.length, c, id, true);
+      if (ci === ss.length) return true;
+      const C = this.cs[ci]!;
+      p = search(C, ss[ci]!, tab, C.length, c, id, true);
+    }
+    for (; ci < ss.length; ci++, p = 0) {
+      const S = ss[ci]!;
+      for (; p < S.length; p++) if (!visit(tab[S[p]!]!)) return false;
+    }
+    return true;
+  }
+
+  /** Visits entries in descending order, starting before (c, id) when given; false when `visit` stopped. */
+  backward(visit: Visit, c?: number, id?: string): boolean {
+    const { ss, tab } = this;
+    let ci = ss.length - 1;
+    let p = ci >= 0 ? ss[ci]!.length - 1 : -1;
+    if (c !== undefined && id !== undefined) {
+      ci = search(this.lastC, this.lastS, tab, ss.length, c, id, false);
+      if (ci === ss.length) ci--;
+      if (ci < 0) return true;
+      const C = this.cs[ci]!;
+      p = search(C, ss[ci]!, tab, C.length, c, id, false) - 1;
+    }
+    for (; ci >= 0; ci--, p = ci >= 0 ? ss[ci]!.length - 1 : -1) {
+      const S = ss[ci]!;
+      for (; p >= 0; p--) if (!visit(tab[S[p]!]!)) return false;
+    }
+    return true;
+  }
+}
+
+/** Ordered sets per small integer value (player count, free seats). */
+class Buckets {
+  constructor(private readonly tab: Tab) {}
+  /** Values with a non-empty set, ascending. */
+  readonly keys: number[] = [];
+  private readonly sets = new Map<number, OrderedSet>();
+
+  insert(k: number, e: Entry): void {
+    let s = this.sets.get(k);
+    if (s === undefined) {
+      s = new OrderedSet(this.tab);
+      this.sets.set(k, s);
+      this.keys.splice(lowerBound(this.keys, k), 0, k);
+    }
+    s.insert(e);
+  }
+
+  delete(k: number, e: Entry): void {
+    const s = this.sets.get(k);
+    if (s === undefined || !s.delete(e) || s.size > 0) return;
+    this.sets.delete(k);
+    this.keys.splice(lowerBound(this.keys, k), 1);
+  }
+
+  /**
+   * Visits buckets in ascending (`asc`) or descending value order, each bucket
+   * by (createdAt, id) ascending; starts after cursor position (k, c, id) when given.
+   */
+  walk(asc: boolean, visit: Visit, skip: ((k: number) => boolean) | undefined, from?: { k: number; c: number; id: string }): boolean {
+    const keys = this.keys;
+    let i: number;
+    if (from === undefined) i = asc ? 0 : keys.length - 1;
+    else {
+      i = lowerBound(keys, from.k);
+      if (keys[i] === from.k) {
+        if (!(skip?.(from.k) ?? false) && !this.sets.get(from.k)!.forward(visit, from.c, from.id)) return false;
+        i = asc ? i + 1 : i - 1;
+      } else if (!asc) i--;
+    }
+    for (; asc ? i < keys.length : i >= 0; asc ? i++ : i--) {
+      const k = keys[i]!;
+      if (skip?.(k) ?? false) continue;
+      if (!this.sets.get(k)!.forward(visit)) return false;
+    }
+    return true;
+  }
+}
+
+function lowerBound(a: readonly number[], k: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! < k) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+class Scope {
+  readonly created: OrderedSet;
+  readonly players: Buckets;
+  readonly freeSeats: Buckets;
+  constructor(tab: Tab) {
+    this.created = new OrderedSet(tab);
+    this.players = new Buckets(tab);
+    this.freeSeats = new Buckets(tab);
+  }
+  insert(e: Entry): void {
+    this.created.insert(e);
+    this.players.insert(e.pl, e);
+    this.freeSeats.insert(e.fs, e);
+  }
+  delete(e: Entry): void {
+    this.created.delete(e);
+    this.players.delete(e.pl, e);
+    this.freeSeats.delete(e.fs, e);
+  }
+  get size(): number {
+    return this.created.size;
+  }
+}
+
+/** A scope split by status: all games, open ones, in-progress ones (closed, not started games are only in `any`). */
+class Partition {
+  readonly any: Scope;
+  readonly open: Scope;
+  readonly inProgress: Scope;
+  constructor(tab: Tab) {
+    this.any = new Scope(tab);
+    this.open = new Scope(tab);
+    this.inProgress = new Scope(tab);
+  }
+  status(s: StatusClass): Scope {
+    return s === 'open' ? this.open : this.inProgress;
+  }
+  insert(e: Entry): void {
+    this.any.insert(e);
+    if (e.st !== null) this.status(e.st).insert(e);
+  }
+  delete(e: Entry): void {
+    this.any.delete(e);
+    if (e.st !== null) this.status(e.st).delete(e);
+  }
+  /** Re-files `e` (indexed under e.pl/e.fs/e.st) under the values of `g`. */
+  update(e: Entry, g: GameSummary, st: StatusClass | null): void {
+    const scopes = [this.any];
+    if (e.st !== st) {
+      if (e.st !== null) this.status(e.st).delete(e);
+    } else if (st !== null) scopes.push(this.status(st));
+    for (const s of scopes) {
+      if (e.pl !== g.players) {
+        s.players.delete(e.pl, e);
+        s.players.insert(g.players, e);
+      }
+      if (e.fs !== g.freeSeats) {
+        s.freeSeats.delete(e.fs, e);
+        s.freeSeats.insert(g.freeSeats, e);
+      }
+    }
+    if (e.st !== st && st !== null) {
+      const s = this.status(st);
+      s.created.insert(e);
+      s.players.insert(g.players, e);
+      s.freeSeats.insert(g.freeSeats, e);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Quick join index
+
+class QjCell {
+  readonly free: Buckets;
+  size = 0;
+  constructor(
+    tab: Tab,
+    readonly levelBin: number,
+    readonly ratingBin: number,
+  ) {
+    this.free = new Buckets(tab);
+  }
+}
+
+class QjRow {
+  readonly bins: number[] = [];
+  readonly cells = new Map<number, QjCell>();
+}
+
+class QjType {
+  readonly levels: number[] = [];
+  readonly rows = new Map<number, QjRow>();
+  size = 0;
+  constructor(private readonly tab: Tab) {}
+
+  add(e: Entry, g: GameSummary): void {
+    const lb = levelBin(g.meanLevel);
+    const rb = ratingBin(g.meanRating);
+    let row = this.rows.get(lb);
+    if (row === undefined) {
+      row = new QjRow();
+      this.rows.set(lb, row);
+      this.levels.splice(lowerBound(this.levels, lb), 0, lb);
+    }
+    let cell = row.cells.get(rb);
+    if (cell === undefined) {
+      cell = new QjCell(this.tab, lb, rb);
+      row.cells.set(rb, cell);
+      row.bins.splice(lowerBound(row.bins, rb), 0, rb);
+    }
+    cell.free.insert(g.freeSeats, e);
+    cell.size++;
+    this.size++;
+    e.qj = cell;
+    e.qfs = g.freeSeats;
+  }
+
+  delete(e: Entry): void {
+    const cell = e.qj;
+    if (cell === null) return;
+    e.qj = null;
+    cell.free.delete(e.qfs, e);
+    this.size--;
+    if (--cell.size > 0) return;
+    const row = this.rows.get(cell.levelBin)!;
+    row.cells.delete(cell.ratingBin);
+    row.bins.splice(lowerBound(row.bins, cell.ratingBin), 1);
+    if (row.cells.size > 0) return;
+    this.rows.delete(cell.levelBin);
+    this.levels.splice(lowerBound(this.levels, cell.levelBin), 1);
+  }
+}
+
+const finite = (x: number): number => (Number.isFinite(x) ? x : 0);
+const levelBin = (meanLevel: number): number => Math.round(finite(meanLevel));
+const ratingBin = (meanRating: number): number => Math.round(finite(meanRating) / RATING_BAND);
+
+/** Joinable by quick join regardless of who asks: open, unlocked, no password, a free seat, not friends-only. */
+function quickJoinable(g: GameSummary): boolean {
+  return !g.inProgress && !g.closed && !g.locked && !g.hasPassword && g.freeSeats > 0 && !g.friendsJoinOnly;
+}
+
+/**
+ * Quick join's distance between a player and a game, in whole steps:
+ * |level − round(meanLevel)| + |round(rating / RATING_BAND) − round(meanRating / RATING_BAND)|,
+ * i.e. one level counts as much as one band of RATING_BAND (100) rating points.
+ * Games at equal distance rank fullest first (fewest free seats), then oldest
+ * (createdAt, then id). Rounding makes near-equal fits ties on purpose, so the
+ * fuller game wins them and games fill up instead of spreading players thin.
+ */
+export function quickJoinDistance(profile: { level: number; rating: number }, game: Pick<GameSummary, 'meanLevel' | 'meanRating'>): number {
+  return Math.abs(Math.round(finite(profile.level)) - levelBin(game.meanLevel)) + Math.abs(ratingBin(profile.rating) - ratingBin(game.meanRating));
+}
+
+// ---------------------------------------------------------------------------
+// Cursors
+
+type CursorPos = { k: number; c: number; id: string };
+
+function sortValue(by: GameSort['by'], g: GameSummary, e: Entry): number {
+  return by === 'players' ? g.players : by === 'freeSeats' ? g.freeSeats : e.c;
+}
+
+function encodeCursor(sort: GameSort, e: Entry): string {
+  return Buffer.from(JSON.stringify([CURSOR_VERSION, sort.by, sort.order, sortValue(sort.by, e.g, e), e.c, e.id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string, sort: GameSort): CursorPos {
+  if (cursor.length === 0 || cursor.length > 256 || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw new CursorError('malformed cursor');
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw new CursorError('malformed cursor');
+  }
+  if (!Array.isArray(v) || v.length !== 6 || v[0] !== CURSOR_VERSION) throw new CursorError('malformed cursor');
+  const [, by, order, k, c, id] = v as unknown[];
+  if (
+    typeof by !== 'string' ||
+    typeof order !== 'string' ||
+    typeof k !== 'number' ||
+    !Number.isFinite(k) ||
+    typeof c !== 'number' ||
+    !Number.isFinite(c) ||
+    typeof id !== 'string' ||
+    id.length === 0 ||
+    id.length > 64 ||
+    (by === 'created' && k !== c)
+  )
+    throw new CursorError('malformed cursor');
+  if (by !== sort.by || order !== sort.order) throw new CursorError('cursor was made for another sort');
+  return { k, c, id };
+}
+
+// ---------------------------------------------------------------------------
+
+export type GameListQuery = { filter: GameFilter; sort: GameSort; limit: number; cursor?: string };
+export type GameListPage = { games: GameSummary[]; cursor?: string };
+export type QuickJoinProfile = { level: number; school?: string; rating: number };
+export type SubscriptionChange = { subscriptionId: string; kind: 'added' | 'updated' | 'removed' };
+
+type Subscription = { test: Test; gameType: string | undefined };
+
+export class GameList {
+  private readonly entries = new Map<string, Entry>();
+  /** Entries by slot; freed slots are reused. */
+  private readonly tab: Tab = [];
+  private readonly freeSlots: number[] = [];
+  private readonly all = new Partition(this.tab);
+  private readonly byType = new Map<string, Partition>();
+  private readonly qj = new Map<string, QjType>();
+  private readonly subs = new Map<string, Subscription>();
+  /** Subscriptions filtering on a gameType, by gameType; the others in `untypedSubs`. */
+  private readonly typedSubs = new Map<string, Set<string>>();
+  private readonly untypedSubs = new Set<string>();
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(gameId: string): GameSummary | undefined {
+    return this.entries.get(gameId)?.g;
+  }
+
+  /** Adds a game or replaces it (same id). The service never upserts hidden games. */
+  upsert(game: GameSummary): void {
+    const e = this.entries.get(game.id);
+    if (e === undefined || e.g.gameType !== game.gameType || e.c !== game.createdAt) {
+      if (e !== undefined) this.remove(game.id);
+      this.insert(game);
+      return;
+    }
+    const st = statusOf(game);
+    this.all.update(e, game, st);
+    this.byType.get(game.gameType)!.update(e, game, st);
+    e.refresh(game);
+    const join = quickJoinable(game);
+    if (e.qj !== null && (!join || e.qfs !== game.freeSeats || e.qj.levelBin !== levelBin(game.meanLevel) || e.qj.ratingBin !== ratingBin(game.meanRating))) {
+      const q = this.qj.get(game.gameType)!;
+      q.delete(e);
+      if (q.size === 0 && !join) this.qj.delete(game.gameType);
+    }
+    if (join && e.qj === null) this.qjType(game.gameType).add(e, game);
+  }
+
+  remove(gameId: string): void {
+    const e = this.entries.get(gameId);
+    if (e === undefined) return;
+    this.entries.delete(gameId);
+    this.all.delete(e);
+    const type = e.g.gameType;
+    const p = this.byType.get(type)!;
+    p.delete(e);
+    if (p.any.size === 0) this.byType.delete(type);
+    if (e.qj !== null) {
+      const q = this.qj.get(type)!;
+      q.delete(e);
+      if (q.size === 0) this.qj.delete(type);
+    }
+    // Unfiled everywhere: the slot may go (a removed game is not kept alive by the table).
+    this.tab[e.slot] = VACANT;
+    this.freeSlots.push(e.slot);
+    e.slot = -1;
+  }
+
+  private insert(game: GameSummary): void {
+    const e = new Entry(game);
+    const slot = this.freeSlots.pop() ?? this.tab.length;
+    e.slot = slot;
+    this.tab[slot] = e;
+    this.entries.set(game.id, e);
+    this.all.insert(e);
+    let p = this.byType.get(game.gameType);
+    if (p === undefined) {
+      p = new Partition(this.tab);
+      this.byType.set(game.gameType, p);
+    }
+    p.insert(e);
+    if (quickJoinable(game)) this.qjType(game.gameType).add(e, game);
+  }
+
+  private qjType(type: string): QjType {
+    let q = this.qj.get(type);
+    if (q === undefined) {
+      q = new QjType(this.tab);
+      this.qj.set(type, q);
+    }
+    return q;
+  }
+
+  /**
+   * One page of the games passing `filter`, in `sort` order.
+   *
+   * Sort orders are total: `created` is (createdAt, id), descending reverses
+   * both; `players` and `freeSeats` order by that value ascending or
+   * descending, ties always oldest first (createdAt, then id, ascending).
+   *
+   * Keyset paging: the cursor holds the sort and the position (sort value,
+   * createdAt, id) the page ended at, and the next page starts strictly after
+   * it, so a game that stays present and unchanged is returned exactly once
+   * however others come, go or move. `cursor` is absent when the walk reached
+   * the end. The walk examines at most MAX_SCAN games: for a filter that few
+   * games pass, a page may hold fewer than `limit` games (even none) yet carry
+   * a cursor, from the last examined game, to continue the search.
+   * `limit` is clamped to 1..MAX_LIMIT. Throws CursorError for a malformed
+   * cursor or one made for another sort.
+   */
+  query(q: GameListQuery): GameListPage {
+    const filter = q.filter ?? { status: 'any' };
+    const sort: GameSort = { by: q.sort?.by ?? 'created', order: q.sort?.order ?? 'desc' };
+    const limit = Math.max(1, Math.min(MAX_LIMIT, Math.floor(q.limit) || 1));
+    const from = q.cursor === undefined ? undefined : decodeCursor(q.cursor, sort);
+    const partition = filter.gameType === undefined ? this.all : this.byType.get(filter.gameType);
+    if (partition === undefined) return { games: [] };
+    const status = filter.status ?? 'any';
+    const scope = status === 'any' ? partition.any : partition.status(status);
+
+    const test = compile(filter);
+    const out: Entry[] = [];
+    let scanned = 0;
+    let last: Entry | undefined;
+    let more = false;
+    let capped = false;
+    const visit: Visit = (e) => {
+      if (scanned === MAX_SCAN) {
+        capped = true;
+        return false;
+      }
+      scanned++;
+      if (!test(e)) {
+        last = e;
+        return true;
+      }
+      if (out.length === limit) {
+        more = true;
+        return false;
+      }
+      out.push(e);
+      last = e;
+      return true;
+    };
+
+    const asc = sort.order === 'asc';
+    if (sort.by === 'created') {
+      if (asc) scope.created.forward(visit, from?.c, from?.id);
+      else scope.created.backward(visit, from?.c, from?.id);
+    } else {
+      const buckets = sort.by === 'players' ? scope.players : scope.freeSeats;
+      const hfs = filter.hasFreeSeats;
+      const skip = sort.by === 'freeSeats' && hfs !== undefined ? (k: number) => k > 0 !== hfs : undefined;
+      buckets.walk(asc, visit, skip, from);
+    }
+
+    const page: GameListPage = { games: out.map((e) => e.g) };
+    const end = more ? out[out.length - 1] : capped ? last : undefined;
+    if (end !== undefined) page.cursor = encodeCursor(sort, end);
+    return page;
+  }
+
+  /**
+   * Candidates for quick join, best first, at most QUICK_JOIN_CANDIDATES:
+   * games of `gameType` that are open (not in progress, not closed), not
+   * locked, without password, with a free seat, not friends-only, whose level
+   * bounds admit the player and whose school requirement is null or the
+   * player's school, and not in `exclude`. Ranked by `quickJoinDistance`,
+   * then fewest free seats, then oldest (createdAt, then id). Examines at
+   * most QUICK_JOIN_MAX_SCAN entries.
+   */
+  quickJoin(gameType: string, profile: QuickJoinProfile, exclude?: ReadonlySet<string>): GameSummary[] {
+    const index = this.qj.get(gameType);
+    if (index === undefined) return [];
+    const level = profile.level;
+    const school = profile.school;
+    const pl = Math.round(finite(level));
+    const pr = ratingBin(profile.rating);
+    const K = QUICK_JOIN_CANDIDATES;
+    const best: { d: number; e: Entry }[] = [];
+    let scanned = 0;
+    const worst = (): number => (best.length < K ? Infinity : best[K - 1]!.d);
+    /** Whether (d, e) ranks before (b.d, b.e). */
+    const before = (d: number, e: Entry, b: { d: number; e: Entry }): boolean =>
+      d !== b.d ? d < b.d : e.qfs !== b.e.qfs ? e.qfs < b.e.qfs : cmpKey(e.c, e.id, b.e) < 0;
+
+    const scanCell = (cell: QjCell, d: number): void => {
+      cell.free.walk(true, (e) => {
+        if (scanned >= QUICK_JOIN_MAX_SCAN) return false;
+        scanned++;
+        // The cell is walked in rank order: once one entry cannot make the list, none after it can.
+        if (best.length === K && !before(d, e, best[K - 1]!)) return false;
+        const g = e.g;
+        if ((g.minLevel !== null && g.minLevel > level) || (g.maxLevel !== null && g.maxLevel < level)) return true;
+        if (g.school !== null && g.school !== school) return true;
+        if (exclude?.has(e.id) ?? false) return true;
+        let i = best.length;
+        while (i > 0 && before(d, e, best[i - 1]!)) i--;
+        best.splice(i, 0, { d, e });
+        if (best.length > K) best.pop();
+        return true;
+      }, undefined);
+    };
+
+    const scanRow = (row: QjRow, dl: number): void => {
+      const bins = row.bins;
+      let r = lowerBound(bins, pr);
+      let l = r - 1;
+      while ((l >= 0 || r < bins.length) && scanned < QUICK_JOIN_MAX_SCAN) {
+        const dL = l >= 0 ? pr - bins[l]! : Infinity;
+        const dR = r < bins.length ? bins[r]! - pr : Infinity;
+        const useLeft = dL < dR;
+        const d = dl + (useLeft ? dL : dR);
+        if (d > worst()) return;
+        scanCell(row.cells.get(useLeft ? bins[l--]! : bins[r++]!)!, d);
+      }
+    };
+
+    const levels = index.levels;
+    let r = lowerBound(levels, pl);
+    let l = r - 1;
+    while ((l >= 0 || r < levels.length) && scanned < QUICK_JOIN_MAX_SCAN) {
+      const dL = l >= 0 ? pl - levels[l]! : Infinity;
+      const dR = r < levels.length ? levels[r]! - pl : Infinity;
+      const useLeft = dL < dR;
+      const dl = useLeft ? dL : dR;
+      if (dl > worst()) break;
+      scanRow(index.rows.get(useLeft ? levels[l--]! : levels[r++]!)!, dl);
+    }
+    return best.map((b) => b.e.g);
+  }
+
+  /** Starts (or replaces) a live filter on this node. */
+  subscribe(subscriptionId: string, filter: GameFilter): void {
+    this.unsubscribe(subscriptionId);
+    const gameType = filter.gameType;
+    this.subs.set(subscriptionId, { test: compile(filter), gameType });
+    if (gameType === undefined) this.untypedSubs.add(subscriptionId);
+    else {
+      let set = this.typedSubs.get(gameType);
+      if (set === undefined) {
+        set = new Set();
+        this.typedSubs.set(gameType, set);
+      }
+      set.add(subscriptionId);
+    }
+  }
+
+  unsubscribe(subscriptionId: string): void {
+    const s = this.subs.get(subscriptionId);
+    if (s === undefined) return;
+    this.subs.delete(subscriptionId);
+    if (s.gameType === undefined) this.untypedSubs.delete(subscriptionId);
+    else {
+      const set = this.typedSubs.get(s.gameType)!;
+      set.delete(subscriptionId);
+      if (set.size === 0) this.typedSubs.delete(s.gameType);
+    }
+  }
+
+  /**
+   * What each subscription must be told about one change, given the game's
+   * summary before and after it (undefined = absent / removed / hidden):
+   * `added` when it now passes the filter and did not, `removed` when it did
+   * and no longer does (or is gone), `updated` when it passes both times.
+   * Does not itself upsert or remove.
+   */
+  changes(before: GameSummary | undefined, after: GameSummary | undefined): SubscriptionChange[] {
+    const out: SubscriptionChange[] = [];
+    if (before === undefined && after === undefined) return out;
+    const eb = before === undefined ? undefined : new Entry(before);
+    const ea = after === undefined ? undefined : new Entry(after);
+    const check = (ids: Iterable<string>): void => {
+      for (const id of ids) {
+        const t = this.subs.get(id)!.test;
+        const was = eb !== undefined && t(eb);
+        const is = ea !== undefined && t(ea);
+        if (was || is) out.push({ subscriptionId: id, kind: was ? (is ? 'updated' : 'removed') : 'added' });
+      }
+    };
+    check(this.untypedSubs);
+    const tb = before?.gameType;
+    const ta = after?.gameType;
+    const sb = tb === undefined ? undefined : this.typedSubs.get(tb);
+    if (sb !== undefined) check(sb);
+    if (ta !== undefined && ta !== tb) {
+      const sa = this.typedSubs.get(ta);
+      if (sa !== undefined) check(sa);
+    }
+    return out;
+  }
+}

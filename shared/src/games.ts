@@ -1,0 +1,185 @@
+import { z } from 'zod';
+import { DisplayName, Timestamp, UserId } from './common.js';
+
+export const GameId = z.string().min(1).max(64);
+
+/** Free-form values a game type defines (map, mode, region…), filterable in the game list. */
+export const AttributeValue = z.union([z.string().max(128), z.number().finite()]);
+export const Attributes = z
+  .record(z.string().min(1).max(32), AttributeValue)
+  .refine((a) => Object.keys(a).length <= 16, 'at most 16 attributes');
+
+/** What a player brings into a game: shown to the others and used by quick join. */
+export const Profile = z.object({
+  level: z.number().int().min(0).max(10_000).default(1),
+  /** The player's class; a game may require one (`school`). */
+  school: z.string().max(32).optional(),
+  rating: z.number().finite().min(-100_000).max(100_000).default(1000),
+});
+
+export const StartMode = z.enum(['manual', 'auto']);
+
+/** Settings the owner chooses at create and may change with game.update. */
+const settingsShape = {
+  name: DisplayName,
+  maxPlayers: z.number().int().min(1).max(64),
+  /** Plain text here only: stored hashed, compared in constant time, never sent to anyone. */
+  password: z.string().min(1).max(64).nullable(),
+  locked: z.boolean(),
+  closed: z.boolean(),
+  /** Not listed; joinable by id (an invite link). */
+  hidden: z.boolean(),
+  friendsJoinOnly: z.boolean(),
+  startMode: StartMode,
+  minLevel: z.number().int().min(0).max(10_000).nullable(),
+  maxLevel: z.number().int().min(0).max(10_000).nullable(),
+  /** Only players of this school may join (the source's requirement tag). */
+  school: z.string().max(32).nullable(),
+  attributes: Attributes,
+};
+
+export const GameSettingsUpdate = z
+  .object(settingsShape)
+  .partial()
+  .refine((s) => Object.keys(s).length > 0, 'nothing to change');
+
+export const GameCreate = z.object({
+  name: DisplayName,
+  gameType: z.string().min(1).max(32),
+  maxPlayers: settingsShape.maxPlayers.default(8),
+  password: settingsShape.password.optional(),
+  locked: z.boolean().default(false),
+  closed: z.boolean().default(false),
+  hidden: z.boolean().default(false),
+  friendsJoinOnly: z.boolean().default(false),
+  startMode: StartMode.default('manual'),
+  /** Teams of at most `teamSize` players; default from the game type (4). */
+  teamSize: z.number().int().min(1).max(64).optional(),
+  minLevel: settingsShape.minLevel.optional(),
+  maxLevel: settingsShape.maxLevel.optional(),
+  school: settingsShape.school.optional(),
+  attributes: Attributes.default({}),
+  profile: Profile.default({ level: 1, rating: 1000 }),
+});
+
+export const PlayerView = z.object({
+  userId: UserId,
+  name: z.string(),
+  /** Seat 1..maxPlayers; a newcomer takes the lowest free one. */
+  slot: z.number().int().positive(),
+  teamIndex: z.number().int().nonnegative(),
+  level: z.number(),
+  school: z.string().optional(),
+  rating: z.number(),
+  ready: z.boolean(),
+  /** False while the player's connection is lost and the reconnect grace runs. */
+  connected: z.boolean(),
+  /** After game.start: whether the player confirmed with the session key. */
+  confirmed: z.boolean(),
+  joinedAt: Timestamp,
+});
+export type PlayerView = z.infer<typeof PlayerView>;
+
+export const SpectatorView = z.object({ userId: UserId, name: z.string() });
+
+/** A game as its players and spectators see it. */
+export const GameView = z.object({
+  id: GameId,
+  name: z.string(),
+  gameType: z.string(),
+  ownerId: UserId,
+  maxPlayers: z.number().int(),
+  teamSize: z.number().int(),
+  hasPassword: z.boolean(),
+  locked: z.boolean(),
+  closed: z.boolean(),
+  hidden: z.boolean(),
+  inProgress: z.boolean(),
+  friendsJoinOnly: z.boolean(),
+  startMode: StartMode,
+  minLevel: z.number().nullable(),
+  maxLevel: z.number().nullable(),
+  school: z.string().nullable(),
+  attributes: z.record(z.string(), AttributeValue),
+  players: z.array(PlayerView),
+  spectators: z.array(SpectatorView),
+  createdAt: Timestamp,
+  startedAt: Timestamp.nullable(),
+  /** While players confirm after game.start. */
+  confirmBy: Timestamp.nullable(),
+  /** Increases with every change; events carry it. */
+  version: z.number().int().nonnegative(),
+});
+export type GameView = z.infer<typeof GameView>;
+
+/** A game as the game list shows it. */
+export const GameSummary = z.object({
+  id: GameId,
+  name: z.string(),
+  gameType: z.string(),
+  ownerId: UserId,
+  ownerName: z.string(),
+  players: z.number().int(),
+  maxPlayers: z.number().int(),
+  freeSeats: z.number().int(),
+  spectators: z.number().int(),
+  hasPassword: z.boolean(),
+  locked: z.boolean(),
+  closed: z.boolean(),
+  inProgress: z.boolean(),
+  friendsJoinOnly: z.boolean(),
+  startMode: StartMode,
+  minLevel: z.number().nullable(),
+  maxLevel: z.number().nullable(),
+  school: z.string().nullable(),
+  attributes: z.record(z.string(), AttributeValue),
+  /** Mean level and rating of the seated players (quick join compares them). */
+  meanLevel: z.number(),
+  meanRating: z.number(),
+  createdAt: Timestamp,
+  version: z.number().int().nonnegative(),
+});
+export type GameSummary = z.infer<typeof GameSummary>;
+
+export const AttributeFilter = z.discriminatedUnion('op', [
+  z.object({ key: z.string().min(1).max(32), op: z.enum(['eq', 'ne']), value: AttributeValue }),
+  z.object({ key: z.string().min(1).max(32), op: z.enum(['lt', 'le', 'gt', 'ge']), value: z.number().finite() }),
+  z.object({ key: z.string().min(1).max(32), op: z.literal('in'), value: z.array(AttributeValue).min(1).max(32) }),
+]);
+
+export const GameFilter = z.object({
+  gameType: z.string().max(32).optional(),
+  /** open: not started and not closed. */
+  status: z.enum(['open', 'inProgress', 'any']).default('any'),
+  hasFreeSeats: z.boolean().optional(),
+  hasPassword: z.boolean().optional(),
+  /** Case-insensitive substring of the name. */
+  nameContains: z.string().min(1).max(32).optional(),
+  /** Only games whose level bounds admit this level. */
+  level: z.number().int().min(0).max(10_000).optional(),
+  attributes: z.array(AttributeFilter).max(8).optional(),
+});
+export type GameFilter = z.output<typeof GameFilter>;
+
+export const GameSort = z.object({
+  by: z.enum(['created', 'players', 'freeSeats']).default('created'),
+  order: z.enum(['asc', 'desc']).default('desc'),
+});
+export type GameSort = z.output<typeof GameSort>;
+
+export const GameListQuery = z.object({
+  filter: GameFilter.default({ status: 'any' }),
+  sort: GameSort.default({ by: 'created', order: 'desc' }),
+  limit: z.number().int().min(1).max(100).default(20),
+  /** From the previous page's reply; keeps its place while games come and go. */
+  cursor: z.string().max(256).optional(),
+});
+
+export const GamePage = z.object({
+  games: z.array(GameSummary),
+  /** Absent on the last page. */
+  cursor: z.string().optional(),
+});
+
+export const GameLeaveReason = z.enum(['left', 'kicked', 'disconnected', 'unconfirmed', 'joinedAnother']);
+export const GameEndReason = z.enum(['ended', 'maxDuration', 'unconfirmed', 'empty']);

@@ -1,0 +1,45 @@
+import type { EventData, EventName, LobbyClient } from '@foyer/client-sdk';
+
+/**
+ * Records every event a client receives, so a test can await the one it
+ * expects (already arrived or still to come) instead of sleeping.
+ */
+export class Inbox {
+  readonly seen: { ev: EventName; data: any }[] = [];
+  private waiters: { ev: EventName; pred: (d: any) => boolean; resolve: (d: any) => void }[] = [];
+
+  constructor(client: LobbyClient, events: EventName[]) {
+    for (const ev of events) {
+      client.on(ev, (data) => {
+        this.seen.push({ ev, data });
+        this.waiters = this.waiters.filter((w) => (w.ev === ev && w.pred(data) ? (w.resolve(data), false) : true));
+      });
+    }
+  }
+
+  /** The first `ev` matching `pred`, from what arrived or what comes next. */
+  next<E extends EventName>(ev: E, pred: (d: EventData<E>) => boolean = () => true): Promise<EventData<E>> {
+    const hit = this.seen.find((s) => s.ev === ev && pred(s.data));
+    if (hit) return Promise.resolve(hit.data);
+    return new Promise((resolve) => this.waiters.push({ ev, pred, resolve }));
+  }
+
+  of<E extends EventName>(ev: E): EventData<E>[] {
+    return this.seen.filter((s) => s.ev === ev).map((s) => s.data);
+  }
+}
+
+export const GAME_EVENTS: EventName[] = [
+  'game.playerJoined',
+  'game.playerLeft',
+  'game.playerUpdated',
+  'game.spectatorJoined',
+  'game.spectatorLeft',
+  'game.updated',
+  'game.started',
+  'game.ended',
+  'games.added',
+  'games.updated',
+  'games.removed',
+  'chat.message',
+];
