@@ -162,7 +162,13 @@ function time(n: number, fn: (i: number) => void): number[] {
 
 const SORTS: GameSort[] = (['created', 'players', 'freeSeats'] as const).flatMap((by) => (['desc', 'asc'] as const).map((order) => ({ by, order })));
 
-function benchSize(size: number, samples: number, seed: number): ListBenchRow[] {
+function heapMB(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage().heapUsed / 2 ** 20;
+}
+
+function benchSize(size: number, samples: number, seed: number, log: (line: string) => void): ListBenchRow[] {
+  const heapBefore = heapMB();
   const w = new World(rng(seed));
   const { list } = w;
   const rows: ListBenchRow[] = [];
@@ -178,6 +184,8 @@ function benchSize(size: number, samples: number, seed: number): ListBenchRow[] 
       w.add(w.make());
     } else list.upsert(w.joinOrLeave());
   }
+
+  log(`${size} games: heap +${(heapMB() - heapBefore).toFixed(0)} MB for index and summaries${'gc' in globalThis ? '' : ' (approximate: run node with --expose-gc)'}`);
 
   const open: GameFilter = { status: 'open' };
   const any: GameFilter = { status: 'any' };
@@ -258,8 +266,8 @@ export function runListBench(options: ListBenchOptions = {}): ListBenchRow[] {
   const samples = options.samples ?? 3_000;
   const log = options.log ?? ((line: string) => console.log(line));
   const rows: ListBenchRow[] = [];
-  for (const size of sizes) rows.push(...benchSize(size, samples, options.seed ?? 42));
   log(`game list index (node ${process.version}; per call, one at a time)`);
+  for (const size of sizes) rows.push(...benchSize(size, samples, options.seed ?? 42, log));
   log(table(rows));
   return rows;
 }

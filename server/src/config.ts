@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { QueueConfig } from '@foyer/shared';
 import { z } from 'zod';
 
 /**
@@ -24,6 +26,28 @@ const optionalString = z
   .string()
   .optional()
   .transform((v) => (v === '' ? undefined : v));
+
+const DEFAULT_QUEUES = [
+  { name: 'duel', teams: 2, teamSize: 1 },
+  { name: 'team', teams: 2, teamSize: 3 },
+];
+
+/** Inline JSON or a file path; names must be unique. */
+const queuesSchema = z
+  .union([z.string(), z.array(z.unknown())])
+  .optional()
+  .transform((raw, ctx) => {
+    if (raw === undefined || raw === '') return DEFAULT_QUEUES;
+    if (Array.isArray(raw)) return raw;
+    try {
+      return JSON.parse(raw.trimStart().startsWith('[') ? raw : readFileSync(raw, 'utf8')) as unknown;
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `not a JSON array nor a readable JSON file: ${(err as Error).message}` });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.array(QueueConfig).min(1))
+  .refine((qs) => new Set(qs.map((q) => q.name)).size === qs.length, 'queue names must be unique');
 
 export const settings = {
   port: setting('PORT', z.coerce.number().int().min(0).max(65535).default(8080), 'TCP port for WebSocket, HTTP API and the lobby page (0 picks a free one).'),
@@ -62,6 +86,11 @@ export const settings = {
   chatPerSec: setting('FOYER_CHAT_PER_SEC', positive(3, 1000), 'Chat lines per second a user may send on average.'),
   chatBurst: setting('FOYER_CHAT_BURST', positive(10, 1000), 'Chat lines a user may send at once.'),
   serverSecret: setting('FOYER_SERVER_SECRET', optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()), 'Bearer secret game servers use for /v1/... (ending games, reporting results). Unset: those endpoints are off.', true),
+
+  partyMaxSize: setting('FOYER_PARTY_MAX_SIZE', positive(5, 64), 'Party members plus pending invites.'),
+  inviteTtlMs: setting('FOYER_INVITE_TTL_MS', ms(30_000), 'How long a party invite stays open (a repeat invite does not extend it).'),
+  mmTickMs: setting('FOYER_MM_TICK_MS', ms(250), 'How often each queue tries to match its tickets.'),
+  queues: setting('FOYER_QUEUES', queuesSchema, 'Matchmaking queues: a JSON array of queue definitions, or the path of a JSON file holding one (see docs/protocol.md, QueueConfig).'),
 
   adminToken: setting('FOYER_ADMIN_TOKEN', optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()), 'Bearer token for the admin HTTP API (/admin/...). Unset: the admin API is off.', true),
   webRoot: setting('FOYER_WEB_ROOT', optionalString, 'Folder served at / (the lobby page). Default: the built web/ page when present.'),
@@ -104,7 +133,10 @@ export function loadConfig(argv: readonly string[] = [], env: Record<string, str
     const raw = key in overrides ? (overrides as Record<string, unknown>)[key] : given === '' ? undefined : given;
     const r = s.schema.safeParse(raw);
     if (r.success) out[key] = r.data;
-    else problems.push(`${s.env} / ${flagName(key)}: ${r.error.issues.map((i) => i.message).join('; ')}${s.secret ? '' : ` (got ${JSON.stringify(raw)})`}`);
+    else {
+      const why = r.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ` : '') + i.message).join('; ');
+      problems.push(`${s.env} / ${flagName(key)}: ${why}${s.secret ? '' : ` (got ${JSON.stringify(raw)})`}`);
+    }
   }
   if (problems.length) throw new ConfigError('invalid configuration:\n  ' + problems.join('\n  '));
   const config = out as Config;
@@ -128,6 +160,7 @@ export function redactedConfig(config: Config): Record<string, unknown> {
 export function settingsTable(): { key: string; env: string; flag: string; default: string; doc: string }[] {
   return (Object.entries(settings) as [string, Setting<z.ZodType>][]).map(([key, s]) => {
     const d = s.schema.safeParse(undefined);
-    return { key, env: s.env, flag: flagName(key), default: d.success && d.data !== undefined ? String(d.data) : '', doc: s.doc };
+    const shown = !d.success || d.data === undefined ? '' : typeof d.data === 'object' ? JSON.stringify(d.data) : String(d.data);
+    return { key, env: s.env, flag: flagName(key), default: shown, doc: s.doc };
   });
 }

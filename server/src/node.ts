@@ -9,7 +9,10 @@ import { redactedConfig, type Config } from './config.js';
 import { Gateway } from './gateway/gateway.js';
 import { OpRegistry } from './gateway/registry.js';
 import { Tokens } from './gateway/tokens.js';
+import { registerChat } from './lobby/chat.js';
 import { GameService } from './lobby/games.js';
+import { MatchService } from './lobby/matchmaking.js';
+import { PartyService } from './lobby/parties.js';
 import { createLogger } from './log.js';
 import { createTransport } from './transport/index.js';
 
@@ -38,6 +41,15 @@ export async function startNode(config: Config, options: { logDestination?: pino
   const registry = new OpRegistry();
   const gateway = new Gateway({ config, log, metrics, tokens, registry });
   const games = new GameService({ config, log, gateway, registry });
+  const known = new Set<string>();
+  gateway.onSession({ started: (userId) => known.add(userId) });
+  const parties = new PartyService({ config, log, gateway, registry, knownUser: (u) => known.has(u) });
+  games.partyOf = (userId) => {
+    const p = parties.partyOfUser(userId);
+    return p && { leaderId: p.leaderId, members: p.members.map((m) => ({ userId: m.userId, name: m.name })) };
+  };
+  const matchmaking = new MatchService({ config, log, gateway, registry, metrics, games, parties });
+  registerChat({ config, gateway, registry, rooms: { game: (u) => games.chatRoom(u), party: (u) => parties.chatRoom(u) } });
 
   const missing = registry.missing().filter((op) => !['auth.guest', 'auth.token', 'session.resume'].includes(op));
   if (missing.length) throw new Error(`no handler for ops: ${missing.join(', ')}`);
@@ -53,7 +65,7 @@ export async function startNode(config: Config, options: { logDestination?: pino
       maxBufferedBytes: config.maxBufferedBytes,
       maxHttpBodyBytes: 1024 * 1024,
       onConnection: gateway.onConnection,
-      onHttp: createHttpHandler({ gateway, games, metrics, adminToken: config.adminToken, serverSecret: config.serverSecret, webRoot, nodeId, ready: () => ready }),
+      onHttp: createHttpHandler({ gateway, games, matchmaking, metrics, adminToken: config.adminToken, serverSecret: config.serverSecret, webRoot, nodeId, ready: () => ready }),
     },
     log,
   );
@@ -73,6 +85,7 @@ export async function startNode(config: Config, options: { logDestination?: pino
       (stopping ??= (async () => {
         ready = false;
         transport.stopListening();
+        matchmaking.stop();
         await gateway.shutdown();
         await transport.close();
         log.info('lobby node stopped');

@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import { Timestamp, UserId } from './common.js';
 import { GameEndReason, GameId, GameLeaveReason, GameSummary, GameView, PlayerView, SpectatorView } from './games.js';
+import { TicketUpdate } from './matchmaking.js';
+import { InviteEndReason, PartyEndReason, PartyId, PartyLeaveReason, PartyView } from './parties.js';
+
+const inParty = { partyId: PartyId, version: z.number().int().nonnegative() };
 
 const inGame = { gameId: GameId, version: z.number().int().nonnegative() };
 
@@ -36,9 +40,25 @@ export const events = {
   'games.updated': event({ doc: 'A game in a subscribed list changed.', data: z.object({ subscriptionId: z.string(), game: GameSummary }) }),
   'games.removed': event({ doc: 'A game left a subscribed list (removed, or no longer matches).', data: z.object({ subscriptionId: z.string(), gameId: GameId }) }),
   'chat.message': event({
-    doc: 'A chat line in one\'s game.',
-    data: z.object({ channel: z.enum(['game']), gameId: GameId, from: z.object({ userId: UserId, name: z.string() }), text: z.string(), at: Timestamp }),
+    doc: 'A chat line in one\'s game (`gameId`) or party (`partyId`).',
+    data: z.object({ channel: z.enum(['game', 'party']), gameId: GameId.optional(), partyId: PartyId.optional(), from: z.object({ userId: UserId, name: z.string() }), text: z.string(), at: Timestamp }),
   }),
+  'party.invited': event({
+    doc: 'An invite to `userId`: to the invitee (with a snapshot of the party) and to the party\'s members.',
+    data: z.object({ ...inParty, userId: UserId, from: z.object({ userId: UserId, name: z.string() }), expiresAt: Timestamp, party: PartyView }),
+  }),
+  'party.inviteEnded': event({
+    doc: 'An invite is over: to the invitee and the party. `accepted` comes with memberJoined.',
+    data: z.object({ ...inParty, userId: UserId, reason: InviteEndReason }),
+  }),
+  'party.snapshot': event({ doc: 'The whole party: to a newcomer on joining, and to a member who comes back within the grace period.', data: z.object({ party: PartyView }) }),
+  'party.memberJoined': event({ doc: 'To the members already there: someone accepted.', data: z.object({ ...inParty, member: z.object({ userId: UserId, name: z.string(), attributes: z.record(z.string(), z.union([z.string(), z.number()])), joinedAt: Timestamp }) }) }),
+  'party.memberLeft': event({ doc: 'A member left or was kicked. `leaderId` is the leader afterwards.', data: z.object({ ...inParty, userId: UserId, reason: PartyLeaveReason, leaderId: UserId }) }),
+  'party.memberUpdated': event({ doc: 'A member changed attributes.', data: z.object({ ...inParty, userId: UserId, attributes: z.record(z.string(), z.union([z.string(), z.number()])) }) }),
+  'party.leaderChanged': event({ doc: 'The leader handed over leadership.', data: z.object({ ...inParty, leaderId: UserId }) }),
+  'party.queueChanged': event({ doc: 'The party went into a queue (party.go) or left it (`queue: null`).', data: z.object({ ...inParty, queue: z.string().nullable() }) }),
+  'party.ended': event({ doc: 'The party is gone: disbanded, its last invite expired (temporary), or only the leader was left.', data: z.object({ partyId: PartyId, reason: PartyEndReason }) }),
+  'mm.status': event({ doc: 'A change of one\'s matchmaking ticket: queued → found → ready, or cancelled / timedOut / failed with a reason.', data: TicketUpdate }),
 } as const satisfies Record<string, EventSpec>;
 
 export type Events = typeof events;

@@ -4,6 +4,8 @@ export * from './closeCodes.js';
 export * from './common.js';
 export * from './envelope.js';
 export * from './games.js';
+export * from './matchmaking.js';
+export * from './parties.js';
 export * from './ops.js';
 export * from './events.js';
 export * from './codec.js';

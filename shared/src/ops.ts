@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { DisplayName, Timestamp, Token, UserId } from './common.js';
 import { GameCreate, GameFilter, GameId, GameListQuery, GamePage, GameSettingsUpdate, GameSort, GameView, Profile } from './games.js';
+import { MatchProfile, TicketUpdate } from './matchmaking.js';
+import { MemberAttributes, PartyId, PartyView } from './parties.js';
 
 /**
  * One request type: its `data` schema, its reply `data` schema, whether a
@@ -72,7 +74,14 @@ export const ops = {
   'game.join': op({
     auth: true,
     doc: 'Join a game by id, or watch it with `spectate: true`. A player in another game leaves it first. Refusals, checked in this order: GAME_NOT_FOUND, SCHOOL_REQUIRED, FRIENDS_ONLY, WRONG_PASSWORD, LEVEL_TOO_LOW, LEVEL_TOO_HIGH, GAME_FULL, GAME_LOCKED, GAME_CLOSED, GAME_IN_PROGRESS. Joining the game one is in already changes nothing.',
-    data: z.object({ gameId: GameId, password: z.string().max(64).optional(), spectate: z.boolean().default(false), profile: Profile.default({ level: 1, rating: 1000 }) }),
+    data: z.object({
+      gameId: GameId,
+      password: z.string().max(64).optional(),
+      spectate: z.boolean().default(false),
+      profile: Profile.default({ level: 1, rating: 1000 }),
+      /** Party leader: the whole party joins if every member fits, or nobody does. */
+      withParty: z.boolean().default(false),
+    }),
     result: z.object({ game: GameView }),
   }),
   'game.current': op({
@@ -115,10 +124,57 @@ export const ops = {
   }),
   'chat.send': op({
     auth: true,
-    doc: 'Say something to the players and spectators of one\'s game.',
-    data: z.object({ channel: z.enum(['game']), text: z.string().trim().min(1).max(500) }),
+    doc: 'Say something to the players and spectators of one\'s game (`channel: "game"`) or to one\'s party (`"party"`).',
+    data: z.object({ channel: z.enum(['game', 'party']), text: z.string().trim().min(1).max(500) }),
     result: z.object({}),
   }),
+
+  'party.invite': op({
+    auth: true,
+    doc: 'Invite a user to one\'s party; the first invite creates the party with the inviter as leader. Refusals: USER_NOT_FOUND, USER_OFFLINE, INVITE_SELF, NOT_LEADER, ALREADY_MEMBER, IN_OTHER_PARTY, PARTY_FULL (members and pending invites count), IN_MATCHMAKING. Inviting someone invited already refreshes nothing: the invite keeps its expiry.',
+    data: z.object({ userId: UserId }),
+    result: z.object({ party: PartyView }),
+  }),
+  'party.accept': op({
+    auth: true,
+    doc: 'Accept an invite and join the party. Allowed while leading one\'s own temporary party (it ends). Refusals: INVITE_NOT_FOUND, INVITE_EXPIRED, INVITE_CANCELLED, ALREADY_IN_PARTY, IN_MATCHMAKING, PARTY_FULL.',
+    data: z.object({ partyId: PartyId }),
+    result: z.object({ party: PartyView }),
+  }),
+  'party.decline': op({ auth: true, doc: 'Decline an invite. Refusals as for accept.', data: z.object({ partyId: PartyId }), result: z.object({}) }),
+  'party.leave': op({ auth: true, doc: 'Leave the party (the leader\'s leaving passes leadership on). A queued party\'s ticket is cancelled for everybody.', data: z.object({}), result: z.object({}) }),
+  'party.kick': op({ auth: true, doc: 'Leader: remove a member, or cancel a pending invite. A queued party\'s ticket is cancelled for everybody.', data: z.object({ userId: UserId }), result: z.object({}) }),
+  'party.promote': op({ auth: true, doc: 'Leader: hand leadership to another member.', data: z.object({ userId: UserId }), result: z.object({}) }),
+  'party.setAttributes': op({
+    auth: true,
+    doc: 'Set one\'s own member attributes (character, hero level…), merged into what was set; `null` removes a key. Seen by the whole party. Frozen while the party is queued.',
+    data: z.object({ attributes: z.record(z.string().min(1).max(32), z.union([z.string().max(128), z.number().finite(), z.null()])) }),
+    result: z.object({ party: PartyView }),
+  }),
+  'party.go': op({
+    auth: true,
+    doc: 'Leader: queue the whole party as one ticket. Drops pending invites. Checks in order: PARTY_TEMPORARY, IN_MATCHMAKING (a member queued already), MISSING_ATTRIBUTES, PARTY_SIZE_NOT_ALLOWED, DUPLICATE_ATTRIBUTE, SIDE_CONFLICT.',
+    data: z.object({ queue: z.string().min(1).max(32), profile: MatchProfile.default({ rating: 1000, side: 'any' }) }),
+    result: TicketUpdate,
+  }),
+  'party.current': op({ auth: true, doc: 'One\'s party and the invites one holds: what a client fetches after a resync.', data: z.object({}), result: z.object({ party: PartyView.nullable(), invites: z.array(z.object({ partyId: PartyId, from: z.object({ userId: UserId, name: z.string() }), expiresAt: z.number() })) }) }),
+
+  'mm.join': op({
+    auth: true,
+    doc: 'Queue alone. Refusals: QUEUE_NOT_FOUND, IN_PARTY (the leader queues a party with party.go), IN_MATCHMAKING, PARTY_SIZE_NOT_ALLOWED.',
+    data: z.object({ queue: z.string().min(1).max(32), profile: MatchProfile.default({ rating: 1000, side: 'any' }) }),
+    result: TicketUpdate,
+  }),
+  'game.queue': op({
+    auth: true,
+    doc: 'Game owner: put the whole game\'s players in a queue as one team (PvP). Players may still leave; a team no longer of a size the queue takes drops out and the game is open again.',
+    data: z.object({ queue: z.string().min(1).max(32) }),
+    result: TicketUpdate,
+  }),
+  'mm.cancel': op({ auth: true, doc: 'Cancel one\'s ticket (for the whole party or game team) until the match is ready; MATCH_STARTED after that.', data: z.object({}), result: z.object({}) }),
+  'mm.accept': op({ auth: true, doc: 'Accept the found match before `acceptBy`.', data: z.object({}), result: z.object({}) }),
+  'mm.decline': op({ auth: true, doc: 'Decline the found match: one\'s ticket is cancelled; the others return to the queue.', data: z.object({}), result: z.object({}) }),
+  'mm.current': op({ auth: true, doc: 'One\'s ticket, or null: what a client fetches after a resync.', data: z.object({}), result: z.object({ ticket: TicketUpdate.nullable() }) }),
 } as const satisfies Record<string, OpSpec>;
 
 export type Ops = typeof ops;

@@ -43,3 +43,8 @@ export const GAME_EVENTS: EventName[] = [
   'games.removed',
   'chat.message',
 ];
+
+/** Polls a condition the test cannot be notified of (server-side state), bounded by the test timeout. */
+export async function until(check: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await check())) await new Promise((r) => setTimeout(r, 10));
+}

@@ -1,5 +1,6 @@
 import type { LobbyClient } from '@foyer/client-sdk';
 import { afterEach, describe, expect, it } from 'vitest';
+import { until } from '../helpers/events.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { startProxy, type Proxy } from '../helpers/proxy.js';
 import { RawClient } from '../helpers/raw.js';
@@ -17,9 +18,6 @@ function state(c: LobbyClient, wanted: string): Promise<void> {
   });
 }
 
-async function until(check: () => Promise<boolean> | boolean): Promise<void> {
-  while (!(await check())) await new Promise((r) => setTimeout(r, 10));
-}
 
 describe('resume after a lost connection', () => {
   let t: TestNode;

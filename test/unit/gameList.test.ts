@@ -178,6 +178,51 @@ describe('matches', () => {
     expect(matches({ ...both, attributes: [...both.attributes!, { key: 'mode', op: 'in', value: ['dm'] }] }, g)).toBe(false);
   });
 
+  it('agrees with a plain reading of the rules (property)', () => {
+    const value = fc.oneof(fc.constantFrom('forest', 'desert', '8', 'Forest', ''), fc.constantFrom(0, 8, -3, 2.5, 100));
+    const keys = fc.constantFrom('map', 'size', 'mode', 'x');
+    const attrFilter = fc.oneof(
+      fc.record({ key: keys, op: fc.constantFrom('eq' as const, 'ne' as const), value }),
+      fc.record({ key: keys, op: fc.constantFrom('lt' as const, 'le' as const, 'gt' as const, 'ge' as const), value: fc.constantFrom(0, 8, -3, 2.5, 100) }),
+      fc.record({ key: keys, op: fc.constant('in' as const), value: fc.array(value, { minLength: 1, maxLength: 4 }) }),
+    );
+    const name = fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('Dragon Slayers', 'İstanbul nights', 'ÆSIR raid', 'straße'));
+    fc.assert(
+      fc.property(
+        fc.record({ name, attributes: fc.dictionary(keys, value, { maxKeys: 4 }) }),
+        fc.option(fc.oneof(fc.string({ minLength: 1, maxLength: 6 }), fc.constantFrom('dragon', 'SLAY', 'istanbul', 'æsir', 'STRASSE', 'straße')), { nil: undefined }),
+        fc.array(attrFilter, { maxLength: 4 }),
+        (g, nameContains, attributes) => {
+          const gs = game({ name: g.name, attributes: g.attributes });
+          const f = F({ ...(nameContains === undefined ? {} : { nameContains }), attributes });
+          const has = (k: string) => Object.hasOwn(g.attributes, k);
+          const want =
+            (nameContains === undefined || g.name.toLowerCase().includes(nameContains.toLowerCase())) &&
+            attributes.every((a) => {
+              const x = g.attributes[a.key];
+              switch (a.op) {
+                case 'eq':
+                  return has(a.key) && x === a.value;
+                case 'ne':
+                  return !has(a.key) || x !== a.value;
+                case 'in':
+                  return has(a.key) && a.value.includes(x!);
+                default:
+                  if (!has(a.key) || typeof x !== 'number') return false;
+                  return a.op === 'lt' ? x < a.value : a.op === 'le' ? x <= a.value : a.op === 'gt' ? x > a.value : x >= a.value;
+              }
+            });
+          expect(matches(f, gs)).toBe(want);
+          // The index's scans use the same test: the game is listed under the filter exactly when it matches.
+          const list = new GameList();
+          list.upsert(gs);
+          expect(list.query({ filter: f, sort: { by: 'created', order: 'desc' }, limit: 5 }).games.length).toBe(want ? 1 : 0);
+        },
+      ),
+      { numRuns: 2_000 },
+    );
+  });
+
   it('does not read attributes from the prototype', () => {
     expect(matches(F({ attributes: [{ key: 'constructor', op: 'ne', value: 'x' }] }), game())).toBe(true);
     expect(matches(F({ attributes: [{ key: 'toString', op: 'eq', value: 'x' }] }), game())).toBe(false);
@@ -203,6 +248,26 @@ describe('GameList basics', () => {
     expect(list.size).toBe(0);
     expect(list.get(a.id)).toBeUndefined();
     expect(list.query({ filter: F(), sort: { by: 'created', order: 'desc' }, limit: 10 })).toEqual({ games: [] });
+  });
+
+  it('copes with a summary changed in place and upserted again', () => {
+    const list = new GameList();
+    const a = game({ name: 'Alpha', attributes: { map: 'forest' } });
+    list.upsert(a);
+    a.players = 4;
+    a.freeSeats = 0;
+    a.name = 'Omega';
+    a.attributes.map = 'desert';
+    a.inProgress = true;
+    list.upsert(a);
+    const q = (filter: GameFilter, by: GameSort['by'] = 'players') => ids(list.query({ filter, sort: { by, order: 'desc' }, limit: 10 }).games);
+    expect(q(F({ nameContains: 'alpha' }))).toEqual([]);
+    expect(q(F({ nameContains: 'omega', status: 'inProgress', hasFreeSeats: false, attributes: [{ key: 'map', op: 'eq', value: 'desert' }] }), 'freeSeats')).toEqual([a.id]);
+    expect(q(F({ attributes: [{ key: 'map', op: 'eq', value: 'forest' }] }))).toEqual([]);
+    expect(q(F({ status: 'open' }))).toEqual([]);
+    list.remove(a.id);
+    expect(list.size).toBe(0);
+    expect(q(F())).toEqual([]);
   });
 
   it('re-files a game whose gameType, status or counts change', () => {
@@ -289,10 +354,30 @@ describe('sorting', () => {
         live.delete(victim);
       }
     }
-    expect(big.size).toBe(live.size);
-    for (const sort of SORTS) {
-      expect(ids(allPages(big, F(), sort, 100))).toEqual(ids([...live.values()].sort((a, b) => refCompare(sort, a, b))));
+    const check = () => {
+      expect(big.size).toBe(live.size);
+      for (const sort of SORTS) {
+        expect(ids(allPages(big, F(), sort, 100))).toEqual(ids([...live.values()].sort((a, b) => refCompare(sort, a, b))));
+      }
+    };
+    check();
+    // Thin it out to a few percent (chunks shrink and merge), then change what is left.
+    for (const id of [...live.keys()]) {
+      if (rnd() < 0.95) {
+        big.remove(id);
+        live.delete(id);
+      }
     }
+    check();
+    for (const [id, g] of live) {
+      const changed = { ...g, players: Math.floor(rnd() * 9), freeSeats: Math.floor(rnd() * 9) };
+      big.upsert(changed);
+      live.set(id, changed);
+    }
+    check();
+    for (const id of [...live.keys()]) big.remove(id);
+    live.clear();
+    check();
   });
 });
 
@@ -727,7 +812,7 @@ describe('quickJoin', () => {
           }
           const keys = [...live.keys()];
           const exclude = new Set(keys.length === 0 ? [] : excludePicks.map((p) => keys[p % keys.length]!));
-          const p = profile.school === undefined ? { level: profile.level, rating: profile.rating } : profile;
+          const p: { level: number; rating: number; school?: string } = profile.school === undefined ? { level: profile.level, rating: profile.rating } : { ...profile, school: profile.school };
           const want = [...live.values()]
             .filter(
               (g) =>

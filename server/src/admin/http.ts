@@ -5,11 +5,13 @@ import { z } from 'zod';
 import type { HttpRequest, HttpResponse } from '../transport/index.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { GameService } from '../lobby/games.js';
+import type { MatchService } from '../lobby/matchmaking.js';
 import type { Metrics } from './metrics.js';
 
 export interface HttpDeps {
   gateway: Gateway;
   games: GameService;
+  matchmaking: MatchService;
   metrics: Metrics;
   adminToken: string | undefined;
   /** Bearer secret of game servers, for /v1/... */
@@ -53,6 +55,7 @@ export function createHttpHandler(deps: HttpDeps): (req: HttpRequest) => Promise
     if (req.path === '/healthz') return json(200, { ok: true, node: deps.nodeId });
     if (req.path === '/readyz') return deps.ready() ? json(200, { ready: true }) : json(503, { ready: false });
     if (req.path === '/metrics') {
+      deps.metrics.games.set(deps.games.gameCount);
       return { status: 200, headers: { 'content-type': deps.metrics.registry.contentType }, body: await deps.metrics.registry.metrics() };
     }
     if (req.path.startsWith('/admin/')) {
@@ -82,7 +85,15 @@ export function createHttpHandler(deps: HttpDeps): (req: HttpRequest) => Promise
 
   async function admin(req: HttpRequest): Promise<HttpResponse> {
     if (req.method === 'GET' && req.path === '/admin/stats') {
-      return json(200, { node: deps.nodeId, connections: deps.gateway.connectionCount, sessions: deps.gateway.sessions.size, games: deps.games.gameCount });
+      const queues = deps.matchmaking.stats();
+      return json(200, {
+        node: deps.nodeId,
+        connections: deps.gateway.connectionCount,
+        sessions: deps.gateway.sessions.size,
+        games: deps.games.gameCount,
+        queues,
+        inMatchmaking: Object.values(queues).reduce((a, b) => a + b, 0),
+      });
     }
     const ended = endGameBy(req);
     if (ended) return ended;

@@ -23,6 +23,23 @@ export function createMetrics() {
     }),
     events: new Counter({ name: 'foyer_events_delivered_total', help: 'Event frames handed to sessions.', registers: [registry] }),
     closes: new Counter({ name: 'foyer_closes_total', help: 'Connections the server closed, by reason.', labelNames: ['reason'] as const, registers: [registry] }),
+    games: new Gauge({ name: 'foyer_games', help: 'Games owned by this node.', registers: [registry] }),
+    queued: new Gauge({ name: 'foyer_mm_queued_players', help: 'Players waiting in a queue (queued or in the accept phase).', labelNames: ['queue'] as const, registers: [registry] }),
+    waitSeconds: new Histogram({
+      name: 'foyer_mm_wait_seconds',
+      help: 'Time from entering the queue to a ready match, per player.',
+      labelNames: ['queue'] as const,
+      buckets: [1, 2, 5, 10, 20, 30, 60, 120, 300, 600],
+      registers: [registry],
+    }),
+    matches: new Counter({ name: 'foyer_mm_matches_total', help: 'Matches made (everyone accepted).', labelNames: ['queue'] as const, registers: [registry] }),
+    ratingSpread: new Histogram({
+      name: 'foyer_mm_team_rating_gap',
+      help: 'Gap between the highest and lowest team mean rating of a ready match.',
+      labelNames: ['queue'] as const,
+      buckets: [0, 10, 25, 50, 100, 200, 400, 800],
+      registers: [registry],
+    }),
   };
 }
 

@@ -32,6 +32,7 @@ import type { Identity, Tokens } from './tokens.js';
  * starts), the session came back within it, or it ended for good.
  */
 export interface SessionListener {
+  started?(userId: string): void;
   lost?(userId: string): void;
   back?(userId: string): void;
   ended?(userId: string): void;
@@ -201,6 +202,7 @@ export class Gateway {
       s = new Session(id.userId, id.name, { events: config.resumeBufferEvents, bytes: config.resumeBufferBytes });
       this.sessions.set(id.userId, s);
       this.deps.metrics.sessions.set(this.sessions.size);
+      this.notify('started', id.userId);
     }
     c.attach(s, id.expiresAt);
     this.deps.log.debug({ userId: id.userId, resumed }, 'login');

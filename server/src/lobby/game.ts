@@ -51,6 +51,8 @@ export interface Member {
 
 export type GameCommand =
   | { type: 'create'; gameId: string; by: Member; settings: z.output<typeof GameCreate> }
+  /** A match from a queue: a game born in progress, every player seated by team, keys issued. */
+  | { type: 'createMatch'; gameId: string; name: string; gameType: string; teams: { member: Member; profile: PlayerProfile }[][] }
   | { type: 'join'; by: Member; password?: string | undefined; spectate: boolean; profile: z.output<typeof Profile>; friendOfOwner: boolean }
   | { type: 'leave'; userId: string; reason: 'left' | 'disconnected' | 'joinedAnother' }
   | { type: 'kick'; by: Member; userId: string }
@@ -187,6 +189,7 @@ function copyShared<T extends Pick<GameView, 'players' | 'spectators' | 'attribu
 
 export function decideGame(state: GameState | undefined, cmd: GameCommand, ctx: GameCtx, rules: GameRules): GameDecision {
   if (cmd.type === 'create') return state ? fail('BAD_REQUEST', 'a game with this id exists') : create(cmd, ctx, rules);
+  if (cmd.type === 'createMatch') return state ? fail('BAD_REQUEST', 'a game with this id exists') : createMatch(cmd, ctx, rules);
   if (!state) return fail('GAME_NOT_FOUND');
   const tx = new Tx(state);
   const s = state;
@@ -283,6 +286,40 @@ function create(cmd: Command<'create'>, ctx: GameCtx, rules: GameRules): GameDec
   };
   const event: GameEvent = { ev: 'game.created', data: { game }, secret };
   return { ok: true, result: viewOf(applyGame(undefined, event)!), events: [event], timers: [] };
+}
+
+function createMatch(cmd: Command<'createMatch'>, ctx: GameCtx, rules: GameRules): GameDecision {
+  const players = cmd.teams.flatMap((team, teamIndex) => team.map((p) => ({ ...p, teamIndex })));
+  const first = players[0];
+  if (!first) return fail('BAD_REQUEST', 'a match needs players');
+  const game: GameView = {
+    id: cmd.gameId,
+    name: cmd.name,
+    gameType: cmd.gameType,
+    ownerId: first.member.userId,
+    maxPlayers: players.length,
+    teamSize: Math.max(...cmd.teams.map((t) => t.length)),
+    hasPassword: false,
+    locked: true,
+    closed: false,
+    hidden: false,
+    inProgress: false,
+    friendsJoinOnly: false,
+    startMode: 'manual',
+    minLevel: null,
+    maxLevel: null,
+    school: null,
+    attributes: {},
+    players: players.map((p, i) => newPlayer(p.member, p.profile, i + 1, p.teamIndex, ctx.now)),
+    spectators: [],
+    createdAt: ctx.now,
+    startedAt: null,
+    confirmBy: null,
+    version: 1,
+  };
+  const tx = new Tx(applyGame(undefined, { ev: 'game.created', data: { game }, secret: noPassword })!);
+  tx.events.push({ ev: 'game.created', data: { game }, secret: noPassword });
+  return start(tx, ctx, rules).done();
 }
 
 type JoinCheck = [ErrorCode, (s: GameState, j: Command<'join'>, rules: GameRules) => boolean];

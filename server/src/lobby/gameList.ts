@@ -4,18 +4,25 @@
  * node's own copy (SEEDS §1: "a node answers a repeated browse from its own
  * up-to-date copy at once"). Pure: no I/O, no timers, no clock.
  *
- * Index design. Every game is one `Entry`, shared by all structures. Entries
- * sit in *scopes*: one for all games and one per gameType, each split by
- * status (any / open / inProgress). A scope keeps three orders: all its
- * entries by (createdAt, id), and two sets of buckets — one per player count
- * and one per free-seat count (small integers) — each bucket ordered by
- * (createdAt, id). The ordered sets are chunked sorted arrays (chunks of
- * ≤ 1024), so insert/delete is a binary search plus a short splice, and a page
- * is a walk from the cursor's position in the narrowest scope the filter
- * allows (gameType, status), testing the rest of the filter on each entry.
+ * Index design. Every game is one `Entry` (a flat copy of the fields filters
+ * read, plus bloom-style signatures of its attributes and name trigrams),
+ * held in a slot table. Entries sit in *scopes*: one for all games and one
+ * per gameType, each split by status (any / open / inProgress). A scope keeps
+ * three orders: all its entries by (createdAt, id), and two sets of buckets —
+ * one per player count, one per free-seat count (small integers) — each
+ * bucket ordered by (createdAt, id). Ordered sets are chunks of ≤ 512
+ * (createdAt, slot) pairs in Float64Arrays: insert/delete is a binary search
+ * plus a native memmove, and a page is a walk from the cursor's position in
+ * the narrowest scope the filter allows (gameType, status), testing the rest
+ * of the filter on each entry, at most MAX_SCAN of them.
  * Quick join has its own per-gameType index of joinable games, bucketed by
  * (rounded mean level, rating band) cell and free seats: a search visits cells
  * in order of distance and stops when no nearer cell can exist.
+ *
+ * Summaries are stored by reference and returned as they are; treat them as
+ * snapshots and upsert again after any change (the index keeps its own copy of
+ * every field it files or filters by, so even a changed-in-place summary
+ * upserted again is re-filed correctly).
  */
 import type { GameFilter, GameSort, GameSummary } from '@foyer/shared';
 
@@ -97,12 +104,70 @@ function attributeTest(f: AttributeFilter): (attrs: Attrs) => boolean {
   }
 }
 
+// Bloom-style signatures kept on each entry, so a scan rejects most games
+// without reading their name or attributes: one bit per (attribute, value)
+// pair in 32 bits, one bit per character trigram of the lower-cased name in
+// 64 (two ints). A filter's required bits missing = cannot match; present =
+// check for real.
+
+function hashStr(h: number, s: string): number {
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h;
+}
+
+/** The signature bit of one attribute value (strings and numbers differ: eq is strict). */
+function attrBit(key: string, value: unknown): number {
+  if (typeof value !== 'string' && typeof value !== 'number') return 0;
+  let h = hashStr(0x811c9dc5, key);
+  h = Math.imul(h ^ (typeof value === 'string' ? 1 : 2), 0x01000193);
+  h = hashStr(h, typeof value === 'string' ? value : String(value));
+  return 1 << ((h ^ (h >>> 15)) & 31);
+}
+
+function attrSig(attrs: Attrs): number {
+  let sig = 0;
+  for (const key in attrs) if (Object.hasOwn(attrs, key)) sig |= attrBit(key, attrs[key]);
+  return sig;
+}
+
+/** Trigram bits of a lower-cased string, written into out[0] (bits 0–31) and out[1] (32–63). */
+function trigrams(s: string, out: [number, number]): void {
+  let lo = 0;
+  let hi = 0;
+  for (let i = 0; i + 3 <= s.length; i++) {
+    let h = Math.imul(s.charCodeAt(i), 0x9e3779b1) ^ Math.imul(s.charCodeAt(i + 1), 0x85ebca6b) ^ Math.imul(s.charCodeAt(i + 2), 0xc2b2ae35);
+    h ^= h >>> 16;
+    if (h & 32) hi |= 1 << (h & 31);
+    else lo |= 1 << (h & 31);
+  }
+  out[0] = lo;
+  out[1] = hi;
+}
+
+const scratch: [number, number] = [0, 0];
+
 /** Compiles a filter into one test on an entry's flat copy of the game's fields. */
 function compile(filter: GameFilter): Test {
   const { gameType, hasFreeSeats, hasPassword, level } = filter;
   const status = filter.status ?? 'any';
   const needle = filter.nameContains === undefined ? undefined : filter.nameContains.toLowerCase();
-  const attrs = (filter.attributes ?? []).map(attributeTest);
+  let n0 = 0;
+  let n1 = 0;
+  if (needle !== undefined) {
+    trigrams(needle, scratch);
+    [n0, n1] = scratch;
+  }
+  const filters = filter.attributes ?? [];
+  // Every eq needs its bit; every `in` needs one of its values' bits.
+  let all = 0;
+  const anyOf: number[] = [];
+  for (const f of filters) {
+    if (f.op === 'eq') all |= attrBit(f.key, f.value);
+    else if (f.op === 'in') anyOf.push(f.value.reduce<number>((m, v) => m | attrBit(f.key, v), 0));
+  }
+  const any0 = anyOf[0] ?? 0;
+  const anyRest = anyOf.slice(1);
+  const attrs = filters.map(attributeTest);
   const a0 = attrs[0];
   const a1 = attrs[1];
   const rest = attrs.slice(2);
@@ -112,8 +177,11 @@ function compile(filter: GameFilter): Test {
     if (hasFreeSeats !== undefined && e.fs > 0 !== hasFreeSeats) return false;
     if (hasPassword !== undefined && e.pw !== hasPassword) return false;
     if (level !== undefined && ((e.minL !== null && e.minL > level) || (e.maxL !== null && e.maxL < level))) return false;
-    if (needle !== undefined && !e.lname.includes(needle)) return false;
+    if (needle !== undefined && ((e.n0 & n0) !== n0 || (e.n1 & n1) !== n1 || !e.lname.includes(needle))) return false;
     if (a0 === undefined) return true;
+    const sig = e.asig;
+    if ((sig & all) !== all || (any0 !== 0 && (sig & any0) === 0)) return false;
+    for (const m of anyRest) if ((sig & m) === 0) return false;
     const a = e.attrs;
     if (!a0(a) || (a1 !== undefined && !a1(a))) return false;
     for (const t of rest) if (!t(a)) return false;
@@ -144,18 +212,24 @@ export function matches(filter: GameFilter, game: GameSummary): boolean {
  * entry is filed under; `upsert` re-files before it refreshes them.
  */
 class Entry {
-  readonly id: string;
-  readonly c: number;
-  g: GameSummary;
-  gameType: string;
-  lname: string;
-  attrs: Attrs;
-  pl: number;
-  fs: number;
+  // What a scan reads first comes first (fewer cache lines per examined game).
   st: StatusClass | null;
+  fs: number;
   pw: boolean;
+  gameType: string;
+  /** Signatures: attributes, name trigrams (see compile). */
+  asig: number;
+  n0: number;
+  n1: number;
   minL: number | null;
   maxL: number | null;
+  lname: string;
+  attrs: Attrs;
+  g: GameSummary;
+  readonly id: string;
+  readonly c: number;
+  pl: number;
+  name: string;
   qj: QjCell | null = null;
   qfs = 0;
   /** Index in the list's slot table; -1 when not listed. */
@@ -165,8 +239,13 @@ class Entry {
     this.c = g.createdAt;
     this.g = g;
     this.gameType = g.gameType;
+    this.name = g.name;
     this.lname = g.name.toLowerCase();
+    trigrams(this.lname, scratch);
+    this.n0 = scratch[0];
+    this.n1 = scratch[1];
     this.attrs = g.attributes;
+    this.asig = attrSig(g.attributes);
     this.pl = g.players;
     this.fs = g.freeSeats;
     this.st = statusOf(g);
@@ -175,10 +254,18 @@ class Entry {
     this.maxL = g.maxLevel;
   }
   refresh(g: GameSummary): void {
-    if (g.name !== this.g.name) this.lname = g.name.toLowerCase();
+    if (g.name !== this.name) {
+      this.name = g.name;
+      this.lname = g.name.toLowerCase();
+      trigrams(this.lname, scratch);
+      this.n0 = scratch[0];
+      this.n1 = scratch[1];
+    }
+    // Always: the attributes object may be the same one, changed in place.
+    this.attrs = g.attributes;
+    this.asig = attrSig(g.attributes);
     this.g = g;
     this.gameType = g.gameType;
-    this.attrs = g.attributes;
     this.pl = g.players;
     this.fs = g.freeSeats;
     this.st = statusOf(g);
@@ -231,32 +318,84 @@ function cmpKey(c: number, id: string, e: Entry): number {
  */
 type Tab = Entry[];
 
-/** First index in [0, n) whose key (C[i], tab[S[i]].id) is ≥ (c, id), or > with `after`. */
-function search(C: readonly number[], S: readonly number[], tab: Tab, n: number, c: number, id: string, after: boolean): number {
-  let lo = 0;
-  let hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const x = C[mid]!;
-    if (x < c || (x === c && (after ? tab[S[mid]!]!.id <= id : tab[S[mid]!]!.id < id))) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 type Visit = (e: Entry) => boolean;
 
 const CHUNK_MAX = 512;
 
 /**
- * Entries ordered by (createdAt, id): sorted chunks of at most CHUNK_MAX,
- * each a packed array of createdAt beside one of slots, so searches read
- * contiguous numbers and only compare ids on equal createdAt; `lastC`/`lastS`
- * hold each chunk's last key.
+ * A sorted run of at most CHUNK_MAX entries as one Float64Array of
+ * (createdAt, slot) pairs: searches read contiguous numbers (ids only on equal
+ * createdAt) and an insert or delete is a native memmove (copyWithin), no
+ * allocation and no GC write barriers. Capacity doubles as needed.
  */
+class Chunk {
+  a: Float64Array;
+  n = 0;
+  constructor(cap: number) {
+    this.a = new Float64Array(2 * cap);
+  }
+  /** First position whose key is ≥ (c, id), or > with `after`. */
+  search(tab: Tab, c: number, id: string, after: boolean): number {
+    const a = this.a;
+    let lo = 0;
+    let hi = this.n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const x = a[2 * mid]!;
+      if (x < c || (x === c && (after ? tab[a[2 * mid + 1]!]!.id <= id : tab[a[2 * mid + 1]!]!.id < id))) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+  insertAt(p: number, c: number, slot: number): void {
+    let a = this.a;
+    if (2 * this.n === a.length) {
+      const b = new Float64Array(2 * a.length);
+      b.set(a);
+      this.a = a = b;
+    }
+    if (p < this.n) a.copyWithin(2 * p + 2, 2 * p, 2 * this.n);
+    a[2 * p] = c;
+    a[2 * p + 1] = slot;
+    this.n++;
+  }
+  deleteAt(p: number): void {
+    this.n--;
+    if (p < this.n) this.a.copyWithin(2 * p, 2 * p + 2, 2 * this.n + 2);
+  }
+  /** Moves the upper half into a new chunk and returns it. */
+  split(): Chunk {
+    const h = this.n >>> 1;
+    const right = new Chunk(CHUNK_MAX);
+    right.a.set(this.a.subarray(2 * h, 2 * this.n));
+    right.n = this.n - h;
+    this.n = h;
+    return right;
+  }
+  lastC(): number {
+    return this.a[2 * this.n - 2]!;
+  }
+  lastSlot(): number {
+    return this.a[2 * this.n - 1]!;
+  }
+}
+
+/** First chunk whose last key is ≥ (c, id) (or > with `after`), or chunks.length. */
+function searchChunks(lastC: readonly number[], lastS: readonly number[], tab: Tab, c: number, id: string, after: boolean): number {
+  let lo = 0;
+  let hi = lastC.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const x = lastC[mid]!;
+    if (x < c || (x === c && (after ? tab[lastS[mid]!]!.id <= id : tab[lastS[mid]!]!.id < id))) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Entries ordered by (createdAt, id): sorted chunks; `lastC`/`lastS` hold each chunk's last key. */
 class OrderedSet {
-  private readonly cs: number[][] = [];
-  private readonly ss: number[][] = [];
+  private readonly chunks: Chunk[] = [];
   private readonly lastC: number[] = [];
   private readonly lastS: number[] = [];
   size = 0;
@@ -264,81 +403,76 @@ class OrderedSet {
   constructor(private readonly tab: Tab) {}
 
   insert(e: Entry): void {
-    const { cs, ss, lastC, lastS, tab } = this;
-    const n = cs.length;
+    const { chunks, lastC, lastS } = this;
+    const n = chunks.length;
     this.size++;
     if (n === 0) {
-      cs.push([e.c]);
-      ss.push([e.slot]);
+      const ch = new Chunk(4);
+      ch.insertAt(0, e.c, e.slot);
+      chunks.push(ch);
       lastC.push(e.c);
       lastS.push(e.slot);
       return;
     }
-    let ci = search(lastC, lastS, tab, n, e.c, e.id, false);
-    let C: number[];
-    let S: number[];
+    let ci = searchChunks(lastC, lastS, this.tab, e.c, e.id, false);
+    let ch: Chunk;
     if (ci === n) {
       // After everything (the usual case: the newest game): append.
       ci = n - 1;
-      C = cs[ci]!;
-      S = ss[ci]!;
-      C.push(e.c);
-      S.push(e.slot);
+      ch = chunks[ci]!;
+      ch.insertAt(ch.n, e.c, e.slot);
       lastC[ci] = e.c;
       lastS[ci] = e.slot;
     } else {
-      C = cs[ci]!;
-      S = ss[ci]!;
-      const p = search(C, S, tab, C.length, e.c, e.id, false);
-      C.splice(p, 0, e.c);
-      S.splice(p, 0, e.slot);
+      ch = chunks[ci]!;
+      ch.insertAt(ch.search(this.tab, e.c, e.id, false), e.c, e.slot);
     }
-    if (C.length > CHUNK_MAX) {
-      const h = C.length >>> 1;
-      const C2 = C.splice(h);
-      const S2 = S.splice(h);
-      cs.splice(ci + 1, 0, C2);
-      ss.splice(ci + 1, 0, S2);
-      lastC.splice(ci, 1, C[h - 1]!, C2[C2.length - 1]!);
-      lastS.splice(ci, 1, S[h - 1]!, S2[S2.length - 1]!);
+    if (ch.n >= CHUNK_MAX) {
+      const right = ch.split();
+      chunks.splice(ci + 1, 0, right);
+      lastC.splice(ci, 1, ch.lastC(), right.lastC());
+      lastS.splice(ci, 1, ch.lastSlot(), right.lastSlot());
     }
   }
 
   delete(e: Entry): boolean {
-    const { cs, ss, lastC, lastS, tab } = this;
-    const n = cs.length;
-    const ci = search(lastC, lastS, tab, n, e.c, e.id, false);
+    const { chunks, lastC, lastS } = this;
+    const n = chunks.length;
+    const ci = searchChunks(lastC, lastS, this.tab, e.c, e.id, false);
     if (ci === n) return false;
-    const C = cs[ci]!;
-    const S = ss[ci]!;
-    const p = search(C, S, tab, C.length, e.c, e.id, false);
-    if (S[p] !== e.slot) return false;
+    const ch = chunks[ci]!;
+    const p = ch.search(this.tab, e.c, e.id, false);
+    if (p >= ch.n || ch.a[2 * p + 1] !== e.slot) return false;
     this.size--;
-    if (C.length === 1) {
-      cs.splice(ci, 1);
-      ss.splice(ci, 1);
+    if (ch.n === 1) {
+      chunks.splice(ci, 1);
       lastC.splice(ci, 1);
       lastS.splice(ci, 1);
       return true;
     }
-    C.splice(p, 1);
-    S.splice(p, 1);
-    if (p === C.length) {
-      lastC[ci] = C[p - 1]!;
-      lastS[ci] = S[p - 1]!;
+    ch.deleteAt(p);
+    if (p === ch.n) {
+      lastC[ci] = ch.lastC();
+      lastS[ci] = ch.lastSlot();
     }
-    // Keep chunks from fragmenting: merge a small chunk into its neighbour when both fit in one.
-    if (C.length < CHUNK_MAX >>> 3) {
+    // Keep chunks from fragmenting: merge a small chunk with a neighbour when both fit in one.
+    if (ch.n < CHUNK_MAX >>> 3) {
       const ni = ci + 1 < n ? ci + 1 : ci - 1;
-      const N = cs[ni];
-      if (N !== undefined && N.length + C.length <= CHUNK_MAX) {
+      const nb = chunks[ni];
+      if (nb !== undefined && nb.n + ch.n < CHUNK_MAX) {
         const lo = Math.min(ci, ni);
-        for (const x of cs[lo + 1]!) cs[lo]!.push(x);
-        for (const x of ss[lo + 1]!) ss[lo]!.push(x);
+        const left = chunks[lo]!;
+        const right = chunks[lo + 1]!;
+        if (2 * (left.n + right.n) > left.a.length) {
+          const b = new Float64Array(2 * CHUNK_MAX);
+          b.set(left.a.subarray(0, 2 * left.n));
+          left.a = b;
+        }
+        left.a.set(right.a.subarray(0, 2 * right.n), 2 * left.n);
+        left.n += right.n;
         lastC[lo] = lastC[lo + 1]!;
         lastS[lo] = lastS[lo + 1]!;
-        cs.splice(lo + 1, 1);
-        ss.splice(lo + 1, 1);
+        chunks.splice(lo + 1, 1);
         lastC.splice(lo + 1, 1);
         lastS.splice(lo + 1, 1);
       }
@@ -348,37 +482,36 @@ class OrderedSet {
 
   /** Visits entries in ascending order, starting after (c, id) when given; false when `visit` stopped. */
   forward(visit: Visit, c?: number, id?: string): boolean {
-    const { ss, tab } = this;
+    const { chunks, tab } = this;
     let ci = 0;
     let p = 0;
     if (c !== undefined && id !== undefined) {
-      ci = search(this.lastC, this.lastS, tab, ss.length, c, id, true);
-      if (ci === ss.length) return true;
-      const C = this.cs[ci]!;
-      p = search(C, ss[ci]!, tab, C.length, c, id, true);
+      ci = searchChunks(this.lastC, this.lastS, tab, c, id, true);
+      if (ci === chunks.length) return true;
+      p = chunks[ci]!.search(tab, c, id, true);
     }
-    for (; ci < ss.length; ci++, p = 0) {
-      const S = ss[ci]!;
-      for (; p < S.length; p++) if (!visit(tab[S[p]!]!)) return false;
+    for (; ci < chunks.length; ci++, p = 0) {
+      const ch = chunks[ci]!;
+      const a = ch.a;
+      for (; p < ch.n; p++) if (!visit(tab[a[2 * p + 1]!]!)) return false;
     }
     return true;
   }
 
   /** Visits entries in descending order, starting before (c, id) when given; false when `visit` stopped. */
   backward(visit: Visit, c?: number, id?: string): boolean {
-    const { ss, tab } = this;
-    let ci = ss.length - 1;
-    let p = ci >= 0 ? ss[ci]!.length - 1 : -1;
+    const { chunks, tab } = this;
+    let ci = chunks.length - 1;
+    let p = ci >= 0 ? chunks[ci]!.n - 1 : -1;
     if (c !== undefined && id !== undefined) {
-      ci = search(this.lastC, this.lastS, tab, ss.length, c, id, false);
-      if (ci === ss.length) ci--;
+      ci = searchChunks(this.lastC, this.lastS, tab, c, id, false);
+      if (ci === chunks.length) ci--;
       if (ci < 0) return true;
-      const C = this.cs[ci]!;
-      p = search(C, ss[ci]!, tab, C.length, c, id, false) - 1;
+      p = chunks[ci]!.search(tab, c, id, false) - 1;
     }
-    for (; ci >= 0; ci--, p = ci >= 0 ? ss[ci]!.length - 1 : -1) {
-      const S = ss[ci]!;
-      for (; p >= 0; p--) if (!visit(tab[S[p]!]!)) return false;
+    for (; ci >= 0; ci--, p = ci >= 0 ? chunks[ci]!.n - 1 : -1) {
+      const a = chunks[ci]!.a;
+      for (; p >= 0; p--) if (!visit(tab[a[2 * p + 1]!]!)) return false;
     }
     return true;
   }
@@ -671,7 +804,7 @@ export class GameList {
   /** Adds a game or replaces it (same id). The service never upserts hidden games. */
   upsert(game: GameSummary): void {
     const e = this.entries.get(game.id);
-    if (e === undefined || e.g.gameType !== game.gameType || e.c !== game.createdAt) {
+    if (e === undefined || e.gameType !== game.gameType || e.c !== game.createdAt) {
       if (e !== undefined) this.remove(game.id);
       this.insert(game);
       return;
@@ -694,7 +827,7 @@ export class GameList {
     if (e === undefined) return;
     this.entries.delete(gameId);
     this.all.delete(e);
-    const type = e.g.gameType;
+    const type = e.gameType;
     const p = this.byType.get(type)!;
     p.delete(e);
     if (p.any.size === 0) this.byType.delete(type);
@@ -910,7 +1043,7 @@ export class GameList {
    */
   changes(before: GameSummary | undefined, after: GameSummary | undefined): SubscriptionChange[] {
     const out: SubscriptionChange[] = [];
-    if (before === undefined && after === undefined) return out;
+    if ((before === undefined && after === undefined) || this.subs.size === 0) return out;
     const eb = before === undefined ? undefined : new Entry(before);
     const ea = after === undefined ? undefined : new Entry(after);
     const check = (ids: Iterable<string>): void => {

@@ -5,8 +5,8 @@ import type { Config } from '../config.js';
 import { LobbyError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { OpRegistry } from '../gateway/registry.js';
-import { TokenBucket } from '../gateway/rateLimit.js';
-import { applyGame, decideGame, members, summaryOf, viewOf, type GameCommand, type GameCtx, type GameDecision, type GameEvent, type GameRules, type GameState } from './game.js';
+import { applyGame, decideGame, members, summaryOf, viewOf, type GameCommand, type GameCtx, type GameDecision, type GameEvent, type GameRules, type GameState, type Member } from './game.js';
+import type { ChatRoom } from './chat.js';
 import { CursorError, GameList } from './gameList.js';
 
 /** Picks the game server for a starting game; the default hands out one configured address. */
@@ -20,6 +20,12 @@ export interface GameServiceDeps {
   /** Whether `userId` is a friend of `ownerId` (friendsJoinOnly games). */
   isFriend?: (ownerId: string, userId: string) => boolean;
   allocateServer?: ServerAllocator;
+}
+
+/** What game.join {withParty} needs to know of the joiner's party. */
+export interface PartyOf {
+  leaderId: string;
+  members: Member[];
 }
 
 /** At most this many live game-list subscriptions per user. */
@@ -45,8 +51,11 @@ export class GameService {
   private readonly timers = new Map<string, NodeJS.Timeout[]>();
   readonly list = new GameList();
   private readonly subscriptions = new Map<string, string>(); // subscriptionId → userId
-  private readonly chatBuckets = new Map<string, TokenBucket>();
   private readonly rules: GameRules;
+  /** Set by the party service: the party a user is a member of. */
+  partyOf: (userId: string) => PartyOf | undefined = () => undefined;
+  /** Set by matchmaking: a game's players changed (a queued game team may have to drop out). */
+  onRosterChanged: (gameId: string, players: string[]) => void = () => {};
 
   constructor(private readonly deps: GameServiceDeps) {
     const { config } = deps;
@@ -69,6 +78,13 @@ export class GameService {
     return this.games.size;
   }
 
+  /** The game a user plays in or watches, as a chat room. */
+  chatRoom(userId: string): ChatRoom {
+    const w = this.whereIs.get(userId);
+    const game = w && this.games.get(w.gameId);
+    return game && { id: game.id, members: members(game) };
+  }
+
   /** This node's games, read-only (admin views, invariant checks). */
   get all(): ReadonlyMap<string, GameState> {
     return this.games;
@@ -81,13 +97,35 @@ export class GameService {
     return true;
   }
 
+  /**
+   * A match from a queue: everyone leaves the game they are in, then sits in a
+   * new game that is already started. Returns each player's session key.
+   */
+  createMatch(name: string, gameType: string, teams: { member: Member; profile: { level: number; rating: number } }[][]): { gameId: string; sessionKeys: Map<string, string>; serverAddress: string } {
+    for (const team of teams) for (const p of team) this.leaveCurrent(p.member.userId, 'joinedAnother');
+    const gameId = randomUUID();
+    const decision = this.decide(gameId, { type: 'createMatch', gameId, name, gameType, teams });
+    const sessionKeys = new Map<string, string>();
+    for (const e of decision.events) if (e.ev === 'game.started' && e.data.sessionKey && e.to[0]) sessionKeys.set(e.to[0], e.data.sessionKey);
+    return { gameId, sessionKeys, serverAddress: this.rules.serverAddress };
+  }
+
+  /** The players of a game (for a game team's ticket). */
+  playersOf(gameId: string): { member: Member; rating: number }[] {
+    return (this.games.get(gameId)?.players ?? []).map((p) => ({ member: { userId: p.userId, name: p.name }, rating: p.rating }));
+  }
+
   /** Runs one command against one game: decide, apply, deliver, list, timers. Throws LobbyError on refusal. */
   private run(gameId: string, command: GameCommand, rules = this.rules): GameView | null {
+    return this.decide(gameId, command, rules).result;
+  }
+
+  private decide(gameId: string, command: GameCommand, rules = this.rules): Extract<GameDecision, { ok: true }> {
     const before = this.games.get(gameId);
     const decision = decideGame(before, command, ctx(), rules);
     if (!decision.ok) throw new LobbyError(decision.code, decision.message);
     this.commit(gameId, before, decision);
-    return decision.result;
+    return decision;
   }
 
   private commit(gameId: string, before: GameState | undefined, decision: Extract<GameDecision, { ok: true }>): void {
@@ -101,6 +139,9 @@ export class GameService {
     }
     if (state) this.games.set(gameId, state);
     else this.forget(gameId);
+    if (decision.events.some((e) => e.ev === 'game.playerJoined' || e.ev === 'game.playerLeft' || e.ev === 'game.ended')) {
+      this.onRosterChanged(gameId, state?.players.map((p) => p.userId) ?? []);
+    }
 
     const listedAfter = state && !state.hidden ? summaryOf(state) : undefined;
     if (!sameListing(listedBefore, listedAfter)) this.publishListChange(listedBefore, listedAfter, gameId);
@@ -195,6 +236,34 @@ export class GameService {
     return this.run(gameId, command) ?? viewOf(this.games.get(gameId)!);
   }
 
+  /**
+   * The leader brings the whole party: every member joins if every member
+   * fits, or nobody does. The joins are tried in order on a scratch copy of
+   * the game first, so a refusal changes nothing.
+   */
+  private joinWithParty(gameId: string, leader: Member, profile: Extract<GameCommand, { type: 'join' }>['profile']): GameView {
+    const party = this.partyOf(leader.userId);
+    if (!party) throw new LobbyError('NOT_IN_PARTY', 'you are not in a party');
+    if (party.leaderId !== leader.userId) throw new LobbyError('NOT_LEADER', 'only the party leader brings the party');
+    let scratch = this.games.get(gameId);
+    if (!scratch) throw new LobbyError('GAME_NOT_FOUND', 'no such game');
+    const isFriend = this.deps.isFriend ?? (() => false);
+    const joins = party.members.map((m): Extract<GameCommand, { type: 'join' }> => ({
+      type: 'join',
+      by: m,
+      spectate: false,
+      profile: m.userId === leader.userId ? profile : { level: 1, rating: 1000 },
+      friendOfOwner: isFriend(scratch!.ownerId, m.userId),
+    }));
+    for (const j of joins) {
+      const d = decideGame(scratch, j, ctx(), this.rules);
+      if (!d.ok) throw new LobbyError(d.code, `${j.by.name} cannot join: ${d.message}`);
+      for (const e of d.events) scratch = applyGame(scratch, e);
+    }
+    for (const j of joins) this.join(gameId, j);
+    return viewOf(this.games.get(gameId)!);
+  }
+
   private create(userId: string, name: string, settings: Extract<GameCommand, { type: 'create' }>['settings']): GameView {
     this.leaveCurrent(userId, 'joinedAnother');
     const gameId = randomUUID();
@@ -208,7 +277,6 @@ export class GameService {
 
   private onSessionEnded(userId: string): void {
     for (const [id, owner] of this.subscriptions) if (owner === userId) this.unsubscribe(id);
-    this.chatBuckets.delete(userId);
     try {
       this.leaveCurrent(userId, 'disconnected');
     } catch (err) {
@@ -229,6 +297,7 @@ export class GameService {
 
     registry.register('game.join', (data, { session }) => {
       const game = this.games.get(data.gameId);
+      if (data.withParty) return { game: this.joinWithParty(data.gameId, member(session), data.profile) };
       return {
         game: this.join(data.gameId, {
           type: 'join',
@@ -337,21 +406,6 @@ export class GameService {
       }
       if (!data.create) throw new LobbyError('NO_GAME_FOUND', `no open ${data.gameType} game fits; pass create to open one`);
       return { game: this.create(session.userId, session.name, { ...data.create, gameType: data.gameType, profile: data.profile }), created: true };
-    });
-
-    registry.register('chat.send', (data, { session, now }) => {
-      const { gameId, game } = this.current(session.userId);
-      let bucket = this.chatBuckets.get(session.userId);
-      if (!bucket) this.chatBuckets.set(session.userId, (bucket = new TokenBucket(this.deps.config.chatBurst, this.deps.config.chatPerSec, now)));
-      if (!bucket.take(now)) throw new LobbyError('CHAT_TOO_FAST', 'you are sending chat lines too fast');
-      this.deps.gateway.deliver({ users: members(game) }, 'chat.message', {
-        channel: 'game',
-        gameId,
-        from: { userId: session.userId, name: session.name },
-        text: data.text,
-        at: now,
-      });
-      return {};
     });
   }
 }

@@ -1,0 +1,378 @@
+/**
+ * `npm run bench:chat`: game chat at scale — what a lobby node spends (CPU,
+ * memory) to carry it and how fast lines arrive.
+ *
+ * For each transport a lobby node runs as its own process (the built
+ * server/dist/main.js on loopback, chat limits raised so that nothing is
+ * refused: --chat-per-sec 10 --chat-burst 20 --rate-limit-per-sec 1000
+ * --rate-limit-burst 1000). The clients run in a separate process
+ * (bench/chatClients.ts, forked) with the real client SDK:
+ *   1. N clients connect and log in as guests;
+ *   2. they form games of 10: one creates, 9 join (the joins are timed);
+ *   3. every client sends a chat line every 500 ms, the N clients staggered
+ *      evenly, for 15 s; each line carries its send time (same process, same
+ *      clock), every receiver (the 9 others and the sender's echo) computes
+ *      the delivery latency;
+ * while this process reads the server's CPU (/proc/PID/stat over the send
+ * window), its RSS before the clients, after the set-up and after the chat,
+ * and its /metrics (events delivered, chat.send outcomes).
+ *
+ * Flags (npm run bench:chat -- --flag value):
+ *   --transports uws,ws    which transports, in order
+ *   --clients N            clients (2000)
+ *   --group G              players per game (10)
+ *   --duration S           chat seconds (15)
+ *   --interval MS          each client's chat period (500)
+ *   --concurrency C        connects/joins in flight (200)
+ *   --sources K            spread clients over 127.0.0.2..K+1 (0 = auto: only when ports run short)
+ *   --timeout-s T          hard limit for the whole run; every child process is killed (300)
+ *   --wait-quiet S         wait up to S s for other processes to leave the CPU before the chat (60; 0 = no)
+ *   --settle-ms MS         pause before each RSS reading (1000)
+ *   --skip-gc              no forced full GC before the memory readings (the server runs with --inspect for it)
+ *   --cpu-prof             profile the server over the chat window and print its top self-time functions
+ *   --server-output        echo what the server prints
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { ChatChildMessage, ChatParentMessage } from './chatClients.js';
+import {
+  MiB,
+  cpuBetween,
+  cpuSnapshot,
+  fmt,
+  fmtInt,
+  hardTimeout,
+  intFlag,
+  killAll,
+  metricSum,
+  metricsOf,
+  pct,
+  printHelp,
+  say,
+  serverMemory,
+  sourcesFor,
+  startProfile,
+  startServer,
+  stopServer,
+  summarizeProfile,
+  table,
+  track,
+  transportsFlag,
+  waitQuiet,
+  type CpuSnapshot,
+  type ServerProc,
+  type Stats,
+} from './lib.js';
+
+const CHAT_CLIENTS = fileURLToPath(new URL('./chatClients.js', import.meta.url));
+
+const { values: flags } = parseArgs({
+  options: {
+    transports: { type: 'string', default: 'uws,ws' },
+    clients: { type: 'string', default: '2000' },
+    group: { type: 'string', default: '10' },
+    duration: { type: 'string', default: '15' },
+    interval: { type: 'string', default: '500' },
+    concurrency: { type: 'string', default: '200' },
+    sources: { type: 'string', default: '0' },
+    'timeout-s': { type: 'string', default: '300' },
+    'wait-quiet': { type: 'string', default: '60' },
+    'settle-ms': { type: 'string', default: '1000' },
+    'skip-gc': { type: 'boolean', default: false },
+    'cpu-prof': { type: 'boolean', default: false },
+    'server-output': { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+  strict: true,
+});
+if (flags.help) {
+  printHelp(import.meta.url);
+  process.exit(0);
+}
+const TRANSPORTS = transportsFlag(flags.transports);
+const N = intFlag('clients', flags.clients, 2);
+const GROUP = intFlag('group', flags.group, 2);
+const DURATION_S = intFlag('duration', flags.duration, 1);
+const INTERVAL_MS = intFlag('interval', flags.interval, 1);
+const CONCURRENCY = intFlag('concurrency', flags.concurrency, 1);
+const SOURCES = Number(flags.sources) > 0 ? intFlag('sources', flags.sources, 1) : sourcesFor(N);
+const TIMEOUT_S = intFlag('timeout-s', flags['timeout-s'], 10);
+const WAIT_QUIET_S = intFlag('wait-quiet', flags['wait-quiet'], 0);
+const SETTLE_MS = intFlag('settle-ms', flags['settle-ms'], 0);
+const GC = !flags['skip-gc'];
+const PROFILE = flags['cpu-prof'];
+const SERVER_ARGS = ['--chat-per-sec', '10', '--chat-burst', '20', '--rate-limit-per-sec', '1000', '--rate-limit-burst', '1000'];
+
+interface Result {
+  transport: string;
+  actual: string;
+  connected?: Extract<ChatChildMessage, { type: 'connected' }>;
+  ready?: Extract<ChatChildMessage, { type: 'ready' }>;
+  sent?: Extract<ChatChildMessage, { type: 'sent' }>;
+  result?: Extract<ChatChildMessage, { type: 'result' }>;
+  cpu?: { server: number; serverUser: number; serverSys: number; clients: number; bench: number; other: number; secs: number };
+  heapBefore: number;
+  heapSetup: number;
+  rssBefore: number;
+  rssBeforeGc: number;
+  rssSetup: number;
+  rssSetupGc: number;
+  rssAfter: number;
+  serverEvents: number;
+  serverChatOk: number;
+  serverChatRefused: number;
+  errors: string[];
+  stopped: string;
+  profile?: string[];
+}
+
+const results: Result[] = [];
+const notes: string[] = [];
+
+/** Messages from the client process, awaited by type. */
+class ChildLink {
+  private readonly inbox: ChatChildMessage[] = [];
+  private waiters: (() => void)[] = [];
+  exitedWith: string | undefined;
+  readonly exited: Promise<void>;
+  constructor(readonly child: ChildProcess) {
+    child.on('message', (m: ChatChildMessage) => {
+      this.inbox.push(m);
+      this.wake();
+    });
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        this.exitedWith = `code ${code}, signal ${signal}`;
+        this.wake();
+        resolve();
+      }),
+    );
+  }
+  private wake(): void {
+    this.waiters.splice(0).forEach((w) => w());
+  }
+  send(m: ChatParentMessage): void {
+    this.child.send(m);
+  }
+  async next<T extends ChatChildMessage['type']>(type: T, timeoutMs: number): Promise<Extract<ChatChildMessage, { type: T }>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const i = this.inbox.findIndex((m) => m.type === type);
+      if (i >= 0) return this.inbox.splice(i, 1)[0] as Extract<ChatChildMessage, { type: T }>;
+      if (this.exitedWith) throw new Error(`the client process exited (${this.exitedWith}) before "${type}"`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`the client process did not report "${type}" within ${timeoutMs / 1000} s`);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, left);
+        this.waiters.push(() => (clearTimeout(t), r()));
+      });
+    }
+  }
+}
+
+async function runTransport(transport: string): Promise<void> {
+  const log = (s: string) => say(`[${transport}] ${s}`);
+  const server: ServerProc = await startServer({
+    transport,
+    args: SERVER_ARGS,
+    inspect: GC || PROFILE,
+    ...(flags['server-output'] ? { echo: (l: string) => say(`  [server ${transport}] ${l}`) } : {}),
+  });
+  log(`server pid ${server.pid}, port ${server.port}, transport ${server.transport}${server.transport !== transport ? ' — FELL BACK: the uWS binding did not load' : ''}`);
+  const r: Result = {
+    transport,
+    actual: server.transport,
+    rssBefore: NaN,
+    rssBeforeGc: NaN,
+    rssSetup: NaN,
+    rssSetupGc: NaN,
+    rssAfter: NaN,
+    heapBefore: NaN,
+    heapSetup: NaN,
+    serverEvents: NaN,
+    serverChatOk: NaN,
+    serverChatRefused: NaN,
+    errors: [],
+    stopped: '',
+  };
+  results.push(r);
+  let link: ChildLink | undefined;
+  try {
+    const before = await serverMemory(server, SETTLE_MS, GC);
+    r.rssBefore = before.rss;
+    r.rssBeforeGc = before.rssGc;
+    r.heapBefore = metricSum(await metricsOf(server.port), 'foyer_process_nodejs_heap_size_used_bytes');
+
+    const child = track(
+      fork(
+        CHAT_CLIENTS,
+        ['--url', server.url, '--clients', String(N), '--group', String(GROUP), '--duration', String(DURATION_S), '--interval', String(INTERVAL_MS), '--concurrency', String(CONCURRENCY), '--sources', String(SOURCES)],
+        { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+      ),
+    );
+    link = new ChildLink(child);
+    const setupMs = 120_000 + N * 20;
+
+    r.connected = await link.next('connected', setupMs);
+    log(
+      `${fmtInt(r.connected.clients)}/${fmtInt(N)} clients logged in in ${fmt(r.connected.secs, 2)} s (${fmtInt(r.connected.clients / r.connected.secs)}/s)` +
+        (r.connected.failed ? `; ${r.connected.failed} FAILED: ${r.connected.errors}` : ''),
+    );
+    if (r.connected.failed) r.errors.push(`${r.connected.failed} logins failed: ${r.connected.errors}`);
+    r.ready = await link.next('ready', setupMs);
+    log(
+      `${r.ready.games} games of ${GROUP}: ${fmtInt(r.ready.joins)} joins in ${fmt(r.ready.joinSecs, 2)} s = ${fmtInt(r.ready.joins / r.ready.joinSecs)} joins/s ` +
+        `(join p50 ${fmt(r.ready.join.p50, 2)} / p99 ${fmt(r.ready.join.p99, 2)} ms, ${CONCURRENCY} in flight)` +
+        (r.ready.failed ? `; ${r.ready.failed} FAILED: ${r.ready.errors}` : ''),
+    );
+    if (r.ready.failed) r.errors.push(`${r.ready.failed} creates/joins failed: ${r.ready.errors}`);
+
+    const setup = await serverMemory(server, SETTLE_MS, GC);
+    r.rssSetup = setup.rss;
+    r.rssSetupGc = setup.rssGc;
+    r.heapSetup = metricSum(await metricsOf(server.port), 'foyer_process_nodejs_heap_size_used_bytes');
+    const clients = r.connected.clients;
+    log(
+      `server RSS ${fmt(r.rssBefore / MiB)} → ${fmt(r.rssSetup / MiB)} MiB: ${fmt((r.rssSetup - r.rssBefore) / 1024 / clients, 2)} KiB/client` +
+        (GC ? ` (after a full GC ${fmt(r.rssBeforeGc / MiB)} → ${fmt(r.rssSetupGc / MiB)} MiB: ${fmt((r.rssSetupGc - r.rssBeforeGc) / 1024 / clients, 2)} KiB/client)` : '') +
+        `; V8 heap used ${fmt(r.heapBefore / MiB)} → ${fmt(r.heapSetup / MiB)} MiB: ${fmt((r.heapSetup - r.heapBefore) / 1024 / clients, 2)} KiB/client`,
+    );
+
+    if (WAIT_QUIET_S) {
+      const other = await waitQuiet(WAIT_QUIET_S, 0.25, log);
+      if (other >= 0.25) notes.push(`${transport}: other processes used ${pct(other)} of a core when the chat started`);
+    }
+    const m0 = await metricsOf(server.port);
+    const prof = PROFILE ? await startProfile(server, `chat-${transport}`) : undefined;
+    const pids = [server.pid, child.pid!, process.pid];
+    link.send({ type: 'go' });
+    await link.next('started', 10_000);
+    const cpu0: CpuSnapshot = cpuSnapshot(pids);
+    log(`chatting for ${DURATION_S} s: ${fmtInt(N)} clients × 1 line / ${INTERVAL_MS} ms…`);
+    r.sent = await link.next('sent', DURATION_S * 1000 + 60_000);
+    const c = cpuBetween(cpu0, cpuSnapshot(pids));
+    r.cpu = { server: c.procs[0]!, serverUser: c.user[0]!, serverSys: c.sys[0]!, clients: c.procs[1]!, bench: c.procs[2]!, other: c.other, secs: c.secs };
+    if (prof) {
+      const file = await prof.stop();
+      r.profile = summarizeProfile(file);
+    }
+    r.result = await link.next('result', 30_000);
+    const m1 = await metricsOf(server.port);
+    r.serverEvents = metricSum(m1, 'foyer_events_delivered_total') - metricSum(m0, 'foyer_events_delivered_total');
+    const chat = (m: Map<string, number>, outcome: string) => metricSum(m, 'foyer_requests_total', 'op="chat.send"', outcome);
+    r.serverChatOk = chat(m1, 'outcome="ok"') - chat(m0, 'outcome="ok"');
+    r.serverChatRefused = chat(m1, 'op="chat.send"') - chat(m0, 'op="chat.send"') - r.serverChatOk;
+    const res = r.result;
+    const refused = Object.entries(res.refused);
+    log(
+      `sent ${fmtInt(res.sends)} lines (${fmtInt(res.ok)} ok${refused.length ? `, REFUSED ${refused.map(([k, v]) => `${v}× ${k}`).join(', ')}` : ', none refused'}); ` +
+        `${fmtInt(res.deliveries)}/${fmtInt(res.expected)} deliveries (${fmtInt(res.toOthers)} to others + ${fmtInt(res.echoes)} echoes); ` +
+        `latency p50 ${fmt(res.latency.p50, 2)} / p99 ${fmt(res.latency.p99, 2)} / max ${fmt(res.latency.max, 1)} ms; ` +
+        `CPU server ${pct(r.cpu.server)} (user ${pct(r.cpu.serverUser)}, sys ${pct(r.cpu.serverSys)}), clients ${pct(r.cpu.clients)}, other ${pct(r.cpu.other)} of one core`,
+    );
+    if (refused.length) r.errors.push(`chat lines refused: ${refused.map(([k, v]) => `${v}× ${k}`).join(', ')}`);
+    if (res.deliveries < res.expected) r.errors.push(`${res.expected - res.deliveries} of ${res.expected} deliveries missing (refused lines included)`);
+    if (res.closedByServer) r.errors.push(`${res.closedByServer} clients were closed by the server`);
+    r.rssAfter = (await serverMemory(server, 0, false)).rss;
+
+    link.send({ type: 'close' });
+    await Promise.race([link.exited, new Promise((res) => setTimeout(res, 30_000))]);
+    if (!link.exitedWith) child.kill('SIGKILL');
+  } catch (err) {
+    r.errors.push(err instanceof Error ? err.message : String(err));
+    link?.child.kill('SIGKILL');
+    throw err;
+  } finally {
+    r.stopped = await stopServer(server);
+    log(`server ${r.stopped}`);
+  }
+}
+
+function printTable(): void {
+  if (!results.length) return;
+  const col = (f: (r: Result) => string) => results.map(f);
+  const ms = (s: Stats | undefined, k: keyof Stats) => fmt(s?.[k] ?? NaN, 2);
+  const kib = (bytes: number, clients: number | undefined) => fmt(bytes / 1024 / (clients ?? NaN), 2);
+  const rows: string[][] = [
+    ['clients logged in', ...col((r) => fmtInt(r.connected?.clients ?? NaN))],
+    ['logins/s', ...col((r) => fmtInt((r.connected?.clients ?? NaN) / (r.connected?.secs ?? NaN)))],
+    ['games (one create + joins)', ...col((r) => `${fmtInt(r.ready?.games ?? NaN)} × ${GROUP}`)],
+    ['joins/s', ...col((r) => fmtInt((r.ready?.joins ?? NaN) / (r.ready?.joinSecs ?? NaN)))],
+    ['join p50 / p99 ms', ...col((r) => `${ms(r.ready?.join, 'p50')} / ${ms(r.ready?.join, 'p99')}`)],
+    ['chat lines sent (/s)', ...col((r) => `${fmtInt(r.result?.sends ?? NaN)} (${fmtInt((r.result?.sends ?? NaN) / (r.sent?.secs ?? NaN))})`)],
+    ['refused (client / server)', ...col((r) => `${fmtInt(Object.values(r.result?.refused ?? {}).reduce((a, b) => a + b, 0))} / ${fmtInt(r.serverChatRefused)}`)],
+    ['chat.send reply p50 / p99 ms', ...col((r) => `${ms(r.result?.reply, 'p50')} / ${ms(r.result?.reply, 'p99')}`)],
+    ['deliveries received / expected', ...col((r) => `${fmtInt(r.result?.deliveries ?? NaN)} / ${fmtInt(r.result?.expected ?? NaN)}`)],
+    ['  to the other players', ...col((r) => fmtInt(r.result?.toOthers ?? NaN))],
+    ['  echoes to the sender', ...col((r) => fmtInt(r.result?.echoes ?? NaN))],
+    ['events delivered by server (/metrics)', ...col((r) => fmtInt(r.serverEvents))],
+    ['deliveries/s', ...col((r) => fmtInt((r.result?.deliveries ?? NaN) / (r.sent?.secs ?? NaN)))],
+    ['delivery latency p50 ms', ...col((r) => ms(r.result?.latency, 'p50'))],
+    ['delivery latency p99 ms', ...col((r) => ms(r.result?.latency, 'p99'))],
+    ['delivery latency p99.9 / max ms', ...col((r) => `${ms(r.result?.latency, 'p999')} / ${fmt(r.result?.latency.max ?? NaN, 1)}`)],
+    ['send schedule lag p99 ms', ...col((r) => ms(r.sent?.lag, 'p99'))],
+    ['server CPU (% of one core)', ...col((r) => pct(r.cpu?.server ?? NaN, 1))],
+    ['  user / sys (kernel)', ...col((r) => `${pct(r.cpu?.serverUser ?? NaN, 1)} / ${pct(r.cpu?.serverSys ?? NaN, 1)}`)],
+    ['client process CPU', ...col((r) => pct(r.cpu?.clients ?? NaN, 1))],
+    ['other processes CPU', ...col((r) => pct(r.cpu?.other ?? NaN, 1))],
+    ['server RSS before clients MiB', ...col((r) => fmt(r.rssBefore / MiB))],
+    ['server RSS after set-up MiB', ...col((r) => fmt(r.rssSetup / MiB))],
+    ['RSS per client KiB', ...col((r) => kib(r.rssSetup - r.rssBefore, r.connected?.clients))],
+  ];
+  if (GC) rows.push(['  after a full GC, KiB/client', ...col((r) => kib(r.rssSetupGc - r.rssBeforeGc, r.connected?.clients))]);
+  rows.push(['  V8 heap used, KiB/client', ...col((r) => kib(r.heapSetup - r.heapBefore, r.connected?.clients))]);
+  rows.push(['server RSS after the chat MiB', ...col((r) => fmt(r.rssAfter / MiB))]);
+  const head = ['', ...results.map((r) => (r.actual === r.transport ? r.transport : `${r.transport} (fell back to ${r.actual})`))];
+  say(`\n## bench:chat — ${fmtInt(N)} clients in games of ${GROUP}, one line each per ${INTERVAL_MS} ms for ${DURATION_S} s\n`);
+  say(table(head, rows));
+
+  const uws = results.find((r) => r.transport === 'uws' && r.actual === 'uws' && r.result);
+  if (uws) {
+    const perClient = (uws.rssSetup - uws.rssBefore) / 1024 / (uws.connected?.clients ?? NaN);
+    const check = (ok: boolean) => (ok ? 'PASS' : 'MISS');
+    say('\n## uws targets\n');
+    say(
+      table(
+        ['measure', 'value', 'target', ''],
+        [
+          ['server CPU', pct(uws.cpu!.server, 1), '< 15% of one core', check(uws.cpu!.server < 0.15)],
+          ['delivery latency p99', `${fmt(uws.result!.latency.p99, 2)} ms`, '< 15 ms', check(uws.result!.latency.p99 < 15)],
+          ['RSS per client', `${fmt(perClient, 2)} KiB`, '< 10 KiB', check(perClient < 10)],
+        ],
+      ),
+    );
+  }
+  for (const r of results) {
+    if (r.errors.length) say(`\n${r.transport} ERRORS: ${r.errors.join('; ')}`);
+    say(`${r.transport}: server ${r.stopped || 'not stopped'}`);
+  }
+  notes.push(
+    `the client process (${fmtInt(N)} LobbyClients over ws, one thread) shares this ${availableParallelism()}-core machine with the server; ` +
+      'latency is measured there from just before chat.send to the chat.message event and includes its own queueing.',
+  );
+  notes.push('server CPU is utime+stime from /proc/PID/stat over the send window, as a share of one core; RSS per client = (RSS after set-up − RSS before any client) / clients.');
+  say('\nNotes:\n' + notes.map((s) => `- ${s}`).join('\n'));
+  for (const r of results) if (r.profile) say(`\n[${r.transport}] server CPU profile over the chat window:\n${r.profile.map((l) => `  ${l}`).join('\n')}`);
+}
+
+say(
+  `Foyer bench:chat — ${fmtInt(N)} clients, games of ${GROUP}, a line per client every ${INTERVAL_MS} ms for ${DURATION_S} s; transports ${TRANSPORTS.join(',')}; ` +
+    `node ${process.version}, ${availableParallelism()} cores; clients from ${SOURCES === 1 ? '127.0.0.1' : `127.0.0.2..127.0.0.${SOURCES + 1}`}`,
+);
+const hard = hardTimeout(TIMEOUT_S, printTable);
+let failed = false;
+for (const t of TRANSPORTS) {
+  try {
+    await runTransport(t);
+  } catch (err) {
+    failed = true;
+    process.stderr.write(`[${t}] FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    killAll();
+  }
+}
+hard.clear();
+printTable();
+const bad = results.some((r) => r.errors.length || !r.stopped.startsWith('exited 0'));
+process.exit(failed || bad ? 1 : 0);

@@ -1,0 +1,566 @@
+/**
+ * `npm run bench:games`: how fast a lobby node runs games, answers the game
+ * list and pushes list changes to subscribers.
+ *
+ * Each part starts its own lobby node as a process (the built
+ * server/dist/main.js, on loopback, generous request rate limits, a long
+ * reconnect grace); this process drives it with the real client SDK
+ * (LobbyClient over `ws`), all clients in this one process:
+ *   1. create+join+leave: K clients in K/2 pairs, each pair looping
+ *      game.create (A) → game.join (B) → game.leave (A) → game.leave (B) for a
+ *      fixed time after a warm-up; every completed call counts as one op.
+ *   2. games.list: the in-process index bench (bench/games-list.ts,
+ *      runListBench(): the server-side time of games.list) at 10,000 and
+ *      100,000 games; then live round trips from one client to a node holding
+ *      N games, created through the API by N guest users (connect, log in,
+ *      create, disconnect: the game stays, its owner within the reconnect
+ *      grace).
+ *   3. change → event: S clients each games.subscribe to gameType X; two
+ *      driver clients create, join and leave X games in a paced loop; each
+ *      games.added / games.updated / games.removed is timestamped on arrival
+ *      and compared to the moment just before the driver sent the request
+ *      that caused it (same process, same clock).
+ *
+ * Flags (npm run bench:games -- --flag value):
+ *   --parts 1,2,3            which parts to run
+ *   --transport uws          uws or ws
+ *   --clients K              part 1 clients (200)
+ *   --duration S             part 1 measured seconds (5), after --warmup S (1)
+ *   --list-sizes 10000,100000  part 2 in-process sizes; --list-samples N (3000)
+ *   --live-games 10000       part 2 live node sizes (comma-separated; 0 = skip)
+ *   --live-concurrency C     guests creating games at once (200)
+ *   --live-samples N         round trips per live case (1000)
+ *   --subscribers S          part 3 subscribers (1000)
+ *   --change-rate R          part 3 driver requests per second (20)
+ *   --change-duration S      part 3 seconds (8); the first --change-warmup N changes (20) are not counted
+ *   --timeout-s T            hard limit for the whole run; child processes are killed (600)
+ *   --cpu-prof               profile the server over each measured window (V8 CPU profiler through
+ *                            the inspector, as node --cpu-prof does) and print its top self-time functions
+ *   --wait-quiet S           before each measurement wait up to S s for other processes to leave the CPU (60; 0 = no)
+ *   --server-output          echo what the servers print
+ */
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import type { LobbyClient } from '@foyer/client-sdk';
+import type { GameSummary } from '@foyer/shared';
+import { runListBench, type ListBenchRow } from './games-list.js';
+import {
+  Errors,
+  Samples,
+  closeClients,
+  cpuBetween,
+  cpuSnapshot,
+  fdLimits,
+  fmt,
+  fmtInt,
+  hardTimeout,
+  histogramPercentile,
+  intFlag,
+  killAll,
+  metricsOf,
+  numFlag,
+  openClients,
+  pct,
+  pool,
+  printHelp,
+  say,
+  sleep,
+  socketClasses,
+  sourcesFor,
+  startProfile,
+  startServer,
+  stats,
+  stopServer,
+  summarizeProfile,
+  table,
+  type ServerProc,
+  waitQuiet,
+  type Stats,
+} from './lib.js';
+
+const { values: flags } = parseArgs({
+  options: {
+    parts: { type: 'string', default: '1,2,3' },
+    transport: { type: 'string', default: 'uws' },
+    clients: { type: 'string', default: '200' },
+    duration: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '1' },
+    'list-sizes': { type: 'string', default: '10000,100000' },
+    'list-samples': { type: 'string', default: '3000' },
+    'live-games': { type: 'string', default: '10000' },
+    'live-concurrency': { type: 'string', default: '200' },
+    'live-samples': { type: 'string', default: '1000' },
+    subscribers: { type: 'string', default: '1000' },
+    'change-rate': { type: 'string', default: '20' },
+    'change-duration': { type: 'string', default: '8' },
+    'change-warmup': { type: 'string', default: '20' },
+    'timeout-s': { type: 'string', default: '600' },
+    'wait-quiet': { type: 'string', default: '60' },
+    'cpu-prof': { type: 'boolean', default: false },
+    'server-output': { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+  strict: true,
+});
+if (flags.help) {
+  printHelp(import.meta.url);
+  process.exit(0);
+}
+const PARTS = new Set(flags.parts.split(',').map((s) => s.trim()));
+const TRANSPORT = flags.transport;
+if (TRANSPORT !== 'uws' && TRANSPORT !== 'ws') {
+  process.stderr.write(`bench: --transport must be uws or ws\n`);
+  process.exit(2);
+}
+const K = Math.max(2, intFlag('clients', flags.clients, 2) & ~1);
+const DURATION_S = numFlag('duration', flags.duration, 0.5);
+const WARMUP_S = numFlag('warmup', flags.warmup, 0);
+const LIST_SIZES = flags['list-sizes'].split(',').map((s) => intFlag('list-sizes', s.trim(), 1));
+const LIST_SAMPLES = intFlag('list-samples', flags['list-samples'], 10);
+const LIVE_GAMES = flags['live-games'].split(',').map((s) => intFlag('live-games', s.trim(), 0)).filter((n) => n > 0);
+const LIVE_CONCURRENCY = intFlag('live-concurrency', flags['live-concurrency'], 1);
+const LIVE_SAMPLES = intFlag('live-samples', flags['live-samples'], 10);
+const SUBSCRIBERS = intFlag('subscribers', flags.subscribers, 1);
+const CHANGE_RATE = numFlag('change-rate', flags['change-rate'], 0.1);
+const CHANGE_DURATION_S = numFlag('change-duration', flags['change-duration'], 1);
+const CHANGE_WARMUP = intFlag('change-warmup', flags['change-warmup'], 0);
+const TIMEOUT_S = intFlag('timeout-s', flags['timeout-s'], 10);
+const PROFILE = flags['cpu-prof'];
+const WAIT_QUIET_S = intFlag('wait-quiet', flags['wait-quiet'], 0);
+/** Before each measurement: wait (bounded) for other processes to leave the CPU alone, and note it if they do not. */
+async function quiet(label: string): Promise<void> {
+  if (WAIT_QUIET_S === 0) return;
+  const other = await waitQuiet(WAIT_QUIET_S, 0.25, (l) => say(`[${label}] ${l}`));
+  if (other >= 0.25) notes.push(`${label}: other processes used ${pct(other)} of a core when the measurement started`);
+}
+
+/** Generous request limits (the bench measures capacity, not the limits) and a grace long enough that disconnected owners keep their games. */
+const SERVER_ARGS = ['--rate-limit-per-sec', '100000', '--rate-limit-burst', '100000', '--reconnect-grace-ms', '86400000', '--auth-timeout-ms', '600000'];
+
+const notes: string[] = [];
+const printed: string[] = [];
+/** Prints now and keeps it for the final recap (and for the hard timeout). */
+const out = (s = '') => {
+  say(s);
+  printed.push(s);
+};
+
+async function withServer<T>(label: string, fn: (s: ServerProc) => Promise<T>): Promise<T> {
+  const server = await startServer({
+    transport: TRANSPORT,
+    args: SERVER_ARGS,
+    inspect: PROFILE,
+    ...(flags['server-output'] ? { echo: (l: string) => say(`  [server] ${l}`) } : {}),
+  });
+  say(`[${label}] server pid ${server.pid}, port ${server.port}, transport ${server.transport}${server.transport !== TRANSPORT ? ' — FELL BACK: the uWS binding did not load' : ''}`);
+  if (server.transport !== TRANSPORT) notes.push(`${label}: the server fell back to ${server.transport}`);
+  try {
+    return await fn(server);
+  } finally {
+    const stopped = await stopServer(server);
+    say(`[${label}] server ${stopped}`);
+    if (!stopped.startsWith('exited 0')) notes.push(`${label}: server ${stopped}`);
+  }
+}
+
+/** With --cpu-prof: profiles the server from now until the returned function is called, then prints the summary. */
+async function profile(server: ServerProc, label: string): Promise<() => Promise<void>> {
+  if (!PROFILE) return async () => {};
+  const p = await startProfile(server, label);
+  return async () => {
+    const file = await p.stop();
+    profiles.push(`[${label}] server CPU profile over the measured window:`, ...summarizeProfile(file).map((l) => `  ${l}`));
+  };
+}
+const profiles: string[] = [];
+
+// ---------------------------------------------------------------- part 1
+
+type Op = 'game.create' | 'game.join' | 'game.leave (owner)' | 'game.leave (last)';
+const OPS: Op[] = ['game.create', 'game.join', 'game.leave (owner)', 'game.leave (last)'];
+
+async function partOps(): Promise<void> {
+  await withServer('ops', async (server) => {
+    const { clients, errors: connectErrors } = await openClients(server.url, K, { concurrency: 100 });
+    if (connectErrors.count) throw new Error(`${connectErrors.count} of ${K} clients failed to log in: ${connectErrors}`);
+    const pairs = K / 2;
+    const lat = new Map<Op, Samples>(OPS.map((o) => [o, new Samples(100_000)]));
+    const errors = new Errors();
+    await quiet('ops');
+    const stopProfile = await profile(server, 'ops');
+    const t0 = performance.now();
+    const warmEnd = t0 + WARMUP_S * 1000;
+    const end = warmEnd + DURATION_S * 1000;
+    let cpu0 = cpuSnapshot([server.pid, process.pid]);
+    let cpu1 = cpu0;
+    let cycles = 0;
+    const cpuTimers = [
+      setTimeout(() => (cpu0 = cpuSnapshot([server.pid, process.pid])), WARMUP_S * 1000),
+      setTimeout(() => (cpu1 = cpuSnapshot([server.pid, process.pid])), (WARMUP_S + DURATION_S) * 1000),
+    ];
+    const call = async <T>(op: Op, fn: () => Promise<T>): Promise<T> => {
+      const s = performance.now();
+      const r = await fn();
+      const e = performance.now();
+      if (s >= warmEnd && e <= end) lat.get(op)!.push(e - s);
+      return r;
+    };
+    await Promise.all(
+      Array.from({ length: pairs }, async (_, p) => {
+        const a = clients[2 * p]!;
+        const b = clients[2 * p + 1]!;
+        let n = 0;
+        while (performance.now() < end) {
+          try {
+            const { game } = await call('game.create', () => a.call('game.create', { name: `ops ${p}-${n++}`, gameType: 'bench', maxPlayers: 4 }));
+            await call('game.join', () => b.call('game.join', { gameId: game.id }));
+            await call('game.leave (owner)', () => a.call('game.leave'));
+            await call('game.leave (last)', () => b.call('game.leave'));
+            if (performance.now() <= end && performance.now() >= warmEnd) cycles++;
+          } catch (err) {
+            errors.add(err);
+            // Start the next cycle from a clean slate.
+            await a.call('game.leave').catch(() => {});
+            await b.call('game.leave').catch(() => {});
+            await sleep(10);
+          }
+        }
+      }),
+    );
+    cpuTimers.forEach(clearTimeout);
+    await stopProfile();
+    const cpu = cpuBetween(cpu0, cpu1);
+    const all = new Samples(400_000);
+    for (const s of lat.values()) for (const v of s.values()) all.push(v);
+    const total = stats(all.values());
+    const rows = OPS.map((o) => {
+      const s = stats(lat.get(o)!.values());
+      return [o, fmtInt(s.count), fmtInt(s.count / DURATION_S), fmt(s.p50, 2), fmt(s.p99, 2), fmt(s.max, 1)];
+    });
+    rows.push(['all ops', fmtInt(total.count), fmtInt(total.count / DURATION_S), fmt(total.p50, 2), fmt(total.p99, 2), fmt(total.max, 1)]);
+    out(`\n## 1. create+join+leave: ${K} clients in ${pairs} pairs, ${DURATION_S} s after ${WARMUP_S} s warm-up (${server.transport})\n`);
+    out(table(['op', 'completed', 'ops/s', 'p50 ms', 'p99 ms', 'max ms'], rows));
+    out(
+      `\n${fmtInt(total.count / DURATION_S)} ops/s (${fmtInt(cycles / DURATION_S)} create→join→leave→leave cycles/s); ` +
+        `CPU: server ${pct(cpu.procs[0]!)} (user ${pct(cpu.user[0]!)}, sys ${pct(cpu.sys[0]!)}), bench ${pct(cpu.procs[1]!)}, other ${pct(cpu.other)} of one core` +
+        (errors.count ? `; ${errors.count} FAILED: ${errors}` : ''),
+    );
+    if (errors.count) notes.push(`part 1: ${errors.count} calls failed: ${errors}`);
+    await closeClients(clients);
+  });
+}
+
+// ---------------------------------------------------------------- part 2
+
+const GAME_TYPES = ['PvE', 'PvP', 'PvP_rank', 'Coop', 'BattleRoyale'];
+const TYPE_WEIGHTS = [0.35, 0.25, 0.15, 0.15, 0.1];
+const SIZES = [2, 4, 4, 6, 8, 8, 10, 12, 16];
+const MAPS = ['forest', 'desert', 'tundra', 'swamp', 'canyon', 'harbor', 'ruins', 'volcano'];
+const REGIONS = ['eu', 'na', 'asia', 'sa', 'oce'];
+const WORDS = ['dragon', 'raid', 'chill', 'noobs', 'welcome', 'pros', 'only', 'fast', 'ranked', 'fun', 'night', 'squad', 'legends', 'casual', 'grind', 'party'];
+
+/** A varied game for the live list (deterministic by index). */
+function liveGame(i: number) {
+  const h = (k: number) => (Math.imul(i + 1, 2654435761) >>> k) & 0xffff;
+  let x = h(3) / 0x10000;
+  let gameType = GAME_TYPES[0]!;
+  for (let t = 0; t < GAME_TYPES.length; t++) if ((x -= TYPE_WEIGHTS[t]!) < 0) (gameType = GAME_TYPES[t]!), (t = GAME_TYPES.length);
+  return {
+    name: `${WORDS[h(1) % WORDS.length]} ${WORDS[h(7) % WORDS.length]} ${i % 1000}`,
+    gameType,
+    maxPlayers: SIZES[h(5) % SIZES.length]!,
+    closed: h(9) % 20 === 0,
+    locked: h(11) % 20 === 1,
+    ...(h(13) % 7 === 0 ? { password: 'secret' } : {}),
+    attributes: { map: MAPS[h(2) % MAPS.length]!, region: REGIONS[h(4) % REGIONS.length]!, ...(h(6) % 3 === 0 ? { minRank: h(8) % 30 } : {}) },
+  };
+}
+
+type ListCase = { name: string; data: (i: number) => Record<string, unknown> };
+const LIVE_CASES: ListCase[] = [
+  { name: 'first page, no filter (20)', data: () => ({ limit: 20 }) },
+  {
+    name: 'type+open+free+region (20)',
+    data: (i) => ({
+      filter: { gameType: GAME_TYPES[i % GAME_TYPES.length], status: 'open', hasFreeSeats: true, attributes: [{ key: 'region', op: 'eq', value: REGIONS[(i * 3) % REGIONS.length] }] },
+      limit: 20,
+    }),
+  },
+  { name: 'first page, open (100)', data: () => ({ filter: { status: 'open' }, limit: 100 }) },
+  { name: 'nameContains word (20)', data: (i) => ({ filter: { nameContains: WORDS[i % WORDS.length] }, limit: 20 }) },
+];
+
+interface LiveResult {
+  games: number;
+  fillS: number;
+  rows: string[][];
+}
+
+async function liveList(n: number): Promise<LiveResult> {
+  return withServer(`list ${fmtInt(n)}`, async (server) => {
+    const sources = sourcesFor(n);
+    const sockets = socketClasses(sources);
+    const fillErrors = new Errors();
+    let created = 0;
+    const t0 = performance.now();
+    let shownAt = t0;
+    // Each guest connects, logs in, creates one game and disconnects: the game stays (owner within the reconnect grace).
+    await pool(n, LIVE_CONCURRENCY, async (i) => {
+      const { clients, errors } = await openClients(server.url, 1, { sockets: [sockets[i % sockets.length]!], name: () => `owner-${i}` });
+      const c = clients[0];
+      if (!c) return void fillErrors.add(new Error(errors.toString()));
+      try {
+        await c.call('game.create', liveGame(i));
+        created++;
+      } catch (err) {
+        fillErrors.add(err);
+      }
+      await c.close();
+      if (performance.now() - shownAt > 3000) {
+        shownAt = performance.now();
+        say(`[list ${fmtInt(n)}]   ${fmtInt(created)}/${fmtInt(n)} games created…`);
+      }
+    });
+    const fillS = (performance.now() - t0) / 1000;
+    say(`[list ${fmtInt(n)}] ${fmtInt(created)} games created by ${fmtInt(n)} guests in ${fmt(fillS, 1)} s (${fmtInt(created / fillS)}/s, ${LIVE_CONCURRENCY} at once, ${sources} source address(es))${fillErrors.count ? `; ${fillErrors.count} FAILED: ${fillErrors}` : ''}`);
+    if (fillErrors.count) notes.push(`live list ${n}: ${fillErrors.count} game creations failed: ${fillErrors}`);
+
+    const { clients } = await openClients(server.url, 1, { name: () => 'lister' });
+    const lister = clients[0]!;
+    const rows: string[][] = [];
+    await quiet(`list ${fmtInt(n)}`);
+    const stopProfile = await profile(server, `list-${n}`);
+    const m0 = await metricsOf(server.port);
+    for (const c of LIVE_CASES) {
+      for (let i = 0; i < 100; i++) await lister.call('games.list', c.data(i) as never);
+      const lat = new Float64Array(LIVE_SAMPLES);
+      let returned = 0;
+      for (let i = 0; i < LIVE_SAMPLES; i++) {
+        const s = performance.now();
+        const page = await lister.call('games.list', c.data(i) as never);
+        lat[i] = performance.now() - s;
+        returned += page.games.length;
+      }
+      const st = stats(lat);
+      rows.push([fmtInt(created), c.name, fmtInt(st.count), fmt(returned / LIVE_SAMPLES, 1), fmt(st.p50, 3), fmt(st.p99, 3), fmt(st.max, 2)]);
+    }
+    await stopProfile();
+    const m1 = await metricsOf(server.port);
+    const p99 = histogramPercentile(m0, m1, 'foyer_request_duration_seconds', 'games.list', 99);
+    say(`[list ${fmtInt(n)}] server-side games.list p99 from /metrics: ≤ ${fmt(p99 * 1000, 2)} ms (histogram bucket bound)`);
+    await lister.close();
+    return { games: created, fillS, rows };
+  });
+}
+
+async function partList(): Promise<void> {
+  out(`\n## 2. games.list\n`);
+  out(`### server-side time (in-process GameList index, bench/games-list.ts runListBench(); µs per call)\n`);
+  const lines: string[] = [];
+  await quiet('list');
+  const rows: ListBenchRow[] = runListBench({ sizes: LIST_SIZES, samples: LIST_SAMPLES, log: (l) => lines.push(l) });
+  for (const l of lines) out(l);
+  // The targets: list p99 at each size, over every list case.
+  const listRows = rows.filter((r) => r.case.startsWith('list:'));
+  for (const size of LIST_SIZES) {
+    const mine = listRows.filter((r) => r.games === size);
+    const worst = mine.reduce((a, b) => (b.p99Us > a.p99Us ? b : a), mine[0]!);
+    const pick = (name: string) => mine.find((r) => r.case.startsWith(name));
+    const unf = pick('list: first page, no filter');
+    const fil = pick('list: type+open+free+region');
+    out(
+      `\n${fmtInt(size)} games: unfiltered first page p50 ${fmt((unf?.p50Us ?? NaN) / 1000, 3)} / p99 ${fmt((unf?.p99Us ?? NaN) / 1000, 3)} ms; ` +
+        `filtered (type+open+free+region) p50 ${fmt((fil?.p50Us ?? NaN) / 1000, 3)} / p99 ${fmt((fil?.p99Us ?? NaN) / 1000, 3)} ms; ` +
+        `worst list case p99 ${fmt(worst.p99Us / 1000, 3)} ms (${worst.case})`,
+    );
+    summary.push([
+      `games.list server p99 @ ${fmtInt(size)} games (worst case)`,
+      `${fmt(worst.p99Us / 1000, 3)} ms`,
+      size >= 100_000 ? '< 2 ms' : '',
+      size >= 100_000 ? (worst.p99Us < 2000 ? 'PASS' : 'MISS') : '',
+    ]);
+  }
+  if (LIVE_GAMES.length) {
+    const live: LiveResult[] = [];
+    for (const n of LIVE_GAMES) live.push(await liveList(n));
+    out(`\n### live round trips from one client (${server1Transport()}; sequential, ${LIVE_SAMPLES} per case after 100 warm-up)\n`);
+    out(table(['games', 'case', 'n', 'games/page', 'p50 ms', 'p99 ms', 'max ms'], live.flatMap((l) => l.rows)));
+    out(`\n(games created through the API: ${live.map((l) => `${fmtInt(l.games)} in ${fmt(l.fillS, 1)} s`).join(', ')}; one guest per game, since a user is in one game)`);
+  }
+}
+
+const server1Transport = () => TRANSPORT;
+
+// ---------------------------------------------------------------- part 3
+
+type Kind = 'added (create)' | 'updated (join)' | 'updated (owner leaves)' | 'removed (last leaves)';
+const KINDS: Kind[] = ['added (create)', 'updated (join)', 'updated (owner leaves)', 'removed (last leaves)'];
+
+async function partChanges(): Promise<void> {
+  await withServer('changes', async (server) => {
+    const GAME_TYPE = 'X';
+    const totalSteps = Math.floor(CHANGE_RATE * CHANGE_DURATION_S / 4) * 4;
+    const gamesN = totalSteps / 4;
+    // sentAt[k]: just before the driver sent step k (game k>>2, kind k&3).
+    const sentAt = new Float64Array(totalSteps).fill(NaN);
+    const firstAt = new Float64Array(totalSteps).fill(NaN);
+    const lastAt = new Float64Array(totalSteps).fill(NaN);
+    const gotPerStep = new Uint32Array(totalSteps);
+    const lat = new Map<Kind, Samples>(KINDS.map((k) => [k, new Samples(gamesN * SUBSCRIBERS)]));
+    const idOf = new Map<string, number>(); // gameId → game index
+    let unmatched = 0;
+    const firstCounted = CHANGE_WARMUP;
+
+    const arrive = (step: number) => {
+      const t = performance.now();
+      if (!(step >= 0 && step < totalSteps) || Number.isNaN(sentAt[step]!)) return void unmatched++;
+      const l = t - sentAt[step]!;
+      gotPerStep[step]!++;
+      if (Number.isNaN(firstAt[step]!)) firstAt[step] = l;
+      lastAt[step] = l;
+      if (step >> 2 >= firstCounted / 4) lat.get(KINDS[step & 3]!)!.push(l);
+    };
+    const indexOf = (g: GameSummary) => {
+      const m = /^chg (\d+)$/.exec(g.name);
+      return m ? Number(m[1]) : -1;
+    };
+
+    const { clients: subs, errors } = await openClients(server.url, SUBSCRIBERS, { concurrency: 200, name: (i) => `sub-${i}` });
+    if (errors.count) throw new Error(`${errors.count} subscribers failed to log in: ${errors}`);
+    for (const c of subs) {
+      c.on('games.added', (d) => {
+        const i = indexOf(d.game);
+        if (i >= 0) idOf.set(d.game.id, i);
+        arrive(i * 4);
+      });
+      c.on('games.updated', (d) => {
+        const i = indexOf(d.game);
+        arrive(d.game.players === 2 ? i * 4 + 1 : d.game.players === 1 ? i * 4 + 2 : -1);
+      });
+      c.on('games.removed', (d) => {
+        const i = idOf.get(d.gameId);
+        arrive(i === undefined ? -1 : i * 4 + 3);
+      });
+    }
+    await pool(subs.length, 200, async (i) => {
+      await subs[i]!.call('games.subscribe', { filter: { gameType: GAME_TYPE, status: 'any' }, limit: 20 });
+    });
+    const { clients: drivers } = await openClients(server.url, 2, { name: (i) => `driver-${i}` });
+    const [a, b] = drivers as [LobbyClient, LobbyClient];
+    say(`[changes] ${subs.length} subscribers on gameType ${GAME_TYPE}; driving ${totalSteps} changes (${gamesN} games) at ${CHANGE_RATE}/s`);
+
+    const driveErrors = new Errors();
+    const lag = new Float64Array(totalSteps);
+    await sleep(500);
+    await quiet('changes');
+    const stopProfile = await profile(server, 'changes');
+    const m0 = await metricsOf(server.port);
+    const cpu0 = cpuSnapshot([server.pid, process.pid]);
+    const start = performance.now();
+    let gameId = '';
+    for (let k = 0; k < totalSteps; k++) {
+      const due = start + (k * 1000) / CHANGE_RATE;
+      const wait = due - performance.now();
+      if (wait > 0) await sleep(wait);
+      const i = k >> 2;
+      sentAt[k] = performance.now();
+      lag[k] = sentAt[k]! - due;
+      try {
+        switch (k & 3) {
+          case 0:
+            gameId = (await a.call('game.create', { name: `chg ${i}`, gameType: GAME_TYPE, maxPlayers: 4 })).game.id;
+            break;
+          case 1:
+            await b.call('game.join', { gameId });
+            break;
+          case 2:
+            await a.call('game.leave');
+            break;
+          case 3:
+            await b.call('game.leave');
+            break;
+        }
+      } catch (err) {
+        driveErrors.add(err);
+      }
+    }
+    const driveEnd = performance.now();
+    // Let the last fan-out arrive.
+    for (let w = 0; w < 100 && gotPerStep[totalSteps - 1]! < subs.length; w++) await sleep(20);
+    const cpu = cpuBetween(cpu0, cpuSnapshot([server.pid, process.pid]));
+    await stopProfile();
+    const m1 = await metricsOf(server.port);
+
+    const counted = totalSteps - firstCounted;
+    let received = 0;
+    for (let k = firstCounted; k < totalSteps; k++) received += gotPerStep[k]!;
+    const expected = counted * subs.length;
+    const all = new Samples(expected);
+    for (const s of lat.values()) for (const v of s.values()) all.push(v);
+    const allS = stats(all.values());
+    const row = (name: string, s: Stats) => [name, fmtInt(s.count), fmt(s.p50, 2), fmt(s.p99, 2), fmt(s.p999, 2), fmt(s.max, 1)];
+    const rows = KINDS.map((k) => row(`games.${k}`, stats(lat.get(k)!.values())));
+    rows.push(row('all deliveries', allS));
+    const perChange = (arr: Float64Array) => stats(arr.subarray(firstCounted));
+    rows.push(row('per change: first subscriber', perChange(firstAt)));
+    rows.push(row('per change: last subscriber', perChange(lastAt)));
+    out(`\n## 3. change → subscriber event: ${subs.length} subscribers (filter gameType ${GAME_TYPE}), ${counted} changes at ${CHANGE_RATE}/s after ${firstCounted} warm-up (${server.transport})\n`);
+    out(table(['event', 'deliveries', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms'], rows));
+    const serverP = (op: string, p: number) => fmt(histogramPercentile(m0, m1, 'foyer_request_duration_seconds', op, p) * 1000, 2);
+    out(
+      `\ndeliveries ${fmtInt(received)}/${fmtInt(expected)} expected${received < expected ? ` (${fmtInt(expected - received)} MISSING)` : ''}` +
+        `${unmatched ? `, ${unmatched} unmatched events` : ''}; driver pacing lag p99 ${fmt(stats(lag).p99, 2)} ms over ${fmt((driveEnd - start) / 1000, 1)} s; ` +
+        `CPU: server ${pct(cpu.procs[0]!)} (user ${pct(cpu.user[0]!)}, sys ${pct(cpu.sys[0]!)}), bench ${pct(cpu.procs[1]!)}, other ${pct(cpu.other)} of one core` +
+        (driveErrors.count ? `; ${driveErrors.count} driver calls FAILED: ${driveErrors}` : ''),
+    );
+    out(
+      `server-side request time (includes the synchronous fan-out to ${subs.length} subscribers; /metrics bucket bounds): ` +
+        `game.create p50 ≤ ${serverP('game.create', 50)} / p99 ≤ ${serverP('game.create', 99)} ms, game.join p99 ≤ ${serverP('game.join', 99)} ms, game.leave p99 ≤ ${serverP('game.leave', 99)} ms`,
+    );
+    if (driveErrors.count) notes.push(`part 3: ${driveErrors.count} driver calls failed: ${driveErrors}`);
+    if (received < expected) notes.push(`part 3: ${expected - received} of ${expected} expected deliveries did not arrive`);
+    summary.push(['change → event p99 (1,000 subscribers)'.replace('1,000', fmtInt(subs.length)), `${fmt(allS.p99, 2)} ms`, '< 10 ms', allS.p99 < 10 ? 'PASS' : 'MISS']);
+    await closeClients([...subs, ...drivers]);
+  });
+}
+
+// ---------------------------------------------------------------- main
+
+const summary: string[][] = [];
+
+async function main(): Promise<void> {
+  const fds = fdLimits();
+  say(
+    `Foyer bench:games — transport ${TRANSPORT}; parts ${[...PARTS].join(',')}; node ${process.version}; ` +
+      `open files limit ${fds?.soft ?? '?'}; all clients in this process (LobbyClient over ws) on the same machine as the server`,
+  );
+  const hard = hardTimeout(TIMEOUT_S, () => say(printed.join('\n')));
+  let failed = false;
+  const run = async (part: string, fn: () => Promise<void>) => {
+    if (!PARTS.has(part)) return;
+    try {
+      await fn();
+    } catch (err) {
+      failed = true;
+      process.stderr.write(`part ${part} FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      killAll();
+    }
+  };
+  await run('1', partOps);
+  await run('2', partList);
+  await run('3', partChanges);
+  hard.clear();
+  if (summary.length) {
+    out('\n## targets\n');
+    out(table(['measure', 'value', 'target', ''], summary));
+  }
+  notes.push(
+    'latencies are measured in this process from just before the SDK call to the reply or event; the bench process (all clients, one thread) ' +
+      'shares the machine\'s cores with the server, so they include its own queueing (a fan-out of N events is read here one after another).',
+  );
+  say('\nNotes:\n' + notes.map((s) => `- ${s}`).join('\n'));
+  if (profiles.length) say('\n' + profiles.join('\n'));
+  process.exit(failed ? 1 : 0);
+}
+
+await main();

@@ -1,0 +1,37 @@
+import type { Config } from '../config.js';
+import { LobbyError } from '../errors.js';
+import type { Gateway } from '../gateway/gateway.js';
+import type { OpRegistry } from '../gateway/registry.js';
+import { TokenBucket } from '../gateway/rateLimit.js';
+
+/** Where a user's lines go on one channel: the room's id and everyone in it. */
+export type ChatRoom = { id: string; members: string[] } | undefined;
+
+export interface ChatDeps {
+  config: Config;
+  gateway: Gateway;
+  registry: OpRegistry;
+  rooms: { game(userId: string): ChatRoom; party(userId: string): ChatRoom };
+}
+
+/** chat.send: one rate limit per user across channels, delivered to the room's members only. */
+export function registerChat({ config, gateway, registry, rooms }: ChatDeps): void {
+  const buckets = new Map<string, TokenBucket>();
+  gateway.onSession({ ended: (userId) => buckets.delete(userId) });
+
+  registry.register('chat.send', (data, { session, now }) => {
+    const room = rooms[data.channel](session.userId);
+    if (!room) throw new LobbyError(data.channel === 'game' ? 'NOT_IN_GAME' : 'NOT_IN_PARTY', `you are not in a ${data.channel}`);
+    let bucket = buckets.get(session.userId);
+    if (!bucket) buckets.set(session.userId, (bucket = new TokenBucket(config.chatBurst, config.chatPerSec, now)));
+    if (!bucket.take(now)) throw new LobbyError('CHAT_TOO_FAST', 'you are sending chat lines too fast');
+    gateway.deliver({ users: room.members }, 'chat.message', {
+      channel: data.channel,
+      ...(data.channel === 'game' ? { gameId: room.id } : { partyId: room.id }),
+      from: { userId: session.userId, name: session.name },
+      text: data.text,
+      at: now,
+    });
+    return {};
+  });
+}

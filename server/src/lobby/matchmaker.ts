@@ -1,0 +1,951 @@
+/**
+ * One matchmaking queue, as a pure entity (SEEDS §1 "start (PvP)", §3): the
+ * same decide/apply split as `game.ts`. `decideQueue` checks a command against
+ * the state and answers with events and timers, never changing the state;
+ * `applyQueue` is the only code that changes it. No timers, no clock, no
+ * randomness: time and ids come in through `ctx`, the accept deadline is a
+ * timer the caller schedules (and `tick` sweeps deadlines too, so a queue
+ * taken over from a replica without its timers still ends its accept phases).
+ *
+ * Tickets. A ticket is one player, a party (`partyId`) or a game's team
+ * (`gameId`); it is never split: all its players land in one team. Its rating
+ * is the mean of its players' ratings. `state.tickets` holds every ticket of
+ * the queue — queued, or found (in an accept phase) — in queue order; a
+ * ticket that returns to the queue after a failed accept phase keeps its
+ * place and its `queuedAt`. Found tickets leave the queue when their match is
+ * ready (the service then creates the game), or when they are cancelled.
+ *
+ * Matching, on `tick`:
+ *  1. matches whose `acceptBy` has passed end as on `acceptDeadline`;
+ *  2. queued tickets older than `maxWaitMs` time out (`MM_TIMEOUT`);
+ *  3. oldest first, each queued ticket not matched yet this tick anchors a
+ *     search. Its window is `min(initialWindow + growthPerSec × wait in
+ *     seconds, maxWindow)`. The candidates are the oldest queued tickets whose
+ *     rating is within the window of the anchor's (and, for a latency-limited
+ *     queue, that share a region with it), found through a rating index:
+ *     buckets of `bucketWidth` rating points, each in queue order, merged
+ *     oldest first with a small heap. A bounded depth-first search then
+ *     takes candidates oldest first (the anchor always), placing each whole
+ *     ticket into the team with the lowest rating sum that has room for it,
+ *     respects its side (team 0 is side A, team 1 side B), the unique
+ *     attribute and the shared region, and backtracks when sizes do not pack
+ *     exactly. When every team is full it balances the teams by swapping
+ *     tickets of equal size between the strongest and weakest team, and
+ *     accepts the match if the team means differ by at most the window.
+ *     Otherwise the search goes on (to its node budget), then the next
+ *     oldest ticket anchors.
+ *
+ * Bounded work per tick (`QueueLimits`): at most `maxTimeoutsPerTick`
+ * timeouts (the rest time out on the next ticks), `maxVisitsPerTick` tickets
+ * walked in queue order looking for anchors, `maxAnchorsPerTick` searches,
+ * `maxMatchesPerTick` matches; each search merges at most the buckets its
+ * window spans, examines at most `scanPerAnchor` index entries, takes at most
+ * `candidatesPerAnchor` candidates and visits at most `searchNodesPerAnchor`
+ * search nodes. So a tick costs O(maxAnchors × (window/bucketWidth + scan +
+ * nodes)) at worst, whatever the queue's size, plus skipping, once per tick,
+ * the index entries already taken at the head of each bucket.
+ *
+ * Accept phase. A found match waits `acceptTimeoutMs` for every player's
+ * accept; the last accept makes it ready. A decline, a cancel (by any player
+ * of a found ticket) or the deadline breaks the match:
+ *  - decline / cancel: the decliner's (canceller's) ticket is cancelled
+ *    (reason `declined`, or the cancel's reason); every other ticket of the
+ *    match returns to the queue, whether its players had accepted yet or not
+ *    — they did nothing wrong;
+ *  - deadline: each ticket with a player who did not accept is cancelled
+ *    (reason `acceptTimeout`); the tickets whose players all accepted return
+ *    to the queue.
+ * Tickets returning to the queue keep their original `queuedAt` (so their
+ * window and their place in line), and are matched again from the next tick.
+ *
+ * Mutation: `applyQueue` changes `state` in place (its Maps and index) and
+ * returns the same object — a queue holds 100k tickets and copying it per
+ * event is out of the question. `Ticket` and `Match` objects, though, are
+ * never changed once made, only replaced, so those held by events or read
+ * earlier stay valid snapshots. `decideQueue` changes nothing.
+ */
+import { errorCodes } from '@foyer/shared';
+import type { ErrorCode, QueueConfig, TicketUpdate } from '@foyer/shared';
+
+// ---------------------------------------------------------------- types
+
+export interface MmCtx {
+  now: number;
+  newId(): string;
+}
+
+export interface TicketPlayer {
+  userId: string;
+  name: string;
+  rating: number;
+  /** Round trip per region, ms; needed when the queue has `maxLatencyMs`. */
+  latencies?: Record<string, number>;
+  side: 'A' | 'B' | 'any';
+  attributes: Record<string, string | number>;
+}
+
+export interface Ticket {
+  id: string;
+  queue: string;
+  players: TicketPlayer[];
+  partyId?: string;
+  gameId?: string;
+  queuedAt: number;
+  status: 'queued' | 'found';
+  matchId?: string;
+}
+
+export interface Match {
+  id: string;
+  queue: string;
+  /** Oldest first. */
+  ticketIds: string[];
+  /** userIds per team; team 0 is side A, team 1 side B in a queue with sides. */
+  teams: string[][];
+  foundAt: number;
+  acceptBy: number;
+  /** userIds, in the order they accepted. */
+  accepted: string[];
+  /** Latency-limited queue: the shared region with the lowest worst latency. */
+  region?: string;
+}
+
+/** Work bounds of one tick and one search; see the header. */
+export interface QueueLimits {
+  maxMatchesPerTick: number;
+  maxAnchorsPerTick: number;
+  maxVisitsPerTick: number;
+  maxTimeoutsPerTick: number;
+  candidatesPerAnchor: number;
+  scanPerAnchor: number;
+  searchNodesPerAnchor: number;
+  /** Rating points per index bucket. */
+  bucketWidth: number;
+}
+
+export const defaultLimits = (config: QueueConfig): QueueLimits => ({
+  maxMatchesPerTick: 1000,
+  maxAnchorsPerTick: 3000,
+  maxVisitsPerTick: 30_000,
+  maxTimeoutsPerTick: 5000,
+  candidatesPerAnchor: Math.min(256, Math.max(24, 3 * config.teams * config.teamSize)),
+  scanPerAnchor: 4096,
+  searchNodesPerAnchor: 2000,
+  bucketWidth: 25,
+});
+
+/** The rating index: internal, but replicas build the same one from the same events. */
+export interface RatingIndex {
+  readonly width: number;
+  /** Non-empty-at-some-point buckets, by key ascending. */
+  readonly buckets: Bucket[];
+  readonly entries: Map<string, Entry>;
+  /** Queue order of tickets (ties of `queuedAt` included). */
+  seq: number;
+}
+
+export interface Bucket {
+  readonly key: number;
+  /** In queue order; removed entries stay (live = false) until compaction. */
+  items: Entry[];
+  dead: number;
+}
+
+export interface Entry {
+  readonly id: string;
+  readonly seq: number;
+  /** Sum and mean of the players' ratings. */
+  readonly sum: number;
+  readonly mean: number;
+  readonly size: number;
+  /** 0 any team, 1 team 0 only (side A), 2 team 1 only (side B). */
+  readonly side: 0 | 1 | 2;
+  /** Latency-limited queue: region → the worst latency among the ticket's players, only regions within the limit. */
+  readonly regions: ReadonlyMap<string, number> | null;
+  /** Values of the queue's unique attribute among the ticket's players. */
+  readonly uniq: readonly (string | number)[] | null;
+  readonly bucket: Bucket;
+  ticket: Ticket;
+  live: boolean;
+  found: boolean;
+}
+
+export interface QueueState {
+  readonly config: QueueConfig;
+  readonly limits: QueueLimits;
+  /** Queue order (insertion); queued and found tickets. */
+  readonly tickets: Map<string, Ticket>;
+  /** Live accept phases, in creation order (= acceptBy order). */
+  readonly matches: Map<string, Match>;
+  /** userId → ticketId, for every player of every ticket. */
+  readonly byUser: Map<string, string>;
+  version: number;
+  readonly index: RatingIndex;
+}
+
+export type MmCommand =
+  | { type: 'enqueue'; ticketId: string; players: TicketPlayer[]; partyId?: string; gameId?: string }
+  /** Any player of the ticket cancels it for all; while queued or found (ready tickets are gone: the service answers MATCH_STARTED). */
+  | { type: 'cancel'; userId: string; reason: string }
+  | { type: 'tick' }
+  | { type: 'accept'; userId: string }
+  | { type: 'decline'; userId: string }
+  | { type: 'acceptDeadline'; matchId: string };
+
+export interface MmTimer {
+  afterMs: number;
+  command: MmCommand;
+}
+
+export type MmDecision = { ok: true; events: MmEvent[]; timers: MmTimer[] } | { ok: false; code: ErrorCode; message: string };
+
+/**
+ * Internal events; `updatesOf` turns one into the `mm.status` TicketUpdates
+ * of its tickets. Every event carries the queue version it produces (one more
+ * than the last) and snapshots of the tickets it concerns.
+ */
+export type MmEvent =
+  | { ev: 'ticket.queued'; queue: string; version: number; ticket: Ticket }
+  | { ev: 'ticket.cancelled'; queue: string; version: number; ticket: Ticket; reason: string }
+  | { ev: 'ticket.timedOut'; queue: string; version: number; ticket: Ticket; reason: 'MM_TIMEOUT' }
+  /** Back to queued after a failed accept phase, keeping queuedAt and its place. */
+  | { ev: 'ticket.requeued'; queue: string; version: number; ticket: Ticket; matchId: string }
+  /** `tickets`: the match's tickets, now found. The caller schedules `acceptDeadline` (a timer of the decision). */
+  | { ev: 'match.found'; queue: string; version: number; match: Match; tickets: Ticket[] }
+  /** One player accepted; `match` is the match afterwards. */
+  | { ev: 'match.accepted'; queue: string; version: number; match: Match; userId: string; tickets: Ticket[] }
+  /** Everyone accepted: the tickets leave the queue; the service creates the game and issues keys. */
+  | { ev: 'match.ready'; queue: string; version: number; match: Match; tickets: Ticket[] }
+  /** The accept phase failed; `ticket.cancelled` and `ticket.requeued` events for every ticket of the match follow. */
+  | { ev: 'match.failed'; queue: string; version: number; match: Match; reason: string; cancelled: string[]; requeued: string[] };
+
+const EPS = 1e-9;
+
+// ---------------------------------------------------------------- state
+
+export function newQueue(config: QueueConfig, limits: Partial<QueueLimits> = {}): QueueState {
+  const l = { ...defaultLimits(config), ...limits };
+  return {
+    config,
+    limits: l,
+    tickets: new Map(),
+    matches: new Map(),
+    byUser: new Map(),
+    version: 0,
+    index: { width: l.bucketWidth, buckets: [], entries: new Map(), seq: 0 },
+  };
+}
+
+/** The ticket of a user, if any (queued or found). */
+export function ticketOf(s: QueueState, userId: string): Ticket | undefined {
+  const id = s.byUser.get(userId);
+  return id === undefined ? undefined : s.tickets.get(id);
+}
+
+/** The window a ticket that has waited `waitMs` gets. */
+export function windowOf(config: QueueConfig, waitMs: number): number {
+  const r = config.rating;
+  return Math.min(r.initialWindow + (r.growthPerSec * Math.max(0, waitMs)) / 1000, r.maxWindow);
+}
+
+/** Party sizes the queue takes as one ticket. */
+export function allowedSizes(config: QueueConfig): number[] {
+  const sizes = config.partySizes ?? Array.from({ length: config.teamSize }, (_, i) => i + 1);
+  return sizes.filter((n) => n >= 1 && n <= config.teamSize);
+}
+
+// ---------------------------------------------------------------- apply
+
+/** Applies one event; mutates `s` in place and returns it (see the header). */
+export function applyQueue(s: QueueState, e: MmEvent): QueueState {
+  switch (e.ev) {
+    case 'ticket.queued':
+      addTicket(s, e.ticket);
+      break;
+    case 'ticket.cancelled':
+    case 'ticket.timedOut':
+      removeTicket(s, e.ticket.id);
+      break;
+    case 'ticket.requeued':
+      replaceTicket(s, e.ticket, false);
+      break;
+    case 'match.found':
+      for (const t of e.tickets) replaceTicket(s, t, true);
+      s.matches.set(e.match.id, e.match);
+      break;
+    case 'match.accepted':
+      s.matches.set(e.match.id, e.match);
+      break;
+    case 'match.ready':
+      s.matches.delete(e.match.id);
+      for (const id of e.match.ticketIds) removeTicket(s, id);
+      break;
+    case 'match.failed':
+      s.matches.delete(e.match.id);
+      break;
+  }
+  s.version = e.version;
+  return s;
+}
+
+function addTicket(s: QueueState, t: Ticket): void {
+  const ix = s.index;
+  s.tickets.set(t.id, t);
+  for (const p of t.players) s.byUser.set(p.userId, t.id);
+  let sum = 0;
+  for (const p of t.players) sum += p.rating;
+  const mean = sum / t.players.length;
+  const bucket = bucketFor(ix, Math.floor(mean / ix.width));
+  const entry: Entry = {
+    id: t.id,
+    seq: ++ix.seq,
+    sum,
+    mean,
+    size: t.players.length,
+    side: s.config.sides ? sideCode(t.players) : 0,
+    regions: s.config.maxLatencyMs === undefined ? null : regionsOf(t.players, s.config.maxLatencyMs),
+    uniq: s.config.uniqueAttribute === undefined ? null : uniqValues(t.players, s.config.uniqueAttribute),
+    bucket,
+    ticket: t,
+    live: true,
+    found: t.status === 'found',
+  };
+  bucket.items.push(entry);
+  ix.entries.set(t.id, entry);
+}
+
+function replaceTicket(s: QueueState, t: Ticket, found: boolean): void {
+  const entry = s.index.entries.get(t.id);
+  if (!entry) return;
+  s.tickets.set(t.id, t); // an existing key keeps its place in queue order
+  entry.ticket = t;
+  entry.found = found;
+}
+
+function removeTicket(s: QueueState, id: string): void {
+  const t = s.tickets.get(id);
+  if (!t) return;
+  s.tickets.delete(id);
+  for (const p of t.players) if (s.byUser.get(p.userId) === id) s.byUser.delete(p.userId);
+  const entry = s.index.entries.get(id);
+  if (!entry) return;
+  s.index.entries.delete(id);
+  entry.live = false;
+  const b = entry.bucket;
+  b.dead++;
+  if (b.dead === b.items.length) {
+    b.items = [];
+    b.dead = 0;
+  } else if (b.dead > 16 && b.dead * 2 > b.items.length) {
+    b.items = b.items.filter((x) => x.live);
+    b.dead = 0;
+  }
+}
+
+function bucketFor(ix: RatingIndex, key: number): Bucket {
+  const list = ix.buckets;
+  const i = lowerBound(list, key);
+  const found = list[i];
+  if (found && found.key === key) return found;
+  const b: Bucket = { key, items: [], dead: 0 };
+  list.splice(i, 0, b);
+  return b;
+}
+
+/** The first bucket with key ≥ `key`. */
+function lowerBound(list: Bucket[], key: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid]!.key < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+// ---------------------------------------------------------------- ticket properties
+
+/** Ticket side code: 0 any, 1 A, 2 B; -1 when players want different sides. */
+function sideOf(players: readonly TicketPlayer[]): -1 | 0 | 1 | 2 {
+  let side: 0 | 1 | 2 = 0;
+  for (const p of players) {
+    const c = p.side === 'A' ? 1 : p.side === 'B' ? 2 : 0;
+    if (c === 0) continue;
+    if (side !== 0 && side !== c) return -1;
+    side = c;
+  }
+  return side;
+}
+
+const sideCode = (players: readonly TicketPlayer[]): 0 | 1 | 2 => {
+  const s = sideOf(players);
+  return s === -1 ? 0 : s;
+};
+
+/** Most regions kept per ticket (the best ones): junk region names cannot make a ticket costly. */
+export const MAX_REGIONS_PER_TICKET = 16;
+
+/** Regions where every player's latency is within `limit`, with the worst latency there; the best MAX_REGIONS_PER_TICKET. */
+function regionsOf(players: readonly TicketPlayer[], limit: number): Map<string, number> {
+  const [first, ...rest] = players;
+  const out: [string, number][] = [];
+  if (!first?.latencies) return new Map();
+  for (const [region, ms] of Object.entries(first.latencies)) {
+    let worst = ms;
+    for (const p of rest) {
+      const other = p.latencies && Object.hasOwn(p.latencies, region) ? p.latencies[region] : undefined;
+      worst = other === undefined ? Infinity : Math.max(worst, other);
+    }
+    if (worst <= limit) out.push([region, worst]);
+  }
+  out.sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1));
+  return new Map(out.slice(0, MAX_REGIONS_PER_TICKET));
+}
+
+function uniqValues(players: readonly TicketPlayer[], key: string): (string | number)[] {
+  const out: (string | number)[] = [];
+  for (const p of players) if (Object.hasOwn(p.attributes, key)) out.push(p.attributes[key]!);
+  return out;
+}
+
+// ---------------------------------------------------------------- decide
+
+export function decideQueue(s: QueueState, cmd: MmCommand, ctx: MmCtx): MmDecision {
+  const out = new Out(s);
+  switch (cmd.type) {
+    case 'enqueue':
+      return enqueue(s, out, cmd, ctx);
+    case 'cancel': {
+      const t = ticketOf(s, cmd.userId);
+      if (!t) return fail('NOT_QUEUED');
+      if (t.status === 'found') breakMatch(s, out, matchOf(s, t), new Set([t.id]), cmd.reason);
+      else out.emit({ ev: 'ticket.cancelled', queue: s.config.name, version: out.next(), ticket: t, reason: cmd.reason });
+      return out.done();
+    }
+    case 'accept': {
+      const t = ticketOf(s, cmd.userId);
+      if (!t || t.status !== 'found') return fail('NO_MATCH_FOUND');
+      const m = matchOf(s, t);
+      if (m.accepted.includes(cmd.userId)) return out.done();
+      const match: Match = { ...m, accepted: [...m.accepted, cmd.userId] };
+      const tickets = ticketsOf(s, m);
+      out.emit({ ev: 'match.accepted', queue: s.config.name, version: out.next(), match, userId: cmd.userId, tickets });
+      if (match.accepted.length === playerCount(m)) out.emit({ ev: 'match.ready', queue: s.config.name, version: out.next(), match, tickets });
+      return out.done();
+    }
+    case 'decline': {
+      const t = ticketOf(s, cmd.userId);
+      if (!t || t.status !== 'found') return fail('NO_MATCH_FOUND');
+      breakMatch(s, out, matchOf(s, t), new Set([t.id]), 'declined');
+      return out.done();
+    }
+    case 'acceptDeadline': {
+      const m = s.matches.get(cmd.matchId);
+      if (m) deadline(s, out, m); // else: stale timer, the match is ready or failed already
+      return out.done();
+    }
+    case 'tick':
+      return tick(s, out, ctx);
+  }
+}
+
+function enqueue(s: QueueState, out: Out, cmd: Extract<MmCommand, { type: 'enqueue' }>, ctx: MmCtx): MmDecision {
+  const c = s.config;
+  const players = cmd.players;
+  if (s.tickets.has(cmd.ticketId)) return fail('BAD_REQUEST', 'a ticket with this id exists');
+  const ids = new Set(players.map((p) => p.userId));
+  if (ids.size !== players.length) return fail('BAD_REQUEST', 'a player appears twice in the ticket');
+  if (players.some((p) => !Number.isFinite(p.rating))) return fail('BAD_REQUEST', 'a rating is not a finite number');
+  if (players.some((p) => s.byUser.has(p.userId))) return fail('IN_MATCHMAKING');
+  if (c.requiredAttributes.some((a) => players.some((p) => !Object.hasOwn(p.attributes, a)))) return fail('MISSING_ATTRIBUTES');
+  if (!allowedSizes(c).includes(players.length)) return fail('PARTY_SIZE_NOT_ALLOWED', `the queue takes tickets of ${allowedSizes(c).join(', ')} players`);
+  if (c.uniqueAttribute !== undefined) {
+    const values = uniqValues(players, c.uniqueAttribute);
+    if (new Set(values).size !== values.length) return fail('DUPLICATE_ATTRIBUTE');
+  }
+  if (c.sides) {
+    const side = sideOf(players);
+    if (side === -1) return fail('SIDE_CONFLICT');
+    if (side === 2 && c.teams < 2) return fail('SIDE_CONFLICT', 'this queue has no side B');
+  }
+  if (c.maxLatencyMs !== undefined && regionsOf(players, c.maxLatencyMs).size === 0) {
+    return fail('BAD_REQUEST', `no region where every player's latency is at most ${c.maxLatencyMs} ms`);
+  }
+  const ticket: Ticket = { id: cmd.ticketId, queue: c.name, players, queuedAt: ctx.now, status: 'queued' };
+  if (cmd.partyId !== undefined) ticket.partyId = cmd.partyId;
+  if (cmd.gameId !== undefined) ticket.gameId = cmd.gameId;
+  return out.emit({ ev: 'ticket.queued', queue: c.name, version: out.next(), ticket }).done();
+}
+
+/** Ends an accept phase whose deadline passed: tickets with a player who did not accept are cancelled, the others requeued. */
+function deadline(s: QueueState, out: Out, m: Match): void {
+  const accepted = new Set(m.accepted);
+  const late = new Set<string>();
+  for (const t of ticketsOf(s, m)) if (t.players.some((p) => !accepted.has(p.userId))) late.add(t.id);
+  breakMatch(s, out, m, late, 'acceptTimeout');
+}
+
+/** A failed accept phase: `guilty` tickets are cancelled with `reason`, every other ticket returns to the queue. */
+function breakMatch(s: QueueState, out: Out, m: Match, guilty: Set<string>, reason: string): void {
+  const q = s.config.name;
+  const tickets = ticketsOf(s, m);
+  const cancelled = tickets.filter((t) => guilty.has(t.id)).map((t) => t.id);
+  const requeued = tickets.filter((t) => !guilty.has(t.id)).map((t) => t.id);
+  out.emit({ ev: 'match.failed', queue: q, version: out.next(), match: m, reason, cancelled, requeued });
+  for (const t of tickets) {
+    if (guilty.has(t.id)) {
+      out.emit({ ev: 'ticket.cancelled', queue: q, version: out.next(), ticket: t, reason });
+    } else {
+      out.emit({ ev: 'ticket.requeued', queue: q, version: out.next(), ticket: withStatus(t, 'queued'), matchId: m.id });
+    }
+  }
+}
+
+function tick(s: QueueState, out: Out, ctx: MmCtx): MmDecision {
+  const c = s.config;
+  const l = s.limits;
+  const now = ctx.now;
+  // 1. Accept phases past their deadline (the timer may have been lost with a node).
+  for (const m of s.matches.values()) {
+    if (m.acceptBy > now) break;
+    deadline(s, out, m);
+  }
+  // 2. Timeouts. Queue order is queuedAt order (requeued tickets keep their place).
+  const gone = new Set<string>();
+  let timeouts = 0;
+  for (const t of s.tickets.values()) {
+    if (t.queuedAt + c.maxWaitMs > now || timeouts >= l.maxTimeoutsPerTick) break;
+    if (t.status !== 'queued') continue; // in an accept phase: not timed out meanwhile
+    timeouts++;
+    gone.add(t.id);
+    out.emit({ ev: 'ticket.timedOut', queue: c.name, version: out.next(), ticket: t, reason: 'MM_TIMEOUT' });
+  }
+  // 3. Matching, oldest anchor first.
+  const starts = new Map<Bucket, number>();
+  let visits = 0;
+  let anchors = 0;
+  let matches = 0;
+  for (const t of s.tickets.values()) {
+    if (matches >= l.maxMatchesPerTick || anchors >= l.maxAnchorsPerTick || visits++ >= l.maxVisitsPerTick) break;
+    if (t.status !== 'queued' || gone.has(t.id)) continue;
+    const anchor = s.index.entries.get(t.id);
+    if (!anchor) continue;
+    anchors++;
+    const w = windowOf(c, now - t.queuedAt);
+    const pick = search(c, l, new Candidates(s, anchor, w, gone, starts), w);
+    if (!pick) continue;
+    matches++;
+    const tickets = pick.teams.flat().sort((a, b) => a.seq - b.seq);
+    const match: Match = {
+      id: ctx.newId(),
+      queue: c.name,
+      ticketIds: tickets.map((e) => e.id),
+      teams: pick.teams.map(userIdsOf),
+      foundAt: now,
+      acceptBy: now + c.acceptTimeoutMs,
+      accepted: [],
+      ...(pick.region !== undefined && { region: pick.region }),
+    };
+    for (const e of tickets) gone.add(e.id);
+    const found = tickets.map((e) => withStatus(e.ticket, 'found', match.id));
+    out.emit({ ev: 'match.found', queue: c.name, version: out.next(), match, tickets: found });
+    out.timers.push({ afterMs: c.acceptTimeoutMs, command: { type: 'acceptDeadline', matchId: match.id } });
+  }
+  return out.done();
+}
+
+// ---------------------------------------------------------------- candidates
+
+interface Cursor {
+  b: Bucket;
+  i: number;
+  seq: number;
+}
+
+/**
+ * The anchor, then — pulled on demand by the search — the oldest queued
+ * tickets (at most candidatesPerAnchor) other than the anchor, not taken this
+ * tick, with a rating within `w` of the anchor's and, in a latency-limited
+ * queue, a region in common with it: a merge of the buckets the window spans,
+ * oldest first. `starts` remembers, per bucket and for this tick, how much of
+ * its head is taken or gone.
+ */
+class Candidates {
+  readonly list: Entry[];
+  /** prefix[i]: players in list[0..i-1]. */
+  readonly prefix: number[];
+  exhausted = false;
+  private readonly heap: Cursor[] = [];
+  private readonly lo: number;
+  private readonly hi: number;
+  private scan: number;
+  private readonly limit: number;
+
+  constructor(
+    s: QueueState,
+    private readonly anchor: Entry,
+    w: number,
+    private readonly gone: Set<string>,
+    starts: Map<Bucket, number>,
+  ) {
+    this.list = [anchor];
+    this.prefix = [0, anchor.size];
+    this.lo = anchor.mean - w - EPS;
+    this.hi = anchor.mean + w + EPS;
+    this.scan = s.limits.scanPerAnchor;
+    this.limit = s.limits.candidatesPerAnchor + 1;
+    const ix = s.index;
+    const kHi = Math.floor(this.hi / ix.width);
+    for (let k = lowerBound(ix.buckets, Math.floor(this.lo / ix.width)); k < ix.buckets.length; k++) {
+      const b = ix.buckets[k]!;
+      if (b.key > kHi) break;
+      let start = starts.get(b) ?? 0;
+      const items = b.items;
+      while (start < items.length) {
+        const e = items[start]!;
+        if (e.live && !e.found && !gone.has(e.id)) break;
+        start++;
+      }
+      starts.set(b, start);
+      const i = this.next(b, start);
+      if (i >= 0) heapPush(this.heap, { b, i, seq: items[i]!.seq });
+    }
+  }
+
+  /** Index in `b` of its next eligible entry from `from`, or -1. */
+  private next(b: Bucket, from: number): number {
+    const items = b.items;
+    const ar = this.anchor.regions;
+    for (let i = from; i < items.length; i++) {
+      if (--this.scan < 0) return -1;
+      const e = items[i]!;
+      if (!e.live || e.found || e === this.anchor || e.mean < this.lo || e.mean > this.hi || this.gone.has(e.id)) continue;
+      if (ar && !sharesRegion(ar, e.regions!)) continue;
+      return i;
+    }
+    return -1;
+  }
+
+  /** Appends the next oldest candidate to `list`; false when there is none left (or the budget is spent). */
+  more(): boolean {
+    const h = this.heap;
+    if (this.exhausted || h.length === 0 || this.list.length >= this.limit) {
+      this.exhausted = true;
+      return false;
+    }
+    const top = h[0]!;
+    const e = top.b.items[top.i]!;
+    this.list.push(e);
+    this.prefix.push(this.prefix[this.prefix.length - 1]! + e.size);
+    const i = this.next(top.b, top.i + 1);
+    if (i < 0) heapPop(h);
+    else {
+      top.i = i;
+      top.seq = top.b.items[i]!.seq;
+      siftDown(h, 0);
+    }
+    return true;
+  }
+}
+
+function sharesRegion(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>): boolean {
+  for (const r of b.keys()) if (a.has(r)) return true;
+  return false;
+}
+
+function heapPush(h: Cursor[], c: Cursor): void {
+  h.push(c);
+  let i = h.length - 1;
+  while (i > 0) {
+    const p = (i - 1) >> 1;
+    if (h[p]!.seq <= c.seq) break;
+    h[i] = h[p]!;
+    i = p;
+  }
+  h[i] = c;
+}
+
+function heapPop(h: Cursor[]): void {
+  const last = h.pop()!;
+  if (h.length === 0) return;
+  h[0] = last;
+  siftDown(h, 0);
+}
+
+function siftDown(h: Cursor[], i: number): void {
+  const c = h[i]!;
+  const n = h.length;
+  for (;;) {
+    let m = 2 * i + 1;
+    if (m >= n) break;
+    if (m + 1 < n && h[m + 1]!.seq < h[m]!.seq) m++;
+    if (h[m]!.seq >= c.seq) break;
+    h[i] = h[m]!;
+    i = m;
+  }
+  h[i] = c;
+}
+
+// ---------------------------------------------------------------- search
+
+interface Pick {
+  teams: Entry[][];
+  region?: string;
+}
+
+/**
+ * Depth-first over `list` (the anchor first, then candidates oldest first):
+ * each ticket is placed whole in a team that has room (lowest rating sum
+ * first) or, except the anchor, left out. A full set of teams is balanced by
+ * swaps and accepted when its team means are within `w`.
+ */
+function search(c: QueueConfig, l: QueueLimits, cands: Candidates, w: number): Pick | null {
+  const T = c.teams;
+  const size = c.teamSize;
+  const list = cands.list;
+  const cap: number[] = new Array<number>(T).fill(size);
+  const sums: number[] = new Array<number>(T).fill(0);
+  const members: Entry[][] = Array.from({ length: T }, () => []);
+  const uniq: Set<string | number>[] | null = c.uniqueAttribute === undefined ? null : Array.from({ length: T }, () => new Set());
+  let nodes = 0;
+  let result: Pick | null = null;
+
+  const fits = (e: Entry, t: number): boolean => {
+    if (cap[t]! < e.size) return false;
+    if (e.side === 1 ? t !== 0 : e.side === 2 ? t !== 1 : false) return false;
+    if (uniq && e.uniq) for (const v of e.uniq) if (uniq[t]!.has(v)) return false;
+    return true;
+  };
+
+  const leaf = (regions: Map<string, number> | null): boolean => {
+    const teams = members.map((m) => [...m]);
+    const gap = balance(c, teams, [...sums]);
+    if (gap > w + EPS) return false;
+    result = { teams };
+    if (regions) {
+      let best: [string, number] | undefined;
+      for (const r of regions) if (!best || r[1] < best[1] || (r[1] === best[1] && r[0] < best[0])) best = r;
+      if (best) result.region = best[0];
+    }
+    return true;
+  };
+
+  const rec = (i: number, remaining: number, regions: Map<string, number> | null): boolean => {
+    if (remaining === 0) return leaf(regions);
+    if (i >= list.length && !cands.more()) return false;
+    // Once every candidate is known: too few players left to fill the teams.
+    if (cands.exhausted && cands.prefix[list.length]! - cands.prefix[i]! < remaining) return false;
+    if (++nodes > l.searchNodesPerAnchor) return false;
+    const e = list[i]!;
+    const inter = regions === null ? null : intersect(regions, e.regions!);
+    if (inter === null || inter.size > 0) {
+      const teams: number[] = [];
+      for (let t = 0; t < T; t++) if (fits(e, t)) teams.push(t);
+      teams.sort((a, b) => sums[a]! - sums[b]! || cap[b]! - cap[a]! || a - b);
+      let triedEmpty = false;
+      for (const t of teams) {
+        if (!c.sides && cap[t] === size) {
+          // Empty teams are interchangeable without sides: try one of them only.
+          if (triedEmpty) continue;
+          triedEmpty = true;
+        }
+        cap[t] = cap[t]! - e.size;
+        sums[t] = sums[t]! + e.sum;
+        members[t]!.push(e);
+        if (uniq && e.uniq) for (const v of e.uniq) uniq[t]!.add(v);
+        if (rec(i + 1, remaining - e.size, inter)) return true;
+        cap[t] = cap[t]! + e.size;
+        sums[t] = sums[t]! - e.sum;
+        members[t]!.pop();
+        if (uniq && e.uniq) for (const v of e.uniq) uniq[t]!.delete(v);
+        if (nodes > l.searchNodesPerAnchor) return false;
+      }
+    }
+    if (i === 0) return false; // the anchor is in, or there is no match
+    return rec(i + 1, remaining, regions);
+  };
+
+  const first = list[0]!;
+  return rec(0, T * size, first.regions === null ? null : new Map(first.regions)) ? result : null;
+}
+
+function intersect(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [r, ms] of a) {
+    const other = b.get(r);
+    if (other !== undefined) out.set(r, Math.max(ms, other));
+  }
+  return out;
+}
+
+/**
+ * Improves full teams in place by swapping equal-size tickets between the
+ * strongest and the weakest team while the largest gap of team means shrinks
+ * (sides and the unique attribute respected). Returns that gap.
+ */
+function balance(c: QueueConfig, teams: Entry[][], sums: number[]): number {
+  const T = teams.length;
+  const spread = (): [number, number, number] => {
+    let hi = 0;
+    let lo = 0;
+    for (let t = 1; t < T; t++) {
+      if (sums[t]! > sums[hi]!) hi = t;
+      if (sums[t]! < sums[lo]!) lo = t;
+    }
+    return [hi, lo, sums[hi]! - sums[lo]!];
+  };
+  const sideOk = (e: Entry, t: number) => (e.side === 1 ? t === 0 : e.side === 2 ? t === 1 : true);
+  const uniqOk = (e: Entry, team: Entry[], out: Entry): boolean => {
+    if (!e.uniq || e.uniq.length === 0) return true;
+    for (const x of team) if (x !== out && x.uniq) for (const v of x.uniq) if (e.uniq.includes(v)) return false;
+    return true;
+  };
+  let [hi, lo, gap] = spread();
+  for (let round = 0; round < 4 * c.teamSize && gap > EPS && T > 1; round++) {
+    let best: [number, number] | null = null;
+    let bestGap = gap;
+    const A = teams[hi]!;
+    const B = teams[lo]!;
+    for (let x = 0; x < A.length; x++) {
+      const ex = A[x]!;
+      for (let y = 0; y < B.length; y++) {
+        const ey = B[y]!;
+        if (ex.size !== ey.size || ex.sum <= ey.sum || !sideOk(ex, lo) || !sideOk(ey, hi)) continue;
+        const d = ex.sum - ey.sum;
+        let max = Math.max(sums[hi]! - d, sums[lo]! + d);
+        let min = Math.min(sums[hi]! - d, sums[lo]! + d);
+        for (let t = 0; t < T; t++) {
+          if (t === hi || t === lo) continue;
+          max = Math.max(max, sums[t]!);
+          min = Math.min(min, sums[t]!);
+        }
+        if (max - min < bestGap - EPS && (c.uniqueAttribute === undefined || (uniqOk(ex, B, ey) && uniqOk(ey, A, ex)))) {
+          bestGap = max - min;
+          best = [x, y];
+        }
+      }
+    }
+    if (!best) break;
+    const [x, y] = best;
+    const ex = A[x]!;
+    const ey = B[y]!;
+    A[x] = ey;
+    B[y] = ex;
+    sums[hi] = sums[hi]! - ex.sum + ey.sum;
+    sums[lo] = sums[lo]! + ex.sum - ey.sum;
+    [hi, lo, gap] = spread();
+  }
+  return gap / c.teamSize;
+}
+
+// ---------------------------------------------------------------- updates
+
+/** The shared TicketUpdate of a ticket in the queue now (queued or found); undefined when it is not. */
+export function ticketUpdate(s: QueueState, ticketId: string): TicketUpdate | undefined {
+  const t = s.tickets.get(ticketId);
+  if (!t) return undefined;
+  if (t.status === 'queued') return baseUpdate(t, 'queued');
+  const m = matchOf(s, t);
+  return { ...baseUpdate(t, 'found'), match: matchView(m, ticketsOf(s, m)) };
+}
+
+/**
+ * The `mm.status` updates an event causes: one per ticket, for all of that
+ * ticket's players (`userIds`). A ready update lacks the game, the session
+ * key and the server address, which the service adds per player.
+ * `match.failed` causes none itself: its ticket events follow.
+ */
+export function updatesOf(e: MmEvent): { ticketId: string; userIds: string[]; update: TicketUpdate }[] {
+  const one = (t: Ticket, update: TicketUpdate) => [{ ticketId: t.id, userIds: t.players.map((p) => p.userId), update }];
+  switch (e.ev) {
+    case 'ticket.queued':
+    case 'ticket.requeued':
+      return one(e.ticket, baseUpdate(e.ticket, 'queued'));
+    case 'ticket.cancelled':
+      return one(e.ticket, { ...baseUpdate(e.ticket, 'cancelled'), reason: e.reason });
+    case 'ticket.timedOut':
+      return one(e.ticket, { ...baseUpdate(e.ticket, 'timedOut'), reason: e.reason });
+    case 'match.found':
+    case 'match.accepted':
+    case 'match.ready': {
+      const match = matchView(e.match, e.tickets);
+      const status = e.ev === 'match.ready' ? 'ready' : 'found';
+      return e.tickets.flatMap((t) => one(t, { ...baseUpdate(t, status), match }));
+    }
+    case 'match.failed':
+      return [];
+  }
+}
+
+function baseUpdate(t: Ticket, status: TicketUpdate['status']): TicketUpdate {
+  return { ticketId: t.id, queue: t.queue, status, queuedAt: t.queuedAt };
+}
+
+function matchView(m: Match, tickets: readonly Ticket[]): NonNullable<TicketUpdate['match']> {
+  const names = new Map<string, string>();
+  for (const t of tickets) for (const p of t.players) names.set(p.userId, p.name);
+  const accepted = new Set(m.accepted);
+  return {
+    matchId: m.id,
+    acceptBy: m.acceptBy,
+    teams: m.teams.map((team) => team.map((userId) => ({ userId, name: names.get(userId) ?? '', accepted: accepted.has(userId) }))),
+  };
+}
+
+// ---------------------------------------------------------------- helpers
+
+/** Collects a decision's events with consecutive versions. */
+class Out {
+  readonly events: MmEvent[] = [];
+  readonly timers: MmTimer[] = [];
+  private v: number;
+  constructor(s: QueueState) {
+    this.v = s.version;
+  }
+  next(): number {
+    return ++this.v;
+  }
+  emit(e: MmEvent): this {
+    this.events.push(e);
+    return this;
+  }
+  done(): MmDecision {
+    return { ok: true, events: this.events, timers: this.timers };
+  }
+}
+
+/** A copy of a ticket with another status (and match, for found). */
+function withStatus(t: Ticket, status: Ticket['status'], matchId?: string): Ticket {
+  const out: Ticket = { id: t.id, queue: t.queue, players: t.players, queuedAt: t.queuedAt, status };
+  if (t.partyId !== undefined) out.partyId = t.partyId;
+  if (t.gameId !== undefined) out.gameId = t.gameId;
+  if (matchId !== undefined) out.matchId = matchId;
+  return out;
+}
+
+function matchOf(s: QueueState, t: Ticket): Match {
+  const m = t.matchId === undefined ? undefined : s.matches.get(t.matchId);
+  if (!m) throw new Error(`found ticket ${t.id} has no live match`); // an invariant, checked by the property tests
+  return m;
+}
+
+function ticketsOf(s: QueueState, m: Match): Ticket[] {
+  return m.ticketIds.map((id) => {
+    const t = s.tickets.get(id);
+    if (!t) throw new Error(`match ${m.id} lost ticket ${id}`);
+    return t;
+  });
+}
+
+function userIdsOf(team: Entry[]): string[] {
+  const out: string[] = [];
+  for (const e of team) for (const p of e.ticket.players) out.push(p.userId);
+  return out;
+}
+
+const playerCount = (m: Match) => m.teams.reduce((n, team) => n + team.length, 0);
+
+function fail(code: ErrorCode, message: string = errorCodes[code]): MmDecision {
+  return { ok: false, code, message };
+}
