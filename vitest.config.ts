@@ -15,6 +15,7 @@ export default defineConfig({
     },
   },
   test: {
+    globalSetup: ['test/globalSetup.ts'],
     testTimeout: 20_000,
     hookTimeout: 30_000,
     projects: [
@@ -23,6 +24,18 @@ export default defineConfig({
         extends: true as const,
         test: { name: t, include: ['test/integration/**/*.test.ts'], env: { FOYER_TRANSPORT: t } },
       })),
+      // The lobby page in headless Chromium against an in-process node (uws only: the transports are covered above).
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          env: { FOYER_TRANSPORT: 'uws' },
+          globalSetup: ['test/e2e/globalSetup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
     ],
   },
 });

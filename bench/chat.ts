@@ -9,7 +9,9 @@
  * (bench/chatClients.ts, forked) with the real client SDK:
  *   1. N clients connect and log in as guests;
  *   2. they form games of 10: one creates, 9 join (the joins are timed);
- *   3. every client sends a chat line every 500 ms, the N clients staggered
+ *   3. one unmeasured chat line each (the server reads a user's chat ban from
+ *      storage at the first line of a session), then
+ *      every client sends a chat line every 500 ms, the N clients staggered
  *      evenly, for 15 s; each line carries its send time (same process, same
  *      clock), every receiver (the 9 others and the sender's echo) computes
  *      the delivery latency;
@@ -25,12 +27,16 @@
  *   --interval MS          each client's chat period (500)
  *   --concurrency C        connects/joins in flight (200)
  *   --sources K            spread clients over 127.0.0.2..K+1 (0 = auto: only when ports run short)
- *   --timeout-s T          hard limit for the whole run; every child process is killed (300)
- *   --wait-quiet S         wait up to S s for other processes to leave the CPU before the chat (60; 0 = no)
+ *   --timeout-s T          hard limit for the whole run; every child process is killed (600)
+ *   --wait-quiet S         before each chat round wait (up to 60 s) for other processes to leave the CPU;
+ *                          S is the budget for all such waits of the run (240; 0 = no waiting)
+ *   --attempts A           rerun the chat window (same clients) up to A times while other processes use
+ *                          ≥ 25% of a core during it; the quietest round counts (3)
  *   --settle-ms MS         pause before each RSS reading (1000)
  *   --skip-gc              no forced full GC before the memory readings (the server runs with --inspect for it)
  *   --cpu-prof             profile the server over the chat window and print its top self-time functions
  *   --server-output        echo what the server prints
+ *   --node-arg ARG         extra node flag for the server (repeatable), e.g. --node-arg=--trace-gc
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
@@ -60,6 +66,9 @@ import {
   table,
   track,
   transportsFlag,
+  memOf,
+  quietBudget,
+  settle,
   waitQuiet,
   type CpuSnapshot,
   type ServerProc,
@@ -77,12 +86,14 @@ const { values: flags } = parseArgs({
     interval: { type: 'string', default: '500' },
     concurrency: { type: 'string', default: '200' },
     sources: { type: 'string', default: '0' },
-    'timeout-s': { type: 'string', default: '300' },
-    'wait-quiet': { type: 'string', default: '60' },
+    'timeout-s': { type: 'string', default: '600' },
+    'wait-quiet': { type: 'string', default: '240' },
+    attempts: { type: 'string', default: '2' },
     'settle-ms': { type: 'string', default: '1000' },
     'skip-gc': { type: 'boolean', default: false },
     'cpu-prof': { type: 'boolean', default: false },
     'server-output': { type: 'boolean', default: false },
+    'node-arg': { type: 'string', multiple: true, default: [] },
     help: { type: 'boolean', default: false },
   },
   strict: true,
@@ -103,6 +114,9 @@ const WAIT_QUIET_S = intFlag('wait-quiet', flags['wait-quiet'], 0);
 const SETTLE_MS = intFlag('settle-ms', flags['settle-ms'], 0);
 const GC = !flags['skip-gc'];
 const PROFILE = flags['cpu-prof'];
+const ATTEMPTS = intFlag('attempts', flags.attempts, 1);
+const MAX_OTHER = 0.25;
+quietBudget.left = WAIT_QUIET_S;
 const SERVER_ARGS = ['--chat-per-sec', '10', '--chat-burst', '20', '--rate-limit-per-sec', '1000', '--rate-limit-burst', '1000'];
 
 interface Result {
@@ -115,6 +129,7 @@ interface Result {
   cpu?: { server: number; serverUser: number; serverSys: number; clients: number; bench: number; other: number; secs: number };
   heapBefore: number;
   heapSetup: number;
+  heapAfter: number;
   rssBefore: number;
   rssBeforeGc: number;
   rssSetup: number;
@@ -125,7 +140,10 @@ interface Result {
   serverChatRefused: number;
   errors: string[];
   stopped: string;
-  profile?: string[];
+  profile?: string[] | undefined;
+  /** Which chat round the figures come from, of how many. */
+  round?: number;
+  rounds?: number;
 }
 
 const results: Result[] = [];
@@ -177,6 +195,7 @@ async function runTransport(transport: string): Promise<void> {
   const server: ServerProc = await startServer({
     transport,
     args: SERVER_ARGS,
+    nodeArgs: flags['node-arg'] ?? [],
     inspect: GC || PROFILE,
     ...(flags['server-output'] ? { echo: (l: string) => say(`  [server ${transport}] ${l}`) } : {}),
   });
@@ -191,6 +210,7 @@ async function runTransport(transport: string): Promise<void> {
     rssAfter: NaN,
     heapBefore: NaN,
     heapSetup: NaN,
+    heapAfter: NaN,
     serverEvents: NaN,
     serverChatOk: NaN,
     serverChatRefused: NaN,
@@ -200,6 +220,9 @@ async function runTransport(transport: string): Promise<void> {
   results.push(r);
   let link: ChildLink | undefined;
   try {
+    const idle = await settle(server);
+    log(`server ${idle.settled ? 'idle' : 'STILL BUSY'} after ${fmt(idle.ms / 1000, 1)} s (RSS ${fmt(memOf(server.pid).rss / MiB)} MiB)`);
+    if (!idle.settled) notes.push(`${transport}: the server was still busy ${fmt(idle.ms / 1000, 0)} s after it started listening; its "before" memory reading is rough`);
     const before = await serverMemory(server, SETTLE_MS, GC);
     r.rssBefore = before.rss;
     r.rssBeforeGc = before.rssGc;
@@ -240,42 +263,54 @@ async function runTransport(transport: string): Promise<void> {
         `; V8 heap used ${fmt(r.heapBefore / MiB)} → ${fmt(r.heapSetup / MiB)} MiB: ${fmt((r.heapSetup - r.heapBefore) / 1024 / clients, 2)} KiB/client`,
     );
 
-    if (WAIT_QUIET_S) {
-      const other = await waitQuiet(WAIT_QUIET_S, 0.25, log);
-      if (other >= 0.25) notes.push(`${transport}: other processes used ${pct(other)} of a core when the chat started`);
-    }
-    const m0 = await metricsOf(server.port);
-    const prof = PROFILE ? await startProfile(server, `chat-${transport}`) : undefined;
+    link.send({ type: 'warm' });
+    await link.next('warmed', setupMs);
+    // The chat window, repeated (up to --attempts) while other processes disturb it; the quietest round counts.
     const pids = [server.pid, child.pid!, process.pid];
-    link.send({ type: 'go' });
-    await link.next('started', 10_000);
-    const cpu0: CpuSnapshot = cpuSnapshot(pids);
-    log(`chatting for ${DURATION_S} s: ${fmtInt(N)} clients × 1 line / ${INTERVAL_MS} ms…`);
-    r.sent = await link.next('sent', DURATION_S * 1000 + 60_000);
-    const c = cpuBetween(cpu0, cpuSnapshot(pids));
-    r.cpu = { server: c.procs[0]!, serverUser: c.user[0]!, serverSys: c.sys[0]!, clients: c.procs[1]!, bench: c.procs[2]!, other: c.other, secs: c.secs };
-    if (prof) {
-      const file = await prof.stop();
-      r.profile = summarizeProfile(file);
+    for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+      if (WAIT_QUIET_S) await waitQuiet(60, MAX_OTHER, log);
+      const m0 = await metricsOf(server.port);
+      const prof = PROFILE ? await startProfile(server, `chat-${transport}-${attempt}`) : undefined;
+      link.send({ type: 'go' });
+      await link.next('started', 10_000);
+      const cpu0: CpuSnapshot = cpuSnapshot(pids);
+      log(`chatting for ${DURATION_S} s (round ${attempt}): ${fmtInt(N)} clients × 1 line / ${INTERVAL_MS} ms…`);
+      const sent = await link.next('sent', DURATION_S * 1000 + 60_000);
+      const c = cpuBetween(cpu0, cpuSnapshot(pids));
+      const cpu = { server: c.procs[0]!, serverUser: c.user[0]!, serverSys: c.sys[0]!, clients: c.procs[1]!, bench: c.procs[2]!, other: c.other, secs: c.secs };
+      const profile = prof ? summarizeProfile(await prof.stop()) : undefined;
+      const result = await link.next('result', 60_000);
+      const m1 = await metricsOf(server.port);
+      const chat = (m: Map<string, number>, ...labels: string[]) => metricSum(m, 'foyer_requests_total', 'op="chat.send"', ...labels);
+      const refused = Object.entries(result.refused);
+      log(
+        `round ${attempt}: sent ${fmtInt(result.sends)} lines (${fmtInt(result.ok)} ok${refused.length ? `, REFUSED ${refused.map(([k, v]) => `${v}× ${k}`).join(', ')}` : ', none refused'}); ` +
+          `${fmtInt(result.deliveries)}/${fmtInt(result.expected)} deliveries (${fmtInt(result.toOthers)} to others + ${fmtInt(result.echoes)} echoes); ` +
+          `latency p50 ${fmt(result.latency.p50, 2)} / p99 ${fmt(result.latency.p99, 2)} / max ${fmt(result.latency.max, 1)} ms; ` +
+          `CPU server ${pct(cpu.server)} (user ${pct(cpu.serverUser)}, sys ${pct(cpu.serverSys)}), clients ${pct(cpu.clients)}, other processes ${pct(cpu.other)} of one core`,
+      );
+      if (!r.cpu || cpu.other < r.cpu.other) {
+        Object.assign(r, { sent, cpu, result, profile, round: attempt });
+        r.serverEvents = metricSum(m1, 'foyer_events_delivered_total') - metricSum(m0, 'foyer_events_delivered_total');
+        r.serverChatOk = chat(m1, 'outcome="ok"') - chat(m0, 'outcome="ok"');
+        r.serverChatRefused = chat(m1) - chat(m0) - r.serverChatOk;
+      }
+      r.rounds = attempt;
+      if (cpu.other < MAX_OTHER) break;
+      log(
+        `other processes used ${pct(cpu.other)} of a core during round ${attempt}` +
+          (attempt < ATTEMPTS ? '; running it again' : `; keeping the quietest of ${ATTEMPTS} rounds (round ${r.round})`),
+      );
     }
-    r.result = await link.next('result', 30_000);
-    const m1 = await metricsOf(server.port);
-    r.serverEvents = metricSum(m1, 'foyer_events_delivered_total') - metricSum(m0, 'foyer_events_delivered_total');
-    const chat = (m: Map<string, number>, outcome: string) => metricSum(m, 'foyer_requests_total', 'op="chat.send"', outcome);
-    r.serverChatOk = chat(m1, 'outcome="ok"') - chat(m0, 'outcome="ok"');
-    r.serverChatRefused = chat(m1, 'op="chat.send"') - chat(m0, 'op="chat.send"') - r.serverChatOk;
-    const res = r.result;
+    if (r.cpu && r.cpu.other >= MAX_OTHER) notes.push(`${transport}: other processes used ${pct(r.cpu.other)} of a core even in the quietest chat round: its numbers are disturbed`);
+    const res = r.result!;
     const refused = Object.entries(res.refused);
-    log(
-      `sent ${fmtInt(res.sends)} lines (${fmtInt(res.ok)} ok${refused.length ? `, REFUSED ${refused.map(([k, v]) => `${v}× ${k}`).join(', ')}` : ', none refused'}); ` +
-        `${fmtInt(res.deliveries)}/${fmtInt(res.expected)} deliveries (${fmtInt(res.toOthers)} to others + ${fmtInt(res.echoes)} echoes); ` +
-        `latency p50 ${fmt(res.latency.p50, 2)} / p99 ${fmt(res.latency.p99, 2)} / max ${fmt(res.latency.max, 1)} ms; ` +
-        `CPU server ${pct(r.cpu.server)} (user ${pct(r.cpu.serverUser)}, sys ${pct(r.cpu.serverSys)}), clients ${pct(r.cpu.clients)}, other ${pct(r.cpu.other)} of one core`,
-    );
     if (refused.length) r.errors.push(`chat lines refused: ${refused.map(([k, v]) => `${v}× ${k}`).join(', ')}`);
     if (res.deliveries < res.expected) r.errors.push(`${res.expected - res.deliveries} of ${res.expected} deliveries missing (refused lines included)`);
     if (res.closedByServer) r.errors.push(`${res.closedByServer} clients were closed by the server`);
     r.rssAfter = (await serverMemory(server, 0, false)).rss;
+    r.heapAfter = metricSum(await metricsOf(server.port), 'foyer_process_nodejs_heap_size_used_bytes');
+    if (res.stale) notes.push(`${transport}: ${res.stale} lines of an earlier (disturbed, undrained) round arrived during the round used; they are not counted`);
 
     link.send({ type: 'close' });
     await Promise.race([link.exited, new Promise((res) => setTimeout(res, 30_000))]);
@@ -301,6 +336,7 @@ function printTable(): void {
     ['games (one create + joins)', ...col((r) => `${fmtInt(r.ready?.games ?? NaN)} × ${GROUP}`)],
     ['joins/s', ...col((r) => fmtInt((r.ready?.joins ?? NaN) / (r.ready?.joinSecs ?? NaN)))],
     ['join p50 / p99 ms', ...col((r) => `${ms(r.ready?.join, 'p50')} / ${ms(r.ready?.join, 'p99')}`)],
+    ['chat round used (of rounds run)', ...col((r) => `${r.round ?? '-'} of ${r.rounds ?? '-'}`)],
     ['chat lines sent (/s)', ...col((r) => `${fmtInt(r.result?.sends ?? NaN)} (${fmtInt((r.result?.sends ?? NaN) / (r.sent?.secs ?? NaN))})`)],
     ['refused (client / server)', ...col((r) => `${fmtInt(Object.values(r.result?.refused ?? {}).reduce((a, b) => a + b, 0))} / ${fmtInt(r.serverChatRefused)}`)],
     ['chat.send reply p50 / p99 ms', ...col((r) => `${ms(r.result?.reply, 'p50')} / ${ms(r.result?.reply, 'p99')}`)],
@@ -324,6 +360,7 @@ function printTable(): void {
   if (GC) rows.push(['  after a full GC, KiB/client', ...col((r) => kib(r.rssSetupGc - r.rssBeforeGc, r.connected?.clients))]);
   rows.push(['  V8 heap used, KiB/client', ...col((r) => kib(r.heapSetup - r.heapBefore, r.connected?.clients))]);
   rows.push(['server RSS after the chat MiB', ...col((r) => fmt(r.rssAfter / MiB))]);
+  rows.push(['V8 heap used: before / set-up / after chat MiB', ...col((r) => `${fmt(r.heapBefore / MiB)} / ${fmt(r.heapSetup / MiB)} / ${fmt(r.heapAfter / MiB)}`)]);
   const head = ['', ...results.map((r) => (r.actual === r.transport ? r.transport : `${r.transport} (fell back to ${r.actual})`))];
   say(`\n## bench:chat — ${fmtInt(N)} clients in games of ${GROUP}, one line each per ${INTERVAL_MS} ms for ${DURATION_S} s\n`);
   say(table(head, rows));

@@ -7,11 +7,14 @@
  * Steps, each reported to the parent:
  *   connected  N clients opened and logged in as guests;
  *   ready      games of `group`: one client creates, the others join (timed);
+ *   warmed     after the parent's "warm": one unmeasured chat line each (the
+ *              server reads each user's chat ban from storage at the first line);
  *   started    after the parent's "go": every client sends a chat line each
  *              `interval` ms, the N clients staggered evenly over the interval;
  *   sent       the last line went out;
  *   result     deliveries drained (or a timeout): counts and latencies.
- * Then it waits for "close", closes every client and exits.
+ * Another "go" runs another round (the parent repeats a round that other
+ * processes disturbed); "close" closes every client and exits.
  *
  * Arguments: --url ws://… --clients N --group 10 --duration S --interval MS
  * --concurrency C --sources K
@@ -25,6 +28,7 @@ import { Errors, Samples, closeClients, intFlag, numFlag, openClients, pool, sle
 export type ChatChildMessage =
   | { type: 'connected'; clients: number; secs: number; failed: number; errors: string }
   | { type: 'ready'; games: number; creates: number; joins: number; joinSecs: number; join: Stats; failed: number; errors: string }
+  | { type: 'warmed' }
   | { type: 'started' }
   | { type: 'sent'; sends: number; secs: number; lag: Stats }
   | {
@@ -39,10 +43,12 @@ export type ChatChildMessage =
       echoes: number;
       latency: Stats;
       drainMs: number;
+      /** Lines of an earlier round that arrived during this one. */
+      stale: number;
       closedByServer: number;
     };
 /** What the parent tells this process. */
-export type ChatParentMessage = { type: 'go' } | { type: 'close' };
+export type ChatParentMessage = { type: 'warm' } | { type: 'go' } | { type: 'close' };
 
 const { values: args } = parseArgs({
   options: {
@@ -77,10 +83,10 @@ process.on('message', (m: ChatParentMessage) => {
 });
 // The parent went away: nothing left to do.
 process.on('disconnect', () => process.exit(1));
-async function expect(type: ChatParentMessage['type']): Promise<void> {
+async function next(): Promise<ChatParentMessage> {
   for (;;) {
-    const i = inbox.findIndex((m) => m.type === type);
-    if (i >= 0) return void inbox.splice(i, 1);
+    const m = inbox.shift();
+    if (m) return m;
     await new Promise<void>((r) => waiters.push(r));
   }
 }
@@ -122,6 +128,10 @@ await pool(joiners.length, CONCURRENCY, async (k) => {
 });
 const joinSecs = (performance.now() - j0) / 1000;
 const joined = joinLat.filter((v) => !Number.isNaN(v)).length;
+// Each client's game size (for the expected deliveries: every member, the sender included, gets each line).
+const groupSize = new Uint16Array(n);
+for (let g = 0, i = 0; g < groups.length; g++) for (const _ of groups[g]!) groupSize[i++] = gameIds[g] ? groups[g]!.length : 0;
+
 tell({
   type: 'ready',
   games: gameIds.filter(Boolean).length,
@@ -133,97 +143,120 @@ tell({
   errors: setupErrors.toString(),
 });
 
-// Each client's game size (for the expected deliveries: every member, the sender included, gets each line).
-const groupSize = new Uint16Array(n);
-for (let g = 0, i = 0; g < groups.length; g++) for (const _ of groups[g]!) groupSize[i++] = gameIds[g] ? groups[g]!.length : 0;
-
-// 3. Chat.
-const latency = new Samples(Math.ceil((DURATION_MS / INTERVAL_MS) * n * GROUP * 1.05));
+// 3. Chat, in rounds: the parent may ask for another round (when other processes disturbed one).
+let latency = new Samples(Math.ceil((DURATION_MS / INTERVAL_MS) * n * GROUP * 1.05));
 let deliveries = 0;
 let echoes = 0;
+/** Lines of an earlier round that arrived during this one (a disturbed round that did not drain). */
+let stale = 0;
+let roundNo = 0;
 clients.forEach((c, me) => {
   c.on('chat.message', (d) => {
     const t = performance.now();
+    // "<send time ms> <sender index> <round>"
+    const [sentAt, from, r] = d.text.split(' ');
+    if (Number(r) !== roundNo) return void stale++;
     deliveries++;
-    // "<send time ms> <sender index>"
-    const space = d.text.indexOf(' ');
-    latency.push(t - Number(d.text.slice(0, space)));
-    if (Number(d.text.slice(space + 1)) === me) echoes++;
+    latency.push(t - Number(sentAt));
+    if (Number(from) === me) echoes++;
   });
 });
 
-await expect('go');
-const perRound = n;
-const rounds = Math.max(1, Math.floor(DURATION_MS / INTERVAL_MS));
-const total = perRound * rounds;
-const spacing = INTERVAL_MS / n; // sends are evenly spread: send j goes out at start + j·spacing
-const lag = new Float64Array(total);
-const reply = new Samples(total);
-const refused = new Map<string, number>();
-let sent = 0;
-let settled = 0;
-let ok = 0;
-let expected = 0;
-let acceptedExpected = 0;
-const start = performance.now() + 20;
-await sleep(Math.max(0, start - performance.now()));
-tell({ type: 'started' });
-await new Promise<void>((resolve) => {
-  const tick = () => {
-    const t = performance.now();
-    const due = Math.min(total, Math.floor((t - start) / spacing) + 1);
-    while (sent < due) {
-      const j = sent++;
-      const i = j % n;
-      const c = clients[i]!;
-      if (!groupSize[i]) {
-        settled++;
-        continue;
+// One unmeasured line each (round 0), so that what the server does at a user's first line
+// (it reads the user's chat ban from storage once per session) stays out of the measured rounds.
+async function warmUp(): Promise<void> {
+  await pool(n, CONCURRENCY, async (i) => {
+    if (groupSize[i]) await clients[i]!.call('chat.send', { channel: 'game', text: `0 ${i} 0` }).catch(() => {});
+  });
+  await sleep(500);
+}
+
+
+async function round(): Promise<void> {
+  latency = new Samples(latency.length || 1024);
+  deliveries = 0;
+  echoes = 0;
+  stale = 0;
+  roundNo++;
+  const rounds = Math.max(1, Math.floor(DURATION_MS / INTERVAL_MS));
+  const total = n * rounds;
+  const spacing = INTERVAL_MS / n; // sends are evenly spread: send j goes out at start + j·spacing
+  const lag = new Float64Array(total);
+  const reply = new Samples(total);
+  const refused = new Map<string, number>();
+  let sent = 0;
+  let settled = 0;
+  let ok = 0;
+  let expected = 0;
+  let acceptedExpected = 0;
+  const start = performance.now() + 20;
+  await sleep(Math.max(0, start - performance.now()));
+  tell({ type: 'started' });
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const t = performance.now();
+      const due = Math.min(total, Math.floor((t - start) / spacing) + 1);
+      while (sent < due) {
+        const j = sent++;
+        const i = j % n;
+        const c = clients[i]!;
+        if (!groupSize[i]) {
+          settled++;
+          continue;
+        }
+        expected += groupSize[i]!;
+        const ts = performance.now();
+        lag[j] = ts - (start + j * spacing);
+        c.call('chat.send', { channel: 'game', text: `${ts.toFixed(3)} ${i} ${roundNo}` }).then(
+          () => {
+            ok++;
+            acceptedExpected += groupSize[i]!;
+            reply.push(performance.now() - ts);
+            settled++;
+          },
+          (err: { code?: string }) => {
+            const code = err.code ?? 'ERROR';
+            refused.set(code, (refused.get(code) ?? 0) + 1);
+            settled++;
+          },
+        );
       }
-      expected += groupSize[i]!;
-      const ts = performance.now();
-      lag[j] = ts - (start + j * spacing);
-      c.call('chat.send', { channel: 'game', text: `${ts.toFixed(3)} ${i}` }).then(
-        () => {
-          ok++;
-          acceptedExpected += groupSize[i]!;
-          reply.push(performance.now() - ts);
-          settled++;
-        },
-        (err: { code?: string }) => {
-          const code = err.code ?? 'ERROR';
-          refused.set(code, (refused.get(code) ?? 0) + 1);
-          settled++;
-        },
-      );
-    }
-    if (sent < total) setTimeout(tick, 1);
-    else resolve();
-  };
-  tick();
-});
-const sendSecs = (performance.now() - start) / 1000;
-tell({ type: 'sent', sends: total, secs: sendSecs, lag: stats(lag) });
+      if (sent < total) setTimeout(tick, 1);
+      else resolve();
+    };
+    tick();
+  });
+  const sendSecs = (performance.now() - start) / 1000;
+  tell({ type: 'sent', sends: total, secs: sendSecs, lag: stats(lag) });
 
-// Drain: every reply, and every delivery of the lines the server accepted (refused ones are not delivered).
-const d0 = performance.now();
-while (performance.now() - d0 < 5000 && (settled < total || deliveries < acceptedExpected)) await sleep(10);
-const drainMs = performance.now() - d0;
-tell({
-  type: 'result',
-  sends: total,
-  ok,
-  refused: Object.fromEntries(refused),
-  reply: stats(reply.values()),
-  expected,
-  deliveries,
-  toOthers: deliveries - echoes,
-  echoes,
-  latency: stats(latency.values()),
-  drainMs,
-  closedByServer,
-});
+  // Drain: every reply, and every delivery of the lines the server accepted (refused ones are not delivered).
+  const d0 = performance.now();
+  while (performance.now() - d0 < 30_000 && (settled < total || deliveries < acceptedExpected)) await sleep(10);
+  const drainMs = performance.now() - d0;
+  tell({
+    type: 'result',
+    sends: total,
+    ok,
+    refused: Object.fromEntries(refused),
+    reply: stats(reply.values()),
+    expected,
+    deliveries,
+    toOthers: deliveries - echoes,
+    echoes,
+    latency: stats(latency.values()),
+    drainMs,
+    stale,
+    closedByServer,
+  });
+}
 
-await expect('close');
+for (;;) {
+  const m = await next();
+  if (m.type === 'close') break;
+  if (m.type === 'warm') {
+    await warmUp();
+    tell({ type: 'warmed' });
+  } else await round();
+}
 await closeClients(clients);
 process.exit(0);

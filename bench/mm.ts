@@ -19,7 +19,8 @@
  * [--ticks 240] [--warmup 40] [--regions]` (`--regions` adds a 60 ms latency
  * limit with four regions).
  */
-import { performance } from 'node:perf_hooks';
+import { loadavg } from 'node:os';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { QueueConfig } from '@foyer/shared';
@@ -32,6 +33,13 @@ export type MmBenchRow = {
   tickP50Ms: number;
   tickP99Ms: number;
   tickMaxMs: number;
+  /** Tick p99 with the garbage collector's pauses inside each tick taken out. */
+  tickP99NoGcMs: number;
+  /** GC pause time that fell inside measured ticks. */
+  gcInTicksMs: number;
+  /** Process CPU time (user + system, all threads) per tick: unlike wall time, not inflated when other processes take the cores. */
+  tickCpuP50Ms: number;
+  tickCpuP99Ms: number;
   matchedPerTickCpuSec: number;
   matchedPerCpuSec: number;
   matchedPerSimSec: number;
@@ -131,10 +139,35 @@ const quantile = (xs: number[], q: number) => {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
 };
 
-function benchSize(size: number, ticks: number, warmup: number, regions: boolean, seed: number, log: (line: string) => void): MmBenchRow {
+/** Pauses of the garbage collector, as the runtime reports them (delivered between ticks). */
+class GcLog {
+  readonly pauses: { start: number; end: number }[] = [];
+  private readonly obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) this.pauses.push({ start: e.startTime, end: e.startTime + e.duration });
+  });
+  constructor() {
+    this.obs.observe({ entryTypes: ['gc'] });
+  }
+  /** GC time inside [start, end]. */
+  within(start: number, end: number): number {
+    let ms = 0;
+    for (const p of this.pauses) ms += Math.max(0, Math.min(end, p.end) - Math.max(start, p.start));
+    return ms;
+  }
+  stop(): void {
+    this.obs.disconnect();
+  }
+}
+
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+async function benchSize(size: number, ticks: number, warmup: number, regions: boolean, seed: number, log: (line: string) => void): Promise<MmBenchRow> {
   const sim = new Sim(size, rng(seed), regions);
   sim.fill();
+  const gc = new GcLog();
+  const windows: [number, number][] = [];
   const tickTimes: number[] = [];
+  const tickCpuTimes: number[] = [];
   const waits: number[] = [];
   let spreadSum = 0;
   let gapSum = 0;
@@ -150,15 +183,18 @@ function benchSize(size: number, ticks: number, warmup: number, regions: boolean
       sim.acceptMs = 0;
     }
     sim.now += TICK_MS;
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     const events = sim.run({ type: 'tick' });
-    const ms = performance.now() - t0;
+    const t1 = performance.now();
+    const c1 = process.cpuUsage(c0);
+    const ms = t1 - t0;
     const found: Extract<MmEvent, { ev: 'match.found' }>[] = [];
     for (const e of events) {
       if (e.ev === 'match.found') found.push(e);
       else if (e.ev === 'ticket.timedOut' && measured) timedOut += e.ticket.players.length;
     }
-    const t1 = performance.now();
+    const t2 = performance.now();
     for (const e of found) {
       ratingOf.clear();
       for (const t of e.tickets) for (const p of t.players) ratingOf.set(p.userId, p.rating);
@@ -175,13 +211,19 @@ function benchSize(size: number, ticks: number, warmup: number, regions: boolean
       matched += all.length;
       for (const w of queuedAt.values()) waits.push((sim.now - w) / 1000);
     }
-    sim.acceptMs += performance.now() - t1;
+    sim.acceptMs += performance.now() - t2;
     if (measured) {
       tickTimes.push(ms);
+      tickCpuTimes.push((c1.user + c1.system) / 1000);
+      windows.push([t0, t1]);
       tickCpu += ms;
     }
     sim.fill();
+    await yieldToLoop(); // lets the GC observer report
   }
+  await yieldToLoop();
+  gc.stop();
+  const gcIn = windows.map(([a, b]) => gc.within(a, b));
   const cpu = tickCpu + sim.acceptMs + sim.enqueueMs;
   const row: MmBenchRow = {
     queued: size,
@@ -189,6 +231,13 @@ function benchSize(size: number, ticks: number, warmup: number, regions: boolean
     tickP50Ms: quantile(tickTimes, 0.5),
     tickP99Ms: quantile(tickTimes, 0.99),
     tickMaxMs: Math.max(...tickTimes),
+    tickP99NoGcMs: quantile(
+      tickTimes.map((t, i) => t - gcIn[i]!),
+      0.99,
+    ),
+    gcInTicksMs: gcIn.reduce((a, b) => a + b, 0),
+    tickCpuP50Ms: quantile(tickCpuTimes, 0.5),
+    tickCpuP99Ms: quantile(tickCpuTimes, 0.99),
     matchedPerTickCpuSec: matched / (tickCpu / 1000),
     matchedPerCpuSec: matched / (cpu / 1000),
     matchedPerSimSec: matched / ((ticks * TICK_MS) / 1000),
@@ -203,7 +252,7 @@ function benchSize(size: number, ticks: number, warmup: number, regions: boolean
 }
 
 function table(rows: MmBenchRow[]): string {
-  const head = ['queued', 'tick p50 ms', 'tick p99 ms', 'tick max ms', 'matched/s tick CPU', 'matched/s all CPU', 'matched/s sim', 'wait p50 s', 'wait p99 s', 'spread', 'team gap', 'timed out'];
+  const head = ['queued', 'tick p50 ms', 'tick p99 ms', 'tick max ms', 'p99 w/o GC', 'GC in ticks ms', 'CPU p50 ms', 'CPU p99 ms', 'matched/s tick CPU', 'matched/s all CPU', 'matched/s sim', 'wait p50 s', 'wait p99 s', 'spread', 'team gap', 'timed out'];
   const f = (x: number, d = 1) => (Number.isNaN(x) ? '' : x.toFixed(d));
   const k = (x: number) => Math.round(x).toLocaleString('en');
   const body = rows.map((r) => [
@@ -211,6 +260,10 @@ function table(rows: MmBenchRow[]): string {
     f(r.tickP50Ms),
     f(r.tickP99Ms),
     f(r.tickMaxMs),
+    f(r.tickP99NoGcMs),
+    f(r.gcInTicksMs, 0),
+    f(r.tickCpuP50Ms),
+    f(r.tickCpuP99Ms),
     k(r.matchedPerTickCpuSec),
     k(r.matchedPerCpuSec),
     k(r.matchedPerSimSec),
@@ -226,20 +279,22 @@ function table(rows: MmBenchRow[]): string {
 }
 
 /** Runs the matchmaker benchmark and prints its table; returns the rows. */
-export function runMmBench(options: MmBenchOptions = {}): MmBenchRow[] {
+export async function runMmBench(options: MmBenchOptions = {}): Promise<MmBenchRow[]> {
   const sizes = options.sizes ?? [10_000, 100_000];
   const ticks = options.ticks ?? 240;
   const warmup = options.warmup ?? 40;
   const log = options.log ?? ((line: string) => console.log(line));
-  log(`matchmaker, one 5v5 queue (node ${process.version}; ${TICK_MS} ms per tick, ${warmup} warm-up + ${ticks} measured ticks)`);
-  const rows = sizes.map((size) => benchSize(size, ticks, warmup, options.regions ?? false, options.seed ?? 42, log));
+  const load = loadavg().map((x) => x.toFixed(2)).join(' ');
+  log(`matchmaker, one 5v5 queue (node ${process.version}; ${TICK_MS} ms per tick, ${warmup} warm-up + ${ticks} measured ticks; load average ${load})`);
+  const rows: MmBenchRow[] = [];
+  for (const size of sizes) rows.push(await benchSize(size, ticks, warmup, options.regions ?? false, options.seed ?? 42, log));
   log(table(rows));
   return rows;
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const { values } = parseArgs({ options: { sizes: { type: 'string' }, ticks: { type: 'string' }, warmup: { type: 'string' }, regions: { type: 'boolean' } } });
-  runMmBench({
+  await runMmBench({
     ...(values.sizes === undefined ? {} : { sizes: values.sizes.split(',').map(Number) }),
     ...(values.ticks === undefined ? {} : { ticks: Number(values.ticks) }),
     ...(values.warmup === undefined ? {} : { warmup: Number(values.warmup) }),

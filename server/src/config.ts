@@ -87,10 +87,15 @@ export const settings = {
   chatBurst: setting('FOYER_CHAT_BURST', positive(10, 1000), 'Chat lines a user may send at once.'),
   serverSecret: setting('FOYER_SERVER_SECRET', optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()), 'Bearer secret game servers use for /v1/... (ending games, reporting results). Unset: those endpoints are off.', true),
 
+  databaseUrl: setting('DATABASE_URL', optionalString, 'postgres://… of the Postgres database. Unset: embedded PGlite in FOYER_DATA_DIR.', true),
+  dataDir: setting('FOYER_DATA_DIR', z.string().default('.foyer-data'), 'Folder of the embedded PGlite database (when DATABASE_URL is unset); `memory` keeps it in memory.'),
   partyMaxSize: setting('FOYER_PARTY_MAX_SIZE', positive(5, 64), 'Party members plus pending invites.'),
   inviteTtlMs: setting('FOYER_INVITE_TTL_MS', ms(30_000), 'How long a party invite stays open (a repeat invite does not extend it).'),
   mmTickMs: setting('FOYER_MM_TICK_MS', ms(250), 'How often each queue tries to match its tickets.'),
   queues: setting('FOYER_QUEUES', queuesSchema, 'Matchmaking queues: a JSON array of queue definitions, or the path of a JSON file holding one (see docs/protocol.md, QueueConfig).'),
+  project: setting('FOYER_PROJECT', z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, '1-32 letters, digits, `_`, `.` or `-`').default('foyer'), 'Project name: mail senders are named `<project>:<userId>`.'),
+  mailInboxMax: setting('FOYER_MAIL_INBOX_MAX', positive(100, 100_000), 'Unacknowledged messages one user may hold; a send beyond that fails for them with INBOX_FULL.'),
+  mailTtlMs: setting('FOYER_MAIL_TTL_MS', z.coerce.number().int().min(1).max(365 * 86_400_000).default(30 * 86_400_000), 'How long a message waits to be acknowledged; after that it is never listed or delivered, and a periodic purge deletes it.'),
 
   adminToken: setting('FOYER_ADMIN_TOKEN', optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()), 'Bearer token for the admin HTTP API (/admin/...). Unset: the admin API is off.', true),
   webRoot: setting('FOYER_WEB_ROOT', optionalString, 'Folder served at / (the lobby page). Default: the built web/ page when present.'),

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type pino from 'pino';
 import type { Logger } from 'pino';
+import { AdminCommands } from './admin/commands.js';
 import { createHttpHandler } from './admin/http.js';
 import { createMetrics } from './admin/metrics.js';
 import { redactedConfig, type Config } from './config.js';
@@ -10,10 +11,20 @@ import { Gateway } from './gateway/gateway.js';
 import { OpRegistry } from './gateway/registry.js';
 import { Tokens } from './gateway/tokens.js';
 import { registerChat } from './lobby/chat.js';
+import { FriendService } from './lobby/friends.js';
 import { GameService } from './lobby/games.js';
+import { MailService } from './lobby/mail.js';
+import { MatchResults } from './lobby/matchResults.js';
 import { MatchService } from './lobby/matchmaking.js';
 import { PartyService } from './lobby/parties.js';
+import { registerProfileOps } from './lobby/profiles.js';
 import { createLogger } from './log.js';
+import { Accounts } from './store/accounts.js';
+import { openDb } from './store/db.js';
+import { Friends } from './store/friends.js';
+import { Mail } from './store/mail.js';
+import { Matches } from './store/matches.js';
+import { migrate } from './store/migrations.js';
 import { createTransport } from './transport/index.js';
 
 export { loadConfig, type Config } from './config.js';
@@ -39,19 +50,34 @@ export async function startNode(config: Config, options: { logDestination?: pino
   const tokens = new Tokens(config);
   if (tokens.ephemeral) log.warn('FOYER_TOKEN_SECRET is unset: tokens are signed with a random key and die with this process');
   const registry = new OpRegistry();
-  const gateway = new Gateway({ config, log, metrics, tokens, registry });
-  const games = new GameService({ config, log, gateway, registry });
-  const known = new Set<string>();
-  gateway.onSession({ started: (userId) => known.add(userId) });
-  const parties = new PartyService({ config, log, gateway, registry, knownUser: (u) => known.has(u) });
+  const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir === 'memory' ? undefined : config.dataDir });
+  const applied = await migrate(db);
+  if (applied.length) log.info({ applied, storage: db.kind }, 'database migrated');
+  const accounts = new Accounts(db);
+  const gateway = new Gateway({ config, log, metrics, tokens, registry, accounts });
+  registerProfileOps(registry, accounts, tokens);
+  const friendStore = new Friends(db);
+  const friends = new FriendService({ log, gateway, registry, store: friendStore });
+  const games = new GameService({ config, log, gateway, registry, isFriend: (ownerId, userId) => friends.isFriend(ownerId, userId) });
+  const parties = new PartyService({ config, log, gateway, registry, knownUser: async (u) => !!(await accounts.get(u)), blocks: (u, other) => friends.blocks(u, other) });
   games.partyOf = (userId) => {
     const p = parties.partyOfUser(userId);
     return p && { leaderId: p.leaderId, members: p.members.map((m) => ({ userId: m.userId, name: m.name })) };
   };
   const matchmaking = new MatchService({ config, log, gateway, registry, metrics, games, parties });
-  registerChat({ config, gateway, registry, rooms: { game: (u) => games.chatRoom(u), party: (u) => parties.chatRoom(u) } });
+  // Presence follows games and queues.
+  friends.whereabouts = { inGame: (u) => !!games.chatRoom(u), inQueue: (u) => matchmaking.isQueued(u) };
+  games.onWhereChanged = (u) => friends.touched(u);
+  matchmaking.onQueueChanged = (users) => users.forEach((u) => friends.touched(u));
+  registerChat({ config, gateway, registry, rooms: { game: (u) => games.chatRoom(u), party: (u) => parties.chatRoom(u) }, chatBannedUntil: (u) => commands.chatBans.until(u) });
+  const matchResults = new MatchResults({ gateway, registry, matches: new Matches(db), accounts });
+  const mail = new MailService({ config, log, gateway, registry, mail: new Mail(db, { inboxMax: config.mailInboxMax, ttlMs: config.mailTtlMs }) });
+  // A block either way refuses mail: the sender's own blocks from its loaded list, the recipient's (maybe offline) from storage.
+  mail.blocked = async (sender, recipient) => friends.blocks(sender, recipient) || (await friendStore.isBlocked(recipient, sender));
+  // Operator commands (admin API); operator mail goes out through the mail service.
+  const commands = new AdminCommands({ db, config, gateway, log, deliverMail: (u, m) => mail.deliver(u, m) });
 
-  const missing = registry.missing().filter((op) => !['auth.guest', 'auth.token', 'session.resume'].includes(op));
+  const missing = registry.missing().filter((op) => !['auth.guest', 'auth.register', 'auth.login', 'auth.token', 'session.resume'].includes(op));
   if (missing.length) throw new Error(`no handler for ops: ${missing.join(', ')}`);
 
   let ready = false;
@@ -65,7 +91,7 @@ export async function startNode(config: Config, options: { logDestination?: pino
       maxBufferedBytes: config.maxBufferedBytes,
       maxHttpBodyBytes: 1024 * 1024,
       onConnection: gateway.onConnection,
-      onHttp: createHttpHandler({ gateway, games, matchmaking, metrics, adminToken: config.adminToken, serverSecret: config.serverSecret, webRoot, nodeId, ready: () => ready }),
+      onHttp: createHttpHandler({ gateway, games, matchmaking, metrics, adminToken: config.adminToken, serverSecret: config.serverSecret, webRoot, nodeId, ready: () => ready, accounts, parties, commands, matchResults }),
     },
     log,
   );
@@ -88,6 +114,9 @@ export async function startNode(config: Config, options: { logDestination?: pino
         matchmaking.stop();
         await gateway.shutdown();
         await transport.close();
+        await mail.stop();
+        await commands.idle();
+        await db.close();
         log.info('lobby node stopped');
       })()),
   };

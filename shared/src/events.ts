@@ -3,6 +3,7 @@ import { Timestamp, UserId } from './common.js';
 import { GameEndReason, GameId, GameLeaveReason, GameSummary, GameView, PlayerView, SpectatorView } from './games.js';
 import { TicketUpdate } from './matchmaking.js';
 import { InviteEndReason, PartyEndReason, PartyId, PartyLeaveReason, PartyView } from './parties.js';
+import { FriendView, MailView, MatchResultView, Presence } from './social.js';
 
 const inParty = { partyId: PartyId, version: z.number().int().nonnegative() };
 
@@ -58,6 +59,10 @@ export const events = {
   'party.leaderChanged': event({ doc: 'The leader handed over leadership.', data: z.object({ ...inParty, leaderId: UserId }) }),
   'party.queueChanged': event({ doc: 'The party went into a queue (party.go) or left it (`queue: null`).', data: z.object({ ...inParty, queue: z.string().nullable() }) }),
   'party.ended': event({ doc: 'The party is gone: disbanded, its last invite expired (temporary), or only the leader was left.', data: z.object({ partyId: PartyId, reason: PartyEndReason }) }),
+  'mail.received': event({ doc: 'A new message: sent live to a recipient online, and at each login or resume every unacknowledged one (the oldest 200) is sent again, so a message may arrive more than once until mail.ack — never after. mail.list returns the same.', data: z.object({ mail: MailView }) }),
+  'profile.ratingChanged': event({ doc: 'A reported match result changed one\'s rating.', data: z.object({ result: MatchResultView }) }),
+  'friends.changed': event({ doc: 'A friendship or request with `friend.userId` changed (requested, accepted, removed, blocked); `removed: true` when the entry is gone.', data: z.object({ friend: FriendView, removed: z.boolean() }) }),
+  'presence.changed': event({ doc: 'A friend came online, went offline, joined a game or a queue, or changed activity.', data: z.object({ userId: UserId, name: z.string(), presence: Presence }) }),
   'mm.status': event({ doc: 'A change of one\'s matchmaking ticket: queued → found → ready, or cancelled / timedOut / failed with a reason.', data: TicketUpdate }),
 } as const satisfies Record<string, EventSpec>;
 

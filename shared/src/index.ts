@@ -6,6 +6,7 @@ export * from './envelope.js';
 export * from './games.js';
 export * from './matchmaking.js';
 export * from './parties.js';
+export * from './social.js';
 export * from './ops.js';
 export * from './events.js';
 export * from './codec.js';

@@ -3,6 +3,7 @@ import { DisplayName, Timestamp, Token, UserId } from './common.js';
 import { GameCreate, GameFilter, GameId, GameListQuery, GamePage, GameSettingsUpdate, GameSort, GameView, Profile } from './games.js';
 import { MatchProfile, TicketUpdate } from './matchmaking.js';
 import { MemberAttributes, PartyId, PartyView } from './parties.js';
+import { FriendView, MailId, MailSend, MailView, MatchResultView, Presence } from './social.js';
 
 /**
  * One request type: its `data` schema, its reply `data` schema, whether a
@@ -20,6 +21,21 @@ function op<D extends z.ZodType, R extends z.ZodType>(spec: OpSpec<D, R>): OpSpe
   return spec;
 }
 
+/** What anyone may see of a player. */
+export const ProfileView = z.object({
+  userId: UserId,
+  name: z.string(),
+  kind: z.enum(['guest', 'named', 'external']),
+  /** OpenSkill: `ordinal` (mu − 3σ) is the conservative rating to show and sort by. */
+  rating: z.object({ mu: z.number(), sigma: z.number(), ordinal: z.number() }),
+  level: z.number().int(),
+  school: z.string().nullable(),
+  side: z.string().nullable(),
+  custom: z.record(z.string(), z.unknown()),
+  role: z.enum(['player', 'moderator', 'admin']),
+  createdAt: Timestamp,
+});
+
 const Login = z.object({
   userId: UserId,
   name: z.string(),
@@ -32,9 +48,44 @@ const Login = z.object({
 export const ops = {
   'auth.guest': op({
     auth: false,
-    doc: 'Log in as a guest with a display name. Returns a token for later connections (`?token=` or auth.token) and for session.resume.',
-    data: z.object({ name: DisplayName }),
+    doc: 'Log in as a guest. A new guest gets a `deviceSecret` (returned once): keep it on the device and send it next time to be the same guest again, with the same id, rating and friends. Returns a token for later connections (`?token=` or auth.token) and for session.resume.',
+    data: z.object({ name: DisplayName, deviceSecret: z.string().min(16).max(128).optional() }),
+    result: Login.required({ token: true }).extend({ deviceSecret: z.string().optional() }),
+  }),
+  'auth.register': op({
+    auth: false,
+    doc: 'Create a named account and log in. Names are unique whatever their case (NAME_TAKEN). The password is stored as an scrypt hash only.',
+    data: z.object({ name: DisplayName, password: z.string().min(8).max(200) }),
     result: Login.required({ token: true }),
+  }),
+  'auth.login': op({
+    auth: false,
+    doc: 'Log in to a named account. WRONG_CREDENTIALS does not say which part was wrong; repeated failures per name and per address get LOGIN_THROTTLED.',
+    data: z.object({ name: DisplayName, password: z.string().min(1).max(200) }),
+    result: Login.required({ token: true }),
+  }),
+  'auth.upgrade': op({
+    auth: true,
+    doc: 'Turn the guest account one is logged in with into a named one, keeping its id, rating and friends.',
+    data: z.object({ name: DisplayName, password: z.string().min(8).max(200) }),
+    result: Login.required({ token: true }),
+  }),
+  'profile.get': op({
+    auth: true,
+    doc: 'A player\'s profile (one\'s own without `userId`).',
+    data: z.object({ userId: UserId.optional() }),
+    result: z.object({ profile: ProfileView }),
+  }),
+  'profile.update': op({
+    auth: true,
+    doc: 'Change one\'s own level, school, side or custom data (JSON, at most 4 KiB).',
+    data: z.object({
+      level: z.number().int().min(0).max(10_000).optional(),
+      school: z.string().max(32).nullable().optional(),
+      side: z.string().max(32).nullable().optional(),
+      custom: z.record(z.string(), z.unknown()).refine((c) => JSON.stringify(c).length <= 4096, 'custom data is limited to 4 KiB').optional(),
+    }),
+    result: z.object({ profile: ProfileView }),
   }),
   'auth.token': op({
     auth: false,
@@ -175,6 +226,32 @@ export const ops = {
   'mm.accept': op({ auth: true, doc: 'Accept the found match before `acceptBy`.', data: z.object({}), result: z.object({}) }),
   'mm.decline': op({ auth: true, doc: 'Decline the found match: one\'s ticket is cancelled; the others return to the queue.', data: z.object({}), result: z.object({}) }),
   'mm.current': op({ auth: true, doc: 'One\'s ticket, or null: what a client fetches after a resync.', data: z.object({}), result: z.object({ ticket: TicketUpdate.nullable() }) }),
+
+  'mail.send': op({
+    auth: true,
+    doc: 'Send a message to users online or offline: online recipients get mail.received now, the others at their next login. Sending the same `clientMsgId` again sends nothing new. Refusals per recipient come back in `failed` (USER_NOT_FOUND, BLOCKED, INBOX_FULL).',
+    data: MailSend,
+    result: z.object({ sent: z.array(z.object({ to: UserId, id: MailId })), failed: z.array(z.object({ to: UserId, code: z.string() })) }),
+  }),
+  'mail.sendBatch': op({
+    auth: true,
+    doc: 'Several messages at once, each keyed by its `clientMsgId`; returns the ids that failed and why.',
+    data: z.object({ messages: z.array(MailSend).min(1).max(50) }),
+    result: z.object({ failed: z.array(z.object({ clientMsgId: z.string(), to: UserId, code: z.string() })) }),
+  }),
+  'mail.list': op({ auth: true, doc: 'One\'s unacknowledged, unexpired messages, oldest first.', data: z.object({ limit: z.number().int().min(1).max(200).default(50) }), result: z.object({ mail: z.array(MailView) }) }),
+  'mail.ack': op({ auth: true, doc: 'Acknowledge messages after processing them: they are deleted from storage, and are never delivered again.', data: z.object({ ids: z.array(MailId).min(1).max(200) }), result: z.object({ deleted: z.number().int() }) }),
+
+  'profile.matches': op({ auth: true, doc: 'A player\'s match history, newest first.', data: z.object({ userId: UserId.optional(), limit: z.number().int().min(1).max(100).default(20) }), result: z.object({ matches: z.array(MatchResultView) }) }),
+
+  'friends.request': op({ auth: true, doc: 'Ask a user to be friends; they get friends.changed. Refusals: USER_NOT_FOUND, BAD_REQUEST (oneself), ALREADY_FRIENDS, REQUEST_PENDING (one already sent; if they asked you first, this accepts), BLOCKED, FRIENDS_FULL.', data: z.object({ userId: UserId }), result: z.object({ friend: FriendView }) }),
+  'friends.accept': op({ auth: true, doc: 'Accept a friend request (NO_REQUEST if there is none).', data: z.object({ userId: UserId }), result: z.object({ friend: FriendView }) }),
+  'friends.decline': op({ auth: true, doc: 'Decline a friend request, or withdraw one you sent (NO_REQUEST if there is none).', data: z.object({ userId: UserId }), result: z.object({}) }),
+  'friends.remove': op({ auth: true, doc: 'End a friendship (NOT_FRIENDS if there is none); both sides see it go.', data: z.object({ userId: UserId }), result: z.object({}) }),
+  'friends.block': op({ auth: true, doc: 'Block a user: any friendship or request ends; they cannot request, mail or invite you to a party.', data: z.object({ userId: UserId }), result: z.object({}) }),
+  'friends.unblock': op({ auth: true, doc: 'Lift a block you set.', data: z.object({ userId: UserId }), result: z.object({}) }),
+  'friends.list': op({ auth: true, doc: 'Friends (with presence), requests both ways, and whom you blocked.', data: z.object({}), result: z.object({ friends: z.array(FriendView) }) }),
+  'presence.set': op({ auth: true, doc: 'Set the game-defined activity text friends see (null clears it). The status (online, in game, in queue) follows what you do.', data: z.object({ activity: z.string().max(64).nullable() }), result: z.object({ presence: Presence }) }),
 } as const satisfies Record<string, OpSpec>;
 
 export type Ops = typeof ops;

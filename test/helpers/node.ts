@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { LobbyClient, type LobbyClientOptions } from '@foyer/client-sdk';
+import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../server/src/config.js';
 import { startNode, type LobbyNode } from '../../server/src/node.js';
 
@@ -31,7 +32,17 @@ export async function startTestNode(overrides: Partial<Config> = {}): Promise<Te
       cb();
     },
   });
-  const config = loadConfig([], {}, { host: '127.0.0.1', port: 0, transport, logLevel: 'debug', tokenSecret: TOKEN_SECRET, adminToken: ADMIN_TOKEN, ...overrides });
+  const config = loadConfig([], {}, {
+    host: '127.0.0.1',
+    port: 0,
+    transport,
+    logLevel: 'debug',
+    tokenSecret: TOKEN_SECRET,
+    adminToken: ADMIN_TOKEN,
+    // The run's own Postgres database (test/globalSetup.ts): fast to open, shared by the run's nodes.
+    databaseUrl: inject('databaseUrl'),
+    ...overrides,
+  });
   const node = await startNode(config, { logDestination: sink });
   const url = `ws://127.0.0.1:${node.port}`;
   const httpUrl = `http://127.0.0.1:${node.port}`;

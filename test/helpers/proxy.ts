@@ -15,12 +15,12 @@ export interface Proxy {
   close(): Promise<void>;
 }
 
-export async function startProxy(targetPort: number): Promise<Proxy> {
+export async function startProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<Proxy> {
   const pairs = new Set<[net.Socket, net.Socket]>();
   let blocked = false;
   const server = net.createServer((client) => {
     if (blocked) return void client.destroy();
-    const upstream = net.connect(targetPort, '127.0.0.1');
+    const upstream = net.connect(targetPort, targetHost);
     const pair: [net.Socket, net.Socket] = [client, upstream];
     pairs.add(pair);
     client.pipe(upstream).pipe(client);

@@ -21,7 +21,8 @@ describe('login', () => {
     await a.connect();
     const me = await a.call('auth.guest', { name: '  Ann  ' });
     expect(me.name).toBe('Ann');
-    expect(me.userId).toMatch(/^g:/);
+    expect(me.userId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(me.deviceSecret).toBeTruthy();
     expect(me.expiresAt).toBeGreaterThan(Date.now());
     await a.close();
 
@@ -61,12 +62,18 @@ describe('login', () => {
     await expect(c.call('session.ping', {})).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
   });
 
-  it('accepts tokens of the external issuer (HS256) and prefixes their subject', async () => {
-    const token = await new SignJWT({ preferred_username: 'Kai' }).setProtectedHeader({ alg: 'HS256' }).setIssuer('https://accounts.example.test').setSubject('user-42').setExpirationTime('10m').sign(new TextEncoder().encode(EXTERNAL_SECRET));
+  it('accepts tokens of the external issuer (HS256), linking each subject to one account', async () => {
+    const sub = `user-${Math.random()}`;
+    const token = await new SignJWT({ preferred_username: 'Kai' }).setProtectedHeader({ alg: 'HS256' }).setIssuer('https://accounts.example.test').setSubject(sub).setExpirationTime('10m').sign(new TextEncoder().encode(EXTERNAL_SECRET));
     const c = t.client();
     await c.connect();
     const me = await c.call('auth.token', { token });
-    expect(me).toMatchObject({ userId: 'x:user-42', name: 'Kai' });
+    expect(me.name).toBe('Kai');
+    await c.close();
+    const again = t.client();
+    await again.connect();
+    expect((await again.call('auth.token', { token })).userId).toBe(me.userId);
+    expect((await again.call('profile.get', {})).profile).toMatchObject({ kind: 'external', name: 'Kai' });
     // An external token from the wrong issuer is refused.
     const wrongIss = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setIssuer('https://elsewhere.test').setSubject('user-42').setExpirationTime('10m').sign(new TextEncoder().encode(EXTERNAL_SECRET));
     const d = t.client();
@@ -94,10 +101,10 @@ describe('external issuer with a JWKS file', () => {
     writeFileSync(file, JSON.stringify({ keys: [jwk] }));
     const t = await startTestNode({ externalJwksFile: file });
     try {
-      const token = await new SignJWT({ name: 'Rhea' }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer('studio').setSubject('p-7').setExpirationTime('5m').sign(privateKey);
+      const token = await new SignJWT({ name: 'Rhea' }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer('studio').setSubject(`p-${Math.random()}`).setExpirationTime('5m').sign(privateKey);
       const c = t.client();
       await c.connect();
-      expect(await c.call('auth.token', { token })).toMatchObject({ userId: 'x:p-7', name: 'Rhea' });
+      expect(await c.call('auth.token', { token })).toMatchObject({ name: 'Rhea' });
       const other = await generateKeyPair('RS256');
       const forged = await new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer('studio').setSubject('p-7').setExpirationTime('5m').sign(other.privateKey);
       const d = t.client();

@@ -2,6 +2,7 @@ import type { EventName, LobbyClient } from '@foyer/client-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GAME_EVENTS, Inbox, until } from '../helpers/events.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
+import { startProxy } from '../helpers/proxy.js';
 
 const PARTY_EVENTS: EventName[] = [
   'party.invited',
@@ -257,6 +258,27 @@ describe('parties (SEEDS §2 matrix)', () => {
       await b.c.close();
       expect((await a.inbox.next('party.memberLeft', (d) => d.userId === b.id)).reason).toBe('disconnected');
       expect((await a.inbox.next('mm.status', (d) => d.status === 'cancelled')).reason).toBe('partyChanged');
+    });
+
+    it('a member who comes back within the grace period gets the whole party again', async () => {
+      const proxy = await startProxy(t.node.port);
+      try {
+        const [a] = await Promise.all([p('SnapA')]);
+        const b: P = await (async () => {
+          const c = t.client({ url: `ws://127.0.0.1:${proxy.port}` });
+          const inbox = new Inbox(c, PARTY_EVENTS);
+          await c.connect();
+          return { c, inbox, id: (await c.call('auth.guest', { name: 'SnapB' })).userId };
+        })();
+        const id = await party(a, b);
+        const before = b.inbox.of('party.snapshot').length;
+        proxy.cut();
+        const snap = await b.inbox.next('party.snapshot', () => b.inbox.of('party.snapshot').length > before);
+        expect(snap.party).toMatchObject({ id, leaderId: a.id });
+        expect(snap.party.members.map((m) => m.userId)).toEqual([a.id, b.id]);
+      } finally {
+        await proxy.close();
+      }
     });
 
     it('game.join withParty: everyone joins if seats allow, or nobody does', async () => {

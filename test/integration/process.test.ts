@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { LobbyClient } from '@foyer/client-sdk';
@@ -8,7 +11,12 @@ import { transport } from '../helpers/node.js';
 const MAIN = fileURLToPath(new URL('../../server/dist/main.js', import.meta.url));
 
 function run(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, FOYER_TRANSPORT: transport, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Like `npm start`: no DATABASE_URL, so embedded PGlite, in a data folder of this test's own.
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'foyer-data-'));
+  const child = spawn(process.execPath, [MAIN, ...args], {
+    env: { ...process.env, DATABASE_URL: '', FOYER_DATA_DIR: dataDir, FOYER_TRANSPORT: transport, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d));
@@ -37,7 +45,8 @@ describe('the node as a process (what npm start runs)', () => {
     expect(await p.exited).toBe(0);
     expect(await closed).toBe(1001);
     expect(p.output()).toContain('"transport":"' + transport + '"');
-  });
+    expect(p.output()).toContain('"storage":"pglite"');
+  }, 60_000); // a first start creates the embedded database: seconds on a busy machine
 
   it('refuses a bad setting with a clear message and exit code 2', async () => {
     const p = run([], { PORT: 'eighty', FOYER_HEARTBEAT_INTERVAL_MS: '-5' });

@@ -596,6 +596,78 @@ describe('paging while games come and go (property)', () => {
   });
 });
 
+describe('index agrees with a brute-force scan after single-field changes (property)', () => {
+  const filters: GameFilter[] = [
+    F(),
+    F({ status: 'open' }),
+    F({ status: 'inProgress' }),
+    F({ hasPassword: true }),
+    F({ hasPassword: false, status: 'open' }),
+    F({ hasFreeSeats: true }),
+    F({ hasFreeSeats: false, gameType: 'PvP' }),
+    F({ gameType: 'PvE', attributes: [{ key: 'map', op: 'eq', value: 'forest' }] }),
+    F({ attributes: [{ key: 'map', op: 'in', value: ['desert', 'tundra'] }] }),
+    F({ attributes: [{ key: 'size', op: 'ge', value: 4 }], status: 'open', hasFreeSeats: true }),
+    F({ nameContains: 'raid' }),
+  ];
+  const change = fc.oneof(
+    fc.record({ field: fc.constant('hasPassword' as const), value: fc.boolean() }),
+    fc.record({ field: fc.constant('closed' as const), value: fc.boolean() }),
+    fc.record({ field: fc.constant('inProgress' as const), value: fc.boolean() }),
+    fc.record({ field: fc.constant('players' as const), value: fc.integer({ min: 0, max: 4 }) }),
+    fc.record({ field: fc.constant('freeSeats' as const), value: fc.integer({ min: 0, max: 3 }) }),
+    fc.record({ field: fc.constant('map' as const), value: fc.constantFrom('forest', 'desert', 'tundra', undefined) }),
+    fc.record({ field: fc.constant('size' as const), value: fc.constantFrom(2, 4, 8, '8') }),
+    fc.record({ field: fc.constant('name' as const), value: fc.constantFrom('Night raid', 'Chill', 'RAIDERS') }),
+  );
+  it('lists exactly the matching games, in order, for every filter and sort', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 40 }), fc.array(fc.tuple(fc.nat(), change), { maxLength: 60 }), fc.integer({ min: 1, max: 1_000_000 }), (n, changes, seed) => {
+        const rnd = mulberry32(seed);
+        const list = new GameList();
+        const live = new Map<string, GameSummary>();
+        for (let i = 0; i < n; i++) {
+          const g = game({
+            id: `b${i}`,
+            gameType: rnd() < 0.5 ? 'PvE' : 'PvP',
+            players: Math.floor(rnd() * 5),
+            freeSeats: Math.floor(rnd() * 4),
+            createdAt: Math.floor(rnd() * 10),
+            hasPassword: rnd() < 0.3,
+            inProgress: rnd() < 0.3,
+            closed: rnd() < 0.2,
+            attributes: { map: ['forest', 'desert', 'tundra'][Math.floor(rnd() * 3)]!, size: 4 },
+          });
+          list.upsert(g);
+          live.set(g.id, g);
+        }
+        const keys = [...live.keys()];
+        for (const [pick, c] of changes) {
+          if (keys.length === 0) break;
+          const id = keys[pick % keys.length]!;
+          const g = live.get(id)!;
+          let next: GameSummary;
+          if (c.field === 'map' || c.field === 'size') {
+            const attributes = { ...g.attributes };
+            if (c.value === undefined) delete attributes[c.field];
+            else attributes[c.field] = c.value;
+            next = { ...g, attributes };
+          } else next = { ...g, [c.field]: c.value };
+          list.upsert(next);
+          live.set(id, next);
+          for (const filter of filters) {
+            for (const sort of SORTS) {
+              const want = ids([...live.values()].filter((x) => matches(filter, x)).sort((a, b) => refCompare(sort, a, b)));
+              expect(ids(allPages(list, filter, sort, 7))).toEqual(want);
+            }
+          }
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
 describe('subscriptions', () => {
   const sorted = (c: { subscriptionId: string; kind: string }[]) => [...c].sort((a, b) => cmpStr(a.subscriptionId, b.subscriptionId));
 

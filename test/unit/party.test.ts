@@ -632,7 +632,14 @@ describe('go', () => {
     expect(h.refused(h.go('ann', failing))).toBe('MISSING_ATTRIBUTES');
     expect(h.refused(h.go('ann', { ...failing, requiredAttributes: [] }))).toBe('PARTY_SIZE_NOT_ALLOWED');
     expect(h.refused(h.go('ann', { ...failing, requiredAttributes: [], teamSize: 3 }))).toBe('DUPLICATE_ATTRIBUTE');
-    expect(h.refused(h.go('ann', { teamSize: 3 }))).toBe('SIDE_CONFLICT');
+    expect(h.refused(h.go('ann', { teamSize: 3, sides: true }))).toBe('SIDE_CONFLICT');
+  });
+
+  it('ignores sides in a queue without sides', () => {
+    const h = party(['bob']);
+    h.ok(h.set('ann', { side: 'A' }));
+    h.ok(h.set('bob', { side: 'B' }));
+    h.ok(h.go('ann', { teamSize: 2 }));
   });
 
   it('freezes choices and takes no invites while queued; unqueue opens the party again', () => {

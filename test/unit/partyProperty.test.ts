@@ -9,7 +9,7 @@ import type { PartyCommand, PartyCtx, PartyEvent, PartyRules, PartyState } from 
 const rules: PartyRules = { maxSize: 4, inviteTtlMs: 3_000 };
 const USERS = ['u1', 'u2', 'u3', 'u4', 'u5'];
 const QUEUES = [
-  QueueConfig.parse({ name: 'duo', teamSize: 2 }),
+  QueueConfig.parse({ name: 'duo', teamSize: 2, sides: true }),
   QueueConfig.parse({ name: 'ranked', teamSize: 3, sides: true, requiredAttributes: ['character'], uniqueAttribute: 'character' }),
   QueueConfig.parse({ name: 'open', teamSize: 5, partySizes: [2, 4] }),
   QueueConfig.parse({ name: 'heroes', teamSize: 4, uniqueAttribute: 'character' }),

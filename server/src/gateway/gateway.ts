@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   CloseCode,
   MIN_PROTOCOL_VERSION,
@@ -22,7 +21,8 @@ import type { Config } from '../config.js';
 import type { Metrics } from '../admin/metrics.js';
 import { LobbyError } from '../errors.js';
 import type { Conn, ConnHandlers, UpgradeInfo } from '../transport/index.js';
-import { TokenBucket } from './rateLimit.js';
+import { assertNotBanned, type Account, type Accounts } from '../store/accounts.js';
+import { FailureThrottle, TokenBucket } from './rateLimit.js';
 import type { OpRegistry, RequestContext } from './registry.js';
 import { Session, type SessionLink } from './session.js';
 import type { Identity, Tokens } from './tokens.js';
@@ -47,10 +47,11 @@ export interface GatewayDeps {
   metrics: Metrics;
   tokens: Tokens;
   registry: OpRegistry;
+  accounts: Accounts;
 }
 
 /** The ops that log a connection in; they need the connection, not a session. */
-type LoginOp = 'auth.guest' | 'auth.token' | 'session.resume';
+type LoginOp = 'auth.guest' | 'auth.register' | 'auth.login' | 'auth.token' | 'session.resume';
 type LoginHandler<O extends LoginOp> = (data: OpParsed<O>, c: Connection, after: (fn: () => void) => void) => Promise<OpResult<O>>;
 
 // setTimeout's limit; a longer token expiry is re-armed when it fires.
@@ -68,26 +69,58 @@ export class Gateway {
   private closing = false;
   private readonly listeners: SessionListener[] = [];
   private readonly loginOps: { [O in LoginOp]: LoginHandler<O> };
+  /** Failed logins: 10 at once per name, then one per 6 s; 50 per address (many players can share one). */
+  private readonly nameFailures = new FailureThrottle(10, 6000);
+  private readonly addressFailures = new FailureThrottle(50, 1200);
 
   constructor(readonly deps: GatewayDeps) {
     const { config, tokens, registry } = deps;
     this.heartbeat = setInterval(() => this.sweep(), config.heartbeatIntervalMs);
     this.heartbeat.unref();
 
+    const { accounts } = deps;
+    /** Logs the connection in as this account, with a fresh token. */
+    const enter = async (c: Connection, a: Account, after: (fn: () => void) => void) => {
+      assertNotBanned(a);
+      const issued = await tokens.issue(a.id, a.name);
+      after(this.login(c, { userId: a.id, name: a.name, expiresAt: issued.expiresAt, external: false }).goLive);
+      return { userId: a.id, name: a.name, ...issued };
+    };
     this.loginOps = {
       'auth.guest': async (data, c, after) => {
-        const userId = `g:${randomUUID()}`;
-        const issued = await tokens.issue(userId, data.name);
-        after(this.login(c, { userId, name: data.name, expiresAt: issued.expiresAt, external: false }).goLive);
-        return { userId, name: data.name, ...issued };
+        if (data.deviceSecret === undefined) {
+          const { account, deviceSecret } = await accounts.createGuest(data.name);
+          return { ...(await enter(c, account, after)), deviceSecret };
+        }
+        this.throttle(c.conn.ip);
+        const account = await accounts.guestByDevice(data.deviceSecret);
+        if (!account) {
+          this.addressFailures.failed([c.conn.ip], Date.now());
+          throw new LobbyError('WRONG_CREDENTIALS', 'unknown device secret');
+        }
+        return enter(c, account, after);
+      },
+      'auth.register': async (data, c, after) => enter(c, await accounts.register(data.name, data.password), after),
+      'auth.login': async (data, c, after) => {
+        const name = data.name.toLowerCase();
+        this.throttle(c.conn.ip, name);
+        const account = await accounts.login(data.name, data.password);
+        if (!account) {
+          this.addressFailures.failed([c.conn.ip], Date.now());
+          this.nameFailures.failed([name], Date.now());
+          throw new LobbyError('WRONG_CREDENTIALS', 'wrong name or password');
+        }
+        return enter(c, account, after);
       },
       'auth.token': async (data, c, after) => {
-        const id = await tokens.verify(data.token);
+        const id = await this.identify(data.token);
         after(this.login(c, id).goLive);
         return { userId: id.userId, name: id.name, expiresAt: id.expiresAt };
       },
       'session.resume': async (data, c, after) => {
-        const id = await tokens.verify(data.token);
+        // A session still on this node needs no storage: resuming works while the database is down.
+        const verified = await tokens.verify(data.token);
+        const id = !verified.external && this.sessions.has(verified.userId) ? verified : await this.identify(data.token);
         const { resumed, goLive } = this.login(c, id, data.lastSeq);
         after(goLive);
         return { userId: id.userId, name: id.name, expiresAt: id.expiresAt, resumed, seq: c.session!.seq };
@@ -162,6 +195,36 @@ export class Gateway {
     this.deps.metrics.events.inc(n);
   }
 
+  /**
+   * Runs `task` in the user's serialized processing on this node: queued
+   * behind the requests their connection is handling, so it never interleaves
+   * with them (at once when the session has no connection, in its grace
+   * period). Undefined when the user has no session here.
+   */
+  runAsUser<T>(userId: string, task: () => Promise<T>): Promise<T> | undefined {
+    const s = this.sessions.get(userId);
+    if (!s) return undefined;
+    const c = s.link as Connection | undefined;
+    if (!c) return task();
+    return new Promise<T>((resolve, reject) => c.enqueue(() => task().then(resolve, reject)));
+  }
+
+  /**
+   * An operator removes the user from this node: the connection closes with
+   * `code` and the session ends at once (no grace period, nothing to resume).
+   * False when the user has no session here.
+   */
+  endSession(userId: string, code: number, reason: string): boolean {
+    const s = this.sessions.get(userId);
+    if (!s) return false;
+    (s.link as Connection | undefined)?.closeWith(code, reason);
+    clearTimeout(s.graceTimer);
+    this.sessions.delete(userId);
+    this.deps.metrics.sessions.set(this.sessions.size);
+    this.notify('ended', userId);
+    return true;
+  }
+
   /** Stops taking requests, lets those in flight finish (bounded), then closes every connection. */
   async shutdown(): Promise<void> {
     this.closing = true;
@@ -172,6 +235,26 @@ export class Gateway {
     clearTimeout(timer);
     for (const c of [...this.connections]) c.closeWith(1001, 'server shutting down');
     for (const s of this.sessions.values()) clearTimeout(s.graceTimer);
+  }
+
+  /** Checked before the password, so a throttled guesser learns nothing, even with the right one. */
+  private throttle(address: string, name?: string): void {
+    const now = Date.now();
+    if (!this.addressFailures.allowed([address], now) || (name !== undefined && !this.nameFailures.allowed([name], now))) {
+      throw new LobbyError('LOGIN_THROTTLED', 'too many failed logins; wait a minute');
+    }
+  }
+
+  /**
+   * A token's identity as an account: ours must belong to an account that is
+   * not banned; an external subject is linked to its own account.
+   */
+  private async identify(token: string): Promise<Identity> {
+    const id = await this.deps.tokens.verify(token);
+    const account = id.external ? await this.deps.accounts.external(id.userId, id.name) : await this.deps.accounts.get(id.userId);
+    if (!account) throw new LobbyError('TOKEN_INVALID', 'the account of this token does not exist');
+    assertNotBanned(account);
+    return { ...id, userId: account.id, name: id.external ? account.name : id.name };
   }
 
   /**
@@ -212,10 +295,10 @@ export class Gateway {
 
   private async urlLogin(c: Connection, token: string): Promise<void> {
     try {
-      this.login(c, await this.deps.tokens.verify(token)).goLive();
+      this.login(c, await this.identify(token)).goLive();
     } catch (err) {
       const expired = err instanceof LobbyError && err.code === 'TOKEN_EXPIRED';
-      const refused = err instanceof LobbyError && err.code === 'ALREADY_LOGGED_IN';
+      const refused = err instanceof LobbyError && (err.code === 'ALREADY_LOGGED_IN' || err.code === 'BANNED');
       c.closeWith(
         expired ? CloseCode.AUTH_EXPIRED : refused ? CloseCode.REPLACED : CloseCode.TOKEN_INVALID,
         err instanceof LobbyError ? err.message : 'login failed',

@@ -17,8 +17,8 @@ export interface Identity {
 /**
  * Issues and verifies the session tokens (HS256, jose), and verifies tokens
  * of an optional external issuer so a game's own account system can log its
- * players in. External subjects get the `x:` prefix so they can never collide
- * with ids this server hands out.
+ * players in. An external subject is linked to an account of its own, so it
+ * can never collide with ids this server hands out.
  */
 export class Tokens {
   private readonly secret: Uint8Array;
@@ -66,7 +66,8 @@ export class Tokens {
       const sub = payload.sub!;
       const claimedName = [payload.name, payload.preferred_username, payload.nickname].find((n) => typeof n === 'string' && n.length > 0);
       return {
-        userId: external ? `x:${sub}` : sub,
+        // An external subject is mapped to an account by the gateway.
+        userId: sub,
         name: typeof claimedName === 'string' ? claimedName.slice(0, 32) : sub.slice(0, 32),
         expiresAt: payload.exp! * 1000,
         external,

@@ -12,14 +12,18 @@ export interface ChatDeps {
   gateway: Gateway;
   registry: OpRegistry;
   rooms: { game(userId: string): ChatRoom; party(userId: string): ChatRoom };
+  /** Until when an operator barred the user from chat (admin chatBan); null or past: not barred. */
+  chatBannedUntil?: (userId: string) => number | null | Promise<number | null>;
 }
 
 /** chat.send: one rate limit per user across channels, delivered to the room's members only. */
-export function registerChat({ config, gateway, registry, rooms }: ChatDeps): void {
+export function registerChat({ config, gateway, registry, rooms, chatBannedUntil }: ChatDeps): void {
   const buckets = new Map<string, TokenBucket>();
   gateway.onSession({ ended: (userId) => buckets.delete(userId) });
 
-  registry.register('chat.send', (data, { session, now }) => {
+  registry.register('chat.send', async (data, { session, now }) => {
+    const bannedUntil = await chatBannedUntil?.(session.userId);
+    if (bannedUntil && bannedUntil > now) throw new LobbyError('CHAT_BANNED', `you may not chat until ${new Date(bannedUntil).toISOString()}`);
     const room = rooms[data.channel](session.userId);
     if (!room) throw new LobbyError(data.channel === 'game' ? 'NOT_IN_GAME' : 'NOT_IN_PARTY', `you are not in a ${data.channel}`);
     let bucket = buckets.get(session.userId);

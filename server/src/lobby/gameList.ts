@@ -5,16 +5,17 @@
  * up-to-date copy at once"). Pure: no I/O, no timers, no clock.
  *
  * Index design. Every game is one `Entry` (a flat copy of the fields filters
- * read, plus bloom-style signatures of its attributes and name trigrams),
- * held in a slot table. Entries sit in *scopes*: one for all games and one
+ * read) in a slot table. Entries sit in *scopes*: one for all games and one
  * per gameType, each split by status (any / open / inProgress). A scope keeps
  * three orders: all its entries by (createdAt, id), and two sets of buckets —
  * one per player count, one per free-seat count (small integers) — each
  * bucket ordered by (createdAt, id). Ordered sets are chunks of ≤ 512
- * (createdAt, slot) pairs in Float64Arrays: insert/delete is a binary search
- * plus a native memmove, and a page is a walk from the cursor's position in
- * the narrowest scope the filter allows (gameType, status), testing the rest
- * of the filter on each entry, at most MAX_SCAN of them.
+ * (createdAt, slot + meta word) pairs in Float64Arrays: insert/delete is a
+ * binary search plus a native memmove. A page is a walk from the cursor's
+ * position in the narrowest scope the filter allows (gameType, status): the
+ * meta word (status, free seat, password flags and a 24-bit bloom signature
+ * of the attributes) rejects most non-matching games without touching their
+ * entry, the full filter runs on the rest; at most MAX_SCAN are examined.
  * Quick join has its own per-gameType index of joinable games, bucketed by
  * (rounded mean level, rating band) cell and free seats: a search visits cells
  * in order of distance and stops when no nearer cell can exist.
@@ -104,11 +105,11 @@ function attributeTest(f: AttributeFilter): (attrs: Attrs) => boolean {
   }
 }
 
-// Bloom-style signatures kept on each entry, so a scan rejects most games
-// without reading their name or attributes: one bit per (attribute, value)
-// pair in 32 bits, one bit per character trigram of the lower-cased name in
-// 64 (two ints). A filter's required bits missing = cannot match; present =
-// check for real.
+// Bloom-style signatures, so a scan rejects most games without reading their
+// name or attributes: one bit per (attribute, value) pair in 24 bits (part of
+// the meta word below), one bit per character trigram of the lower-cased name
+// in 64 (two ints on the entry). A filter's required bits missing = cannot
+// match; present = check for real.
 
 function hashStr(h: number, s: string): number {
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
@@ -121,7 +122,7 @@ function attrBit(key: string, value: unknown): number {
   let h = hashStr(0x811c9dc5, key);
   h = Math.imul(h ^ (typeof value === 'string' ? 1 : 2), 0x01000193);
   h = hashStr(h, typeof value === 'string' ? value : String(value));
-  return 1 << ((h ^ (h >>> 15)) & 31);
+  return 1 << (4 + (((h ^ (h >>> 15)) >>> 0) % 24));
 }
 
 function attrSig(attrs: Attrs): number {
@@ -146,8 +147,32 @@ function trigrams(s: string, out: [number, number]): void {
 
 const scratch: [number, number] = [0, 0];
 
-/** Compiles a filter into one test on an entry's flat copy of the game's fields. */
-function compile(filter: GameFilter): Test {
+// An entry's meta word, kept beside it in every ordered set so a scan can
+// reject most games without touching the entry at all: bits 0–1 status
+// (0 closed, 1 open, 2 in progress), bit 2 a free seat, bit 3 a password,
+// bits 4–27 the attribute signature.
+const M_STATUS = 3;
+const M_OPEN = 1;
+const M_IN_PROGRESS = 2;
+const M_FREE = 4;
+const M_PASSWORD = 8;
+
+function metaOf(g: GameSummary): number {
+  const flags = (g.inProgress ? M_IN_PROGRESS : g.closed ? 0 : M_OPEN) | (g.freeSeats > 0 ? M_FREE : 0) | (g.hasPassword ? M_PASSWORD : 0);
+  return attrSig(g.attributes) | flags;
+}
+
+type Compiled = {
+  /** The whole filter, on an entry. */
+  test: Test;
+  /** A quick reject on the meta word: (meta & mask) !== want, or no bit of some `anyOf` mask. */
+  mask: number;
+  want: number;
+  anyOf: number[];
+};
+
+/** Compiles a filter into a test on an entry's flat copy of the game's fields, and a quick reject on its meta word. */
+function compile(filter: GameFilter): Compiled {
   const { gameType, hasFreeSeats, hasPassword, level } = filter;
   const status = filter.status ?? 'any';
   const needle = filter.nameContains === undefined ? undefined : filter.nameContains.toLowerCase();
@@ -158,20 +183,37 @@ function compile(filter: GameFilter): Test {
     [n0, n1] = scratch;
   }
   const filters = filter.attributes ?? [];
+  let mask = 0;
+  let want = 0;
+  if (status !== 'any') {
+    mask |= M_STATUS;
+    want |= status === 'open' ? M_OPEN : M_IN_PROGRESS;
+  }
+  if (hasFreeSeats !== undefined) {
+    mask |= M_FREE;
+    if (hasFreeSeats) want |= M_FREE;
+  }
+  if (hasPassword !== undefined) {
+    mask |= M_PASSWORD;
+    if (hasPassword) want |= M_PASSWORD;
+  }
   // Every eq needs its bit; every `in` needs one of its values' bits.
-  let all = 0;
   const anyOf: number[] = [];
   for (const f of filters) {
-    if (f.op === 'eq') all |= attrBit(f.key, f.value);
-    else if (f.op === 'in') anyOf.push(f.value.reduce<number>((m, v) => m | attrBit(f.key, v), 0));
+    if (f.op === 'eq') {
+      const bit = attrBit(f.key, f.value);
+      mask |= bit;
+      want |= bit;
+    } else if (f.op === 'in') {
+      const m = f.value.reduce<number>((m, v) => m | attrBit(f.key, v), 0);
+      if (m !== 0) anyOf.push(m);
+    }
   }
-  const any0 = anyOf[0] ?? 0;
-  const anyRest = anyOf.slice(1);
   const attrs = filters.map(attributeTest);
   const a0 = attrs[0];
   const a1 = attrs[1];
   const rest = attrs.slice(2);
-  return (e) => {
+  const test: Test = (e) => {
     if (gameType !== undefined && e.gameType !== gameType) return false;
     if (status === 'open' ? e.st !== 'open' : status === 'inProgress' && e.st !== 'inProgress') return false;
     if (hasFreeSeats !== undefined && e.fs > 0 !== hasFreeSeats) return false;
@@ -179,14 +221,12 @@ function compile(filter: GameFilter): Test {
     if (level !== undefined && ((e.minL !== null && e.minL > level) || (e.maxL !== null && e.maxL < level))) return false;
     if (needle !== undefined && ((e.n0 & n0) !== n0 || (e.n1 & n1) !== n1 || !e.lname.includes(needle))) return false;
     if (a0 === undefined) return true;
-    const sig = e.asig;
-    if ((sig & all) !== all || (any0 !== 0 && (sig & any0) === 0)) return false;
-    for (const m of anyRest) if ((sig & m) === 0) return false;
     const a = e.attrs;
     if (!a0(a) || (a1 !== undefined && !a1(a))) return false;
     for (const t of rest) if (!t(a)) return false;
     return true;
   };
+  return { test, mask: mask | 0, want: want | 0, anyOf };
 }
 
 /**
@@ -199,7 +239,7 @@ function compile(filter: GameFilter): Test {
  * attribute fails eq, in and the comparisons and passes ne.
  */
 export function matches(filter: GameFilter, game: GameSummary): boolean {
-  return compile(filter)(new Entry(game));
+  return compile(filter).test(new Entry(game));
 }
 
 // ---------------------------------------------------------------------------
@@ -217,8 +257,8 @@ class Entry {
   fs: number;
   pw: boolean;
   gameType: string;
-  /** Signatures: attributes, name trigrams (see compile). */
-  asig: number;
+  /** The meta word the entry is filed with (see metaOf); name trigram bits. */
+  meta: number;
   n0: number;
   n1: number;
   minL: number | null;
@@ -245,7 +285,7 @@ class Entry {
     this.n0 = scratch[0];
     this.n1 = scratch[1];
     this.attrs = g.attributes;
-    this.asig = attrSig(g.attributes);
+    this.meta = metaOf(g);
     this.pl = g.players;
     this.fs = g.freeSeats;
     this.st = statusOf(g);
@@ -261,9 +301,7 @@ class Entry {
       this.n0 = scratch[0];
       this.n1 = scratch[1];
     }
-    // Always: the attributes object may be the same one, changed in place.
     this.attrs = g.attributes;
-    this.asig = attrSig(g.attributes);
     this.g = g;
     this.gameType = g.gameType;
     this.pl = g.players;
@@ -318,21 +356,30 @@ function cmpKey(c: number, id: string, e: Entry): number {
  */
 type Tab = Entry[];
 
-type Visit = (e: Entry) => boolean;
+/** Called with each entry's slot and meta word; returns false to stop. */
+type Visit = (slot: number, meta: number) => boolean;
 
 const CHUNK_MAX = 512;
+/** Numbers per item in a chunk: createdAt, then slot and meta word packed as slot · 2^28 + meta. */
+const W = 2;
+const PACK = 2 ** 28;
+const UNPACK = 1 / PACK;
+/** Slots must stay below this for the packing to be exact (2^53 / 2^28). */
+const MAX_SLOTS = 2 ** 25;
+const slotOf = (x: number): number => Math.floor(x * UNPACK);
 
 /**
  * A sorted run of at most CHUNK_MAX entries as one Float64Array of
- * (createdAt, slot) pairs: searches read contiguous numbers (ids only on equal
- * createdAt) and an insert or delete is a native memmove (copyWithin), no
+ * (createdAt, slot·2^28 + meta) pairs: searches read contiguous numbers (ids
+ * only on equal createdAt), scans can reject on `meta` without touching
+ * entries, and an insert or delete is a native memmove (copyWithin), with no
  * allocation and no GC write barriers. Capacity doubles as needed.
  */
 class Chunk {
   a: Float64Array;
   n = 0;
   constructor(cap: number) {
-    this.a = new Float64Array(2 * cap);
+    this.a = new Float64Array(W * cap);
   }
   /** First position whose key is ≥ (c, id), or > with `after`. */
   search(tab: Tab, c: number, id: string, after: boolean): number {
@@ -341,42 +388,42 @@ class Chunk {
     let hi = this.n;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const x = a[2 * mid]!;
-      if (x < c || (x === c && (after ? tab[a[2 * mid + 1]!]!.id <= id : tab[a[2 * mid + 1]!]!.id < id))) lo = mid + 1;
+      const x = a[W * mid]!;
+      if (x < c || (x === c && (after ? tab[slotOf(a[W * mid + 1]!)]!.id <= id : tab[slotOf(a[W * mid + 1]!)]!.id < id))) lo = mid + 1;
       else hi = mid;
     }
     return lo;
   }
-  insertAt(p: number, c: number, slot: number): void {
+  insertAt(p: number, e: Entry): void {
     let a = this.a;
-    if (2 * this.n === a.length) {
+    if (W * this.n === a.length) {
       const b = new Float64Array(2 * a.length);
       b.set(a);
       this.a = a = b;
     }
-    if (p < this.n) a.copyWithin(2 * p + 2, 2 * p, 2 * this.n);
-    a[2 * p] = c;
-    a[2 * p + 1] = slot;
+    if (p < this.n) a.copyWithin(W * p + W, W * p, W * this.n);
+    a[W * p] = e.c;
+    a[W * p + 1] = e.slot * PACK + e.meta;
     this.n++;
   }
   deleteAt(p: number): void {
     this.n--;
-    if (p < this.n) this.a.copyWithin(2 * p, 2 * p + 2, 2 * this.n + 2);
+    if (p < this.n) this.a.copyWithin(W * p, W * p + W, W * this.n + W);
   }
   /** Moves the upper half into a new chunk and returns it. */
   split(): Chunk {
     const h = this.n >>> 1;
     const right = new Chunk(CHUNK_MAX);
-    right.a.set(this.a.subarray(2 * h, 2 * this.n));
+    right.a.set(this.a.subarray(W * h, W * this.n));
     right.n = this.n - h;
     this.n = h;
     return right;
   }
   lastC(): number {
-    return this.a[2 * this.n - 2]!;
+    return this.a[W * this.n - W]!;
   }
   lastSlot(): number {
-    return this.a[2 * this.n - 1]!;
+    return slotOf(this.a[W * this.n - W + 1]!);
   }
 }
 
@@ -408,7 +455,7 @@ class OrderedSet {
     this.size++;
     if (n === 0) {
       const ch = new Chunk(4);
-      ch.insertAt(0, e.c, e.slot);
+      ch.insertAt(0, e);
       chunks.push(ch);
       lastC.push(e.c);
       lastS.push(e.slot);
@@ -420,12 +467,12 @@ class OrderedSet {
       // After everything (the usual case: the newest game): append.
       ci = n - 1;
       ch = chunks[ci]!;
-      ch.insertAt(ch.n, e.c, e.slot);
+      ch.insertAt(ch.n, e);
       lastC[ci] = e.c;
       lastS[ci] = e.slot;
     } else {
       ch = chunks[ci]!;
-      ch.insertAt(ch.search(this.tab, e.c, e.id, false), e.c, e.slot);
+      ch.insertAt(ch.search(this.tab, e.c, e.id, false), e);
     }
     if (ch.n >= CHUNK_MAX) {
       const right = ch.split();
@@ -435,14 +482,28 @@ class OrderedSet {
     }
   }
 
+  /** Where `e` is: [chunk index, position], or undefined. */
+  private find(e: Entry): [number, number] | undefined {
+    const ci = searchChunks(this.lastC, this.lastS, this.tab, e.c, e.id, false);
+    const ch = this.chunks[ci];
+    if (ch === undefined) return undefined;
+    const p = ch.search(this.tab, e.c, e.id, false);
+    return p < ch.n && slotOf(ch.a[W * p + 1]!) === e.slot ? [ci, p] : undefined;
+  }
+
+  /** Rewrites the meta word stored for `e` (from e.meta). */
+  setMeta(e: Entry): void {
+    const at = this.find(e);
+    if (at !== undefined) this.chunks[at[0]]!.a[W * at[1] + 1] = e.slot * PACK + e.meta;
+  }
+
   delete(e: Entry): boolean {
+    const at = this.find(e);
+    if (at === undefined) return false;
+    const [ci, p] = at;
     const { chunks, lastC, lastS } = this;
     const n = chunks.length;
-    const ci = searchChunks(lastC, lastS, this.tab, e.c, e.id, false);
-    if (ci === n) return false;
     const ch = chunks[ci]!;
-    const p = ch.search(this.tab, e.c, e.id, false);
-    if (p >= ch.n || ch.a[2 * p + 1] !== e.slot) return false;
     this.size--;
     if (ch.n === 1) {
       chunks.splice(ci, 1);
@@ -463,12 +524,12 @@ class OrderedSet {
         const lo = Math.min(ci, ni);
         const left = chunks[lo]!;
         const right = chunks[lo + 1]!;
-        if (2 * (left.n + right.n) > left.a.length) {
-          const b = new Float64Array(2 * CHUNK_MAX);
-          b.set(left.a.subarray(0, 2 * left.n));
+        if (W * (left.n + right.n) > left.a.length) {
+          const b = new Float64Array(W * CHUNK_MAX);
+          b.set(left.a.subarray(0, W * left.n));
           left.a = b;
         }
-        left.a.set(right.a.subarray(0, 2 * right.n), 2 * left.n);
+        left.a.set(right.a.subarray(0, W * right.n), W * left.n);
         left.n += right.n;
         lastC[lo] = lastC[lo + 1]!;
         lastS[lo] = lastS[lo + 1]!;
@@ -493,7 +554,11 @@ class OrderedSet {
     for (; ci < chunks.length; ci++, p = 0) {
       const ch = chunks[ci]!;
       const a = ch.a;
-      for (; p < ch.n; p++) if (!visit(tab[a[2 * p + 1]!]!)) return false;
+      for (; p < ch.n; p++) {
+        const x = a[W * p + 1]!;
+        const slot = slotOf(x);
+        if (!visit(slot, x - slot * PACK)) return false;
+      }
     }
     return true;
   }
@@ -511,7 +576,11 @@ class OrderedSet {
     }
     for (; ci >= 0; ci--, p = ci >= 0 ? chunks[ci]!.n - 1 : -1) {
       const a = chunks[ci]!.a;
-      for (; p >= 0; p--) if (!visit(tab[a[2 * p + 1]!]!)) return false;
+      for (; p >= 0; p--) {
+        const x = a[W * p + 1]!;
+        const slot = slotOf(x);
+        if (!visit(slot, x - slot * PACK)) return false;
+      }
     }
     return true;
   }
@@ -532,6 +601,10 @@ class Buckets {
       this.keys.splice(lowerBound(this.keys, k), 0, k);
     }
     s.insert(e);
+  }
+
+  setMeta(k: number, e: Entry): void {
+    this.sets.get(k)?.setMeta(e);
   }
 
   delete(k: number, e: Entry): void {
@@ -621,8 +694,12 @@ class Partition {
     this.any.delete(e);
     if (e.st !== null) this.status(e.st).delete(e);
   }
-  /** Re-files `e` (indexed under e.pl/e.fs/e.st) under the values of `g`. */
-  update(e: Entry, g: GameSummary, st: StatusClass | null): void {
+  /**
+   * Re-files `e` (filed under e.pl/e.fs/e.st) under the values of `g`. e.meta
+   * is already the new meta word: re-inserted copies take it, copies that
+   * stay put are rewritten when it changed.
+   */
+  update(e: Entry, g: GameSummary, st: StatusClass | null, metaChanged: boolean): void {
     const scopes = [this.any];
     if (e.st !== st) {
       if (e.st !== null) this.status(e.st).delete(e);
@@ -631,11 +708,12 @@ class Partition {
       if (e.pl !== g.players) {
         s.players.delete(e.pl, e);
         s.players.insert(g.players, e);
-      }
+      } else if (metaChanged) s.players.setMeta(e.pl, e);
       if (e.fs !== g.freeSeats) {
         s.freeSeats.delete(e.fs, e);
         s.freeSeats.insert(g.freeSeats, e);
-      }
+      } else if (metaChanged) s.freeSeats.setMeta(e.fs, e);
+      if (metaChanged) s.created.setMeta(e);
     }
     if (e.st !== st && st !== null) {
       const s = this.status(st);
@@ -810,8 +888,11 @@ export class GameList {
       return;
     }
     const st = statusOf(game);
-    this.all.update(e, game, st);
-    this.byType.get(game.gameType)!.update(e, game, st);
+    const meta = metaOf(game);
+    const metaChanged = meta !== e.meta;
+    e.meta = meta;
+    this.all.update(e, game, st, metaChanged);
+    this.byType.get(game.gameType)!.update(e, game, st, metaChanged);
     e.refresh(game);
     const join = quickJoinable(game);
     if (e.qj !== null && (!join || e.qfs !== game.freeSeats || e.qj.levelBin !== levelBin(game.meanLevel) || e.qj.ratingBin !== ratingBin(game.meanRating))) {
@@ -845,6 +926,7 @@ export class GameList {
   private insert(game: GameSummary): void {
     const e = new Entry(game);
     const slot = this.freeSlots.pop() ?? this.tab.length;
+    if (slot >= MAX_SLOTS) throw new RangeError(`a GameList holds at most ${MAX_SLOTS - 1} games`);
     e.slot = slot;
     this.tab[slot] = e;
     this.entries.set(game.id, e);
@@ -894,28 +976,32 @@ export class GameList {
     const status = filter.status ?? 'any';
     const scope = status === 'any' ? partition.any : partition.status(status);
 
-    const test = compile(filter);
+    const { test, mask, want, anyOf } = compile(filter);
+    const any0 = anyOf[0] ?? 0;
+    const anyRest = anyOf.slice(1);
+    const tab = this.tab;
     const out: Entry[] = [];
     let scanned = 0;
-    let last: Entry | undefined;
+    let last = -1;
     let more = false;
     let capped = false;
-    const visit: Visit = (e) => {
+    const visit: Visit = (slot, meta) => {
       if (scanned === MAX_SCAN) {
         capped = true;
         return false;
       }
       scanned++;
-      if (!test(e)) {
-        last = e;
-        return true;
-      }
+      last = slot;
+      // Most games fail on the meta word alone, without a look at the entry.
+      if ((meta & mask) !== want || (any0 !== 0 && (meta & any0) === 0)) return true;
+      for (const m of anyRest) if ((meta & m) === 0) return true;
+      const e = tab[slot]!;
+      if (!test(e)) return true;
       if (out.length === limit) {
         more = true;
         return false;
       }
       out.push(e);
-      last = e;
       return true;
     };
 
@@ -931,7 +1017,7 @@ export class GameList {
     }
 
     const page: GameListPage = { games: out.map((e) => e.g) };
-    const end = more ? out[out.length - 1] : capped ? last : undefined;
+    const end = more ? out[out.length - 1] : capped ? tab[last] : undefined;
     if (end !== undefined) page.cursor = encodeCursor(sort, end);
     return page;
   }
@@ -960,9 +1046,11 @@ export class GameList {
     const before = (d: number, e: Entry, b: { d: number; e: Entry }): boolean =>
       d !== b.d ? d < b.d : e.qfs !== b.e.qfs ? e.qfs < b.e.qfs : cmpKey(e.c, e.id, b.e) < 0;
 
+    const tab = this.tab;
     const scanCell = (cell: QjCell, d: number): void => {
-      cell.free.walk(true, (e) => {
+      cell.free.walk(true, (slot) => {
         if (scanned >= QUICK_JOIN_MAX_SCAN) return false;
+        const e = tab[slot]!;
         scanned++;
         // The cell is walked in rank order: once one entry cannot make the list, none after it can.
         if (best.length === K && !before(d, e, best[K - 1]!)) return false;
@@ -1010,7 +1098,7 @@ export class GameList {
   subscribe(subscriptionId: string, filter: GameFilter): void {
     this.unsubscribe(subscriptionId);
     const gameType = filter.gameType;
-    this.subs.set(subscriptionId, { test: compile(filter), gameType });
+    this.subs.set(subscriptionId, { test: compile(filter).test, gameType });
     if (gameType === undefined) this.untypedSubs.add(subscriptionId);
     else {
       let set = this.typedSubs.get(gameType);

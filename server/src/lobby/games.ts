@@ -56,6 +56,8 @@ export class GameService {
   partyOf: (userId: string) => PartyOf | undefined = () => undefined;
   /** Set by matchmaking: a game's players changed (a queued game team may have to drop out). */
   onRosterChanged: (gameId: string, players: string[]) => void = () => {};
+  /** Set by friends (presence): the user joined, left or lost a game (called from track(); must not throw). */
+  onWhereChanged: (userId: string) => void = () => {};
 
   constructor(private readonly deps: GameServiceDeps) {
     const { config } = deps;
@@ -166,22 +168,31 @@ export class GameService {
   private track(gameId: string, e: GameEvent): void {
     switch (e.ev) {
       case 'game.created':
-        this.whereIs.set(e.data.game.ownerId, { gameId, spectating: false });
+        // A match game is born with every player seated, not just its owner.
+        for (const p of e.data.game.players) this.whereIs.set(p.userId, { gameId, spectating: false });
+        for (const p of e.data.game.players) this.onWhereChanged(p.userId);
         break;
       case 'game.playerJoined':
         this.whereIs.set(e.data.player.userId, { gameId, spectating: false });
+        this.onWhereChanged(e.data.player.userId);
         break;
       case 'game.spectatorJoined':
         this.whereIs.set(e.data.spectator.userId, { gameId, spectating: true });
+        this.onWhereChanged(e.data.spectator.userId);
         break;
       case 'game.playerLeft':
       case 'game.spectatorLeft': {
         // (A spectator taking a seat gets spectatorLeft, then playerJoined sets the record again.)
         if (this.whereIs.get(e.data.userId)?.gameId === gameId) this.whereIs.delete(e.data.userId);
+        this.onWhereChanged(e.data.userId);
         break;
       }
       case 'game.ended':
-        for (const [userId, w] of this.whereIs) if (w.gameId === gameId) this.whereIs.delete(userId);
+        for (const [userId, w] of this.whereIs) {
+          if (w.gameId !== gameId) continue;
+          this.whereIs.delete(userId);
+          this.onWhereChanged(userId);
+        }
         break;
     }
   }

@@ -1,53 +1,70 @@
 /**
- * One matchmaking queue, as a pure entity (SEEDS §1 "start (PvP)", §3): the
- * same decide/apply split as `game.ts`. `decideQueue` checks a command against
- * the state and answers with events and timers, never changing the state;
- * `applyQueue` is the only code that changes it. No timers, no clock, no
- * randomness: time and ids come in through `ctx`, the accept deadline is a
- * timer the caller schedules (and `tick` sweeps deadlines too, so a queue
- * taken over from a replica without its timers still ends its accept phases).
+ * One matchmaking queue, as a pure entity (SEEDS §1 "start (PvP)", §3), with
+ * the decide/apply split of `game.ts`: `decideQueue` checks a command against
+ * the state and answers with events and timers, changing nothing;
+ * `applyQueue` is the only code that changes the state. No timers, no clock,
+ * no randomness: time and ids come in through `ctx`; the accept deadline is a
+ * timer the caller schedules (and `tick` ends overdue accept phases too, so a
+ * queue taken over from a replica, without its timers, still ends them).
+ * Events are plain JSON-safe data: a replica fed them rebuilds the same state,
+ * index included.
  *
  * Tickets. A ticket is one player, a party (`partyId`) or a game's team
- * (`gameId`); it is never split: all its players land in one team. Its rating
+ * (`gameId`); it is never split: all its players go to one team. Its rating
  * is the mean of its players' ratings. `state.tickets` holds every ticket of
  * the queue — queued, or found (in an accept phase) — in queue order; a
  * ticket that returns to the queue after a failed accept phase keeps its
- * place and its `queuedAt`. Found tickets leave the queue when their match is
- * ready (the service then creates the game), or when they are cancelled.
+ * place and its `queuedAt`. Found tickets leave when their match is ready
+ * (the service then creates the game) or when they are cancelled. A player
+ * is in at most one ticket, a ticket in at most one match, a party or game
+ * has at most one ticket. The players handed to `enqueue` are kept as they
+ * are (not copied): hand over objects nobody changes afterwards.
  *
  * Matching, on `tick`:
- *  1. matches whose `acceptBy` has passed end as on `acceptDeadline`;
+ *  1. accept phases past `acceptBy` end as on `acceptDeadline`;
  *  2. queued tickets older than `maxWaitMs` time out (`MM_TIMEOUT`);
- *  3. oldest first, each queued ticket not matched yet this tick anchors a
- *     search. Its window is `min(initialWindow + growthPerSec × wait in
- *     seconds, maxWindow)`. The candidates are the oldest queued tickets whose
- *     rating is within the window of the anchor's (and, for a latency-limited
- *     queue, that share a region with it), found through a rating index:
- *     buckets of `bucketWidth` rating points, each in queue order, merged
- *     oldest first with a small heap. A bounded depth-first search then
- *     takes candidates oldest first (the anchor always), placing each whole
- *     ticket into the team with the lowest rating sum that has room for it,
- *     respects its side (team 0 is side A, team 1 side B), the unique
- *     attribute and the shared region, and backtracks when sizes do not pack
- *     exactly. When every team is full it balances the teams by swapping
- *     tickets of equal size between the strongest and weakest team, and
- *     accepts the match if the team means differ by at most the window.
- *     Otherwise the search goes on (to its node budget), then the next
- *     oldest ticket anchors.
+ *  3. oldest first, each queued ticket not yet matched this tick anchors a
+ *     search. Its window is `min(initialWindow + growthPerSec × its wait in
+ *     seconds, maxWindow)`. Candidates are the oldest queued tickets whose
+ *     rating is within the window of the anchor's, found through a rating
+ *     index: buckets of `bucketWidth` rating points, each in queue order,
+ *     merged oldest first with a small heap, pulled only as the search needs
+ *     them. In a queue with `maxLatencyMs` the index has one lane per region
+ *     (a ticket is in the lane of each region where all its players are
+ *     within the limit), and the anchor searches the lanes of its own
+ *     regions, best first (at most `lanesPerAnchor`), so every candidate
+ *     shares that region. A depth-first search takes the anchor and then
+ *     candidates oldest first, placing each whole ticket in the team with the
+ *     lowest rating sum that has room for it (or leaving it out), keeping
+ *     sides (team 0 is side A, team 1 side B, others `any` only) and the
+ *     unique attribute, and backtracking when sizes do not pack exactly (it
+ *     prunes when the candidates left cannot fill the room left, per side).
+ *     When every team is full, it evens the teams out by swapping tickets of
+ *     equal size between the strongest and the weakest team, and takes the
+ *     match if the team means then differ by at most the window; else it
+ *     searches on. The match's region is the one all its players share with
+ *     the lowest worst latency. No match: the next oldest ticket anchors.
+ *  Tickets that went back to the queue in step 1 are matched from the next
+ *  tick on.
  *
- * Bounded work per tick (`QueueLimits`): at most `maxTimeoutsPerTick`
- * timeouts (the rest time out on the next ticks), `maxVisitsPerTick` tickets
- * walked in queue order looking for anchors, `maxAnchorsPerTick` searches,
- * `maxMatchesPerTick` matches; each search merges at most the buckets its
- * window spans, examines at most `scanPerAnchor` index entries, takes at most
+ * Bounded work per tick (`QueueLimits`, defaults in `defaultLimits`): at most
+ * `maxTimeoutsPerTick` timeouts (the others time out on the next ticks);
+ * matching stops after `maxPlayersPerTick` players or `maxMatchesPerTick`
+ * matches, `maxAnchorsPerTick` searches, `maxVisitsPerTick` tickets walked in
+ * queue order, or `workPerTick` units of work — an index entry examined, a
+ * bucket opened or a search node visited is one unit, 50–250 ns each. One
+ * search examines at most `scanPerAnchor` entries, pulls at most
  * `candidatesPerAnchor` candidates and visits at most `searchNodesPerAnchor`
- * search nodes. So a tick costs O(maxAnchors × (window/bucketWidth + scan +
- * nodes)) at worst, whatever the queue's size, plus skipping, once per tick,
- * the index entries already taken at the head of each bucket.
+ * nodes. What is not counted is O(1) per entry per tick: skipping, once per
+ * tick, the entries at the head of each bucket already taken this tick. So a
+ * tick's cost does not grow with the queue; a queue where nothing can match
+ * (say, only parties of 2 and 4 for teams of 5) costs its full budget on
+ * every tick and nothing more.
  *
  * Accept phase. A found match waits `acceptTimeoutMs` for every player's
- * accept; the last accept makes it ready. A decline, a cancel (by any player
- * of a found ticket) or the deadline breaks the match:
+ * accept (an accept counts until the deadline has been processed); the last
+ * accept makes it ready. A decline, a cancel (by any player of a found
+ * ticket) or the deadline breaks it:
  *  - decline / cancel: the decliner's (canceller's) ticket is cancelled
  *    (reason `declined`, or the cancel's reason); every other ticket of the
  *    match returns to the queue, whether its players had accepted yet or not
@@ -55,14 +72,15 @@
  *  - deadline: each ticket with a player who did not accept is cancelled
  *    (reason `acceptTimeout`); the tickets whose players all accepted return
  *    to the queue.
- * Tickets returning to the queue keep their original `queuedAt` (so their
- * window and their place in line), and are matched again from the next tick.
+ * Tickets returning to the queue keep their `queuedAt`: their window and
+ * their place in line.
  *
  * Mutation: `applyQueue` changes `state` in place (its Maps and index) and
  * returns the same object — a queue holds 100k tickets and copying it per
- * event is out of the question. `Ticket` and `Match` objects, though, are
- * never changed once made, only replaced, so those held by events or read
- * earlier stay valid snapshots. `decideQueue` changes nothing.
+ * event is out of the question. `Ticket` and `Match` objects are never
+ * changed once made, only replaced, so those held by events or read earlier
+ * stay valid snapshots. `decideQueue` changes nothing (the property test
+ * checks it).
  */
 import { errorCodes } from '@foyer/shared';
 import type { ErrorCode, QueueConfig, TicketUpdate } from '@foyer/shared';
@@ -110,44 +128,79 @@ export interface Match {
   region?: string;
 }
 
-/** Work bounds of one tick and one search; see the header. */
+/** Work bounds of one tick and of one search; see the header. */
 export interface QueueLimits {
+  /** Players put into matches per tick (the tick stops after the match that reaches it). */
+  maxPlayersPerTick: number;
   maxMatchesPerTick: number;
+  /** Searches (anchors tried) per tick. */
   maxAnchorsPerTick: number;
+  /** Tickets walked in queue order looking for anchors, per tick (removed ones awaiting compaction not counted). */
   maxVisitsPerTick: number;
   maxTimeoutsPerTick: number;
+  /** Index entries examined plus search nodes visited, per tick: the bound on a tick's CPU time. */
+  workPerTick: number;
+  /** Candidates a search may pull besides its anchor. */
   candidatesPerAnchor: number;
+  /** Index entries one search may examine. */
   scanPerAnchor: number;
+  /** Search nodes one search may visit. */
   searchNodesPerAnchor: number;
+  /** Latency-limited queue: how many of its regions (best first) an anchor searches in. */
+  lanesPerAnchor: number;
   /** Rating points per index bucket. */
   bucketWidth: number;
 }
 
 export const defaultLimits = (config: QueueConfig): QueueLimits => ({
+  maxPlayersPerTick: 6000,
   maxMatchesPerTick: 1000,
   maxAnchorsPerTick: 3000,
   maxVisitsPerTick: 30_000,
   maxTimeoutsPerTick: 5000,
+  workPerTick: 100_000,
   candidatesPerAnchor: Math.min(256, Math.max(24, 3 * config.teams * config.teamSize)),
   scanPerAnchor: 4096,
   searchNodesPerAnchor: 2000,
+  lanesPerAnchor: 3,
   bucketWidth: 25,
 });
 
-/** The rating index: internal, but replicas build the same one from the same events. */
+/**
+ * The rating index: internal, but replicas build the same one from the same
+ * events. One lane per region (in a queue with `maxLatencyMs`: a ticket sits
+ * in the lane of every region where all its players are within the limit),
+ * or one lane `''` for all; a lane is rating buckets, each in queue order.
+ */
 export interface RatingIndex {
   readonly width: number;
-  /** Non-empty-at-some-point buckets, by key ascending. */
-  readonly buckets: Bucket[];
+  /** Lanes with live entries. */
+  readonly lanes: Map<string, Lane>;
   readonly entries: Map<string, Entry>;
+  /** Every entry in queue order from `head` on; removed ones (live = false) stay until compaction. */
+  order: Entry[];
+  head: number;
+  /** Removed entries in order[head..]. */
+  dead: number;
   /** Queue order of tickets (ties of `queuedAt` included). */
   seq: number;
 }
 
+export interface Lane {
+  readonly region: string;
+  /** By key ascending; a bucket stays when it empties (at most one per `bucketWidth` of the rating range). */
+  readonly buckets: Bucket[];
+  /** Live entries. */
+  live: number;
+}
+
 export interface Bucket {
   readonly key: number;
-  /** In queue order; removed entries stay (live = false) until compaction. */
+  /** In queue order from `head` on; removed entries stay (live = false) until compaction. */
   items: Entry[];
+  /** The first live entry (most tickets leave from the front). */
+  head: number;
+  /** Removed entries in items[head..]. */
   dead: number;
 }
 
@@ -160,11 +213,12 @@ export interface Entry {
   readonly size: number;
   /** 0 any team, 1 team 0 only (side A), 2 team 1 only (side B). */
   readonly side: 0 | 1 | 2;
-  /** Latency-limited queue: region → the worst latency among the ticket's players, only regions within the limit. */
-  readonly regions: ReadonlyMap<string, number> | null;
+  /** Latency-limited queue: the regions where every player is within the limit, with the worst latency there. */
+  readonly regions: Regions | null;
   /** Values of the queue's unique attribute among the ticket's players. */
   readonly uniq: readonly (string | number)[] | null;
-  readonly bucket: Bucket;
+  /** The ticket's bucket in each of its lanes. */
+  readonly buckets: Bucket[];
   ticket: Ticket;
   live: boolean;
   found: boolean;
@@ -179,6 +233,10 @@ export interface QueueState {
   readonly matches: Map<string, Match>;
   /** userId → ticketId, for every player of every ticket. */
   readonly byUser: Map<string, string>;
+  /** `party:<partyId>` / `game:<gameId>` → ticketId, for the tickets that have one. */
+  readonly byOwner: Map<string, string>;
+  /** allowedSizes(config), once. */
+  readonly sizes: readonly number[];
   version: number;
   readonly index: RatingIndex;
 }
@@ -231,9 +289,23 @@ export function newQueue(config: QueueConfig, limits: Partial<QueueLimits> = {})
     tickets: new Map(),
     matches: new Map(),
     byUser: new Map(),
+    byOwner: new Map(),
+    sizes: allowedSizes(config),
     version: 0,
-    index: { width: l.bucketWidth, buckets: [], entries: new Map(), seq: 0 },
+    index: { width: l.bucketWidth, lanes: new Map(), entries: new Map(), order: [], head: 0, dead: 0, seq: 0 },
   };
+}
+
+/** The ticket of a party (`party.go`), if any. */
+export function ticketOfParty(s: QueueState, partyId: string): Ticket | undefined {
+  const id = s.byOwner.get(`party:${partyId}`);
+  return id === undefined ? undefined : s.tickets.get(id);
+}
+
+/** The ticket of a game's team (`game.queue`), if any. */
+export function ticketOfGame(s: QueueState, gameId: string): Ticket | undefined {
+  const id = s.byOwner.get(`game:${gameId}`);
+  return id === undefined ? undefined : s.tickets.get(id);
 }
 
 /** The ticket of a user, if any (queued or found). */
@@ -292,10 +364,12 @@ function addTicket(s: QueueState, t: Ticket): void {
   const ix = s.index;
   s.tickets.set(t.id, t);
   for (const p of t.players) s.byUser.set(p.userId, t.id);
+  if (t.partyId !== undefined) s.byOwner.set(`party:${t.partyId}`, t.id);
+  if (t.gameId !== undefined) s.byOwner.set(`game:${t.gameId}`, t.id);
   let sum = 0;
   for (const p of t.players) sum += p.rating;
   const mean = sum / t.players.length;
-  const bucket = bucketFor(ix, Math.floor(mean / ix.width));
+  const regions = s.config.maxLatencyMs === undefined ? null : regionsOf(t.players, s.config.maxLatencyMs);
   const entry: Entry = {
     id: t.id,
     seq: ++ix.seq,
@@ -303,15 +377,24 @@ function addTicket(s: QueueState, t: Ticket): void {
     mean,
     size: t.players.length,
     side: s.config.sides ? sideCode(t.players) : 0,
-    regions: s.config.maxLatencyMs === undefined ? null : regionsOf(t.players, s.config.maxLatencyMs),
+    regions,
     uniq: s.config.uniqueAttribute === undefined ? null : uniqValues(t.players, s.config.uniqueAttribute),
-    bucket,
+    buckets: [],
     ticket: t,
     live: true,
     found: t.status === 'found',
   };
-  bucket.items.push(entry);
+  const key = Math.floor(mean / ix.width);
+  for (const region of regions ? regions.names : ['']) {
+    let lane = ix.lanes.get(region);
+    if (!lane) ix.lanes.set(region, (lane = { region, buckets: [], live: 0 }));
+    lane.live++;
+    const bucket = bucketFor(lane, key);
+    bucket.items.push(entry);
+    entry.buckets.push(bucket);
+  }
   ix.entries.set(t.id, entry);
+  ix.order.push(entry);
 }
 
 function replaceTicket(s: QueueState, t: Ticket, found: boolean): void {
@@ -327,27 +410,61 @@ function removeTicket(s: QueueState, id: string): void {
   if (!t) return;
   s.tickets.delete(id);
   for (const p of t.players) if (s.byUser.get(p.userId) === id) s.byUser.delete(p.userId);
-  const entry = s.index.entries.get(id);
+  if (t.partyId !== undefined && s.byOwner.get(`party:${t.partyId}`) === id) s.byOwner.delete(`party:${t.partyId}`);
+  if (t.gameId !== undefined && s.byOwner.get(`game:${t.gameId}`) === id) s.byOwner.delete(`game:${t.gameId}`);
+  const ix = s.index;
+  const entry = ix.entries.get(id);
   if (!entry) return;
-  s.index.entries.delete(id);
+  ix.entries.delete(id);
   entry.live = false;
-  const b = entry.bucket;
-  b.dead++;
-  if (b.dead === b.items.length) {
-    b.items = [];
-    b.dead = 0;
-  } else if (b.dead > 16 && b.dead * 2 > b.items.length) {
-    b.items = b.items.filter((x) => x.live);
-    b.dead = 0;
+  // Queue order: most tickets leave from the front.
+  ix.dead++;
+  while (ix.head < ix.order.length && !ix.order[ix.head]!.live) {
+    ix.head++;
+    ix.dead--;
+  }
+  const left = ix.order.length - ix.head;
+  if (ix.dead > 1024 && ix.dead * 4 > left) {
+    ix.order = ix.order.slice(ix.head).filter((x) => x.live);
+    ix.head = 0;
+    ix.dead = 0;
+  } else if (ix.head > 1024 && ix.head > left) {
+    ix.order = ix.order.slice(ix.head);
+    ix.head = 0;
+  }
+  const regions = entry.regions ? entry.regions.names : [''];
+  for (let k = 0; k < entry.buckets.length; k++) {
+    const lane = ix.lanes.get(regions[k]!)!;
+    // A lane with no live entry goes: region names come from clients and must not pile up.
+    if (--lane.live === 0) ix.lanes.delete(lane.region);
+    const b = entry.buckets[k]!;
+    b.dead++;
+    while (b.head < b.items.length && !b.items[b.head]!.live) {
+      b.head++;
+      b.dead--;
+    }
+    const live = b.items.length - b.head;
+    if (live === 0) {
+      b.items = [];
+      b.head = 0;
+      b.dead = 0;
+    } else if (b.dead > 16 && b.dead * 4 > live) {
+      b.items = b.items.slice(b.head).filter((x) => x.live);
+      b.head = 0;
+      b.dead = 0;
+    } else if (b.head > 64 && b.head > live) {
+      b.items = b.items.slice(b.head);
+      b.head = 0;
+    }
   }
 }
 
-function bucketFor(ix: RatingIndex, key: number): Bucket {
-  const list = ix.buckets;
+function bucketFor(lane: Lane, key: number): Bucket {
+  const list = lane.buckets;
   const i = lowerBound(list, key);
   const found = list[i];
   if (found && found.key === key) return found;
-  const b: Bucket = { key, items: [], dead: 0 };
+  const b: Bucket = { key, items: [], head: 0, dead: 0 };
   list.splice(i, 0, b);
   return b;
 }
@@ -386,11 +503,17 @@ const sideCode = (players: readonly TicketPlayer[]): 0 | 1 | 2 => {
 /** Most regions kept per ticket (the best ones): junk region names cannot make a ticket costly. */
 export const MAX_REGIONS_PER_TICKET = 16;
 
+/** Regions, best first, with the worst latency of the ticket's (or match's) players in each: parallel arrays, short. */
+export interface Regions {
+  readonly names: readonly string[];
+  readonly worst: readonly number[];
+}
+
 /** Regions where every player's latency is within `limit`, with the worst latency there; the best MAX_REGIONS_PER_TICKET. */
-function regionsOf(players: readonly TicketPlayer[], limit: number): Map<string, number> {
+function regionsOf(players: readonly TicketPlayer[], limit: number): Regions {
   const [first, ...rest] = players;
   const out: [string, number][] = [];
-  if (!first?.latencies) return new Map();
+  if (!first?.latencies) return { names: [], worst: [] };
   for (const [region, ms] of Object.entries(first.latencies)) {
     let worst = ms;
     for (const p of rest) {
@@ -400,7 +523,21 @@ function regionsOf(players: readonly TicketPlayer[], limit: number): Map<string,
     if (worst <= limit) out.push([region, worst]);
   }
   out.sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1));
-  return new Map(out.slice(0, MAX_REGIONS_PER_TICKET));
+  const best = out.slice(0, MAX_REGIONS_PER_TICKET);
+  return { names: best.map((r) => r[0]), worst: best.map((r) => r[1]) };
+}
+
+/** The regions of both, with the worse latency of the two. */
+function intersect(a: Regions, b: Regions): Regions {
+  const names: string[] = [];
+  const worst: number[] = [];
+  for (let i = 0; i < a.names.length; i++) {
+    const j = b.names.indexOf(a.names[i]!);
+    if (j < 0) continue;
+    names.push(a.names[i]!);
+    worst.push(Math.max(a.worst[i]!, b.worst[j]!));
+  }
+  return { names, worst };
 }
 
 function uniqValues(players: readonly TicketPlayer[], key: string): (string | number)[] {
@@ -428,7 +565,7 @@ export function decideQueue(s: QueueState, cmd: MmCommand, ctx: MmCtx): MmDecisi
       if (!t || t.status !== 'found') return fail('NO_MATCH_FOUND');
       const m = matchOf(s, t);
       if (m.accepted.includes(cmd.userId)) return out.done();
-      const match: Match = { ...m, accepted: [...m.accepted, cmd.userId] };
+      const match = withAccepted(m, cmd.userId);
       const tickets = ticketsOf(s, m);
       out.emit({ ev: 'match.accepted', queue: s.config.name, version: out.next(), match, userId: cmd.userId, tickets });
       if (match.accepted.length === playerCount(m)) out.emit({ ev: 'match.ready', queue: s.config.name, version: out.next(), match, tickets });
@@ -458,8 +595,10 @@ function enqueue(s: QueueState, out: Out, cmd: Extract<MmCommand, { type: 'enque
   if (ids.size !== players.length) return fail('BAD_REQUEST', 'a player appears twice in the ticket');
   if (players.some((p) => !Number.isFinite(p.rating))) return fail('BAD_REQUEST', 'a rating is not a finite number');
   if (players.some((p) => s.byUser.has(p.userId))) return fail('IN_MATCHMAKING');
+  if (cmd.partyId !== undefined && s.byOwner.has(`party:${cmd.partyId}`)) return fail('IN_MATCHMAKING', 'the party has a ticket already');
+  if (cmd.gameId !== undefined && s.byOwner.has(`game:${cmd.gameId}`)) return fail('IN_MATCHMAKING', 'the game\'s team has a ticket already');
   if (c.requiredAttributes.some((a) => players.some((p) => !Object.hasOwn(p.attributes, a)))) return fail('MISSING_ATTRIBUTES');
-  if (!allowedSizes(c).includes(players.length)) return fail('PARTY_SIZE_NOT_ALLOWED', `the queue takes tickets of ${allowedSizes(c).join(', ')} players`);
+  if (!s.sizes.includes(players.length)) return fail('PARTY_SIZE_NOT_ALLOWED', `the queue takes tickets of ${s.sizes.join(', ')} players`);
   if (c.uniqueAttribute !== undefined) {
     const values = uniqValues(players, c.uniqueAttribute);
     if (new Set(values).size !== values.length) return fail('DUPLICATE_ATTRIBUTE');
@@ -469,7 +608,7 @@ function enqueue(s: QueueState, out: Out, cmd: Extract<MmCommand, { type: 'enque
     if (side === -1) return fail('SIDE_CONFLICT');
     if (side === 2 && c.teams < 2) return fail('SIDE_CONFLICT', 'this queue has no side B');
   }
-  if (c.maxLatencyMs !== undefined && regionsOf(players, c.maxLatencyMs).size === 0) {
+  if (c.maxLatencyMs !== undefined && regionsOf(players, c.maxLatencyMs).names.length === 0) {
     return fail('BAD_REQUEST', `no region where every player's latency is at most ${c.maxLatencyMs} ms`);
   }
   const ticket: Ticket = { id: cmd.ticketId, queue: c.name, players, queuedAt: ctx.now, status: 'queued' };
@@ -512,31 +651,46 @@ function tick(s: QueueState, out: Out, ctx: MmCtx): MmDecision {
     deadline(s, out, m);
   }
   // 2. Timeouts. Queue order is queuedAt order (requeued tickets keep their place).
-  const gone = new Set<string>();
+  const gone = new Taken(s.index);
   let timeouts = 0;
-  for (const t of s.tickets.values()) {
+  const order = s.index.order;
+  for (let i = s.index.head; i < order.length; i++) {
+    const e = order[i]!;
+    const t = e.ticket;
     if (t.queuedAt + c.maxWaitMs > now || timeouts >= l.maxTimeoutsPerTick) break;
-    if (t.status !== 'queued') continue; // in an accept phase: not timed out meanwhile
+    if (!e.live || e.found) continue; // gone, or in an accept phase: not timed out meanwhile
     timeouts++;
-    gone.add(t.id);
+    gone.add(e);
     out.emit({ ev: 'ticket.timedOut', queue: c.name, version: out.next(), ticket: t, reason: 'MM_TIMEOUT' });
   }
   // 3. Matching, oldest anchor first.
-  const starts = new Map<Bucket, number>();
+  const starts = new Map<Lane, Int32Array>();
+  const budget: Budget = { left: l.workPerTick };
   let visits = 0;
   let anchors = 0;
   let matches = 0;
-  for (const t of s.tickets.values()) {
-    if (matches >= l.maxMatchesPerTick || anchors >= l.maxAnchorsPerTick || visits++ >= l.maxVisitsPerTick) break;
-    if (t.status !== 'queued' || gone.has(t.id)) continue;
-    const anchor = s.index.entries.get(t.id);
-    if (!anchor) continue;
+  let players = 0;
+  for (let i = s.index.head; i < order.length; i++) {
+    const anchor = order[i]!;
+    if (!anchor.live) continue; // removed, awaiting compaction (at most a quarter of the order)
+    if (players >= l.maxPlayersPerTick || matches >= l.maxMatchesPerTick || anchors >= l.maxAnchorsPerTick || visits++ >= l.maxVisitsPerTick || budget.left <= 0) break;
+    if (anchor.found || gone.has(anchor)) continue;
+    const t = anchor.ticket;
     anchors++;
     const w = windowOf(c, now - t.queuedAt);
-    const pick = search(c, l, new Candidates(s, anchor, w, gone, starts), w);
+    // The anchor's lanes: its regions, best first (at most lanesPerAnchor), or the one lane.
+    let pick: Pick | null = null;
+    const regions = anchor.regions ? anchor.regions.names : [''];
+    for (let r = 0; r < regions.length && r < l.lanesPerAnchor && !pick && budget.left > 0; r++) {
+      const lane = s.index.lanes.get(regions[r]!)!;
+      let laneStarts = starts.get(lane);
+      if (!laneStarts) starts.set(lane, (laneStarts = new Int32Array(lane.buckets.length)));
+      pick = search(c, l, new Candidates(s, lane, anchor, w, gone, laneStarts, budget), w, budget);
+    }
     if (!pick) continue;
     matches++;
-    const tickets = pick.teams.flat().sort((a, b) => a.seq - b.seq);
+    players += c.teams * c.teamSize;
+    const tickets = bySeq(pick.teams);
     const match: Match = {
       id: ctx.newId(),
       queue: c.name,
@@ -547,7 +701,7 @@ function tick(s: QueueState, out: Out, ctx: MmCtx): MmDecision {
       accepted: [],
       ...(pick.region !== undefined && { region: pick.region }),
     };
-    for (const e of tickets) gone.add(e.id);
+    for (const e of tickets) gone.add(e);
     const found = tickets.map((e) => withStatus(e.ticket, 'found', match.id));
     out.emit({ ev: 'match.found', queue: c.name, version: out.next(), match, tickets: found });
     out.timers.push({ afterMs: c.acceptTimeoutMs, command: { type: 'acceptDeadline', matchId: match.id } });
@@ -556,6 +710,51 @@ function tick(s: QueueState, out: Out, ctx: MmCtx): MmDecision {
 }
 
 // ---------------------------------------------------------------- candidates
+
+/**
+ * The entries a tick has taken (timed out or matched): a bitmap over the
+ * sequence numbers of live entries, which span from the queue's head to the
+ * last enqueued ticket — a few bits per ticket that entered the queue in the
+ * last maxWaitMs. Decide never marks the entries themselves.
+ */
+class Taken {
+  private readonly base: number;
+  private readonly bits: Uint32Array;
+  constructor(ix: RatingIndex) {
+    this.base = ix.order[ix.head]?.seq ?? ix.seq;
+    this.bits = new Uint32Array(((ix.seq - this.base + 1) >>> 5) + 1);
+  }
+  has(e: Entry): boolean {
+    const i = e.seq - this.base;
+    return (this.bits[i >>> 5]! & (1 << (i & 31))) !== 0;
+  }
+  add(e: Entry): void {
+    const i = e.seq - this.base;
+    this.bits[i >>> 5]! |= 1 << (i & 31);
+  }
+}
+
+/** The tickets of a match, in queue order (a handful: insertion sort). */
+function bySeq(teams: Entry[][]): Entry[] {
+  const out: Entry[] = [];
+  for (const team of teams) {
+    for (const e of team) {
+      let i = out.length;
+      out.push(e);
+      while (i > 0 && out[i - 1]!.seq > e.seq) {
+        out[i] = out[i - 1]!;
+        i--;
+      }
+      out[i] = e;
+    }
+  }
+  return out;
+}
+
+/** What is left of a tick's work budget (index entries examined + search nodes). */
+interface Budget {
+  left: number;
+}
 
 interface Cursor {
   b: Bucket;
@@ -568,13 +767,15 @@ interface Cursor {
  * tickets (at most candidatesPerAnchor) other than the anchor, not taken this
  * tick, with a rating within `w` of the anchor's and, in a latency-limited
  * queue, a region in common with it: a merge of the buckets the window spans,
- * oldest first. `starts` remembers, per bucket and for this tick, how much of
+ * oldest first. `starts` remembers, per bucket (by position) and for this tick, how much of
  * its head is taken or gone.
  */
 class Candidates {
   readonly list: Entry[];
-  /** prefix[i]: players in list[0..i-1]. */
+  /** prefix[i]: players in list[0..i-1]; prefixA / prefixB: those of side A / B tickets only. */
   readonly prefix: number[];
+  readonly prefixA: number[];
+  readonly prefixB: number[];
   exhausted = false;
   private readonly heap: Cursor[] = [];
   private readonly lo: number;
@@ -584,30 +785,35 @@ class Candidates {
 
   constructor(
     s: QueueState,
+    lane: Lane,
     private readonly anchor: Entry,
     w: number,
-    private readonly gone: Set<string>,
-    starts: Map<Bucket, number>,
+    private readonly gone: Taken,
+    starts: Int32Array,
+    private readonly budget: Budget,
   ) {
     this.list = [anchor];
     this.prefix = [0, anchor.size];
+    this.prefixA = [0, anchor.side === 1 ? anchor.size : 0];
+    this.prefixB = [0, anchor.side === 2 ? anchor.size : 0];
     this.lo = anchor.mean - w - EPS;
     this.hi = anchor.mean + w + EPS;
     this.scan = s.limits.scanPerAnchor;
     this.limit = s.limits.candidatesPerAnchor + 1;
-    const ix = s.index;
-    const kHi = Math.floor(this.hi / ix.width);
-    for (let k = lowerBound(ix.buckets, Math.floor(this.lo / ix.width)); k < ix.buckets.length; k++) {
-      const b = ix.buckets[k]!;
-      if (b.key > kHi) break;
-      let start = starts.get(b) ?? 0;
+    const width = s.index.width;
+    const kHi = Math.floor(this.hi / width);
+    const buckets = lane.buckets;
+    for (let k = lowerBound(buckets, Math.floor(this.lo / width)); k < buckets.length; k++) {
+      const b = buckets[k]!;
+      if (b.key > kHi || --budget.left < 0) break;
+      let start = Math.max(starts[k]!, b.head);
       const items = b.items;
       while (start < items.length) {
         const e = items[start]!;
-        if (e.live && !e.found && !gone.has(e.id)) break;
+        if (e.live && !e.found && !gone.has(e)) break;
         start++;
       }
-      starts.set(b, start);
+      starts[k] = start;
       const i = this.next(b, start);
       if (i >= 0) heapPush(this.heap, { b, i, seq: items[i]!.seq });
     }
@@ -616,12 +822,10 @@ class Candidates {
   /** Index in `b` of its next eligible entry from `from`, or -1. */
   private next(b: Bucket, from: number): number {
     const items = b.items;
-    const ar = this.anchor.regions;
     for (let i = from; i < items.length; i++) {
-      if (--this.scan < 0) return -1;
+      if (--this.scan < 0 || --this.budget.left < 0) return -1;
       const e = items[i]!;
-      if (!e.live || e.found || e === this.anchor || e.mean < this.lo || e.mean > this.hi || this.gone.has(e.id)) continue;
-      if (ar && !sharesRegion(ar, e.regions!)) continue;
+      if (!e.live || e.found || e === this.anchor || e.mean < this.lo || e.mean > this.hi || this.gone.has(e)) continue;
       return i;
     }
     return -1;
@@ -637,7 +841,10 @@ class Candidates {
     const top = h[0]!;
     const e = top.b.items[top.i]!;
     this.list.push(e);
-    this.prefix.push(this.prefix[this.prefix.length - 1]! + e.size);
+    const n = this.prefix.length - 1;
+    this.prefix.push(this.prefix[n]! + e.size);
+    this.prefixA.push(this.prefixA[n]! + (e.side === 1 ? e.size : 0));
+    this.prefixB.push(this.prefixB[n]! + (e.side === 2 ? e.size : 0));
     const i = this.next(top.b, top.i + 1);
     if (i < 0) heapPop(h);
     else {
@@ -647,11 +854,6 @@ class Candidates {
     }
     return true;
   }
-}
-
-function sharesRegion(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>): boolean {
-  for (const r of b.keys()) if (a.has(r)) return true;
-  return false;
 }
 
 function heapPush(h: Cursor[], c: Cursor): void {
@@ -700,7 +902,7 @@ interface Pick {
  * first) or, except the anchor, left out. A full set of teams is balanced by
  * swaps and accepted when its team means are within `w`.
  */
-function search(c: QueueConfig, l: QueueLimits, cands: Candidates, w: number): Pick | null {
+function search(c: QueueConfig, l: QueueLimits, cands: Candidates, w: number, budget: Budget): Pick | null {
   const T = c.teams;
   const size = c.teamSize;
   const list = cands.list;
@@ -718,65 +920,88 @@ function search(c: QueueConfig, l: QueueLimits, cands: Candidates, w: number): P
     return true;
   };
 
-  const leaf = (regions: Map<string, number> | null): boolean => {
+  const leaf = (): boolean => {
     const teams = members.map((m) => [...m]);
     const gap = balance(c, teams, [...sums]);
     if (gap > w + EPS) return false;
     result = { teams };
-    if (regions) {
-      let best: [string, number] | undefined;
-      for (const r of regions) if (!best || r[1] < best[1] || (r[1] === best[1] && r[0] < best[0])) best = r;
-      if (best) result.region = best[0];
+    if (list[0]!.regions) {
+      // Every ticket is in the lane's region; the best region they all share may be another.
+      let regions = list[0]!.regions;
+      for (const team of teams) for (const e of team) regions = intersect(regions, e.regions!);
+      let best = 0;
+      for (let k = 1; k < regions.names.length; k++) {
+        const d = regions.worst[k]! - regions.worst[best]!;
+        if (d < 0 || (d === 0 && regions.names[k]! < regions.names[best]!)) best = k;
+      }
+      result.region = regions.names[best]!;
     }
     return true;
   };
 
-  const rec = (i: number, remaining: number, regions: Map<string, number> | null): boolean => {
-    if (remaining === 0) return leaf(regions);
-    if (i >= list.length && !cands.more()) return false;
-    // Once every candidate is known: too few players left to fill the teams.
-    if (cands.exhausted && cands.prefix[list.length]! - cands.prefix[i]! < remaining) return false;
-    if (++nodes > l.searchNodesPerAnchor) return false;
-    const e = list[i]!;
-    const inter = regions === null ? null : intersect(regions, e.regions!);
-    if (inter === null || inter.size > 0) {
-      const teams: number[] = [];
-      for (let t = 0; t < T; t++) if (fits(e, t)) teams.push(t);
-      teams.sort((a, b) => sums[a]! - sums[b]! || cap[b]! - cap[a]! || a - b);
-      let triedEmpty = false;
-      for (const t of teams) {
-        if (!c.sides && cap[t] === size) {
-          // Empty teams are interchangeable without sides: try one of them only.
-          if (triedEmpty) continue;
-          triedEmpty = true;
-        }
-        cap[t] = cap[t]! - e.size;
-        sums[t] = sums[t]! + e.sum;
-        members[t]!.push(e);
-        if (uniq && e.uniq) for (const v of e.uniq) uniq[t]!.add(v);
-        if (rec(i + 1, remaining - e.size, inter)) return true;
-        cap[t] = cap[t]! + e.size;
-        sums[t] = sums[t]! - e.sum;
-        members[t]!.pop();
-        if (uniq && e.uniq) for (const v of e.uniq) uniq[t]!.delete(v);
-        if (nodes > l.searchNodesPerAnchor) return false;
-      }
-    }
-    if (i === 0) return false; // the anchor is in, or there is no match
-    return rec(i + 1, remaining, regions);
+  /**
+   * Once every candidate is known: can list[i..] still fill the room left?
+   * In all (players), and per side: team 0 takes side A and any, team 1 side
+   * B and any, other teams any only.
+   */
+  const coverable = (i: number, room: number): boolean => {
+    const n = list.length;
+    const all = cands.prefix[n]! - cands.prefix[i]!;
+    if (all < room) return false;
+    if (!c.sides) return true;
+    const a = cands.prefixA[n]! - cands.prefixA[i]!;
+    const b = cands.prefixB[n]! - cands.prefixB[i]!;
+    const any = all - a - b;
+    if (cap[0]! > any + a) return false;
+    if (T > 1 && cap[1]! > any + b) return false;
+    let others = 0;
+    for (let t = 2; t < T; t++) others += cap[t]!;
+    return others + Math.max(0, cap[0]! - a) + (T > 1 ? Math.max(0, cap[1]! - b) : 0) <= any;
   };
 
-  const first = list[0]!;
-  return rec(0, T * size, first.regions === null ? null : new Map(first.regions)) ? result : null;
-}
+  const rec = (i: number, remaining: number): boolean => {
+    if (remaining === 0) return leaf();
+    if (i >= list.length && !cands.more()) return false;
+    if (cands.exhausted && !coverable(i, remaining)) return false;
+    if (++nodes > l.searchNodesPerAnchor || --budget.left < 0) return false;
+    const e = list[i]!;
+    // Teams with room, lowest rating sum first (then most room, then index): an insertion sort of at most 8.
+    const teams: number[] = [];
+    for (let t = 0; t < T; t++) {
+      if (!fits(e, t)) continue;
+      let j = teams.length;
+      teams.push(t);
+      while (j > 0) {
+        const u = teams[j - 1]!;
+        if (sums[u]! < sums[t]! || (sums[u] === sums[t] && cap[u]! >= cap[t]!)) break;
+        teams[j] = u;
+        j--;
+      }
+      teams[j] = t;
+    }
+    let triedEmpty = false;
+    for (const t of teams) {
+      if (!c.sides && cap[t] === size) {
+        // Empty teams are interchangeable without sides: try one of them only.
+        if (triedEmpty) continue;
+        triedEmpty = true;
+      }
+      cap[t] = cap[t]! - e.size;
+      sums[t] = sums[t]! + e.sum;
+      members[t]!.push(e);
+      if (uniq && e.uniq) for (const v of e.uniq) uniq[t]!.add(v);
+      if (rec(i + 1, remaining - e.size)) return true;
+      cap[t] = cap[t]! + e.size;
+      sums[t] = sums[t]! - e.sum;
+      members[t]!.pop();
+      if (uniq && e.uniq) for (const v of e.uniq) uniq[t]!.delete(v);
+      if (nodes > l.searchNodesPerAnchor || budget.left < 0) return false;
+    }
+    if (i === 0) return false; // the anchor is in, or there is no match
+    return rec(i + 1, remaining);
+  };
 
-function intersect(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const [r, ms] of a) {
-    const other = b.get(r);
-    if (other !== undefined) out.set(r, Math.max(ms, other));
-  }
-  return out;
+  return rec(0, T * size) ? result : null;
 }
 
 /**
@@ -917,10 +1142,18 @@ class Out {
 
 /** A copy of a ticket with another status (and match, for found). */
 function withStatus(t: Ticket, status: Ticket['status'], matchId?: string): Ticket {
-  const out: Ticket = { id: t.id, queue: t.queue, players: t.players, queuedAt: t.queuedAt, status };
+  const out: Ticket =
+    matchId === undefined
+      ? { id: t.id, queue: t.queue, players: t.players, queuedAt: t.queuedAt, status }
+      : { id: t.id, queue: t.queue, players: t.players, queuedAt: t.queuedAt, status, matchId };
   if (t.partyId !== undefined) out.partyId = t.partyId;
   if (t.gameId !== undefined) out.gameId = t.gameId;
-  if (matchId !== undefined) out.matchId = matchId;
+  return out;
+}
+
+function withAccepted(m: Match, userId: string): Match {
+  const out: Match = { id: m.id, queue: m.queue, ticketIds: m.ticketIds, teams: m.teams, foundAt: m.foundAt, acceptBy: m.acceptBy, accepted: [...m.accepted, userId] };
+  if (m.region !== undefined) out.region = m.region;
   return out;
 }
 

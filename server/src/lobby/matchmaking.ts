@@ -37,6 +37,8 @@ export class MatchService implements PartyQueueing {
   private readonly matchGame = new Map<string, string>();
   private readonly ticker: NodeJS.Timeout;
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Set by friends (presence): these users' tickets were queued or ended (called from run(); must not throw). */
+  onQueueChanged: (userIds: string[]) => void = () => {};
 
   constructor(private readonly deps: MatchServiceDeps) {
     for (const q of deps.config.queues) this.queues.set(q.name, newQueue(q));
@@ -78,7 +80,8 @@ export class MatchService implements PartyQueueing {
     }
   }
 
-  private queueOf(userId: string): string | undefined {
+  /** The queue a user has a ticket in (also for the admin API). */
+  queueOf(userId: string): string | undefined {
     for (const [name, q] of this.queues) if (ticketOf(q, userId)) return name;
     return undefined;
   }
@@ -121,6 +124,8 @@ export class MatchService implements PartyQueueing {
     for (const e of d.events) {
       applyQueue(state, e);
       this.publish(state, e);
+      const changed = 'ticket' in e ? [e.ticket] : e.ev === 'match.ready' ? e.tickets : [];
+      if (changed.length) this.onQueueChanged(changed.flatMap((t) => t.players.map((p) => p.userId)));
     }
     for (const t of d.timers) {
       const timer = setTimeout(() => {

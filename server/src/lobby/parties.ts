@@ -24,8 +24,10 @@ export interface PartyServiceDeps {
   log: Logger;
   gateway: Gateway;
   registry: OpRegistry;
-  /** Users this node has seen log in: tells an unknown user from an offline one. */
-  knownUser(userId: string): boolean;
+  /** Whether an account exists: tells an unknown user from an offline one. */
+  knownUser(userId: string): Promise<boolean>;
+  /** Whether `userId` blocked `otherId` (friends): an invite either way between them is refused. */
+  blocks?(userId: string, otherId: string): boolean;
 }
 
 const ctx = (): PartyCtx => ({ now: Date.now(), newId: () => randomUUID() });
@@ -149,10 +151,11 @@ export class PartyService {
     }
   }
 
-  private invite(by: Member, target: string): PartyState {
+  private async invite(by: Member, target: string): Promise<PartyState> {
     if (target === by.userId) throw new LobbyError('INVITE_SELF', 'you cannot invite yourself');
     const session = this.deps.gateway.sessions.get(target);
-    if (!session) throw new LobbyError(this.deps.knownUser(target) ? 'USER_OFFLINE' : 'USER_NOT_FOUND', 'that user is not online');
+    if (!session) throw new LobbyError((await this.deps.knownUser(target)) ? 'USER_OFFLINE' : 'USER_NOT_FOUND', 'that user is not online');
+    if (this.deps.blocks?.(target, by.userId) || this.deps.blocks?.(by.userId, target)) throw new LobbyError('BLOCKED', 'one of you blocked the other');
     const partyId = this.memberOf.get(by.userId) ?? randomUUID();
     return this.run(partyId, {
       type: 'invite',
@@ -191,7 +194,7 @@ export class PartyService {
       return p;
     };
 
-    registry.register('party.invite', (data, { session }) => ({ party: partyViewOf(this.invite(member(session), data.userId)) }));
+    registry.register('party.invite', async (data, { session }) => ({ party: partyViewOf(await this.invite(member(session), data.userId)) }));
     registry.register('party.accept', (data, { session }) => ({ party: partyViewOf(this.accept(member(session), data.partyId)) }));
     registry.register('party.decline', (data, { session }) => {
       if (!this.parties.has(data.partyId)) throw new LobbyError('INVITE_NOT_FOUND', 'no such invite');

@@ -311,7 +311,8 @@ const goChecks: GoCheck[] = [
   ['MISSING_ATTRIBUTES', (s, g) => s.members.some((m) => g.queue.requiredAttributes.some((k) => !Object.hasOwn(m.attributes, k)))],
   ['PARTY_SIZE_NOT_ALLOWED', (s, g) => !(g.queue.partySizes ?? range(1, g.queue.teamSize)).includes(s.members.length)],
   ['DUPLICATE_ATTRIBUTE', (s, g) => g.queue.uniqueAttribute !== undefined && repeats(s.members.map((m) => attributeOf(m.attributes, g.queue.uniqueAttribute!)))],
-  ['SIDE_CONFLICT', (s) => ['A', 'B'].every((side) => s.members.some((m) => attributeOf(m.attributes, 'side') === side))],
+  // Sides matter only in a queue that pairs side A against side B.
+  ['SIDE_CONFLICT', (s, g) => g.queue.sides && ['A', 'B'].every((side) => s.members.some((m) => attributeOf(m.attributes, 'side') === side))],
 ];
 
 /** The leader queues the party: every pending invite is dropped (recorded as 'queued'), then the party is in the queue. */

@@ -1,0 +1,248 @@
+import type { FriendView, Presence } from '@foyer/shared';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import type { Gateway } from '../gateway/gateway.js';
+import type { OpRegistry } from '../gateway/registry.js';
+import type { FriendChange, FriendEntry, FriendState, Friends } from '../store/friends.js';
+
+type PresenceView = z.output<typeof Presence>;
+type FriendViewOut = z.output<typeof FriendView>;
+
+export interface FriendServiceDeps {
+  log: Logger;
+  gateway: Gateway;
+  registry: OpRegistry;
+  store: Friends;
+}
+
+/** What presence needs to know of the rest of the lobby; set once games and matchmaking exist. */
+export interface Whereabouts {
+  inGame(userId: string): boolean;
+  inQueue(userId: string): boolean;
+}
+
+interface PresenceRecord {
+  name: string;
+  status: PresenceView['status'];
+  activity: string | null;
+}
+
+const OFFLINE: PresenceView = { status: 'offline', activity: null };
+const RETRY_MIN_MS = 1000;
+const RETRY_MAX_MS = 30_000;
+
+/**
+ * Friends (stored) and presence (in memory, this node's sessions).
+ *
+ * Each online user's list is cached from login to the end of the session, so
+ * the lobby can ask synchronously whether two users are friends (friends-only
+ * games) or one blocked the other (party invites). A list that fails to load
+ * (storage down) is retried in the background; meanwhile the checks answer
+ * "no" and presence goes on without the friends it cannot name yet.
+ *
+ * Presence is online / inGame / inQueue (queue first: a game team waiting in a
+ * queue shows inQueue) plus a game-defined activity; every change is pushed
+ * as presence.changed to the user's online friends. Games and matchmaking
+ * call `touched(userId)`; changes are collected and pushed once per tick, so
+ * the steps of one move (leave one game, join another) are not seen.
+ */
+export class FriendService {
+  /** Online user → their list (other user → state from their side). */
+  private readonly lists = new Map<string, Map<string, FriendState>>();
+  /** Lists being loaded; `stale` when a change came in meanwhile (the load reads again). */
+  private readonly loading = new Map<string, { stale: boolean }>();
+  private readonly retries = new Map<string, { timer: NodeJS.Timeout; delay: number }>();
+  private readonly presences = new Map<string, PresenceRecord>();
+  private readonly dirty = new Set<string>();
+  private flushQueued = false;
+  whereabouts: Whereabouts = { inGame: () => false, inQueue: () => false };
+
+  constructor(private readonly deps: FriendServiceDeps) {
+    this.registerOps(deps.registry);
+    deps.gateway.onSession({
+      started: (userId) => this.online(userId),
+      back: (userId) => this.online(userId),
+      ended: (userId) => this.offline(userId),
+    });
+  }
+
+  /** Whether `userId` is on `ownerId`'s friend list (`ownerId` must be online on this node). */
+  isFriend(ownerId: string, userId: string): boolean {
+    return this.lists.get(ownerId)?.get(userId) === 'friend';
+  }
+
+  /** Whether `userId` blocked `otherId` (`userId` must be online on this node). */
+  blocks(userId: string, otherId: string): boolean {
+    return this.lists.get(userId)?.get(otherId) === 'blocked';
+  }
+
+  /** A user's game or queue may have changed: their presence is checked again at the end of the tick. */
+  touched(userId: string): void {
+    if (!this.presences.has(userId)) return;
+    this.dirty.add(userId);
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(() => {
+      this.flushQueued = false;
+      const users = [...this.dirty];
+      this.dirty.clear();
+      for (const u of users) this.refresh(u);
+    });
+  }
+
+  presenceOf(userId: string): PresenceView {
+    const p = this.presences.get(userId);
+    return p ? { status: p.status, activity: p.activity } : OFFLINE;
+  }
+
+  private status(userId: string): PresenceRecord['status'] {
+    if (!this.deps.gateway.sessions.has(userId)) return 'offline';
+    if (this.whereabouts.inQueue(userId)) return 'inQueue';
+    if (this.whereabouts.inGame(userId)) return 'inGame';
+    return 'online';
+  }
+
+  /** The user's friends that are online on this node. */
+  private onlineFriends(userId: string): string[] {
+    const out: string[] = [];
+    for (const [other, state] of this.lists.get(userId) ?? []) if (state === 'friend' && this.deps.gateway.sessions.has(other)) out.push(other);
+    return out;
+  }
+
+  private announce(userId: string, p: PresenceRecord): void {
+    const users = this.onlineFriends(userId);
+    p.name = this.deps.gateway.sessions.get(userId)?.name ?? p.name; // a guest may have taken a name since
+    if (users.length) this.deps.gateway.deliver({ users }, 'presence.changed', { userId, name: p.name, presence: { status: p.status, activity: p.activity } });
+  }
+
+  private refresh(userId: string): void {
+    const p = this.presences.get(userId);
+    if (!p) return;
+    const status = this.status(userId);
+    if (status === 'offline' || status === p.status) return; // offline is the session's end, announced there
+    p.status = status;
+    this.announce(userId, p);
+  }
+
+  private online(userId: string): void {
+    const session = this.deps.gateway.sessions.get(userId);
+    if (!session) return;
+    if (!this.presences.has(userId)) this.presences.set(userId, { name: session.name, status: this.status(userId), activity: null });
+    if (!this.lists.has(userId)) void this.load(userId);
+  }
+
+  private offline(userId: string): void {
+    const p = this.presences.get(userId);
+    this.presences.delete(userId);
+    this.dirty.delete(userId);
+    const retry = this.retries.get(userId);
+    if (retry) clearTimeout(retry.timer);
+    this.retries.delete(userId);
+    if (p) this.announce(userId, { ...p, status: 'offline', activity: null });
+    this.lists.delete(userId);
+  }
+
+  /** Loads an online user's list, then tells their online friends they are here. */
+  private async load(userId: string): Promise<void> {
+    const inFlight = this.loading.get(userId);
+    if (inFlight) return void (inFlight.stale = true);
+    const mark = { stale: false };
+    this.loading.set(userId, mark);
+    try {
+      let entries: FriendEntry[];
+      do {
+        mark.stale = false;
+        entries = await this.deps.store.list(userId);
+      } while (mark.stale);
+      if (!this.deps.gateway.sessions.has(userId)) return;
+      const fresh = !this.lists.has(userId);
+      this.lists.set(userId, new Map(entries.map((e) => [e.userId, e.state])));
+      const retry = this.retries.get(userId);
+      if (retry) clearTimeout(retry.timer);
+      this.retries.delete(userId);
+      const p = this.presences.get(userId);
+      if (fresh && p) this.announce(userId, p);
+    } catch (err) {
+      const retry = this.retries.get(userId);
+      const delay = Math.min(RETRY_MAX_MS, retry ? retry.delay * 2 : RETRY_MIN_MS);
+      this.deps.log.warn({ err, userId, retryInMs: delay }, 'loading the friend list failed; friends-only checks and presence wait for it');
+      const timer = setTimeout(() => {
+        if (this.deps.gateway.sessions.has(userId) && !this.lists.has(userId)) void this.load(userId);
+      }, delay);
+      timer.unref();
+      this.retries.set(userId, { timer, delay });
+    } finally {
+      this.loading.delete(userId);
+    }
+  }
+
+  private view(e: FriendEntry): FriendViewOut {
+    return e.state === 'friend' ? { ...e, presence: this.presenceOf(e.userId) } : { ...e };
+  }
+
+  /** Keeps the caches in step and tells both sides. */
+  private apply(changes: FriendChange[]): void {
+    for (const c of changes) {
+      const list = this.lists.get(c.ownerId);
+      if (list) {
+        if (c.removed) list.delete(c.friend.userId);
+        else list.set(c.friend.userId, c.friend.state);
+      }
+      const loading = this.loading.get(c.ownerId);
+      if (loading) loading.stale = true;
+      this.deps.gateway.deliver({ users: [c.ownerId] }, 'friends.changed', { friend: this.view(c.friend), removed: c.removed });
+    }
+  }
+
+  private registerOps(registry: OpRegistry): void {
+    const { store } = this.deps;
+    /** The caller's entry after the change. */
+    const mine = (changes: FriendChange[], userId: string): FriendViewOut => {
+      const c = changes.find((x) => x.ownerId === userId && !x.removed);
+      if (!c) throw new Error('friend change without the caller\'s entry');
+      return this.view(c.friend);
+    };
+
+    registry.register('friends.request', async (data, { session }) => {
+      const changes = await store.request(session.userId, data.userId);
+      this.apply(changes);
+      return { friend: mine(changes, session.userId) };
+    });
+    registry.register('friends.accept', async (data, { session }) => {
+      const changes = await store.accept(session.userId, data.userId);
+      this.apply(changes);
+      return { friend: mine(changes, session.userId) };
+    });
+    registry.register('friends.decline', async (data, { session }) => {
+      this.apply(await store.decline(session.userId, data.userId));
+      return {};
+    });
+    registry.register('friends.remove', async (data, { session }) => {
+      this.apply(await store.remove(session.userId, data.userId));
+      return {};
+    });
+    registry.register('friends.block', async (data, { session }) => {
+      this.apply(await store.block(session.userId, data.userId));
+      return {};
+    });
+    registry.register('friends.unblock', async (data, { session }) => {
+      this.apply(await store.unblock(session.userId, data.userId));
+      return {};
+    });
+    registry.register('friends.list', async (_data, { session }) => {
+      const entries = await store.list(session.userId);
+      // Storage is back (the list loaded): a cache that failed to load need not wait for its retry.
+      if (!this.lists.has(session.userId) && this.deps.gateway.sessions.has(session.userId)) void this.load(session.userId);
+      return { friends: entries.map((e) => this.view(e)) };
+    });
+    registry.register('presence.set', (data, { session }) => {
+      let p = this.presences.get(session.userId);
+      if (!p) this.presences.set(session.userId, (p = { name: session.name, status: this.status(session.userId), activity: null }));
+      if (p.activity !== data.activity) {
+        p.activity = data.activity;
+        this.announce(session.userId, p);
+      }
+      return { presence: { status: p.status, activity: p.activity } };
+    });
+  }
+}

@@ -1,0 +1,135 @@
+import type { ErrorCode } from '@foyer/shared';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { Gateway } from '../gateway/gateway.js';
+import type { OpRegistry } from '../gateway/registry.js';
+import type { Mail, MailMessage } from '../store/mail.js';
+
+export interface MailServiceDeps {
+  config: Config;
+  log: Logger;
+  gateway: Gateway;
+  registry: OpRegistry;
+  mail: Mail;
+}
+
+/** Messages pushed at login; more wait for mail.list. */
+const LOGIN_PUSH_MAX = 200;
+
+/**
+ * Mail between users (SEEDS §4): sent to users online or offline, kept in
+ * storage until the recipient acknowledges it or it expires.
+ *
+ * Delivery is at least once until acknowledged, never after: a message goes
+ * out live (mail.received) to a recipient with a session on this node, and
+ * again at each login or resume of its recipient while it is unacknowledged
+ * (so one not acked before a relogin or a resume arrives again: clients keep
+ * the ids they have seen). Within one login it goes out once, whether the
+ * live send or the login push gets there first. mail.ack deletes it from the shared storage: from then on no
+ * node lists or delivers it. Expired mail is never listed or delivered; a
+ * periodic purge deletes it.
+ */
+export class MailService {
+  /**
+   * Whether `recipientId` refuses mail from `senderId` (one of them blocked
+   * the other): such a recipient fails with BLOCKED. The friends service sets
+   * this when it is wired in; until then nobody is blocked.
+   */
+  blocked: (senderId: string, recipientId: string) => boolean | Promise<boolean> = () => false;
+  private readonly purgeTimer: NodeJS.Timeout;
+  /** Per user with a session here: the mail ids sent to (or acked by) it since its login, so live sends, the login push and acks never repeat each other. */
+  private readonly sent = new Map<string, Set<string>>();
+  private purging: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly deps: MailServiceDeps) {
+    this.registerOps(deps.registry);
+    // A login within the reconnect grace period comes `back` to its session but
+    // starts its numbering afresh (what was buffered is gone), so both push.
+    const login = (userId: string) => {
+      this.sent.set(userId, new Set());
+      void this.pushPending(userId);
+    };
+    deps.gateway.onSession({ started: login, back: login, ended: (userId) => this.sent.delete(userId) });
+    // Every node purges: deleting what is expired twice is harmless.
+    const every = Math.max(1000, Math.min(60_000, deps.config.mailTtlMs));
+    this.purgeTimer = setInterval(() => void this.purge(), every);
+    this.purgeTimer.unref();
+  }
+
+  /** `<project>:<userId>`: how a user is named as a sender. */
+  senderOf(userId: string): string {
+    return `${this.deps.config.project}:${userId}`;
+  }
+
+  /** Stops the purge and waits for one in flight (before the database closes). */
+  async stop(): Promise<void> {
+    clearInterval(this.purgeTimer);
+    await this.purging;
+  }
+
+  /** Deletes expired mail now; returns how many messages went. */
+  purge(): Promise<number> {
+    const run = this.deps.mail.purge().then(
+      (n) => {
+        if (n) this.deps.log.debug({ purged: n }, 'expired mail purged');
+        return n;
+      },
+      (err: unknown) => {
+        this.deps.log.warn({ err }, 'purging expired mail failed');
+        return 0;
+      },
+    );
+    this.purging = run;
+    return run;
+  }
+
+  /** Sends one message from a user; delivers it live to those of its recipients online here. */
+  async send(from: { userId: string; name: string }, msg: { to: readonly string[]; body: string; clientMsgId: string }) {
+    const refused = new Set<string>();
+    for (const to of new Set(msg.to)) if (await this.blocked(from.userId, to)) refused.add(to);
+    const r = await this.deps.mail.send({ sender: this.senderOf(from.userId), senderName: from.name, to: msg.to, body: msg.body, clientMsgId: msg.clientMsgId }, refused);
+    for (const s of r.sent) if (s.fresh) this.deliver(s.to, s.mail);
+    return { sent: r.sent.map((s) => ({ to: s.to, id: s.id })), failed: r.failed };
+  }
+
+  /** Sends `mail.received` to a recipient with a session here, once per login (also for operator mail: admin sendMail). */
+  deliver(userId: string, mail: MailMessage): void {
+    const sent = this.sent.get(userId);
+    if (!sent || sent.has(mail.id) || !this.deps.gateway.sessions.has(userId)) return;
+    sent.add(mail.id);
+    this.deps.gateway.deliver({ users: [userId] }, 'mail.received', { mail });
+  }
+
+  /** At login and resume: what waits for the user, oldest first (the events follow the login reply). */
+  private async pushPending(userId: string): Promise<void> {
+    const login = this.sent.get(userId);
+    try {
+      const pending = await this.deps.mail.list(userId, LOGIN_PUSH_MAX);
+      // A later login (or logout) in the meantime: that one pushes for itself.
+      if (this.sent.get(userId) !== login) return;
+      for (const m of pending) this.deliver(userId, m);
+    } catch (err) {
+      this.deps.log.warn({ err, userId }, 'pushing pending mail at login failed; the client gets it with mail.list');
+    }
+  }
+
+  private registerOps(registry: OpRegistry): void {
+    registry.register('mail.send', (data, { session }) => this.send(session, data));
+    registry.register('mail.sendBatch', async (data, { session }) => {
+      const failed: { clientMsgId: string; to: string; code: ErrorCode }[] = [];
+      for (const m of data.messages) {
+        const r = await this.send(session, m);
+        for (const f of r.failed) failed.push({ clientMsgId: m.clientMsgId, ...f });
+      }
+      return { failed };
+    });
+    registry.register('mail.list', async (data, { session }) => ({ mail: await this.deps.mail.list(session.userId, data.limit) }));
+    registry.register('mail.ack', async (data, { session }) => {
+      const deleted = await this.deps.mail.ack(session.userId, data.ids);
+      // Marked as sent: a login push read before the delete must not bring them back.
+      const sent = this.sent.get(session.userId);
+      for (const id of data.ids) sent?.add(id);
+      return { deleted };
+    });
+  }
+}

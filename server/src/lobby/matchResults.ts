@@ -1,0 +1,61 @@
+import { MatchResultView, UserId } from '@foyer/shared';
+import { z } from 'zod';
+import type { Gateway } from '../gateway/gateway.js';
+import type { OpRegistry } from '../gateway/registry.js';
+import { LobbyError } from '../errors.js';
+import type { Accounts } from '../store/accounts.js';
+import type { Matches, PlayerResult, ReportOutcome } from '../store/matches.js';
+
+/** The body of POST /v1/matches/:id/results. */
+export const MatchReportBody = z
+  .object({
+    gameType: z.string().min(1).max(32),
+    teams: z
+      .array(z.object({ rank: z.number().int().min(1).max(1000), players: z.array(UserId).min(1).max(64) }))
+      .min(2, 'a match has at least two teams')
+      .max(64),
+  })
+  .superRefine((r, ctx) => {
+    const seen = new Set<string>();
+    r.teams.forEach((t, i) =>
+      t.players.forEach((p, j) => {
+        if (seen.has(p)) ctx.addIssue({ code: 'custom', path: ['teams', i, 'players', j], message: `${p} is listed twice` });
+        seen.add(p);
+      }),
+    );
+  });
+
+export const viewOf = (r: PlayerResult): z.output<typeof MatchResultView> => ({
+  matchId: r.matchId,
+  gameType: r.gameType,
+  rank: r.rank,
+  teamIndex: r.teamIndex,
+  ratingBefore: r.ratingBefore,
+  ratingAfter: r.ratingAfter,
+  reportedAt: r.reportedAt,
+});
+
+/**
+ * Match results (SEEDS §3): a game server reports a match once; the lobby
+ * stores it, moves the players' ratings and tells those online here with
+ * profile.ratingChanged. A replay of the same report changes nothing.
+ */
+export class MatchResults {
+  constructor(
+    private readonly deps: { gateway: Gateway; registry: OpRegistry; matches: Matches; accounts: Accounts },
+  ) {
+    deps.registry.register('profile.matches', async (data, { session }) => {
+      const userId = data.userId ?? session.userId;
+      if (data.userId && !(await deps.accounts.get(userId))) throw new LobbyError('USER_NOT_FOUND', 'no such user');
+      return { matches: (await deps.matches.history(userId, data.limit)).map(viewOf) };
+    });
+  }
+
+  async report(matchId: string, body: z.output<typeof MatchReportBody>): Promise<ReportOutcome> {
+    const outcome = await this.deps.matches.report(matchId, body);
+    if (outcome.status === 'stored') {
+      for (const p of outcome.players) this.deps.gateway.deliver({ users: [p.userId] }, 'profile.ratingChanged', { result: viewOf(p) });
+    }
+    return outcome;
+  }
+}

@@ -1,0 +1,117 @@
+import type { PGlite } from '@electric-sql/pglite';
+import type pg from 'pg';
+import { LobbyError } from '../errors.js';
+
+/**
+ * The one interface the store needs, over real Postgres (pg) or embedded
+ * PGlite: the same SQL and migrations run on both.
+ */
+export interface Db {
+  readonly kind: 'postgres' | 'pglite';
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: T[]; rowCount: number }>;
+  /** Runs a script of several statements without parameters (migrations). */
+  exec(sql: string): Promise<void>;
+  /** Runs `fn` in one transaction; a throw rolls it back. */
+  transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface DbOptions {
+  /** postgres://… — real Postgres. Absent: embedded PGlite. */
+  databaseUrl?: string;
+  /** PGlite's data folder; absent: in memory (tests). */
+  dataDir?: string;
+}
+
+export async function openDb(options: DbOptions): Promise<Db> {
+  return options.databaseUrl ? openPostgres(options.databaseUrl) : openPglite(options.dataDir);
+}
+
+async function openPostgres(url: string): Promise<Db> {
+  const { default: pgModule } = await import('pg');
+  const pool = new pgModule.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 3000 });
+  // An idle client that loses its server must not crash the node; the next query reports it.
+  pool.on('error', () => {});
+  const wrap = (q: pg.Pool | pg.PoolClient, inTransaction: boolean): Db => {
+    const db: Db = {
+      kind: 'postgres',
+      async query<T>(sql: string, params?: unknown[]) {
+        const r = await guard(() => q.query(sql, params as unknown[]));
+        return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
+      },
+      exec: async (sql) => void (await guard(() => q.query(sql))),
+      // A transaction inside a transaction joins it.
+      transaction: (fn) => (inTransaction ? fn(db) : transaction(fn)),
+      close: () => pool.end(),
+    };
+    return db;
+  };
+  async function transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+    const client = await guard(() => pool.connect());
+    try {
+      await guard(() => client.query('BEGIN'));
+      const out = await fn(wrap(client, true));
+      await guard(() => client.query('COMMIT'));
+      return out;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+  return wrap(pool, false);
+}
+
+async function openPglite(dataDir: string | undefined): Promise<Db> {
+  const { PGlite: Lite } = await import('@electric-sql/pglite');
+  const lite: PGlite = new Lite(dataDir);
+  await lite.waitReady;
+  // PGlite is one connection: transactions must not interleave with other queries.
+  let chain: Promise<unknown> = Promise.resolve();
+  const serialize = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = chain.then(fn, fn);
+    chain = run.catch(() => {});
+    return run;
+  };
+  const exec = (q: { exec: PGlite['exec'] }) => async (sql: string) => void (await guard(() => q.exec(sql)));
+  const direct = (q: { query: PGlite['query'] }): Db['query'] =>
+    async <T>(sql: string, params?: unknown[]) => {
+      const r = await guard(() => q.query<T>(sql, params));
+      // PGlite counts only written rows in affectedRows (0 for a select).
+      return { rows: r.rows, rowCount: r.rows.length || (r.affectedRows ?? 0) };
+    };
+  return {
+    kind: 'pglite',
+    query: (sql, params) => serialize(() => direct(lite)(sql, params)),
+    exec: (sql) => serialize(() => exec(lite)(sql)),
+    transaction: (fn) =>
+      serialize(() =>
+        lite.transaction((tx) => {
+          // A transaction inside a transaction joins it.
+          const db: Db = { kind: 'pglite', query: direct(tx), exec: exec(tx), transaction: (inner) => inner(db), close: async () => {} };
+          return fn(db);
+        }),
+      ),
+    close: () => lite.close(),
+  };
+}
+
+/** Connection-level failures become STORAGE_UNAVAILABLE; SQL errors stay what they are. */
+async function guard<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (isUnavailable(err)) throw new LobbyError('STORAGE_UNAVAILABLE', 'storage is unavailable; try again shortly');
+    throw err;
+  }
+}
+
+function isUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  // Node socket errors, Postgres "cannot connect now" / admin shutdown / crash classes, and pool timeouts.
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006'].includes(e.code ?? '') ||
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(e.message ?? '')
+  );
+}

@@ -1,0 +1,44 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type { ChatLine, Lobby } from './lobby.js';
+import { clock } from './ui.js';
+
+export function Chat(props: { lobby: Lobby; channel: 'game' | 'party'; chat: ChatLine[]; me: string; placeholder: string }) {
+  const [text, setText] = useState('');
+  const list = useRef<HTMLOListElement>(null);
+  useEffect(() => {
+    const el = list.current;
+    if (el) el.scrollTop = el.scrollHeight;
+  }, [props.chat.length]);
+  const send = async () => {
+    const t = text.trim();
+    if (!t) return;
+    const ok = await props.lobby.act('Send a chat line', () => props.lobby.call('chat.send', { channel: props.channel, text: t }));
+    if (ok) setText('');
+  };
+  return (
+    <div class="chat" data-testid={`${props.channel}-chat`}>
+      <ol class="chat-lines" ref={list} aria-live="polite">
+        {props.chat.length === 0 && <li class="muted small">No messages yet. Say hello!</li>}
+        {props.chat.map((l) => (
+          <li key={l.id} class={l.from.userId === props.me ? 'self' : ''}>
+            <span class="chat-time">{clock(l.at)}</span>
+            <span class="chat-from">{l.from.name}</span>
+            <span class="chat-text">{l.text}</span>
+          </li>
+        ))}
+      </ol>
+      <form
+        class="chat-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void send();
+        }}
+      >
+        <input placeholder={props.placeholder} aria-label={props.placeholder} maxLength={500} value={text} onInput={(e) => setText(e.currentTarget.value)} />
+        <button class="btn primary" disabled={!text.trim()}>
+          Send
+        </button>
+      </form>
+    </div>
+  );
+}
