@@ -1,23 +1,30 @@
 /**
  * The matchmaker on its own (no server, no network): one 5v5 queue with
  * 10,000 and 100,000 queued players, driven through decideQueue/applyQueue
- * with a fake clock.
+ * with a fake clock and the default limits.
  *
  * Players: ratings normal (mean 1500, sd 300); tickets are solos (75 %) and
  * parties of 2–5 whose members spread ±100 around the party's own rating.
  * The queue is filled to its size at the start; then every tick advances the
  * clock 250 ms, runs `tick`, every player of every found match accepts at
  * once, and new players arrive until the queue holds its size again. The
- * first `--warmup` ticks are not measured.
+ * first `--warmup` ticks are not measured. `--regions` adds a 60 ms latency
+ * limit and four regions (each player near one of them).
  *
- * Prints, per size: tick time (decide + apply of the tick's events) p50/p99/max;
- * matched players per second of tick CPU, per second of all CPU (ticks,
- * accepts and enqueues) and per simulated second; the simulated wait from
- * queuedAt to ready, p50/p99; per match the mean rating spread (max − min of
- * player ratings) and the mean gap between the two team means; timeouts.
+ * Prints, per size:
+ *  - tick time, wall clock, decide + apply of the tick's events: p50, p99,
+ *    max; p99 with the GC pauses inside each tick taken out, and the GC time
+ *    that fell inside ticks (from the runtime's gc performance entries);
+ *    process CPU time per tick (all threads) p50/p99 — wall time is inflated
+ *    when other processes take the cores, CPU time less so (the load
+ *    average is printed in the title);
+ *  - matched players per second of tick CPU, per second of all CPU (ticks,
+ *    accepts and enqueues) and per simulated second;
+ *  - the simulated wait from queuedAt to the match, p50/p99;
+ *  - per match, the mean rating spread (max − min of player ratings) and
+ *    the mean gap between the two team means; players timed out.
  * Run `npm run bench:mm` or `node bench/dist/mm.js [--sizes 10000,100000]
- * [--ticks 240] [--warmup 40] [--regions]` (`--regions` adds a 60 ms latency
- * limit with four regions).
+ * [--ticks 240] [--warmup 40] [--regions]`.
  */
 import { loadavg } from 'node:os';
 import { PerformanceObserver, performance } from 'node:perf_hooks';

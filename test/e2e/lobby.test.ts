@@ -6,7 +6,7 @@ import { startTestNode, type TestNode } from '../helpers/node.js';
 import { startProxy } from '../helpers/proxy.js';
 
 const SHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
-const WAIT = 10_000;
+const WAIT = 15_000;
 
 /** Waits until the locator's first match is visible (Playwright polls; no fixed sleeps). */
 const see = (l: Locator) => l.first().waitFor({ state: 'visible', timeout: WAIT });
@@ -107,7 +107,7 @@ describe('the lobby page, two people in two browsers', () => {
 
     await b.getByTestId('ready-toggle').click();
     await reads(a.getByTestId('player').filter({ hasText: 'Bob' }), 'ready');
-    await Promise.all([shot(a, '1-game-owner'), shot(b, '1-game-joined')]);
+    await shot(a, '1-game-owner');
 
     // The owner hands the game over; the new owner starts it and everyone gets a key to confirm.
     await a.getByTestId('player').filter({ hasText: 'Bob' }).getByRole('button', { name: 'Make owner' }).click();
@@ -177,7 +177,7 @@ describe('the lobby page, two people in two browsers', () => {
     await b.getByTestId('start-card').getByRole('button', { name: 'Confirm' }).click();
     await reads(b.getByTestId('start-card'), 'You are in');
     await reads(a.getByTestId('player').filter({ hasText: 'Bob' }), 'confirmed');
-    await Promise.all([shot(b, '5-after-reload'), shot(a, '5-partner-view')]);
+    await shot(b, '5-after-reload');
   });
 });
 

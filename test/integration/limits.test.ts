@@ -45,13 +45,13 @@ describe('limits', () => {
     }));
 
   it('closes a client that does not answer pings with 4006, and keeps one that does', () =>
-    withNode({ heartbeatIntervalMs: 50, heartbeatTimeoutMs: 200 }, async (t) => {
+    withNode({ heartbeatIntervalMs: 100, heartbeatTimeoutMs: 1000 }, async (t) => {
       const silent = await loggedIn(t, { autoPong: false });
       const lively = await loggedIn(t);
       let pings = 0;
-      const fivePings = new Promise<void>((resolve) => lively.ws.on('ping', () => ++pings === 8 && resolve()));
+      const enoughPings = new Promise<void>((resolve) => lively.ws.on('ping', () => ++pings === 12 && resolve()));
       expect((await silent.closed).code).toBe(4006);
-      await fivePings;
+      await enoughPings; // 1.2 s: past the timeout, so the lively one was judged and kept
       expect(lively.ws.readyState).toBe(lively.ws.OPEN);
       lively.close();
     }));

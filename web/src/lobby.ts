@@ -182,6 +182,7 @@ export class Lobby {
    */
   #seq = 0;
   #subscribing = 0;
+  #resumeTries = 0;
 
   constructor(readonly url: string) {
     const saved = load();
@@ -239,12 +240,19 @@ export class Lobby {
       this.set({ me: { userId: r.userId, name: r.name }, conn: r.resumed ? 'resumed' : 'resynced', connDetail: r.resumed ? 'session resumed after reload' : 'new session: state fetched again' });
       await this.#afterLogin(saved.subscriptionId ?? null);
     } catch (err) {
+      const code = err instanceof LobbyError ? err.code : 'INTERNAL';
+      if (TRANSIENT.has(code) && this.#resumeTries++ < 5) {
+        // The connection, not the session, failed: keep the saved session and try again.
+        this.error('Could not resume your session yet; retrying', err);
+        setTimeout(() => void this.start(), 1000 * this.#resumeTries);
+        return;
+      }
       sessionStorage.removeItem(KEY);
       this.set({ me: null, startKey: null });
       this.error('Your saved session could not be resumed; log in again', err);
-    } finally {
-      this.set({ restoring: false });
     }
+    this.#resumeTries = 0;
+    this.set({ restoring: false });
   }
 
   async login(name: string): Promise<void> {
@@ -303,7 +311,8 @@ export class Lobby {
 
   /** Calls an op; the page reports failures itself, so callers may ignore the rejection. */
   call<O extends OpName>(op: O, data: OpData<O>): Promise<OpResult<O>> {
-    return (this.#c().call as (op: O, data: OpData<O>) => Promise<OpResult<O>>)(op, data);
+    const client: { call(op: O, data: OpData<O>): Promise<OpResult<O>> } = this.#c();
+    return client.call(op, data);
   }
 
   /** Runs an action; a failure becomes a toast naming the error code and the server's words. */
@@ -394,7 +403,7 @@ export class Lobby {
     }
     if (state === 'resynced') this.#seq = 0;
     this.set({ conn: state, connDetail: detail });
-    if (state === 'resynced') void this.#afterLogin(this.state.subscriptionId);
+    if (state === 'resynced') void this.#afterLogin(null); // subscribeList replaces the old subscription
     if (state === 'closed' && this.state.me && info.close?.name === 'REPLACED') {
       this.toast('error', 'Disconnected', 'This account logged in on another connection (4001 REPLACED).');
     }
@@ -749,5 +758,8 @@ export class Lobby {
 export function describeClose(c: CloseInfo): string {
   return `closed ${c.code}${c.name ? ` ${c.name}` : ''}${c.reason ? `: ${c.reason}` : ''}`;
 }
+
+/** Failures of the connection rather than of the session: worth another try. */
+const TRANSIENT: ReadonlySet<string> = new Set(['DISCONNECTED', 'CLOSED', 'TIMEOUT', 'SHUTTING_DOWN', 'RATE_LIMITED', 'INTERNAL']);
 
 const newestFirst = (a: GameSummary, b: GameSummary) => b.createdAt - a.createdAt || a.name.localeCompare(b.name) || a.id.localeCompare(b.id);

@@ -764,11 +764,11 @@ interface Cursor {
 
 /**
  * The anchor, then — pulled on demand by the search — the oldest queued
- * tickets (at most candidatesPerAnchor) other than the anchor, not taken this
- * tick, with a rating within `w` of the anchor's and, in a latency-limited
- * queue, a region in common with it: a merge of the buckets the window spans,
- * oldest first. `starts` remembers, per bucket (by position) and for this tick, how much of
- * its head is taken or gone.
+ * tickets of one lane (at most candidatesPerAnchor) other than the anchor,
+ * not taken this tick, with a rating within `w` of the anchor's: a merge of
+ * the lane's buckets the window spans, oldest first. `starts` remembers, per
+ * bucket of the lane (by position) and for this tick, how much of its head is
+ * taken or gone.
  */
 class Candidates {
   readonly list: Entry[];
