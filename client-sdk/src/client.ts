@@ -57,6 +57,13 @@ export interface LobbyClientOptions {
   url: string;
   /** Log in with this token on connect() (sent as auth.token, not on the URL, so it stays out of access logs). */
   token?: string;
+  /**
+   * With `token`: the last event seq this app saw (say, before a page
+   * reload). connect() then sends session.resume instead of auth.token, so the
+   * missed events are replayed (state 'resumed') or the app learns it must
+   * refetch (state 'resynced').
+   */
+  lastSeq?: number;
   /** WebSocket implementation. Default: `globalThis.WebSocket`, else the `ws` package (Node 20). */
   WebSocket?: WebSocketConstructor;
   /** How long a call waits for its reply, including any wait for a reconnection. Default 10000. */
@@ -161,11 +168,15 @@ export class LobbyClient {
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   #refreshTimer: ReturnType<typeof setTimeout> | undefined;
   #refreshAt = 0;
+  /** The first connect resumes a session from before this client existed (options.lastSeq). */
+  #resumeOnConnect: boolean;
 
   constructor(options: LobbyClientOptions) {
     this.#url = options.url;
     this.#WebSocket = options.WebSocket;
     this.#token = options.token;
+    this.#resumeOnConnect = options.token !== undefined && options.lastSeq !== undefined;
+    this.#lastSeq = this.#resumeOnConnect ? options.lastSeq! : 0;
     this.#callTimeoutMs = options.callTimeoutMs ?? 10_000;
     this.#refreshBeforeMs = options.refreshBeforeMs ?? 60_000;
     const r = options.reconnect ?? true;
@@ -322,7 +333,9 @@ export class LobbyClient {
 
   #onOpen(ws: WebSocketLike): void {
     const reconnecting = this.#state === 'reconnecting';
-    if (reconnecting && this.#loggedIn && this.#token) {
+    const resumeSaved = this.#resumeOnConnect && !!this.#token;
+    this.#resumeOnConnect = false;
+    if ((reconnecting && this.#loggedIn && this.#token) || resumeSaved) {
       this.#login(ws, 'session.resume', { token: this.#token, lastSeq: this.#lastSeq });
     } else if (!reconnecting && this.#token) {
       this.#login(ws, 'auth.token', { token: this.#token });

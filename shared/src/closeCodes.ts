@@ -7,6 +7,7 @@ export const closeCodes = {
   GOING_AWAY: { code: 1001, reconnect: true, doc: 'The node is shutting down; reconnect (to another node behind the load balancer) and resume.' },
   INVALID_PAYLOAD: { code: 1007, reconnect: true, doc: 'A text frame was not valid UTF-8.' },
   MESSAGE_TOO_BIG: { code: 1009, reconnect: true, doc: 'A frame exceeded the maximum frame size (`maxFrameBytes`).' },
+  TRY_AGAIN_LATER: { code: 1013, reconnect: true, doc: 'The server could not check the `?token=` login now (storage unavailable); reconnect shortly.' },
   AUTH_EXPIRED: { code: 4000, reconnect: true, doc: 'The token that authenticated the connection expired (refresh it with auth.refresh before `expiresAt`), or `?token=` carried an expired token.' },
   REPLACED: { code: 4001, reconnect: false, doc: 'The same account logged in elsewhere and the login policy is "replace".' },
   RATE_LIMITED: { code: 4002, reconnect: true, doc: 'The client kept sending after RATE_LIMITED replies.' },

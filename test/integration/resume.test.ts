@@ -96,6 +96,31 @@ describe('resume after a lost connection', () => {
   });
 });
 
+describe('resuming in a new client (a page reload)', () => {
+  it('a client created with token and lastSeq resumes the session and gets what it missed', async () => {
+    const t = await startTestNode();
+    try {
+      const first = await t.guest('Reloader', { reconnect: false });
+      const seen = notices(first);
+      await t.admin('POST', '/admin/notice', { userId: first.userId, text: 'before' });
+      await until(() => seen.length === 1);
+      const saved = { token: first.token!, lastSeq: first.lastSeq };
+      await first.close();
+      await t.admin('POST', '/admin/notice', { userId: first.userId, text: 'while away' });
+
+      const second = t.client({ token: saved.token, lastSeq: saved.lastSeq });
+      const again = notices(second);
+      await second.connect();
+      expect(second.state).toBe('resumed');
+      await until(() => again.length === 1);
+      expect(again).toEqual([{ text: 'while away', seq: 2 }]);
+      expect(second.userId).toBe(first.userId);
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
 describe('session.resume on the wire', () => {
   it('answers resumed:false for a lastSeq from the future, and the connection is logged in', async () => {
     const t = await startTestNode();

@@ -298,9 +298,17 @@ export class Gateway {
       this.login(c, await this.identify(token)).goLive();
     } catch (err) {
       const expired = err instanceof LobbyError && err.code === 'TOKEN_EXPIRED';
-      const refused = err instanceof LobbyError && (err.code === 'ALREADY_LOGGED_IN' || err.code === 'BANNED');
+      const code = err instanceof LobbyError ? err.code : undefined;
       c.closeWith(
-        expired ? CloseCode.AUTH_EXPIRED : refused ? CloseCode.REPLACED : CloseCode.TOKEN_INVALID,
+        expired
+          ? CloseCode.AUTH_EXPIRED
+          : code === 'ALREADY_LOGGED_IN'
+            ? CloseCode.REPLACED
+            : code === 'BANNED'
+              ? CloseCode.KICKED
+              : code === 'STORAGE_UNAVAILABLE'
+                ? CloseCode.TRY_AGAIN_LATER
+                : CloseCode.TOKEN_INVALID,
         err instanceof LobbyError ? err.message : 'login failed',
       );
     }
