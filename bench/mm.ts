@@ -14,10 +14,9 @@
  * Prints, per size:
  *  - tick time, wall clock, decide + apply of the tick's events: p50, p99,
  *    max; p99 with the GC pauses inside each tick taken out, and the GC time
- *    that fell inside ticks (from the runtime's gc performance entries);
- *    process CPU time per tick (all threads) p50/p99 — wall time is inflated
- *    when other processes take the cores, CPU time less so (the load
- *    average is printed in the title);
+ *    that fell inside ticks (from the runtime's gc performance entries).
+ *    Wall time includes whatever else runs on the machine: the title shows
+ *    the load average;
  *  - matched players per second of tick CPU, per second of all CPU (ticks,
  *    accepts and enqueues) and per simulated second;
  *  - the simulated wait from queuedAt to the match, p50/p99;
@@ -44,9 +43,6 @@ export type MmBenchRow = {
   tickP99NoGcMs: number;
   /** GC pause time that fell inside measured ticks. */
   gcInTicksMs: number;
-  /** Process CPU time (user + system, all threads) per tick: unlike wall time, not inflated when other processes take the cores. */
-  tickCpuP50Ms: number;
-  tickCpuP99Ms: number;
   matchedPerTickCpuSec: number;
   matchedPerCpuSec: number;
   matchedPerSimSec: number;
@@ -174,7 +170,6 @@ async function benchSize(size: number, ticks: number, warmup: number, regions: b
   const gc = new GcLog();
   const windows: [number, number][] = [];
   const tickTimes: number[] = [];
-  const tickCpuTimes: number[] = [];
   const waits: number[] = [];
   let spreadSum = 0;
   let gapSum = 0;
@@ -190,11 +185,9 @@ async function benchSize(size: number, ticks: number, warmup: number, regions: b
       sim.acceptMs = 0;
     }
     sim.now += TICK_MS;
-    const c0 = process.cpuUsage();
     const t0 = performance.now();
     const events = sim.run({ type: 'tick' });
     const t1 = performance.now();
-    const c1 = process.cpuUsage(c0);
     const ms = t1 - t0;
     const found: Extract<MmEvent, { ev: 'match.found' }>[] = [];
     for (const e of events) {
@@ -221,7 +214,6 @@ async function benchSize(size: number, ticks: number, warmup: number, regions: b
     sim.acceptMs += performance.now() - t2;
     if (measured) {
       tickTimes.push(ms);
-      tickCpuTimes.push((c1.user + c1.system) / 1000);
       windows.push([t0, t1]);
       tickCpu += ms;
     }
@@ -243,8 +235,6 @@ async function benchSize(size: number, ticks: number, warmup: number, regions: b
       0.99,
     ),
     gcInTicksMs: gcIn.reduce((a, b) => a + b, 0),
-    tickCpuP50Ms: quantile(tickCpuTimes, 0.5),
-    tickCpuP99Ms: quantile(tickCpuTimes, 0.99),
     matchedPerTickCpuSec: matched / (tickCpu / 1000),
     matchedPerCpuSec: matched / (cpu / 1000),
     matchedPerSimSec: matched / ((ticks * TICK_MS) / 1000),
@@ -259,7 +249,7 @@ async function benchSize(size: number, ticks: number, warmup: number, regions: b
 }
 
 function table(rows: MmBenchRow[]): string {
-  const head = ['queued', 'tick p50 ms', 'tick p99 ms', 'tick max ms', 'p99 w/o GC', 'GC in ticks ms', 'CPU p50 ms', 'CPU p99 ms', 'matched/s tick CPU', 'matched/s all CPU', 'matched/s sim', 'wait p50 s', 'wait p99 s', 'spread', 'team gap', 'timed out'];
+  const head = ['queued', 'tick p50 ms', 'tick p99 ms', 'tick max ms', 'p99 w/o GC', 'GC in ticks ms', 'matched/s tick CPU', 'matched/s all CPU', 'matched/s sim', 'wait p50 s', 'wait p99 s', 'spread', 'team gap', 'timed out'];
   const f = (x: number, d = 1) => (Number.isNaN(x) ? '' : x.toFixed(d));
   const k = (x: number) => Math.round(x).toLocaleString('en');
   const body = rows.map((r) => [
@@ -269,8 +259,6 @@ function table(rows: MmBenchRow[]): string {
     f(r.tickMaxMs),
     f(r.tickP99NoGcMs),
     f(r.gcInTicksMs, 0),
-    f(r.tickCpuP50Ms),
-    f(r.tickCpuP99Ms),
     k(r.matchedPerTickCpuSec),
     k(r.matchedPerCpuSec),
     k(r.matchedPerSimSec),

@@ -177,7 +177,7 @@ export const GameListQuery = z.object({
 
 export const GamePage = z.object({
   games: z.array(GameSummary),
-  /** Absent on the last page. */
+  /** Absent on the last page; a page may be short (each query examines a bounded number of games) and still have one. */
   cursor: z.string().optional(),
 });
 

@@ -159,7 +159,12 @@ export const ops = {
     result: z.object({ confirmBy: Timestamp }),
   }),
   'game.confirm': op({ auth: true, doc: 'Confirm a started game with the session key from game.started. Players who do not confirm in time are removed.', data: z.object({ sessionKey: z.string().min(1).max(128) }), result: z.object({}) }),
-  'games.list': op({ auth: true, doc: 'One page of the game list, filtered and sorted. Hidden games are never listed.', data: GameListQuery, result: GamePage }),
+  'games.list': op({
+    auth: true,
+    doc: 'One page of the game list, filtered and sorted. Hidden games are never listed. A very selective filter can return fewer than `limit` games (even none) with a `cursor`: keep paging until the cursor is absent.',
+    data: GameListQuery,
+    result: GamePage,
+  }),
   'games.subscribe': op({
     auth: true,
     doc: 'The first page of a filtered list, then games.added / games.updated / games.removed events as games enter, change in or leave the filter. The subscription starts before the page is read, so no change is missed between them.',

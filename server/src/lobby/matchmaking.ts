@@ -9,7 +9,7 @@ import type { Gateway } from '../gateway/gateway.js';
 import type { OpRegistry } from '../gateway/registry.js';
 import type { Member } from './game.js';
 import type { GameService } from './games.js';
-import { applyQueue, decideQueue, newQueue, ticketOf, ticketUpdate, updatesOf, type MmCommand, type MmCtx, type MmEvent, type QueueState, type TicketPlayer } from './matchmaker.js';
+import { applyQueue, decideQueue, newQueue, ticketOf, ticketOfGame, ticketOfParty, ticketUpdate, updatesOf, type MmCommand, type MmCtx, type MmEvent, type QueueState, type TicketPlayer } from './matchmaker.js';
 import type { PartyQueueing, PartyService } from './parties.js';
 
 type Profile = z.output<typeof MatchProfile>;
@@ -58,7 +58,7 @@ export class MatchService implements PartyQueueing {
 
   /** Queue name → players waiting, for /admin/stats. */
   stats(): Record<string, number> {
-    return Object.fromEntries([...this.queues].map(([name, q]) => [name, [...q.tickets.values()].reduce((n, t) => n + t.players.length, 0)]));
+    return Object.fromEntries([...this.queues].map(([name, q]) => [name, q.byUser.size]));
   }
 
   isQueued(userId: string): boolean {
@@ -76,7 +76,8 @@ export class MatchService implements PartyQueueing {
 
   cancelParty(partyId: string, reason: string): void {
     for (const [name, q] of this.queues) {
-      for (const t of q.tickets.values()) if (t.partyId === partyId) return void this.run(name, { type: 'cancel', userId: t.players[0]!.userId, reason });
+      const t = ticketOfParty(q, partyId);
+      if (t) return void this.run(name, { type: 'cancel', userId: t.players[0]!.userId, reason });
     }
   }
 
@@ -94,7 +95,8 @@ export class MatchService implements PartyQueueing {
   private onRosterChanged(gameId: string): void {
     // A game's team ticket stands for the players it had: any change drops it (the owner may queue again).
     for (const [name, q] of this.queues) {
-      for (const t of q.tickets.values()) if (t.gameId === gameId) return void this.run(name, { type: 'cancel', userId: t.players[0]!.userId, reason: 'teamChanged' });
+      const t = ticketOfGame(q, gameId);
+      if (t) return void this.run(name, { type: 'cancel', userId: t.players[0]!.userId, reason: 'teamChanged' });
     }
   }
 
@@ -139,7 +141,7 @@ export class MatchService implements PartyQueueing {
       timer.unref();
       this.timers.add(timer);
     }
-    if (d.events.length) this.deps.metrics.queued.set({ queue }, this.stats()[queue] ?? 0);
+    if (d.events.length) this.deps.metrics.queued.set({ queue }, state.byUser.size);
   }
 
   private publish(state: QueueState, e: MmEvent): void {
