@@ -37,6 +37,7 @@
  *   --cpu-prof             profile the server over the chat window and print its top self-time functions
  *   --server-output        echo what the server prints
  *   --node-arg ARG         extra node flag for the server (repeatable), e.g. --node-arg=--trace-gc
+ *   --server-arg ARG       extra server flag (repeatable), e.g. --server-arg=--resume-buffer-events --server-arg=50
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
@@ -66,8 +67,10 @@ import {
   table,
   track,
   transportsFlag,
+  gcServer,
   memOf,
   quietBudget,
+  runtimeBetween,
   settle,
   waitQuiet,
   type CpuSnapshot,
@@ -94,6 +97,7 @@ const { values: flags } = parseArgs({
     'cpu-prof': { type: 'boolean', default: false },
     'server-output': { type: 'boolean', default: false },
     'node-arg': { type: 'string', multiple: true, default: [] },
+    'server-arg': { type: 'string', multiple: true, default: [] },
     help: { type: 'boolean', default: false },
   },
   strict: true,
@@ -135,12 +139,14 @@ interface Result {
   rssSetup: number;
   rssSetupGc: number;
   rssAfter: number;
+  rssAfterGc: number;
   serverEvents: number;
   serverChatOk: number;
   serverChatRefused: number;
   errors: string[];
   stopped: string;
   profile?: string[] | undefined;
+  runtime?: ReturnType<typeof runtimeBetween>;
   /** Which chat round the figures come from, of how many. */
   round?: number;
   rounds?: number;
@@ -194,7 +200,7 @@ async function runTransport(transport: string): Promise<void> {
   const log = (s: string) => say(`[${transport}] ${s}`);
   const server: ServerProc = await startServer({
     transport,
-    args: SERVER_ARGS,
+    args: [...SERVER_ARGS, ...(flags['server-arg'] ?? [])],
     nodeArgs: flags['node-arg'] ?? [],
     inspect: GC || PROFILE,
     ...(flags['server-output'] ? { echo: (l: string) => say(`  [server ${transport}] ${l}`) } : {}),
@@ -208,6 +214,7 @@ async function runTransport(transport: string): Promise<void> {
     rssSetup: NaN,
     rssSetupGc: NaN,
     rssAfter: NaN,
+    rssAfterGc: NaN,
     heapBefore: NaN,
     heapSetup: NaN,
     heapAfter: NaN,
@@ -223,6 +230,9 @@ async function runTransport(transport: string): Promise<void> {
     const idle = await settle(server);
     log(`server ${idle.settled ? 'idle' : 'STILL BUSY'} after ${fmt(idle.ms / 1000, 1)} s (RSS ${fmt(memOf(server.pid).rss / MiB)} MiB)`);
     if (!idle.settled) notes.push(`${transport}: the server was still busy ${fmt(idle.ms / 1000, 0)} s after it started listening; its "before" memory reading is rough`);
+    // The node's start-up leaves garbage (hundreds of MiB with its embedded database) that is not the clients':
+    // collect it before the "before" reading, so the raw readings compare like with like.
+    if (GC) await gcServer(server);
     const before = await serverMemory(server, SETTLE_MS, GC);
     r.rssBefore = before.rss;
     r.rssBeforeGc = before.rssGc;
@@ -292,6 +302,7 @@ async function runTransport(transport: string): Promise<void> {
       if (!r.cpu || cpu.other < r.cpu.other) {
         Object.assign(r, { sent, cpu, result, profile, round: attempt });
         r.serverEvents = metricSum(m1, 'foyer_events_delivered_total') - metricSum(m0, 'foyer_events_delivered_total');
+        r.runtime = runtimeBetween(m0, m1);
         r.serverChatOk = chat(m1, 'outcome="ok"') - chat(m0, 'outcome="ok"');
         r.serverChatRefused = chat(m1) - chat(m0) - r.serverChatOk;
       }
@@ -308,7 +319,10 @@ async function runTransport(transport: string): Promise<void> {
     if (refused.length) r.errors.push(`chat lines refused: ${refused.map(([k, v]) => `${v}× ${k}`).join(', ')}`);
     if (res.deliveries < res.expected) r.errors.push(`${res.expected - res.deliveries} of ${res.expected} deliveries missing (refused lines included)`);
     if (res.closedByServer) r.errors.push(`${res.closedByServer} clients were closed by the server`);
-    r.rssAfter = (await serverMemory(server, 0, false)).rss;
+    const after = await serverMemory(server, 0, GC);
+    r.rssAfter = after.rss;
+    r.rssAfterGc = after.rssGc;
+    // After the forced GC (when there was one): what the chat left behind, not garbage awaiting collection.
     r.heapAfter = metricSum(await metricsOf(server.port), 'foyer_process_nodejs_heap_size_used_bytes');
     if (res.stale) notes.push(`${transport}: ${res.stale} lines of an earlier (disturbed, undrained) round arrived during the round used; they are not counted`);
 
@@ -347,10 +361,14 @@ function printTable(): void {
     ['deliveries/s', ...col((r) => fmtInt((r.result?.deliveries ?? NaN) / (r.sent?.secs ?? NaN)))],
     ['delivery latency p50 ms', ...col((r) => ms(r.result?.latency, 'p50'))],
     ['delivery latency p99 ms', ...col((r) => ms(r.result?.latency, 'p99'))],
+    ['  way up: send → server handles it, p50 / p99 ms', ...col((r) => `${fmt(r.result?.up.p50 ?? NaN, 0)} / ${fmt(r.result?.up.p99 ?? NaN, 0)}`)],
+    ['  way down: server handles it → arrival, p50 / p99 ms', ...col((r) => `${fmt(r.result?.down.p50 ?? NaN, 0)} / ${fmt(r.result?.down.p99 ?? NaN, 0)}`)],
     ['delivery latency p99.9 / max ms', ...col((r) => `${ms(r.result?.latency, 'p999')} / ${fmt(r.result?.latency.max ?? NaN, 1)}`)],
     ['send schedule lag p99 ms', ...col((r) => ms(r.sent?.lag, 'p99'))],
     ['server CPU (% of one core)', ...col((r) => pct(r.cpu?.server ?? NaN, 1))],
     ['  user / sys (kernel)', ...col((r) => `${pct(r.cpu?.serverUser ?? NaN, 1)} / ${pct(r.cpu?.serverSys ?? NaN, 1)}`)],
+    ['server GC in the window: count / ms (major: count / ms)', ...col((r) => (r.runtime ? `${fmtInt(r.runtime.gcCount)} / ${fmtInt(r.runtime.gcMs)} (${fmtInt(r.runtime.majorCount)} / ${fmtInt(r.runtime.majorMs)})` : '-'))],
+    ['server event-loop delay p99 / max ms', ...col((r) => (r.runtime ? `${fmt(r.runtime.lagP99Ms, 0)} / ${fmt(r.runtime.lagMaxMs, 0)}` : '-'))],
     ['client process CPU', ...col((r) => pct(r.cpu?.clients ?? NaN, 1))],
     ['other processes CPU', ...col((r) => pct(r.cpu?.other ?? NaN, 1))],
     ['server RSS before clients MiB (raw / after GC)', ...col((r) => `${fmt(r.rssBefore / MiB)} / ${fmt(r.rssBeforeGc / MiB)}`)],
@@ -359,8 +377,8 @@ function printTable(): void {
   if (GC) rows.push(['RSS per client KiB (both readings after a full GC)', ...col((r) => kib(r.rssSetupGc - r.rssBeforeGc, r.connected?.clients))]);
   rows.push(['RSS per client KiB (raw readings)', ...col((r) => kib(r.rssSetup - r.rssBefore, r.connected?.clients))]);
   rows.push(['  V8 heap used, KiB/client', ...col((r) => kib(r.heapSetup - r.heapBefore, r.connected?.clients))]);
-  rows.push(['server RSS after the chat MiB', ...col((r) => fmt(r.rssAfter / MiB))]);
-  rows.push(['V8 heap used: before / set-up / after chat MiB', ...col((r) => `${fmt(r.heapBefore / MiB)} / ${fmt(r.heapSetup / MiB)} / ${fmt(r.heapAfter / MiB)}`)]);
+  rows.push(['server RSS after the chat MiB (raw / after GC)', ...col((r) => `${fmt(r.rssAfter / MiB)} / ${fmt(r.rssAfterGc / MiB)}`)]);
+  rows.push([`V8 heap used: before / set-up / after chat MiB${GC ? ' (after GC)' : ''}`, ...col((r) => `${fmt(r.heapBefore / MiB)} / ${fmt(r.heapSetup / MiB)} / ${fmt(r.heapAfter / MiB)}`)]);
   const head = ['', ...results.map((r) => (r.actual === r.transport ? r.transport : `${r.transport} (fell back to ${r.actual})`))];
   say(`\n## bench:chat — ${fmtInt(N)} clients in games of ${GROUP}, one line each per ${INTERVAL_MS} ms for ${DURATION_S} s\n`);
   say(table(head, rows));
@@ -391,6 +409,10 @@ function printTable(): void {
   notes.push(
     `the client process (${fmtInt(N)} LobbyClients over ws, one thread) shares this ${availableParallelism()}-core machine with the server; ` +
       'latency is measured there from just before chat.send to the chat.message event and includes its own queueing.',
+  );
+  notes.push('server GC and event-loop delay come from the node\'s /metrics (prom-client: GC pauses by kind; monitorEventLoopDelay at 10 ms resolution) over the chat window.');
+  notes.push(
+    'the way up / down split uses the server\'s `at` stamp (Date.now() when it handles the line) against the client\'s clock: the same system clock, whole milliseconds.',
   );
   notes.push(
     'server CPU is utime+stime from /proc/PID/stat over the send window, as a share of one core; RSS per client = (RSS after set-up − RSS before any client) / clients, ' +

@@ -42,6 +42,9 @@ export type ChatChildMessage =
       toOthers: number;
       echoes: number;
       latency: Stats;
+      /** From the send to the server's `at` stamp, and from it to the arrival (system clock, ms resolution). */
+      up: Stats;
+      down: Stats;
       drainMs: number;
       /** Lines of an earlier round that arrived during this one. */
       stale: number;
@@ -145,6 +148,8 @@ tell({
 
 // 3. Chat, in rounds: the parent may ask for another round (when other processes disturbed one).
 let latency = new Samples(Math.ceil((DURATION_MS / INTERVAL_MS) * n * GROUP * 1.05));
+let up = new Samples(latency.length);
+let down = new Samples(latency.length);
 let deliveries = 0;
 let echoes = 0;
 /** Lines of an earlier round that arrived during this one (a disturbed round that did not drain). */
@@ -158,6 +163,10 @@ clients.forEach((c, me) => {
     if (Number(r) !== roundNo) return void stale++;
     deliveries++;
     latency.push(t - Number(sentAt));
+    // The server stamps `at` (Date.now()) when it handles the line: the system clock both processes read,
+    // to the millisecond. It splits the latency into the way up (to the handler) and the way down.
+    up.push(d.at - (performance.timeOrigin + Number(sentAt)));
+    down.push(performance.timeOrigin + t - d.at);
     if (Number(from) === me) echoes++;
   });
 });
@@ -174,6 +183,8 @@ async function warmUp(): Promise<void> {
 
 async function round(): Promise<void> {
   latency = new Samples(latency.length || 1024);
+  up = new Samples(latency.length || 1024);
+  down = new Samples(latency.length || 1024);
   deliveries = 0;
   echoes = 0;
   stale = 0;
@@ -244,6 +255,8 @@ async function round(): Promise<void> {
     toOthers: deliveries - echoes,
     echoes,
     latency: stats(latency.values()),
+    up: stats(up.values()),
+    down: stats(down.values()),
     drainMs,
     stale,
     closedByServer,

@@ -42,6 +42,7 @@
  *                            use ≥ 25% of a core during them; the quietest run counts (3)
  *   --server-output          echo what the servers print
  *   --node-arg ARG           extra node flag for the servers (repeatable), e.g. --node-arg=--trace-gc
+ *   --server-arg ARG         extra server flag (repeatable)
  */
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -79,6 +80,7 @@ import {
   table,
   type ServerProc,
   quietBudget,
+  runtimeBetween,
   settle,
   waitQuiet,
   type Stats,
@@ -106,6 +108,7 @@ const { values: flags } = parseArgs({
     'cpu-prof': { type: 'boolean', default: false },
     'server-output': { type: 'boolean', default: false },
     'node-arg': { type: 'string', multiple: true, default: [] },
+    'server-arg': { type: 'string', multiple: true, default: [] },
     help: { type: 'boolean', default: false },
   },
   strict: true,
@@ -179,7 +182,7 @@ const out = (s = '') => {
 async function withServer<T>(label: string, fn: (s: ServerProc) => Promise<T>): Promise<T> {
   const server = await startServer({
     transport: TRANSPORT,
-    args: SERVER_ARGS,
+    args: [...SERVER_ARGS, ...(flags['server-arg'] ?? [])],
     nodeArgs: flags['node-arg'] ?? [],
     inspect: PROFILE,
     ...(flags['server-output'] ? { echo: (l: string) => say(`  [server] ${l}`) } : {}),
@@ -557,11 +560,13 @@ async function partChanges(): Promise<void> {
       rows.push(row('per change: first subscriber', perChange(run.firstAt)));
       rows.push(row('per change: last subscriber', perChange(run.lastAt)));
       const serverP = (op: string, p: number) => fmt(histogramPercentile(m0, m1, 'foyer_request_duration_seconds', op, p) * 1000, 2);
+      const rt = runtimeBetween(m0, m1);
       const line =
         `deliveries ${fmtInt(received)}/${fmtInt(expected)} expected${received < expected ? ` (${fmtInt(expected - received)} MISSING)` : ''}` +
         `${run.unmatched ? `, ${run.unmatched} unmatched events` : ''}; driver pacing lag p99 ${fmt(stats(lag).p99, 2)} ms over ${fmt((driveEnd - start) / 1000, 1)} s; ` +
         `CPU: server ${pct(cpu.procs[0]!)} (user ${pct(cpu.user[0]!)}, sys ${pct(cpu.sys[0]!)}), bench ${pct(cpu.procs[1]!)}, other processes ${pct(cpu.other)} of one core` +
         (driveErrors.count ? `; ${driveErrors.count} driver calls FAILED: ${driveErrors}` : '') +
+        `\nserver runtime over the window: GC ${fmtInt(rt.gcCount)} pauses, ${fmtInt(rt.gcMs)} ms (major ${fmtInt(rt.majorCount)}, ${fmtInt(rt.majorMs)} ms); event-loop delay p99 ${fmt(rt.lagP99Ms, 0)} / max ${fmt(rt.lagMaxMs, 0)} ms` +
         `\nserver-side request time (includes the synchronous fan-out to ${subs.length} subscribers; /metrics bucket bounds): ` +
         `game.create p50 ≤ ${serverP('game.create', 50)} / p99 ≤ ${serverP('game.create', 99)} ms, game.join p99 ≤ ${serverP('game.join', 99)} ms, game.leave p99 ≤ ${serverP('game.leave', 99)} ms`;
       return { other: cpu.other, rows, line, counted, p99: allS.p99, missing: expected - received, expected, driveErrors };

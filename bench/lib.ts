@@ -613,6 +613,25 @@ export function metricSum(m: Map<string, number>, name: string, ...labels: strin
 }
 
 /**
+ * The node's own view of a window between two /metrics readings (prom-client
+ * default metrics): GC pauses by kind, and event-loop delay (monitorEventLoopDelay,
+ * which prom-client resets at every scrape, so the second reading covers the
+ * window; its resolution is 10 ms, so only the max and the upper percentiles mean much).
+ */
+export function runtimeBetween(a: Map<string, number>, b: Map<string, number>): { gcCount: number; gcMs: number; majorCount: number; majorMs: number; lagP99Ms: number; lagMaxMs: number } {
+  const d = (name: string, ...labels: string[]) => metricSum(b, name, ...labels) - metricSum(a, name, ...labels);
+  const gc = 'foyer_process_nodejs_gc_duration_seconds';
+  return {
+    gcCount: d(`${gc}_count`),
+    gcMs: d(`${gc}_sum`) * 1000,
+    majorCount: d(`${gc}_count`, 'kind="major"'),
+    majorMs: d(`${gc}_sum`, 'kind="major"') * 1000,
+    lagP99Ms: metricSum(b, 'foyer_process_nodejs_eventloop_lag_p99_seconds') * 1000,
+    lagMaxMs: metricSum(b, 'foyer_process_nodejs_eventloop_lag_max_seconds') * 1000,
+  };
+}
+
+/**
  * Server-side request time percentile of one op from the Prometheus histogram
  * between two readings (an upper bound: the bucket's `le`).
  */
