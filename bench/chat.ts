@@ -27,11 +27,11 @@
  *   --interval MS          each client's chat period (500)
  *   --concurrency C        connects/joins in flight (200)
  *   --sources K            spread clients over 127.0.0.2..K+1 (0 = auto: only when ports run short)
- *   --timeout-s T          hard limit for the whole run; every child process is killed (600)
+ *   --timeout-s T          hard limit for the whole run; every child process is killed (900)
  *   --wait-quiet S         before each chat round wait (up to 60 s) for other processes to leave the CPU;
  *                          S is the budget for all such waits of the run (240; 0 = no waiting)
  *   --attempts A           rerun the chat window (same clients) up to A times while other processes use
- *                          ≥ 25% of a core during it; the quietest round counts (3)
+ *                          ≥ 25% of a core during it; the quietest round counts (2)
  *   --settle-ms MS         pause before each RSS reading (1000)
  *   --skip-gc              no forced full GC before the memory readings (the server runs with --inspect for it)
  *   --cpu-prof             profile the server over the chat window and print its top self-time functions
@@ -89,7 +89,7 @@ const { values: flags } = parseArgs({
     interval: { type: 'string', default: '500' },
     concurrency: { type: 'string', default: '200' },
     sources: { type: 'string', default: '0' },
-    'timeout-s': { type: 'string', default: '600' },
+    'timeout-s': { type: 'string', default: '900' },
     'wait-quiet': { type: 'string', default: '240' },
     attempts: { type: 'string', default: '2' },
     'settle-ms': { type: 'string', default: '1000' },

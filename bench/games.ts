@@ -39,7 +39,7 @@
  *   --wait-quiet S           before each measurement wait (up to 60 s) for other processes to leave the CPU;
  *                            S is the budget for all such waits of the run (240; 0 = no waiting)
  *   --attempts A             repeat parts 1 and 3 (same server and clients) up to A times while other processes
- *                            use ≥ 25% of a core during them; the quietest run counts (3)
+ *                            use ≥ 25% of a core during them; the quietest run counts (2)
  *   --server-output          echo what the servers print
  *   --node-arg ARG           extra node flag for the servers (repeatable), e.g. --node-arg=--trace-gc
  *   --server-arg ARG         extra server flag (repeatable)
@@ -78,11 +78,11 @@ import {
   stopServer,
   summarizeProfile,
   table,
-  type ServerProc,
   quietBudget,
   runtimeBetween,
   settle,
   waitQuiet,
+  type ServerProc,
   type Stats,
 } from './lib.js';
 
@@ -226,6 +226,7 @@ async function partOps(): Promise<void> {
       const lat = new Map<Op, Samples>(OPS.map((o) => [o, new Samples(100_000)]));
       const errors = new Errors();
       const stopProfile = await profile(server, 'ops');
+      const m0 = await metricsOf(server.port);
       const t0 = performance.now();
       const warmEnd = t0 + WARMUP_S * 1000;
       const end = warmEnd + DURATION_S * 1000;
@@ -266,6 +267,7 @@ async function partOps(): Promise<void> {
       );
       cpuTimers.forEach(clearTimeout);
       await stopProfile();
+      const rt = runtimeBetween(m0, await metricsOf(server.port));
       const cpu = cpuBetween(cpu0, cpu1);
       const all = new Samples(400_000);
       for (const s of lat.values()) for (const v of s.values()) all.push(v);
@@ -278,7 +280,8 @@ async function partOps(): Promise<void> {
       const line =
         `${fmtInt(total.count / DURATION_S)} ops/s (${fmtInt(cycles / DURATION_S)} create→join→leave→leave cycles/s); ` +
         `CPU: server ${pct(cpu.procs[0]!)} (user ${pct(cpu.user[0]!)}, sys ${pct(cpu.sys[0]!)}), bench ${pct(cpu.procs[1]!)}, other processes ${pct(cpu.other)} of one core` +
-        (errors.count ? `; ${errors.count} FAILED: ${errors}` : '');
+        (errors.count ? `; ${errors.count} FAILED: ${errors}` : '') +
+        `\nserver runtime (warm-up included): GC ${fmtInt(rt.gcCount)} pauses, ${fmtInt(rt.gcMs)} ms (major ${fmtInt(rt.majorCount)}, ${fmtInt(rt.majorMs)} ms); event-loop delay p99 ${fmt(rt.lagP99Ms, 0)} / max ${fmt(rt.lagMaxMs, 0)} ms`;
       return { other: cpu.other, rows, line, errors, opsPerSec: total.count / DURATION_S, p99: total.p99 };
     };
     const r = await attempts('ops', measure);
@@ -433,13 +436,11 @@ async function partList(): Promise<void> {
   if (LIVE_GAMES.length) {
     const live: LiveResult[] = [];
     for (const n of LIVE_GAMES) live.push(await liveList(n));
-    out(`\n### live round trips from one client (${server1Transport()}; sequential, ${LIVE_SAMPLES} per case after 100 warm-up)\n`);
+    out(`\n### live round trips from one client (${TRANSPORT}; sequential, ${LIVE_SAMPLES} per case after 100 warm-up)\n`);
     out(table(['games', 'case', 'n', 'games/page', 'p50 ms', 'p99 ms', 'max ms'], live.flatMap((l) => l.rows)));
     out(`\n(games created through the API: ${live.map((l) => `${fmtInt(l.games)} in ${fmt(l.fillS, 1)} s`).join(', ')}; one guest per game, since a user is in one game)`);
   }
 }
-
-const server1Transport = () => TRANSPORT;
 
 // ---------------------------------------------------------------- part 3
 

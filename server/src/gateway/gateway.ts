@@ -54,6 +54,9 @@ export interface GatewayDeps {
 type LoginOp = 'auth.guest' | 'auth.register' | 'auth.login' | 'auth.token' | 'session.resume';
 type LoginHandler<O extends LoginOp> = (data: OpParsed<O>, c: Connection, after: (fn: () => void) => void) => Promise<OpResult<O>>;
 
+/** How many times per heartbeat interval the gateway looks for connections due a ping. */
+const HEARTBEAT_SLICES = 10;
+
 // setTimeout's limit; a longer token expiry is re-armed when it fires.
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -75,7 +78,10 @@ export class Gateway {
 
   constructor(readonly deps: GatewayDeps) {
     const { config, tokens, registry } = deps;
-    this.heartbeat = setInterval(() => this.sweep(), config.heartbeatIntervalMs);
+    // Each connection is pinged once per interval at its own offset, checked a
+    // few times per interval: pinging every socket in one sweep stalls the node
+    // for a moment at 10,000 connections.
+    this.heartbeat = setInterval(() => this.sweep(), Math.max(10, Math.floor(config.heartbeatIntervalMs / HEARTBEAT_SLICES)));
     this.heartbeat.unref();
 
     const { accounts } = deps;
@@ -329,9 +335,13 @@ export class Gateway {
 
   private sweep(): void {
     const now = Date.now();
+    const { heartbeatIntervalMs, heartbeatTimeoutMs } = this.deps.config;
     for (const c of this.connections) {
-      if (now - c.lastSeen > this.deps.config.heartbeatTimeoutMs) c.closeWith(CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout');
-      else c.conn.ping();
+      if (now - c.lastSeen > heartbeatTimeoutMs) c.closeWith(CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout');
+      else if (now >= c.nextPing) {
+        c.conn.ping();
+        c.nextPing = now + heartbeatIntervalMs;
+      }
     }
   }
 
@@ -416,6 +426,8 @@ export class Gateway {
 class Connection implements SessionLink {
   session: Session | undefined;
   lastSeen = Date.now();
+  /** Spread over the interval from the start, so pings never come all at once. */
+  nextPing: number;
   closed = false;
   /** Events flow only once the login reply is out (see Gateway.login). */
   private live = false;
@@ -432,6 +444,7 @@ class Connection implements SessionLink {
   ) {
     const { config } = gw.deps;
     const now = Date.now();
+    this.nextPing = now + Math.random() * config.heartbeatIntervalMs;
     this.bucket = new TokenBucket(config.rateLimitBurst, config.rateLimitPerSec, now);
     this.strikes = new TokenBucket(config.rateLimitStrikes, 1, now);
     this.authTimer = setTimeout(() => !this.session && this.closeWith(CloseCode.AUTH_TIMEOUT, 'not logged in in time'), config.authTimeoutMs);
