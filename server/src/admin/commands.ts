@@ -406,7 +406,8 @@ export class ChatBans {
     );
     this.cache.set(userId, p);
     void p.then((until) => {
-      if (this.cache.get(userId) === p) this.cache.set(userId, { until, at: Date.now() });
+      // Staggered by up to one TTL, so sessions that started together do not all re-read at once.
+      if (this.cache.get(userId) === p) this.cache.set(userId, { until, at: Date.now() + Math.random() * this.ttlMs });
     });
     return p;
   }

@@ -4,7 +4,7 @@
  * once a frame is evicted, a resume from before it can only resync.
  */
 export class ReplayBuffer {
-  private frames: { seq: number; frame: string }[] = [];
+  private frames: ({ seq: number; frame: string } | undefined)[] = [];
   private head = 0;
   private bytes = 0;
   /** Highest seq ever evicted: a resume from below it has a gap. */
@@ -19,7 +19,9 @@ export class ReplayBuffer {
     this.frames.push({ seq, frame });
     this.bytes += frame.length;
     while (this.frames.length - this.head > this.maxFrames || (this.bytes > this.maxBytes && this.frames.length - this.head > 0)) {
-      const old = this.frames[this.head++]!;
+      const old = this.frames[this.head]!;
+      // Drop the reference now: the slot is only compacted away later.
+      this.frames[this.head++] = undefined;
       this.bytes -= old.frame.length;
       this.evictedThrough = old.seq;
     }
