@@ -17,9 +17,9 @@ import { MailService } from './lobby/mail.js';
 import { MatchResults } from './lobby/matchResults.js';
 import { MatchService } from './lobby/matchmaking.js';
 import { PartyService } from './lobby/parties.js';
-import { registerProfileOps } from './lobby/profiles.js';
+import { profileOf, registerProfileOps } from './lobby/profiles.js';
 import { createLogger } from './log.js';
-import { Accounts } from './store/accounts.js';
+import { Accounts, type Account } from './store/accounts.js';
 import { openDb } from './store/db.js';
 import { Friends } from './store/friends.js';
 import { Mail } from './store/mail.js';
@@ -55,7 +55,9 @@ export async function startNode(config: Config, options: { logDestination?: pino
   if (applied.length) log.info({ applied, storage: db.kind }, 'database migrated');
   const accounts = new Accounts(db);
   const gateway = new Gateway({ config, log, metrics, tokens, registry, accounts });
-  registerProfileOps(registry, accounts, tokens);
+  // Profile changes reach friends once the friend service exists (below).
+  let profileChanged: (a: Account) => void = () => {};
+  registerProfileOps(registry, accounts, tokens, (a) => profileChanged(a));
   const friendStore = new Friends(db);
   const friends = new FriendService({ log, gateway, registry, store: friendStore });
   const games = new GameService({ config, log, gateway, registry, isFriend: (ownerId, userId) => friends.isFriend(ownerId, userId) });
@@ -70,7 +72,13 @@ export async function startNode(config: Config, options: { logDestination?: pino
   games.onWhereChanged = (u) => friends.touched(u);
   matchmaking.onQueueChanged = (users) => users.forEach((u) => friends.touched(u));
   registerChat({ config, gateway, registry, rooms: { game: (u) => games.chatRoom(u), party: (u) => parties.chatRoom(u) }, chatBannedUntil: (u) => commands.chatBans.until(u) });
-  const matchResults = new MatchResults({ gateway, registry, matches: new Matches(db), accounts });
+  profileChanged = (a) => friends.profileChanged(profileOf(a));
+  const ratingChanged = (userId: string) =>
+    void accounts.get(userId).then(
+      (a) => a && profileChanged(a),
+      (err: unknown) => log.warn({ err, userId }, 'could not tell friends of a rating change'),
+    );
+  const matchResults = new MatchResults({ gateway, registry, matches: new Matches(db), accounts, ratingChanged });
   const mail = new MailService({ config, log, gateway, registry, mail: new Mail(db, { inboxMax: config.mailInboxMax, ttlMs: config.mailTtlMs }) });
   // A block either way refuses mail: the sender's own blocks from its loaded list, the recipient's (maybe offline) from storage.
   mail.blocked = async (sender, recipient) => friends.blocks(sender, recipient) || (await friendStore.isBlocked(recipient, sender));

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Timestamp, UserId } from './common.js';
+import { ProfileView } from './ops.js';
 import { GameEndReason, GameId, GameLeaveReason, GameSummary, GameView, PlayerView, SpectatorView } from './games.js';
 import { TicketUpdate } from './matchmaking.js';
 import { InviteEndReason, PartyEndReason, PartyId, PartyLeaveReason, PartyView } from './parties.js';
@@ -63,6 +64,7 @@ export const events = {
   'profile.ratingChanged': event({ doc: 'A reported match result changed one\'s rating.', data: z.object({ result: MatchResultView }) }),
   'friends.changed': event({ doc: 'A friendship or request with `friend.userId` changed (requested, accepted, removed, blocked); `removed: true` when the entry is gone.', data: z.object({ friend: FriendView, removed: z.boolean() }) }),
   'presence.changed': event({ doc: 'A friend came online, went offline, joined a game or a queue, or changed activity.', data: z.object({ userId: UserId, name: z.string(), presence: Presence }) }),
+  'friends.profileChanged': event({ doc: 'A friend\'s profile changed: name, rating (after a match), level, school, side or custom data.', data: z.object({ userId: UserId, profile: ProfileView }) }),
   'mm.status': event({ doc: 'A change of one\'s matchmaking ticket: queued → found → ready, or cancelled / timedOut / failed with a reason.', data: TicketUpdate }),
 } as const satisfies Record<string, EventSpec>;
 

@@ -7,7 +7,7 @@ import { GAME_EVENTS, Inbox, until } from '../helpers/events.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { startProxy, type Proxy } from '../helpers/proxy.js';
 
-const EVENTS: EventName[] = ['friends.changed', 'presence.changed', 'party.invited', 'mm.status', ...GAME_EVENTS];
+const EVENTS: EventName[] = ['friends.changed', 'friends.profileChanged', 'presence.changed', 'party.invited', 'mm.status', ...GAME_EVENTS];
 
 const code = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code: string }) => e.code);
 /** Nodes of a run share one database: every name is unique. */
@@ -46,6 +46,19 @@ describe('friends', () => {
   afterAll(() => t.stop());
 
   const p = (base: string) => player(t, base);
+
+  it('pushes a friend\'s profile changes (side, name) to online friends only', async () => {
+    const [a, b, stranger] = await Promise.all([p('Prf'), p('Pal'), p('Nob')]);
+    await befriend(a, b);
+    await a.c.call('profile.update', { side: 'B', level: 9 });
+    const seen = await b.inbox.next('friends.profileChanged', (d) => d.userId === a.id);
+    expect(seen.profile).toMatchObject({ side: 'B', level: 9 });
+    const name = `Named${Math.random().toString(36).slice(2, 7)}`;
+    await a.c.call('auth.upgrade', { name, password: 'long enough pw' });
+    expect((await b.inbox.next('friends.profileChanged', (d) => d.profile.name === name)).profile.kind).toBe('named');
+    await stranger.c.call('session.ping', {});
+    expect(stranger.inbox.of('friends.profileChanged')).toEqual([]);
+  });
 
   describe('requests', () => {
     it('request, then accept: both sides are told each step; the list shows the friend with presence', async () => {

@@ -34,6 +34,17 @@ describe('match results', () => {
 
   const rating = async (c: LobbyClient) => (await c.call('profile.get', {})).profile.rating;
 
+  it('tells a winner\'s online friends the new rating', async () => {
+    const [winner, loser] = await players(2);
+    const friend = await t.guest(unique('Fr'));
+    const friendInbox = new Inbox(friend, ['friends.profileChanged']);
+    await winner!.client.call('friends.request', { userId: friend.userId! });
+    await friend.call('friends.accept', { userId: winner!.userId });
+    expect((await report(randomUUID(), { gameType: 'duel', teams: [{ rank: 1, players: [winner!.userId] }, { rank: 2, players: [loser!.userId] }] })).status).toBe(200);
+    const seen = await friendInbox.next('friends.profileChanged', (d) => d.userId === winner!.userId && d.profile.rating.mu > 25);
+    expect(seen.profile.rating.mu).toBeGreaterThan(25);
+  });
+
   it('moves ratings (winners up, losers down), tells the players and lists it in their history', async () => {
     const [a, b, c, d] = await players(4);
     const matchId = randomUUID();

@@ -1,4 +1,4 @@
-import type { FriendView, Presence } from '@foyer/shared';
+import type { FriendView, Presence, ProfileView } from '@foyer/shared';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Gateway } from '../gateway/gateway.js';
@@ -100,6 +100,12 @@ export class FriendService {
     if (this.whereabouts.inQueue(userId)) return 'inQueue';
     if (this.whereabouts.inGame(userId)) return 'inGame';
     return 'online';
+  }
+
+  /** SEEDS §5: a change of name, rating or side is pushed to the user's online friends. */
+  profileChanged(profile: z.output<typeof ProfileView>): void {
+    const users = this.onlineFriends(profile.userId);
+    if (users.length) this.deps.gateway.deliver({ users }, 'friends.profileChanged', { userId: profile.userId, profile });
   }
 
   /** The user's friends that are online on this node. */

@@ -42,7 +42,7 @@ export const viewOf = (r: PlayerResult): z.output<typeof MatchResultView> => ({
  */
 export class MatchResults {
   constructor(
-    private readonly deps: { gateway: Gateway; registry: OpRegistry; matches: Matches; accounts: Accounts },
+    private readonly deps: { gateway: Gateway; registry: OpRegistry; matches: Matches; accounts: Accounts; ratingChanged?: (userId: string) => void },
   ) {
     deps.registry.register('profile.matches', async (data, { session }) => {
       const userId = data.userId ?? session.userId;
@@ -54,7 +54,10 @@ export class MatchResults {
   async report(matchId: string, body: z.output<typeof MatchReportBody>): Promise<ReportOutcome> {
     const outcome = await this.deps.matches.report(matchId, body);
     if (outcome.status === 'stored') {
-      for (const p of outcome.players) this.deps.gateway.deliver({ users: [p.userId] }, 'profile.ratingChanged', { result: viewOf(p) });
+      for (const p of outcome.players) {
+        this.deps.gateway.deliver({ users: [p.userId] }, 'profile.ratingChanged', { result: viewOf(p) });
+        this.deps.ratingChanged?.(p.userId);
+      }
     }
     return outcome;
   }

@@ -21,7 +21,7 @@ export function profileOf(a: Account): z.output<typeof ProfileView> {
 }
 
 /** Profiles and the guest → named upgrade. */
-export function registerProfileOps(registry: OpRegistry, accounts: Accounts, tokens: Tokens): void {
+export function registerProfileOps(registry: OpRegistry, accounts: Accounts, tokens: Tokens, changed: (a: Account) => void = () => {}): void {
   registry.register('profile.get', async (data, { session }) => {
     const a = await accounts.get(data.userId ?? session.userId);
     if (!a) throw new LobbyError('USER_NOT_FOUND', 'no such user');
@@ -31,12 +31,14 @@ export function registerProfileOps(registry: OpRegistry, accounts: Accounts, tok
   registry.register('profile.update', async (data, { session }) => {
     const a = await accounts.update(session.userId, data);
     if (!a) throw new LobbyError('USER_NOT_FOUND', 'your account is gone');
+    changed(a);
     return { profile: profileOf(a) };
   });
 
   registry.register('auth.upgrade', async (data, { session }) => {
     const a = await accounts.register(data.name, data.password, session.userId);
     session.name = a.name;
+    changed(a);
     return { userId: a.id, name: a.name, ...(await tokens.issue(a.id, a.name)) };
   });
 }
