@@ -9,9 +9,11 @@
  *   2. read the server's RSS (/proc/<pid>/status) before and after;
  *   3. session.ping round trips: flat out (N×M pings, bounded in flight), then
  *      paced at a fixed rate, open loop, spread round-robin over every
- *      connection: first a steady window right after a server heartbeat
- *      sweep, then on through the next sweep (the server pings every
- *      connection at once every 15 s), so the table shows both. A probe
+ *      connection, for one whole heartbeat interval (15 s): the table shows
+ *      the first seconds (steady) and the whole interval, heartbeat pings
+ *      included. A server that pings every connection in one sweep gets the
+ *      steady window aligned right after a sweep and the run carried through
+ *      the next one; one that spreads its pings needs no alignment. A probe
  *      connection in its own thread pings lightly all along, to tell server
  *      stalls from this process's own;
  *   4. close every client, SIGTERM the node and wait for it to exit.
@@ -22,13 +24,14 @@
  *   --inflight K           pings in flight in the flat-out run (100)
  *   --rate R               paced requests/s (10000)
  *   --duration-s S         steady paced window (5)
- *   --skip-heartbeat       do not wait for / run through heartbeat sweeps
+ *   --skip-heartbeat       paced run only --duration-s long: no heartbeat alignment or whole interval
  *   --transports uws,ws    which transports, in order
  *   --connect-concurrency  connects in flight (200)
  *   --sources K            spread clients over 127.0.0.2..127.0.0.K+1 (0 = auto: only when ports run short)
  *   --timeout-s T          hard limit for the whole run; the server is killed (400)
  *   --settle-ms MS         pause before each RSS reading (1000)
  *   --node-arg ARG         extra node flag for the server (repeatable), e.g. --node-arg=--trace-gc
+ *   --server-arg ARG       extra server flag (repeatable, for diagnostics), e.g. --server-arg=--heartbeat-interval-ms=60000
  *   --heap-snapshot        write a server heap snapshot once all sessions are in (perturbs later phases)
  *   --skip-gc              do not start the server with --inspect to force a full GC before memory readings
  *   --server-output        echo what the server prints
@@ -43,6 +46,8 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import WebSocket from 'ws';
 import { LobbyClient, type WebSocketConstructor } from '@foyer/client-sdk';
@@ -50,9 +55,20 @@ import { LobbyClient, type WebSocketConstructor } from '@foyer/client-sdk';
 const SERVER_MAIN = fileURLToPath(new URL('../../server/dist/main.js', import.meta.url)); // this file runs as bench/dist/connect.js
 const CALL_TIMEOUT_MS = 30_000;
 const MiB = 1024 * 1024;
-/** The server's default FOYER_HEARTBEAT_INTERVAL_MS (the bench leaves it alone). */
-const HEARTBEAT_MS = 15_000;
 const PROBE_EVERY_MS = 5;
+
+/**
+ * A full GC of this process between phases, so the garbage of one phase is not
+ * collected in the middle of the next measurement (no --expose-gc needed).
+ */
+const selfGc: () => void = (() => {
+  try {
+    setFlagsFromString('--expose-gc');
+    return runInNewContext('gc') as () => void;
+  } catch {
+    return () => {};
+  }
+})();
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const fmt = (v: number, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : '-');
@@ -62,7 +78,11 @@ const now = () => performance.timeOrigin + performance.now();
 
 // ---- heartbeat sweeps, as the clients see them ----
 
-/** A burst of server pings: the gateway pings every connection at once each heartbeat interval. */
+/**
+ * A burst of server pings as the clients see them (pings less than 300 ms
+ * apart): every connection at once if the gateway pings in one sweep, a
+ * slice of them if it spreads its pings over the interval.
+ */
 interface Sweep {
   start: number;
   last: number;
@@ -72,7 +92,7 @@ const sweeps: Sweep[] = [];
 function onServerPing(): void {
   const t = now();
   const s = sweeps.at(-1);
-  if (s && t - s.last < 1000) (s.last = t), s.count++;
+  if (s && t - s.last < 300) (s.last = t), s.count++;
   else sweeps.push({ start: t, last: t, count: 1 });
 }
 
@@ -144,6 +164,7 @@ async function main(): Promise<void> {
       'timeout-s': { type: 'string', default: '400' },
       'settle-ms': { type: 'string', default: '1000' },
       'node-arg': { type: 'string', multiple: true, default: [] },
+      'server-arg': { type: 'string', multiple: true, default: [] },
       'heap-snapshot': { type: 'boolean', default: false },
       'skip-gc': { type: 'boolean', default: false },
       'server-output': { type: 'boolean', default: false },
@@ -175,6 +196,10 @@ async function main(): Promise<void> {
   const SETTLE_MS = int('settle-ms', 0);
   const HEARTBEAT = !flags['skip-heartbeat'];
   const GC = !flags['skip-gc'];
+  const SERVER_ARGS = flags['server-arg'] ?? [];
+  // The server's heartbeat interval: its default unless a --server-arg or the environment sets it.
+  const hbArg = SERVER_ARGS.map((a, i) => (a.startsWith('--heartbeat-interval-ms=') ? a.split('=')[1] : a === '--heartbeat-interval-ms' ? SERVER_ARGS[i + 1] : undefined)).find((v) => v !== undefined);
+  const HEARTBEAT_MS = Number(hbArg ?? process.env.FOYER_HEARTBEAT_INTERVAL_MS ?? 15_000) || 15_000;
   const TRANSPORTS = flags.transports.split(',').map((t) => t.trim()).filter(Boolean);
   for (const t of TRANSPORTS) {
     if (t !== 'uws' && t !== 'ws') {
@@ -198,7 +223,7 @@ async function main(): Promise<void> {
 
   say(
     `Foyer bench:connect — ${N} sessions; flat out ${M} pings/conn (${INFLIGHT} in flight); paced ${RATE} req/s ` +
-      `(${DURATION_S} s steady${HEARTBEAT ? ', then through a heartbeat sweep' : ''}); transports ${TRANSPORTS.join(',')}`,
+      `(${DURATION_S} s steady${HEARTBEAT ? ', on to one whole heartbeat interval' : ''}); transports ${TRANSPORTS.join(',')}`,
   );
   say(
     `machine: ${cores} CPU core(s), node ${process.version}; open files limit (ulimit -n) soft=${fds?.soft ?? '?'} hard=${fds?.hard ?? '?'}; ` +
@@ -284,6 +309,21 @@ async function main(): Promise<void> {
   }
 
   /** The server's memory as it is, then (unless --skip-gc) after a forced full GC. */
+  /** Waits until the server's CPU use stays under 5% of a core for 1 s (start-up work done), at most 30 s. */
+  async function settleServer(s: Server): Promise<boolean> {
+    const deadline = performance.now() + 30_000;
+    let last = cpuSnapshot(s.pid);
+    let quietSince = performance.now();
+    while (performance.now() < deadline) {
+      await sleep(250);
+      const cur = cpuSnapshot(s.pid);
+      if (cur.server - last.server > 0.25 * 0.05) quietSince = performance.now();
+      last = cur;
+      if (performance.now() - quietSince >= 1000) return true;
+    }
+    return false;
+  }
+
   async function measure(s: Server): Promise<{ raw: number; gc: number; heap: Record<string, number> }> {
     await sleep(SETTLE_MS);
     const raw = memOf(s.pid).rss;
@@ -307,10 +347,13 @@ async function main(): Promise<void> {
       '--host', '127.0.0.1',
       '--transport', transport,
       '--log-level', 'warn',
+      // The embedded database in memory: out of the working tree (its rows count in the server's RSS).
+      '--data-dir', 'memory',
       // Generous limits: the bench measures capacity, not the limits.
       '--rate-limit-per-sec', '100000',
       '--rate-limit-burst', '100000',
       '--auth-timeout-ms', '600000',
+      ...SERVER_ARGS,
     ];
     const child = spawn(process.execPath, args, { cwd, env: { ...process.env, FOYER_TOKEN_SECRET: randomBytes(32).toString('hex') }, stdio: ['ignore', 'pipe', 'pipe'] });
     live.add(child);
@@ -381,12 +424,18 @@ async function main(): Promise<void> {
 
   const socketClasses = SOURCES === 1 ? [socketClass(undefined, true)] : Array.from({ length: SOURCES }, (_, i) => socketClass(`127.0.0.${i + 2}`, true));
 
-  /** Waits until a heartbeat sweep (after `after`) has reached (nearly) every connection. */
-  async function sweepDone(after: number, n: number, timeoutMs: number): Promise<Sweep | undefined> {
+  /**
+   * Watches the heartbeat pings from `after` on: a burst that reaches at least
+   * half the connections is a whole sweep (returned once it is over); two
+   * smaller bursts mean the server spreads its pings ('spread').
+   */
+  async function heartbeatStyle(after: number, n: number, timeoutMs: number): Promise<Sweep | 'spread' | undefined> {
     const deadline = now() + timeoutMs;
     while (now() < deadline) {
-      const s = sweeps.find((w) => w.start > after);
-      if (s && (s.count >= n || now() - s.last > 300)) return s;
+      const seen = sweeps.filter((w) => w.start > after);
+      const whole = seen.find((w) => w.count >= n / 2);
+      if (whole && now() - whole.last > 300) return whole;
+      if (!whole && seen.filter((w) => now() - w.last > 300).length >= 2) return 'spread';
       await sleep(20);
     }
     return undefined;
@@ -425,8 +474,14 @@ async function main(): Promise<void> {
     };
     results.push(r);
 
+    // The idle node once its start-up work is over (the embedded database's start-up garbage
+    // is hundreds of MiB until a GC): the baseline both growth figures start from.
+    const idle = await settleServer(server);
+    if (!idle) notes.push(`${transport}: the server was still busy 30 s after start; its memory baseline may be off.`);
     const before = await measure(server);
-    r.rssBefore = before.raw;
+    const baseline = GC && Number.isFinite(before.gc) ? before.gc : before.raw;
+    r.rssBefore = baseline;
+    r.rssIdleRaw = before.raw;
     r.rssBeforeGc = before.gc;
     r.heapBefore = before.heap;
 
@@ -478,11 +533,11 @@ async function main(): Promise<void> {
     r.rssAfter = after.raw;
     r.rssAfterGc = after.gc;
     r.heapAfter = after.heap;
-    const growth = after.raw - before.raw;
+    const growth = after.raw - baseline;
     // From the readings after GC when there are some: garbage left over from the handshakes makes raw ones jumpy.
     r.marginal = GC ? (after.gc - mid.gc) / Math.max(1, n - midSessions) : (after.raw - mid.raw) / Math.max(1, n - midSessions);
     log(
-      `server RSS ${fmt(before.raw / MiB)} → ${fmt(after.raw / MiB)} MiB: +${fmt(growth / MiB)} MiB, ${fmt(growth / 1024 / Math.max(1, n), 2)} KiB/session; ` +
+      `server RSS (idle${GC ? ', after a full GC' : ''}) ${fmt(baseline / MiB)} → ${fmt(after.raw / MiB)} MiB: +${fmt(growth / MiB)} MiB, ${fmt(growth / 1024 / Math.max(1, n), 2)} KiB/session; ` +
         (GC ? `after a full GC ${fmt(before.gc / MiB)} → ${fmt(after.gc / MiB)} MiB: +${fmt((after.gc - before.gc) / MiB)} MiB; ` : '') +
         `marginal ${fmt(r.marginal / 1024, 2)} KiB/session (${midSessions} → ${n})`,
     );
@@ -494,11 +549,13 @@ async function main(): Promise<void> {
 
     // 2. Flat out: N×M pings, INFLIGHT at a time, round-robin over every connection.
     if (n > 0 && M > 0) {
+      selfGc();
       const total = n * M;
       const lat = new Float64Array(total).fill(NaN);
       const rtErrors = new Errors();
       const cpu0 = cpuSnapshot(server.pid);
       const sweeps0 = sweeps.length;
+      const whole = (from: number) => sweeps.slice(from).filter((w) => w.count >= n / 2).length;
       const start = performance.now();
       await pool(total, INFLIGHT, async (k) => {
         const t = performance.now();
@@ -519,7 +576,7 @@ async function main(): Promise<void> {
         serverCpu: cpu.server,
         clientCpu: cpu.client,
         otherCpu: cpu.other,
-        sweeps: sweeps.length - sweeps0,
+        sweeps: whole(sweeps0),
       };
       log(
         `flat out: ${fmtInt(total)} pings in ${fmt(secs, 2)} s = ${fmtInt(r.flat.rtPerSec)} rt/s (p50 ${fmt(r.flat.p50, 2)} ms, p99 ${fmt(r.flat.p99, 2)} ms); ` +
@@ -531,15 +588,23 @@ async function main(): Promise<void> {
 
     // 3. Paced, open loop: request k goes out at start + k/RATE whether or not earlier ones were answered.
     if (n > 0) {
+      selfGc();
       await sleep(300);
       let aligned: Sweep | undefined;
+      let style = 'unknown';
       if (HEARTBEAT) {
-        // Start right after a heartbeat sweep, so the steady window holds none and the next one comes ~15 s later.
-        log('paced: waiting for the server\'s next heartbeat sweep to start right after it…');
-        aligned = await sweepDone(now() - 100, n, HEARTBEAT_MS + 5_000);
-        if (!aligned) notes.push(`${transport}: no heartbeat sweep seen within ${HEARTBEAT_MS + 5000} ms; the paced run was not aligned to one.`);
-        await sleep(300);
+        // A server that pings everyone in one sweep: start right after one, so the steady window holds none
+        // and the next comes ~15 s later. One that spreads its pings: nothing to wait for.
+        log('paced: watching the heartbeat pings (one sweep over every connection, or spread?)…');
+        const hb = await heartbeatStyle(now() - 100, n, HEARTBEAT_MS + 5_000);
+        if (hb === 'spread') style = 'spread';
+        else if (hb) (aligned = hb), (style = 'sweep');
+        else notes.push(`${transport}: saw neither a heartbeat sweep nor spread pings within ${HEARTBEAT_MS + 5000} ms; the paced run was not aligned.`);
+        log(`  heartbeat: ${style === 'sweep' ? `one sweep (${hb && hb !== 'spread' ? hb.count : '?'} pings over ${hb && hb !== 'spread' ? fmt(hb.last - hb.start, 0) : '?'} ms); starting right after it` : style === 'spread' ? 'pings spread over the interval' : 'unknown'}`);
+        if (aligned) await sleep(300);
       }
+      selfGc();
+      r.heartbeatStyle = HEARTBEAT ? style : 'not watched (--skip-heartbeat)';
       const probe = new Worker(new URL(import.meta.url), { workerData: { url } });
       const probeResult = new Promise<{ sent: number[]; lat: number[] }>((resolve, reject) => {
         probe.on('message', (m: unknown) => typeof m === 'object' && resolve(m as { sent: number[]; lat: number[] }));
@@ -550,7 +615,7 @@ async function main(): Promise<void> {
         probe.once('error', reject);
       });
 
-      const maxS = HEARTBEAT ? Math.max(DURATION_S, HEARTBEAT_MS / 1000) + 6 : DURATION_S;
+      const maxS = HEARTBEAT ? Math.max(DURATION_S, HEARTBEAT_MS / 1000) + (aligned ? 6 : 0) : DURATION_S;
       const cap = Math.ceil(RATE * maxS);
       const sentAt = new Float64Array(cap);
       const lat = new Float64Array(cap).fill(NaN);
@@ -575,7 +640,9 @@ async function main(): Promise<void> {
             const ts = performance.now();
             sentAt[k] = performance.timeOrigin + ts;
             lag[k] = sentAt[k]! - (start + (k * 1000) / RATE);
-            clients[k % n]!.call('session.ping', { t: k }).then(
+            // No SDK timer per call (timeoutMs: Infinity): 10,000 timers armed and cleared a second are
+            // load-generator work that adds to its own jitter. The drain deadline below bounds the wait instead.
+            clients[k % n]!.call('session.ping', { t: k }, { timeoutMs: Infinity }).then(
               () => {
                 lat[k] = performance.now() - ts;
                 settle();
@@ -587,12 +654,18 @@ async function main(): Promise<void> {
             );
           }
           if (stopAt === Infinity) {
-            const next = sweeps.find((w) => w.start > steadyEnd - 50 && (!aligned || w.start > aligned.last + 1000));
-            const enough = !HEARTBEAT ? t >= steadyEnd : t >= steadyEnd && ((next !== undefined && t - next.last > 500) || sent >= cap);
+            // Aligned to a sweep: on until the next whole sweep is over. Otherwise: one heartbeat interval (or --duration-s).
+            const next = aligned && sweeps.find((w) => w.start > aligned!.last + 1000 && w.count >= n / 2);
+            const enough = aligned ? t >= steadyEnd && next !== undefined && t - next.last > 500 : t - start >= maxS * 1000;
             if (enough || sent >= cap) stopAt = sent;
           }
           if (sent < stopAt) setTimeout(tick, 1);
           else if (done === sent) resolve();
+          else
+            setTimeout(() => {
+              if (done < sent) pacedErrors.add(new Error(`${sent - done} pings had no reply ${CALL_TIMEOUT_MS / 1000} s after the last was sent`));
+              resolve();
+            }, CALL_TIMEOUT_MS).unref();
         };
         tick();
       });
@@ -608,7 +681,9 @@ async function main(): Promise<void> {
       r.lagP99 = percentile(lags, 99);
       r.lagMax = lags[lags.length - 1] ?? NaN;
 
-      const sweep = sweeps.find((w) => w.start > start && w.start < end);
+      // The heartbeat burst to look at: the whole sweep in the run, else the largest slice of pings.
+      const inRun = sweeps.filter((w) => w.start > start && w.start < end);
+      const sweep = inRun.find((w) => w.count >= n / 2) ?? inRun.reduce<Sweep | undefined>((a, w) => (a && a.count >= w.count ? a : w), undefined);
       const inSweep = (t: number) => sweep !== undefined && t >= sweep.start - 500 && t <= sweep.last + 500;
       const pick = (from: number, to: number, exclude = false) => {
         const out: number[] = [];
@@ -616,10 +691,10 @@ async function main(): Promise<void> {
         return stats(out);
       };
       const pickProbe = (pred: (t: number) => boolean) => stats(pr.lat.filter((_, i) => pred(pr.sent[i]!)));
-      const steadyHasSweep = sweep !== undefined && sweep.start < steadyEnd;
+      const steadyHasSweep = sweeps.some((w) => w.count >= n / 2 && w.last >= start && w.start < steadyEnd);
       r.steady = pick(start, steadyEnd);
       r.steadyHasSweep = steadyHasSweep;
-      r.probeSteady = pickProbe((t) => t >= start && t < steadyEnd && !inSweep(t));
+      r.probeSteady = pickProbe((t) => t >= start && t < steadyEnd);
       if (HEARTBEAT && sweep) {
         // One whole heartbeat interval from the end of the previous sweep: what a long run sees.
         const intervalEnd = aligned ? Math.min(end, aligned.start + HEARTBEAT_MS + (sweep.last - sweep.start) + 500) : end;
@@ -634,14 +709,14 @@ async function main(): Promise<void> {
         `paced ${fmtInt(RATE)} req/s (sent at ${fmtInt(r.pacedAchieved)}/s, lag behind schedule p99 ${fmt(r.lagP99, 2)} ms, max ${fmt(r.lagMax, 1)} ms); ` +
           `CPU: server ${pct(cpu.server)}, bench ${pct(cpu.client)}, other processes ${pct(cpu.other)}`,
       );
-      log(`  steady ${DURATION_S} s${steadyHasSweep ? ' (A HEARTBEAT SWEEP FELL IN IT)' : ' (no heartbeat sweep)'}: ${statsLine(r.steady)}; probe thread: ${statsLine(r.probeSteady)}`);
-      if (r.full) log(`  one whole heartbeat interval (${fmt(r.fullS ?? NaN, 1)} s, the sweep included): ${statsLine(r.full)}`);
+      log(`  steady ${DURATION_S} s${steadyHasSweep ? ' (A WHOLE HEARTBEAT SWEEP FELL IN IT)' : ''}: ${statsLine(r.steady)}; probe thread: ${statsLine(r.probeSteady)}`);
+      if (r.full) log(`  one whole heartbeat interval (${fmt(r.fullS ?? NaN, 1)} s, heartbeat pings included): ${statsLine(r.full)}`);
       if (r.sweep) {
         log(
-          `  around the heartbeat sweep (${r.sweepPings} pings reached clients over ${fmt(r.sweepMs ?? NaN, 0)} ms): ${statsLine(r.sweep)}; ` +
+          `  around the ${style === 'sweep' ? 'heartbeat sweep' : 'largest burst of heartbeat pings'} (${r.sweepPings} pings reached clients over ${fmt(r.sweepMs ?? NaN, 0)} ms): ${statsLine(r.sweep)}; ` +
             `probe thread: ${statsLine(r.probeSweep!)}`,
         );
-      } else if (HEARTBEAT) notes.push(`${transport}: no heartbeat sweep during the paced run; its columns are empty.`);
+      } else if (HEARTBEAT) notes.push(`${transport}: no heartbeat pings during the paced run; its heartbeat columns are empty.`);
 
       if (flags.timeline) {
         for (let b = 0; b * 100 < end - start; b++) {
@@ -656,7 +731,8 @@ async function main(): Promise<void> {
             maxLat = Math.max(maxLat, lat[k]!);
             maxLag = Math.max(maxLag, lag[k]!);
           }
-          const pings = sweep && sweep.start < to && sweep.last >= from ? 'sweep' : '';
+          const burst = sweeps.filter((w) => w.start < to && w.last >= from).reduce((a, w) => a + w.count, 0);
+          const pings = burst ? `pings ${burst}` : '';
           const a = cpuSamples.filter(([t]) => t < from).at(-1);
           const z = cpuSamples.filter(([t]) => t < to).at(-1);
           const c = a && z && z[0] > a[0] ? cpuSince(a[1], server.pid, (z[0] - a[0]) / 1000, z[1]) : undefined;
@@ -683,7 +759,7 @@ async function main(): Promise<void> {
 
   function printTable(): void {
     const rate = `@ ${fmtInt(RATE)}/s`;
-    const head = ['transport', 'conns', 'conn/s', 'RSS growth MiB', 'after GC MiB', 'KiB/conn', 'marginal KiB/conn', 'max rt/s', `p50 ms ${rate}`, `p99 ms ${rate}`];
+    const head = ['transport', 'conns', 'conn/s', 'RSS growth MiB', 'after GC MiB', 'KiB/conn', 'marginal KiB/conn', 'max rt/s', `p50 ms ${rate}`, `p99 ms ${rate}`, 'probe p99 ms'];
     if (HEARTBEAT) head.push('p99 ms incl. heartbeat', 'max ms in heartbeat');
     const rows = results.map((r) => {
       const growth = r.rssAfter - r.rssBefore;
@@ -698,6 +774,7 @@ async function main(): Promise<void> {
         fmtInt(r.flat.rtPerSec),
         fmt(r.steady?.p50 ?? NaN, 2),
         fmt(r.steady?.p99 ?? NaN, 2) + (r.steadyHasSweep ? '*' : ''),
+        fmt(r.probeSteady?.p99 ?? NaN, 2),
       ];
       if (HEARTBEAT) row.push(fmt(r.full?.p99 ?? NaN, 2), fmt(r.sweep?.max ?? NaN, 1));
       return row;
@@ -712,7 +789,7 @@ async function main(): Promise<void> {
       const outside = (rss: number | undefined, heap: Record<string, number> | undefined) => (rss ?? NaN) - (heap?.heap_size_total_bytes ?? NaN);
       say(`${r.transport}:`);
       say(
-        `  memory (MiB; 0 → ${fmtInt(Math.floor(N / 2))} → ${fmtInt(r.conns)} sessions): RSS ${mib(r.rssBefore)} → ${mib(r.rssMid)} → ${mib(r.rssAfter)} ` +
+        `  memory (MiB; 0 → ${fmtInt(Math.floor(N / 2))} → ${fmtInt(r.conns)} sessions): RSS ${mib(r.rssIdleRaw)} → ${mib(r.rssMid)} → ${mib(r.rssAfter)} ` +
           `(after a full GC ${mib(r.rssBeforeGc)} → ${mib(r.rssMidGc)} → ${mib(r.rssAfterGc)}; peak over the run ${mib(r.rssPeak)}); ` +
           (GC ? 'after GC: ' : '') +
           `V8 heap used ${three('heap_size_used_bytes')} (old space ${three('heap_space_size_used_bytes_old')}), ` +
@@ -727,7 +804,10 @@ async function main(): Promise<void> {
       if (r.steady) {
         say(`  paced steady: ${statsLine(r.steady)}${r.steadyHasSweep ? ' (* a heartbeat sweep fell in it)' : ''}; probe thread ${statsLine(r.probeSteady!)}`);
         if (r.full) say(`  paced over one whole heartbeat interval (${fmt(r.fullS ?? NaN, 1)} s): ${statsLine(r.full)}`);
-        if (r.sweep) say(`  around the sweep (${r.sweepPings} pings over ${fmt(r.sweepMs ?? NaN, 0)} ms): ${statsLine(r.sweep)}; probe thread ${statsLine(r.probeSweep!)}`);
+        if (r.sweep) {
+          const what = r.heartbeatStyle === 'sweep' ? 'the heartbeat sweep' : 'the largest burst of heartbeat pings';
+          say(`  around ${what} (${r.sweepPings} pings over ${fmt(r.sweepMs ?? NaN, 0)} ms): ${statsLine(r.sweep)}; probe thread ${statsLine(r.probeSweep!)}`);
+        }
         say(
           `  paced sent at ${fmtInt(r.pacedAchieved)}/s, lag behind schedule p99 ${fmt(r.lagP99, 2)} ms / max ${fmt(r.lagMax, 1)} ms; ` +
             `CPU server ${pct(r.pacedCpu.server)}, bench ${pct(r.pacedCpu.client)}, other ${pct(r.pacedCpu.other)}`,
@@ -745,7 +825,8 @@ async function main(): Promise<void> {
     }
     notes.push(
       'latency: from handing a request to the SDK to its reply, on this process\'s clock; the paced run is open loop in 1 ms ticks. ' +
-        '"max ms in heartbeat" covers requests sent from 0.5 s before the server\'s ping sweep reached the clients until 0.5 s after.',
+        '"max ms in heartbeat" covers requests sent from 0.5 s before the heartbeat sweep (or, when the server spreads its pings, the largest burst of them) reached the clients until 0.5 s after. ' +
+        `Heartbeat: ${results.map((r) => `${r.transport} ${r.heartbeatStyle ?? '-'}`).join(', ')}.`,
     );
     say('\nNotes:\n' + notes.map((s) => `- ${s}`).join('\n'));
   }
@@ -790,6 +871,8 @@ interface Result {
   heapMid?: Record<string, number>;
   rssMid?: number;
   rssBeforeGc?: number;
+  /** The idle server's RSS before any GC (start-up garbage included). */
+  rssIdleRaw?: number;
   rssMidGc?: number;
   rssAfterGc?: number;
   /** RSS bytes per session from N/2 to N sessions. */
@@ -797,6 +880,8 @@ interface Result {
   flat: { rtPerSec: number; p50: number; p99: number; serverCpu: number; clientCpu: number; otherCpu: number; sweeps: number };
   steady: Stats | undefined;
   steadyHasSweep?: boolean;
+  /** 'sweep' (every connection at once), 'spread' or 'unknown'. */
+  heartbeatStyle?: string;
   full: Stats | undefined;
   fullS?: number;
   sweep: Stats | undefined;
