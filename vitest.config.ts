@@ -24,6 +24,20 @@ export default defineConfig({
         extends: true as const,
         test: { name: t, include: ['test/integration/**/*.test.ts'], env: { FOYER_TRANSPORT: t } },
       })),
+      // Several node processes sharing one lobby through Redis (test/helpers/cluster.ts runs the built
+      // server/dist/main.js: `npx tsc -b` first). Each file starts its own nodes (3 processes), so files run
+      // one at a time, after the other projects.
+      {
+        extends: true,
+        test: {
+          name: 'cluster',
+          include: ['test/cluster/**/*.test.ts'],
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+          testTimeout: 60_000,
+          hookTimeout: 90_000,
+        },
+      },
       // The lobby page in headless Chromium against an in-process node (uws only: the transports are covered above).
       {
         extends: true,

@@ -53,8 +53,14 @@ export interface WebSocketLike {
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
 export interface LobbyClientOptions {
-  /** `ws://` or `wss://` address of a Foyer node or its load balancer. */
-  url: string;
+  /**
+   * `ws://` or `wss://` address of a Foyer node or its load balancer. Or the
+   * addresses of several nodes of a cluster: connect() opens the first, and
+   * every reconnect attempt moves on to the next one (round robin), so a
+   * client outlives the death or drain of its node without a load balancer
+   * (it resumes on another node, which resyncs it).
+   */
+  url: string | readonly string[];
   /** Log in with this token on connect() (sent as auth.token, not on the URL, so it stays out of access logs). */
   token?: string;
   /**
@@ -122,7 +128,7 @@ interface Call {
   id: number | undefined;
 }
 
-const LOGIN_OPS: ReadonlySet<string> = new Set(['auth.guest', 'auth.token', 'auth.refresh', 'session.resume']);
+const LOGIN_OPS: ReadonlySet<string> = new Set(['auth.guest', 'auth.register', 'auth.login', 'auth.upgrade', 'auth.token', 'auth.refresh', 'session.resume']);
 /** Login or resume refusals that retrying cannot fix. */
 const FINAL_LOGIN_ERRORS: ReadonlySet<LobbyErrorCode> = new Set([
   'TOKEN_INVALID', 'TOKEN_EXPIRED', 'BAD_REQUEST', 'FORBIDDEN', 'UNAUTHENTICATED', 'ALREADY_AUTHENTICATED', 'ALREADY_LOGGED_IN',
@@ -138,7 +144,9 @@ const WS_MODULE = 'ws';
  * events, token refresh, and reconnection that resumes the session.
  */
 export class LobbyClient {
-  readonly #url: string;
+  readonly #urls: readonly string[];
+  /** Which of #urls the current (or next) connection goes to. */
+  #urlIndex = 0;
   readonly #WebSocket: WebSocketConstructor | undefined;
   readonly #callTimeoutMs: number;
   readonly #reconnect: Required<ReconnectOptions> | undefined;
@@ -172,7 +180,8 @@ export class LobbyClient {
   #resumeOnConnect: boolean;
 
   constructor(options: LobbyClientOptions) {
-    this.#url = options.url;
+    this.#urls = typeof options.url === 'string' ? [options.url] : [...options.url];
+    if (this.#urls.length === 0) throw new TypeError('LobbyClient: `url` must name at least one address');
     this.#WebSocket = options.WebSocket;
     this.#token = options.token;
     this.#resumeOnConnect = options.token !== undefined && options.lastSeq !== undefined;
@@ -189,6 +198,10 @@ export class LobbyClient {
 
   get state(): LobbyState {
     return this.#state;
+  }
+  /** The address of the current connection (or of the next attempt while reconnecting); one of the `url` option's. */
+  get url(): string {
+    return this.#urls[this.#urlIndex]!;
   }
   /** The user of the last login, once there was one. */
   get userId(): string | undefined {
@@ -302,12 +315,12 @@ export class LobbyClient {
     try {
       WebSocket = this.#WebSocket ?? (globalThis.WebSocket as WebSocketConstructor | undefined) ?? (await loadWs());
       if (generation !== this.#generation) return;
-      const url = new URL(this.#url);
+      const url = new URL(this.url);
       url.searchParams.set('v', String(PROTOCOL_VERSION));
       ws = new WebSocket(url.toString());
     } catch (err) {
       if (generation !== this.#generation) return;
-      const error = new LobbyError('DISCONNECTED', `cannot open ${this.#url}: ${String(err)}`, { cause: err });
+      const error = new LobbyError('DISCONNECTED', `cannot open ${this.url}: ${String(err)}`, { cause: err });
       return this.#lost(undefined, error);
     }
     this.#ws = ws;
@@ -416,6 +429,8 @@ export class LobbyClient {
     const ceiling = Math.min(maxDelayMs, Math.max(minDelayMs, 1) * 2 ** Math.min(this.#attempt + 1, 30));
     const delayMs = Math.round(minDelayMs + Math.random() * Math.max(0, ceiling - minDelayMs));
     this.#attempt++;
+    // With several addresses, each attempt tries the next node: the one just lost may be gone for good.
+    this.#urlIndex = (this.#urlIndex + 1) % this.#urls.length;
     this.#setState('reconnecting', { ...info, attempt: this.#attempt, delayMs });
     this.#reconnectTimer = setTimeout(() => void this.#open(), delayMs);
   }
@@ -507,7 +522,7 @@ export class LobbyClient {
     if (typeof r.token === 'string') this.#token = r.token;
     this.#loggedIn = true;
     // A fresh session numbers its events from 1 again.
-    if (op === 'auth.guest' || op === 'auth.token' || (op === 'session.resume' && r.resumed !== true)) this.#lastSeq = 0;
+    if (op === 'auth.guest' || op === 'auth.register' || op === 'auth.login' || op === 'auth.token' || (op === 'session.resume' && r.resumed !== true)) this.#lastSeq = 0;
     if (typeof r.expiresAt === 'number') {
       this.#expiresAt = r.expiresAt;
       const left = r.expiresAt - Date.now();

@@ -97,6 +97,13 @@ export const settings = {
   mailInboxMax: setting('FOYER_MAIL_INBOX_MAX', positive(100, 100_000), 'Unacknowledged messages one user may hold; a send beyond that fails for them with INBOX_FULL.'),
   mailTtlMs: setting('FOYER_MAIL_TTL_MS', z.coerce.number().int().min(1).max(365 * 86_400_000).default(30 * 86_400_000), 'How long a message waits to be acknowledged; after that it is never listed or delivered, and a periodic purge deletes it.'),
 
+  redisUrl: setting('REDIS_URL', optionalString, 'redis://… of the Redis server the nodes of a cluster share. Unset: this node runs alone with the in-process bus.', true),
+  redisPrefix: setting('FOYER_REDIS_PREFIX', z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/).default('foyer'), 'Prefix of every Redis key and channel of this cluster (several clusters can share one Redis).'),
+  nodeHeartbeatMs: setting('FOYER_NODE_HEARTBEAT_MS', ms(1000), 'How often a node tells the cluster it is alive.'),
+  nodeTimeoutMs: setting('FOYER_NODE_TIMEOUT_MS', ms(3000), 'A node not heard from for this long is dead: its games, parties and queues are taken over.'),
+  clusterTimeoutMs: setting('FOYER_CLUSTER_TIMEOUT_MS', ms(2000), 'How long a node waits for another node to answer a routed command before NODE_UNAVAILABLE.'),
+  drainTimeoutMs: setting('FOYER_DRAIN_TIMEOUT_MS', ms(60_000), 'A draining node waits this long for its started games to end, then exits anyway.'),
+  drain: setting('FOYER_DRAIN', z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]).default(false), 'SIGTERM drains the node (hand over, move clients, wait for games) instead of stopping it at once.'),
   adminToken: setting('FOYER_ADMIN_TOKEN', optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()), 'Bearer token for the admin HTTP API (/admin/...). Unset: the admin API is off.', true),
   webRoot: setting('FOYER_WEB_ROOT', optionalString, 'Folder served at / (the lobby page). Default: the built web/ page when present.'),
 } as const;

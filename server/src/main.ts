@@ -11,7 +11,7 @@ try {
   process.exit(2);
 }
 
-const node = await startNode(config);
+const node = await startNode(config, { onDrained: () => process.exit(0) });
 process.stdout.write(`Foyer lobby on http://localhost:${node.port}/ (WebSocket ws://localhost:${node.port}/?v=1, ${node.transport})\n`);
 
 let signals = 0;
@@ -19,8 +19,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     // A second signal means "now".
     if (++signals > 1) process.exit(1);
-    node.log.info({ signal }, 'shutting down');
-    node.stop().then(
+    node.log.info({ signal, drain: config.drain }, config.drain ? 'draining' : 'shutting down');
+    (config.drain ? node.drain() : node.stop()).then(
       () => process.exit(0),
       (err) => {
         node.log.error({ err }, 'shutdown failed');

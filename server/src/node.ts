@@ -6,6 +6,9 @@ import type { Logger } from 'pino';
 import { AdminCommands } from './admin/commands.js';
 import { createHttpHandler } from './admin/http.js';
 import { createMetrics } from './admin/metrics.js';
+import { LocalBus, type Bus } from './cluster/bus.js';
+import { Cluster } from './cluster/cluster.js';
+import { RedisBus } from './cluster/redisBus.js';
 import { redactedConfig, type Config } from './config.js';
 import { Gateway } from './gateway/gateway.js';
 import { OpRegistry } from './gateway/registry.js';
@@ -35,15 +38,29 @@ export interface LobbyNode {
   readonly transport: 'uws' | 'ws';
   readonly gateway: Gateway;
   readonly games: GameService;
+  readonly cluster: Cluster;
   readonly log: Logger;
   /** Graceful stop: no new connections, requests in flight finish, sockets close with 1001. */
   stop(): Promise<void>;
+  /**
+   * Wait-stop: no new games, joins or tickets; idle games, parties and
+   * queues go to other nodes; clients are told to reconnect elsewhere;
+   * started games may end until the drain deadline (then they move too);
+   * then the node stops.
+   */
+  drain(): Promise<void>;
+}
+
+export interface StartOptions {
+  logDestination?: pino.DestinationStream;
+  /** Called once a drain (from the admin API) has stopped the node: the process exits there. */
+  onDrained?: () => void;
 }
 
 const BUILT_WEB = fileURLToPath(new URL('../../web/dist/', import.meta.url));
 
 /** Starts one lobby node: every part wired together and listening. */
-export async function startNode(config: Config, options: { logDestination?: pino.DestinationStream } = {}): Promise<LobbyNode> {
+export async function startNode(config: Config, options: StartOptions = {}): Promise<LobbyNode> {
   const nodeId = config.nodeId ?? `node-${randomBytes(3).toString('hex')}`;
   const log = createLogger(config.logLevel, nodeId, options.logDestination);
   const metrics = createMetrics();
@@ -54,19 +71,28 @@ export async function startNode(config: Config, options: { logDestination?: pino
   const applied = await migrate(db);
   if (applied.length) log.info({ applied, storage: db.kind }, 'database migrated');
   const accounts = new Accounts(db);
-  const gateway = new Gateway({ config, log, metrics, tokens, registry, accounts });
+  let bus: Bus;
+  if (config.redisUrl) {
+    const redis = new RedisBus(config.redisUrl, log);
+    redis.connect().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'redis not reachable yet; retrying, not ready until then'));
+    bus = redis;
+  } else bus = new LocalBus();
+  const cluster = new Cluster(bus, { nodeId, prefix: config.redisPrefix, heartbeatMs: config.nodeHeartbeatMs, timeoutMs: config.nodeTimeoutMs, callTimeoutMs: config.clusterTimeoutMs }, log);
+  const gateway = new Gateway({ config, log, metrics, tokens, registry, accounts, cluster });
   // Profile changes reach friends once the friend service exists (below).
   let profileChanged: (a: Account) => void = () => {};
   registerProfileOps(registry, accounts, tokens, (a) => profileChanged(a));
   const friendStore = new Friends(db);
   const friends = new FriendService({ log, gateway, registry, store: friendStore });
-  const games = new GameService({ config, log, gateway, registry, isFriend: (ownerId, userId) => friends.isFriend(ownerId, userId) });
-  const parties = new PartyService({ config, log, gateway, registry, knownUser: async (u) => !!(await accounts.get(u)), blocks: (u, other) => friends.blocks(u, other) });
+  const games = new GameService({ config, log, gateway, registry, cluster, isFriend: (ownerId, userId) => friends.isFriend(ownerId, userId) });
+  // A user on another node has no block list loaded here: storage answers for them.
+  const blocks = async (u: string, other: string) => friends.blocks(u, other) || (!gateway.sessions.has(u) && (await friendStore.isBlocked(u, other)));
+  const parties = new PartyService({ config, log, gateway, registry, cluster, knownUser: async (u) => !!(await accounts.get(u)), blocks });
   games.partyOf = (userId) => {
     const p = parties.partyOfUser(userId);
     return p && { leaderId: p.leaderId, members: p.members.map((m) => ({ userId: m.userId, name: m.name })) };
   };
-  const matchmaking = new MatchService({ config, log, gateway, registry, metrics, games, parties });
+  const matchmaking = new MatchService({ config, log, gateway, registry, metrics, games, parties, cluster });
   // Presence follows games and queues.
   friends.whereabouts = { inGame: (u) => !!games.chatRoom(u), inQueue: (u) => matchmaking.isQueued(u) };
   games.onWhereChanged = (u) => friends.touched(u);
@@ -79,16 +105,42 @@ export async function startNode(config: Config, options: { logDestination?: pino
       (err: unknown) => log.warn({ err, userId }, 'could not tell friends of a rating change'),
     );
   const matchResults = new MatchResults({ gateway, registry, matches: new Matches(db), accounts, ratingChanged });
-  const mail = new MailService({ config, log, gateway, registry, mail: new Mail(db, { inboxMax: config.mailInboxMax, ttlMs: config.mailTtlMs }) });
+  const mail = new MailService({ config, log, gateway, registry, cluster, mail: new Mail(db, { inboxMax: config.mailInboxMax, ttlMs: config.mailTtlMs }) });
   // A block either way refuses mail: the sender's own blocks from its loaded list, the recipient's (maybe offline) from storage.
   mail.blocked = async (sender, recipient) => friends.blocks(sender, recipient) || (await friendStore.isBlocked(recipient, sender));
   // Operator commands (admin API); operator mail goes out through the mail service.
-  const commands = new AdminCommands({ db, config, gateway, log, deliverMail: (u, m) => mail.deliver(u, m) });
+  const commands = new AdminCommands({
+    db,
+    config,
+    gateway,
+    log,
+    deliverMail: (u, m) => mail.deliver(u, m),
+    forward: (req, actor) => {
+      const node = gateway.nodeOf(req.userId);
+      return node === undefined ? undefined : cluster.call(node, 'admin.issue', { req, actor });
+    },
+  });
+  cluster.handle<{ req: Parameters<AdminCommands['issue']>[0]; actor: string }>('admin.issue', ({ req, actor }) => commands.issue(req, actor));
 
   const missing = registry.missing().filter((op) => !['auth.guest', 'auth.register', 'auth.login', 'auth.token', 'session.resume'].includes(op));
   if (missing.length) throw new Error(`no handler for ops: ${missing.join(', ')}`);
 
-  let ready = false;
+  let listening = false;
+  let draining: Promise<void> | undefined;
+  const drain = (): Promise<void> =>
+    (draining ??= (async () => {
+      log.info('draining: no new games, joins or tickets; handing over and moving clients');
+      cluster.startDraining();
+      await parties.handOver();
+      await matchmaking.handOver();
+      await games.handOver(false);
+      gateway.drain();
+      const deadline = Date.now() + config.drainTimeoutMs;
+      while (Date.now() < deadline && games.owned().some((id) => games.all.get(id)?.inProgress)) await new Promise((r) => setTimeout(r, 200));
+      await games.handOver(true);
+      await node.stop();
+      log.info('drained');
+    })());
   const webRoot = config.webRoot ?? (existsSync(BUILT_WEB) ? BUILT_WEB : undefined);
   const transport = createTransport(
     config.transport,
@@ -99,28 +151,49 @@ export async function startNode(config: Config, options: { logDestination?: pino
       maxBufferedBytes: config.maxBufferedBytes,
       maxHttpBodyBytes: 1024 * 1024,
       onConnection: gateway.onConnection,
-      onHttp: createHttpHandler({ gateway, games, matchmaking, metrics, adminToken: config.adminToken, serverSecret: config.serverSecret, webRoot, nodeId, ready: () => ready, accounts, parties, commands, matchResults }),
+      onHttp: createHttpHandler({
+        gateway,
+        games,
+        matchmaking,
+        metrics,
+        adminToken: config.adminToken,
+        serverSecret: config.serverSecret,
+        webRoot,
+        nodeId,
+        ready: () => listening && cluster.ready,
+        drain: () => void drain().then(options.onDrained, (err: unknown) => log.error({ err }, 'drain failed')),
+        accounts,
+        parties,
+        commands,
+        matchResults,
+      }),
     },
     log,
   );
+  await cluster.start();
   const port = await transport.listen();
-  ready = true;
-  log.info({ port, transport: transport.name, config: redactedConfig(config) }, 'lobby node listening');
+  listening = true;
+  log.info({ port, transport: transport.name, cluster: config.redisUrl ? config.redisPrefix : 'alone', config: redactedConfig(config) }, 'lobby node listening');
 
   let stopping: Promise<void> | undefined;
-  return {
+  const node: LobbyNode = {
     nodeId,
     port,
     transport: transport.name,
     gateway,
     games,
+    cluster,
     log,
+    drain,
     stop: () =>
       (stopping ??= (async () => {
-        ready = false;
+        listening = false;
         transport.stopListening();
         matchmaking.stop();
+        games.stop();
+        parties.stop();
         await gateway.shutdown();
+        await cluster.stop();
         await transport.close();
         await mail.stop();
         await commands.idle();
@@ -128,4 +201,5 @@ export async function startNode(config: Config, options: { logDestination?: pino
         log.info('lobby node stopped');
       })()),
   };
+  return node;
 }

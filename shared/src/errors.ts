@@ -15,6 +15,8 @@ export const errorCodes = {
   FORBIDDEN: 'The session is not allowed to do this.',
   SHUTTING_DOWN: 'The node is shutting down and takes no new requests; reconnect to another node.',
   TIMEOUT: 'The request did not complete in time.',
+  NODE_UNAVAILABLE: 'The request needs another node of the cluster (the owner of that game, party or queue) and it did not answer in time, or the cluster bus (Redis) is down. Nothing was changed here; try again shortly.',
+  NODE_DRAINING: 'This node is draining: it takes no new games, joins or tickets. Reconnect (to another node) and try again.',
   INTERNAL: 'The server failed while handling the request; it was logged and nothing was changed.',
   NAME_TAKEN: 'Another account has that name (names are unique whatever their case).',
   WRONG_CREDENTIALS: 'The name and password do not match an account (or the device secret is unknown).',

@@ -1,52 +1,11 @@
-import { mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { startProxy } from '../helpers/proxy.js';
+import { logIn, newPage as openContext, open, reads, see, shot, useBrowser, WAIT } from './browser.js';
 
-const SHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
-const WAIT = 15_000;
-
-/** Waits until the locator's first match is visible (Playwright polls; no fixed sleeps). */
-const see = (l: Locator) => l.first().waitFor({ state: 'visible', timeout: WAIT });
-/** Polls the locator's text (whitespace collapsed) until it contains `text`. */
-const reads = (l: Locator, text: string) =>
-  expect.poll(async () => ((await l.first().textContent({ timeout: 500 }).catch(() => '')) ?? '').replace(/\s+/g, ' '), { timeout: WAIT }).toContain(text);
-async function shot(page: Page, name: string): Promise<void> {
-  await page.evaluate(() => window.scrollTo(0, 0));
-  await page.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true, animations: 'disabled' });
-}
-
-let browser: Browser;
-
-beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
-});
-afterAll(() => browser?.close());
-
-async function newPage(name: string, viewport = { width: 1360, height: 900 }): Promise<Page> {
-  const ctx: BrowserContext = await browser.newContext({ viewport });
-  const page = await ctx.newPage();
-  page.on('pageerror', (err) => console.error(`page ${name}: ${err.message}`));
-  return page;
-}
-
-/** Opens the page and waits for its connection; a first Chromium start on a fresh machine can be slow. */
-async function open(page: Page, url: string): Promise<void> {
-  await page.goto(url);
-  await expect.poll(() => page.getByTestId('conn-state').textContent(), { timeout: 30_000 }).toBe('Connected');
-}
-
-async function logIn(page: Page, name: string): Promise<void> {
-  await page.getByLabel('Your name').fill(name);
-  await page.getByRole('button', { name: 'Play as guest' }).click();
-  await reads(page.getByTestId('you'), name);
-}
+const browser = useBrowser();
+const newPage = (name: string, viewport?: { width: number; height: number }) => openContext(browser(), name, viewport);
 
 describe('the lobby page, two people in two browsers', () => {
   let t: TestNode;

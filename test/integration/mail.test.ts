@@ -1,6 +1,7 @@
 import type { LobbyClient } from '@foyer/client-sdk';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig, type Config } from '../../server/src/config.js';
+import type { Cluster } from '../../server/src/cluster/cluster.js';
 import type { Gateway, SessionListener } from '../../server/src/gateway/gateway.js';
 import { OpRegistry } from '../../server/src/gateway/registry.js';
 import type { Session } from '../../server/src/gateway/session.js';
@@ -343,6 +344,7 @@ describe('mail delivery within one login', () => {
     const sessions = new Map<string, Session>();
     const gateway = {
       sessions,
+      nodeOf: () => undefined,
       onSession: (l: SessionListener) => void listeners.push(l),
       deliver: (_to: unknown, _ev: string, data: { mail: MailMessage }) => void delivered.push(data.mail.id),
     } as unknown as Gateway;
@@ -364,7 +366,8 @@ describe('mail delivery within one login', () => {
       purge: async () => 0,
     } as unknown as Mail;
     const registry = new OpRegistry();
-    const service = new MailService({ config: loadConfig([], {}), log: { warn() {}, debug() {} } as never, gateway, registry, mail: store });
+    const cluster = { onCast: () => {} } as unknown as Cluster; // alone: nothing arrives from other nodes
+    const service = new MailService({ config: loadConfig([], {}), log: { warn() {}, debug() {} } as never, gateway, registry, cluster, mail: store });
     const login = () => {
       sessions.set('u', {} as Session);
       for (const l of listeners) l.started?.('u');

@@ -443,6 +443,60 @@ describe('LobbyClient', () => {
     expect(client.state).toBe('closed');
   });
 
+  it('with several urls, moves to the next node on each reconnect attempt, round robin', async () => {
+    const [s1, s2, s3] = await Promise.all([FakeServer.start(), FakeServer.start(), FakeServer.start()]);
+    const dead = s2.url;
+    await s2.stop(); // a node that died: attempts on it fail at once
+    cleanup.push(() => s1.stop(), () => s3.stop());
+    const client = new LobbyClient({ url: [s1.url, dead, s3.url], reconnect: { minDelayMs: 1, maxDelayMs: 10 } });
+    cleanup.push(() => client.close());
+    expect(client.url).toBe(s1.url);
+    const conn = await loginAsGuest(s1, client);
+    const attempts: (number | undefined)[] = [];
+    client.onState((s, info) => s === 'reconnecting' && attempts.push(info.attempt));
+
+    // s1's node goes away: attempt 1 goes to the dead address, attempt 2 to s3, where the session resyncs.
+    conn.close(1001, 'node gone');
+    const conn3 = await s3.nextConn();
+    const resume = await conn3.expect('session.resume');
+    expect(resume.data).toEqual({ token: 't1', lastSeq: 0 });
+    expect(conn3.url.searchParams.get('v')).toBe(String(PROTOCOL_VERSION));
+    const resynced = nextState(client, 'resynced');
+    conn3.ok(resume.id, { userId: 'u1', name: 'Ann', expiresAt: Date.now() + HOUR, resumed: false, seq: 0 });
+    await resynced;
+    expect(attempts).toEqual([1, 2]);
+    expect(client.url).toBe(s3.url);
+    expect(s1.count).toBe(1);
+
+    // Draining s3: the next attempt wraps around to s1.
+    conn3.close(4004, 'draining');
+    const back = await s1.nextConn();
+    const resume2 = await back.expect('session.resume');
+    expect(resume2.data).toEqual({ token: 't1', lastSeq: 0 });
+    const resumed = nextState(client, 'resumed');
+    back.ok(resume2.id, { userId: 'u1', name: 'Ann', expiresAt: Date.now() + HOUR, resumed: true, seq: 0 });
+    await resumed;
+    expect(client.url).toBe(s1.url);
+    const ping = client.call('session.ping', {});
+    const req = await back.expect('session.ping');
+    back.ok(req.id, { serverTime: 1 });
+    await ping;
+  });
+
+  it('connect() makes one attempt on the current url, even with several', async () => {
+    const s1 = await FakeServer.start();
+    const s2 = await FakeServer.start();
+    cleanup.push(() => s2.stop());
+    const url1 = s1.url;
+    await s1.stop();
+    const client = new LobbyClient({ url: [url1, s2.url] });
+    const err = await rejection(client.connect());
+    expect(err.code).toBe('DISCONNECTED');
+    expect(client.state).toBe('closed');
+    expect(s2.count).toBe(0);
+    expect(() => new LobbyClient({ url: [] })).toThrow(TypeError);
+  });
+
   it('refreshes a short-lived token halfway through its life', async () => {
     const { server, client } = await setup();
     await client.connect();

@@ -2,6 +2,8 @@ import { ops, type OpName } from '@foyer/shared';
 import fc from 'fast-check';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { LocalBus } from '../../server/src/cluster/bus.js';
+import { Cluster } from '../../server/src/cluster/cluster.js';
 import { loadConfig } from '../../server/src/config.js';
 import type { Gateway, SessionListener } from '../../server/src/gateway/gateway.js';
 import { OpRegistry } from '../../server/src/gateway/registry.js';
@@ -20,11 +22,14 @@ function harness() {
   const delivered: { users: readonly string[]; ev: string; data: unknown }[] = [];
   const listeners: SessionListener[] = [];
   const gateway = {
-    deliver: (audience: { users: readonly string[] }, ev: string, data: unknown) => delivered.push({ users: audience.users, ev, data }),
+    deliverHere: (audience: { users: readonly string[] }, ev: string, data: unknown) => delivered.push({ users: audience.users, ev, data }),
     onSession: (l: SessionListener) => listeners.push(l),
   } as unknown as Gateway;
   const registry = new OpRegistry();
-  const service = new GameService({ config: loadConfig([], {}), log: pino({ level: 'silent' }), gateway, registry });
+  const log = pino({ level: 'silent' });
+  // A node alone on the in-process bus: every game is its own.
+  const cluster = new Cluster(new LocalBus(), { nodeId: 'n1', prefix: 'test', heartbeatMs: 1000, timeoutMs: 3000, callTimeoutMs: 1000 }, log);
+  const service = new GameService({ config: loadConfig([], {}), log, gateway, registry, cluster });
   const call = async (userId: string, op: OpName, data: unknown) => {
     const session = { userId, name: userId.toUpperCase() } as Session;
     try {

@@ -1,6 +1,8 @@
 import { useState } from 'preact/hooks';
+import { FriendsPanel } from './friends.js';
 import { GameBrowser, GameRoom } from './games.js';
-import type { ConnLabel, Lobby, LobbyModel } from './lobby.js';
+import { savedGuest, type ConnLabel, type Lobby, type LobbyModel } from './lobby.js';
+import { MailPanel } from './mail.js';
 import { Matchmaking } from './matchmaking.js';
 import { Invites, PartyPanel, YouCard } from './party.js';
 import { useStore } from './store.js';
@@ -26,10 +28,12 @@ export function App({ lobby }: { lobby: Lobby }) {
           <div class="col main-col">
             {s.game && <GameRoom lobby={lobby} s={s} game={s.game} />}
             <GameBrowser lobby={lobby} s={s} />
+            <MailPanel lobby={lobby} s={s} />
           </div>
           <aside class="col side-col">
             <YouCard lobby={lobby} s={s} />
             <Invites lobby={lobby} s={s} />
+            <FriendsPanel lobby={lobby} s={s} />
             <Matchmaking lobby={lobby} s={s} />
             <PartyPanel lobby={lobby} s={s} />
           </aside>
@@ -52,6 +56,7 @@ function Header({ lobby, s }: { lobby: Lobby; s: LobbyModel }) {
         Foyer <span class="muted">lobby</span>
       </div>
       <div class="grow" />
+      {s.me && <HeaderLinks s={s} />}
       {s.me && (
         <span class="who">
           {s.me.name}
@@ -73,6 +78,24 @@ function Header({ lobby, s }: { lobby: Lobby; s: LobbyModel }) {
   );
 }
 
+/** Counts that call for attention, each a link to its panel. */
+function HeaderLinks({ s }: { s: LobbyModel }) {
+  const friends = s.friends ?? [];
+  const online = friends.filter((f) => f.state === 'friend' && f.presence && f.presence.status !== 'offline').length;
+  const requests = friends.filter((f) => f.state === 'requestReceived').length;
+  return (
+    <nav class="head-links" aria-label="Shortcuts">
+      <a href="#friends" class="head-link" title="Friends online" data-testid="head-friends">
+        <span class="dot-online" aria-hidden="true" />
+        {online} online{requests > 0 && <span class="count">{requests}</span>}
+      </a>
+      <a href="#mail" class={`head-link ${s.mail.length ? 'hot' : ''}`} title="Unacknowledged mail" data-testid="head-mail">
+        ✉ {s.mail.length}
+      </a>
+    </nav>
+  );
+}
+
 function ClosedBanner({ lobby, s }: { lobby: Lobby; s: LobbyModel }) {
   return (
     <div class="banner" role="alert">
@@ -84,43 +107,111 @@ function ClosedBanner({ lobby, s }: { lobby: Lobby; s: LobbyModel }) {
   );
 }
 
+type LoginMode = 'guest' | 'account';
+
 function Login({ lobby, s }: { lobby: Lobby; s: LobbyModel }) {
-  const [name, setName] = useState('');
+  const [mode, setMode] = useState<LoginMode>('guest');
   const ready = s.conn === 'connected' || s.conn === 'resumed' || s.conn === 'resynced';
   return (
     <main class="login">
-      <form
-        class="panel login-card"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void lobby.login(name.trim());
-        }}
-      >
+      <div class="panel login-card">
         <div class="login-logo" aria-hidden="true">
           ◆
         </div>
         <h1>Welcome to Foyer</h1>
-        <p class="muted">Pick a name to play as a guest. Find games, team up in a party, or queue for a match.</p>
+        <p class="muted">Find games, team up with friends in a party, or queue for a match.</p>
         {s.restoring ? (
           <p class="note">Resuming your session…</p>
         ) : (
           <>
-            <input
-              class="big-input"
-              placeholder="Your name"
-              aria-label="Your name"
-              maxLength={32}
-              autoFocus
-              value={name}
-              onInput={(e) => setName(e.currentTarget.value)}
-            />
-            <button class="btn primary big" disabled={!name.trim() || !ready}>
-              Play as guest
-            </button>
+            <div class="tabs" role="tablist">
+              <button type="button" role="tab" aria-selected={mode === 'guest'} class={`tab ${mode === 'guest' ? 'on' : ''}`} onClick={() => setMode('guest')}>
+                Guest
+              </button>
+              <button type="button" role="tab" aria-selected={mode === 'account'} class={`tab ${mode === 'account' ? 'on' : ''}`} onClick={() => setMode('account')}>
+                Account
+              </button>
+            </div>
+            {mode === 'guest' ? <GuestLogin lobby={lobby} ready={ready} /> : <AccountLogin lobby={lobby} ready={ready} />}
           </>
         )}
-      </form>
+      </div>
     </main>
+  );
+}
+
+function GuestLogin({ lobby, ready }: { lobby: Lobby; ready: boolean }) {
+  const [name, setName] = useState('');
+  const remembered = savedGuest();
+  return (
+    <form
+      class="login-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void lobby.loginGuest(name.trim());
+      }}
+    >
+      {remembered && (
+        <>
+          <button type="button" class="btn primary big" disabled={!ready} onClick={() => void lobby.loginGuest(remembered.name, remembered)}>
+            Continue as {remembered.name}
+          </button>
+          <p class="muted small">This browser remembers your guest (same id, friends and mail). Or start a new one:</p>
+        </>
+      )}
+      <input
+        class="big-input"
+        placeholder="Your name"
+        aria-label="Your name"
+        maxLength={32}
+        autoFocus
+        value={name}
+        onInput={(e) => setName(e.currentTarget.value)}
+      />
+      <button class={`btn big ${remembered ? 'ghost' : 'primary'}`} disabled={!name.trim() || !ready}>
+        Play as guest
+      </button>
+    </form>
+  );
+}
+
+function AccountLogin({ lobby, ready }: { lobby: Lobby; ready: boolean }) {
+  const [name, setName] = useState('');
+  const [password, setPassword] = useState('');
+  const ok = !!name.trim() && !!password && ready;
+  return (
+    <form
+      class="login-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void lobby.loginAccount(name.trim(), password, false);
+      }}
+    >
+      <input class="big-input" placeholder="Account name" aria-label="Account name" maxLength={32} autoFocus autoComplete="username" value={name} onInput={(e) => setName(e.currentTarget.value)} />
+      <input
+        class="big-input"
+        type="password"
+        placeholder="Password"
+        aria-label="Password"
+        maxLength={200}
+        autoComplete="current-password"
+        value={password}
+        onInput={(e) => setPassword(e.currentTarget.value)}
+      />
+      <button class="btn primary big" disabled={!ok}>
+        Log in
+      </button>
+      <button
+        type="button"
+        class="btn ghost"
+        disabled={!ok || password.length < 8}
+        title={password.length < 8 ? 'A new account needs a password of at least 8 characters' : 'Create this account and log in'}
+        onClick={() => void lobby.loginAccount(name.trim(), password, true)}
+      >
+        Create account
+      </button>
+      <p class="hint">New here? Pick a name and a password (8 characters or more) and create an account.</p>
+    </form>
   );
 }
 

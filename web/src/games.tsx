@@ -1,6 +1,7 @@
 import type { GameSummary, GameView, PlayerView } from '@foyer/shared';
 import { useState } from 'preact/hooks';
 import { Chat } from './chat.js';
+import { BefriendButton } from './friends.js';
 import type { Lobby, LobbyModel } from './lobby.js';
 import { Avatar, Badge, CopyButton, Countdown, CrownIcon, Empty, LockIcon, Panel } from './ui.js';
 
@@ -354,7 +355,7 @@ export function GameRoom({ lobby, s, game }: { lobby: Lobby; s: LobbyModel; game
               </div>
               <ul class="players">
                 {players.map((p) => (
-                  <PlayerRow key={p.userId} p={p} me={me} game={game} lobby={lobby} owner={owner} />
+                  <PlayerRow key={p.userId} p={p} me={me} game={game} lobby={lobby} owner={owner} s={s} />
                 ))}
                 {open && <li class="slot-free">open seat</li>}
               </ul>
@@ -400,7 +401,7 @@ export function GameRoom({ lobby, s, game }: { lobby: Lobby; s: LobbyModel; game
   );
 }
 
-function PlayerRow({ p, me, game, lobby, owner }: { p: PlayerView; me: string; game: GameView; lobby: Lobby; owner: boolean }) {
+function PlayerRow({ p, me, game, lobby, owner, s }: { p: PlayerView; me: string; game: GameView; lobby: Lobby; owner: boolean; s: LobbyModel }) {
   const act = lobby.act.bind(lobby);
   return (
     <li class={`player ${p.connected ? '' : 'away'}`} data-testid="player" data-user-id={p.userId}>
@@ -410,6 +411,7 @@ function PlayerRow({ p, me, game, lobby, owner }: { p: PlayerView; me: string; g
         {p.userId === me && <span class="muted"> (you)</span>}
       </span>
       {game.ownerId === p.userId && <CrownIcon />}
+      <BefriendButton lobby={lobby} s={s} user={p} />
       {!p.connected && <Badge kind="warn" title="connection lost; waiting for them to come back">away</Badge>}
       {game.inProgress ? (
         p.confirmed ? <Badge kind="ok">confirmed</Badge> : <Badge>not confirmed</Badge>

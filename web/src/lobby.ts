@@ -52,6 +52,18 @@ export interface ListFilter {
 
 export type ConnLabel = LobbyState | 'idle';
 
+/** A friend, a request either way, or a user one blocked (friends.list, friends.changed). */
+export type Friend = EventData<'friends.changed'>['friend'];
+export type Presence = NonNullable<Friend['presence']>;
+/** One message of one's inbox (mail.list, mail.received). */
+export type Mail = EventData<'mail.received'>['mail'];
+export type Profile = OpResult<'profile.get'>['profile'];
+/** Whom the mail form writes to: a friend, or the sender of a message being answered. */
+export interface MailTarget {
+  userId: string;
+  name: string;
+}
+
 export interface LobbyModel {
   conn: ConnLabel;
   /** Why the connection is in that state (close reason, next retry), in words. */
@@ -59,6 +71,10 @@ export interface LobbyModel {
   /** Set while a stored session is being resumed at page load. */
   restoring: boolean;
   me: { userId: string; name: string } | null;
+  /** One's own profile (account kind, level, rating), fetched after login. */
+  profile: Profile | null;
+  /** The activity text one's friends see (presence.set). */
+  activity: string | null;
   game: GameView | null;
   spectating: boolean;
   startKey: StartKey | null;
@@ -75,6 +91,13 @@ export interface LobbyModel {
   subscriptionId: string | null;
   games: GameSummary[];
   listLoading: boolean;
+  /** Friends, requests both ways and blocked users; null until friends.list answered. */
+  friends: Friend[] | null;
+  /** Unacknowledged mail, as listed and received (deduplicated by id). */
+  mail: Mail[];
+  mailLoaded: boolean;
+  /** Set by a friend's "Mail" or a message's "Reply": the mail form writes to them. */
+  mailTo: MailTarget | null;
   toasts: Toast[];
   /** Server clock minus local clock (ms), from session.ping: countdowns use server time. */
   clockOffset: number;
@@ -95,6 +118,36 @@ interface Saved {
   gameChat?: Chat;
   partyChat?: Chat;
   filter?: ListFilter;
+  /** Mail acknowledged in this tab: a replayed mail.received of one of them is not shown again. */
+  acked?: string[];
+  activity?: string | null;
+}
+
+/** A guest remembered by this browser: auth.guest with its device secret is the same guest again. */
+const GUEST_KEY = 'foyer.guest';
+export interface SavedGuest {
+  userId: string;
+  name: string;
+  deviceSecret: string;
+}
+
+export function savedGuest(): SavedGuest | undefined {
+  try {
+    const raw = localStorage.getItem(GUEST_KEY);
+    const g = raw ? (JSON.parse(raw) as SavedGuest) : undefined;
+    return g && typeof g.deviceSecret === 'string' && typeof g.name === 'string' ? g : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function saveGuest(g: SavedGuest | undefined): void {
+  try {
+    if (g) localStorage.setItem(GUEST_KEY, JSON.stringify(g));
+    else localStorage.removeItem(GUEST_KEY);
+  } catch {
+    // Storage off: the guest is new at each login.
+  }
 }
 
 function load(): Saved | undefined {
@@ -132,7 +185,10 @@ const PARTY_EVENTS = [
 ] as const;
 type GameEv = (typeof GAME_EVENTS)[number];
 type PartyEv = (typeof PARTY_EVENTS)[number];
-type Orphan = { ev: EventName; data: any; at: number };
+type Orphan = { ev: EventName; data: unknown; at: number };
+const SOCIAL_EVENTS = ['friends.changed', 'presence.changed', 'friends.profileChanged'] as const;
+type SocialEv = (typeof SOCIAL_EVENTS)[number];
+type Social = { [E in SocialEv]: { ev: E; d: EventData<E> } }[SocialEv];
 
 /** How long an event for a game, party or list this page does not know yet is kept for it. */
 const ORPHAN_MS = 10_000;
@@ -150,6 +206,8 @@ export class Lobby {
     connDetail: '',
     restoring: false,
     me: null,
+    profile: null,
+    activity: null,
     game: null,
     spectating: false,
     startKey: null,
@@ -164,6 +222,10 @@ export class Lobby {
     subscriptionId: null,
     games: [],
     listLoading: false,
+    friends: null,
+    mail: [],
+    mailLoaded: false,
+    mailTo: null,
     toasts: [],
     clockOffset: 0,
   });
@@ -183,6 +245,12 @@ export class Lobby {
   #seq = 0;
   #subscribing = 0;
   #resumeTries = 0;
+  /** Friend events that came while friends.list was on its way: applied again on top of its answer. */
+  #socialWhileLoading: Social[] | null = null;
+  /** Mail acknowledged here; a repeated mail.received of one of them is dropped. */
+  #acked = new Set<string>();
+  /** Server time of the latest login: mail sent before it is not announced with a toast. */
+  #mailSince = 0;
 
   constructor(readonly url: string) {
     const saved = load();
@@ -192,7 +260,9 @@ export class Lobby {
         startKey: saved.startKey ?? null,
         gameChat: saved.gameChat ?? { roomId: null, lines: [] },
         partyChat: saved.partyChat ?? { roomId: null, lines: [] },
+        activity: saved.activity ?? null,
       });
+      this.#acked = new Set(saved.acked ?? []);
     }
     // Keep the tab's session (token, lastSeq, chat) so a reload resumes it.
     this.store.subscribe(() => this.#save());
@@ -255,18 +325,58 @@ export class Lobby {
     this.set({ restoring: false });
   }
 
-  async login(name: string): Promise<void> {
+  /** Logs in as a new guest named `name`, or as the guest this browser remembers. */
+  async loginGuest(name: string, remembered?: SavedGuest): Promise<void> {
+    await this.#login('Log in as a guest', async (c) => {
+      try {
+        const r = await c.call('auth.guest', remembered ? { name: remembered.name, deviceSecret: remembered.deviceSecret } : { name });
+        const deviceSecret = r.deviceSecret ?? remembered?.deviceSecret;
+        if (deviceSecret) saveGuest({ userId: r.userId, name: r.name, deviceSecret });
+        return r;
+      } catch (err) {
+        // The remembered guest is gone (or became a named account elsewhere): forget it.
+        if (remembered && err instanceof LobbyError && err.code === 'WRONG_CREDENTIALS') saveGuest(undefined);
+        throw err;
+      }
+    });
+  }
+
+  /** Logs in to a named account, or creates one (auth.register). */
+  async loginAccount(name: string, password: string, create: boolean): Promise<void> {
+    await this.#login(create ? 'Create an account' : 'Log in', (c) => (create ? c.call('auth.register', { name, password }) : c.call('auth.login', { name, password })));
+  }
+
+  async #login(what: string, fn: (c: LobbyClient) => Promise<{ userId: string; name: string; token: string }>): Promise<void> {
     const client = this.#client;
     if (!client) return;
-    await this.act('Log in', async () => {
+    await this.act(what, async () => {
       if (client.state === 'closed') await client.connect();
       this.#seq = 0;
-      const r = await client.call('auth.guest', { name });
+      this.#acked.clear();
+      const r = await fn(client);
       this.#token = r.token;
-      this.set({ me: { userId: r.userId, name: r.name }, gameChat: { roomId: null, lines: [] }, partyChat: { roomId: null, lines: [] }, startKey: null });
+      await this.#handTokenToSdk(client, r.token);
+      // Failed tries ("wrong name or password") are over: their toasts go.
+      this.set((s) => ({ me: { userId: r.userId, name: r.name }, gameChat: { roomId: null, lines: [] }, partyChat: { roomId: null, lines: [] }, startKey: null, activity: null, toasts: s.toasts.filter((t) => t.kind !== 'error') }));
       this.#save();
       await this.#afterLogin(null);
     });
+  }
+
+  /**
+   * The SDK takes the token (and so resumes after a dropped connection) from
+   * the logins it knows: auth.guest, auth.token, session.resume, auth.refresh.
+   * After auth.login, auth.register or auth.upgrade it may not have it: an
+   * auth.refresh hands it over.
+   */
+  async #handTokenToSdk(client: LobbyClient, token: string): Promise<void> {
+    if (client.token === token) return;
+    try {
+      const r = await client.call('auth.refresh', {});
+      this.#token = r.token;
+    } catch {
+      // Logged in all the same; only a resume after a drop would fall back to the login page.
+    }
   }
 
   /** Forgets the tab's session and starts over logged out. */
@@ -276,9 +386,10 @@ export class Lobby {
     const client = this.#client;
     this.#detachClient();
     await client?.close();
+    this.#acked.clear();
     this.set({
-      me: null, game: null, party: null, invites: [], ticket: null, startKey: null, games: [], subscriptionId: null,
-      gameChat: { roomId: null, lines: [] }, partyChat: { roomId: null, lines: [] },
+      me: null, profile: null, activity: null, game: null, party: null, invites: [], ticket: null, startKey: null, games: [], subscriptionId: null,
+      gameChat: { roomId: null, lines: [] }, partyChat: { roomId: null, lines: [] }, friends: null, mail: [], mailLoaded: false, mailTo: null,
     });
     await this.start();
   }
@@ -301,7 +412,19 @@ export class Lobby {
       () => {},
     );
     if (oldSubscription) void c.call('games.unsubscribe', { subscriptionId: oldSubscription }).catch(() => {});
-    await Promise.all([this.refetchGame(), this.refetchParty(), this.refetchTicket(), this.subscribeList()]);
+    this.#mailSince = Date.now() + this.state.clockOffset;
+    // A new session (the old one outlived its grace period) starts without a status: set it again.
+    const activity = this.state.activity;
+    if (activity) void c.call('presence.set', { activity }).catch(() => {});
+    await Promise.all([
+      this.refetchGame(),
+      this.refetchParty(),
+      this.refetchTicket(),
+      this.subscribeList(),
+      this.refetchProfile(),
+      this.refetchFriends(),
+      this.refetchMail(),
+    ]);
   }
 
   #c(): LobbyClient {
@@ -363,6 +486,8 @@ export class Lobby {
       gameChat: s.gameChat,
       partyChat: s.partyChat,
       filter: s.filter,
+      acked: [...this.#acked].slice(-500),
+      activity: s.activity,
     };
     try {
       sessionStorage.setItem(KEY, JSON.stringify(saved));
@@ -386,6 +511,10 @@ export class Lobby {
     on('games.updated', (d) => this.#listEvent('games.updated', d));
     on('games.removed', (d) => this.#listEvent('games.removed', d));
     on('chat.message', (d) => this.#chat(d));
+    on('friends.changed', (d) => this.#social({ ev: 'friends.changed', d }));
+    on('presence.changed', (d) => this.#social({ ev: 'presence.changed', d }));
+    on('friends.profileChanged', (d) => this.#social({ ev: 'friends.profileChanged', d }));
+    on('mail.received', (d) => this.#mailReceived(d.mail));
     on('mm.status', (d) => this.#mmStatus(d));
     on('server.notice', (d) => this.toast('notice', 'Server notice', d.text));
   }
@@ -473,7 +602,7 @@ export class Lobby {
     if (view) {
       if (this.state.gameChat.roomId !== view.id) this.set({ gameChat: { roomId: view.id, lines: [] } });
       if (this.state.startKey && this.state.startKey.gameId !== view.id) this.set({ startKey: null });
-      this.#adopt((o) => (o.data as { gameId?: string }).gameId === view.id && (GAME_EVENTS as readonly string[]).includes(o.ev), (o) => this.#gameEvent(o.ev as GameEv, o.data));
+      this.#adopt((o) => (o.data as { gameId?: string }).gameId === view.id && (GAME_EVENTS as readonly string[]).includes(o.ev), (o) => this.#gameEvent(o.ev as GameEv, o.data as EventData<GameEv>));
     } else {
       this.set({ startKey: null });
     }
@@ -485,7 +614,7 @@ export class Lobby {
     this.set({ party: view });
     if (view) {
       if (this.state.partyChat.roomId !== view.id) this.set({ partyChat: { roomId: view.id, lines: [] } });
-      this.#adopt((o) => (o.data as { partyId?: string }).partyId === view.id && (PARTY_EVENTS as readonly string[]).includes(o.ev), (o) => this.#partyEvent(o.ev as PartyEv, o.data));
+      this.#adopt((o) => (o.data as { partyId?: string }).partyId === view.id && (PARTY_EVENTS as readonly string[]).includes(o.ev), (o) => this.#partyEvent(o.ev as PartyEv, o.data as EventData<PartyEv>));
     }
   }
 
@@ -702,7 +831,7 @@ export class Lobby {
         return;
       }
       this.set({ subscriptionId: r.subscriptionId, games: [...r.games].sort(newestFirst) });
-      this.#adopt((o) => (o.data as { subscriptionId?: string }).subscriptionId === r.subscriptionId, (o) => this.#listEvent(o.ev as 'games.added', o.data));
+      this.#adopt((o) => (o.data as { subscriptionId?: string }).subscriptionId === r.subscriptionId, (o) => this.#listEvent(o.ev as 'games.added', o.data as EventData<'games.added'>));
     } catch (err) {
       this.error('Could not load the game list', err);
     } finally {
@@ -716,6 +845,175 @@ export class Lobby {
     this.set((s) => ({ filter: { ...s.filter, ...patch } }));
     clearTimeout(this.#filterTimer);
     this.#filterTimer = setTimeout(() => void this.subscribeList(), 250);
+  }
+
+  // ---- you
+
+  async refetchProfile(): Promise<void> {
+    try {
+      const r = await this.call('profile.get', {});
+      this.set((s) => ({ profile: r.profile, ...(s.me && s.me.name !== r.profile.name && { me: { ...s.me, name: r.profile.name } }) }));
+    } catch (err) {
+      this.error('Could not load your profile', err);
+    }
+  }
+
+  /** Turns the guest one plays as into a named account (auth.upgrade), keeping id, rating and friends. */
+  async upgrade(name: string, password: string): Promise<boolean> {
+    const r = await this.act('Save your account', async () => {
+      const c = this.#c();
+      const r = await c.call('auth.upgrade', { name, password });
+      this.#token = r.token;
+      await this.#handTokenToSdk(c, r.token);
+      return r;
+    });
+    if (!r) return false;
+    if (savedGuest()?.userId === r.userId) saveGuest(undefined);
+    this.set({ me: { userId: r.userId, name: r.name } });
+    this.toast('info', 'Account saved', `From now on log in as “${r.name}” with your password.`);
+    void this.refetchProfile();
+    return true;
+  }
+
+  async setActivity(activity: string | null): Promise<void> {
+    const r = await this.act('Set your status', () => this.call('presence.set', { activity }));
+    if (r) this.set({ activity: r.presence.activity });
+  }
+
+  // ---- friends and presence
+
+  async refetchFriends(): Promise<void> {
+    if (this.#socialWhileLoading) return;
+    this.#socialWhileLoading = [];
+    try {
+      const r = await this.call('friends.list', {});
+      const during = this.#socialWhileLoading;
+      this.set({ friends: [...r.friends].sort(byName) });
+      // Events that crossed the answer: each one is a change at least as new as the list.
+      for (const e of during) this.#applySocial(e);
+    } catch (err) {
+      this.error('Could not load your friends', err);
+    } finally {
+      this.#socialWhileLoading = null;
+    }
+  }
+
+  #social(e: Social): void {
+    this.#socialWhileLoading?.push(e);
+    this.#applySocial(e);
+    if (e.ev !== 'friends.changed' || e.d.removed) return;
+    const f = e.d.friend;
+    if (f.state === 'requestReceived') this.toast('info', 'Friend request', `${f.name} wants to be your friend.`);
+  }
+
+  #applySocial(e: Social): void {
+    const list = this.state.friends;
+    if (!list) return; // friends.list is on its way (or failed: its retry brings everything)
+    switch (e.ev) {
+      case 'friends.changed': {
+        const f = e.d.friend;
+        const old = list.find((x) => x.userId === f.userId);
+        const rest = list.filter((x) => x.userId !== f.userId);
+        this.set({ friends: e.d.removed ? rest : [...rest, f].sort(byName) });
+        if (!e.d.removed && old?.state === 'requestSent' && f.state === 'friend' && !this.#socialWhileLoading) {
+          this.toast('info', 'New friend', `${f.name} accepted your friend request.`);
+        }
+        break;
+      }
+      case 'presence.changed': {
+        const { userId, name, presence } = e.d;
+        this.set({ friends: list.map((x) => (x.userId === userId ? { ...x, name, presence } : x)) });
+        break;
+      }
+      case 'friends.profileChanged': {
+        const { userId, profile } = e.d;
+        this.set({ friends: list.map((x) => (x.userId === userId ? { ...x, name: profile.name } : x)) });
+        break;
+      }
+    }
+  }
+
+  /** A friend op that answers with the entry as it is now (friends.request, friends.accept). */
+  async #friendEntry(what: string, op: 'friends.request' | 'friends.accept', userId: string): Promise<Friend | undefined> {
+    const r = await this.act(what, () => this.call(op, { userId }));
+    if (!r) return undefined;
+    this.set((s) => ({ friends: s.friends && [...s.friends.filter((x) => x.userId !== r.friend.userId), r.friend].sort(byName) }));
+    return r.friend;
+  }
+
+  async requestFriend(userId: string): Promise<boolean> {
+    if (userId === this.state.me?.userId) {
+      this.toast('error', 'Send a friend request', 'That is your own user id.');
+      return false;
+    }
+    const f = await this.#friendEntry('Send a friend request', 'friends.request', userId);
+    if (!f) return false;
+    this.toast('info', f.state === 'friend' ? 'New friend' : 'Friend request sent', f.state === 'friend' ? `You and ${f.name} are friends now.` : `${f.name} sees your request.`);
+    return true;
+  }
+
+  async acceptFriend(f: Friend): Promise<void> {
+    await this.#friendEntry(`Accept ${f.name}'s request`, 'friends.accept', f.userId);
+  }
+
+  /** Ops that answer `{}`: the friends.changed event that follows updates the list. */
+  async friendOp(op: 'friends.decline' | 'friends.remove' | 'friends.block' | 'friends.unblock', f: Friend, what: string): Promise<void> {
+    const ok = await this.act(what, () => this.call(op, { userId: f.userId }));
+    if (ok && op === 'friends.unblock') this.set((s) => ({ friends: s.friends && s.friends.filter((x) => x.userId !== f.userId) }));
+  }
+
+  async inviteToParty(user: { userId: string; name: string }): Promise<void> {
+    await this.act(`Invite ${user.name} to your party`, async () => {
+      const r = await this.call('party.invite', { userId: user.userId });
+      this.enterParty(r.party);
+      const inv = r.party.invites.find((i) => i.userId === user.userId);
+      this.toast('info', 'Party invite sent', inv ? `${user.name} has ${Math.round((inv.expiresAt - this.now()) / 1000)} s to accept.` : `${user.name} is invited.`);
+    });
+  }
+
+  // ---- mail
+
+  async refetchMail(): Promise<void> {
+    try {
+      const r = await this.call('mail.list', { limit: 200 });
+      // Together with what mail.received brought meanwhile: nothing leaves the inbox but by mail.ack.
+      this.set((s) => ({ mail: mergeMail(s.mail, r.mail.filter((m) => !this.#acked.has(m.id))), mailLoaded: true }));
+    } catch (err) {
+      this.error('Could not load your mail', err);
+    }
+  }
+
+  #mailReceived(m: Mail): void {
+    if (this.#acked.has(m.id) || this.state.mail.some((x) => x.id === m.id)) return; // delivered at least once: keep one copy
+    this.set((s) => ({ mail: mergeMail(s.mail, [m]) }));
+    if (m.sentAt >= this.#mailSince) this.toast('info', `Mail from ${m.fromName}`, m.body.length > 120 ? m.body.slice(0, 117) + '…' : m.body);
+  }
+
+  async ackMail(all: string[]): Promise<void> {
+    const ids = all.slice(0, 200); // the most one mail.ack takes
+    if (!ids.length) return;
+    const ok = await this.act(ids.length > 1 ? 'Acknowledge the mail' : 'Acknowledge the message', () => this.call('mail.ack', { ids }));
+    if (!ok) return;
+    for (const id of ids) this.#acked.add(id);
+    const gone = new Set(ids);
+    this.set((s) => ({ mail: s.mail.filter((m) => !gone.has(m.id)) }));
+  }
+
+  /**
+   * Sends one message. `clientMsgId` makes a retry after a dropped connection
+   * safe: 'error' means the send may not have happened (try again with the
+   * same id); 'refused' that the server refused it for this recipient.
+   */
+  async sendMail(to: MailTarget, body: string, clientMsgId: string): Promise<'sent' | 'refused' | 'error'> {
+    const r = await this.act(`Mail ${to.name}`, () => this.call('mail.send', { to: [to.userId], body, clientMsgId }));
+    if (!r) return 'error';
+    const failed = r.failed.find((f) => f.to === to.userId);
+    if (failed) {
+      this.toast('error', `Mail to ${to.name} was not sent`, `${failed.code}: ${MAIL_REFUSALS[failed.code] ?? 'the server refused it'}`);
+      return 'refused';
+    }
+    this.toast('info', 'Mail sent', `${to.name} gets it now if online, or at their next login.`);
+    return 'sent';
   }
 
   // ---- chat and matchmaking
@@ -760,6 +1058,28 @@ export function describeClose(c: CloseInfo): string {
 }
 
 /** Failures of the connection rather than of the session: worth another try. */
-const TRANSIENT: ReadonlySet<string> = new Set(['DISCONNECTED', 'CLOSED', 'TIMEOUT', 'SHUTTING_DOWN', 'RATE_LIMITED', 'INTERNAL']);
+const TRANSIENT: ReadonlySet<string> = new Set(['DISCONNECTED', 'CLOSED', 'TIMEOUT', 'SHUTTING_DOWN', 'RATE_LIMITED', 'INTERNAL', 'NODE_UNAVAILABLE', 'NODE_DRAINING', 'STORAGE_UNAVAILABLE']);
+
+/** Why mail.send refused a recipient (its `failed[].code`), in words. */
+const MAIL_REFUSALS: Readonly<Record<string, string>> = {
+  USER_NOT_FOUND: 'there is no such player',
+  BLOCKED: 'one of you blocked the other',
+  INBOX_FULL: 'their inbox is full until they read some mail',
+};
+
+/** The sender's user id of a message from a player (`<project>:<userId>`); undefined for operators' mail (`system:…`). */
+export function senderId(m: Mail): string | undefined {
+  if (m.from.startsWith('system:')) return undefined;
+  const i = m.from.indexOf(':');
+  return i > 0 ? m.from.slice(i + 1) : undefined;
+}
+
+function mergeMail(a: readonly Mail[], b: readonly Mail[]): Mail[] {
+  const byId = new Map(a.map((m) => [m.id, m]));
+  for (const m of b) byId.set(m.id, m);
+  return [...byId.values()].sort((x, y) => x.sentAt - y.sentAt || x.id.localeCompare(y.id));
+}
+
+const byName = (a: Friend, b: Friend) => a.name.localeCompare(b.name) || a.userId.localeCompare(b.userId);
 
 const newestFirst = (a: GameSummary, b: GameSummary) => b.createdAt - a.createdAt || a.name.localeCompare(b.name) || a.id.localeCompare(b.id);

@@ -1,33 +1,108 @@
 import type { PartyView } from '@foyer/shared';
 import { useState } from 'preact/hooks';
 import { Chat } from './chat.js';
+import { BefriendButton } from './friends.js';
 import type { Invite, Lobby, LobbyModel } from './lobby.js';
 import { Avatar, Badge, CopyButton, Countdown, CrownIcon, Empty, Panel } from './ui.js';
 
 const CHARACTERS = ['Knight', 'Mage', 'Rogue', 'Ranger', 'Cleric', 'Bard'];
 
+const KIND_TEXT = { guest: 'Playing as a guest', named: 'Named account', external: 'Signed in through your game' } as const;
+const STATUS_TEXT = { online: 'online', inQueue: 'looking for a match', inGame: 'in a game' } as const;
+
 export function YouCard({ lobby, s }: { lobby: Lobby; s: LobbyModel }) {
   const me = s.me!;
+  const p = s.profile;
+  const [editing, setEditing] = useState<'none' | 'upgrade' | 'status'>('none');
+  // What the server tells friends follows what one does: queued first, then in a game.
+  const queued = s.ticket?.status === 'queued' || s.ticket?.status === 'found';
+  const status = queued ? 'inQueue' : s.game ? 'inGame' : 'online';
   return (
     <section class="panel you" data-testid="you">
       <div class="you-row">
         <Avatar name={me.name} />
         <div class="grow">
           <div class="you-name">{me.name}</div>
-          <div class="muted small">Playing as a guest</div>
+          <div class="muted small" data-testid="account-kind">
+            {p ? KIND_TEXT[p.kind] : 'Loading your profile…'}
+            {p && ` · level ${p.level} · rating ${p.rating.ordinal.toFixed(1)}`}
+          </div>
         </div>
         <button class="btn small ghost" onClick={() => void lobby.logout()}>
           Log out
         </button>
       </div>
+      <div class="you-status">
+        <span class={`presence-dot ${status}`} aria-hidden="true" />
+        <span class="grow small" data-testid="my-presence">
+          Friends see you {STATUS_TEXT[status]}
+          {s.activity ? <> · <em>{s.activity}</em></> : ''}
+        </span>
+        <button class="link small" onClick={() => setEditing(editing === 'status' ? 'none' : 'status')}>
+          {editing === 'status' ? 'Close' : 'Set status'}
+        </button>
+        {p?.kind === 'guest' && (
+          <button class="link small" onClick={() => setEditing(editing === 'upgrade' ? 'none' : 'upgrade')}>
+            {editing === 'upgrade' ? 'Close' : 'Save as account'}
+          </button>
+        )}
+      </div>
+      {editing === 'status' && <StatusForm lobby={lobby} s={s} onDone={() => setEditing('none')} />}
+      {editing === 'upgrade' && <UpgradeForm lobby={lobby} name={me.name} onDone={() => setEditing('none')} />}
       <div class="you-id">
-        <span class="label">Your user id — share it so friends can invite you</span>
+        <span class="label">Your user id — share it so friends can add and invite you</span>
         <div class="id-line">
           <code data-testid="my-user-id">{me.userId}</code>
           <CopyButton text={me.userId} />
         </div>
       </div>
     </section>
+  );
+}
+
+function StatusForm({ lobby, s, onDone }: { lobby: Lobby; s: LobbyModel; onDone: () => void }) {
+  const [text, setText] = useState(s.activity ?? '');
+  return (
+    <form
+      class="inline-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void lobby.setActivity(text.trim() || null).then(onDone);
+      }}
+    >
+      <input placeholder="What are you up to? (friends see it)" aria-label="Your status" maxLength={64} value={text} onInput={(e) => setText(e.currentTarget.value)} />
+      <button class="btn ghost">{text.trim() ? 'Set' : 'Clear'}</button>
+    </form>
+  );
+}
+
+function UpgradeForm({ lobby, name: guestName, onDone }: { lobby: Lobby; name: string; onDone: () => void }) {
+  const [name, setName] = useState(guestName);
+  const [password, setPassword] = useState('');
+  return (
+    <form
+      class="stack-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void lobby.upgrade(name.trim(), password).then((ok) => ok && onDone());
+      }}
+    >
+      <p class="muted small">Keep this guest's id, rating, friends and mail, and log in with a name and password from any browser.</p>
+      <input placeholder="Account name" aria-label="New account name" maxLength={32} autoComplete="username" value={name} onInput={(e) => setName(e.currentTarget.value)} />
+      <input
+        type="password"
+        placeholder="Password (8 characters or more)"
+        aria-label="New password"
+        minLength={8}
+        maxLength={200}
+        autoComplete="new-password"
+        value={password}
+        onInput={(e) => setPassword(e.currentTarget.value)}
+      />
+      <button class="btn primary" disabled={!name.trim() || password.length < 8}>
+        Save account
+      </button>
+    </form>
   );
 }
 
@@ -115,7 +190,7 @@ export function PartyPanel({ lobby, s }: { lobby: Lobby; s: LobbyModel }) {
   if (!party) {
     return (
       <Panel title="Party" testid="party">
-        <Empty>You are not in a party. Invite someone by their user id to start one.</Empty>
+        <Empty>You are not in a party. Invite an online friend from your friends list, or anyone by their user id, to start one.</Empty>
         <InviteForm lobby={lobby} />
       </Panel>
     );
@@ -159,6 +234,7 @@ function PartyView_({ lobby, s, party }: { lobby: Lobby; s: LobbyModel; party: P
                 {m.userId === me && <span class="muted"> (you)</span>}
               </span>
               {party.leaderId === m.userId && <CrownIcon />}
+              <BefriendButton lobby={lobby} s={s} user={m} />
               <div class="attrs">
                 {Object.entries(m.attributes).map(([k, v]) => (
                   <span class="chip" key={k}>

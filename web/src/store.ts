@@ -37,8 +37,15 @@ export class Store<T extends object> {
 /** Re-renders the calling component whenever the store changes. */
 export function useStore<T extends object>(store: Store<T>): T {
   const [, bump] = useState(0);
-  useEffect(() => store.subscribe(() => bump((n) => n + 1)), [store]);
-  return store.state;
+  const rendered = store.state;
+  useEffect(() => {
+    const unsubscribe = store.subscribe(() => bump((n) => n + 1));
+    // Effects run after paint: a change between the first render and now
+    // (a fast session.resume at page load) notified nobody, so render again.
+    if (store.state !== rendered) bump((n) => n + 1);
+    return unsubscribe;
+  }, [store]);
+  return rendered;
 }
 
 /** The current time, refreshed every `ms` while the component is mounted. */

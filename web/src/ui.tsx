@@ -15,9 +15,24 @@ export function clock(at: number): string {
   return new Date(at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 }
 
-export function Panel(props: { title: ComponentChildren; actions?: ComponentChildren; children: ComponentChildren; class?: string; testid?: string }) {
+/** A time of day today, else a short date and time. */
+export function when(at: number): string {
+  const d = new Date(at);
+  return d.toDateString() === new Date().toDateString() ? clock(at) : d.toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+}
+
+/** A coarse span of time ahead: "3 days", "5 h", "12 min", "40 s". */
+export function span(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s >= 2 * 86400) return `${Math.floor(s / 86400)} days`;
+  if (s >= 2 * 3600) return `${Math.floor(s / 3600)} h`;
+  if (s >= 120) return `${Math.floor(s / 60)} min`;
+  return `${s} s`;
+}
+
+export function Panel(props: { title: ComponentChildren; actions?: ComponentChildren; children: ComponentChildren; class?: string; testid?: string; id?: string }) {
   return (
-    <section class={`panel ${props.class ?? ''}`} data-testid={props.testid}>
+    <section class={`panel ${props.class ?? ''}`} data-testid={props.testid} id={props.id}>
       <header class="panel-head">
         <h2>{props.title}</h2>
         {props.actions && <div class="panel-actions">{props.actions}</div>}
@@ -33,8 +48,9 @@ export function Panel(props: { title: ComponentChildren; actions?: ComponentChil
  */
 export function Countdown(props: { until: number; offset: number; from?: number; label?: string; testid?: string }) {
   const now = useNow(200) + props.offset;
-  const left = props.until - now;
   const total = props.from === undefined ? 0 : props.until - props.from;
+  // Never more than the whole span: the clock offset is an estimate, a few ms off either way.
+  const left = total > 0 ? Math.min(total, props.until - now) : props.until - now;
   const pct = total > 0 ? Math.max(0, Math.min(100, (left / total) * 100)) : 0;
   const urgent = left < 5000;
   return (

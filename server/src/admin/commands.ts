@@ -209,6 +209,8 @@ export interface AdminCommandsDeps {
   deliverMail?: (userId: string, mail: MailMessage) => void;
   /** How long a deferred command waits by default (30 days, as in the source). */
   defaultExpiryMs?: number;
+  /** Runs the request on the node holding the player's session, when that is another node (cluster); undefined otherwise. */
+  forward?: (req: CommandRequest, actor: string) => Promise<IssueOutcome> | undefined;
 }
 
 /**
@@ -240,6 +242,9 @@ export class AdminCommands {
   }
 
   async issue(req: CommandRequest, actor = 'admin'): Promise<IssueOutcome> {
+    // A player online on another node is served there: live effects (kick, chat ban) need their session.
+    const forwarded = this.deps.gateway.sessions.has(req.userId) ? undefined : this.deps.forward?.(req, actor);
+    if (forwarded) return forwarded;
     const spec = kindOf(req.kind)!;
     const args = spec.args.parse(req.args);
     const audit = { actor, userId: req.userId, kind: req.kind, args, mode: req.mode };

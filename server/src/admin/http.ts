@@ -23,6 +23,8 @@ export interface HttpDeps {
   serverSecret: string | undefined;
   webRoot: string | undefined;
   ready(): boolean;
+  /** Starts a drain (wait-stop); the node exits when it is done. */
+  drain(): void;
   nodeId: string;
   accounts: Accounts;
   parties: PartyService;
@@ -108,17 +110,17 @@ export function createHttpHandler(deps: HttpDeps): (req: HttpRequest) => Promise
     return json(404, { error: 'not found' });
   };
 
-  function endGameBy(req: HttpRequest): HttpResponse | undefined {
+  async function endGameBy(req: HttpRequest): Promise<HttpResponse | undefined> {
     const m = req.method === 'POST' ? endGame.exec(req.path) : null;
     if (!m) return undefined;
-    return deps.games.end(m[1]!) ? json(200, { ended: true }) : json(404, { error: 'no such game' });
+    return (await deps.games.end(m[1]!)) ? json(200, { ended: true }) : json(404, { error: 'no such game' });
   }
 
   /** What game servers call: end a game they ran. */
   async function gameServer(req: HttpRequest): Promise<HttpResponse> {
     const results = req.method === 'POST' ? matchResults.exec(req.path) : null;
     if (results) return reportResults(req, decodePart(results[1]!));
-    return endGameBy(req) ?? json(404, { error: 'no such endpoint' });
+    return (await endGameBy(req)) ?? json(404, { error: 'no such endpoint' });
   }
 
   /** A game server reports a match once; the same report again is a no-op, another one for the same id a conflict. */
@@ -148,12 +150,17 @@ export function createHttpHandler(deps: HttpDeps): (req: HttpRequest) => Promise
         node: deps.nodeId,
         connections: deps.gateway.connectionCount,
         sessions: deps.gateway.sessions.size,
+        gamesOwned: deps.games.owned().length,
         games: deps.games.gameCount,
         queues,
         inMatchmaking: Object.values(queues).reduce((a, b) => a + b, 0),
       });
     }
-    const ended = endGameBy(req);
+    if (req.method === 'POST' && req.path === '/admin/drain') {
+      deps.drain();
+      return json(202, { draining: true, node: deps.nodeId });
+    }
+    const ended = await endGameBy(req);
     if (ended) return ended;
     const routed = await adminRoutes(req);
     if (routed) return routed;
@@ -202,7 +209,7 @@ export function createHttpHandler(deps: HttpDeps): (req: HttpRequest) => Promise
       if (!q.ok) return q.res;
       const ids = await deps.commands.store.findUserIds(q.data.name, q.data.limit);
       const found = (await Promise.all(ids.map((id) => deps.accounts.get(id)))).filter((a): a is Account => !!a);
-      return json(200, { users: found.map((a) => ({ ...adminProfile(a), online: deps.gateway.sessions.has(a.id) })) });
+      return json(200, { users: found.map((a) => ({ ...adminProfile(a), online: !!deps.gateway.online(a.id) })) });
     }
     const user = method === 'GET' ? userPath.exec(p) : null;
     if (user) {

@@ -19,6 +19,7 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Config } from '../config.js';
 import type { Metrics } from '../admin/metrics.js';
+import type { Cluster } from '../cluster/cluster.js';
 import { LobbyError } from '../errors.js';
 import type { Conn, ConnHandlers, UpgradeInfo } from '../transport/index.js';
 import { assertNotBanned, type Account, type Accounts } from '../store/accounts.js';
@@ -36,6 +37,8 @@ export interface SessionListener {
   lost?(userId: string): void;
   back?(userId: string): void;
   ended?(userId: string): void;
+  /** The session went on on another node: forget what this node kept for it, but the user is still here. */
+  moved?(userId: string): void;
 }
 
 /** Who receives an event: some users, or every session on the node. */
@@ -48,6 +51,7 @@ export interface GatewayDeps {
   tokens: Tokens;
   registry: OpRegistry;
   accounts: Accounts;
+  cluster: Cluster;
 }
 
 /** The ops that log a connection in; they need the connection, not a session. */
@@ -70,11 +74,14 @@ export class Gateway {
   private readonly connections = new Set<Connection>();
   private readonly heartbeat: NodeJS.Timeout;
   private closing = false;
+  private draining = false;
   private readonly listeners: SessionListener[] = [];
   private readonly loginOps: { [O in LoginOp]: LoginHandler<O> };
   /** Failed logins: 10 at once per name, then one per 6 s; 50 per address (many players can share one). */
   private readonly nameFailures = new FailureThrottle(10, 6000);
   private readonly addressFailures = new FailureThrottle(50, 1200);
+  /** Sessions on the other nodes of the cluster: userId → node and name. */
+  private readonly elsewhere = new Map<string, { node: string; name: string }>();
 
   constructor(readonly deps: GatewayDeps) {
     const { config, tokens, registry } = deps;
@@ -89,7 +96,8 @@ export class Gateway {
     const enter = async (c: Connection, a: Account, after: (fn: () => void) => void) => {
       assertNotBanned(a);
       const issued = await tokens.issue(a.id, a.name);
-      after(this.login(c, { userId: a.id, name: a.name, expiresAt: issued.expiresAt, external: false }).goLive);
+      const moved = await this.claim(a.id, false);
+      after(this.login(c, { userId: a.id, name: a.name, expiresAt: issued.expiresAt, external: false }, undefined, moved).goLive);
       return { userId: a.id, name: a.name, ...issued };
     };
     this.loginOps = {
@@ -120,14 +128,16 @@ export class Gateway {
       },
       'auth.token': async (data, c, after) => {
         const id = await this.identify(data.token);
-        after(this.login(c, id).goLive);
+        const moved = await this.claim(id.userId, false);
+        after(this.login(c, id, undefined, moved).goLive);
         return { userId: id.userId, name: id.name, expiresAt: id.expiresAt };
       },
       'session.resume': async (data, c, after) => {
         // A session still on this node needs no storage: resuming works while the database is down.
         const verified = await tokens.verify(data.token);
         const id = !verified.external && this.sessions.has(verified.userId) ? verified : await this.identify(data.token);
-        const { resumed, goLive } = this.login(c, id, data.lastSeq);
+        const moved = await this.claim(id.userId, true);
+        const { resumed, goLive } = this.login(c, id, data.lastSeq, moved);
         after(goLive);
         return { userId: id.userId, name: id.name, expiresAt: id.expiresAt, resumed, seq: c.session!.seq };
       },
@@ -138,6 +148,7 @@ export class Gateway {
       (ctx.session.link as Connection | undefined)?.armExpiry(issued.expiresAt);
       return { userId: ctx.session.userId, name: ctx.session.name, ...issued };
     });
+    this.joinCluster(deps.cluster);
     registry.register('session.ping', (data, ctx) => ({ ...(data.t === undefined ? {} : { t: data.t }), serverTime: ctx.now }));
   }
 
@@ -170,6 +181,8 @@ export class Gateway {
       c.closeWith(CloseCode.PROTOCOL_VERSION, `client sent ${got}; server speaks ${MIN_PROTOCOL_VERSION}-${PROTOCOL_VERSION}`.slice(0, 120));
     } else if (this.closing) {
       c.closeWith(1001, 'server shutting down');
+    } else if (this.draining) {
+      c.closeWith(CloseCode.DRAINING, 'node is draining; reconnect to another node');
     } else {
       const token = info.query.get('token');
       // Queued first, so frames that arrive while the token is checked wait for it.
@@ -186,8 +199,35 @@ export class Gateway {
     };
   };
 
-  /** Sends one event to its audience's sessions on this node, encoding the data once. */
+  /** The other node holding the user's session, if one does. */
+  nodeOf(userId: string): string | undefined {
+    return this.sessions.has(userId) ? undefined : this.elsewhere.get(userId)?.node;
+  }
+
+  /** Whether the user has a session on this node or another; its display name. */
+  online(userId: string): { name: string } | undefined {
+    return this.sessions.get(userId) ?? this.elsewhere.get(userId);
+  }
+
+  /** Sends one event to its audience wherever their sessions are: here, and through the cluster to the nodes holding the others. */
   deliver<E extends EventName>(audience: Audience, ev: E, data: EventData<E>): void {
+    this.deliverHere(audience, ev, data);
+    const { cluster } = this.deps;
+    if ('everyone' in audience) return cluster.cast('deliver', { ev, data });
+    if (!this.elsewhere.size) return;
+    const byNode = new Map<string, string[]>();
+    for (const userId of audience.users) {
+      const e = this.elsewhere.get(userId);
+      if (!e || this.sessions.has(userId)) continue;
+      const list = byNode.get(e.node);
+      if (list) list.push(userId);
+      else byNode.set(e.node, [userId]);
+    }
+    for (const [node, users] of byNode) cluster.tell(node, 'deliver', { users, ev, data });
+  }
+
+  /** Sends one event to its audience's sessions on this node, encoding the data once. */
+  deliverHere<E extends EventName>(audience: Audience, ev: E, data: EventData<E>): void {
     const encoded = JSON.stringify(data);
     let n = 0;
     if ('everyone' in audience) {
@@ -222,13 +262,101 @@ export class Gateway {
    */
   endSession(userId: string, code: number, reason: string): boolean {
     const s = this.sessions.get(userId);
-    if (!s) return false;
+    if (!s) {
+      const e = this.elsewhere.get(userId);
+      if (e) this.deps.cluster.tell(e.node, 'session.end', { userId, code, reason });
+      return !!e;
+    }
     (s.link as Connection | undefined)?.closeWith(code, reason);
-    clearTimeout(s.graceTimer);
-    this.sessions.delete(userId);
-    this.deps.metrics.sessions.set(this.sessions.size);
-    this.notify('ended', userId);
+    this.drop(s, 'ended');
     return true;
+  }
+
+  /** The session leaves this node: for good (`ended`), or to go on on another node (`moved`). */
+  private drop(s: Session, how: 'ended' | 'moved'): void {
+    clearTimeout(s.graceTimer);
+    if (this.sessions.get(s.userId) !== s) return;
+    this.sessions.delete(s.userId);
+    this.deps.metrics.sessions.set(this.sessions.size);
+    if (how === 'ended') {
+      this.deps.cluster.releaseLogin(s.userId);
+      this.deps.cluster.cast('session.down', { userId: s.userId });
+    }
+    this.notify(how, s.userId);
+  }
+
+  /**
+   * Makes this node the holder of the user's session in the cluster. True
+   * when another node held it: that node let go of it (closing its
+   * connection, if any, with REPLACED), and the session goes on here.
+   */
+  private async claim(userId: string, resuming: boolean): Promise<boolean> {
+    const { cluster, config } = this.deps;
+    if (this.closing) throw new LobbyError('SHUTTING_DOWN', 'server is shutting down; reconnect to another node');
+    const refuse = !resuming && config.loginPolicy === 'refuse';
+    return cluster.claimLogin(userId, async (previous) => {
+      try {
+        return (await cluster.call<{ had: boolean }>(previous, 'session.move', { userId, refuse, resuming })).had;
+      } catch (err) {
+        if (err instanceof LobbyError && err.code === 'ALREADY_LOGGED_IN') throw err;
+        this.deps.log.warn({ userId, previous, err: (err as Error).message }, 'the node that held the session did not let go; going on here');
+        return false;
+      }
+    });
+  }
+
+  private joinCluster(cluster: Cluster): void {
+    cluster.handle<{ userId: string; refuse: boolean; resuming: boolean }>('session.move', ({ userId, refuse, resuming }, from) => {
+      const s = this.sessions.get(userId);
+      if (!s) return { had: false };
+      if (s.link && refuse) throw new LobbyError('ALREADY_LOGGED_IN', 'this account is logged in on another node');
+      (s.link as Connection | undefined)?.evict(CloseCode.REPLACED, resuming ? 'session resumed on another connection' : 'logged in elsewhere');
+      this.drop(s, 'moved');
+      this.elsewhere.set(userId, { node: from, name: s.name });
+      return { had: true };
+    });
+    cluster.onCast<{ userId: string; name: string }>('session.up', ({ userId, name }, from) => {
+      if (!this.sessions.has(userId)) this.elsewhere.set(userId, { node: from, name });
+    });
+    cluster.onCast<{ userId: string }>('session.down', ({ userId }, from) => {
+      if (this.elsewhere.get(userId)?.node === from) this.elsewhere.delete(userId);
+    });
+    cluster.onCast<{ userId: string; code: number; reason: string }>('session.end', ({ userId, code, reason }) => void this.endSession(userId, code, reason));
+    cluster.onCast<{ users?: string[]; ev: EventName; data: never }>('deliver', ({ users, ev, data }) => this.deliverHere(users ? { users } : { everyone: true }, ev, data));
+    cluster.syncable('sessions', {
+      export: () => [...this.sessions.values()].map((s) => ({ userId: s.userId, name: s.name })),
+      import: (from, data) => {
+        for (const [userId, e] of [...this.elsewhere]) if (e.node === from) this.elsewhere.delete(userId);
+        for (const { userId, name } of (data ?? []) as { userId: string; name: string }[]) if (!this.sessions.has(userId)) this.elsewhere.set(userId, { node: from, name });
+      },
+    });
+    // The sessions of a dead node wait out their grace period on a successor, as if their connections had just dropped.
+    // (Unless the user logged in again elsewhere first: the login record says where the session is.)
+    cluster.onNodeDown((dead) => {
+      for (const [userId, e] of [...this.elsewhere]) {
+        if (e.node !== dead) continue;
+        this.elsewhere.delete(userId);
+        if (this.sessions.has(userId) || cluster.successor(`user:${userId}`) !== cluster.nodeId) continue;
+        void cluster.takeLogin(userId, dead).then((taken) => {
+          if (!taken || this.sessions.has(userId) || this.elsewhere.has(userId)) return;
+          const s = new Session(userId, e.name, { events: this.deps.config.resumeBufferEvents, bytes: this.deps.config.resumeBufferBytes });
+          this.sessions.set(userId, s);
+          this.deps.metrics.sessions.set(this.sessions.size);
+          cluster.cast('session.up', { userId, name: e.name });
+          this.sessionLost(s);
+        });
+      }
+    });
+  }
+
+  /**
+   * Draining: every client is told to reconnect elsewhere (4004) and new
+   * connections are turned away; the sessions wait out their grace period
+   * here until they resume on another node.
+   */
+  drain(): void {
+    this.draining = true;
+    for (const c of [...this.connections]) c.closeWith(CloseCode.DRAINING, 'node is draining; reconnect to another node');
   }
 
   /** Stops taking requests, lets those in flight finish (bounded), then closes every connection. */
@@ -269,7 +397,7 @@ export class Gateway {
    * once the login reply is out: the client sees the reply first, then what it
    * missed, then live events, with no gap and no overtaking.
    */
-  private login(c: Connection, id: Identity, resumeFrom?: number): { resumed: boolean; goLive: () => void } {
+  private login(c: Connection, id: Identity, resumeFrom?: number, moved = false): { resumed: boolean; goLive: () => void } {
     if (this.closing) throw new LobbyError('SHUTTING_DOWN', 'server is shutting down; reconnect to another node');
     const { config } = this.deps;
     let s = this.sessions.get(id.userId);
@@ -290,8 +418,12 @@ export class Gateway {
     } else {
       s = new Session(id.userId, id.name, { events: config.resumeBufferEvents, bytes: config.resumeBufferBytes });
       this.sessions.set(id.userId, s);
+      this.elsewhere.delete(id.userId);
       this.deps.metrics.sessions.set(this.sessions.size);
+      this.deps.cluster.cast('session.up', { userId: id.userId, name: id.name });
       this.notify('started', id.userId);
+      // It was on another node: to the lobby, the player is back.
+      if (moved) this.notify('back', id.userId);
     }
     c.attach(s, id.expiresAt);
     this.deps.log.debug({ userId: id.userId, resumed }, 'login');
@@ -301,7 +433,9 @@ export class Gateway {
 
   private async urlLogin(c: Connection, token: string): Promise<void> {
     try {
-      this.login(c, await this.identify(token)).goLive();
+      const id = await this.identify(token);
+      const moved = await this.claim(id.userId, false);
+      this.login(c, id, undefined, moved).goLive();
     } catch (err) {
       const expired = err instanceof LobbyError && err.code === 'TOKEN_EXPIRED';
       const code = err instanceof LobbyError ? err.code : undefined;
@@ -325,10 +459,7 @@ export class Gateway {
     clearTimeout(s.graceTimer);
     this.notify('lost', s.userId);
     s.graceTimer = setTimeout(() => {
-      if (s.link || this.sessions.get(s.userId) !== s) return;
-      this.sessions.delete(s.userId);
-      this.deps.metrics.sessions.set(this.sessions.size);
-      this.notify('ended', s.userId);
+      if (!s.link) this.drop(s, 'ended');
     }, this.deps.config.reconnectGraceMs);
     s.graceTimer.unref();
   }

@@ -19,7 +19,7 @@ export interface ChatDeps {
 /** chat.send: one rate limit per user across channels, delivered to the room's members only. */
 export function registerChat({ config, gateway, registry, rooms, chatBannedUntil }: ChatDeps): void {
   const buckets = new Map<string, TokenBucket>();
-  gateway.onSession({ ended: (userId) => buckets.delete(userId) });
+  gateway.onSession({ ended: (userId) => buckets.delete(userId), moved: (userId) => buckets.delete(userId) });
 
   registry.register('chat.send', async (data, { session, now }) => {
     const bannedUntil = await chatBannedUntil?.(session.userId);

@@ -63,12 +63,14 @@ export class FriendService {
       started: (userId) => this.online(userId),
       back: (userId) => this.online(userId),
       ended: (userId) => this.offline(userId),
+      // Its presence goes on on the other node; this one forgets it without telling anyone.
+      moved: (userId) => this.forget(userId),
     });
   }
 
-  /** Whether `userId` is on `ownerId`'s friend list (`ownerId` must be online on this node). */
+  /** Whether the two are friends (friendship is mutual: either one's list, loaded while online on this node, tells). */
   isFriend(ownerId: string, userId: string): boolean {
-    return this.lists.get(ownerId)?.get(userId) === 'friend';
+    return this.lists.get(ownerId)?.get(userId) === 'friend' || this.lists.get(userId)?.get(ownerId) === 'friend';
   }
 
   /** Whether `userId` blocked `otherId` (`userId` must be online on this node). */
@@ -90,13 +92,15 @@ export class FriendService {
     });
   }
 
+  /** A user on another node of the cluster: status from the replicated games and queues; the activity is known there. */
   presenceOf(userId: string): PresenceView {
     const p = this.presences.get(userId);
-    return p ? { status: p.status, activity: p.activity } : OFFLINE;
+    if (p) return { status: p.status, activity: p.activity };
+    return this.deps.gateway.online(userId) ? { status: this.status(userId), activity: null } : OFFLINE;
   }
 
   private status(userId: string): PresenceRecord['status'] {
-    if (!this.deps.gateway.sessions.has(userId)) return 'offline';
+    if (!this.deps.gateway.online(userId)) return 'offline';
     if (this.whereabouts.inQueue(userId)) return 'inQueue';
     if (this.whereabouts.inGame(userId)) return 'inGame';
     return 'online';
@@ -111,7 +115,7 @@ export class FriendService {
   /** The user's friends that are online on this node. */
   private onlineFriends(userId: string): string[] {
     const out: string[] = [];
-    for (const [other, state] of this.lists.get(userId) ?? []) if (state === 'friend' && this.deps.gateway.sessions.has(other)) out.push(other);
+    for (const [other, state] of this.lists.get(userId) ?? []) if (state === 'friend' && this.deps.gateway.online(other)) out.push(other);
     return out;
   }
 
@@ -139,12 +143,16 @@ export class FriendService {
 
   private offline(userId: string): void {
     const p = this.presences.get(userId);
+    if (p) this.announce(userId, { ...p, status: 'offline', activity: null });
+    this.forget(userId);
+  }
+
+  private forget(userId: string): void {
     this.presences.delete(userId);
     this.dirty.delete(userId);
     const retry = this.retries.get(userId);
     if (retry) clearTimeout(retry.timer);
     this.retries.delete(userId);
-    if (p) this.announce(userId, { ...p, status: 'offline', activity: null });
     this.lists.delete(userId);
   }
 

@@ -134,6 +134,17 @@ export function members(s: GameState): string[] {
   return [...s.players.map((p) => p.userId), ...s.spectators.map((p) => p.userId)];
 }
 
+/**
+ * The deadlines a started game keeps in its state, as timers: what a node
+ * that takes the game over (its owner died or drained) schedules again.
+ */
+export function resumeTimers(s: GameState, now: number, rules: GameRules): GameTimer[] {
+  if (!s.inProgress || s.startedAt === null) return [];
+  const timers: GameTimer[] = [{ afterMs: Math.max(0, s.startedAt + rules.maxDurationMs - now), command: { type: 'end', reason: 'maxDuration' } }];
+  if (s.confirmBy !== null && s.players.some((p) => !p.confirmed)) timers.push({ afterMs: Math.max(0, s.confirmBy - now), command: { type: 'confirmDeadline' } });
+  return timers;
+}
+
 // ---------------------------------------------------------------- apply
 
 export function applyGame(state: GameState | undefined, e: GameEvent): GameState | undefined {

@@ -1,11 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { EventName, GameSummary, GameView } from '@foyer/shared';
 import type { Logger } from 'pino';
+import type { Cluster } from '../cluster/cluster.js';
+import { Entities } from '../cluster/entities.js';
 import type { Config } from '../config.js';
 import { LobbyError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { OpRegistry } from '../gateway/registry.js';
-import { applyGame, decideGame, members, summaryOf, viewOf, type GameCommand, type GameCtx, type GameDecision, type GameEvent, type GameRules, type GameState, type Member } from './game.js';
+import { applyGame, decideGame, members, resumeTimers, summaryOf, viewOf, type GameCommand, type GameCtx, type GameEvent, type GameRules, type GameState, type Member } from './game.js';
 import type { ChatRoom } from './chat.js';
 import { CursorError, GameList } from './gameList.js';
 
@@ -17,6 +19,7 @@ export interface GameServiceDeps {
   log: Logger;
   gateway: Gateway;
   registry: OpRegistry;
+  cluster: Cluster;
   /** Whether `userId` is a friend of `ownerId` (friendsJoinOnly games). */
   isFriend?: (ownerId: string, userId: string) => boolean;
   allocateServer?: ServerAllocator;
@@ -28,6 +31,15 @@ export interface PartyOf {
   members: Member[];
 }
 
+/** A command for a game's owner; `serverAddress` is the allocator's choice for a start. */
+interface GameMsg {
+  command: GameCommand;
+  serverAddress?: string;
+}
+
+/** How long a join waits for a game id this node has not heard of yet (created on another node an instant ago). */
+const ARRIVAL_MS = 250;
+
 /** At most this many live game-list subscriptions per user. */
 const MAX_SUBSCRIPTIONS = 8;
 
@@ -38,17 +50,17 @@ const ctx = (): GameCtx => ({
 });
 
 /**
- * The I/O shell around the pure game entity: it owns this node's games,
- * runs commands through decideGame/applyGame, delivers the events to the
- * games' players and spectators, keeps the game list and its subscribers up
- * to date, schedules the timers decisions ask for, and coordinates what spans
- * games (leaving one game to join another).
+ * The I/O shell around the pure game entity. Every node holds every game of
+ * the cluster (`Entities`: the owner decides, every node applies); this
+ * service applies a game's events here — whereabouts, delivery to this node's
+ * players and spectators, the game list and its subscribers — and
+ * coordinates what spans games (leaving one game to join another), in the
+ * serialized requests of the user's own session.
  */
 export class GameService {
-  private readonly games = new Map<string, GameState>();
-  /** Where each user is: the user's own record, which serializes cross-game moves. */
+  private readonly games: Entities<GameState, GameMsg, GameEvent, GameView | null>;
+  /** Where each user is, from the games' events. */
   private readonly whereIs = new Map<string, { gameId: string; spectating: boolean }>();
-  private readonly timers = new Map<string, NodeJS.Timeout[]>();
   readonly list = new GameList();
   private readonly subscriptions = new Map<string, string>(); // subscriptionId → userId
   private readonly rules: GameRules;
@@ -68,16 +80,33 @@ export class GameService {
       maxDurationMs: config.gameMaxDurationMs,
       serverAddress: config.gameServerAddress,
     };
+    this.games = new Entities(
+      {
+        kind: 'game',
+        version: (g) => g.version,
+        decide: (_id, before, m) => {
+          const d = decideGame(before, m.command, ctx(), m.serverAddress ? { ...this.rules, serverAddress: m.serverAddress } : this.rules);
+          if (!d.ok) throw new LobbyError(d.code, d.message);
+          return { ...d, timers: d.timers.map((t) => ({ afterMs: t.afterMs, command: { command: t.command } })) };
+        },
+        apply: (id, before, events) => this.apply(id, before, events),
+        replace: (id, before, after) => this.replace(id, before, after),
+        resume: (g, now) => resumeTimers(g, now, this.rules).map((t) => ({ afterMs: t.afterMs, command: { command: t.command } })),
+      },
+      deps.cluster,
+      deps.log,
+    );
     this.registerOps(deps.registry);
     deps.gateway.onSession({
       lost: (userId) => this.onConnection(userId, false),
       back: (userId) => this.onConnection(userId, true),
       ended: (userId) => this.onSessionEnded(userId),
+      moved: (userId) => this.unsubscribeAll(userId),
     });
   }
 
   get gameCount(): number {
-    return this.games.size;
+    return this.games.all.size;
   }
 
   /** The game a user plays in or watches, as a chat room. */
@@ -87,15 +116,29 @@ export class GameService {
     return game && { id: game.id, members: members(game) };
   }
 
-  /** This node's games, read-only (admin views, invariant checks). */
+  /** Every game of the cluster, read-only (admin views, invariant checks). */
   get all(): ReadonlyMap<string, GameState> {
-    return this.games;
+    return this.games.all;
+  }
+
+  /** Draining: games go to other nodes; started ones too when `all`, else they stay until they end. */
+  handOver(all: boolean): Promise<number> {
+    return this.games.handOver((g) => !all && g.inProgress);
+  }
+
+  stop(): void {
+    this.games.stop();
+  }
+
+  /** Games this node owns. */
+  owned(): string[] {
+    return this.games.owned();
   }
 
   /** The game server (or an operator) ends a started game. */
-  end(gameId: string): boolean {
-    if (!this.games.has(gameId)) return false;
-    this.run(gameId, { type: 'end', reason: 'ended' });
+  async end(gameId: string): Promise<boolean> {
+    if (!this.games.get(gameId)) return false;
+    await this.run(gameId, { type: 'end', reason: 'ended' });
     return true;
   }
 
@@ -103,12 +146,11 @@ export class GameService {
    * A match from a queue: everyone leaves the game they are in, then sits in a
    * new game that is already started. Returns each player's session key.
    */
-  createMatch(name: string, gameType: string, teams: { member: Member; profile: { level: number; rating: number } }[][]): { gameId: string; sessionKeys: Map<string, string>; serverAddress: string } {
-    for (const team of teams) for (const p of team) this.leaveCurrent(p.member.userId, 'joinedAnother');
+  async createMatch(name: string, gameType: string, teams: { member: Member; profile: { level: number; rating: number } }[][]): Promise<{ gameId: string; sessionKeys: Map<string, string>; serverAddress: string }> {
+    for (const team of teams) for (const p of team) await this.leaveCurrent(p.member.userId, 'joinedAnother');
     const gameId = randomUUID();
-    const decision = this.decide(gameId, { type: 'createMatch', gameId, name, gameType, teams });
-    const sessionKeys = new Map<string, string>();
-    for (const e of decision.events) if (e.ev === 'game.started' && e.data.sessionKey && e.to[0]) sessionKeys.set(e.to[0], e.data.sessionKey);
+    await this.run(gameId, { type: 'createMatch', gameId, name, gameType, teams });
+    const sessionKeys = new Map(Object.entries(this.games.get(gameId)?.sessionKeys ?? {}));
     return { gameId, sessionKeys, serverAddress: this.rules.serverAddress };
   }
 
@@ -117,51 +159,46 @@ export class GameService {
     return (this.games.get(gameId)?.players ?? []).map((p) => ({ member: { userId: p.userId, name: p.name }, rating: p.rating }));
   }
 
-  /** Runs one command against one game: decide, apply, deliver, list, timers. Throws LobbyError on refusal. */
-  private run(gameId: string, command: GameCommand, rules = this.rules): GameView | null {
-    return this.decide(gameId, command, rules).result;
+  /** Runs one command on the game's owner (this node or another). Throws LobbyError on refusal. */
+  private async run(gameId: string, command: GameCommand, serverAddress?: string): Promise<GameView | null> {
+    return this.games.exec(gameId, serverAddress === undefined ? { command } : { command, serverAddress });
   }
 
-  private decide(gameId: string, command: GameCommand, rules = this.rules): Extract<GameDecision, { ok: true }> {
-    const before = this.games.get(gameId);
-    const decision = decideGame(before, command, ctx(), rules);
-    if (!decision.ok) throw new LobbyError(decision.code, decision.message);
-    this.commit(gameId, before, decision);
-    return decision;
-  }
-
-  private commit(gameId: string, before: GameState | undefined, decision: Extract<GameDecision, { ok: true }>): void {
+  /** A game's events, on its owner and on every replica alike. */
+  private apply(gameId: string, before: GameState | undefined, events: GameEvent[]): GameState | undefined {
     const listedBefore = before && !before.hidden ? this.list.get(gameId) : undefined;
     let state = before;
-    for (const e of decision.events) {
+    for (const e of events) {
       const audience = state ? members(state) : [];
       state = applyGame(state, e);
       this.track(gameId, e);
       this.deliver(e, state ? union(audience, members(state)) : audience);
     }
-    if (state) this.games.set(gameId, state);
-    else this.forget(gameId);
-    if (decision.events.some((e) => e.ev === 'game.playerJoined' || e.ev === 'game.playerLeft' || e.ev === 'game.ended')) {
+    if (events.some((e) => e.ev === 'game.playerJoined' || e.ev === 'game.playerLeft' || e.ev === 'game.ended')) {
       this.onRosterChanged(gameId, state?.players.map((p) => p.userId) ?? []);
     }
-
     const listedAfter = state && !state.hidden ? summaryOf(state) : undefined;
     if (!sameListing(listedBefore, listedAfter)) this.publishListChange(listedBefore, listedAfter, gameId);
+    return state;
+  }
 
-    for (const t of decision.timers) {
-      const timer = setTimeout(() => {
-        if (!this.games.has(gameId)) return;
-        try {
-          this.run(gameId, t.command);
-        } catch (err) {
-          if (!(err instanceof LobbyError)) this.deps.log.error({ err, gameId }, 'game timer failed');
-        }
-      }, t.afterMs);
-      timer.unref();
-      const list = this.timers.get(gameId);
-      if (list) list.push(timer);
-      else this.timers.set(gameId, [timer]);
+  /** A snapshot replaced the replica (it had missed events): whereabouts and the list follow it. */
+  private replace(gameId: string, before: GameState | undefined, after: GameState | undefined): void {
+    const now = new Map(after ? [...after.players.map((p) => [p.userId, false] as const), ...after.spectators.map((p) => [p.userId, true] as const)] : []);
+    for (const [userId, w] of [...this.whereIs]) {
+      if (w.gameId !== gameId || now.has(userId)) continue;
+      this.whereIs.delete(userId);
+      this.onWhereChanged(userId);
     }
+    for (const [userId, spectating] of now) {
+      const w = this.whereIs.get(userId);
+      if (w?.gameId === gameId && w.spectating === spectating) continue;
+      this.whereIs.set(userId, { gameId, spectating });
+      this.onWhereChanged(userId);
+    }
+    const listedBefore = before && !before.hidden ? this.list.get(gameId) : undefined;
+    const listedAfter = after && !after.hidden ? summaryOf(after) : undefined;
+    if (!sameListing(listedBefore, listedAfter) || listedBefore?.version !== listedAfter?.version) this.publishListChange(listedBefore, listedAfter, gameId);
   }
 
   /** Keeps the users' whereabouts in step with the game's events. */
@@ -200,21 +237,15 @@ export class GameService {
   private deliver(e: GameEvent, audience: string[]): void {
     if (e.ev === 'game.created') return; // replication only; the creator gets the reply
     const users = 'to' in e && e.to ? e.to : audience;
-    if (users.length) this.deps.gateway.deliver({ users }, e.ev as EventName, e.data as never);
-  }
-
-  private forget(gameId: string): void {
-    this.games.delete(gameId);
-    for (const t of this.timers.get(gameId) ?? []) clearTimeout(t);
-    this.timers.delete(gameId);
+    if (users.length) this.deps.gateway.deliverHere({ users }, e.ev as EventName, e.data as never);
   }
 
   private publishListChange(before: GameSummary | undefined, after: GameSummary | undefined, gameId: string): void {
     for (const c of this.list.changes(before, after)) {
       const userId = this.subscriptions.get(c.subscriptionId);
       if (!userId) continue;
-      if (c.kind === 'removed') this.deps.gateway.deliver({ users: [userId] }, 'games.removed', { subscriptionId: c.subscriptionId, gameId });
-      else this.deps.gateway.deliver({ users: [userId] }, c.kind === 'added' ? 'games.added' : 'games.updated', { subscriptionId: c.subscriptionId, game: after! });
+      if (c.kind === 'removed') this.deps.gateway.deliverHere({ users: [userId] }, 'games.removed', { subscriptionId: c.subscriptionId, gameId });
+      else this.deps.gateway.deliverHere({ users: [userId] }, c.kind === 'added' ? 'games.added' : 'games.updated', { subscriptionId: c.subscriptionId, game: after! });
     }
     if (after) this.list.upsert(after);
     else this.list.remove(gameId);
@@ -228,23 +259,28 @@ export class GameService {
   }
 
   /** Leaves the current game, if any, before the user goes elsewhere. */
-  private leaveCurrent(userId: string, reason: 'left' | 'joinedAnother' | 'disconnected', except?: string): void {
+  private async leaveCurrent(userId: string, reason: 'left' | 'joinedAnother' | 'disconnected', except?: string): Promise<void> {
     const w = this.whereIs.get(userId);
-    if (!w || w.gameId === except || !this.games.has(w.gameId)) return;
-    this.run(w.gameId, { type: 'leave', userId, reason });
+    if (!w || w.gameId === except || !this.games.get(w.gameId)) return;
+    await this.run(w.gameId, { type: 'leave', userId, reason });
+  }
+
+  private refuseWhileDraining(): void {
+    if (this.deps.cluster.isDraining) throw new LobbyError('NODE_DRAINING', 'this node is draining and takes no new games or joins; reconnect and try again');
   }
 
   /**
    * Joins `gameId`, leaving any other game first — but only once the join is
    * known to succeed, so a refused join never costs the player their seat.
    */
-  private join(gameId: string, command: Extract<GameCommand, { type: 'join' }>): GameView {
-    const game = this.games.get(gameId);
+  private async join(gameId: string, command: Extract<GameCommand, { type: 'join' }>): Promise<GameView> {
+    this.refuseWhileDraining();
+    const game = await this.games.arrival(gameId, ARRIVAL_MS);
     if (!game) throw new LobbyError('GAME_NOT_FOUND', 'no such game');
     const trial = decideGame(game, command, ctx(), this.rules);
     if (!trial.ok) throw new LobbyError(trial.code, trial.message);
-    this.leaveCurrent(command.by.userId, 'joinedAnother', gameId);
-    return this.run(gameId, command) ?? viewOf(this.games.get(gameId)!);
+    await this.leaveCurrent(command.by.userId, 'joinedAnother', gameId);
+    return (await this.run(gameId, command)) ?? viewOf(this.games.get(gameId)!);
   }
 
   /**
@@ -252,7 +288,7 @@ export class GameService {
    * fits, or nobody does. The joins are tried in order on a scratch copy of
    * the game first, so a refusal changes nothing.
    */
-  private joinWithParty(gameId: string, leader: Member, profile: Extract<GameCommand, { type: 'join' }>['profile']): GameView {
+  private async joinWithParty(gameId: string, leader: Member, profile: Extract<GameCommand, { type: 'join' }>['profile']): Promise<GameView> {
     const party = this.partyOf(leader.userId);
     if (!party) throw new LobbyError('NOT_IN_PARTY', 'you are not in a party');
     if (party.leaderId !== leader.userId) throw new LobbyError('NOT_LEADER', 'only the party leader brings the party');
@@ -271,28 +307,36 @@ export class GameService {
       if (!d.ok) throw new LobbyError(d.code, `${j.by.name} cannot join: ${d.message}`);
       for (const e of d.events) scratch = applyGame(scratch, e);
     }
-    for (const j of joins) this.join(gameId, j);
+    for (const j of joins) await this.join(gameId, j);
     return viewOf(this.games.get(gameId)!);
   }
 
-  private create(userId: string, name: string, settings: Extract<GameCommand, { type: 'create' }>['settings']): GameView {
-    this.leaveCurrent(userId, 'joinedAnother');
+  private async create(userId: string, name: string, settings: Extract<GameCommand, { type: 'create' }>['settings']): Promise<GameView> {
+    this.refuseWhileDraining();
+    await this.leaveCurrent(userId, 'joinedAnother');
     const gameId = randomUUID();
-    return this.run(gameId, { type: 'create', gameId, by: { userId, name }, settings })!;
+    return (await this.run(gameId, { type: 'create', gameId, by: { userId, name }, settings }))!;
   }
 
   private onConnection(userId: string, connected: boolean): void {
     const w = this.whereIs.get(userId);
-    if (w && !w.spectating && this.games.has(w.gameId)) this.run(w.gameId, { type: 'setConnected', userId, connected });
+    if (w && !w.spectating && this.games.get(w.gameId)) this.background(userId, () => this.run(w.gameId, { type: 'setConnected', userId, connected }));
+  }
+
+  private unsubscribeAll(userId: string): void {
+    for (const [id, owner] of this.subscriptions) if (owner === userId) this.unsubscribe(id);
   }
 
   private onSessionEnded(userId: string): void {
-    for (const [id, owner] of this.subscriptions) if (owner === userId) this.unsubscribe(id);
-    try {
-      this.leaveCurrent(userId, 'disconnected');
-    } catch (err) {
-      this.deps.log.error({ err, userId }, 'leaving the game of an ended session failed');
-    }
+    this.unsubscribeAll(userId);
+    this.background(userId, () => this.leaveCurrent(userId, 'disconnected'));
+  }
+
+  /** What a session's coming and going sets off: logged when it fails, never thrown at the session. */
+  private background(userId: string, task: () => Promise<unknown>): void {
+    task().catch((err: unknown) => {
+      if (!(err instanceof LobbyError && err.code === 'GAME_NOT_FOUND')) this.deps.log.warn({ err, userId }, 'a game update for a session change failed');
+    });
   }
 
   private unsubscribe(subscriptionId: string): void {
@@ -304,13 +348,13 @@ export class GameService {
     const isFriend = this.deps.isFriend ?? (() => false);
     const member = (s: { userId: string; name: string }) => ({ userId: s.userId, name: s.name });
 
-    registry.register('game.create', (data, { session }) => ({ game: this.create(session.userId, session.name, data) }));
+    registry.register('game.create', async (data, { session }) => ({ game: await this.create(session.userId, session.name, data) }));
 
-    registry.register('game.join', (data, { session }) => {
-      const game = this.games.get(data.gameId);
-      if (data.withParty) return { game: this.joinWithParty(data.gameId, member(session), data.profile) };
+    registry.register('game.join', async (data, { session }) => {
+      const game = await this.games.arrival(data.gameId, ARRIVAL_MS);
+      if (data.withParty) return { game: await this.joinWithParty(data.gameId, member(session), data.profile) };
       return {
-        game: this.join(data.gameId, {
+        game: await this.join(data.gameId, {
           type: 'join',
           by: member(session),
           password: data.password,
@@ -327,34 +371,34 @@ export class GameService {
       return game ? { game: viewOf(game), spectating: w.spectating } : { game: null, spectating: false };
     });
 
-    registry.register('game.leave', (_data, { session }) => {
+    registry.register('game.leave', async (_data, { session }) => {
       const { gameId } = this.current(session.userId);
-      this.run(gameId, { type: 'leave', userId: session.userId, reason: 'left' });
+      await this.run(gameId, { type: 'leave', userId: session.userId, reason: 'left' });
       return { gameId };
     });
 
-    registry.register('game.kick', (data, { session }) => {
-      this.run(this.current(session.userId).gameId, { type: 'kick', by: member(session), userId: data.userId });
+    registry.register('game.kick', async (data, { session }) => {
+      await this.run(this.current(session.userId).gameId, { type: 'kick', by: member(session), userId: data.userId });
       return {};
     });
 
-    registry.register('game.update', (data, { session }) => {
+    registry.register('game.update', async (data, { session }) => {
       const { gameId } = this.current(session.userId);
-      return { game: this.run(gameId, { type: 'update', by: member(session), changes: data }) ?? viewOf(this.games.get(gameId)!) };
+      return { game: (await this.run(gameId, { type: 'update', by: member(session), changes: data })) ?? viewOf(this.games.get(gameId)!) };
     });
 
-    registry.register('game.setTeam', (data, { session }) => {
-      this.run(this.current(session.userId).gameId, { type: 'setTeam', by: member(session), teamIndex: data.teamIndex });
+    registry.register('game.setTeam', async (data, { session }) => {
+      await this.run(this.current(session.userId).gameId, { type: 'setTeam', by: member(session), teamIndex: data.teamIndex });
       return {};
     });
 
-    registry.register('game.setReady', (data, { session }) => {
-      this.run(this.current(session.userId).gameId, { type: 'setReady', by: member(session), ready: data.ready });
+    registry.register('game.setReady', async (data, { session }) => {
+      await this.run(this.current(session.userId).gameId, { type: 'setReady', by: member(session), ready: data.ready });
       return {};
     });
 
-    registry.register('game.setOwner', (data, { session }) => {
-      this.run(this.current(session.userId).gameId, { type: 'setOwner', by: member(session), userId: data.userId });
+    registry.register('game.setOwner', async (data, { session }) => {
+      await this.run(this.current(session.userId).gameId, { type: 'setOwner', by: member(session), userId: data.userId });
       return {};
     });
 
@@ -362,13 +406,13 @@ export class GameService {
       const { gameId, game } = this.current(session.userId);
       const serverAddress = this.deps.allocateServer ? await this.deps.allocateServer(viewOf(game)) : this.rules.serverAddress;
       // The allocator may have taken a while: the game could have changed or gone meanwhile.
-      if (!this.games.has(gameId)) throw new LobbyError('GAME_NOT_FOUND', 'the game ended while a server was allocated');
-      const view = this.run(gameId, { type: 'start', by: member(session) }, { ...this.rules, serverAddress });
+      if (!this.games.get(gameId)) throw new LobbyError('GAME_NOT_FOUND', 'the game ended while a server was allocated');
+      const view = await this.run(gameId, { type: 'start', by: member(session) }, serverAddress);
       return { confirmBy: view?.confirmBy ?? this.games.get(gameId)!.confirmBy! };
     });
 
-    registry.register('game.confirm', (data, { session }) => {
-      this.run(this.current(session.userId).gameId, { type: 'confirm', by: member(session), sessionKey: data.sessionKey });
+    registry.register('game.confirm', async (data, { session }) => {
+      await this.run(this.current(session.userId).gameId, { type: 'confirm', by: member(session), sessionKey: data.sessionKey });
       return {};
     });
 
@@ -397,7 +441,8 @@ export class GameService {
       return {};
     });
 
-    registry.register('games.quickJoin', (data, { session }) => {
+    registry.register('games.quickJoin', async (data, { session }) => {
+      this.refuseWhileDraining();
       const tried = new Set<string>();
       // Candidates can fill up between ranking and joining (someone took the last seat): try the next.
       for (let round = 0; round < 3; round++) {
@@ -408,7 +453,7 @@ export class GameService {
           const game = this.games.get(c.id);
           if (!game) continue;
           try {
-            const view = this.join(c.id, { type: 'join', by: member(session), spectate: false, profile: data.profile, friendOfOwner: isFriend(game.ownerId, session.userId) });
+            const view = await this.join(c.id, { type: 'join', by: member(session), spectate: false, profile: data.profile, friendOfOwner: isFriend(game.ownerId, session.userId) });
             return { game: view, created: false };
           } catch (err) {
             if (!(err instanceof LobbyError)) throw err;
@@ -416,7 +461,7 @@ export class GameService {
         }
       }
       if (!data.create) throw new LobbyError('NO_GAME_FOUND', `no open ${data.gameType} game fits; pass create to open one`);
-      return { game: this.create(session.userId, session.name, { ...data.create, gameType: data.gameType, profile: data.profile }), created: true };
+      return { game: await this.create(session.userId, session.name, { ...data.create, gameType: data.gameType, profile: data.profile }), created: true };
     });
   }
 }

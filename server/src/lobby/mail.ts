@@ -1,6 +1,7 @@
 import type { ErrorCode } from '@foyer/shared';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import type { Cluster } from '../cluster/cluster.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { OpRegistry } from '../gateway/registry.js';
 import type { Mail, MailMessage } from '../store/mail.js';
@@ -10,6 +11,7 @@ export interface MailServiceDeps {
   log: Logger;
   gateway: Gateway;
   registry: OpRegistry;
+  cluster: Cluster;
   mail: Mail;
 }
 
@@ -43,13 +45,14 @@ export class MailService {
 
   constructor(private readonly deps: MailServiceDeps) {
     this.registerOps(deps.registry);
+    deps.cluster.onCast<{ userId: string; mail: MailMessage }>('mail.deliver', ({ userId, mail }) => this.sent.has(userId) && this.deliver(userId, mail));
     // A login within the reconnect grace period comes `back` to its session but
     // starts its numbering afresh (what was buffered is gone), so both push.
     const login = (userId: string) => {
       this.sent.set(userId, new Set());
       void this.pushPending(userId);
     };
-    deps.gateway.onSession({ started: login, back: login, ended: (userId) => this.sent.delete(userId) });
+    deps.gateway.onSession({ started: login, back: login, ended: (userId) => this.sent.delete(userId), moved: (userId) => this.sent.delete(userId) });
     // Every node purges: deleting what is expired twice is harmless.
     const every = Math.max(1000, Math.min(60_000, deps.config.mailTtlMs));
     this.purgeTimer = setInterval(() => void this.purge(), every);
@@ -92,8 +95,13 @@ export class MailService {
     return { sent: r.sent.map((s) => ({ to: s.to, id: s.id })), failed: r.failed };
   }
 
-  /** Sends `mail.received` to a recipient with a session here, once per login (also for operator mail: admin sendMail). */
+  /**
+   * Sends `mail.received` to the recipient, once per login (also for operator
+   * mail: admin sendMail): here, or on the node holding their session.
+   */
   deliver(userId: string, mail: MailMessage): void {
+    const node = this.deps.gateway.nodeOf(userId);
+    if (node !== undefined) return this.deps.cluster.tell(node, 'mail.deliver', { userId, mail });
     const sent = this.sent.get(userId);
     if (!sent || sent.has(mail.id) || !this.deps.gateway.sessions.has(userId)) return;
     sent.add(mail.id);

@@ -3,13 +3,15 @@ import type { MatchProfile, QueueConfig, TicketUpdate } from '@foyer/shared';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Metrics } from '../admin/metrics.js';
+import type { Cluster } from '../cluster/cluster.js';
+import { Entities } from '../cluster/entities.js';
 import type { Config } from '../config.js';
 import { LobbyError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { OpRegistry } from '../gateway/registry.js';
 import type { Member } from './game.js';
 import type { GameService } from './games.js';
-import { applyQueue, decideQueue, newQueue, ticketOf, ticketOfGame, ticketOfParty, ticketUpdate, updatesOf, type MmCommand, type MmCtx, type MmEvent, type QueueState, type TicketPlayer } from './matchmaker.js';
+import { applyQueue, decideQueue, newQueue, restoreQueue, snapshotQueue, ticketOf, ticketOfGame, ticketOfParty, ticketUpdate, updatesOf, type MmCommand, type MmCtx, type MmEvent, type QueueSnapshot, type QueueState, type TicketPlayer } from './matchmaker.js';
 import type { PartyQueueing, PartyService } from './parties.js';
 
 type Profile = z.output<typeof MatchProfile>;
@@ -22,26 +24,54 @@ export interface MatchServiceDeps {
   metrics: Metrics;
   games: GameService;
   parties: PartyService;
+  cluster: Cluster;
 }
 
 const ctx = (): MmCtx => ({ now: Date.now(), newId: () => randomUUID() });
 
 /**
- * The I/O shell around the pure queues: the tick, the accept deadlines,
- * `mm.status` to every player of a ticket, a game for every ready match, and
- * the glue to parties (a party's ticket) and games (a game's team ticket).
+ * The I/O shell around the pure queues. Every node holds every queue
+ * (`Entities`: one node owns a queue and ticks it, every node applies its
+ * events); this service delivers `mm.status` to this node's players, and on
+ * the owner turns every ready match into a game and keeps the glue to
+ * parties (a party's ticket) and games (a game's team ticket).
  */
 export class MatchService implements PartyQueueing {
-  private readonly queues = new Map<string, QueueState>();
+  private readonly queues: Entities<QueueState, MmCommand, MmEvent, void>;
   /** Users whose match became a game: cancel is over for them, only leaving that game. */
   private readonly matchGame = new Map<string, string>();
   private readonly ticker: NodeJS.Timeout;
-  private readonly timers = new Set<NodeJS.Timeout>();
   /** Set by friends (presence): these users' tickets were queued or ended (called from run(); must not throw). */
   onQueueChanged: (userIds: string[]) => void = () => {};
 
   constructor(private readonly deps: MatchServiceDeps) {
-    for (const q of deps.config.queues) this.queues.set(q.name, newQueue(q));
+    const configs = new Map(deps.config.queues.map((q) => [q.name, q]));
+    this.queues = new Entities<QueueState, MmCommand, MmEvent, void>(
+      {
+        kind: 'queue',
+        claimed: true,
+        version: (q) => q.version,
+        decide: (_name, before, command) => {
+          const d = decideQueue(before!, command, ctx());
+          if (!d.ok) throw new LobbyError(d.code, d.message);
+          return { result: undefined, events: d.events, timers: d.timers };
+        },
+        apply: (_name, state, events) => {
+          for (const e of events) this.apply(state!, e);
+          return state;
+        },
+        replace: (_name, before, after) => {
+          const users = new Set([...(before?.byUser.keys() ?? []), ...(after?.byUser.keys() ?? [])]);
+          if (users.size) this.onQueueChanged([...users]);
+        },
+        resume: (q, now) => [...q.matches.values()].map((m) => ({ afterMs: Math.max(0, m.acceptBy - now), command: { type: 'acceptDeadline' as const, matchId: m.id } })),
+        toJSON: (q) => snapshotQueue(q),
+        fromJSON: (name, json) => restoreQueue(configs.get(name)!, json as QueueSnapshot),
+      },
+      deps.cluster,
+      deps.log,
+    );
+    for (const q of deps.config.queues) this.queues.seed(q.name, newQueue(q));
     this.ticker = setInterval(() => this.tickAll(), deps.config.mmTickMs);
     this.ticker.unref();
     this.registerOps(deps.registry);
@@ -52,13 +82,21 @@ export class MatchService implements PartyQueueing {
 
   stop(): void {
     clearInterval(this.ticker);
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
+    this.queues.stop();
+  }
+
+  /** Draining: the queues this node owns go to other nodes. */
+  handOver(): Promise<number> {
+    return this.queues.handOver();
   }
 
   /** Queue name → players waiting, for /admin/stats. */
   stats(): Record<string, number> {
-    return Object.fromEntries([...this.queues].map(([name, q]) => [name, q.byUser.size]));
+    return Object.fromEntries([...this.queues.all].map(([name, q]) => [name, q.byUser.size]));
+  }
+
+  private isMine(queue: string): boolean {
+    return this.queues.ownerOf(queue) === this.deps.cluster.nodeId;
   }
 
   isQueued(userId: string): boolean {
@@ -69,95 +107,102 @@ export class MatchService implements PartyQueueing {
     return this.queues.get(name)?.config;
   }
 
-  enqueueParty(queue: string, partyId: string, members: (Member & { attributes: Record<string, string | number> })[], profile: unknown): TicketUpdate {
+  enqueueParty(queue: string, partyId: string, members: (Member & { attributes: Record<string, string | number> })[], profile: unknown): Promise<TicketUpdate> {
     const p = profile as Profile;
     return this.enqueue(queue, members.map((m) => player(m, p, m.attributes)), { partyId });
   }
 
-  cancelParty(partyId: string, reason: string): void {
-    for (const [name, q] of this.queues) {
+  async cancelParty(partyId: string, reason: string): Promise<void> {
+    for (const [name, q] of this.queues.all) {
       const t = ticketOfParty(q, partyId);
-      if (t) return void this.run(name, { type: 'cancel', userId: t.players[0]!.userId, reason });
+      if (t) return void (await this.run(name, { type: 'cancel', userId: t.players[0]!.userId, reason }));
     }
   }
 
   /** The queue a user has a ticket in (also for the admin API). */
   queueOf(userId: string): string | undefined {
-    for (const [name, q] of this.queues) if (ticketOf(q, userId)) return name;
+    for (const [name, q] of this.queues.all) if (ticketOf(q, userId)) return name;
     return undefined;
   }
 
   private cancelTicketOf(userId: string, reason: string): void {
     const queue = this.queueOf(userId);
-    if (queue) this.run(queue, { type: 'cancel', userId, reason });
+    if (queue) this.background(queue, () => this.run(queue, { type: 'cancel', userId, reason }));
   }
 
   private onRosterChanged(gameId: string): void {
     // A game's team ticket stands for the players it had: any change drops it (the owner may queue again).
-    for (const [name, q] of this.queues) {
+    // Every node sees the change; the queue's owner acts on it.
+    for (const [name, q] of this.queues.all) {
       const t = ticketOfGame(q, gameId);
-      if (t) return void this.run(name, { type: 'cancel', userId: t.players[0]!.userId, reason: 'teamChanged' });
+      if (t && this.isMine(name)) return this.background(name, () => this.run(name, { type: 'cancel', userId: t.players[0]!.userId, reason: 'teamChanged' }));
     }
   }
 
-  private enqueue(queue: string, players: TicketPlayer[], owner: { partyId?: string; gameId?: string }): TicketUpdate {
-    if (!this.queues.has(queue)) throw new LobbyError('QUEUE_NOT_FOUND', `no queue named ${queue}`);
-    for (const p of players) if (this.isQueued(p.userId)) throw new LobbyError('IN_MATCHMAKING', `${p.name} is in matchmaking already`);
-    const ticketId = randomUUID();
-    this.run(queue, { type: 'enqueue', ticketId, players, ...owner });
-    return ticketUpdate(this.queues.get(queue)!, ticketId)!;
+  private background(queue: string, task: () => Promise<unknown>): void {
+    task().catch((err: unknown) => {
+      if (!(err instanceof LobbyError && err.code === 'NOT_QUEUED')) this.deps.log.warn({ err, queue }, 'a matchmaking update failed');
+    });
   }
 
+  private async enqueue(queue: string, players: TicketPlayer[], owner: { partyId?: string; gameId?: string }): Promise<TicketUpdate> {
+    if (!this.queues.get(queue)) throw new LobbyError('QUEUE_NOT_FOUND', `no queue named ${queue}`);
+    if (this.deps.cluster.isDraining) throw new LobbyError('NODE_DRAINING', 'this node is draining and takes no new tickets; reconnect and try again');
+    for (const p of players) if (this.isQueued(p.userId)) throw new LobbyError('IN_MATCHMAKING', `${p.name} is in matchmaking already`);
+    const ticketId = randomUUID();
+    await this.run(queue, { type: 'enqueue', ticketId, players, ...owner });
+    const update = ticketUpdate(this.queues.get(queue)!, ticketId);
+    if (!update) throw new LobbyError('NODE_UNAVAILABLE', 'the ticket was queued on another node but has not reached this one yet; see mm.current');
+    return update;
+  }
+
+  /** The owner ticks its queues; a queue nobody owns is claimed by its successor. */
   private tickAll(): void {
-    for (const name of this.queues.keys()) {
+    for (const name of this.queues.all.keys()) {
+      const owner = this.queues.ownerOf(name);
+      if (owner === undefined || !this.deps.cluster.isLive(owner)) {
+        if (this.deps.cluster.ready || !this.deps.cluster.busUp) void this.queues.claim(name).catch((err: unknown) => this.deps.log.warn({ err, queue: name }, 'claiming a queue failed'));
+        continue;
+      }
+      if (owner !== this.deps.cluster.nodeId) continue;
       try {
-        this.run(name, { type: 'tick' });
+        void this.queues.exec(name, { type: 'tick' });
       } catch (err) {
         this.deps.log.error({ err, queue: name }, 'matchmaking tick failed');
       }
     }
   }
 
-  /** decide → apply → tell the players, start ready matches, schedule deadlines. */
-  private run(queue: string, command: MmCommand): void {
-    const state = this.queues.get(queue)!;
-    const d = decideQueue(state, command, ctx());
-    if (!d.ok) throw new LobbyError(d.code, d.message);
-    for (const e of d.events) {
-      applyQueue(state, e);
-      this.publish(state, e);
-      const changed = 'ticket' in e ? [e.ticket] : e.ev === 'match.ready' ? e.tickets : [];
-      if (changed.length) this.onQueueChanged(changed.flatMap((t) => t.players.map((p) => p.userId)));
-    }
-    for (const t of d.timers) {
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        try {
-          this.run(queue, t.command);
-        } catch (err) {
-          if (!(err instanceof LobbyError)) this.deps.log.error({ err, queue }, 'matchmaking timer failed');
-        }
-      }, t.afterMs);
-      timer.unref();
-      this.timers.add(timer);
-    }
-    if (d.events.length) this.deps.metrics.queued.set({ queue }, state.byUser.size);
+  private async run(queue: string, command: MmCommand): Promise<void> {
+    await this.queues.exec(queue, command);
   }
 
-  private publish(state: QueueState, e: MmEvent): void {
-    if (e.ev === 'match.ready') return this.startMatch(state, e);
-    for (const u of updatesOf(e)) this.deps.gateway.deliver({ users: u.userIds }, 'mm.status', u.update);
-    if ((e.ev === 'ticket.cancelled' || e.ev === 'ticket.timedOut') && e.ticket.partyId) this.deps.parties.unqueued(e.ticket.partyId);
+  /** A queue's event, on its owner and on every replica alike: every node tells its own players; the owner starts ready matches. */
+  private apply(state: QueueState, e: MmEvent): void {
+    applyQueue(state, e);
+    const mine = this.isMine(state.config.name);
+    if (e.ev === 'match.ready') {
+      if (mine) void this.startMatch(state, e);
+    } else {
+      for (const u of updatesOf(e)) this.deps.gateway.deliverHere({ users: u.userIds }, 'mm.status', u.update);
+      if (mine && (e.ev === 'ticket.cancelled' || e.ev === 'ticket.timedOut') && e.ticket.partyId) {
+        const partyId = e.ticket.partyId;
+        this.deps.parties.unqueued(partyId).catch((err: unknown) => this.deps.log.warn({ err, partyId }, 'unqueueing a party failed'));
+      }
+    }
+    const changed = 'ticket' in e ? [e.ticket] : e.ev === 'match.ready' ? e.tickets : [];
+    if (changed.length) this.onQueueChanged(changed.flatMap((t) => t.players.map((p) => p.userId)));
+    this.deps.metrics.queued.set({ queue: state.config.name }, state.byUser.size);
   }
 
   /** Everyone accepted: seat them all in a new game that is already started, and hand out the keys. */
-  private startMatch(state: QueueState, e: Extract<MmEvent, { ev: 'match.ready' }>): void {
+  private async startMatch(state: QueueState, e: Extract<MmEvent, { ev: 'match.ready' }>): Promise<void> {
     const { config } = state;
     const byUser = new Map(e.tickets.flatMap((t) => t.players.map((p) => [p.userId, p] as const)));
     const teams = e.match.teams.map((team) => team.map((userId) => ({ member: { userId, name: byUser.get(userId)!.name }, profile: { level: 1, rating: byUser.get(userId)!.rating } })));
-    let game: ReturnType<GameService['createMatch']>;
+    let game: Awaited<ReturnType<GameService['createMatch']>>;
     try {
-      game = this.deps.games.createMatch(`${config.name} match`, config.name, teams);
+      game = await this.deps.games.createMatch(`${config.name} match`, config.name, teams);
     } catch (err) {
       this.deps.log.error({ err, queue: config.name }, 'creating the game of a match failed');
       for (const u of updatesOf(e)) this.deps.gateway.deliver({ users: u.userIds }, 'mm.status', { ...u.update, status: 'failed', reason: 'gameCreationFailed' });
@@ -176,7 +221,7 @@ export class MatchService implements PartyQueueing {
         this.deps.metrics.waitSeconds.observe({ queue: config.name }, (now - u.update.queuedAt) / 1000);
       }
     }
-    for (const t of e.tickets) if (t.partyId) this.deps.parties.unqueued(t.partyId);
+    for (const t of e.tickets) if (t.partyId) this.deps.parties.unqueued(t.partyId).catch((err: unknown) => this.deps.log.warn({ err }, 'unqueueing a matched party failed'));
     const means = teams.map((team) => team.reduce((sum, p) => sum + p.profile.rating, 0) / Math.max(1, team.length));
     this.deps.metrics.matches.inc({ queue: config.name });
     this.deps.metrics.ratingSpread.observe({ queue: config.name }, Math.max(...means) - Math.min(...means));
@@ -192,7 +237,7 @@ export class MatchService implements PartyQueueing {
     };
 
     registry.register('mm.join', (data, { session }) => {
-      if (!this.queues.has(data.queue)) throw new LobbyError('QUEUE_NOT_FOUND', `no queue named ${data.queue}`);
+      if (!this.queues.get(data.queue)) throw new LobbyError('QUEUE_NOT_FOUND', `no queue named ${data.queue}`);
       if (this.deps.parties.partyOfUser(session.userId)) throw new LobbyError('IN_PARTY', 'you are in a party: its leader queues it with party.go');
       return this.enqueue(data.queue, [player(session, data.profile, {})], {});
     });
@@ -207,16 +252,16 @@ export class MatchService implements PartyQueueing {
       return this.enqueue(data.queue, players, { gameId: room.id });
     });
 
-    registry.register('mm.cancel', (_data, { session }) => {
-      this.run(mineOrFail(session.userId), { type: 'cancel', userId: session.userId, reason: 'cancelled' });
+    registry.register('mm.cancel', async (_data, { session }) => {
+      await this.run(mineOrFail(session.userId), { type: 'cancel', userId: session.userId, reason: 'cancelled' });
       return {};
     });
-    registry.register('mm.accept', (_data, { session }) => {
-      this.run(mineOrFail(session.userId), { type: 'accept', userId: session.userId });
+    registry.register('mm.accept', async (_data, { session }) => {
+      await this.run(mineOrFail(session.userId), { type: 'accept', userId: session.userId });
       return {};
     });
-    registry.register('mm.decline', (_data, { session }) => {
-      this.run(mineOrFail(session.userId), { type: 'decline', userId: session.userId });
+    registry.register('mm.decline', async (_data, { session }) => {
+      await this.run(mineOrFail(session.userId), { type: 'decline', userId: session.userId });
       return {};
     });
     registry.register('mm.current', (_data, { session }) => {

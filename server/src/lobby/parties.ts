@@ -1,21 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import type { EventName, TicketUpdate } from '@foyer/shared';
+import type { EventName, PartyView, TicketUpdate } from '@foyer/shared';
 import type { Logger } from 'pino';
+import type { Cluster } from '../cluster/cluster.js';
+import { Entities } from '../cluster/entities.js';
 import type { Config } from '../config.js';
 import { LobbyError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { OpRegistry } from '../gateway/registry.js';
 import type { ChatRoom } from './chat.js';
 import type { Member } from './game.js';
-import { applyParty, decideParty, partyMembers, partyViewOf, type PartyCommand, type PartyCtx, type PartyEvent, type PartyRules, type PartyState } from './party.js';
+import { applyParty, decideParty, partyMembers, partyTimersOf, partyViewOf, type PartyCommand, type PartyCtx, type PartyEvent, type PartyRules, type PartyState } from './party.js';
 
 /** What parties need from matchmaking. */
 export interface PartyQueueing {
   isQueued(userId: string): boolean;
   /** Queues the party as one ticket; throws LobbyError when the queue refuses. */
-  enqueueParty(queue: string, partyId: string, members: (Member & { attributes: Record<string, string | number> })[], profile: unknown): TicketUpdate;
+  enqueueParty(queue: string, partyId: string, members: (Member & { attributes: Record<string, string | number> })[], profile: unknown): Promise<TicketUpdate>;
   /** Cancels the party's ticket, if it has one. */
-  cancelParty(partyId: string, reason: string): void;
+  cancelParty(partyId: string, reason: string): Promise<void>;
   queueConfig(name: string): import('@foyer/shared').QueueConfig | undefined;
 }
 
@@ -24,35 +26,62 @@ export interface PartyServiceDeps {
   log: Logger;
   gateway: Gateway;
   registry: OpRegistry;
+  cluster: Cluster;
   /** Whether an account exists: tells an unknown user from an offline one. */
   knownUser(userId: string): Promise<boolean>;
   /** Whether `userId` blocked `otherId` (friends): an invite either way between them is refused. */
-  blocks?(userId: string, otherId: string): boolean;
+  blocks?(userId: string, otherId: string): boolean | Promise<boolean>;
 }
 
 const ctx = (): PartyCtx => ({ now: Date.now(), newId: () => randomUUID() });
 
 /**
- * The I/O shell around the pure party entity: this node's parties, who is in
- * which, who holds which invites, the facts a decision needs from elsewhere
- * (online, other parties, matchmaking), delivery, and timers.
+ * The I/O shell around the pure party entity. Every node holds every party
+ * (`Entities`: the owner decides, every node applies); this service keeps
+ * who is in which party and who holds which invites, gathers the facts a
+ * decision needs from elsewhere (online, other parties, matchmaking), and
+ * delivers a party's events to this node's sessions.
  */
 export class PartyService {
-  private readonly parties = new Map<string, PartyState>();
+  private readonly parties: Entities<PartyState, PartyCommand, PartyEvent, PartyView | null>;
   private readonly memberOf = new Map<string, string>(); // userId → partyId
   private readonly invitedTo = new Map<string, Set<string>>(); // userId → partyIds
-  private readonly timers = new Map<string, NodeJS.Timeout[]>();
   private readonly rules: PartyRules;
   /** Set once matchmaking exists. */
   queueing!: PartyQueueing;
 
   constructor(private readonly deps: PartyServiceDeps) {
     this.rules = { maxSize: deps.config.partyMaxSize, inviteTtlMs: deps.config.inviteTtlMs };
+    this.parties = new Entities(
+      {
+        kind: 'party',
+        version: (p) => p.version,
+        decide: (_id, before, command) => {
+          const d = decideParty(before, command, ctx(), this.rules);
+          if (!d.ok) throw new LobbyError(d.code, d.message);
+          return d;
+        },
+        apply: (id, before, events) => {
+          let state = before;
+          for (const e of events) {
+            const prior = state;
+            state = applyParty(state, e);
+            this.track(id, e, prior, state);
+            this.deliver(e);
+          }
+          return state;
+        },
+        replace: (id, before, after) => this.retrack(id, before, after),
+        resume: (p, now) => partyTimersOf(p, now),
+      },
+      deps.cluster,
+      deps.log,
+    );
     this.registerOps(deps.registry);
     deps.gateway.onSession({
       back: (userId) => {
         const party = this.partyOfUser(userId);
-        if (party) deps.gateway.deliver({ users: [userId] }, 'party.snapshot', { party: partyViewOf(party) });
+        if (party) deps.gateway.deliverHere({ users: [userId] }, 'party.snapshot', { party: partyViewOf(party) });
       },
       ended: (userId) => this.onSessionEnded(userId),
     });
@@ -69,8 +98,17 @@ export class PartyService {
   }
 
   /** The party's ticket ended (matched, cancelled, timed out): it is no longer queued. */
-  unqueued(partyId: string): void {
-    if (this.parties.get(partyId)?.queue) this.run(partyId, { type: 'unqueue' });
+  async unqueued(partyId: string): Promise<void> {
+    if (this.parties.get(partyId)?.queue) await this.run(partyId, { type: 'unqueue' });
+  }
+
+  stop(): void {
+    this.parties.stop();
+  }
+
+  /** Draining: every party goes to another node. */
+  handOver(): Promise<number> {
+    return this.parties.handOver();
   }
 
   private isPermanentMember(userId: string, except?: string): boolean {
@@ -78,38 +116,27 @@ export class PartyService {
     return !!p && p.id !== except && p.members.length > 1;
   }
 
-  private run(partyId: string, command: PartyCommand): PartyState | undefined {
-    const before = this.parties.get(partyId);
-    const d = decideParty(before, command, ctx(), this.rules);
-    if (!d.ok) throw new LobbyError(d.code, d.message);
-    let state = before;
-    for (const e of d.events) {
-      const prior = state;
-      state = applyParty(state, e);
-      this.track(partyId, e, prior, state);
-      this.deliver(e);
-    }
-    if (state) this.parties.set(partyId, state);
-    else this.forget(partyId);
-    for (const t of d.timers) {
-      const timer = setTimeout(() => {
-        if (!this.parties.has(partyId)) return;
-        try {
-          this.run(partyId, t.command);
-        } catch (err) {
-          if (!(err instanceof LobbyError)) this.deps.log.error({ err, partyId }, 'party timer failed');
-        }
-      }, t.afterMs);
-      timer.unref();
-      const list = this.timers.get(partyId);
-      if (list) list.push(timer);
-      else this.timers.set(partyId, [timer]);
-    }
-    return state;
+  /** Runs one command on the party's owner (this node or another); the party as it is afterwards. */
+  private async run(partyId: string, command: PartyCommand): Promise<PartyView | null> {
+    return this.parties.exec(partyId, command);
+  }
+
+  /** A snapshot replaced the replica: who-is-where follows it. */
+  private retrack(partyId: string, before: PartyState | undefined, after: PartyState | undefined): void {
+    this.index(partyId, before, after);
   }
 
   /** Keeps who-is-where in step with the party's events. */
   private track(partyId: string, e: PartyEvent, before: PartyState | undefined, after: PartyState | undefined): void {
+    this.index(partyId, before, after);
+    // The ticket of a party that changed under it is cancelled for everybody, once, by the party's owner.
+    // (A no-op when the ticket is what ended, and so unqueued the party.)
+    if (e.ev === 'party.queueChanged' && e.data.queue === null && this.parties.ownerOf(partyId) === this.deps.cluster.nodeId) {
+      this.queueing.cancelParty(partyId, 'partyChanged').catch((err: unknown) => this.deps.log.warn({ err, partyId }, 'cancelling the ticket of a changed party failed'));
+    }
+  }
+
+  private index(partyId: string, before: PartyState | undefined, after: PartyState | undefined): void {
     const invitees = (s: PartyState | undefined) => new Set(s?.invites.map((i) => i.userId) ?? []);
     const membersOf = (s: PartyState | undefined) => new Set(s?.members.map((m) => m.userId) ?? []);
     for (const u of membersOf(after)) this.memberOf.set(u, partyId);
@@ -125,39 +152,31 @@ export class PartyService {
       set?.delete(partyId);
       if (set && !set.size) this.invitedTo.delete(u);
     }
-    // The ticket of a party that changed under it is cancelled for everybody.
-    // (A no-op when the ticket is what ended, and so unqueued the party.)
-    if (e.ev === 'party.queueChanged' && e.data.queue === null) this.queueing.cancelParty(partyId, 'partyChanged');
   }
 
+  /** Every node delivers a party's events to the sessions it holds. */
   private deliver(e: PartyEvent): void {
     if (e.ev === 'party.created' || !e.to.length) return;
-    this.deps.gateway.deliver({ users: e.to }, e.ev as EventName, e.data as never);
+    this.deps.gateway.deliverHere({ users: e.to }, e.ev as EventName, e.data as never);
   }
 
-  private forget(partyId: string): void {
-    this.parties.delete(partyId);
-    for (const t of this.timers.get(partyId) ?? []) clearTimeout(t);
-    this.timers.delete(partyId);
-  }
-
-  private onSessionEnded(userId: string): void {
+  private async onSessionEnded(userId: string): Promise<void> {
     try {
       const party = this.partyOfUser(userId);
-      if (party) this.run(party.id, { type: 'leave', userId, reason: 'disconnected' });
-      for (const partyId of [...(this.invitedTo.get(userId) ?? [])]) this.run(partyId, { type: 'dropInvite', userId });
+      if (party) await this.run(party.id, { type: 'leave', userId, reason: 'disconnected' });
+      for (const partyId of [...(this.invitedTo.get(userId) ?? [])]) await this.run(partyId, { type: 'dropInvite', userId });
     } catch (err) {
-      this.deps.log.error({ err, userId }, 'leaving the party of an ended session failed');
+      this.deps.log.warn({ err, userId }, 'leaving the party of an ended session failed');
     }
   }
 
-  private async invite(by: Member, target: string): Promise<PartyState> {
+  private async invite(by: Member, target: string): Promise<PartyView> {
     if (target === by.userId) throw new LobbyError('INVITE_SELF', 'you cannot invite yourself');
-    const session = this.deps.gateway.sessions.get(target);
+    const session = this.deps.gateway.online(target);
     if (!session) throw new LobbyError((await this.deps.knownUser(target)) ? 'USER_OFFLINE' : 'USER_NOT_FOUND', 'that user is not online');
-    if (this.deps.blocks?.(target, by.userId) || this.deps.blocks?.(by.userId, target)) throw new LobbyError('BLOCKED', 'one of you blocked the other');
+    if ((await this.deps.blocks?.(target, by.userId)) || (await this.deps.blocks?.(by.userId, target))) throw new LobbyError('BLOCKED', 'one of you blocked the other');
     const partyId = this.memberOf.get(by.userId) ?? randomUUID();
-    return this.run(partyId, {
+    const after = await this.run(partyId, {
       type: 'invite',
       partyId,
       by,
@@ -167,10 +186,11 @@ export class PartyService {
         targetQueued: this.queueing.isQueued(target),
         inviterQueued: this.queueing.isQueued(by.userId),
       },
-    })!;
+    });
+    return after!;
   }
 
-  private accept(by: Member, partyId: string): PartyState {
+  private async accept(by: Member, partyId: string): Promise<PartyView> {
     const party = this.parties.get(partyId);
     if (!party) throw new LobbyError('INVITE_NOT_FOUND', 'no such invite');
     const command: PartyCommand = {
@@ -182,8 +202,8 @@ export class PartyService {
     if (!trial.ok) throw new LobbyError(trial.code, trial.message);
     // Leading a temporary party of one's own is allowed: that party ends first.
     const own = this.partyOfUser(by.userId);
-    if (own && own.id !== partyId) this.run(own.id, { type: 'leave', userId: by.userId, reason: 'left' });
-    return this.run(partyId, command)!;
+    if (own && own.id !== partyId) await this.run(own.id, { type: 'leave', userId: by.userId, reason: 'left' });
+    return (await this.run(partyId, command))!;
   }
 
   private registerOps(registry: OpRegistry): void {
@@ -194,39 +214,40 @@ export class PartyService {
       return p;
     };
 
-    registry.register('party.invite', async (data, { session }) => ({ party: partyViewOf(await this.invite(member(session), data.userId)) }));
-    registry.register('party.accept', (data, { session }) => ({ party: partyViewOf(this.accept(member(session), data.partyId)) }));
-    registry.register('party.decline', (data, { session }) => {
-      if (!this.parties.has(data.partyId)) throw new LobbyError('INVITE_NOT_FOUND', 'no such invite');
-      this.run(data.partyId, { type: 'decline', by: member(session) });
+    registry.register('party.invite', async (data, { session }) => ({ party: await this.invite(member(session), data.userId) }));
+    registry.register('party.accept', async (data, { session }) => ({ party: await this.accept(member(session), data.partyId) }));
+    registry.register('party.decline', async (data, { session }) => {
+      if (!this.parties.get(data.partyId)) throw new LobbyError('INVITE_NOT_FOUND', 'no such invite');
+      await this.run(data.partyId, { type: 'decline', by: member(session) });
       return {};
     });
-    registry.register('party.leave', (_data, { session }) => {
-      this.run(mine(session.userId).id, { type: 'leave', userId: session.userId, reason: 'left' });
+    registry.register('party.leave', async (_data, { session }) => {
+      await this.run(mine(session.userId).id, { type: 'leave', userId: session.userId, reason: 'left' });
       return {};
     });
-    registry.register('party.kick', (data, { session }) => {
-      this.run(mine(session.userId).id, { type: 'kick', by: member(session), userId: data.userId });
+    registry.register('party.kick', async (data, { session }) => {
+      await this.run(mine(session.userId).id, { type: 'kick', by: member(session), userId: data.userId });
       return {};
     });
-    registry.register('party.promote', (data, { session }) => {
-      this.run(mine(session.userId).id, { type: 'promote', by: member(session), userId: data.userId });
+    registry.register('party.promote', async (data, { session }) => {
+      await this.run(mine(session.userId).id, { type: 'promote', by: member(session), userId: data.userId });
       return {};
     });
-    registry.register('party.setAttributes', (data, { session }) => {
-      const after = this.run(mine(session.userId).id, { type: 'setAttributes', by: member(session), attributes: data.attributes });
-      return { party: partyViewOf(after!) };
+    registry.register('party.setAttributes', async (data, { session }) => {
+      const after = await this.run(mine(session.userId).id, { type: 'setAttributes', by: member(session), attributes: data.attributes });
+      return { party: after! };
     });
-    registry.register('party.go', (data, { session }) => {
+    registry.register('party.go', async (data, { session }) => {
+      if (this.deps.cluster.isDraining) throw new LobbyError('NODE_DRAINING', 'this node is draining and takes no new tickets; reconnect and try again');
       const party = mine(session.userId);
       const queue = this.queueing.queueConfig(data.queue);
       if (!queue) throw new LobbyError('QUEUE_NOT_FOUND', `no queue named ${data.queue}`);
-      const after = this.run(party.id, { type: 'go', by: member(session), queue, facts: { memberQueued: party.members.some((m) => this.queueing.isQueued(m.userId)) } })!;
+      const after = (await this.run(party.id, { type: 'go', by: member(session), queue, facts: { memberQueued: party.members.some((m) => this.queueing.isQueued(m.userId)) } }))!;
       try {
-        return this.queueing.enqueueParty(queue.name, party.id, after.members.map((m) => ({ userId: m.userId, name: m.name, attributes: m.attributes })), data.profile);
+        return await this.queueing.enqueueParty(queue.name, party.id, after.members.map((m) => ({ userId: m.userId, name: m.name, attributes: m.attributes })), data.profile);
       } catch (err) {
         // The queue refused after the party froze itself: unfreeze it.
-        this.run(party.id, { type: 'unqueue' });
+        await this.run(party.id, { type: 'unqueue' }).catch(() => {});
         throw err;
       }
     });

@@ -139,7 +139,11 @@ export const migrations: { id: number; name: string; sql: string }[] = [
 const LOCK = 74_656_572; // "Foyer" migrations
 
 export async function migrate(db: Db): Promise<number[]> {
-  await db.query('create table if not exists schema_migrations (id integer primary key, name text not null, applied_at timestamptz not null default now())');
+  // Under the lock too: nodes starting together on a fresh database would race to create it.
+  await db.transaction(async (tx) => {
+    await tx.query('select pg_advisory_xact_lock($1)', [LOCK]);
+    await tx.query('create table if not exists schema_migrations (id integer primary key, name text not null, applied_at timestamptz not null default now())');
+  });
   const applied: number[] = [];
   for (const m of migrations) {
     const ran = await db.transaction(async (tx) => {

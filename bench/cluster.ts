@@ -1,0 +1,446 @@
+/**
+ * `npm run bench:cluster`: three lobby nodes sharing one lobby through Redis,
+ * each its own process (the built server/dist/main.js on 127.0.0.2-4, the
+ * same spawning code as the cluster tests: bench/clusterNodes.ts), driven by
+ * SDK clients in this process (one clock for every timestamp):
+ *   1. cross-node join: a client on n2 joins (then leaves) a game owned by
+ *      n1; the round trip of game.join, next to the same join from a client
+ *      on n1 (no routing).
+ *   2. replication lag: the owner on n1 changes its game (game.update); one
+ *      games.subscribe subscriber per node. Lag = arrival of games.updated at
+ *      the subscriber on n2 or n3 minus its arrival at the subscriber on n1
+ *      (owner's event → remote delivery); also request sent → remote arrival.
+ *   3. throughput: K clients in pairs looping game.create → game.join →
+ *      game.leave → game.leave, spread over the 3 nodes (host on node i,
+ *      guest on node i+1) versus all on n1; completed calls per second. A
+ *      join the guest's node refuses with GAME_NOT_FOUND (the host's new game
+ *      not replicated there yet) is retried and counted once; the retries are
+ *      shown.
+ *   4. failover: a game owned by n3 with a player on n1; kill -9 n3; time to
+ *      the first successful resume of n3's client on another node, to its
+ *      game.current showing the game, and to the first command the game
+ *      accepts again (the successor owns it). With the server's default
+ *      membership timings unless --heartbeat-ms / --node-timeout-ms.
+ *
+ * Needs Redis (REDIS_URL, default redis://127.0.0.1:6379; keys and channels
+ * under a prefix of its own, deleted after) and Postgres (DATABASE_URL of a
+ * server where it may create a scratch database, default
+ * postgres://postgres@127.0.0.1:5432/postgres; dropped after). Loopback only.
+ *
+ * Flags (npm run bench:cluster -- --flag value):
+ *   --parts 1,2,3,4      which parts to run
+ *   --transport uws      uws or ws
+ *   --samples N          joins and changes measured in parts 1 and 2 (300), after 30 unmeasured
+ *   --clients K          part 3 clients (60)
+ *   --duration S         part 3 measured seconds per layout (4), after 1 s of warm-up
+ *   --heartbeat-ms H     FOYER_NODE_HEARTBEAT_MS of the nodes (server default)
+ *   --node-timeout-ms T  FOYER_NODE_TIMEOUT_MS of the nodes (server default)
+ *   --timeout-s T        hard limit for the whole run; child processes are killed (110)
+ *   --server-output      echo what the nodes print
+ */
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { LobbyClient, LobbyError, type LobbyClientOptions } from '@foyer/client-sdk';
+import { ClusterProcs, killAllChildren, pingRedis, uniquePrefix, type NodeProcess } from './clusterNodes.js';
+import { Errors, Samples, cpuBetween, cpuSnapshot, fmt, fmtInt, hardTimeout, intFlag, numFlag, pct, printHelp, say, socketClass, stats, table, type Stats } from './lib.js';
+
+const { values: flags } = parseArgs({
+  options: {
+    parts: { type: 'string', default: '1,2,3,4' },
+    transport: { type: 'string', default: 'uws' },
+    samples: { type: 'string', default: '300' },
+    clients: { type: 'string', default: '60' },
+    duration: { type: 'string', default: '4' },
+    'heartbeat-ms': { type: 'string' },
+    'node-timeout-ms': { type: 'string' },
+    'timeout-s': { type: 'string', default: '110' },
+    'server-output': { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+  strict: true,
+});
+if (flags.help) {
+  printHelp(import.meta.url);
+  process.exit(0);
+}
+const PARTS = new Set(flags.parts.split(',').map((s) => s.trim()));
+const TRANSPORT = flags.transport;
+if (TRANSPORT !== 'uws' && TRANSPORT !== 'ws') {
+  process.stderr.write('bench: --transport must be uws or ws\n');
+  process.exit(2);
+}
+const SAMPLES = intFlag('samples', flags.samples, 10);
+const K = Math.max(2, intFlag('clients', flags.clients, 2) & ~1);
+const DURATION_S = numFlag('duration', flags.duration, 0.5);
+const TIMEOUT_S = intFlag('timeout-s', flags['timeout-s'], 10);
+const WARMUP = 30;
+const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+const ADMIN_DB_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+
+const TARGET = { joinP99: 15, lagP99: 10, failoverMs: 5000 };
+
+const printed: string[] = [];
+const out = (s = '') => {
+  say(s);
+  printed.push(s);
+};
+const notes: string[] = [];
+
+const Socket = socketClass();
+const ms = () => performance.now();
+
+// ---- cluster set-up ----
+
+async function scratchDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `foyer_bench_${Date.now()}_${randomBytes(3).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: ADMIN_DB_URL, connectionTimeoutMillis: 5000 });
+  await admin.connect();
+  await admin.query(`create database "${name}"`);
+  await admin.end();
+  const url = new URL(ADMIN_DB_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: ADMIN_DB_URL, connectionTimeoutMillis: 5000 });
+      await c.connect();
+      await c.query(`drop database if exists "${name}" with (force)`);
+      await c.end();
+    },
+  };
+}
+
+let nodes: NodeProcess[] = [];
+const clients: LobbyClient[] = [];
+
+/** Every node's address starting with `home`'s: a client's url list. */
+const urls = (home: number) => nodes.map((_, i) => nodes[(home + i) % nodes.length]!.url);
+
+function client(home: number, options: Partial<LobbyClientOptions> = {}): LobbyClient {
+  const c = new LobbyClient({ url: urls(home), WebSocket: Socket, callTimeoutMs: 10_000, reconnect: { minDelayMs: 100, maxDelayMs: 1000 }, ...options });
+  clients.push(c);
+  return c;
+}
+
+async function guest(home: number, name: string, options: Partial<LobbyClientOptions> = {}): Promise<LobbyClient> {
+  const c = client(home, options);
+  await c.connect();
+  await c.call('auth.guest', { name });
+  return c;
+}
+
+/**
+ * game.join, retried while the joiner's node does not know the game yet
+ * (created a moment ago on another node, not replicated there yet:
+ * GAME_NOT_FOUND), for at most 5 s. Returns how many attempts were refused so.
+ */
+async function joinWhenKnown(c: LobbyClient, gameId: string, onTry?: () => void): Promise<number> {
+  const deadline = ms() + 5000;
+  for (let refused = 0; ; refused++) {
+    try {
+      onTry?.();
+      await c.call('game.join', { gameId });
+      return refused;
+    } catch (err) {
+      if (!(err instanceof LobbyError) || err.code !== 'GAME_NOT_FOUND' || ms() > deadline) throw err;
+    }
+  }
+}
+
+const statsRow = (label: string, s: Stats, target?: string) => [label, fmtInt(s.count), fmt(s.p50, 2), fmt(s.p99, 2), fmt(s.max, 1), target ?? ''];
+const verdict = (v: number, limit: number) => (Number.isFinite(v) ? (v < limit ? `ok (< ${limit})` : `MISSED (< ${limit})`) : 'no data');
+
+// ---- part 1: cross-node join ----
+
+async function partJoin(): Promise<void> {
+  out('\n## 1. Cross-node join round trip (game.join, then game.leave unmeasured)\n');
+  const owner = await guest(0, 'Owner');
+  const { game } = await owner.call('game.create', { name: 'join bench', gameType: 'bench-join', maxPlayers: 2 });
+  const measure = async (joiner: LobbyClient) => {
+    const samples = new Samples(SAMPLES);
+    const errors = new Errors();
+    for (let i = 0; i < WARMUP + SAMPLES; i++) {
+      const t0 = ms();
+      try {
+        await joiner.call('game.join', { gameId: game.id });
+        if (i >= WARMUP) samples.push(ms() - t0);
+        await joiner.call('game.leave', {});
+      } catch (err) {
+        errors.add(err);
+        if (errors.count > 20) break;
+      }
+    }
+    return { s: stats(samples.values()), errors };
+  };
+  const remote = await measure(await guest(1, 'Joiner-n2'));
+  const local = await measure(await guest(0, 'Joiner-n1'));
+  out(table(['join', 'n', 'p50 ms', 'p99 ms', 'max ms', 'target'], [
+    statsRow('client on n2, game owned by n1 (routed)', remote.s, `p99 < ${TARGET.joinP99} ms: ${verdict(remote.s.p99, TARGET.joinP99)}`),
+    statsRow('client on n1, game owned by n1 (local)', local.s),
+  ]));
+  for (const [k, r] of [['cross-node', remote], ['local', local]] as const) if (r.errors.count) out(`${k} join errors: ${r.errors.count} (${r.errors})`);
+}
+
+// ---- part 2: replication lag ----
+
+async function partLag(): Promise<void> {
+  out('\n## 2. Replication lag (owner on n1 changes its game; games.updated at one subscriber per node)\n');
+  const owner = await guest(0, 'Changer');
+  const subs = await Promise.all([0, 1, 2].map((i) => guest(i, `Sub-n${i + 1}`)));
+  const arrivals = new Map<number, number[]>(); // version → arrival ms at subscriber i
+  let waiting: { version: number; resolve: () => void } | undefined;
+  subs.forEach((s, i) =>
+    s.on('games.updated', (e) => {
+      const t = ms();
+      const a = arrivals.get(e.game.version) ?? [NaN, NaN, NaN];
+      a[i] = t;
+      arrivals.set(e.game.version, a);
+      if (waiting && e.game.version >= waiting.version && a.every((x) => !Number.isNaN(x))) waiting.resolve();
+    }),
+  );
+  await Promise.all(subs.map((s) => s.call('games.subscribe', { filter: { gameType: 'bench-lag' } })));
+  await owner.call('game.create', { name: 'lag bench', gameType: 'bench-lag', maxPlayers: 4 });
+  const lag = new Samples(SAMPLES * 2);
+  const sentToRemote = new Samples(SAMPLES * 2);
+  const local = new Samples(SAMPLES);
+  let missed = 0;
+  for (let i = 0; i < WARMUP + SAMPLES; i++) {
+    const t0 = ms();
+    const { game } = await owner.call('game.update', { attributes: { i } });
+    const all = new Promise<void>((resolve) => (waiting = { version: game.version, resolve }));
+    const a0 = arrivals.get(game.version);
+    if (!a0 || a0.some((x) => Number.isNaN(x))) {
+      const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 2000));
+      if ((await Promise.race([all, timer])) === 'timeout') {
+        missed++;
+        if (missed > 10) break;
+        continue;
+      }
+    }
+    waiting = undefined;
+    const a = arrivals.get(game.version)!;
+    arrivals.delete(game.version);
+    if (i < WARMUP) continue;
+    local.push(a[0]! - t0);
+    for (const r of [a[1]!, a[2]!]) {
+      lag.push(r - a[0]!);
+      sentToRemote.push(r - t0);
+    }
+  }
+  const sl = stats(lag.values());
+  out(table(['games.updated', 'n', 'p50 ms', 'p99 ms', 'max ms', 'target'], [
+    statsRow('replication lag: remote arrival − arrival on n1', sl, `p99 < ${TARGET.lagP99} ms: ${verdict(sl.p99, TARGET.lagP99)}`),
+    statsRow('request sent → arrival on n2/n3', stats(sentToRemote.values())),
+    statsRow('request sent → arrival on n1 (owner node)', stats(local.values())),
+  ]));
+  if (missed) out(`changes not seen by every subscriber within 2 s: ${missed}`);
+}
+
+// ---- part 3: throughput ----
+
+async function runPairs(layout: 'spread' | 'one'): Promise<{ ops: number; secs: number; errors: Errors; latency: Stats; cpu: number[]; notYetKnown: number }> {
+  const pairs = K / 2;
+  const hosts = await Promise.all(Array.from({ length: pairs }, (_, i) => guest(layout === 'spread' ? i % 3 : 0, `H${i}`)));
+  const guests = await Promise.all(Array.from({ length: pairs }, (_, i) => guest(layout === 'spread' ? (i + 1) % 3 : 0, `G${i}`)));
+  let counting = false;
+  let ops = 0;
+  let notYetKnown = 0;
+  let stop = false;
+  const errors = new Errors();
+  const latency = new Samples(4096);
+  const timed = async <T>(p: Promise<T>): Promise<T> => {
+    const t0 = ms();
+    const r = await p;
+    if (counting) {
+      ops++;
+      latency.push(ms() - t0);
+    }
+    return r;
+  };
+  const loop = async (h: LobbyClient, g: LobbyClient, i: number) => {
+    let failures = 0;
+    while (!stop) {
+      try {
+        const { game } = await timed(h.call('game.create', { name: `tp ${i}`, gameType: `bench-tp-${layout}`, maxPlayers: 2 }));
+        // The join counts once, from its first attempt, however often the guest's node said GAME_NOT_FOUND first.
+        const refused = await timed(joinWhenKnown(g, game.id));
+        if (counting) notYetKnown += refused;
+        await timed(h.call('game.leave', {}));
+        await timed(g.call('game.leave', {}));
+      } catch (err) {
+        errors.add(err);
+        if (++failures > 50) return;
+      }
+    }
+  };
+  const loops = hosts.map((h, i) => loop(h, guests[i]!, i));
+  await new Promise((r) => setTimeout(r, 1000));
+  const pids = nodes.map((n) => n.pid!);
+  const c0 = cpuSnapshot(pids);
+  const t0 = ms();
+  counting = true;
+  await new Promise((r) => setTimeout(r, DURATION_S * 1000));
+  counting = false;
+  const secs = (ms() - t0) / 1000;
+  const cpu = cpuBetween(c0, cpuSnapshot(pids)).procs;
+  stop = true;
+  await Promise.all(loops);
+  await Promise.all([...hosts, ...guests].map((c) => c.close()));
+  return { ops, secs, errors, latency: stats(latency.values()), cpu, notYetKnown };
+}
+
+async function partThroughput(): Promise<void> {
+  out(`\n## 3. Operations/s: ${K} clients in ${K / 2} pairs (create → join → leave → leave), ${DURATION_S} s each\n`);
+  const rows: string[][] = [];
+  for (const layout of ['spread', 'one'] as const) {
+    const r = await runPairs(layout);
+    rows.push([
+      layout === 'spread' ? 'spread over n1, n2, n3 (guest on the next node)' : 'all on n1',
+      fmtInt(r.ops / r.secs),
+      fmt(r.latency.p50, 2),
+      fmt(r.latency.p99, 2),
+      r.cpu.map((c) => pct(c)).join(' / '),
+      fmtInt(r.errors.count),
+      fmtInt(r.notYetKnown),
+    ]);
+    if (r.errors.count) notes.push(`part 3 ${layout}: ${r.errors}`);
+  }
+  out(table(['layout', 'ops/s', 'p50 ms', 'p99 ms', 'CPU n1 / n2 / n3', 'errors', 'joins retried'], rows));
+  out('(joins retried: GAME_NOT_FOUND from the guest\'s node, which had not yet replicated the game the host had just created on another node; the join is retried and counted once, its time from the first attempt)');
+}
+
+// ---- part 4: failover ----
+
+async function partFailover(): Promise<void> {
+  out('\n## 4. Failover: kill -9 the node that owns a game\n');
+  const victim = nodes[2]!;
+  const f1 = await guest(2, 'Fail-owner'); // on n3, which will die
+  const f2 = await guest(0, 'Fail-peer'); // on n1
+  const { game } = await f1.call('game.create', { name: 'failover bench', gameType: 'bench-failover', maxPlayers: 4 });
+  await joinWhenKnown(f2, game.id);
+  const resumed = new Promise<{ at: number; state: string }>((resolve) =>
+    f1.onState((s) => {
+      if (s === 'resynced' || s === 'resumed' || s === 'connected') resolve({ at: ms(), state: s });
+    }),
+  );
+  let refusals = 0;
+  const t0 = ms();
+  victim.child!.kill('SIGKILL');
+  // The game takes commands again: the peer toggles ready until one is accepted.
+  const takeover = (async () => {
+    for (let ready = true; ms() - t0 < 30_000; ready = !ready) {
+      try {
+        await f2.call('game.setReady', { ready });
+        return ms();
+      } catch (err) {
+        if (!(err instanceof LobbyError)) throw err;
+        refusals++;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    return NaN;
+  })();
+  const timeout = new Promise<undefined>((r) => setTimeout(() => r(undefined), 30_000));
+  const back = await Promise.race([resumed, timeout]);
+  let current = NaN;
+  if (back) {
+    for (; ms() - t0 < 30_000; ) {
+      try {
+        const cur = await f1.call('game.current', {});
+        if (cur.game?.id === game.id) {
+          current = ms();
+          break;
+        }
+      } catch {
+        // Not yet.
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  const took = await takeover;
+  const since = (t: number | undefined) => (t === undefined || Number.isNaN(t) ? NaN : t - t0);
+  out(table(['from kill -9 of n3 to', 'ms', 'target'], [
+    [`first successful resume of its client on ${back ? f1.url.replace('ws://', '') : '-'} (${back?.state ?? 'never'})`, fmtInt(since(back?.at)), ''],
+    ['its game.current shows the game', fmtInt(since(current)), ''],
+    ['the game accepts a command again (successor owns it)', fmtInt(since(took)), `< ${TARGET.failoverMs} ms: ${verdict(since(took), TARGET.failoverMs)}`],
+  ]));
+  const setting = (v: string | undefined) => (v ? `${v} ms` : 'the server default');
+  out(`(commands refused meanwhile: ${refusals}; node heartbeat ${setting(flags['heartbeat-ms'])}, node timeout ${setting(flags['node-timeout-ms'])}; client reconnect delay 100-1000 ms)`);
+}
+
+// ---- main ----
+
+async function main(): Promise<void> {
+  const hard = hardTimeout(TIMEOUT_S, () => {
+    killAllChildren();
+    say(printed.join('\n'));
+  });
+  const u = new URL(REDIS_URL);
+  if (!(await pingRedis(u.hostname, Number(u.port || 6379), 2000))) {
+    process.stderr.write(`bench: no Redis answers at ${REDIS_URL} (set REDIS_URL)\n`);
+    process.exit(2);
+  }
+  let db: Awaited<ReturnType<typeof scratchDatabase>>;
+  try {
+    db = await scratchDatabase();
+  } catch (err) {
+    process.stderr.write(`bench: cannot create a scratch database through ${ADMIN_DB_URL.replace(/\/\/[^@]*@/, '//…@')}: ${String(err)} (set DATABASE_URL)\n`);
+    process.exit(2);
+  }
+  const prefix = uniquePrefix('foyerbench');
+  const env: Record<string, string> = {
+    FOYER_TRANSPORT: TRANSPORT,
+    FOYER_RATE_LIMIT_PER_SEC: '100000',
+    FOYER_RATE_LIMIT_BURST: '100000',
+    FOYER_RECONNECT_GRACE_MS: '60000',
+    FOYER_AUTH_TIMEOUT_MS: '600000',
+    ...(flags['heartbeat-ms'] ? { FOYER_NODE_HEARTBEAT_MS: String(intFlag('heartbeat-ms', flags['heartbeat-ms'], 1)) } : {}),
+    ...(flags['node-timeout-ms'] ? { FOYER_NODE_TIMEOUT_MS: String(intFlag('node-timeout-ms', flags['node-timeout-ms'], 1)) } : {}),
+  };
+  out(`# bench:cluster — 3 nodes (${TRANSPORT}), Redis ${REDIS_URL} (prefix ${prefix}), Postgres scratch database`);
+  let cluster: ClusterProcs | undefined;
+  let failed = false;
+  try {
+    const t0 = ms();
+    cluster = await ClusterProcs.start({
+      nodes: 3,
+      redisUrl: REDIS_URL,
+      prefix,
+      databaseUrl: db.url,
+      tokenSecret: randomBytes(32).toString('hex'),
+      adminToken: randomBytes(16).toString('hex'),
+      env,
+      ...(flags['server-output'] ? { echo: (l: string) => say(`  ${l}`) } : {}),
+    });
+    nodes = cluster.nodes;
+    out(`nodes ready in ${fmt((ms() - t0) / 1000, 1)} s: ${nodes.map((n) => `${n.id} ${n.host}:${n.port} (pid ${n.pid})`).join(', ')}`);
+    const run = async (part: string, fn: () => Promise<void>) => {
+      if (!PARTS.has(part)) return;
+      try {
+        await fn();
+      } catch (err) {
+        failed = true;
+        out(`part ${part} FAILED: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    };
+    await run('1', partJoin);
+    await run('2', partLag);
+    await run('3', partThroughput);
+    await run('4', partFailover);
+  } catch (err) {
+    failed = true;
+    out(`bench FAILED: ${err instanceof Error ? err.message : String(err)}`);
+    if (cluster) out(cluster.logs(20));
+  } finally {
+    await Promise.all(clients.map((c) => c.close().catch(() => {})));
+    await cluster?.stop();
+    await db.drop().catch((err: unknown) => notes.push(`could not drop the scratch database: ${String(err)}`));
+    hard.clear();
+  }
+  if (notes.length) out(`\nnotes:\n- ${notes.join('\n- ')}`);
+  process.exit(failed ? 1 : 0);
+}
+
+await main();

@@ -1,0 +1,423 @@
+import { createHash } from 'node:crypto';
+import type { ErrorCode } from '@foyer/shared';
+import type { Logger } from 'pino';
+import { LobbyError } from '../errors.js';
+import { BusDown, type Bus } from './bus.js';
+
+export interface ClusterOptions {
+  nodeId: string;
+  /** Prefix of every key and channel. */
+  prefix: string;
+  heartbeatMs: number;
+  /** A node not heard from for this long is dead. */
+  timeoutMs: number;
+  /** How long a routed call waits for its answer. */
+  callTimeoutMs: number;
+}
+
+/**
+ * What a part of the lobby contributes to a resync: everything it owns, as
+ * plain JSON, and how to take in another node's.
+ */
+export interface Syncable {
+  export(): unknown;
+  import(from: string, data: unknown): void;
+}
+
+type Wire =
+  | { t: 'beat'; from: string; draining: boolean; hello?: true }
+  | { t: 'bye'; from: string }
+  | { t: 'cast'; from: string; kind: string; body: unknown }
+  | { t: 'req'; from: string; rid: number; kind: string; body: unknown }
+  | { t: 'res'; from: string; rid: number; body?: unknown; error?: { code: ErrorCode; message: string } };
+
+type Handler = (body: never, from: string) => unknown;
+
+/**
+ * A node's view of the cluster: which nodes are alive (heartbeats through the
+ * bus), routed calls to one node with a deadline, casts to all, leases with a
+ * fencing epoch, one login per account, and the resync that makes a node
+ * ready. Alone (no peers), every call is local and every cast goes nowhere:
+ * the lobby runs the same code either way.
+ */
+export class Cluster {
+  readonly nodeId: string;
+  private readonly peers = new Map<string, { draining: boolean; lastSeen: number }>();
+  private readonly handlers = new Map<string, Handler>();
+  private readonly castHandlers = new Map<string, ((body: never, from: string) => void)[]>();
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout; node: string }>();
+  private readonly syncables = new Map<string, Syncable>();
+  private readonly downListeners: ((node: string) => void)[] = [];
+  private rid = 0;
+  private timer: NodeJS.Timeout | undefined;
+  /** Since when the bus has been up without a break: no node is declared dead before a full timeout of it. */
+  private upSince = 0;
+  private synced = false;
+  private syncing: Promise<void> | undefined;
+  private draining = false;
+  private stopped = false;
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly opts: ClusterOptions,
+    private readonly log: Logger,
+  ) {
+    this.nodeId = opts.nodeId;
+    this.handle('cluster.sync', () => Object.fromEntries([...this.syncables].map(([name, s]) => [name, s.export()])));
+  }
+
+  /** Subscribes, learns the other nodes, resyncs from them, and keeps heartbeating. */
+  async start(): Promise<void> {
+    const { prefix } = this.opts;
+    await this.bus.subscribe(`${prefix}:all`, (m) => this.onMessage(m));
+    await this.bus.subscribe(`${prefix}:node:${this.nodeId}`, (m) => this.onMessage(m));
+    this.bus.onStatus((up) => (up ? void this.rejoin() : this.onBusDown()));
+    this.timer = setInterval(() => this.tick(), this.opts.heartbeatMs);
+    this.timer.unref();
+    if (this.bus.up) await this.rejoin();
+  }
+
+  /** Ready to serve as part of the cluster: bus up, state synced, not draining. */
+  get ready(): boolean {
+    return this.bus.up && this.synced && !this.draining;
+  }
+
+  get busUp(): boolean {
+    return this.bus.up;
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  /** Live nodes, this one included. */
+  nodes(): string[] {
+    return [this.nodeId, ...this.peers.keys()];
+  }
+
+  isLive(node: string): boolean {
+    return node === this.nodeId || this.peers.has(node);
+  }
+
+  /** Where `key` goes among the live nodes that take work (rendezvous hashing: every node computes the same). */
+  successor(key: string): string | undefined {
+    const eligible = [...(this.draining ? [] : [this.nodeId]), ...[...this.peers].filter(([, p]) => !p.draining).map(([id]) => id)];
+    let best: string | undefined;
+    let bestScore = '';
+    for (const node of eligible) {
+      const score = createHash('sha1').update(`${key}\n${node}`).digest('hex');
+      if (score > bestScore) (best = node), (bestScore = score);
+    }
+    return best;
+  }
+
+  syncable(name: string, s: Syncable): void {
+    this.syncables.set(name, s);
+  }
+
+  onNodeDown(fn: (node: string) => void): void {
+    this.downListeners.push(fn);
+  }
+
+  /** Answers calls of `kind` from other nodes (and from this one, through `call`). */
+  handle<B>(kind: string, fn: (body: B, from: string) => unknown): void {
+    this.handlers.set(kind, fn as Handler);
+  }
+
+  onCast<B>(kind: string, fn: (body: B, from: string) => void): void {
+    const list = this.castHandlers.get(kind) ?? [];
+    list.push(fn as (body: never, from: string) => void);
+    this.castHandlers.set(kind, list);
+  }
+
+  /**
+   * Runs `kind` on `node` and returns its answer; a LobbyError there is a
+   * LobbyError here. An unknown or dead node, a bus that is down, or no
+   * answer in time is NODE_UNAVAILABLE.
+   */
+  async call<T>(node: string, kind: string, body: unknown): Promise<T> {
+    if (node === this.nodeId) {
+      const fn = this.handlers.get(kind);
+      if (!fn) throw new Error(`no cluster handler for ${kind}`);
+      return (await fn(body as never, this.nodeId)) as T;
+    }
+    if (!this.peers.has(node)) throw unavailable(`node ${node} is not in the cluster`);
+    const rid = ++this.rid;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(rid);
+        reject(unavailable(`node ${node} did not answer in time`));
+      }, this.opts.callTimeoutMs);
+      this.pending.set(rid, { resolve: resolve as (v: unknown) => void, reject, timer, node });
+      try {
+        this.send(`${this.opts.prefix}:node:${node}`, { t: 'req', from: this.nodeId, rid, kind, body });
+      } catch (err) {
+        clearTimeout(timer);
+        this.pending.delete(rid);
+        reject(err);
+      }
+    });
+  }
+
+  /** To every other node; dropped while the bus is down (a resync follows its return). */
+  cast(kind: string, body: unknown): void {
+    if (!this.peers.size && !this.bus.up) return;
+    try {
+      this.send(`${this.opts.prefix}:all`, { t: 'cast', from: this.nodeId, kind, body });
+    } catch (err) {
+      if (!(err instanceof LobbyError)) throw err;
+    }
+  }
+
+  /** To one node, unanswered. */
+  tell(node: string, kind: string, body: unknown): void {
+    if (node === this.nodeId) return void this.castHandlers.get(kind)?.forEach((fn) => fn(body as never, node));
+    try {
+      this.send(`${this.opts.prefix}:node:${node}`, { t: 'cast', from: this.nodeId, kind, body });
+    } catch (err) {
+      if (!(err instanceof LobbyError)) throw err;
+    }
+  }
+
+  /**
+   * Moves the lease of `key` from `from` to `to` (owner and fencing epoch).
+   * A lease never written (the creator owns by birth) or lost with a Redis
+   * restart counts as held by whoever the caller believes holds it.
+   */
+  async lease(key: string, from: { owner: string; epoch: number }, to: { owner: string; epoch: number }): Promise<boolean> {
+    const k = `${this.opts.prefix}:lease:${key}`;
+    const next = `${to.owner}:${to.epoch}`;
+    try {
+      // A day: an entity lives no longer without being taken over or renewed, and stale keys expire.
+      return (await this.bus.cas(k, `${from.owner}:${from.epoch}`, next, 86_400_000)) || (await this.bus.cas(k, null, next, 86_400_000));
+    } catch (err) {
+      if (err instanceof BusDown) return !this.peers.size; // alone, nobody can disagree
+      throw err;
+    }
+  }
+
+  /**
+   * Records this node as the one holding `userId`'s session. When another
+   * live node holds it, `letGo` asks that node to give it up first (and may
+   * throw, e.g. ALREADY_LOGGED_IN); its answer is returned. With the bus
+   * down the login is local only: there is nobody to ask.
+   */
+  async claimLogin(userId: string, letGo: (node: string) => Promise<boolean>): Promise<boolean> {
+    const key = `${this.opts.prefix}:login:${userId}`;
+    if (!this.bus.up) return false;
+    try {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const cur = await this.bus.get(key);
+        const had = cur !== null && cur !== this.nodeId && this.isLive(cur) ? await letGo(cur) : false;
+        if (await this.bus.cas(key, cur, this.nodeId)) return had;
+      }
+    } catch (err) {
+      if (err instanceof LobbyError) throw err;
+      this.log.warn({ userId, err: (err as Error).message }, 'login not recorded in the cluster (bus trouble); local only');
+      return false;
+    }
+    throw unavailable('the login could not be recorded; try again');
+  }
+
+  /** Takes over the login record of a user whose node died, unless their session went on elsewhere meanwhile. */
+  async takeLogin(userId: string, dead: string): Promise<boolean> {
+    const key = `${this.opts.prefix}:login:${userId}`;
+    try {
+      return (await this.bus.cas(key, dead, this.nodeId)) || (await this.bus.cas(key, null, this.nodeId));
+    } catch {
+      return false;
+    }
+  }
+
+  releaseLogin(userId: string): void {
+    if (this.bus.up) this.bus.cas(`${this.opts.prefix}:login:${userId}`, this.nodeId, null).catch(() => {});
+  }
+
+  /** Draining: the node takes no new work; others stop choosing it as a successor. */
+  startDraining(): void {
+    this.draining = true;
+    this.beat();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.timer);
+    try {
+      // The key goes first: a node starting now must not wait for this one.
+      if (this.bus.up) await this.bus.cas(`${this.opts.prefix}:nodes:${this.nodeId}`, this.beatValue(), null);
+    } catch {
+      // it expires
+    }
+    try {
+      if (this.bus.up) this.send(`${this.opts.prefix}:all`, { t: 'bye', from: this.nodeId });
+    } catch {
+      // leaving anyway; the others notice the missing heartbeat
+    }
+    for (const p of this.pending.values()) (clearTimeout(p.timer), p.reject(unavailable('this node is stopping')));
+    this.pending.clear();
+    await this.bus.close();
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private send(channel: string, w: Wire): void {
+    try {
+      this.bus.publish(channel, JSON.stringify(w));
+    } catch (err) {
+      if (err instanceof BusDown) throw unavailable('the cluster bus (Redis) is down');
+      throw err;
+    }
+  }
+
+  private beat(hello = false): void {
+    if (!this.bus.up) return;
+    const { prefix, timeoutMs } = this.opts;
+    this.bus.set(`${prefix}:nodes:${this.nodeId}`, this.beatValue(), timeoutMs).catch(() => {});
+    try {
+      this.send(`${prefix}:all`, { t: 'beat', from: this.nodeId, draining: this.draining, ...(hello && { hello: true as const }) });
+    } catch {
+      // down again; the next connect says hello
+    }
+  }
+
+  private beatValue(): string {
+    return JSON.stringify({ draining: this.draining });
+  }
+
+  private tick(): void {
+    this.beat();
+    const now = Date.now();
+    if (!this.bus.up || now - this.upSince < this.opts.timeoutMs) return;
+    for (const [node, p] of this.peers) if (now - p.lastSeen > this.opts.timeoutMs) this.nodeDown(node, 'no heartbeat');
+  }
+
+  private nodeDown(node: string, why: string): void {
+    if (!this.peers.delete(node)) return;
+    this.log.warn({ node, why }, 'node left the cluster');
+    for (const [rid, p] of this.pending) if (p.node === node) (clearTimeout(p.timer), this.pending.delete(rid), p.reject(unavailable(`node ${node} left the cluster`)));
+    for (const fn of this.downListeners) {
+      try {
+        fn(node);
+      } catch (err) {
+        this.log.error({ err, node }, 'node-down handler failed');
+      }
+    }
+  }
+
+  private onBusDown(): void {
+    this.synced = false;
+    this.log.warn('cluster bus down: serving what this node owns, refusing what needs others');
+    for (const [rid, p] of this.pending) (clearTimeout(p.timer), this.pending.delete(rid), p.reject(unavailable('the cluster bus (Redis) is down')));
+  }
+
+  /** (Re)joined: learn who is there, say hello, take in everyone's state, then report ready. */
+  private rejoin(): Promise<void> {
+    this.upSince = Date.now();
+    return (this.syncing ??= (async () => {
+      try {
+        const { prefix } = this.opts;
+        const now = Date.now();
+        for (const p of this.peers.values()) p.lastSeen = now;
+        for (const key of await this.bus.keys(`${prefix}:nodes:`)) {
+          const node = key.slice(`${prefix}:nodes:`.length);
+          if (node === this.nodeId || this.peers.has(node)) continue;
+          const info = JSON.parse((await this.bus.get(key)) ?? '{}') as { draining?: boolean };
+          this.peers.set(node, { draining: !!info.draining, lastSeen: now });
+        }
+        this.beat(true);
+        await Promise.all([...this.peers.keys()].map((node) => this.syncFrom(node)));
+        this.synced = this.bus.up;
+        if (this.synced) this.log.info({ nodes: this.nodes() }, 'cluster joined and synced');
+      } catch (err) {
+        this.log.warn({ err }, 'cluster resync failed; retrying');
+        setTimeout(() => this.bus.up && void this.rejoin(), 200).unref();
+      } finally {
+        this.syncing = undefined;
+      }
+    })());
+  }
+
+  private async syncFrom(node: string): Promise<void> {
+    let data: Record<string, unknown>;
+    try {
+      data = await this.call<Record<string, unknown>>(node, 'cluster.sync', null);
+    } catch (err) {
+      this.log.warn({ node, err: (err as Error).message }, 'no state from node; it may be gone');
+      return;
+    }
+    for (const [name, s] of this.syncables) {
+      try {
+        s.import(node, data[name]);
+      } catch (err) {
+        this.log.error({ err, node, name }, 'importing a node\'s state failed');
+      }
+    }
+  }
+
+  private onMessage(raw: string): void {
+    let w: Wire;
+    try {
+      w = JSON.parse(raw) as Wire;
+    } catch {
+      return this.log.warn('unreadable cluster message');
+    }
+    if (w.from === this.nodeId) return;
+    const peer = this.peers.get(w.from);
+    if (w.t === 'bye') return this.nodeDown(w.from, 'left');
+    if (peer) peer.lastSeen = Date.now();
+    else if (w.t === 'beat') {
+      // Only a heartbeat admits a node: a late message from one declared dead does not bring it back.
+      this.peers.set(w.from, { draining: w.draining, lastSeen: Date.now() });
+      this.log.info({ node: w.from }, 'node joined the cluster');
+    }
+    switch (w.t) {
+      case 'beat':
+        if (peer) peer.draining = w.draining;
+        // A node that (re)joined may have changed while we could not hear it.
+        if (w.hello && peer) void this.syncFrom(w.from);
+        return;
+      case 'cast':
+        for (const fn of this.castHandlers.get(w.kind) ?? []) {
+          try {
+            fn(w.body as never, w.from);
+          } catch (err) {
+            this.log.error({ err, kind: w.kind }, 'cluster cast handler failed');
+          }
+        }
+        return;
+      case 'req':
+        return void this.answer(w);
+      case 'res': {
+        const p = this.pending.get(w.rid);
+        if (!p) return;
+        this.pending.delete(w.rid);
+        clearTimeout(p.timer);
+        if (w.error) p.reject(new LobbyError(w.error.code, w.error.message));
+        else p.resolve(w.body);
+      }
+    }
+  }
+
+  private async answer(w: Extract<Wire, { t: 'req' }>): Promise<void> {
+    let res: Extract<Wire, { t: 'res' }>;
+    try {
+      const fn = this.handlers.get(w.kind);
+      if (!fn) throw new Error(`no cluster handler for ${w.kind}`);
+      res = { t: 'res', from: this.nodeId, rid: w.rid, body: await fn(w.body as never, w.from) };
+    } catch (err) {
+      if (!(err instanceof LobbyError)) this.log.error({ err, kind: w.kind }, 'cluster call failed');
+      const error = err instanceof LobbyError ? { code: err.code, message: err.message } : { code: 'INTERNAL' as const, message: 'internal error on another node; it was logged there' };
+      res = { t: 'res', from: this.nodeId, rid: w.rid, error };
+    }
+    try {
+      this.send(`${this.opts.prefix}:node:${w.from}`, res);
+    } catch {
+      // the caller times out
+    }
+  }
+}
+
+export function unavailable(message: string): LobbyError {
+  return new LobbyError('NODE_UNAVAILABLE', message);
+}

@@ -1,0 +1,80 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { errorCode, nextState, useCluster, within } from '../helpers/cluster.js';
+
+const unique = (name: string) => `${name}-${randomBytes(4).toString('hex')}`;
+
+// Scenario (f): one login per account across the cluster, under either policy.
+describe('cluster: one login per account, policy replace', () => {
+  const cluster = useCluster({ nodes: 2, env: { FOYER_LOGIN_POLICY: 'replace' } });
+
+  it('a login on n2 closes the same account\'s connection on n1 with 4001, by password and by token', async () => {
+    const c = cluster();
+    const name = unique('Rep');
+    const x = c.client(0, 'X@n1');
+    await x.connect();
+    await x.call('auth.register', { name, password: 'correct horse battery' });
+    // The SDK takes the token (for resume, and client.token) from auth.refresh, not from auth.register / auth.login.
+    await x.call('auth.refresh', {});
+
+    const xClosed = nextState(x, 'closed', 'reconnecting');
+    const y = c.client(1, 'Y@n2');
+    await y.connect();
+    const me = await y.call('auth.login', { name, password: 'correct horse battery' });
+    expect(me.userId).toBe(x.userId);
+    await y.call('auth.refresh', {});
+    const closed = await within(xClosed, 5000, 'the n1 connection is replaced');
+    expect(closed.state).toBe('closed'); // 4001 is final: no reconnect
+    expect(closed.info.close?.code).toBe(4001);
+    await y.call('session.ping', {});
+
+    // And back: a token login on n1 replaces the n2 connection.
+    const yClosed = nextState(y, 'closed', 'reconnecting');
+    const z = c.client(0, 'Z@n1');
+    await z.connect();
+    await z.call('auth.token', { token: y.token! });
+    expect((await within(yClosed, 5000, 'the n2 connection is replaced')).info.close?.code).toBe(4001);
+    await z.call('session.ping', {});
+
+    // A guest's token used on the other node.
+    const g = await c.guest(1, 'GuestRep');
+    const gClosed = nextState(g, 'closed', 'reconnecting');
+    const h = c.client(0, 'H@n1');
+    await h.connect();
+    await h.call('auth.token', { token: g.token! });
+    expect((await within(gClosed, 5000, 'the guest on n2 is replaced')).info.close?.code).toBe(4001);
+    await c.checkInvariants();
+  });
+});
+
+describe('cluster: one login per account, policy refuse', () => {
+  const cluster = useCluster({ nodes: 2, env: { FOYER_LOGIN_POLICY: 'refuse' } });
+
+  it('a login on n2 of an account connected on n1 gets ALREADY_LOGGED_IN; n1 keeps it', async () => {
+    const c = cluster();
+    const name = unique('Ref');
+    const x = c.client(0, 'X@n1');
+    await x.connect();
+    await x.call('auth.register', { name, password: 'correct horse battery' });
+    await x.call('auth.refresh', {});
+    const xStates: string[] = [];
+    x.onState((s) => xStates.push(s));
+
+    const y = c.client(1, 'Y@n2');
+    await y.connect();
+    expect(await errorCode(y.call('auth.login', { name, password: 'correct horse battery' }))).toBe('ALREADY_LOGGED_IN');
+    expect(await errorCode(y.call('auth.token', { token: x.token! }))).toBe('ALREADY_LOGGED_IN');
+    // x was not disturbed.
+    await x.call('session.ping', {});
+    expect(x.state).toBe('connected');
+    expect(xStates).toEqual([]);
+
+    const g = await c.guest(0, 'GuestRef');
+    const h = c.client(1, 'H@n2');
+    await h.connect();
+    expect(await errorCode(h.call('auth.token', { token: g.token! }))).toBe('ALREADY_LOGGED_IN');
+    await g.call('session.ping', {});
+    expect(g.state).toBe('connected');
+    await c.checkInvariants();
+  });
+});

@@ -1,0 +1,74 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { GAME_EVENTS, Inbox } from '../helpers/events.js';
+import { RedisServer, errorCode, listedEverywhere, retrying, useCluster, within } from '../helpers/cluster.js';
+
+// A redis-server of this file's own: stopping it never touches the Redis other tests share.
+let redis: RedisServer | undefined;
+// Registered before the cluster's hooks, so it runs after the nodes are stopped.
+afterAll(async () => {
+  await redis?.stop();
+});
+const cluster = useCluster(async () => {
+  redis = await RedisServer.start();
+  return { redisUrl: redis.url };
+});
+
+// Scenario (d): Redis goes away mid-run and comes back empty (no persistence).
+describe('cluster: Redis outage', () => {
+  it('nodes are not ready while Redis is down, refuse what needs another node, and resync consistently after', async () => {
+    const c = cluster();
+    const watchers = await c.watchers();
+    const a = await c.guest(0, 'Ann');
+    const b = await c.guest(1, 'Bob');
+    const cc = await c.guest(2, 'Cyd');
+    const ia = new Inbox(a, GAME_EVENTS);
+    const ic = new Inbox(cc, GAME_EVENTS);
+
+    const g1 = (await a.call('game.create', { name: 'Before 1', gameType: 'outage', maxPlayers: 4 })).game;
+    await listedEverywhere(watchers, g1.id);
+    await b.call('game.join', { gameId: g1.id });
+    const g2 = (await cc.call('game.create', { name: 'Before 2', gameType: 'outage', maxPlayers: 4 })).game;
+    const before = await c.converged(watchers, 5000);
+    expect(before.map((g) => g.id).sort()).toEqual([g1.id, g2.id].sort());
+
+    // Redis dies.
+    await redis!.stop('SIGKILL');
+    await Promise.all(c.nodes.map((n) => n.waitNotReady(15_000)));
+    for (const n of c.nodes) {
+      expect(n.running, `${n.id} keeps running without Redis`).toBe(true);
+      expect((await fetch(`${n.http}/healthz`)).status, `${n.id} /healthz`).toBe(200);
+    }
+
+    // Browsing is local and still answers; a join of a game another node owns is refused at once.
+    const local = await within(b.call('games.list', { filter: { gameType: 'outage' } }), 5000, 'games.list on n2 during the outage');
+    expect(local.games.map((g) => g.id).sort()).toEqual([g1.id, g2.id].sort());
+    const t0 = Date.now();
+    expect(await errorCode(b.call('game.join', { gameId: g2.id }))).toBe('NODE_UNAVAILABLE');
+    expect(Date.now() - t0).toBeLessThan(4500);
+    // The refused join cost B nothing: still in g1.
+    expect((await b.call('game.current', {})).game?.id).toBe(g1.id);
+
+    // Redis is back, empty: every node rejoins and resyncs.
+    await redis!.start();
+    await Promise.all(c.nodes.map((n) => n.waitReady(20_000)));
+    const after = await c.converged(watchers, 10_000);
+    expect(after.map((g) => g.id).sort()).toEqual([g1.id, g2.id].sort());
+    for (const g of after) expect(g.players).toBe(g.id === g1.id ? 2 : 1);
+
+    // Cross-node work again: B moves to g2 (n3's), a new game on n1 reaches every node.
+    const joined = await retrying(() => b.call('game.join', { gameId: g2.id }), 10_000);
+    expect(joined.game.players.map((p) => p.userId)).toEqual([cc.userId, b.userId]);
+    await within(ia.next('game.playerLeft', (e) => e.userId === b.userId && e.gameId === g1.id), 5000, 'A sees B leave g1 for g2');
+    await within(ic.next('game.playerJoined', (e) => e.player.userId === b.userId), 5000, 'C sees B join g2');
+    const subs = watchers.map((w) => new Inbox(w, ['games.added']));
+    const dot = await c.guest(0, 'Dot'); // a newcomer (A creating a game would leave g1, and g1 would go)
+    const g3 = (await dot.call('game.create', { name: 'After', gameType: 'outage' })).game;
+    // The subscriptions made before the outage still deliver, on every node.
+    for (const [i, inbox] of subs.entries()) {
+      await within(inbox.next('games.added', (e) => e.game.id === g3.id), 5000, `the n${i + 1} watcher's subscription from before the outage gets games.added`);
+    }
+    const final = await c.converged(watchers, 10_000);
+    expect(final.map((g) => g.id).sort()).toEqual([g1.id, g2.id, g3.id].sort());
+    await c.checkInvariants();
+  });
+});

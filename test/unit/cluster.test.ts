@@ -1,0 +1,654 @@
+import pino from 'pino';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { BusDown, LocalBus, LocalHub, type Bus } from '../../server/src/cluster/bus.js';
+import { Cluster } from '../../server/src/cluster/cluster.js';
+import { Entities, type EntitySpec } from '../../server/src/cluster/entities.js';
+import { LobbyError } from '../../server/src/errors.js';
+
+/*
+ * Several Cluster nodes in one process, on one LocalHub, with real short
+ * timers: heartbeats every 25 ms, a node silent for 250 ms is dead, a routed
+ * call waits 300 ms (a timeout well above the heartbeat, so that a loaded
+ * machine's event-loop stalls do not declare live nodes dead). Conditions are awaited with a bounded poll, never a
+ * fixed sleep (except a short flush of the in-process bus's queued deliveries).
+ */
+
+const PREFIX = 't';
+const HEARTBEAT_MS = 25;
+const TIMEOUT_MS = 250;
+const CALL_TIMEOUT_MS = 300;
+const log = pino({ level: 'silent' });
+
+// ------------------------------------------------------------------ a tiny entity: a counter
+
+interface Counter {
+  id: string;
+  version: number;
+  value: number;
+}
+type CounterCommand = { type: 'add'; n: number } | { type: 'end' } | { type: 'refuse' } | { type: 'noop' };
+type CounterEvent = { type: 'added'; n: number; version: number } | { type: 'ended' };
+
+/** What a node's counter spec was asked to do, to tell where a command ran and how a replica caught up. */
+interface Trace {
+  decided: { id: string; command: CounterCommand }[];
+  applied: { id: string; events: CounterEvent[] }[];
+  replaced: { id: string; after: Counter | undefined }[];
+}
+
+function counterSpec(trace: Trace): EntitySpec<Counter, CounterCommand, CounterEvent, number> {
+  return {
+    kind: 'counter',
+    version: (s) => s.version,
+    decide(id, before, command) {
+      trace.decided.push({ id, command });
+      switch (command.type) {
+        case 'add':
+          return {
+            result: (before?.value ?? 0) + command.n,
+            events: [{ type: 'added', n: command.n, version: (before?.version ?? 0) + 1 }],
+            timers: [],
+          };
+        case 'end':
+          if (!before) throw new LobbyError('GAME_NOT_FOUND', `no counter ${id}`);
+          return { result: before.value, events: [{ type: 'ended' }], timers: [] };
+        case 'refuse':
+          throw new LobbyError('FORBIDDEN', 'counters refuse this');
+        case 'noop':
+          return { result: before?.value ?? 0, events: [], timers: [] };
+      }
+    },
+    apply(id, before, events) {
+      trace.applied.push({ id, events });
+      let s = before;
+      for (const e of events) s = e.type === 'ended' ? undefined : { id, version: e.version, value: (s?.value ?? 0) + e.n };
+      return s;
+    },
+    replace(id, _before, after) {
+      trace.replaced.push({ id, after });
+    },
+    resume: () => [],
+  };
+}
+
+// ------------------------------------------------------------------ a bus that can die or lose messages
+
+/**
+ * A LocalBus that a test can cut off (as if Redis became unreachable from
+ * this node only: nothing in, nothing out, no key operations, no bye) or make
+ * lose some incoming messages.
+ */
+class TestBus implements Bus {
+  dead = false;
+  /** Incoming messages for which this returns true are lost. */
+  drop: ((channel: string, message: string) => boolean) | undefined;
+  private readonly inner: LocalBus;
+
+  constructor(hub: LocalHub) {
+    this.inner = new LocalBus(hub);
+  }
+
+  get up(): boolean {
+    return !this.dead;
+  }
+
+  onStatus(): void {
+    // the test kills the node for good; no status changes are reported
+  }
+
+  publish(channel: string, message: string): void {
+    if (this.dead) throw new BusDown();
+    this.inner.publish(channel, message);
+  }
+
+  subscribe(channel: string, fn: (message: string) => void): Promise<void> {
+    return this.inner.subscribe(channel, (m) => {
+      if (this.dead || this.drop?.(channel, m)) return;
+      fn(m);
+    });
+  }
+
+  private alive(): void {
+    if (this.dead) throw new BusDown();
+  }
+
+  async get(key: string): Promise<string | null> {
+    this.alive();
+    return this.inner.get(key);
+  }
+
+  async set(key: string, value: string, ttlMs?: number): Promise<void> {
+    this.alive();
+    return this.inner.set(key, value, ttlMs);
+  }
+
+  async cas(key: string, expect: string | null, next: string | null, ttlMs?: number): Promise<boolean> {
+    this.alive();
+    return this.inner.cas(key, expect, next, ttlMs);
+  }
+
+  async keys(prefix: string): Promise<string[]> {
+    this.alive();
+    return this.inner.keys(prefix);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+// ------------------------------------------------------------------ nodes
+
+interface TestNode {
+  id: string;
+  bus: TestBus;
+  cluster: Cluster;
+  counters: Entities<Counter, CounterCommand, CounterEvent, number>;
+  trace: Trace;
+  /** Nodes this one saw go down, in order. */
+  downs: string[];
+}
+
+let running: TestNode[] = [];
+
+afterEach(async () => {
+  const nodes = running;
+  running = [];
+  for (const n of nodes) n.counters.stop();
+  await Promise.all(nodes.map((n) => n.cluster.stop()));
+});
+
+async function startNode(hub: LocalHub, id: string): Promise<TestNode> {
+  const bus = new TestBus(hub);
+  const cluster = new Cluster(bus, { nodeId: id, prefix: PREFIX, heartbeatMs: HEARTBEAT_MS, timeoutMs: TIMEOUT_MS, callTimeoutMs: CALL_TIMEOUT_MS }, log);
+  const trace: Trace = { decided: [], applied: [], replaced: [] };
+  const counters = new Entities(counterSpec(trace), cluster, log);
+  const node: TestNode = { id, bus, cluster, counters, trace, downs: [] };
+  cluster.onNodeDown((n) => node.downs.push(n));
+  running.push(node);
+  await cluster.start();
+  return node;
+}
+
+/** Starts the nodes one after the other and waits until every one lists every other. */
+async function startCluster(hub: LocalHub, ...ids: string[]): Promise<TestNode[]> {
+  const nodes: TestNode[] = [];
+  for (const id of ids) nodes.push(await startNode(hub, id));
+  await until(() => nodes.every((n) => sorted(n.cluster.nodes()).join() === sorted(ids).join()), 'every node to know every other');
+  return nodes;
+}
+
+/** The node stops answering and heartbeating, without a bye. */
+function kill(node: TestNode): void {
+  node.bus.dead = true;
+}
+
+// ------------------------------------------------------------------ helpers
+
+const sorted = (xs: string[]) => [...xs].sort();
+
+async function until(cond: () => boolean, what: string, withinMs = 2000): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${withinMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Lets every message already published on the in-process bus arrive (delivery is by microtask). */
+const flush = () => new Promise((r) => setTimeout(r, 0));
+
+async function rejection(p: unknown): Promise<unknown> {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** The owner's fencing epoch, from its snapshot handler (local call). */
+async function epochOf(node: TestNode, id: string): Promise<number> {
+  const snap = await node.cluster.call<{ epoch: number }>(node.id, 'counter.snapshot', { id });
+  return snap.epoch;
+}
+
+/** A batch on the wire exactly as `node` would cast it. */
+function publishAs(hub: LocalHub, from: string, kind: string, body: unknown): void {
+  new LocalBus(hub).publish(`${PREFIX}:all`, JSON.stringify({ t: 'cast', from, kind, body }));
+}
+
+// ------------------------------------------------------------------ tests
+
+describe('cluster membership', () => {
+  it('nodes learn each other; a bye removes a node at once; a silent node is declared down after the timeout', async () => {
+    const hub = new LocalHub();
+    const [a, b, c] = await startCluster(hub, 'A', 'B', 'C');
+    // A healthy cluster stays whole: past every node's start-up grace (a timeout), nobody was declared down.
+    await new Promise((r) => setTimeout(r, TIMEOUT_MS + 3 * HEARTBEAT_MS));
+    for (const n of [a!, b!, c!]) {
+      expect(n.downs).toEqual([]);
+      expect(sorted(n.cluster.nodes())).toEqual(['A', 'B', 'C']);
+    }
+
+    // A stop says bye: the others drop the node without waiting for the timeout.
+    const stoppedAt = Date.now();
+    await c!.cluster.stop();
+    await flush();
+    expect(Date.now() - stoppedAt).toBeLessThan(TIMEOUT_MS);
+    expect(sorted(a!.cluster.nodes())).toEqual(['A', 'B']);
+    expect(sorted(b!.cluster.nodes())).toEqual(['A', 'B']);
+    expect(a!.downs).toEqual(['C']);
+    expect(b!.downs).toEqual(['C']);
+    expect(a!.cluster.isLive('C')).toBe(false);
+
+    // A node that goes silent (no bye) stays listed until a full timeout has passed without a heartbeat.
+    const killedAt = Date.now();
+    kill(b!);
+    await new Promise((r) => setTimeout(r, TIMEOUT_MS / 2));
+    expect(a!.cluster.nodes()).toContain('B');
+    expect(a!.downs).toEqual(['C']);
+    await until(() => a!.downs.includes('B'), 'A to declare B down');
+    expect(Date.now() - killedAt).toBeGreaterThanOrEqual(TIMEOUT_MS - HEARTBEAT_MS);
+    expect(a!.cluster.nodes()).toEqual(['A']);
+    expect(a!.downs).toEqual(['C', 'B']); // once each
+  });
+
+  it('a node that starts later finds the others through their keys and is found by them', async () => {
+    const hub = new LocalHub();
+    const [a, b] = await startCluster(hub, 'A', 'B');
+    const d = await startNode(hub, 'D');
+    // D learned A and B during start() (their liveness keys), before any beat of theirs.
+    expect(sorted(d.cluster.nodes())).toEqual(['A', 'B', 'D']);
+    expect(d.cluster.ready).toBe(true);
+    await until(() => a!.cluster.isLive('D') && b!.cluster.isLive('D'), 'A and B to hear D');
+  });
+});
+
+describe('successor', () => {
+  it('is the same on every node for the same key and live set, spreads keys, and never picks a draining node', async () => {
+    const hub = new LocalHub();
+    const nodes = await startCluster(hub, 'A', 'B', 'C');
+    const keys = Array.from({ length: 60 }, (_, i) => `counter:k${i}`);
+
+    const picks = keys.map((k) => nodes.map((n) => n.cluster.successor(k)));
+    for (const p of picks) expect(new Set(p).size).toBe(1);
+    // Rendezvous hashing over three nodes: each gets a share of 60 keys.
+    expect(new Set(picks.map((p) => p[0]))).toEqual(new Set(['A', 'B', 'C']));
+
+    const [a, b, c] = nodes;
+    b!.cluster.startDraining();
+    expect(b!.cluster.isDraining).toBe(true);
+    expect(b!.cluster.ready).toBe(false);
+    // B stops choosing itself at once; the others once its draining heartbeat arrives.
+    await until(() => keys.every((k) => a!.cluster.successor(k) !== 'B' && c!.cluster.successor(k) !== 'B'), 'A and C to stop choosing B');
+    for (const k of keys) {
+      const s = b!.cluster.successor(k);
+      expect(s).not.toBe('B');
+      expect(a!.cluster.successor(k)).toBe(s);
+      expect(c!.cluster.successor(k)).toBe(s);
+    }
+    // A key that went to a node still taking work stays there (only B's keys move).
+    keys.forEach((k, i) => {
+      if (picks[i]![0] !== 'B') expect(a!.cluster.successor(k)).toBe(picks[i]![0]);
+    });
+    // Draining is not leaving.
+    expect(a!.cluster.nodes()).toContain('B');
+  });
+});
+
+describe('routing', () => {
+  it("a command from a replica runs on the owner, whose batch the replica has applied by the time the answer arrives", async () => {
+    const hub = new LocalHub();
+    const [a, b] = await startCluster(hub, 'A', 'B');
+
+    expect(await a!.counters.exec('x', { type: 'add', n: 5 })).toBe(5);
+    expect(a!.counters.ownerOf('x')).toBe('A');
+    await until(() => b!.counters.get('x')?.version === 1, 'B to replicate x');
+    expect(b!.counters.ownerOf('x')).toBe('A');
+
+    b!.trace.decided.length = 0;
+    a!.trace.decided.length = 0;
+    const result = await b!.counters.exec('x', { type: 'add', n: 2 });
+    // Read right after the await: no waiting.
+    expect(result).toBe(7);
+    expect(b!.counters.get('x')).toEqual({ id: 'x', version: 2, value: 7 });
+    expect(a!.counters.get('x')).toEqual({ id: 'x', version: 2, value: 7 });
+    expect(a!.trace.decided).toEqual([{ id: 'x', command: { type: 'add', n: 2 } }]);
+    expect(b!.trace.decided).toEqual([]);
+    // The replica applied the owner's batch (not a snapshot).
+    expect(b!.trace.replaced).toEqual([]);
+  });
+
+  it("a LobbyError thrown by the owner's decide arrives at the caller as a LobbyError with the same code", async () => {
+    const hub = new LocalHub();
+    const [a, b] = await startCluster(hub, 'A', 'B');
+    await a!.counters.exec('x', { type: 'add', n: 1 });
+    await until(() => b!.counters.get('x') !== undefined, 'B to replicate x');
+
+    const err = await rejection(b!.counters.exec('x', { type: 'refuse' }));
+    expect(err).toBeInstanceOf(LobbyError);
+    expect((err as LobbyError).code).toBe('FORBIDDEN');
+    expect((err as LobbyError).message).toBe('counters refuse this');
+    expect(a!.trace.decided.at(-1)).toEqual({ id: 'x', command: { type: 'refuse' } });
+    // Nothing changed anywhere.
+    expect(a!.counters.get('x')?.version).toBe(1);
+    expect(b!.counters.get('x')?.version).toBe(1);
+
+    // Anything else thrown there is INTERNAL here, without the other node's message.
+    a!.cluster.handle('boom', () => {
+      throw new Error('secret detail');
+    });
+    const internal = await rejection(b!.cluster.call('A', 'boom', null));
+    expect(internal).toBeInstanceOf(LobbyError);
+    expect((internal as LobbyError).code).toBe('INTERNAL');
+    expect((internal as LobbyError).message).not.toContain('secret detail');
+  });
+
+  it('a call that gets no answer, or to a node that is gone, rejects with NODE_UNAVAILABLE within callTimeoutMs', async () => {
+    const hub = new LocalHub();
+    const [a, b, c] = await startCluster(hub, 'A', 'B', 'C');
+
+    // A live node that does not answer in time.
+    a!.cluster.handle('never', () => new Promise(() => {}));
+    let t0 = Date.now();
+    let err = await rejection(b!.cluster.call('A', 'never', null));
+    expect((err as LobbyError).code).toBe('NODE_UNAVAILABLE');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(CALL_TIMEOUT_MS - 5);
+    expect(Date.now() - t0).toBeLessThan(CALL_TIMEOUT_MS + 250);
+
+    // A node that died holding an entity: the command routed to it fails in time.
+    await a!.counters.exec('x', { type: 'add', n: 1 });
+    await until(() => b!.counters.ownerOf('x') === 'A', 'B to replicate x');
+    kill(a!);
+    t0 = Date.now();
+    err = await rejection(b!.counters.exec('x', { type: 'add', n: 1 }));
+    expect(err).toBeInstanceOf(LobbyError);
+    expect((err as LobbyError).code).toBe('NODE_UNAVAILABLE');
+    expect(Date.now() - t0).toBeLessThan(CALL_TIMEOUT_MS + 250);
+
+    // A node that said bye: refused at once.
+    await c!.cluster.stop();
+    await flush();
+    t0 = Date.now();
+    err = await rejection(b!.cluster.call('C', 'counter.snapshot', { id: 'x' }));
+    expect((err as LobbyError).code).toBe('NODE_UNAVAILABLE');
+    expect(Date.now() - t0).toBeLessThan(CALL_TIMEOUT_MS / 2);
+    // And a node never heard of.
+    err = await rejection(b!.cluster.call('Z', 'counter.snapshot', { id: 'x' }));
+    expect((err as LobbyError).code).toBe('NODE_UNAVAILABLE');
+  });
+});
+
+describe('replicas', () => {
+  it('a replica that missed a batch fetches a snapshot and converges to the owner', async () => {
+    const hub = new LocalHub();
+    const [a, c] = await startCluster(hub, 'A', 'C');
+    await a!.counters.exec('x', { type: 'add', n: 1 });
+    await until(() => c!.counters.get('x')?.version === 1, 'C to replicate x');
+
+    // C loses the next batch.
+    let lost = 0;
+    c!.bus.drop = (_ch, m) => m.includes('"counter.batch"') && lost++ === 0;
+    await a!.counters.exec('x', { type: 'add', n: 2 });
+    await flush();
+    expect(lost).toBe(1);
+    expect(c!.counters.get('x')?.version).toBe(1);
+
+    // The next batch starts at version 2: a gap. C replaces its replica with A's snapshot.
+    await a!.counters.exec('x', { type: 'add', n: 3 });
+    await until(() => c!.counters.get('x')?.version === 3, 'C to catch up through a snapshot');
+    expect(c!.counters.get('x')).toEqual(a!.counters.get('x'));
+    expect(c!.counters.get('x')).toEqual({ id: 'x', version: 3, value: 6 });
+    expect(c!.trace.replaced).toEqual([{ id: 'x', after: { id: 'x', version: 3, value: 6 } }]);
+    expect(c!.counters.ownerOf('x')).toBe('A');
+
+    // Back in step: the next batch is applied as a batch again.
+    await a!.counters.exec('x', { type: 'add', n: 4 });
+    await until(() => c!.counters.get('x')?.version === 4, 'C to apply the next batch');
+    expect(c!.trace.replaced).toHaveLength(1);
+    expect(c!.counters.get('x')?.value).toBe(10);
+  });
+
+  it('a node that starts after some events takes in the owners\u2019 state in start(), and an end reaches every replica', async () => {
+    const hub = new LocalHub();
+    const [a, b] = await startCluster(hub, 'A', 'B');
+    await a!.counters.exec('x', { type: 'add', n: 1 });
+    await a!.counters.exec('x', { type: 'add', n: 1 });
+    await b!.counters.exec('y', { type: 'add', n: 7 });
+
+    const d = await startNode(hub, 'D');
+    expect(d.counters.get('x')).toEqual({ id: 'x', version: 2, value: 2 });
+    expect(d.counters.get('y')).toEqual({ id: 'y', version: 1, value: 7 });
+    expect(d.counters.ownerOf('x')).toBe('A');
+    expect(d.counters.ownerOf('y')).toBe('B');
+    await until(() => a!.cluster.isLive('D'), 'A to hear D');
+
+    // D follows the next batches.
+    await d.counters.exec('x', { type: 'add', n: 1 });
+    expect(d.counters.get('x')?.version).toBe(3);
+    // An end removes the entity from every replica.
+    await d.counters.exec('x', { type: 'end' });
+    await flush();
+    for (const n of [a!, b!, d]) {
+      expect(n.counters.get('x')).toBeUndefined();
+      expect(n.counters.ownerOf('x')).toBeUndefined();
+    }
+  });
+});
+
+describe('failover', () => {
+  it("a dead owner's entity goes to its successor under a raised epoch; the old owner's late batches are fenced out", async () => {
+    const hub = new LocalHub();
+    const [a, b, c] = await startCluster(hub, 'A', 'B', 'C');
+    await a!.counters.exec('x', { type: 'add', n: 5 });
+    await a!.counters.exec('x', { type: 'add', n: 5 });
+    await until(() => b!.counters.get('x')?.version === 2 && c!.counters.get('x')?.version === 2, 'B and C to replicate x');
+    expect(await epochOf(a!, 'x')).toBe(1);
+
+    kill(a!);
+    await until(() => b!.downs.includes('A') && c!.downs.includes('A'), 'B and C to declare A down');
+    const heir = b!.cluster.successor('counter:x')!;
+    expect(c!.cluster.successor('counter:x')).toBe(heir);
+    expect(['B', 'C']).toContain(heir);
+    const other = heir === 'B' ? c! : b!;
+    const heirNode = heir === 'B' ? b! : c!;
+
+    await until(() => b!.counters.ownerOf('x') === heir && c!.counters.ownerOf('x') === heir, 'B and C to follow the new owner');
+    expect(heirNode.counters.owned()).toEqual(['x']);
+    expect(other.counters.owned()).toEqual([]);
+    expect(await epochOf(heirNode, 'x')).toBe(2);
+    expect(hub.read(`${PREFIX}:lease:counter:x`)).toBe(`${heir}:2`);
+
+    // The other node cannot take it too: the lease moved from A:1 once.
+    expect(await other.cluster.lease('counter:x', { owner: 'A', epoch: 1 }, { owner: other.id, epoch: 2 })).toBe(false);
+    expect(hub.read(`${PREFIX}:lease:counter:x`)).toBe(`${heir}:2`);
+
+    // A, partitioned rather than dead, still thinks it owns x; its batch (epoch 1, next version) arrives late.
+    publishAs(hub, 'A', 'counter.batch', { id: 'x', owner: 'A', epoch: 1, from: 2, to: 3, events: [{ type: 'added', n: 100, version: 3 }] });
+    await flush();
+    for (const n of [b!, c!]) {
+      expect(n.counters.get('x')).toEqual({ id: 'x', version: 2, value: 10 });
+      expect(n.counters.ownerOf('x')).toBe(heir);
+    }
+
+    // The new owner runs the next commands, from either node, and both replicas follow.
+    expect(await other.counters.exec('x', { type: 'add', n: 1 })).toBe(11);
+    expect(heirNode.trace.decided.at(-1)).toEqual({ id: 'x', command: { type: 'add', n: 1 } });
+    expect(other.trace.decided).toEqual([]);
+    expect(other.counters.get('x')).toEqual({ id: 'x', version: 3, value: 11 });
+    expect(heirNode.counters.get('x')).toEqual({ id: 'x', version: 3, value: 11 });
+    expect(await epochOf(heirNode, 'x')).toBe(2);
+  });
+
+  it('ownership passes on again when the new owner dies too (epoch 3)', async () => {
+    const hub = new LocalHub();
+    const [a, b, c] = await startCluster(hub, 'A', 'B', 'C');
+    await a!.counters.exec('x', { type: 'add', n: 1 });
+    await until(() => b!.counters.get('x') !== undefined && c!.counters.get('x') !== undefined, 'B and C to replicate x');
+
+    kill(a!);
+    await until(() => b!.counters.ownerOf('x') !== 'A' && c!.counters.ownerOf('x') !== 'A', 'x to move off A');
+    const heirNode = b!.counters.ownerOf('x') === 'B' ? b! : c!;
+    const last = heirNode === b! ? c! : b!;
+    expect(last.counters.ownerOf('x')).toBe(heirNode.id);
+    expect(await last.counters.exec('x', { type: 'add', n: 1 })).toBe(2);
+
+    kill(heirNode);
+    await until(() => last.counters.ownerOf('x') === last.id, `${last.id} to take x over`);
+    expect(await epochOf(last, 'x')).toBe(3);
+    expect(hub.read(`${PREFIX}:lease:counter:x`)).toBe(`${last.id}:3`);
+    // Runs here now, with nothing lost.
+    expect(await last.counters.exec('x', { type: 'add', n: 1 })).toBe(3);
+    expect(last.counters.get('x')).toEqual({ id: 'x', version: 3, value: 3 });
+  });
+
+  it('lease() moves a lease once from a given owner and epoch', async () => {
+    const hub = new LocalHub();
+    const [a, b, c] = await startCluster(hub, 'A', 'B', 'C');
+    const lease = `${PREFIX}:lease:counter:y`;
+
+    // Never written (the creator owns by birth): the first mover wins, the second is refused.
+    expect(await b!.cluster.lease('counter:y', { owner: 'A', epoch: 1 }, { owner: 'B', epoch: 2 })).toBe(true);
+    expect(await c!.cluster.lease('counter:y', { owner: 'A', epoch: 1 }, { owner: 'C', epoch: 2 })).toBe(false);
+    expect(hub.read(lease)).toBe('B:2');
+    // Racing at the same instant: still only one.
+    const race = await Promise.all([
+      a!.cluster.lease('counter:y', { owner: 'B', epoch: 2 }, { owner: 'A', epoch: 3 }),
+      c!.cluster.lease('counter:y', { owner: 'B', epoch: 2 }, { owner: 'C', epoch: 3 }),
+    ]);
+    expect(race.filter(Boolean)).toHaveLength(1);
+    expect(hub.read(lease)).toBe(race[0] ? 'A:3' : 'C:3');
+    // A stale holder is refused.
+    expect(await b!.cluster.lease('counter:y', { owner: 'B', epoch: 2 }, { owner: 'B', epoch: 3 })).toBe(false);
+  });
+});
+
+describe('drain', () => {
+  it("handOver() moves a draining node's entities to the others, who run the next commands", async () => {
+    const hub = new LocalHub();
+    const [a, b, c] = await startCluster(hub, 'A', 'B', 'C');
+    const ids = Array.from({ length: 8 }, (_, i) => `e${i}`);
+    for (const id of ids) await a!.counters.exec(id, { type: 'add', n: 1 });
+    await until(() => ids.every((id) => b!.counters.get(id) && c!.counters.get(id)), 'B and C to replicate');
+
+    a!.cluster.startDraining();
+    await until(() => ids.every((id) => b!.cluster.successor(`counter:${id}`) !== 'A'), 'B to hear A drain');
+    const heirs = new Map(ids.map((id) => [id, a!.cluster.successor(`counter:${id}`)!]));
+    // Each goes where every node agrees it should.
+    for (const id of ids) {
+      expect(heirs.get(id)).not.toBe('A');
+      expect(b!.cluster.successor(`counter:${id}`)).toBe(heirs.get(id));
+    }
+
+    expect(await a!.counters.handOver()).toBe(ids.length);
+    expect(a!.counters.owned()).toEqual([]);
+    await until(() => ids.every((id) => b!.counters.ownerOf(id) === heirs.get(id) && c!.counters.ownerOf(id) === heirs.get(id)), 'B and C to follow the handover');
+    for (const id of ids) {
+      expect(a!.counters.ownerOf(id)).toBe(heirs.get(id));
+      const heir = heirs.get(id) === 'B' ? b! : c!;
+      expect(await epochOf(heir, id)).toBe(2);
+    }
+    expect(sorted([...b!.counters.owned(), ...c!.counters.owned()])).toEqual(sorted(ids));
+
+    // Commands sent to A (still up, draining) now run on the new owners; A only follows.
+    a!.trace.decided.length = 0;
+    b!.trace.decided.length = 0;
+    c!.trace.decided.length = 0;
+    for (const id of ids) expect(await a!.counters.exec(id, { type: 'add', n: 10 })).toBe(11);
+    expect(a!.trace.decided).toEqual([]);
+    expect(sorted([...b!.trace.decided, ...c!.trace.decided].map((d) => d.id))).toEqual(sorted(ids));
+    for (const id of ids) {
+      const heir = heirs.get(id) === 'B' ? b! : c!;
+      expect(heir.trace.decided.some((d) => d.id === id)).toBe(true);
+      for (const n of [a!, b!, c!]) expect(n.counters.get(id)).toEqual({ id, version: 2, value: 11 });
+    }
+
+    // A can now leave without anything to take over.
+    await a!.cluster.stop();
+    await flush();
+    for (const id of ids) expect(b!.counters.ownerOf(id)).toBe(heirs.get(id));
+  });
+});
+
+describe('claim', () => {
+  it('an entity that exists before anyone owns it refuses commands until its successor claims it, then routes to it', async () => {
+    const hub = new LocalHub();
+    const nodes = await startCluster(hub, 'A', 'B', 'C');
+    const queues = new Map(
+      nodes.map((n) => {
+        const q = new Entities({ ...counterSpec(n.trace), kind: 'queue', claimed: true }, n.cluster, log);
+        q.seed('q1', { id: 'q1', version: 0, value: 0 });
+        return [n.id, q] as const;
+      }),
+    );
+    for (const q of queues.values()) {
+      expect(q.ownerOf('q1')).toBeUndefined();
+      expect(() => q.exec('q1', { type: 'add', n: 1 })).toThrow(expect.objectContaining({ code: 'NODE_UNAVAILABLE' }));
+    }
+
+    const heir = nodes[0]!.cluster.successor('queue:q1')!;
+    for (const n of nodes) expect(n.cluster.successor('queue:q1')).toBe(heir);
+    for (const n of nodes) if (n.id !== heir) expect(await queues.get(n.id)!.claim('q1')).toBe(false);
+    expect(hub.read(`${PREFIX}:lease:queue:q1`)).toBeNull();
+    expect(await queues.get(heir)!.claim('q1')).toBe(true);
+    expect(await queues.get(heir)!.claim('q1')).toBe(false); // once
+    expect(hub.read(`${PREFIX}:lease:queue:q1`)).toBe(`${heir}:1`);
+    await until(() => [...queues.values()].every((q) => q.ownerOf('q1') === heir), 'every node to follow the claim');
+
+    const from = nodes.find((n) => n.id !== heir)!;
+    for (const n of nodes) n.trace.decided.length = 0;
+    expect(await queues.get(from.id)!.exec('q1', { type: 'add', n: 4 })).toBe(4);
+    expect(nodes.find((n) => n.id === heir)!.trace.decided).toEqual([{ id: 'q1', command: { type: 'add', n: 4 } }]);
+    await flush();
+    for (const q of queues.values()) expect(q.get('q1')).toEqual({ id: 'q1', version: 1, value: 4 });
+  });
+});
+
+describe('claimLogin', () => {
+  it('asks a live holder to let go and returns its answer; skips a dead one', async () => {
+    const hub = new LocalHub();
+    const [a, b] = await startCluster(hub, 'A', 'B');
+    const key = (u: string) => `${PREFIX}:login:${u}`;
+
+    const nobody = vi.fn(async () => true);
+    expect(await a!.cluster.claimLogin('u1', nobody)).toBe(false);
+    expect(nobody).not.toHaveBeenCalled();
+    expect(hub.read(key('u1'))).toBe('A');
+
+    // Again on the same node: no one else to ask.
+    expect(await a!.cluster.claimLogin('u1', nobody)).toBe(false);
+    expect(nobody).not.toHaveBeenCalled();
+
+    // B claims a login that live A holds: A is asked, its answer comes back, the login is B's.
+    const letGo = vi.fn(async (_node: string) => true);
+    expect(await b!.cluster.claimLogin('u1', letGo)).toBe(true);
+    expect(letGo.mock.calls).toEqual([['A']]);
+    expect(hub.read(key('u1'))).toBe('B');
+
+    const noSession = vi.fn(async (_node: string) => false);
+    expect(await a!.cluster.claimLogin('u1', noSession)).toBe(false);
+    expect(noSession.mock.calls).toEqual([['B']]);
+    expect(hub.read(key('u1'))).toBe('A');
+
+    // The holder refuses: the refusal reaches the claimer and the login stays where it was.
+    const refuse = vi.fn(async (_node: string): Promise<boolean> => {
+      throw new LobbyError('ALREADY_LOGGED_IN', 'refused');
+    });
+    const err = await rejection(b!.cluster.claimLogin('u1', refuse));
+    expect((err as LobbyError).code).toBe('ALREADY_LOGGED_IN');
+    expect(hub.read(key('u1'))).toBe('A');
+
+    // A dies holding u1: B takes the login without asking anyone.
+    kill(a!);
+    await until(() => !b!.cluster.isLive('A'), 'B to declare A down');
+    const unasked = vi.fn(async (_node: string) => true);
+    expect(await b!.cluster.claimLogin('u1', unasked)).toBe(false);
+    expect(unasked).not.toHaveBeenCalled();
+    expect(hub.read(key('u1'))).toBe('B');
+
+    // Released: gone from the bus.
+    b!.cluster.releaseLogin('u1');
+    await until(() => hub.read(key('u1')) === null, 'the login to be released');
+  });
+});
