@@ -308,15 +308,20 @@ export class Gateway {
   private joinCluster(cluster: Cluster): void {
     cluster.handle<{ userId: string; refuse: boolean; resuming: boolean }>('session.move', ({ userId, refuse, resuming }, from) => {
       const s = this.sessions.get(userId);
+      if (s?.link && refuse) throw new LobbyError('ALREADY_LOGGED_IN', 'this account is logged in on another node');
+      // Recorded even without a session here: a dead node's session this node is about to adopt went on there.
+      this.elsewhere.set(userId, { node: from, name: s?.name ?? this.elsewhere.get(userId)?.name ?? '' });
       if (!s) return { had: false };
-      if (s.link && refuse) throw new LobbyError('ALREADY_LOGGED_IN', 'this account is logged in on another node');
       (s.link as Connection | undefined)?.evict(CloseCode.REPLACED, resuming ? 'session resumed on another connection' : 'logged in elsewhere');
       this.drop(s, 'moved');
-      this.elsewhere.set(userId, { node: from, name: s.name });
       return { had: true };
     });
     cluster.onCast<{ userId: string; name: string }>('session.up', ({ userId, name }, from) => {
-      if (!this.sessions.has(userId)) this.elsewhere.set(userId, { node: from, name });
+      const s = this.sessions.get(userId);
+      if (s?.link) return;
+      // A session here without a connection (in its grace period, or adopted from a dead node) went on there.
+      if (s) this.drop(s, 'moved');
+      this.elsewhere.set(userId, { node: from, name });
     });
     cluster.onCast<{ userId: string }>('session.down', ({ userId }, from) => {
       if (this.elsewhere.get(userId)?.node === from) this.elsewhere.delete(userId);
