@@ -345,6 +345,7 @@ export class Gateway {
         void cluster.takeLogin(userId, dead).then((taken) => {
           if (!taken || this.sessions.has(userId) || this.elsewhere.has(userId)) return;
           const s = new Session(userId, e.name, { events: this.deps.config.resumeBufferEvents, bytes: this.deps.config.resumeBufferBytes });
+          s.adopted = true;
           this.sessions.set(userId, s);
           this.deps.metrics.sessions.set(this.sessions.size);
           cluster.cast('session.up', { userId, name: e.name });
@@ -418,7 +419,8 @@ export class Gateway {
       if (!s.link) this.notify('back', s.userId);
       clearTimeout(s.graceTimer);
       s.name = id.name;
-      resumed = resuming && s.replay.since(resumeFrom, s.seq) !== undefined;
+      resumed = resuming && !s.adopted && s.replay.since(resumeFrom, s.seq) !== undefined;
+      s.adopted = false;
       if (!resumed) s.restart();
     } else {
       s = new Session(id.userId, id.name, { events: config.resumeBufferEvents, bytes: config.resumeBufferBytes });

@@ -16,6 +16,8 @@ export class Session {
   link: SessionLink | undefined;
   graceTimer: NodeJS.Timeout | undefined;
   readonly replay: ReplayBuffer;
+  /** Taken over from a dead node: its numbering is not the one the client knows, so a resume resyncs. */
+  adopted = false;
 
   constructor(
     readonly userId: string,
