@@ -259,7 +259,7 @@ export class NodeProcess {
   }
 
   /** An admin API call with the bearer token. */
-  async admin(adminToken: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  async admin(adminToken: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
     const res = await fetch(this.http + path, {
       method,
       headers: { authorization: `Bearer ${adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },

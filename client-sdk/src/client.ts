@@ -40,13 +40,20 @@ export interface ReconnectOptions {
   maxDelayMs?: number;
 }
 
+/**
+ * An event handler property. Written as a method so its parameter is checked
+ * both ways: the DOM's and `ws`'s handlers take their own richer event types,
+ * which carry at least what the client reads.
+ */
+type Handler<E> = { handle(ev: E): void }['handle'];
+
 /** The browser-compatible subset of WebSocket the client uses; `ws` and the DOM's WebSocket both fit. */
 export interface WebSocketLike {
   readonly readyState: number;
-  onopen: ((ev: any) => void) | null;
-  onmessage: ((ev: any) => void) | null;
-  onclose: ((ev: any) => void) | null;
-  onerror: ((ev: any) => void) | null;
+  onopen: Handler<unknown> | null;
+  onmessage: Handler<{ data: unknown }> | null;
+  onclose: Handler<{ code?: number; reason?: string }> | null;
+  onerror: Handler<unknown> | null;
   send(data: string): void;
   close(code?: number, reason?: string): void;
 }

@@ -69,4 +69,5 @@ describe('cluster: a game across nodes', () => {
     expect(list).toEqual([]);
     await c.checkInvariants();
   });
+
 });

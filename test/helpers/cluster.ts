@@ -76,7 +76,7 @@ export class TestNode {
   drain(): Promise<number> {
     return this.proc.drain(ADMIN_TOKEN);
   }
-  admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
     return this.proc.admin(ADMIN_TOKEN, method, path, body);
   }
   readyStatus(): Promise<number | undefined> {

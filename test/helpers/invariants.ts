@@ -1,4 +1,8 @@
-import { events, type EventName, type GameSummary, type GameView, type PartyView, type TicketUpdate } from '@foyer/shared';
+import { events, isOpName, type EventName, type GameSummary, type GameView, type OpName, type OpResult, type PartyView, type TicketUpdate } from '@foyer/shared';
+import type { Received } from './events.js';
+
+/** One reply as received: the op and the result the protocol gives it. */
+type Replied = { [O in OpName]: { op: O; result: OpResult<O> } }[OpName];
 import type { LobbyClient, LobbyState } from '@foyer/client-sdk';
 
 /**
@@ -84,7 +88,7 @@ export class Invariants {
       client.on(ev, (data, frame) => {
         this.observe(w, 'event', ev, data, frame.seq);
         try {
-          this.onEvent(w, ev, data as never);
+          this.onEvent(w, { ev, data } as Received);
         } catch (err) {
           this.violation(w, `the invariant checker failed on ${ev}: ${String(err)}`);
         }
@@ -104,7 +108,8 @@ export class Invariants {
           if (LOGINS.has(op) && typeof (result as { userId?: unknown }).userId === 'string') w.me = (result as { userId: string }).userId;
           this.observe(w, 'reply', op, { request: args[0], result });
           try {
-            this.onReply(w, op, args[0] as Record<string, unknown> | undefined, result as never);
+            // `op` answered with `result`: the cast pairs them as the protocol table does.
+            if (isOpName(op)) this.onReply(w, { op, result } as Replied);
           } catch (err) {
             this.violation(w, `the invariant checker failed on the reply to ${op}: ${String(err)}`);
           }
@@ -173,46 +178,44 @@ export class Invariants {
 
   // ---- events ----
 
-  private onEvent(w: Watched, ev: EventName, data: any): void {
+  private onEvent(w: Watched, e: Received): void {
     const me = w.me ?? w.client.userId;
-    if (ev.startsWith('game.') && typeof data.gameId === 'string' && typeof data.version === 'number') {
-      this.forward(w, `game:${data.gameId}`, data.version, ev);
-      this.roster(w, data.gameId, data.version, ev, data);
+    // Every game and party event names its entity and the version it produces.
+    const d = e.data as { gameId?: unknown; partyId?: unknown; version?: unknown };
+    if (e.ev.startsWith('game.') && typeof d.gameId === 'string' && typeof d.version === 'number') {
+      this.forward(w, `game:${d.gameId}`, d.version, e.ev);
+      this.roster(w, d.gameId, d.version, e);
     }
-    if (ev.startsWith('party.') && typeof data.partyId === 'string' && typeof data.version === 'number') this.forward(w, `party:${data.partyId}`, data.version, ev);
-    switch (ev) {
+    if (e.ev.startsWith('party.') && typeof d.partyId === 'string' && typeof d.version === 'number') this.forward(w, `party:${d.partyId}`, d.version, e.ev);
+    switch (e.ev) {
       case 'game.playerJoined':
-        if (data.player.userId === me) this.enter(w, data.gameId, ev);
+        if (e.data.player.userId === me) this.enter(w, e.data.gameId, e.ev);
         break;
       case 'game.spectatorJoined':
-        if (data.spectator.userId === me) this.enter(w, data.gameId, ev);
+        if (e.data.spectator.userId === me) this.enter(w, e.data.gameId, e.ev);
         break;
       case 'game.playerLeft':
       case 'game.spectatorLeft':
-        if (data.userId === me) this.leave(w, data.gameId);
+        if (e.data.userId === me) this.leave(w, e.data.gameId);
         break;
       case 'game.ended':
-        this.leave(w, data.gameId);
-        w.rosters.delete(data.gameId);
+        this.leave(w, e.data.gameId);
+        w.rosters.delete(e.data.gameId);
         break;
       case 'game.updated':
-        this.gameView(w, data.game as GameView, ev);
-        break;
-      case 'game.started':
+        this.gameView(w, e.data.game, e.ev);
         break;
       case 'games.added':
       case 'games.updated':
-        this.forward(w, `summary:${data.game.id}`, data.game.version, ev);
-        this.summary(w, data.game as GameSummary, ev);
+        this.forward(w, `summary:${e.data.game.id}`, e.data.game.version, e.ev);
+        this.summary(w, e.data.game, e.ev);
         break;
       case 'party.invited':
-        this.partyView(w, data.party as PartyView, ev);
-        break;
       case 'party.snapshot':
-        this.partyView(w, data.party as PartyView, ev);
+        this.partyView(w, e.data.party, e.ev);
         break;
       case 'mm.status':
-        this.ticket(w, data as TicketUpdate, ev);
+        this.ticket(w, e.data, e.ev);
         break;
       default:
         break;
@@ -221,50 +224,49 @@ export class Invariants {
 
   // ---- replies ----
 
-  private onReply(w: Watched, op: string, request: Record<string, unknown> | undefined, r: any): void {
+  private onReply(w: Watched, r: Replied): void {
     const me = w.me ?? w.client.userId;
-    switch (op) {
+    switch (r.op) {
       case 'game.create':
       case 'game.join':
       case 'games.quickJoin': {
-        const game = r.game as GameView;
-        this.gameView(w, game, op);
-        if (game.players.some((p) => p.userId === me) || game.spectators.some((s) => s.userId === me)) this.enter(w, game.id, op);
+        const { game } = r.result;
+        this.gameView(w, game, r.op);
+        if (game.players.some((p) => p.userId === me) || game.spectators.some((s) => s.userId === me)) this.enter(w, game.id, r.op);
         break;
       }
       case 'game.current':
-        if (r.game) this.gameView(w, r.game as GameView, op);
+        if (r.result.game) this.gameView(w, r.result.game, r.op);
         // The node's word, now: what the client believes from here on.
-        w.game = r.game ? (r.game as GameView).id : null;
+        w.game = r.result.game ? r.result.game.id : null;
         break;
       case 'game.update':
-        this.gameView(w, r.game as GameView, op);
+        this.gameView(w, r.result.game, r.op);
         break;
       case 'game.leave':
-        this.leave(w, r.gameId as string);
+        this.leave(w, r.result.gameId);
         break;
       case 'games.list':
       case 'games.subscribe':
-        for (const g of r.games as GameSummary[]) this.summary(w, g, op);
+        for (const g of r.result.games) this.summary(w, g, r.op);
         break;
       case 'party.invite':
       case 'party.accept':
       case 'party.setAttributes':
-        this.partyView(w, r.party as PartyView, op);
+        this.partyView(w, r.result.party, r.op);
         break;
       case 'party.current':
-        if (r.party) this.partyView(w, r.party as PartyView, op);
+        if (r.result.party) this.partyView(w, r.result.party, r.op);
         break;
       case 'mm.join':
       case 'party.go':
       case 'game.queue':
-        this.ticket(w, r as TicketUpdate, op);
+        this.ticket(w, r.result, r.op);
         break;
       case 'mm.current':
-        if (r.ticket) this.ticket(w, r.ticket as TicketUpdate, op);
+        if (r.result.ticket) this.ticket(w, r.result.ticket, r.op);
         break;
       default:
-        void request;
         break;
     }
   }
@@ -309,7 +311,7 @@ export class Invariants {
   }
 
   /** Applies an event to the client's roster of the game when it follows the roster's version without a gap. */
-  private roster(w: Watched, gameId: string, version: number, ev: string, data: any): void {
+  private roster(w: Watched, gameId: string, version: number, e: Received): void {
     const r = w.rosters.get(gameId);
     if (!r || version <= r.version) return;
     // game.started: one per player, all with one version (the first one moves it).
@@ -318,9 +320,9 @@ export class Invariants {
       return;
     }
     r.version = version;
-    if (ev === 'game.playerJoined') r.players.add(data.player.userId);
-    else if (ev === 'game.playerLeft') r.players.delete(data.userId);
-    if (r.players.size > r.maxPlayers) this.violation(w, `game ${gameId} v${version}: ${r.players.size} players after ${ev}, maxPlayers ${r.maxPlayers}`);
+    if (e.ev === 'game.playerJoined') r.players.add(e.data.player.userId);
+    else if (e.ev === 'game.playerLeft') r.players.delete(e.data.userId);
+    if (r.players.size > r.maxPlayers) this.violation(w, `game ${gameId} v${version}: ${r.players.size} players after ${e.ev}, maxPlayers ${r.maxPlayers}`);
   }
 
   private summary(w: Watched, s: GameSummary, why: string): void {

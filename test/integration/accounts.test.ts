@@ -47,6 +47,10 @@ describe('accounts', () => {
     expect(await code(b.call('auth.login', { name: unique('Nobody'), password: 'whatever1' }))).toBe('WRONG_CREDENTIALS');
     const login = await b.call('auth.login', { name: name.toLowerCase(), password: 'correct horse' });
     expect(login.userId).toBe(reg.userId);
+    // The SDK keeps the token of these logins, so a dropped connection resumes the session.
+    expect(a.token).toBe(reg.token);
+    expect(b.token).toBe(login.token);
+    expect(b.userId).toBe(reg.userId);
     // Only the scrypt hash is stored or logged, never the password.
     expect(t.logs.join('')).not.toContain('correct horse');
   });

@@ -298,6 +298,20 @@ describe('successor', () => {
 });
 
 describe('routing', () => {
+  it('arrival() waits for an id another node handed out an instant ago, and gives up on an unknown one', async () => {
+    const hub = new LocalHub();
+    const [a, b] = await startCluster(hub, 'A', 'B');
+    // B asks before A's batch can have arrived (delivery is asynchronous).
+    const asked = Date.now();
+    const waiting = b!.counters.arrival('fresh', 1000);
+    await a!.counters.exec('fresh', { type: 'add', n: 3 });
+    expect(await waiting).toEqual({ id: 'fresh', version: 1, value: 3 });
+    expect(Date.now() - asked).toBeLessThan(500); // it came with the batch, not at the deadline
+    const t0 = Date.now();
+    expect(await b!.counters.arrival('never', 50)).toBeUndefined();
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(45);
+  });
+
   it("a command from a replica runs on the owner, whose batch the replica has applied by the time the answer arrives", async () => {
     const hub = new LocalHub();
     const [a, b] = await startCluster(hub, 'A', 'B');

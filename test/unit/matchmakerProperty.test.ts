@@ -1,76 +1,12 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { QueueConfig, TicketUpdate } from '@foyer/shared';
+import { TicketUpdate, type QueueConfig } from '@foyer/shared';
 import { describe, expect, it } from 'vitest';
+import { T0, USERS, config, step, type Step } from './mmArbitraries.js';
 import { allowedSizes, applyQueue, decideQueue, newQueue, ticketOfParty, ticketUpdate, updatesOf, windowOf } from '../../server/src/lobby/matchmaker.js';
 import type { Match, MmCommand, MmEvent, QueueState, Ticket, TicketPlayer } from '../../server/src/lobby/matchmaker.js';
 
-const USERS = Array.from({ length: 10 }, (_, i) => `u${i}`);
-const T0 = 1_000_000;
-
-// ---------------------------------------------------------------- generators
-
-const config = fc
-  .record({
-    teams: fc.integer({ min: 1, max: 3 }),
-    teamSize: fc.integer({ min: 1, max: 3 }),
-    partySizes: fc.option(fc.subarray([1, 2, 3], { minLength: 1 }), { nil: undefined }),
-    initialWindow: fc.constantFrom(0, 50, 100, 300),
-    growthPerSec: fc.constantFrom(0, 50, 200),
-    maxWindow: fc.constantFrom(0, 100, 400),
-    maxWaitMs: fc.integer({ min: 2_000, max: 10_000 }),
-    acceptTimeoutMs: fc.integer({ min: 500, max: 3_000 }),
-    sides: fc.boolean(),
-    maxLatencyMs: fc.option(fc.constant(50), { nil: undefined, freq: 3 }),
-    uniqueAttribute: fc.option(fc.constant('hero'), { nil: undefined, freq: 3 }),
-  })
-  .map((c) =>
-    QueueConfig.parse({
-      name: 'q',
-      teams: c.teams,
-      teamSize: c.teamSize,
-      ...(c.partySizes && { partySizes: c.partySizes }),
-      rating: { initialWindow: c.initialWindow, growthPerSec: c.growthPerSec, maxWindow: c.maxWindow },
-      maxWaitMs: c.maxWaitMs,
-      acceptTimeoutMs: c.acceptTimeoutMs,
-      sides: c.sides,
-      ...(c.maxLatencyMs !== undefined && { maxLatencyMs: c.maxLatencyMs }),
-      ...(c.uniqueAttribute !== undefined && { uniqueAttribute: c.uniqueAttribute }),
-    }),
-  );
-
-const player = fc.record({
-  rating: fc.constantFrom(900, 1000, 1000, 1050, 1100, 1300),
-  side: fc.constantFrom('any' as const, 'any' as const, 'A' as const, 'B' as const),
-  hero: fc.constantFrom('x', 'y', 'z', undefined),
-  eu: fc.constantFrom(10, 40, 90),
-  na: fc.constantFrom(10, 40, 90),
-});
-
-/** A user, or `@found`/`@queued`: resolved when the step runs to a user whose ticket is in that state (so accepts and declines often hit). */
-const who = fc.oneof({ weight: 3, arbitrary: fc.constantFrom('@found', '@queued') }, { weight: 2, arbitrary: fc.constantFrom(...USERS) });
-
-type Step =
-  | { enqueue: { users: string[]; players: { rating: number; side: 'A' | 'B' | 'any'; hero: string | undefined; eu: number; na: number }[]; party: boolean } }
-  | { cancel: string }
-  | { accept: string }
-  | { decline: string }
-  | { deadline: 'live' | 'stale' }
-  | { tick: number };
-
-const step: fc.Arbitrary<Step> = fc.oneof(
-  {
-    weight: 6,
-    arbitrary: fc
-      .record({ users: fc.uniqueArray(fc.constantFrom(...USERS), { minLength: 1, maxLength: 3 }), players: fc.array(player, { minLength: 3, maxLength: 3 }), party: fc.boolean() })
-      .map((enqueue): Step => ({ enqueue })),
-  },
-  { weight: 1, arbitrary: who.map((cancel): Step => ({ cancel })) },
-  { weight: 5, arbitrary: who.map((accept): Step => ({ accept })) },
-  { weight: 1, arbitrary: who.map((decline): Step => ({ decline })) },
-  { weight: 1, arbitrary: fc.constantFrom('live' as const, 'stale' as const).map((deadline): Step => ({ deadline })) },
-  { weight: 4, arbitrary: fc.integer({ min: 0, max: 2_500 }).map((tick): Step => ({ tick })) },
-);
+// The generators are shared with the queue snapshot test (mmArbitraries.ts).
 
 // ---------------------------------------------------------------- the world
 

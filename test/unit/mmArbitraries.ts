@@ -1,8 +1,8 @@
 /**
  * fast-check generators of matchmaking queues and commands, and a driver
  * that runs them like the service does (fake clock, deterministic ids,
- * accept-deadline timers). `config`, `player`, `who` and `step` are those of
- * matchmakerProperty.test.ts, which can import them from here.
+ * accept-deadline timers), shared by matchmakerProperty.test.ts and
+ * queueSnapshot.test.ts.
  */
 import fc from 'fast-check';
 import { QueueConfig } from '@foyer/shared';

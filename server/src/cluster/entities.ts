@@ -236,8 +236,7 @@ export class Entities<S, C, E, R> {
   private onBatch(b: Batch<E>): void {
     const known = this.owners.get(b.id);
     if (known && b.epoch < known.epoch) return; // from an owner that was replaced: fenced out
-    if (known?.owner === this.cluster.nodeId && b.epoch === known.epoch) return; // cannot happen: one writer per epoch
-    if (known?.owner === this.cluster.nodeId) this.clearTimers(b.id); // a newer epoch: this node no longer owns it
+    if (known?.owner === this.cluster.nodeId) this.clearTimers(b.id); // another writer at an epoch as new: this node no longer owns it
     const before = this.states.get(b.id);
     const version = before ? this.spec.version(before) : 0;
     if (b.to !== null && before && b.to <= version && known?.epoch === b.epoch) return; // seen already

@@ -71,7 +71,7 @@ export class PartyService {
           }
           return state;
         },
-        replace: (id, before, after) => this.retrack(id, before, after),
+        replace: (id, before, after) => this.index(id, before, after),
         resume: (p, now) => partyTimersOf(p, now),
       },
       deps.cluster,
@@ -121,10 +121,6 @@ export class PartyService {
     return this.parties.exec(partyId, command);
   }
 
-  /** A snapshot replaced the replica: who-is-where follows it. */
-  private retrack(partyId: string, before: PartyState | undefined, after: PartyState | undefined): void {
-    this.index(partyId, before, after);
-  }
 
   /** Keeps who-is-where in step with the party's events. */
   private track(partyId: string, e: PartyEvent, before: PartyState | undefined, after: PartyState | undefined): void {
@@ -136,6 +132,7 @@ export class PartyService {
     }
   }
 
+  /** Who is in which party and who holds which invites, from the party before and after (events and snapshots alike). */
   private index(partyId: string, before: PartyState | undefined, after: PartyState | undefined): void {
     const invitees = (s: PartyState | undefined) => new Set(s?.invites.map((i) => i.userId) ?? []);
     const membersOf = (s: PartyState | undefined) => new Set(s?.members.map((m) => m.userId) ?? []);
