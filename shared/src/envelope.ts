@@ -15,6 +15,22 @@ export const Request = z.object({
 });
 export type Request = z.infer<typeof Request>;
 
+const MAX_REQUEST_ID = 2 ** 31 - 1;
+
+/**
+ * Accepts exactly the frames `Request` accepts (a property test holds them
+ * equal), without the allocations of a zod parse: the gateway checks every
+ * frame with it and asks `Request` only to explain a refusal.
+ */
+export function isRequest(frame: unknown): frame is Request {
+  if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) return false;
+  const { id, op } = frame as { id?: unknown; op?: unknown };
+  return (
+    typeof id === 'number' && Number.isInteger(id) && id >= 0 && id <= MAX_REQUEST_ID &&
+    typeof op === 'string' && op.length >= 1 && (op.length <= 64 || [...op].length <= 64) // zod counts code points
+  );
+}
+
 /**
  * Server → client, exactly one per request. `re` is null only when the frame
  * was so broken that no request id could be read from it.
