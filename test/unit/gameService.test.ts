@@ -9,7 +9,7 @@ import type { Gateway, SessionListener } from '../../server/src/gateway/gateway.
 import { OpRegistry } from '../../server/src/gateway/registry.js';
 import type { Session } from '../../server/src/gateway/session.js';
 import { summaryOf } from '../../server/src/lobby/game.js';
-import { GameService } from '../../server/src/lobby/games.js';
+import { GameService, listEventData } from '../../server/src/lobby/games.js';
 
 const USERS = ['u1', 'u2', 'u3', 'u4', 'u5'];
 const PASSWORDS = ['pw-alpha-1', 'pw-beta-2'];
@@ -23,6 +23,7 @@ function harness() {
   const listeners: SessionListener[] = [];
   const gateway = {
     deliverHere: (audience: { users: readonly string[] }, ev: string, data: unknown) => delivered.push({ users: audience.users, ev, data }),
+    deliverEncoded: (audience: { users: readonly string[] }, ev: string, encoded: string) => delivered.push({ users: audience.users, ev, data: JSON.parse(encoded) }),
     onSession: (l: SessionListener) => listeners.push(l),
   } as unknown as Gateway;
   const registry = new OpRegistry();
@@ -122,6 +123,17 @@ describe('GameService invariants (property)', () => {
         for (const pw of PASSWORDS) expect(wire).not.toContain(pw);
       }),
       { numRuns: 150 },
+    );
+  });
+});
+
+describe('listEventData', () => {
+  it('writes exactly what JSON.stringify writes for {subscriptionId, game} and {subscriptionId, gameId}', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), fc.jsonValue(), (subscriptionId, value) => {
+        expect(listEventData(subscriptionId, 'game', JSON.stringify(value))).toBe(JSON.stringify({ subscriptionId, game: value }));
+        expect(listEventData(subscriptionId, 'gameId', JSON.stringify(value))).toBe(JSON.stringify({ subscriptionId, gameId: value }));
+      }),
     );
   });
 });

@@ -233,7 +233,14 @@ export class Gateway {
 
   /** Sends one event to its audience's sessions on this node, encoding the data once. */
   deliverHere<E extends EventName>(audience: Audience, ev: E, data: EventData<E>): void {
-    const encoded = JSON.stringify(data);
+    this.deliverEncoded(audience, ev, JSON.stringify(data));
+  }
+
+  /**
+   * As deliverHere, with the data already encoded (JSON of EventData<E>): a
+   * fan-out whose recipients differ only in one field encodes the rest once.
+   */
+  deliverEncoded(audience: Audience, ev: EventName, encoded: string): void {
     let n = 0;
     if ('everyone' in audience) {
       for (const s of this.sessions.values()) (s.push(ev, encoded), n++);

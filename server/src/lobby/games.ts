@@ -241,11 +241,15 @@ export class GameService {
   }
 
   private publishListChange(before: GameSummary | undefined, after: GameSummary | undefined, gameId: string): void {
-    for (const c of this.list.changes(before, after)) {
+    const changes = this.list.changes(before, after);
+    // The game is encoded once for all its subscribers, whose events differ only in their subscriptionId.
+    const game = changes.length && after ? JSON.stringify(after) : '';
+    const id = JSON.stringify(gameId);
+    for (const c of changes) {
       const userId = this.subscriptions.get(c.subscriptionId);
       if (!userId) continue;
-      if (c.kind === 'removed') this.deps.gateway.deliverHere({ users: [userId] }, 'games.removed', { subscriptionId: c.subscriptionId, gameId });
-      else this.deps.gateway.deliverHere({ users: [userId] }, c.kind === 'added' ? 'games.added' : 'games.updated', { subscriptionId: c.subscriptionId, game: after! });
+      if (c.kind === 'removed') this.deps.gateway.deliverEncoded({ users: [userId] }, 'games.removed', listEventData(c.subscriptionId, 'gameId', id));
+      else this.deps.gateway.deliverEncoded({ users: [userId] }, c.kind === 'added' ? 'games.added' : 'games.updated', listEventData(c.subscriptionId, 'game', game));
     }
     if (after) this.list.upsert(after);
     else this.list.remove(gameId);
@@ -481,4 +485,9 @@ function union(a: string[], b: string[]): string[] {
   const set = new Set(a);
   for (const x of b) set.add(x);
   return [...set];
+}
+
+/** The JSON of `{subscriptionId, [key]: value}` for a value already encoded, as JSON.stringify writes it. */
+export function listEventData(subscriptionId: string, key: 'game' | 'gameId', encodedValue: string): string {
+  return `{"subscriptionId":${JSON.stringify(subscriptionId)},"${key}":${encodedValue}}`;
 }
