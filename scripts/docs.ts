@@ -362,7 +362,7 @@ function protocolMd(): string {
     '## Frames',
     'Every frame is one JSON object. There are three kinds.',
     '### Request (client → server)',
-    'The client picks `id` (an integer 0..2³¹−1, unique among its requests in flight) and the server echoes it as `re` in exactly one reply. `data` is the op\'s data (see [Ops](#ops)).',
+    'The client picks `id` (an integer 0..2³¹−1, unique among its requests in flight) and the server echoes it as `re` in exactly one reply. `data` is the op\'s data (see [Ops](#ops)). `ack`, optional, is the `seq` of the last event the client received: the server keeps only later events for a resume, so a client that acknowledges keeps its session small on the server (the SDK acknowledges on every request, and with a `session.ping` when it has only listened for 2 s); a later `session.resume` must give a `lastSeq` of at least the last `ack`.',
     '```json\n' + validExample(Request, { id: 1, op: 'auth.guest', data: { name: 'Ada' } }) + '\n```',
     fieldTable(jsonSchema(Request, 'input')),
     '### Reply (server → client)',

@@ -143,6 +143,8 @@ const FINAL_LOGIN_ERRORS: ReadonlySet<LobbyErrorCode> = new Set([
 /** Beyond this setTimeout fires at once instead of late. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const MAX_REQUEST_ID = 2 ** 31 - 1;
+/** Events received and not yet acknowledged are acknowledged by a ping after this long, unless a request carried the ack first. */
+const ACK_AFTER_MS = 2000;
 // A variable specifier keeps bundlers from pulling the Node-only `ws` into browser builds.
 const WS_MODULE = 'ws';
 
@@ -179,6 +181,9 @@ export class LobbyClient {
   /** The server holds a session for us, so a reconnect resumes instead of starting over. */
   #loggedIn = false;
   #lastSeq = 0;
+  /** The highest seq sent to the server as `ack` in this session: it need not keep those events for a resume. */
+  #acked = 0;
+  #ackTimer: ReturnType<typeof setTimeout> | undefined;
   #attempt = 0;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   #refreshTimer: ReturnType<typeof setTimeout> | undefined;
@@ -401,6 +406,8 @@ export class LobbyClient {
     this.#ws = undefined;
     this.#ready = false;
     clearTimeout(this.#refreshTimer);
+    clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     for (const call of pending) {
@@ -479,13 +486,16 @@ export class LobbyClient {
     if (!ws) return void this.#queue.push(call);
     const id = this.#nextId;
     let frame: string;
+    // Every request tells the server which events arrived, so it keeps only the rest for a resume.
+    const ack = this.#ready && this.#lastSeq > this.#acked ? this.#lastSeq : undefined;
     try {
-      frame = JSON.stringify({ id, op: call.op, data: call.data });
+      frame = JSON.stringify(ack === undefined ? { id, op: call.op, data: call.data } : { id, op: call.op, data: call.data, ack });
     } catch (err) {
       clearTimeout(call.timer);
       return call.reject(new LobbyError('BAD_REQUEST', `${call.op}: data cannot be sent as JSON: ${String(err)}`, { cause: err }));
     }
     this.#nextId = id >= MAX_REQUEST_ID ? 1 : id + 1;
+    if (ack !== undefined) this.#acked = ack;
     call.id = id;
     this.#pending.set(id, call);
     // A send on a closing socket is dropped silently; its close rejects the call.
@@ -529,7 +539,7 @@ export class LobbyClient {
     if (typeof r.token === 'string') this.#token = r.token;
     this.#loggedIn = true;
     // A fresh session numbers its events from 1 again.
-    if (op === 'auth.guest' || op === 'auth.register' || op === 'auth.login' || op === 'auth.token' || (op === 'session.resume' && r.resumed !== true)) this.#lastSeq = 0;
+    if (op === 'auth.guest' || op === 'auth.register' || op === 'auth.login' || op === 'auth.token' || (op === 'session.resume' && r.resumed !== true)) this.#lastSeq = this.#acked = 0;
     if (typeof r.expiresAt === 'number') {
       this.#expiresAt = r.expiresAt;
       const left = r.expiresAt - Date.now();
@@ -562,6 +572,11 @@ export class LobbyClient {
     // Already delivered, e.g. replayed again after a resume.
     if (seq <= this.#lastSeq) return;
     this.#lastSeq = seq;
+    // A client that only listens acknowledges with a ping now and then, so the server's replay buffer stays short.
+    this.#ackTimer ??= setTimeout(() => {
+      this.#ackTimer = undefined;
+      if (this.#ready && this.#lastSeq > this.#acked) this.call('session.ping', {}).catch(() => {});
+    }, ACK_AFTER_MS);
     const handlers = this.#handlers.get(ev);
     if (!handlers) return;
     for (const handler of [...handlers]) {

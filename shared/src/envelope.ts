@@ -12,6 +12,13 @@ export const Request = z.object({
   id: RequestId,
   op: z.string().min(1).max(64),
   data: z.unknown().optional(),
+  /**
+   * The `seq` of the last event the client has received. The server stops
+   * keeping earlier events for replay, so a session's replay buffer holds
+   * only what may not have arrived yet; a later resume must ask from `ack` or
+   * after. Optional; the client SDK sends it.
+   */
+  ack: z.number().int().min(0).optional(),
 });
 export type Request = z.infer<typeof Request>;
 
@@ -24,10 +31,11 @@ const MAX_REQUEST_ID = 2 ** 31 - 1;
  */
 export function isRequest(frame: unknown): frame is Request {
   if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) return false;
-  const { id, op } = frame as { id?: unknown; op?: unknown };
+  const { id, op, ack } = frame as { id?: unknown; op?: unknown; ack?: unknown };
   return (
     typeof id === 'number' && Number.isInteger(id) && id >= 0 && id <= MAX_REQUEST_ID &&
-    typeof op === 'string' && op.length >= 1 && (op.length <= 64 || [...op].length <= 64) // zod counts code points
+    typeof op === 'string' && op.length >= 1 && (op.length <= 64 || [...op].length <= 64) && // zod counts code points
+    (ack === undefined || (typeof ack === 'number' && Number.isSafeInteger(ack) && ack >= 0))
   );
 }
 

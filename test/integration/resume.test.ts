@@ -157,3 +157,82 @@ describe('session.resume on the wire', () => {
     }
   });
 });
+
+describe('acknowledged events', () => {
+  async function threeNotices(t: TestNode) {
+    const a = new RawClient(`${t.url}/?v=1`);
+    const login = await a.request('auth.guest', { name: 'Ack' });
+    for (const text of ['one', 'two', 'three']) await t.admin('POST', '/admin/notice', { userId: login.data.userId, text });
+    await a.next((f) => f.seq === 3);
+    return { a, token: login.data.token as string };
+  }
+
+  it('are not replayed: a resume from the ack gets only what came after it', async () => {
+    const t = await startTestNode();
+    try {
+      const { a, token } = await threeNotices(t);
+      a.send({ id: 50, op: 'session.ping', data: {}, ack: 2 });
+      await a.next((f) => f.re === 50);
+      a.close();
+      const b = new RawClient(`${t.url}/?v=1`);
+      const r = await b.request('session.resume', { token, lastSeq: 2 });
+      expect(r.data).toMatchObject({ resumed: true, seq: 3 });
+      expect(await b.next((f) => f.ev === 'server.notice')).toMatchObject({ seq: 3, data: { text: 'three' } });
+      b.close();
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('are gone: a resume from before the ack resyncs, and an ack beyond the last event is ignored', async () => {
+    const t = await startTestNode();
+    try {
+      const { a, token } = await threeNotices(t);
+      a.send({ id: 51, op: 'session.ping', data: {}, ack: 99 }); // more than was sent: ignored
+      a.send({ id: 52, op: 'session.ping', data: {}, ack: 2 });
+      await a.next((f) => f.re === 52);
+      a.close();
+      const b = new RawClient(`${t.url}/?v=1`);
+      expect((await b.request('session.resume', { token, lastSeq: 1 })).data).toMatchObject({ resumed: false, seq: 0 });
+      b.close();
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('the SDK acknowledges on its next request, and by itself when it only listens', async () => {
+    const t = await startTestNode();
+    try {
+      const talker = await t.guest('Talker');
+      const seen = notices(talker);
+      await notify(t, talker.userId!, 'one');
+      await until(() => seen.length === 1);
+      await talker.call('session.ping', {}); // carries ack: 1
+      await talker.close();
+      const raw = new RawClient(`${t.url}/?v=1`);
+      expect((await raw.request('session.resume', { token: talker.token, lastSeq: 0 })).data).toMatchObject({ resumed: false });
+      raw.close();
+
+      const listener = await t.guest('Listener');
+      const heard = notices(listener);
+      await notify(t, listener.userId!, 'one');
+      await until(() => heard.length === 1);
+      // No call from the app: the SDK pings with the ack within a few seconds.
+      await until(async () => pings(await (await fetch(`${t.httpUrl}/metrics`)).text()) >= 2);
+      await listener.close();
+      const raw2 = new RawClient(`${t.url}/?v=1`);
+      expect((await raw2.request('session.resume', { token: listener.token, lastSeq: 0 })).data).toMatchObject({ resumed: false });
+      raw2.close();
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
+function notify(t: TestNode, userId: string, text: string) {
+  return t.admin('POST', '/admin/notice', { userId, text });
+}
+
+function pings(metrics: string): number {
+  return Number(/foyer_requests_total\{op="session.ping",outcome="ok"\} (\d+)/.exec(metrics)?.[1] ?? 0);
+}

@@ -22,6 +22,18 @@ describe('ReplayBuffer', () => {
     expect(r.since(5, 5)).toEqual([]);
   });
 
+  it('forgets acknowledged frames: a resume from the ack replays the rest, one from before it resyncs', () => {
+    const r = new ReplayBuffer(10, 1000);
+    for (let s = 1; s <= 5; s++) r.push(s, `f${s}`);
+    r.ack(3);
+    expect(r.since(3, 5)).toEqual(['f4', 'f5']);
+    expect(r.since(2, 5)).toBeUndefined();
+    r.ack(5);
+    expect(r.since(5, 5)).toEqual([]);
+    r.push(6, 'f6');
+    expect(r.since(5, 6)).toEqual(['f6']);
+  });
+
   it('asks for a resync once the needed frames were evicted, or lastSeq is ahead', () => {
     const r = new ReplayBuffer(3, 1000);
     for (let s = 1; s <= 5; s++) r.push(s, `f${s}`);

@@ -512,6 +512,8 @@ export class Gateway {
       return c.replyError(re.success ? re.data : null, 'BAD_REQUEST', 'frame is not a request {id, op, data}', parsed.error ? issuesOf(parsed.error) : []);
     }
     const req = frame;
+    const s = c.session;
+    if (req.ack !== undefined && s && req.ack <= s.seq) s.replay.ack(req.ack);
     if (!c.bucket.take(now)) {
       this.count(req.op, 'RATE_LIMITED');
       c.replyError(req.id, 'RATE_LIMITED', 'too many requests; slow down');

@@ -1,7 +1,8 @@
 /**
  * The frames a session sent most recently, kept so a client that lost its
- * connection can resume without a full resync. Bounded in count and bytes;
- * once a frame is evicted, a resume from before it can only resync.
+ * connection can resume without a full resync: those the client has not
+ * acknowledged (`ack` on its requests), bounded in count and bytes. Once a
+ * frame is evicted or acknowledged, a resume from before it can only resync.
  */
 export class ReplayBuffer {
   private frames: ({ seq: number; frame: string } | undefined)[] = [];
@@ -30,6 +31,16 @@ export class ReplayBuffer {
       this.frames = this.frames.slice(this.head);
       this.head = 0;
     }
+  }
+
+  /** The client has every frame up to `seq`: they are no longer kept, and a resume from before `seq` resyncs. */
+  ack(seq: number): void {
+    while (this.head < this.frames.length && this.frames[this.head]!.seq <= seq) {
+      this.bytes -= this.frames[this.head]!.frame.length;
+      this.frames[this.head++] = undefined;
+    }
+    if (this.head === this.frames.length) this.frames.length = this.head = 0;
+    this.evictedThrough = Math.max(this.evictedThrough, seq);
   }
 
   /**
