@@ -79,10 +79,12 @@ const now = () => performance.timeOrigin + performance.now();
 // ---- heartbeat sweeps, as the clients see them ----
 
 /**
- * A burst of server pings as the clients see them (pings less than 300 ms
- * apart): every connection at once if the gateway pings in one sweep, a
- * slice of them if it spreads its pings over the interval.
+ * A burst of server pings as the clients see them (pings less than
+ * BURST_GAP_MS apart): every connection at once if the gateway pings in one
+ * sweep, a slice of them if it spreads its pings over the interval (the
+ * gateway pings a slice every 100 ms).
  */
+const BURST_GAP_MS = 50;
 interface Sweep {
   start: number;
   last: number;
@@ -92,7 +94,7 @@ const sweeps: Sweep[] = [];
 function onServerPing(): void {
   const t = now();
   const s = sweeps.at(-1);
-  if (s && t - s.last < 300) (s.last = t), s.count++;
+  if (s && t - s.last < BURST_GAP_MS) (s.last = t), s.count++;
   else sweeps.push({ start: t, last: t, count: 1 });
 }
 
