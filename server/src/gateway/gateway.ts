@@ -66,9 +66,6 @@ type LoginHandler<O extends LoginOp> = (data: OpParsed<O>, c: Connection, after:
  */
 const HEARTBEAT_TICK_MS = 100;
 
-// setTimeout's limit; a longer token expiry is re-armed when it fires.
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 /**
  * Sessions and their connections: protocol version check, login, resume,
  * heartbeat, rate limit, dispatch of every frame to exactly one reply, and
@@ -193,16 +190,15 @@ export class Gateway {
       // Queued first, so frames that arrive while the token is checked wait for it.
       if (token) c.enqueue(() => this.urlLogin(c, token));
     }
-    return {
-      message: (text) => this.onMessage(c, text),
-      pong: () => (c.lastSeen = Date.now()),
-      close: () => {
-        this.connections.delete(c);
-        this.deps.metrics.connections.dec();
-        c.detach();
-      },
-    };
+    return c;
   };
+
+  /** The transport closed the connection's socket. */
+  closed(c: Connection): void {
+    this.connections.delete(c);
+    this.deps.metrics.connections.dec();
+    c.detach();
+  }
 
   /** The other node holding the user's session, if one does. */
   nodeOf(userId: string): string | undefined {
@@ -483,19 +479,29 @@ export class Gateway {
     s.graceTimer.unref();
   }
 
+  /**
+   * Every tick: pings the connections due one, and closes the silent, those
+   * not logged in in time and those whose token expired (checked here rather
+   * than by a timer per connection, which 10,000 connections would keep).
+   */
   private sweep(): void {
     const now = Date.now();
-    const { heartbeatIntervalMs, heartbeatTimeoutMs } = this.deps.config;
+    const { heartbeatIntervalMs, heartbeatTimeoutMs, authTimeoutMs } = this.deps.config;
     for (const c of this.connections) {
+      if (c.closed) continue;
       if (now - c.lastSeen > heartbeatTimeoutMs) c.closeWith(CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout');
-      else if (now >= c.nextPing) {
+      else if (c.session ? now >= c.expiresAt : now - c.openedAt >= authTimeoutMs) {
+        if (c.session) c.closeWith(CloseCode.AUTH_EXPIRED, 'token expired');
+        else c.closeWith(CloseCode.AUTH_TIMEOUT, 'not logged in in time');
+      } else if (now >= c.nextPing) {
         c.conn.ping();
         c.nextPing = now + heartbeatIntervalMs;
       }
     }
   }
 
-  private onMessage(c: Connection, text: string | null): void {
+  /** A frame from the connection's socket. */
+  received(c: Connection, text: string | null): void {
     const now = Date.now();
     c.lastSeen = now;
     if (c.closed) return;
@@ -517,7 +523,7 @@ export class Gateway {
     if (!c.bucket.take(now)) {
       this.count(req.op, 'RATE_LIMITED');
       c.replyError(req.id, 'RATE_LIMITED', 'too many requests; slow down');
-      if (!c.strikes.take(now)) c.closeWith(CloseCode.RATE_LIMITED, 'rate limit exceeded repeatedly');
+      if (!c.strike(now)) c.closeWith(CloseCode.RATE_LIMITED, 'rate limit exceeded repeatedly');
       return;
     }
     c.enqueue(() => this.handle(c, req));
@@ -585,35 +591,57 @@ export class Gateway {
   }
 }
 
-/** One WebSocket and, once logged in, the session it carries. */
-class Connection implements SessionLink {
+const settled = Promise.resolve();
+
+/**
+ * One WebSocket and, once logged in, the session it carries. It is also the
+ * transport's handlers for its socket. Kept small: a node holds 10,000 of
+ * them, so no timers or closures of its own (the gateway's sweep checks its
+ * deadlines).
+ */
+class Connection implements SessionLink, ConnHandlers {
   session: Session | undefined;
-  lastSeen = Date.now();
+  readonly openedAt = Date.now();
+  lastSeen = this.openedAt;
   /** Spread over the interval from the start, so pings never come all at once. */
   nextPing: number;
+  /** When the session's token expires (the connection is then closed with 4005). */
+  expiresAt = Infinity;
   closed = false;
   /** Events flow only once the login reply is out (see Gateway.login). */
   private live = false;
   readonly bucket: TokenBucket;
-  /** RATE_LIMITED replies allowed before the connection is closed; one comes back per second. */
-  readonly strikes: TokenBucket;
+  /** RATE_LIMITED replies allowed before the connection is closed; one comes back per second. Made at the first. */
+  private strikes: TokenBucket | undefined;
   /** Requests (and user tasks) taken and not finished; `tail` settles when the last of them has. */
   private busy = 0;
-  private tail: Promise<void> = Promise.resolve();
-  private readonly finished = () => void this.busy--;
-  private authTimer: NodeJS.Timeout | undefined;
-  private expiryTimer: NodeJS.Timeout | undefined;
+  private tail: Promise<void> = settled;
 
   constructor(
     private readonly gw: Gateway,
     readonly conn: Conn,
   ) {
     const { config } = gw.deps;
-    const now = Date.now();
-    this.nextPing = now + Math.random() * config.heartbeatIntervalMs;
-    this.bucket = new TokenBucket(config.rateLimitBurst, config.rateLimitPerSec, now);
-    this.strikes = new TokenBucket(config.rateLimitStrikes, 1, now);
-    this.authTimer = setTimeout(() => !this.session && this.closeWith(CloseCode.AUTH_TIMEOUT, 'not logged in in time'), config.authTimeoutMs);
+    this.nextPing = this.openedAt + Math.random() * config.heartbeatIntervalMs;
+    this.bucket = new TokenBucket(config.rateLimitBurst, config.rateLimitPerSec, this.openedAt);
+  }
+
+  message(text: string | null): void {
+    this.gw.received(this, text);
+  }
+
+  pong(): void {
+    this.lastSeen = Date.now();
+  }
+
+  close(): void {
+    this.gw.closed(this);
+  }
+
+  /** One more RATE_LIMITED reply; false once there were too many. */
+  strike(now: number): boolean {
+    this.strikes ??= new TokenBucket(this.gw.deps.config.rateLimitStrikes, 1, now);
+    return this.strikes.take(now);
   }
 
   /**
@@ -622,15 +650,16 @@ class Connection implements SessionLink {
    * at once; a task must never reject.
    */
   enqueue(task: () => Promise<void> | undefined): void {
+    const finished = () => void this.busy--;
     if (this.busy++ > 0) {
-      this.tail = this.tail.then(task).then(this.finished);
+      this.tail = this.tail.then(task).then(finished);
       return;
     }
     const before = this.tail;
     const running = task();
     if (!running) return void this.busy--;
     // A task queued by this one's synchronous part (which it may be waiting for) chained on `before`; idle() waits for both.
-    this.tail = (this.tail === before ? running : Promise.all([this.tail, running])).then(this.finished);
+    this.tail = (this.tail === before ? running : Promise.all([this.tail, running])).then(finished);
   }
 
   idle(): Promise<void> {
@@ -638,7 +667,6 @@ class Connection implements SessionLink {
   }
 
   attach(s: Session, expiresAt: number): void {
-    clearTimeout(this.authTimer);
     this.session = s;
     s.link = this;
     this.armExpiry(expiresAt);
@@ -654,11 +682,8 @@ class Connection implements SessionLink {
   }
 
   armExpiry(expiresAt: number): void {
-    clearTimeout(this.expiryTimer);
-    const delay = expiresAt - Date.now();
-    if (delay <= 0) return this.closeWith(CloseCode.AUTH_EXPIRED, 'token expired');
-    this.expiryTimer = setTimeout(() => this.armExpiry(expiresAt), Math.min(delay, MAX_TIMER_MS));
-    this.expiryTimer.unref();
+    this.expiresAt = expiresAt;
+    if (expiresAt <= Date.now()) this.closeWith(CloseCode.AUTH_EXPIRED, 'token expired');
   }
 
   deliver(frame: string): void {
@@ -698,8 +723,6 @@ class Connection implements SessionLink {
   detach(): void {
     this.closed = true;
     this.live = false;
-    clearTimeout(this.authTimer);
-    clearTimeout(this.expiryTimer);
     const s = this.session;
     this.session = undefined;
     if (s && s.link === this) {

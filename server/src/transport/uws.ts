@@ -18,9 +18,42 @@ export function loadUws(): Uws {
 }
 
 interface SocketData {
-  info: UpgradeInfo;
+  /** Until the socket opens; then only the connection's handlers are kept. */
+  info: UpgradeInfo | undefined;
   handlers?: ConnHandlers;
   closed: boolean;
+}
+
+/** One uWS socket as a Conn: methods on a prototype, no closures per connection. */
+class UwsConn implements Conn {
+  constructor(
+    private readonly ws: UWS.WebSocket<SocketData>,
+    private readonly data: SocketData,
+    readonly ip: string,
+  ) {}
+
+  send(text: string): boolean {
+    return !this.data.closed && this.ws.send(text, false) !== 2;
+  }
+
+  bufferedAmount(): number {
+    return this.data.closed ? 0 : this.ws.getBufferedAmount();
+  }
+
+  cork(fn: () => void): void {
+    if (this.data.closed) fn();
+    else this.ws.cork(fn);
+  }
+
+  ping(): void {
+    if (!this.data.closed) this.ws.ping();
+  }
+
+  close(code: number, reason: string): void {
+    if (this.data.closed) return;
+    this.data.closed = true;
+    this.ws.end(code, reason);
+  }
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -59,19 +92,9 @@ export function createUwsTransport(uws: Uws, opts: TransportOptions): Transport 
     open(ws) {
       sockets.add(ws);
       const data = ws.getUserData();
-      const conn: Conn = {
-        ip: data.info.ip,
-        send: (text) => !data.closed && ws.send(text, false) !== 2,
-        bufferedAmount: () => (data.closed ? 0 : ws.getBufferedAmount()),
-        cork: (fn) => (data.closed ? fn() : void ws.cork(fn)),
-        ping: () => void (!data.closed && ws.ping()),
-        close: (code, reason) => {
-          if (data.closed) return;
-          data.closed = true;
-          ws.end(code, reason);
-        },
-      };
-      data.handlers = opts.onConnection(conn, data.info);
+      const info = data.info!;
+      data.info = undefined;
+      data.handlers = opts.onConnection(new UwsConn(ws, data, info.ip), info);
     },
     message(ws, message, isBinary) {
       const data = ws.getUserData();

@@ -1,10 +1,76 @@
 import http from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Conn, HttpRequest, Transport, TransportOptions } from './types.js';
+import type { Conn, ConnHandlers, HttpRequest, Transport, TransportOptions } from './types.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 /** How long a closing peer gets to answer our close frame. */
 const CLOSE_HANDSHAKE_MS = 2000;
+
+/**
+ * One `ws` socket as a Conn. A class rather than closures in the upgrade
+ * callback, which would keep the upgrade's IncomingMessage alive as long as
+ * the connection.
+ */
+class WsConn implements Conn {
+  constructor(
+    private readonly ws: WebSocket,
+    readonly ip: string,
+    private readonly maxBufferedBytes: number,
+  ) {}
+
+  send(text: string): boolean {
+    if (this.ws.readyState !== this.ws.OPEN) return false;
+    this.ws.send(text);
+    return true;
+  }
+
+  bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  cork(fn: () => void): void {
+    // ws writes straight to the net.Socket; cork it so a burst leaves in one write.
+    const raw = (this.ws as unknown as { _socket?: import('node:net').Socket })._socket;
+    raw?.cork();
+    try {
+      fn();
+    } finally {
+      if (raw) process.nextTick(() => raw.uncork());
+    }
+  }
+
+  ping(): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.ping();
+  }
+
+  close(code: number, reason: string): void {
+    // A peer over its buffer cannot read our close frame; waiting for its
+    // answer would hold the socket and its backlog for ws's 30 s timeout.
+    if (this.ws.bufferedAmount > this.maxBufferedBytes) return this.ws.terminate();
+    this.ws.close(code, reason);
+    setTimeout(() => this.ws.terminate(), CLOSE_HANDSHAKE_MS).unref();
+  }
+}
+
+/** Wires a socket's frames to its connection's handlers (outside the upgrade callback's scope, for the same reason). */
+function wire(ws: WebSocket, handlers: ConnHandlers, sockets: Set<WebSocket>): void {
+  ws.on('message', (data, isBinary) => {
+    if (isBinary) return handlers.message(null);
+    let text: string;
+    try {
+      text = utf8.decode(data as Buffer);
+    } catch {
+      return handlers.message(null);
+    }
+    handlers.message(text);
+  });
+  ws.on('pong', () => handlers.pong());
+  ws.on('close', (code) => {
+    sockets.delete(ws);
+    handlers.close(code);
+  });
+  ws.on('error', () => ws.terminate());
+}
 
 /** The portable transport: Node's http server with the `ws` library. */
 export function createWsTransport(opts: TransportOptions): Transport {
@@ -45,50 +111,8 @@ export function createWsTransport(opts: TransportOptions): Transport {
     wss.handleUpgrade(req, socket, head, (ws) => {
       sockets.add(ws);
       const url = new URL(req.url ?? '/', 'http://x');
-      const conn: Conn = {
-        ip: req.socket.remoteAddress ?? '',
-        send(text) {
-          if (ws.readyState !== ws.OPEN) return false;
-          ws.send(text);
-          return true;
-        },
-        bufferedAmount: () => ws.bufferedAmount,
-        cork(fn) {
-          // ws writes straight to the net.Socket; cork it so a burst leaves in one write.
-          const raw = (ws as unknown as { _socket?: import('node:net').Socket })._socket;
-          raw?.cork();
-          try {
-            fn();
-          } finally {
-            if (raw) process.nextTick(() => raw.uncork());
-          }
-        },
-        ping: () => ws.readyState === ws.OPEN && ws.ping(),
-        close(code, reason) {
-          // A peer over its buffer cannot read our close frame; waiting for its
-          // answer would hold the socket and its backlog for ws's 30 s timeout.
-          if (ws.bufferedAmount > opts.maxBufferedBytes) return ws.terminate();
-          ws.close(code, reason);
-          setTimeout(() => ws.terminate(), CLOSE_HANDSHAKE_MS).unref();
-        },
-      };
-      const handlers = opts.onConnection(conn, { url: req.url ?? '/', query: url.searchParams, ip: conn.ip });
-      ws.on('message', (data, isBinary) => {
-        if (isBinary) return handlers.message(null);
-        let text: string;
-        try {
-          text = utf8.decode(data as Buffer);
-        } catch {
-          return handlers.message(null);
-        }
-        handlers.message(text);
-      });
-      ws.on('pong', () => handlers.pong());
-      ws.on('close', (code) => {
-        sockets.delete(ws);
-        handlers.close(code);
-      });
-      ws.on('error', () => ws.terminate());
+      const ip = req.socket.remoteAddress ?? '';
+      wire(ws, opts.onConnection(new WsConn(ws, ip, opts.maxBufferedBytes), { url: req.url ?? '/', query: url.searchParams, ip }), sockets);
     });
   });
 
