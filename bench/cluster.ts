@@ -44,7 +44,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { LobbyClient, LobbyError, type LobbyClientOptions } from '@foyer/client-sdk';
 import { ClusterProcs, killAllChildren, pingRedis, uniquePrefix, type NodeProcess } from './clusterNodes.js';
-import { Errors, Samples, cpuBetween, cpuSnapshot, fmt, fmtInt, hardTimeout, intFlag, numFlag, pct, printHelp, say, socketClass, stats, table, type Stats } from './lib.js';
+import { Errors, Samples, cpuBetween, cpuSnapshot, fmt, fmtInt, hardTimeout, intFlag, numFlag, transportFlag, pct, printHelp, say, socketClass, stats, table, type Stats } from './lib.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -66,11 +66,7 @@ if (flags.help) {
   process.exit(0);
 }
 const PARTS = new Set(flags.parts.split(',').map((s) => s.trim()));
-const TRANSPORT = flags.transport;
-if (TRANSPORT !== 'uws' && TRANSPORT !== 'ws') {
-  process.stderr.write('bench: --transport must be uws or ws\n');
-  process.exit(2);
-}
+const TRANSPORT = transportFlag(flags.transport);
 const SAMPLES = intFlag('samples', flags.samples, 10);
 const K = Math.max(2, intFlag('clients', flags.clients, 2) & ~1);
 const DURATION_S = numFlag('duration', flags.duration, 0.5);

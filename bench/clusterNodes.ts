@@ -399,25 +399,6 @@ export async function deleteKeys(redisUrl: string, prefix: string): Promise<numb
   }
 }
 
-/** How many keys of `prefix` exist (diagnostics). */
-export async function countKeys(redisUrl: string, prefix: string): Promise<number> {
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 2000, retryStrategy: () => null });
-  redis.on('error', () => {});
-  try {
-    await redis.connect();
-    let cursor = '0';
-    let n = 0;
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      n += keys.length;
-    } while (cursor !== '0');
-    return n;
-  } finally {
-    redis.disconnect();
-  }
-}
-
 // ---- a private redis-server ----
 
 /** Sends PING over a raw socket; true on +PONG within `timeoutMs`. */

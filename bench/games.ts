@@ -61,6 +61,7 @@ import {
   hardTimeout,
   histogramPercentile,
   intFlag,
+  transportFlag,
   killAll,
   metricsOf,
   numFlag,
@@ -118,11 +119,7 @@ if (flags.help) {
   process.exit(0);
 }
 const PARTS = new Set(flags.parts.split(',').map((s) => s.trim()));
-const TRANSPORT = flags.transport;
-if (TRANSPORT !== 'uws' && TRANSPORT !== 'ws') {
-  process.stderr.write(`bench: --transport must be uws or ws\n`);
-  process.exit(2);
-}
+const TRANSPORT = transportFlag(flags.transport);
 const K = Math.max(2, intFlag('clients', flags.clients, 2) & ~1);
 const DURATION_S = numFlag('duration', flags.duration, 0.5);
 const WARMUP_S = numFlag('warmup', flags.warmup, 0);

@@ -736,6 +736,15 @@ export function summarizeProfile(file: string, top = 25): string[] {
 
 // ---- flags ----
 
+/** A --transport flag: uws or ws, or exit 2 with a message. */
+export function transportFlag(value: string): 'uws' | 'ws' {
+  if (value !== 'uws' && value !== 'ws') {
+    process.stderr.write('bench: --transport must be uws or ws\n');
+    process.exit(2);
+  }
+  return value;
+}
+
 /** An integer flag ≥ min, or exit 2 with a message. */
 export function intFlag(name: string, value: string | undefined, min: number): number {
   const v = Number(value);

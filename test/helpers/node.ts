@@ -78,3 +78,13 @@ export async function startTestNode(overrides: Partial<Config> = {}): Promise<Te
   };
   return t;
 }
+
+/** Runs `fn` against a fresh node, stopped afterwards whatever happens. */
+export async function withNode(overrides: Partial<Config>, fn: (t: TestNode) => Promise<void>): Promise<void> {
+  const t = await startTestNode(overrides);
+  try {
+    await fn(t);
+  } finally {
+    await t.stop();
+  }
+}

@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { startTestNode, type TestNode } from '../helpers/node.js';
+import { withNode, type TestNode } from '../helpers/node.js';
 import { startProxy } from '../helpers/proxy.js';
 import { RawClient } from '../helpers/raw.js';
-
-async function withNode(overrides: Parameters<typeof startTestNode>[0], fn: (t: TestNode) => Promise<void>) {
-  const t = await startTestNode(overrides);
-  try {
-    await fn(t);
-  } finally {
-    await t.stop();
-  }
-}
 
 async function loggedIn(t: TestNode, options = {}): Promise<RawClient> {
   const raw = new RawClient(`${t.url}/?v=1`, options);

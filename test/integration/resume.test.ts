@@ -1,7 +1,7 @@
 import type { LobbyClient } from '@foyer/client-sdk';
 import { afterEach, describe, expect, it } from 'vitest';
 import { until } from '../helpers/events.js';
-import { startTestNode, type TestNode } from '../helpers/node.js';
+import { startTestNode, withNode, type TestNode } from '../helpers/node.js';
 import { startProxy, type Proxy } from '../helpers/proxy.js';
 import { RawClient } from '../helpers/raw.js';
 
@@ -36,21 +36,20 @@ describe('resume after a lost connection', () => {
     return c;
   }
 
-  const notify = (userId: string, text: string) => t.admin('POST', '/admin/notice', { userId, text });
 
   it('replays exactly the events missed while disconnected, in order', async () => {
     const c = await setup();
     const seen = notices(c);
-    await notify(c.userId!, 'one');
-    await notify(c.userId!, 'two');
+    await notify(t, c.userId!, 'one');
+    await notify(t, c.userId!, 'two');
     await until(() => seen.length === 2);
 
     proxy.block(true);
     proxy.cut();
     await state(c, 'reconnecting');
     await until(async () => (await t.admin('GET', '/admin/stats')).body.connections === 0);
-    await notify(c.userId!, 'three');
-    await notify(c.userId!, 'four');
+    await notify(t, c.userId!, 'three');
+    await notify(t, c.userId!, 'four');
     proxy.block(false);
     await state(c, 'resumed');
     await until(() => seen.length === 4);
@@ -62,7 +61,7 @@ describe('resume after a lost connection', () => {
       { text: 'four', seq: 4 },
     ]);
     expect(c.lastSeq).toBe(4);
-    await notify(c.userId!, 'five');
+    await notify(t, c.userId!, 'five');
     await until(() => seen.length === 5);
     expect(seen[4]).toEqual({ text: 'five', seq: 5 });
   });
@@ -70,7 +69,7 @@ describe('resume after a lost connection', () => {
   it('resyncs when the grace period has passed: numbering restarts', async () => {
     const c = await setup({ reconnectGraceMs: 100 });
     const seen = notices(c);
-    await notify(c.userId!, 'before');
+    await notify(t, c.userId!, 'before');
     await until(() => seen.length === 1);
     proxy.block(true);
     proxy.cut();
@@ -78,7 +77,7 @@ describe('resume after a lost connection', () => {
     proxy.block(false);
     await state(c, 'resynced');
     expect(c.lastSeq).toBe(0);
-    await notify(c.userId!, 'after');
+    await notify(t, c.userId!, 'after');
     await until(() => seen.length === 2);
     expect(seen[1]).toEqual({ text: 'after', seq: 1 });
   });
@@ -89,7 +88,7 @@ describe('resume after a lost connection', () => {
     proxy.block(true);
     proxy.cut();
     await until(async () => (await t.admin('GET', '/admin/stats')).body.connections === 0);
-    for (const text of ['a', 'b', 'c', 'd', 'e']) await notify(c.userId!, text);
+    for (const text of ['a', 'b', 'c', 'd', 'e']) await notify(t, c.userId!, text);
     proxy.block(false);
     await state(c, 'resynced');
     expect(seen).toEqual([]);
@@ -97,16 +96,15 @@ describe('resume after a lost connection', () => {
 });
 
 describe('resuming in a new client (a page reload)', () => {
-  it('a client created with token and lastSeq resumes the session and gets what it missed', async () => {
-    const t = await startTestNode();
-    try {
+  it('a client created with token and lastSeq resumes the session and gets what it missed', () =>
+    withNode({}, async (t) => {
       const first = await t.guest('Reloader', { reconnect: false });
       const seen = notices(first);
-      await t.admin('POST', '/admin/notice', { userId: first.userId, text: 'before' });
+      await notify(t, first.userId!, 'before');
       await until(() => seen.length === 1);
       const saved = { token: first.token!, lastSeq: first.lastSeq };
       await first.close();
-      await t.admin('POST', '/admin/notice', { userId: first.userId, text: 'while away' });
+      await notify(t, first.userId!, 'while away');
 
       const second = t.client({ token: saved.token, lastSeq: saved.lastSeq });
       const again = notices(second);
@@ -115,16 +113,12 @@ describe('resuming in a new client (a page reload)', () => {
       await until(() => again.length === 1);
       expect(again).toEqual([{ text: 'while away', seq: 2 }]);
       expect(second.userId).toBe(first.userId);
-    } finally {
-      await t.stop();
-    }
-  });
+    }));
 });
 
 describe('session.resume on the wire', () => {
-  it('answers resumed:false for a lastSeq from the future, and the connection is logged in', async () => {
-    const t = await startTestNode();
-    try {
+  it('answers resumed:false for a lastSeq from the future, and the connection is logged in', () =>
+    withNode({}, async (t) => {
       const a = new RawClient(`${t.url}/?v=1`);
       const login = await a.request('auth.guest', { name: 'Nia' });
       a.close();
@@ -133,17 +127,13 @@ describe('session.resume on the wire', () => {
       expect(r.data).toMatchObject({ resumed: false, seq: 0, userId: login.data.userId });
       expect((await b.request('session.ping', {})).ok).toBe(true);
       b.close();
-    } finally {
-      await t.stop();
-    }
-  });
+    }));
 
-  it('a resume takes the session over from a connection that is still open', async () => {
-    const t = await startTestNode();
-    try {
+  it('a resume takes the session over from a connection that is still open', () =>
+    withNode({}, async (t) => {
       const a = new RawClient(`${t.url}/?v=1`);
       const login = await a.request('auth.guest', { name: 'Oz' });
-      await t.admin('POST', '/admin/notice', { userId: login.data.userId, text: 'hi' });
+      await notify(t, login.data.userId, 'hi');
       await a.next((f) => f.ev === 'server.notice');
       const b = new RawClient(`${t.url}/?v=1`);
       const r = await b.request('session.resume', { token: login.data.token, lastSeq: 0 });
@@ -152,66 +142,56 @@ describe('session.resume on the wire', () => {
       expect(replayed).toMatchObject({ seq: 1, data: { text: 'hi' } });
       expect((await a.closed).code).toBe(4001);
       b.close();
-    } finally {
-      await t.stop();
-    }
-  });
+    }));
 });
 
 describe('acknowledged events', () => {
-  async function threeNotices(t: TestNode) {
+  /** A raw session that received three notices and acknowledged with `acks`, one request each, then lost its connection. */
+  async function acked(t: TestNode, acks: number[]): Promise<string> {
     const a = new RawClient(`${t.url}/?v=1`);
     const login = await a.request('auth.guest', { name: 'Ack' });
-    for (const text of ['one', 'two', 'three']) await t.admin('POST', '/admin/notice', { userId: login.data.userId, text });
+    for (const text of ['one', 'two', 'three']) await notify(t, login.data.userId, text);
     await a.next((f) => f.seq === 3);
-    return { a, token: login.data.token as string };
+    for (const [i, ack] of acks.entries()) a.send({ id: 50 + i, op: 'session.ping', data: {}, ack });
+    await a.next((f) => f.re === 50 + acks.length - 1);
+    a.close();
+    return login.data.token;
   }
 
-  it('are not replayed: a resume from the ack gets only what came after it', async () => {
-    const t = await startTestNode();
-    try {
-      const { a, token } = await threeNotices(t);
-      a.send({ id: 50, op: 'session.ping', data: {}, ack: 2 });
-      await a.next((f) => f.re === 50);
-      a.close();
-      const b = new RawClient(`${t.url}/?v=1`);
-      const r = await b.request('session.resume', { token, lastSeq: 2 });
-      expect(r.data).toMatchObject({ resumed: true, seq: 3 });
+  async function resume(t: TestNode, token: string, lastSeq: number) {
+    const b = new RawClient(`${t.url}/?v=1`);
+    const r = await b.request('session.resume', { token, lastSeq });
+    return { b, data: r.data };
+  }
+
+  it('are not replayed: a resume from the ack gets only what came after it; an ack beyond the last event is ignored', () =>
+    withNode({}, async (t) => {
+      const token = await acked(t, [99, 2]); // 99: more than was sent
+      const { b, data } = await resume(t, token, 2);
+      expect(data).toMatchObject({ resumed: true, seq: 3 });
       expect(await b.next((f) => f.ev === 'server.notice')).toMatchObject({ seq: 3, data: { text: 'three' } });
       b.close();
-    } finally {
-      await t.stop();
-    }
-  });
+    }));
 
-  it('are gone: a resume from before the ack resyncs, and an ack beyond the last event is ignored', async () => {
-    const t = await startTestNode();
-    try {
-      const { a, token } = await threeNotices(t);
-      a.send({ id: 51, op: 'session.ping', data: {}, ack: 99 }); // more than was sent: ignored
-      a.send({ id: 52, op: 'session.ping', data: {}, ack: 2 });
-      await a.next((f) => f.re === 52);
-      a.close();
-      const b = new RawClient(`${t.url}/?v=1`);
-      expect((await b.request('session.resume', { token, lastSeq: 1 })).data).toMatchObject({ resumed: false, seq: 0 });
+  it('are gone: a resume from before the ack resyncs', () =>
+    withNode({}, async (t) => {
+      const token = await acked(t, [2]);
+      const { b, data } = await resume(t, token, 1);
+      expect(data).toMatchObject({ resumed: false, seq: 0 });
       b.close();
-    } finally {
-      await t.stop();
-    }
-  });
+    }));
 
-  it('the SDK acknowledges on its next request, and by itself when it only listens', async () => {
-    const t = await startTestNode();
-    try {
+  it('the SDK acknowledges on its next request, and by itself when it only listens', () =>
+    withNode({}, async (t) => {
       const talker = await t.guest('Talker');
       const seen = notices(talker);
       await notify(t, talker.userId!, 'one');
       await until(() => seen.length === 1);
       await talker.call('session.ping', {}); // carries ack: 1
       await talker.close();
-      const raw = new RawClient(`${t.url}/?v=1`);
-      expect((await raw.request('session.resume', { token: talker.token, lastSeq: 0 })).data).toMatchObject({ resumed: false });
-      raw.close();
+      const r1 = await resume(t, talker.token!, 0);
+      expect(r1.data).toMatchObject({ resumed: false });
+      r1.b.close();
 
       const listener = await t.guest('Listener');
       const heard = notices(listener);
@@ -220,13 +200,10 @@ describe('acknowledged events', () => {
       // No call from the app: the SDK pings with the ack within a few seconds.
       await until(async () => pings(await (await fetch(`${t.httpUrl}/metrics`)).text()) >= 2);
       await listener.close();
-      const raw2 = new RawClient(`${t.url}/?v=1`);
-      expect((await raw2.request('session.resume', { token: listener.token, lastSeq: 0 })).data).toMatchObject({ resumed: false });
-      raw2.close();
-    } finally {
-      await t.stop();
-    }
-  });
+      const r2 = await resume(t, listener.token!, 0);
+      expect(r2.data).toMatchObject({ resumed: false });
+      r2.b.close();
+    }));
 });
 
 function notify(t: TestNode, userId: string, text: string) {

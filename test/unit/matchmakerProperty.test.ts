@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { TicketUpdate, type QueueConfig } from '@foyer/shared';
 import { describe, expect, it } from 'vitest';
-import { T0, USERS, config, step, type Step } from './mmArbitraries.js';
-import { allowedSizes, applyQueue, decideQueue, newQueue, ticketOfParty, ticketUpdate, updatesOf, windowOf } from '../../server/src/lobby/matchmaker.js';
-import type { Match, MmCommand, MmEvent, QueueState, Ticket, TicketPlayer } from '../../server/src/lobby/matchmaker.js';
+import { Driver, config, step } from './mmArbitraries.js';
+import { allowedSizes, applyQueue, newQueue, ticketOfParty, ticketUpdate, updatesOf, windowOf } from '../../server/src/lobby/matchmaker.js';
+import type { Match, MmCommand, MmDecision, MmEvent, QueueState, Ticket } from '../../server/src/lobby/matchmaker.js';
 
 // The generators are shared with the queue snapshot test (mmArbitraries.ts).
 
@@ -26,53 +26,16 @@ function digest(s: QueueState) {
 
 const meanOf = (t: Ticket) => t.players.reduce((n, p) => n + p.rating, 0) / t.players.length;
 
-class World {
-  readonly s: QueueState;
+/** A Driver that checks every decision: decide changes nothing, versions, replicas, the matching rules and the invariants. */
+class World extends Driver {
   /** Fed the events only, as JSON, like a node across the bus. */
   readonly replica: QueueState;
-  now = T0;
-  private ids = 0;
-  private timers: { due: number; command: MmCommand }[] = [];
   /** Kinds of event seen (ticket.cancelled by reason): the generator's coverage. */
   readonly seen = new Map<string, number>();
 
   constructor(readonly config: QueueConfig) {
-    this.s = newQueue(config);
+    super(newQueue(config));
     this.replica = newQueue(config);
-  }
-
-  run(step: Step): void {
-    if ('tick' in step) {
-      this.now += step.tick;
-      // Due deadline timers first, as the service's setTimeouts would have fired.
-      for (;;) {
-        const due = this.timers.filter((t) => t.due <= this.now).sort((a, b) => a.due - b.due)[0];
-        if (!due) break;
-        this.timers.splice(this.timers.indexOf(due), 1);
-        this.exec(due.command, true);
-      }
-      return void this.exec({ type: 'tick' }, true);
-    }
-    if ('enqueue' in step) {
-      const { users, players, party } = step.enqueue;
-      const ps = users.map((userId, i): TicketPlayer => {
-        const p = players[i]!;
-        return {
-          userId,
-          name: userId.toUpperCase(),
-          rating: p.rating,
-          side: p.side,
-          attributes: p.hero === undefined ? {} : { hero: p.hero },
-          latencies: { eu: p.eu, na: p.na },
-        };
-      });
-      return void this.exec({ type: 'enqueue', ticketId: `t${++this.ids}`, players: ps, ...(party && { partyId: `p${this.ids}` }) }, false);
-    }
-    if ('cancel' in step) return void this.exec({ type: 'cancel', userId: this.user(step.cancel), reason: 'cancelled' }, false);
-    if ('accept' in step) return void this.exec({ type: 'accept', userId: this.user(step.accept) }, false);
-    if ('decline' in step) return void this.exec({ type: 'decline', userId: this.user(step.decline) }, false);
-    const live = [...this.s.matches.keys()][0];
-    this.exec({ type: 'acceptDeadline', matchId: step.deadline === 'live' && live ? live : 'gone' }, true);
   }
 
   /** Runs everything still pending: time passes until no ticket is left waiting. */
@@ -81,34 +44,27 @@ class World {
     assert.equal(this.s.tickets.size, 0, 'every ticket ends: matched, cancelled or timed out');
   }
 
-  private user(u: string): string {
-    const status = u === '@found' ? 'found' : u === '@queued' ? 'queued' : undefined;
-    if (!status) return u;
-    const t = [...this.s.tickets.values()].find((x) => x.status === status);
-    return t?.players.at(-1)?.userId ?? 'u0';
-  }
-
-  private exec(cmd: MmCommand, mustSucceed: boolean): void {
+  protected override exec(cmd: MmCommand, mustSucceed: boolean): MmDecision {
     const before = digest(this.s);
-    const d = decideQueue(this.s, cmd, { now: this.now, newId: () => `m${++this.ids}` });
+    const d = this.decide(cmd);
     assert.deepEqual(digest(this.s), before, 'decide changes nothing');
     if (!d.ok) {
       assert.ok(!mustSucceed, `${cmd.type} refused: ${d.code}`);
       this.seen.set(`refused:${d.code}`, (this.seen.get(`refused:${d.code}`) ?? 0) + 1);
-      return;
+      return d;
     }
     d.events.forEach((e, i) => assert.equal(e.version, this.s.version + i + 1, 'one version per event'));
+    for (const e of d.events) this.checkUpdates(e);
+    this.apply(d);
     for (const e of d.events) {
-      this.checkUpdates(e);
-      applyQueue(this.s, e);
       const kind = e.ev === 'ticket.cancelled' ? `${e.ev}:${e.reason}` : e.ev;
       this.seen.set(kind, (this.seen.get(kind) ?? 0) + 1);
     }
     for (const e of JSON.parse(JSON.stringify(d.events)) as MmEvent[]) applyQueue(this.replica, e);
     assert.deepEqual(digest(this.replica), digest(this.s), 'replica');
-    for (const t of d.timers) this.timers.push({ due: this.now + t.afterMs, command: t.command });
     for (const e of d.events) if (e.ev === 'match.found') this.checkFound(e.match, e.tickets);
     this.checkInvariants();
+    return d;
   }
 
   /** Every update is valid by the protocol's schema. */

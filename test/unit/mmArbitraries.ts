@@ -113,7 +113,8 @@ export const stepOrMiddleCancel: fc.Arbitrary<Step> = fc.oneof(
 /**
  * Runs steps on a queue as the service would: decide, apply the events,
  * keep the timers and fire them when the clock passes them. No checks: it
- * answers every decision, for the caller to compare.
+ * answers every decision, for the caller to compare; a subclass checks by
+ * overriding `exec` (the property test's World).
  */
 export class Driver {
   now = T0;
@@ -140,9 +141,9 @@ export class Driver {
         const due = this.timers.filter((t) => t.due <= this.now).sort((a, b) => a.due - b.due)[0];
         if (!due) break;
         this.timers.splice(this.timers.indexOf(due), 1);
-        out.push(this.exec(due.command));
+        out.push(this.exec(due.command, true));
       }
-      out.push(this.exec({ type: 'tick' }));
+      out.push(this.exec({ type: 'tick' }, true));
       return out;
     }
     if ('enqueue' in step) {
@@ -158,13 +159,13 @@ export class Driver {
           latencies: { eu: p.eu, na: p.na },
         };
       });
-      return [this.exec({ type: 'enqueue', ticketId: `t${++this.ids}`, players: ps, ...(party && { partyId: `p${this.ids}` }) })];
+      return [this.exec({ type: 'enqueue', ticketId: `t${++this.ids}`, players: ps, ...(party && { partyId: `p${this.ids}` }) }, false)];
     }
-    if ('cancel' in step) return [this.exec({ type: 'cancel', userId: this.user(step.cancel), reason: 'cancelled' })];
-    if ('accept' in step) return [this.exec({ type: 'accept', userId: this.user(step.accept) })];
-    if ('decline' in step) return [this.exec({ type: 'decline', userId: this.user(step.decline) })];
+    if ('cancel' in step) return [this.exec({ type: 'cancel', userId: this.user(step.cancel), reason: 'cancelled' }, false)];
+    if ('accept' in step) return [this.exec({ type: 'accept', userId: this.user(step.accept) }, false)];
+    if ('decline' in step) return [this.exec({ type: 'decline', userId: this.user(step.decline) }, false)];
     const live = [...this.s.matches.keys()][0];
-    return [this.exec({ type: 'acceptDeadline', matchId: step.deadline === 'live' && live ? live : 'gone' })];
+    return [this.exec({ type: 'acceptDeadline', matchId: step.deadline === 'live' && live ? live : 'gone' }, true)];
   }
 
   private user(u: string): string {
@@ -178,11 +179,20 @@ export class Driver {
     return t?.players.at(-1)?.userId ?? 'u0';
   }
 
-  private exec(cmd: MmCommand): MmDecision {
-    const d = decideQueue(this.s, cmd, { now: this.now, newId: () => `m${++this.ids}` });
-    if (!d.ok) return d;
+  /** One command, decided and applied. `mustSucceed`: the service never expects a refusal (ticks, timers). */
+  protected exec(cmd: MmCommand, _mustSucceed: boolean): MmDecision {
+    const d = this.decide(cmd);
+    if (d.ok) this.apply(d);
+    return d;
+  }
+
+  protected decide(cmd: MmCommand): MmDecision {
+    return decideQueue(this.s, cmd, { now: this.now, newId: () => `m${++this.ids}` });
+  }
+
+  /** The events on the state, the timers kept. */
+  protected apply(d: Extract<MmDecision, { ok: true }>): void {
     for (const e of d.events) applyQueue(this.s, e);
     for (const t of d.timers) this.timers.push({ due: this.now + t.afterMs, command: t.command });
-    return d;
   }
 }

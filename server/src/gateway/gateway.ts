@@ -194,7 +194,7 @@ export class Gateway {
   };
 
   /** The transport closed the connection's socket. */
-  closed(c: Connection): void {
+  socketClosed(c: Connection): void {
     this.connections.delete(c);
     this.deps.metrics.connections.dec();
     c.detach();
@@ -513,9 +513,9 @@ export class Gateway {
       return c.replyError(null, 'BAD_REQUEST', 'frame is not valid JSON');
     }
     if (!isRequest(frame)) {
-      const parsed = Request.safeParse(frame);
+      // Refused by isRequest, so by Request too (test/unit/envelope.test.ts): zod explains why.
       const re = RequestId.safeParse((frame as { id?: unknown } | null)?.id);
-      return c.replyError(re.success ? re.data : null, 'BAD_REQUEST', 'frame is not a request {id, op, data}', parsed.error ? issuesOf(parsed.error) : []);
+      return c.replyError(re.success ? re.data : null, 'BAD_REQUEST', 'frame is not a request {id, op, data}', issuesOf(Request.safeParse(frame).error!));
     }
     const req = frame;
     const s = c.session;
@@ -582,12 +582,15 @@ export class Gateway {
   }
 
   private measure(op: string, outcome: string, started: number): void {
-    this.count(op, outcome);
-    this.deps.metrics.requestSeconds.observe({ op: isOpName(op) ? op : 'unknown' }, (performance.now() - started) / 1000);
+    const label = this.count(op, outcome);
+    this.deps.metrics.requestSeconds.observe({ op: label }, (performance.now() - started) / 1000);
   }
 
-  private count(op: string, outcome: string): void {
-    this.deps.metrics.requests.inc({ op: isOpName(op) ? op : 'unknown', outcome });
+  /** Counts one request; returns its op label (ops outside the protocol count as `unknown`). */
+  private count(op: string, outcome: string): string {
+    const label = isOpName(op) ? op : 'unknown';
+    this.deps.metrics.requests.inc({ op: label, outcome });
+    return label;
   }
 }
 
@@ -635,7 +638,7 @@ class Connection implements SessionLink, ConnHandlers {
   }
 
   close(): void {
-    this.gw.closed(this);
+    this.gw.socketClosed(this);
   }
 
   /** One more RATE_LIMITED reply; false once there were too many. */
@@ -650,16 +653,15 @@ class Connection implements SessionLink, ConnHandlers {
    * at once; a task must never reject.
    */
   enqueue(task: () => Promise<void> | undefined): void {
-    const finished = () => void this.busy--;
     if (this.busy++ > 0) {
-      this.tail = this.tail.then(task).then(finished);
+      this.tail = this.tail.then(task).then(() => void this.busy--);
       return;
     }
     const before = this.tail;
     const running = task();
-    if (!running) return void this.busy--;
+    if (!running) return void this.busy--; // the common case: nothing allocated
     // A task queued by this one's synchronous part (which it may be waiting for) chained on `before`; idle() waits for both.
-    this.tail = (this.tail === before ? running : Promise.all([this.tail, running])).then(finished);
+    this.tail = (this.tail === before ? running : Promise.all([this.tail, running])).then(() => void this.busy--);
   }
 
   idle(): Promise<void> {

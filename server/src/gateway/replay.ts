@@ -19,28 +19,27 @@ export class ReplayBuffer {
   push(seq: number, frame: string): void {
     this.frames.push({ seq, frame });
     this.bytes += frame.length;
-    while (this.frames.length - this.head > this.maxFrames || (this.bytes > this.maxBytes && this.frames.length - this.head > 0)) {
-      const old = this.frames[this.head]!;
-      // Drop the reference now: the slot is only compacted away later.
-      this.frames[this.head++] = undefined;
-      this.bytes -= old.frame.length;
-      this.evictedThrough = old.seq;
-    }
-    // Compact now and then rather than shifting the array on every eviction.
-    if (this.head > 1024 && this.head * 2 > this.frames.length) {
-      this.frames = this.frames.slice(this.head);
-      this.head = 0;
-    }
+    while (this.frames.length - this.head > this.maxFrames || (this.bytes > this.maxBytes && this.frames.length > this.head)) this.dropOldest();
   }
 
   /** The client has every frame up to `seq`: they are no longer kept, and a resume from before `seq` resyncs. */
   ack(seq: number): void {
-    while (this.head < this.frames.length && this.frames[this.head]!.seq <= seq) {
-      this.bytes -= this.frames[this.head]!.frame.length;
-      this.frames[this.head++] = undefined;
-    }
-    if (this.head === this.frames.length) this.frames.length = this.head = 0;
+    while (this.head < this.frames.length && this.frames[this.head]!.seq <= seq) this.dropOldest();
     this.evictedThrough = Math.max(this.evictedThrough, seq);
+  }
+
+  private dropOldest(): void {
+    const old = this.frames[this.head]!;
+    // Drop the reference now: the slot is only compacted away later.
+    this.frames[this.head++] = undefined;
+    this.bytes -= old.frame.length;
+    this.evictedThrough = old.seq;
+    // Compact now and then rather than shifting the array on every eviction.
+    if (this.head === this.frames.length) this.frames.length = this.head = 0;
+    else if (this.head > 1024 && this.head * 2 > this.frames.length) {
+      this.frames = this.frames.slice(this.head);
+      this.head = 0;
+    }
   }
 
   /**
