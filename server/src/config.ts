@@ -56,7 +56,7 @@ export const settings = {
   logLevel: setting('LOG_LEVEL', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), 'pino log level.'),
   nodeId: setting('FOYER_NODE_ID', optionalString, 'Name of this node in logs and the cluster; random when unset.'),
 
-  tokenSecret: setting('FOYER_TOKEN_SECRET', optionalString.pipe(z.string().min(32, 'must be at least 32 characters').optional()), 'HS256 secret for tokens this node issues. Unset: a random one per process (tokens die with it). Every node of a cluster needs the same one.', true),
+  tokenSecret: setting('FOYER_TOKEN_SECRET', optionalString.pipe(z.string().min(32, 'must be at least 32 characters').optional()), 'HS256 secret for tokens this node issues. Every node of a cluster needs the same one. Unset: one is generated once and kept in FOYER_DATA_DIR (file `foyer-token-secret`, mode 0600, also when DATABASE_URL is set), so logins survive a restart; with FOYER_DATA_DIR `memory` (or a data folder that cannot be written) it is random per process and tokens die with it.', true),
   tokenTtlMs: setting('FOYER_TOKEN_TTL_MS', ms(24 * 3_600_000), 'Lifetime of tokens this node issues.'),
   externalJwtSecret: setting('FOYER_EXTERNAL_JWT_SECRET', optionalString, 'HS256 secret of an external issuer (a game\'s own account system) whose tokens auth.token accepts.', true),
   externalJwksFile: setting('FOYER_EXTERNAL_JWKS_FILE', optionalString, 'Path of a JWKS file with the public keys of an external issuer (RS256/ES256/EdDSA).'),
@@ -88,7 +88,7 @@ export const settings = {
   serverSecret: setting('FOYER_SERVER_SECRET', optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()), 'Bearer secret game servers use for /v1/... (ending games, reporting results). Unset: those endpoints are off.', true),
 
   databaseUrl: setting('DATABASE_URL', optionalString, 'postgres://… of the Postgres database. Unset: embedded PGlite in FOYER_DATA_DIR.', true),
-  dataDir: setting('FOYER_DATA_DIR', z.string().default('.foyer-data'), 'Folder of the embedded PGlite database (when DATABASE_URL is unset); `memory` keeps it in memory.'),
+  dataDir: setting('FOYER_DATA_DIR', z.string().default('.foyer-data'), 'Folder of the embedded PGlite database (when DATABASE_URL is unset) and of the generated token secret (when FOYER_TOKEN_SECRET is unset); `memory` keeps both in memory only.'),
   partyMaxSize: setting('FOYER_PARTY_MAX_SIZE', positive(5, 64), 'Party members plus pending invites.'),
   inviteTtlMs: setting('FOYER_INVITE_TTL_MS', ms(30_000), 'How long a party invite stays open (a repeat invite does not extend it).'),
   mmTickMs: setting('FOYER_MM_TICK_MS', ms(250), 'How often each queue tries to match its tickets.'),

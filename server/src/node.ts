@@ -28,6 +28,7 @@ import { Friends } from './store/friends.js';
 import { Mail } from './store/mail.js';
 import { Matches } from './store/matches.js';
 import { migrate } from './store/migrations.js';
+import { resolveTokenSecret } from './tokenSecret.js';
 import { createTransport } from './transport/index.js';
 
 export { loadConfig, type Config } from './config.js';
@@ -64,8 +65,10 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
   const nodeId = config.nodeId ?? `node-${randomBytes(3).toString('hex')}`;
   const log = createLogger(config.logLevel, nodeId, options.logDestination);
   const metrics = createMetrics();
-  const tokens = new Tokens(config);
-  if (tokens.ephemeral) log.warn('FOYER_TOKEN_SECRET is unset: tokens are signed with a random key and die with this process');
+  const tokenSecret = await resolveTokenSecret(config);
+  if (tokenSecret.source === 'file') log.info({ file: tokenSecret.file }, 'FOYER_TOKEN_SECRET is unset: tokens are signed with the secret kept in the data folder');
+  else if (tokenSecret.source === 'process') log.warn(`${tokenSecret.problem ?? 'FOYER_TOKEN_SECRET is unset and the data folder is memory'}: tokens are signed with a random key and die with this process`);
+  const tokens = new Tokens({ ...config, tokenSecret: tokenSecret.secret });
   const registry = new OpRegistry();
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir === 'memory' ? undefined : config.dataDir });
   const applied = await migrate(db);

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect } from 'vitest';
+import { CHROMIUM } from '../setup/systemPackages.js';
 
 /** What the browser tests share: one headless Chromium per test file, and the waits they use. */
 
@@ -28,7 +29,7 @@ export function useBrowser(): () => Browser {
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
+      executablePath: CHROMIUM.bin,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
     });
   });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
 import type { TestProject } from 'vitest/node';
+import { CHROMIUM, ensureSystemPackages } from '../setup/systemPackages.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -15,10 +16,12 @@ declare module 'vitest' {
 const webDir = fileURLToPath(new URL('../../web/', import.meta.url));
 
 /**
- * Builds the lobby page from its sources into a folder of this run's own, so
- * the browser tests never run against a stale web/dist (nor overwrite it).
+ * Makes sure Debian's chromium is there (npm does not bring it), then builds
+ * the lobby page from its sources into a folder of this run's own, so the
+ * browser tests never run against a stale web/dist (nor overwrite it).
  */
 export default async function setup(project: TestProject) {
+  await ensureSystemPackages([CHROMIUM]);
   const outDir = await mkdtemp(path.join(tmpdir(), 'foyer-web-'));
   await build({
     configFile: path.join(webDir, 'vite.config.ts'),

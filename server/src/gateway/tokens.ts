@@ -30,10 +30,6 @@ export class Tokens {
     else if (config.externalJwtSecret) this.externalKey = new TextEncoder().encode(config.externalJwtSecret);
   }
 
-  get ephemeral(): boolean {
-    return !this.config.tokenSecret;
-  }
-
   async issue(userId: string, name: string, now = Date.now()): Promise<{ token: string; expiresAt: number }> {
     const expiresAt = now + this.config.tokenTtlMs;
     const token = await new SignJWT({ name })
