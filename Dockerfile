@@ -1,5 +1,7 @@
 # syntax=docker/dockerfile:1
-# Foyer lobby node. Build: docker build -t foyer .   Run: docker run -p 8080:8080 foyer
+# Foyer lobby node. Build: docker build -t foyer .
+# Run: docker run -p 8080:8080 -v foyer-data:/data foyer
+# Runs as the unprivileged user `node`; it writes only to /data (a volume).
 # Configuration is by environment variables (docs/configuration.md).
 
 FROM node:20-bookworm-slim AS build
@@ -31,10 +33,16 @@ RUN mkdir /out \
  && test -f /out/server/dist/main.js
 
 FROM node:20-bookworm-slim
-ENV NODE_ENV=production PORT=8080
+# FOYER_DATA_DIR: the embedded database (without DATABASE_URL) and the
+# generated token secret (without FOYER_TOKEN_SECRET) live in /data.
+ENV NODE_ENV=production PORT=8080 FOYER_DATA_DIR=/data
 WORKDIR /app
 # Owned by root, read-only to the node user that runs it.
 COPY --from=build /out/ ./
+# The one folder the node writes, owned by the user that runs it. A volume, so
+# accounts and logins outlive the container: docker run -v foyer-data:/data …
+RUN mkdir /data && chown node:node /data && chmod 700 /data
+VOLUME /data
 USER node
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \

@@ -600,9 +600,14 @@ export class LobbyClient {
   }
 }
 
+/** Node 20 has no global WebSocket: there the optional peer dependency `ws` stands in. */
 async function loadWs(): Promise<WebSocketConstructor> {
-  const mod = (await import(/* @vite-ignore */ /* webpackIgnore: true */ WS_MODULE)) as { default: WebSocketConstructor };
-  return mod.default;
+  try {
+    const mod = (await import(/* @vite-ignore */ /* webpackIgnore: true */ WS_MODULE)) as { default: WebSocketConstructor };
+    return mod.default;
+  } catch (err) {
+    throw new Error('this runtime has no global WebSocket and the `ws` package is not installed: `npm install ws`, or pass options.WebSocket', { cause: err });
+  }
 }
 
 function describe(close: CloseInfo): string {
