@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LobbyError } from '@foyer/client-sdk';
 import { afterAll, describe, expect, it } from 'vitest';
-import { TOKEN_SECRET_FILE } from '../../server/src/tokenSecret.js';
+import { resolveTokenSecret, TOKEN_SECRET_FILE } from '../../server/src/tokenSecret.js';
 import { withNode, type TestNode } from '../helpers/node.js';
 
 /** Logs in as a guest on `t` and returns the token and user id it issued. */
@@ -67,6 +67,21 @@ describe('the token secret without FOYER_TOKEN_SECRET', () => {
     await withNode({ tokenSecret: undefined, dataDir: 'memory' }, async (t) => {
       expect(await logInWith(t, before.token)).toBe('TOKEN_INVALID');
     });
+  });
+
+  it('a configured secret wins; a stored one that others may read, or too short, is not used', async () => {
+    expect(await resolveTokenSecret({ tokenSecret: 'x'.repeat(32), dataDir: dataDir() })).toEqual({ secret: 'x'.repeat(32), source: 'config' });
+
+    const loose = dataDir();
+    writeFileSync(path.join(loose, TOKEN_SECRET_FILE), 'y'.repeat(43) + '\n');
+    chmodSync(path.join(loose, TOKEN_SECRET_FILE), 0o644);
+    const fromLoose = await resolveTokenSecret({ tokenSecret: undefined, dataDir: loose });
+    expect(fromLoose).toMatchObject({ source: 'process', problem: expect.stringContaining('readable by other users (expected mode 0600)') });
+    expect(fromLoose.secret).not.toBe('y'.repeat(43));
+
+    const short = dataDir();
+    writeFileSync(path.join(short, TOKEN_SECRET_FILE), 'too-short\n', { mode: 0o600 });
+    expect(await resolveTokenSecret({ tokenSecret: undefined, dataDir: short })).toMatchObject({ source: 'process', problem: expect.stringContaining('shorter than 32') });
   });
 
   it('a folder that cannot hold the file falls back to a per-process secret with a warning, and still starts', async () => {
