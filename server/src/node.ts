@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { AdminCommands } from './admin/commands.js';
 import { createHttpHandler } from './admin/http.js';
 import { createMetrics } from './admin/metrics.js';
+import { AdminViews } from './admin/views.js';
 import { LocalBus, type Bus } from './cluster/bus.js';
 import { Cluster } from './cluster/cluster.js';
 import { RedisBus } from './cluster/redisBus.js';
@@ -108,7 +109,8 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
       (err: unknown) => log.warn({ err, userId }, 'could not tell friends of a rating change'),
     );
   const matchResults = new MatchResults({ gateway, registry, matches: new Matches(db), accounts, ratingChanged });
-  const mail = new MailService({ config, log, gateway, registry, cluster, mail: new Mail(db, { inboxMax: config.mailInboxMax, ttlMs: config.mailTtlMs }) });
+  const mailStore = new Mail(db, { inboxMax: config.mailInboxMax, ttlMs: config.mailTtlMs });
+  const mail = new MailService({ config, log, gateway, registry, cluster, mail: mailStore });
   // A block either way refuses mail: the sender's own blocks from its loaded list, the recipient's (maybe offline) from storage.
   mail.blocked = async (sender, recipient) => friends.blocks(sender, recipient) || (await friendStore.isBlocked(recipient, sender));
   // Operator commands (admin API); operator mail goes out through the mail service.
@@ -144,6 +146,10 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
       await node.stop();
       log.info('drained');
     })());
+  const startDrain = () => void drain().then(options.onDrained, (err: unknown) => log.error({ err }, 'drain failed'));
+  let boundPort = config.port;
+  const ready = () => listening && cluster.ready;
+  const views = new AdminViews({ nodeId, address: () => `${config.host}:${boundPort}`, ready, drain: startDrain, cluster, gateway, games, parties, matchmaking, metrics });
   const webRoot = config.webRoot ?? (existsSync(BUILT_WEB) ? BUILT_WEB : undefined);
   const transport = createTransport(
     config.transport,
@@ -163,18 +169,21 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
         serverSecret: config.serverSecret,
         webRoot,
         nodeId,
-        ready: () => listening && cluster.ready,
-        drain: () => void drain().then(options.onDrained, (err: unknown) => log.error({ err }, 'drain failed')),
+        ready,
+        drain: startDrain,
         accounts,
         parties,
         commands,
         matchResults,
+        friends: friendStore,
+        mail: mailStore,
+        views,
       }),
     },
     log,
   );
   await cluster.start();
-  const port = await transport.listen();
+  const port = (boundPort = await transport.listen());
   listening = true;
   log.info({ port, transport: transport.name, cluster: config.redisUrl ? config.redisPrefix : 'alone', config: redactedConfig(config) }, 'lobby node listening');
 
@@ -192,6 +201,7 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
       (stopping ??= (async () => {
         listening = false;
         transport.stopListening();
+        views.stop();
         matchmaking.stop();
         games.stop();
         parties.stop();

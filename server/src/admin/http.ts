@@ -8,10 +8,15 @@ import type { GameService } from '../lobby/games.js';
 import type { MatchService } from '../lobby/matchmaking.js';
 import { MatchReportBody, type MatchResults } from '../lobby/matchResults.js';
 import type { PartyService } from '../lobby/parties.js';
-import { profileOf } from '../lobby/profiles.js';
-import type { Account, Accounts } from '../store/accounts.js';
+import type { Accounts } from '../store/accounts.js';
+import type { Friends } from '../store/friends.js';
+import type { Mail } from '../store/mail.js';
 import { CommandBody, describeKinds, type AdminCommands } from './commands.js';
+import { decodePart, json, parseBody, parseQuery } from './httpKit.js';
 import type { Metrics } from './metrics.js';
+import { createViewRoutes } from './viewRoutes.js';
+import type { AdminViews } from './views.js';
+import { createWatch } from './watch.js';
 
 export interface HttpDeps {
   gateway: Gateway;
@@ -30,38 +35,14 @@ export interface HttpDeps {
   parties: PartyService;
   commands: AdminCommands;
   matchResults: MatchResults;
+  friends: Friends;
+  mail: Mail;
+  views: AdminViews;
 }
-
-const json = (status: number, body: unknown): HttpResponse => ({
-  status,
-  headers: { 'content-type': 'application/json' },
-  body: JSON.stringify(body),
-});
 
 const NoticeBody = z.object({ text: z.string().trim().min(1).max(2000), userId: z.string().min(1).max(128).optional() });
-const UserIdParam = z.string().min(1).max(128);
-const ListQuery = z.object({ userId: UserIdParam.optional(), limit: z.coerce.number().int().min(1).max(500).default(100) });
-const NameQuery = z.object({ name: z.string().trim().min(1).max(64), limit: z.coerce.number().int().min(1).max(100).default(20) });
+const ListQuery = z.object({ userId: z.string().min(1).max(128).optional(), limit: z.coerce.number().int().min(1).max(500).default(100) });
 const BanBody = z.object({ durationMs: z.number().int().min(1).max(100 * 365 * 86_400_000), reason: z.string().trim().min(1).max(500) });
-
-const invalid = (error: z.ZodError) => json(400, { error: 'invalid request', issues: error.issues.map((i) => ({ path: i.path, message: i.message })) });
-
-/** The JSON body checked against `schema`, or the 400 to answer. */
-function parseBody<S extends z.ZodType>(req: HttpRequest, schema: S): { ok: true; data: z.output<S> } | { ok: false; res: HttpResponse } {
-  let body: unknown;
-  try {
-    body = JSON.parse(req.body.toString('utf8') || 'null');
-  } catch {
-    return { ok: false, res: json(400, { error: 'body is not JSON', issues: [] }) };
-  }
-  const parsed = schema.safeParse(body);
-  return parsed.success ? { ok: true, data: parsed.data } : { ok: false, res: invalid(parsed.error) };
-}
-
-function parseQuery<S extends z.ZodType>(req: HttpRequest, schema: S): { ok: true; data: z.output<S> } | { ok: false; res: HttpResponse } {
-  const parsed = schema.safeParse(Object.fromEntries(req.query));
-  return parsed.success ? { ok: true, data: parsed.data } : { ok: false, res: invalid(parsed.error) };
-}
 
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -85,9 +66,10 @@ export function createHttpHandler(deps: HttpDeps): (req: HttpRequest) => Promise
   }
   const endGame = /^\/(?:admin|v1)\/games\/([^/]{1,64})\/end$/;
   const matchResults = /^\/v1\/matches\/([^/]{1,128})\/results$/;
-  const userPath = /^\/admin\/users\/([^/]{1,384})$/;
   const userBan = /^\/admin\/users\/([^/]{1,384})\/ban$/;
   const commandPath = /^\/admin\/commands\/([^/]{1,64})$/;
+  const views = createViewRoutes(deps);
+  const watch = createWatch((req) => admin(req));
 
   return async (req) => {
     if (req.path === '/healthz') return json(200, { ok: true, node: deps.nodeId });
@@ -144,6 +126,7 @@ export function createHttpHandler(deps: HttpDeps): (req: HttpRequest) => Promise
   }
 
   async function admin(req: HttpRequest): Promise<HttpResponse> {
+    if (req.method === 'GET' && req.path === '/admin/watch') return watch(req);
     if (req.method === 'GET' && req.path === '/admin/stats') {
       const queues = deps.matchmaking.stats();
       return json(200, {
@@ -180,7 +163,7 @@ export function createHttpHandler(deps: HttpDeps): (req: HttpRequest) => Promise
     return json(404, { error: 'no such admin endpoint' });
   }
 
-  /** Admin commands, audit, player lookups, this node's games and queues. */
+  /** Admin commands and bans, then the read side (viewRoutes.ts). */
   async function adminRoutes(req: HttpRequest): Promise<HttpResponse | undefined> {
     const { method, path: p } = req;
     if (method === 'GET' && p === '/admin/commands/kinds') return json(200, { kinds: describeKinds() });
@@ -199,48 +182,13 @@ export function createHttpHandler(deps: HttpDeps): (req: HttpRequest) => Promise
       const c = await deps.commands.cancel(decodePart(command[1]!));
       return c ? json(200, { cancelled: c }) : json(404, { error: 'no such pending command (it ran, expired or never was)' });
     }
-    if (method === 'GET' && p === '/admin/audit') {
-      const q = parseQuery(req, ListQuery);
-      if (!q.ok) return q.res;
-      return json(200, { audit: await deps.commands.store.auditLog(q.data.userId, q.data.limit) });
-    }
-    if (method === 'GET' && p === '/admin/users') {
-      const q = parseQuery(req, NameQuery);
-      if (!q.ok) return q.res;
-      const ids = await deps.commands.store.findUserIds(q.data.name, q.data.limit);
-      const found = (await Promise.all(ids.map((id) => deps.accounts.get(id)))).filter((a): a is Account => !!a);
-      return json(200, { users: found.map((a) => ({ ...adminProfile(a), online: !!deps.gateway.online(a.id) })) });
-    }
-    const user = method === 'GET' ? userPath.exec(p) : null;
-    if (user) {
-      const a = await deps.accounts.get(decodePart(user[1]!));
-      return a ? json(200, userView(a)) : json(404, { error: 'no such user' });
-    }
     const ban = method === 'POST' ? userBan.exec(p) : null;
     if (ban) {
       const body = parseBody(req, BanBody);
       if (!body.ok) return body.res;
       return commandOutcome(await deps.commands.issue({ kind: 'ban', userId: decodePart(ban[1]!), args: body.data, mode: 'immediate' }));
     }
-    if (method === 'GET' && p === '/admin/games') {
-      const games = [...deps.games.all.values()].map((g) => ({
-        id: g.id,
-        name: g.name,
-        gameType: g.gameType,
-        ownerId: g.ownerId,
-        players: g.players.map((pl) => ({ userId: pl.userId, name: pl.name, teamIndex: pl.teamIndex })),
-        spectators: g.spectators.length,
-        maxPlayers: g.maxPlayers,
-        inProgress: g.inProgress,
-        createdAt: g.createdAt,
-      }));
-      return json(200, { node: deps.nodeId, games });
-    }
-    if (method === 'GET' && p === '/admin/queues') {
-      const queues = deps.matchmaking.stats();
-      return json(200, { node: deps.nodeId, queues, inMatchmaking: Object.values(queues).reduce((a, b) => a + b, 0) });
-    }
-    return undefined;
+    return views(req);
   }
 
   function commandOutcome(r: Awaited<ReturnType<AdminCommands['issue']>>): HttpResponse {
@@ -255,43 +203,10 @@ export function createHttpHandler(deps: HttpDeps): (req: HttpRequest) => Promise
         return json(409, { error: r.error, code: r.code, id: r.id });
     }
   }
-
-  /** What an operator sees of a player: the profile with sanctions, and where they are on this node. */
-  function userView(a: Account) {
-    const session = deps.gateway.sessions.get(a.id);
-    let game: { id: string; name: string; gameType: string; inProgress: boolean; spectating: boolean } | null = null;
-    for (const g of deps.games.all.values()) {
-      const playing = g.players.some((pl) => pl.userId === a.id);
-      if (playing || g.spectators.some((sp) => sp.userId === a.id)) {
-        game = { id: g.id, name: g.name, gameType: g.gameType, inProgress: g.inProgress, spectating: !playing };
-        break;
-      }
-    }
-    const party = deps.parties.partyOfUser(a.id);
-    return {
-      profile: adminProfile(a),
-      online: !!session,
-      connected: !!session?.link,
-      node: session ? deps.nodeId : null,
-      game,
-      party: party ? { id: party.id, leaderId: party.leaderId, members: party.members.map((m) => m.userId), queue: party.queue } : null,
-      queue: deps.matchmaking.queueOf(a.id) ?? null,
-    };
-  }
 }
 
-/** A path segment, %-decoded when it can be. */
-function decodePart(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
-}
-
-function adminProfile(a: Account) {
-  return { ...profileOf(a), bannedUntil: a.bannedUntil, banReason: a.banReason, chatBannedUntil: a.chatBannedUntil };
-}
+/** The operator console's page: its own HTML entry (built next to the lobby page's). */
+const CONSOLE = /^\/console(?:\/.*)?$/;
 
 function serveStatic(root: string, urlPath: string): HttpResponse {
   let rel: string;
@@ -303,7 +218,8 @@ function serveStatic(root: string, urlPath: string): HttpResponse {
   const file = path.resolve(root, rel);
   // Never outside the web root, whatever the path says.
   if (!file.startsWith(path.resolve(root) + path.sep)) return json(404, { error: 'not found' });
-  const target = existsSync(file) && statSync(file).isFile() ? file : path.join(root, 'index.html');
+  const fallback = path.join(root, CONSOLE.test(urlPath) ? 'console.html' : 'index.html');
+  const target = existsSync(file) && statSync(file).isFile() ? file : fallback;
   if (!existsSync(target)) return json(404, { error: 'not found' });
   return { status: 200, headers: { 'content-type': MIME[path.extname(target)] ?? 'application/octet-stream' }, body: readFileSync(target) };
 }

@@ -95,6 +95,11 @@ export class Cluster {
     return [this.nodeId, ...this.peers.keys()];
   }
 
+  /** The other live nodes as membership sees them: draining, and when their last heartbeat arrived (admin views). */
+  peerInfo(): { id: string; draining: boolean; lastSeen: number }[] {
+    return [...this.peers].map(([id, p]) => ({ id, draining: p.draining, lastSeen: p.lastSeen }));
+  }
+
   isLive(node: string): boolean {
     return node === this.nodeId || this.peers.has(node);
   }

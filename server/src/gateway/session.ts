@@ -18,6 +18,8 @@ export class Session {
   readonly replay: ReplayBuffer;
   /** Taken over from a dead node: its numbering is not the one the client knows, so a resume resyncs. */
   adopted = false;
+  /** When this session began on this node (admin views). */
+  readonly since = Date.now();
 
   constructor(
     readonly userId: string,

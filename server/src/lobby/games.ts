@@ -135,6 +135,11 @@ export class GameService {
     return this.games.owned();
   }
 
+  /** The node that owns a game (admin views). */
+  ownerOf(gameId: string): string | undefined {
+    return this.games.ownerOf(gameId);
+  }
+
   /** The game server (or an operator) ends a started game. */
   async end(gameId: string): Promise<boolean> {
     if (!this.games.get(gameId)) return false;

@@ -41,6 +41,8 @@ export class MatchService implements PartyQueueing {
   /** Users whose match became a game: cancel is over for them, only leaving that game. */
   private readonly matchGame = new Map<string, string>();
   private readonly ticker: NodeJS.Timeout;
+  /** Set by the admin views: every queue event applied here (every node applies every queue's events; must not throw). */
+  onQueueEvent: (e: MmEvent, at: number) => void = () => {};
   /** Set by friends (presence): these users' tickets were queued or ended (called from run(); must not throw). */
   onQueueChanged: (userIds: string[]) => void = () => {};
 
@@ -93,6 +95,16 @@ export class MatchService implements PartyQueueing {
   /** Queue name → players waiting, for /admin/stats. */
   stats(): Record<string, number> {
     return Object.fromEntries([...this.queues.all].map(([name, q]) => [name, q.byUser.size]));
+  }
+
+  /** Every queue of the cluster with the node that owns it, read-only (admin views). */
+  queueStates(): { state: QueueState; owner: string | undefined }[] {
+    return [...this.queues.all].map(([name, state]) => ({ state, owner: this.queues.ownerOf(name) }));
+  }
+
+  /** Queues this node owns. */
+  owned(): string[] {
+    return this.queues.owned();
   }
 
   private isMine(queue: string): boolean {
@@ -180,6 +192,7 @@ export class MatchService implements PartyQueueing {
   /** A queue's event, on its owner and on every replica alike: every node tells its own players; the owner starts ready matches. */
   private apply(state: QueueState, e: MmEvent): void {
     applyQueue(state, e);
+    this.onQueueEvent(e, Date.now());
     const mine = this.isMine(state.config.name);
     if (e.ev === 'match.ready') {
       if (mine) void this.startMatch(state, e);

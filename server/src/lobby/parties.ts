@@ -87,6 +87,11 @@ export class PartyService {
     });
   }
 
+  /** Parties this node owns (admin views). */
+  owned(): string[] {
+    return this.parties.owned();
+  }
+
   partyOfUser(userId: string): PartyState | undefined {
     const id = this.memberOf.get(userId);
     return id === undefined ? undefined : this.parties.get(id);

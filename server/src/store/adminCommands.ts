@@ -141,11 +141,17 @@ export class AdminStore {
     );
   }
 
-  /** Audit rows, newest first: of one user, or of everyone. */
-  async auditLog(userId: string | undefined, limit = 100): Promise<AuditRow[]> {
-    const r = userId
-      ? await this.db.query<AuditDbRow>('select * from admin_audit where user_id = $1 order by id desc limit $2', [userId, limit])
-      : await this.db.query<AuditDbRow>('select * from admin_audit order by id desc limit $1', [limit]);
+  /** Audit rows, newest first: of one user, or of everyone; optionally of one kind, event, mode or actor. */
+  async auditLog(userId: string | undefined, limit = 100, filter: { kind?: string | undefined; event?: AuditEvent | undefined; mode?: AuditMode | undefined; actor?: string | undefined } = {}): Promise<AuditRow[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    for (const [column, value] of [['user_id', userId], ['kind', filter.kind], ['event', filter.event], ['mode', filter.mode], ['actor', filter.actor]] as const) {
+      if (value === undefined) continue;
+      params.push(value);
+      where.push(`${column} = $${params.length}`);
+    }
+    params.push(limit);
+    const r = await this.db.query<AuditDbRow>(`select * from admin_audit ${where.length ? `where ${where.join(' and ')}` : ''} order by id desc limit $${params.length}`, params);
     return r.rows.map(auditOf);
   }
 

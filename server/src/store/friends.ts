@@ -74,6 +74,12 @@ export class Friends {
     });
   }
 
+  /** How many friends a user has (admin views). */
+  async friendCount(userId: string): Promise<number> {
+    const r = await this.db.query<{ n: number }>(`select count(*)::int as n from friendships where user_id = $1 and state = 'friends'`, [userId]);
+    return r.rows[0]!.n;
+  }
+
   /** Whether `blockerId` blocked `userId` (for mail and anything that asks while the blocker is offline). */
   async isBlocked(blockerId: string, userId: string): Promise<boolean> {
     const r = await this.db.query(`select 1 from friendships where user_id = $1 and other_id = $2 and state = 'blocked'`, [blockerId, userId]);

@@ -131,6 +131,12 @@ export class Mail {
     });
   }
 
+  /** How many unexpired messages wait in the recipient's inbox (admin views). */
+  async count(recipient: string, now = Date.now()): Promise<number> {
+    const r = await this.db.query<{ n: number }>('select count(*)::int as n from mail where recipient = $1 and expires_at > $2', [recipient, new Date(now)]);
+    return r.rows[0]!.n;
+  }
+
   /** The recipient's unexpired messages, oldest first. */
   async list(recipient: string, limit: number, now = Date.now()): Promise<MailMessage[]> {
     const r = await this.db.query<Row>(`select ${COLUMNS} from mail where recipient = $1 and expires_at > $2 order by seq limit $3`, [

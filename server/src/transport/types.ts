@@ -44,6 +44,18 @@ export interface HttpResponse {
   status: number;
   headers?: Record<string, string>;
   body?: string | Buffer;
+  /**
+   * A body written over time instead of `body` (server-sent events): called
+   * once the headers are out; returns what to call when the client goes
+   * away or the transport closes.
+   */
+  stream?: (out: HttpStream) => () => void;
+}
+
+export interface HttpStream {
+  /** False once the response is over. */
+  write(text: string): boolean;
+  end(): void;
 }
 
 export type HttpHandler = (req: HttpRequest) => Promise<HttpResponse>;

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type * as UWS from 'uWebSockets.js';
-import type { Conn, ConnHandlers, HttpRequest, Transport, TransportOptions, UpgradeInfo } from './types.js';
+import type { Conn, ConnHandlers, HttpRequest, HttpResponse, Transport, TransportOptions, UpgradeInfo } from './types.js';
 
 type Uws = typeof UWS;
 
@@ -63,6 +63,32 @@ export function createUwsTransport(uws: Uws, opts: TransportOptions): Transport 
   const app = uws.App();
   let listenSocket: UWS.us_listen_socket | undefined;
   const sockets = new Set<UWS.WebSocket<SocketData>>();
+  /** Streamed responses still open: close() ends them, or they would keep the process alive. */
+  const streams = new Set<() => void>();
+
+  /** Runs a streamed body on `res` (headers already written); returns what stops it when the client goes away. */
+  function openStream(res: UWS.HttpResponse, produce: NonNullable<HttpResponse['stream']>, gone: () => boolean): () => void {
+    let open = true;
+    let stop: (() => void) | undefined;
+    const finish = () => {
+      if (!open) return;
+      open = false;
+      streams.delete(finish);
+      stop?.();
+      if (!gone()) res.cork(() => res.end());
+    };
+    stop = produce({
+      write: (text) => open && !gone() && (res.cork(() => res.write(text)), true),
+      end: finish,
+    });
+    streams.add(finish);
+    return () => {
+      if (!open) return;
+      open = false;
+      streams.delete(finish);
+      stop?.();
+    };
+  }
 
   app.ws<SocketData>('/*', {
     // uWS drops an oversize frame's connection without a close frame; a
@@ -125,7 +151,11 @@ export function createUwsTransport(uws: Uws, opts: TransportOptions): Transport 
 
   app.any('/*', (res, req) => {
     let aborted = false;
-    res.onAborted(() => (aborted = true));
+    let stopStream: (() => void) | undefined;
+    res.onAborted(() => {
+      aborted = true;
+      stopStream?.();
+    });
     const headers: Record<string, string> = {};
     req.forEach((k, v) => (headers[k] = v));
     const q = req.getQuery() ?? '';
@@ -157,8 +187,9 @@ export function createUwsTransport(uws: Uws, opts: TransportOptions): Transport 
           res.cork(() => {
             res.writeStatus(String(r.status));
             for (const [k, v] of Object.entries(r.headers ?? {})) res.writeHeader(k, v);
-            res.end(r.body ?? '');
+            if (!r.stream) res.end(r.body ?? '');
           });
+          if (r.stream) stopStream = openStream(res, r.stream, () => aborted);
         },
         () => !aborted && res.cork(() => res.writeStatus('500').end('internal error')),
       );
@@ -186,6 +217,7 @@ export function createUwsTransport(uws: Uws, opts: TransportOptions): Transport 
         if (!data.closed) ws.close();
       }
       sockets.clear();
+      for (const end of [...streams]) end();
     },
   };
 }

@@ -99,7 +99,12 @@ export function createWsTransport(opts: TransportOptions): Transport {
         ip: req.socket.remoteAddress ?? '',
       };
       opts.onHttp(request).then(
-        (r) => res.writeHead(r.status, r.headers).end(r.body),
+        (r) => {
+          if (!r.stream) return void res.writeHead(r.status, r.headers).end(r.body);
+          res.writeHead(r.status, r.headers).flushHeaders();
+          const stop = r.stream({ write: (text) => !res.writableEnded && (res.write(text), true), end: () => void res.end() });
+          res.on('close', stop);
+        },
         () => res.writeHead(500).end('internal error'),
       );
     });

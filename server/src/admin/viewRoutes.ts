@@ -1,0 +1,137 @@
+import { z } from 'zod';
+import type { Gateway } from '../gateway/gateway.js';
+import type { GameService } from '../lobby/games.js';
+import type { MatchService } from '../lobby/matchmaking.js';
+import type { PartyService } from '../lobby/parties.js';
+import { profileOf } from '../lobby/profiles.js';
+import type { Account, Accounts } from '../store/accounts.js';
+import type { Friends } from '../store/friends.js';
+import type { Mail } from '../store/mail.js';
+import type { HttpRequest, HttpResponse } from '../transport/index.js';
+import type { AdminCommands } from './commands.js';
+import { decodePart, json, parseQuery } from './httpKit.js';
+import { deferredStates, type AdminViews } from './views.js';
+
+/** The read side of the admin API (what the console shows), and draining a node. */
+export interface ViewRouteDeps {
+  nodeId: string;
+  gateway: Gateway;
+  games: GameService;
+  parties: PartyService;
+  matchmaking: MatchService;
+  accounts: Accounts;
+  commands: AdminCommands;
+  friends: Friends;
+  mail: Mail;
+  views: AdminViews;
+}
+
+const Text = z.string().trim().min(1).max(128);
+const Limit = (max: number, dflt: number) => z.coerce.number().int().min(1).max(max).default(dflt);
+const GamesQuery = z.object({ q: Text.optional(), gameType: Text.optional(), player: Text.optional(), limit: Limit(500, 100) });
+/** `q`: an account id, or the start of a display name; `name`: a name only. */
+const UsersQuery = z
+  .object({ q: Text.optional(), name: z.string().trim().min(1).max(64).optional(), limit: Limit(100, 20) })
+  .refine((u) => u.q !== undefined || u.name !== undefined, { message: 'give q (an id or a name) or name', path: ['q'] });
+const AuditQuery = z.object({
+  userId: z.string().min(1).max(128).optional(),
+  kind: Text.optional(),
+  event: z.enum(['ran', 'queued', 'refused', 'expired', 'cancelled']).optional(),
+  mode: z.enum(['immediate', 'deferred']).optional(),
+  actor: Text.optional(),
+  limit: Limit(500, 100),
+});
+
+const gamePath = /^\/admin\/games\/([^/]{1,64})$/;
+const userPath = /^\/admin\/users\/([^/]{1,384})$/;
+const userCommands = /^\/admin\/users\/([^/]{1,384})\/commands$/;
+const nodeDrain = /^\/admin\/nodes\/([^/]{1,128})\/drain$/;
+
+export function createViewRoutes(deps: ViewRouteDeps): (req: HttpRequest) => Promise<HttpResponse | undefined> {
+  const { views } = deps;
+  return async (req) => {
+    const { method, path: p } = req;
+    if (method === 'POST') {
+      const drain = nodeDrain.exec(p);
+      if (!drain) return undefined;
+      const node = decodePart(drain[1]!);
+      return views.drainNode(node) ? json(202, { draining: true, node }) : json(404, { error: `no live node ${node}` });
+    }
+    if (method !== 'GET') return undefined;
+    switch (p) {
+      case '/admin/cluster':
+        return json(200, await views.clusterView());
+      case '/admin/metrics/summary':
+        return json(200, { node: deps.nodeId, ...(await views.clusterMetrics()) });
+      case '/admin/games': {
+        const q = parseQuery(req, GamesQuery);
+        return q.ok ? json(200, { node: deps.nodeId, games: views.searchGames(q.data) }) : q.res;
+      }
+      case '/admin/queues': {
+        const queues = deps.matchmaking.stats();
+        return json(200, { node: deps.nodeId, queues, inMatchmaking: Object.values(queues).reduce((a, b) => a + b, 0), detail: views.queues() });
+      }
+      case '/admin/audit': {
+        const q = parseQuery(req, AuditQuery);
+        if (!q.ok) return q.res;
+        const { userId, limit, ...filter } = q.data;
+        return json(200, { audit: await deps.commands.store.auditLog(userId, limit, filter) });
+      }
+      case '/admin/users': {
+        const q = parseQuery(req, UsersQuery);
+        if (!q.ok) return q.res;
+        const byId = q.data.q ? await deps.accounts.get(q.data.q) : undefined;
+        const ids = await deps.commands.store.findUserIds((q.data.q ?? q.data.name)!, q.data.limit);
+        const found = (await Promise.all(ids.filter((id) => id !== byId?.id).map((id) => deps.accounts.get(id)))).filter((a): a is Account => !!a);
+        return json(200, { users: [...(byId ? [byId] : []), ...found].slice(0, q.data.limit).map((a) => ({ ...adminProfile(a), online: !!deps.gateway.online(a.id) })) });
+      }
+    }
+    const game = gamePath.exec(p);
+    if (game) {
+      const view = views.game(decodePart(game[1]!));
+      return view ? json(200, view) : json(404, { error: 'no such game' });
+    }
+    const commands = userCommands.exec(p);
+    if (commands) {
+      const userId = decodePart(commands[1]!);
+      if (!(await deps.accounts.get(userId))) return json(404, { error: 'no such user' });
+      return json(200, { commands: deferredStates(await deps.commands.store.auditLog(userId, 500, { mode: 'deferred' })) });
+    }
+    const user = userPath.exec(p);
+    if (user) {
+      const a = await deps.accounts.get(decodePart(user[1]!));
+      return a ? json(200, await userView(deps, a)) : json(404, { error: 'no such user' });
+    }
+    return undefined;
+  };
+}
+
+/** What an operator sees of a player: the profile with sanctions, where their session is (any node), their game, party and ticket, and counts. */
+async function userView(deps: ViewRouteDeps, a: Account) {
+  let game: { id: string; name: string; gameType: string; inProgress: boolean; spectating: boolean } | null = null;
+  for (const g of deps.games.all.values()) {
+    const playing = g.players.some((pl) => pl.userId === a.id);
+    if (playing || g.spectators.some((sp) => sp.userId === a.id)) {
+      game = { id: g.id, name: g.name, gameType: g.gameType, inProgress: g.inProgress, spectating: !playing };
+      break;
+    }
+  }
+  const party = deps.parties.partyOfUser(a.id);
+  const [session, friends, mail] = await Promise.all([deps.views.session(a.id), deps.friends.friendCount(a.id), deps.mail.count(a.id)]);
+  return {
+    profile: adminProfile(a),
+    online: !!session,
+    connected: !!session?.connected,
+    node: session?.node ?? null,
+    session,
+    game,
+    party: party ? { id: party.id, leaderId: party.leaderId, members: party.members.map((m) => ({ userId: m.userId, name: m.name })), queue: party.queue } : null,
+    queue: deps.matchmaking.queueOf(a.id) ?? null,
+    ticket: deps.views.ticketOf(a.id),
+    counts: { friends, mail },
+  };
+}
+
+function adminProfile(a: Account) {
+  return { ...profileOf(a), bannedUntil: a.bannedUntil, banReason: a.banReason, chatBannedUntil: a.chatBannedUntil };
+}
