@@ -22,6 +22,8 @@ export default defineConfig({
     target: 'es2022',
     reportCompressedSize: false,
     rolldownOptions: {
+      // Two pages: the lobby (index.html) and the operator console (console.html, served at /console).
+      input: { lobby: here('index.html'), console: here('console.html') },
       // The protocol's modules only declare schemas and tables: when the page
       // uses none of a module's exports, drop it (and zod with it).
       treeshake: { moduleSideEffects: (id: string) => !/[\\/]shared[\\/]src[\\/]/.test(id) },
