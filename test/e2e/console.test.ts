@@ -114,6 +114,7 @@ describe('the operator console on one node', () => {
     await reads(page.getByTestId('player-session'), `connected on ${t.node.nodeId}`);
     await reads(page.getByTestId('player-game'), 'none');
     await reads(page.getByTestId('player-party'), 'none');
+    await reads(page.getByTestId('player-profile'), '1 / 25.0 ± 8.3 / player');
 
     // Changes made through the SDK show up without a reload.
     await alice.call('game.create', { name: 'Console Arena', gameType: 'CTF' });
@@ -242,7 +243,11 @@ describe('the operator console on a two-node cluster', () => {
     await counts(rows, 2);
     const row = page.locator(`[data-testid="node-row"][data-node="${second.id}"]`);
     await reads(row.getByTestId('node-ready'), 'ready');
-    await reads(row, '1'); // its one session
+    await reads(row.getByTestId('node-sessions'), '1');
+    // The player's session is on the other node: the node asked finds it there.
+    const seen = (await first.admin('GET', `/admin/users/${encodeURIComponent(moved.userId!)}`)).body as { session: { node: string; connected: boolean; since: number } };
+    expect(seen.session).toMatchObject({ node: second.id, connected: true });
+    expect(seen.session.since).toBeGreaterThan(0);
     await shot(page, 'console-5-cluster');
 
     const back = nextState(moved, 'resumed', 'resynced');

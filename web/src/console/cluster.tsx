@@ -45,7 +45,7 @@ export function ClusterView() {
             <tr key={n.id} data-testid="node-row" data-node={n.id}>
               <td class="mono">{n.id}</td>
               <td class="mono">{n.address ?? '—'}</td>
-              <td>{n.sessions ?? '—'}</td>
+              <td data-testid="node-sessions">{n.sessions ?? '—'}</td>
               <td>{n.owned ? `${n.owned.games} / ${n.owned.parties} / ${n.owned.queues}` : '—'}</td>
               <td data-testid="node-ready">{!n.reachable ? 'unreachable' : n.ready ? 'ready' : 'not ready'}</td>
               <td data-testid="node-draining">{n.draining ? 'draining' : 'no'}</td>

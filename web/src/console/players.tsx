@@ -49,7 +49,7 @@ export function Players(props: { selected: string | null; onSelect: (userId: str
 }
 
 interface PlayerView {
-  profile: { userId: string; name: string; level: number; rating: number; role: string; bannedUntil: number | null; banReason: string | null; chatBannedUntil: number | null };
+  profile: { userId: string; name: string; level: number; rating: { mu: number; sigma: number; ordinal: number }; role: string; bannedUntil: number | null; banReason: string | null; chatBannedUntil: number | null };
   online: boolean;
   session: { node: string; connected: boolean; since: number } | null;
   game: { id: string; name: string; gameType: string; inProgress: boolean; spectating: boolean } | null;
@@ -83,9 +83,9 @@ function Player(props: { userId: string }) {
         {p.name} <span class="mono muted">{p.userId}</span>
       </h2>
       <dl>
-        <dt>Level / rating / role</dt>
+        <dt>Level / rating (μ ± σ) / role</dt>
         <dd data-testid="player-profile">
-          {p.level} / {Math.round(p.rating)} / {p.role}
+          {p.level} / {p.rating.mu.toFixed(1)} ± {p.rating.sigma.toFixed(1)} / {p.role}
         </dd>
         <dt>Ban</dt>
         <dd data-testid="player-ban">{p.bannedUntil && p.bannedUntil > Date.now() ? `banned until ${time(p.bannedUntil)}: ${p.banReason ?? ''}` : 'not banned'}</dd>
