@@ -1,9 +1,8 @@
 import { CloseCode } from '@foyer/shared';
-import type { LobbyClient } from '@foyer/client-sdk';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ADMIN_TOKEN as CLUSTER_TOKEN, nextState, startCluster, within, type TestCluster } from '../helpers/cluster.js';
-import { until } from '../helpers/events.js';
+import { closedWith, until } from '../helpers/events.js';
 import { ADMIN_TOKEN, startTestNode, type TestNode } from '../helpers/node.js';
 import { counts, newPage as openContext, reads, see, shot, useBrowser, WAIT } from './browser.js';
 
@@ -12,8 +11,6 @@ import { counts, newPage as openContext, reads, see, shot, useBrowser, WAIT } fr
 const browser = useBrowser();
 const unique = (base: string) => `${base}${Math.random().toString(36).slice(2, 7)}`;
 
-/** Resolves with the close code once the client is closed for good. */
-const closedWith = (c: LobbyClient) => new Promise<number | undefined>((resolve) => c.onState((s, info) => s === 'closed' && resolve(info.close?.code)));
 
 /** Opens the console and logs in with `token` unless this tab already did; waits for the views. */
 async function logIn(page: Page, httpUrl: string, token: string): Promise<void> {

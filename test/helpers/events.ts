@@ -53,3 +53,6 @@ export const GAME_EVENTS: EventName[] = [
 export async function until(check: () => boolean | Promise<boolean>): Promise<void> {
   while (!(await check())) await new Promise((r) => setTimeout(r, 10));
 }
+
+/** Resolves with the close code once the client is closed for good. */
+export const closedWith = (c: LobbyClient) => new Promise<number | undefined>((resolve) => c.onState((s, info) => s === 'closed' && resolve(info.close?.code)));

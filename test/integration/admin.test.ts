@@ -1,14 +1,11 @@
-import type { LobbyClient } from '@foyer/client-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Inbox, until } from '../helpers/events.js';
+import { closedWith, Inbox, until } from '../helpers/events.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 
 const code = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code: string }) => e.code);
 const unique = (base: string) => `${base}${Math.random().toString(36).slice(2, 8)}`;
 const HOUR = 3_600_000;
 
-/** Resolves with the close code once the client is closed for good. */
-const closedWith = (c: LobbyClient) => new Promise<number | undefined>((resolve) => c.onState((s, info) => s === 'closed' && resolve(info.close?.code)));
 
 describe('admin commands', () => {
   let t: TestNode;
