@@ -9,12 +9,16 @@ export class AdminWatch {
   private readonly abort = new AbortController();
   /** The response's status and content type, once the headers arrived. */
   readonly opened: Promise<{ status: number; type: string | null }>;
+  /** Settles when the server ends the stream (or the connection breaks). */
+  readonly ended: Promise<void>;
+  private onEnded: () => void = () => {};
 
   constructor(httpUrl: string, token: string | undefined, path: string, intervalMs = 250) {
     const url = `${httpUrl}/admin/watch?path=${encodeURIComponent(path)}&intervalMs=${intervalMs}`;
     const res = fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: this.abort.signal });
+    this.ended = new Promise((resolve) => (this.onEnded = resolve));
     this.opened = res.then((r) => {
-      if (r.ok && r.body) void this.read(r.body).catch(() => {});
+      if (r.ok && r.body) void this.read(r.body).catch(() => {}).finally(() => this.onEnded());
       return { status: r.status, type: r.headers.get('content-type') };
     });
   }

@@ -195,8 +195,10 @@ describe('admin views', () => {
   });
 
   it('pushes a view again when it changes (server-sent events), and refuses a bad watch', async () => {
-    const bad = await fetch(`${t.httpUrl}/admin/watch?path=${encodeURIComponent('/healthz')}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
-    expect(bad.status).toBe(400);
+    for (const path of ['/healthz', '/admin/../healthz', '/admin/./watch', '/admin/watch']) {
+      const bad = await fetch(`${t.httpUrl}/admin/watch?path=${encodeURIComponent(path)}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      expect(bad.status, path).toBe(400);
+    }
     const p = await player('Live');
     const w = new AdminWatch(t.httpUrl, ADMIN_TOKEN, `/admin/users/${p.id}`);
     try {
@@ -213,6 +215,14 @@ describe('admin views', () => {
       w.close();
       await p.c.close();
     }
+  });
+
+  it('stops cleanly with a watch still open, which then ends', async () => {
+    const other = await startTestNode({});
+    const w = new AdminWatch(other.httpUrl, ADMIN_TOKEN, '/admin/cluster');
+    expect((await w.next()).nodes[0].id).toBe(other.node.nodeId);
+    await other.stop();
+    await w.ended;
   });
 
   it('drains a node through its id, and knows no other', async () => {

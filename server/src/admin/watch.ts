@@ -11,10 +11,12 @@ import { json, parseQuery } from './httpKit.js';
  * token travels in the Authorization header, never in a URL.
  */
 const WatchQuery = z.object({
+  // Checked once normalized (no `..` or `.` segments left), so it names what will be answered.
   path: z
     .string()
     .max(2000)
-    .refine((p) => p.startsWith('/admin/') && !p.startsWith('/admin/watch'), 'an admin GET path other than /admin/watch'),
+    .transform((p) => new URL(p, 'http://x'))
+    .refine((u) => u.pathname.startsWith('/admin/') && u.pathname !== '/admin/watch', 'an admin GET path other than /admin/watch'),
   intervalMs: z.coerce.number().int().min(250).max(60_000).default(1000),
 });
 
@@ -28,7 +30,7 @@ export function createWatch(answer: (req: HttpRequest) => Promise<HttpResponse>)
     const q = parseQuery(req, WatchQuery);
     if (!q.ok) return q.res;
     if (open >= MAX_WATCHES) return json(503, { error: `too many open watches (${MAX_WATCHES})` });
-    const url = new URL(q.data.path, 'http://x');
+    const url = q.data.path;
     const get: HttpRequest = { ...req, method: 'GET', path: url.pathname, query: url.searchParams, body: Buffer.alloc(0) };
     return {
       status: 200,
