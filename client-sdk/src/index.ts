@@ -1,4 +1,5 @@
-export { LobbyClient, LobbyError } from './client.js';
+export { LobbyClient } from './client.js';
+export { LobbyError } from './types.js';
 export type {
   CallArgs,
   CallOptions,
@@ -12,14 +13,17 @@ export type {
   StateListener,
   WebSocketConstructor,
   WebSocketLike,
-} from './client.js';
+} from './types.js';
+export * from './mirror/index.js';
 // Values a client switches on, and the protocol's types, so apps need only this package.
-export { PROTOCOL_VERSION, CloseCode, closeCodes, closeName, errorCodes } from '@foyer/shared';
+export { PROTOCOL_VERSION, CloseCode, closeCodes, closeName, errorCodes, eventNames, eventsOf } from '@foyer/shared';
 export type {
   CloseName,
   ErrorBody,
   ErrorCode,
   EventData,
+  EventGroup,
+  EventOf,
   EventFrame,
   EventName,
   Issue,

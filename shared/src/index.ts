@@ -10,3 +10,4 @@ export * from './social.js';
 export * from './ops.js';
 export * from './events.js';
 export * from './codec.js';
+export * from './eventNames.js';

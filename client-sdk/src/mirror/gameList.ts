@@ -1,0 +1,46 @@
+import type { GameSummary } from '@foyer/shared';
+import { eventsOf } from '@foyer/shared';
+import { isEvent, isReply, keep, takeWaiting, type EventInput, type MirrorInput } from './input.js';
+
+/** One game list subscription (games.subscribe) as the client knows it. */
+export interface GameListMirror {
+  subscriptionId: string | null;
+  /** Newest first. */
+  games: GameSummary[];
+  /** Events of a subscription whose reply has not arrived yet. */
+  waiting: EventInput[];
+}
+
+export const emptyGameList: GameListMirror = { subscriptionId: null, games: [], waiting: [] };
+
+const LIST_EVENTS = eventsOf('games');
+type ListEvent = Extract<EventInput, { ev: (typeof LIST_EVENTS)[number] }>;
+
+/** The subscribed list after `input`: its events, games.subscribe and games.unsubscribe. */
+export function reduceGameList(s: GameListMirror, input: MirrorInput): GameListMirror {
+  if (isEvent(input, ...LIST_EVENTS)) return onListEvent(s, input);
+  if (isReply(input, 'games.subscribe')) {
+    const id = input.result.subscriptionId;
+    const { taken, rest } = takeWaiting(s.waiting, input.at, (w) => (w.data as { subscriptionId?: string }).subscriptionId === id);
+    let next: GameListMirror = { subscriptionId: id, games: [...input.result.games].sort(newestFirst), waiting: rest };
+    for (const w of taken) next = onListEvent(next, w as ListEvent);
+    return next;
+  }
+  if (isReply(input, 'games.unsubscribe') && input.data.subscriptionId === s.subscriptionId) return { ...s, subscriptionId: null };
+  return s;
+}
+
+function onListEvent(s: GameListMirror, input: ListEvent): GameListMirror {
+  // A subscription whose reply is on its way: keep the event for it.
+  if (input.data.subscriptionId !== s.subscriptionId) return { ...s, waiting: keep(s.waiting, input) };
+  if (input.ev === 'games.removed') {
+    const id = input.data.gameId;
+    return { ...s, games: s.games.filter((g) => g.id !== id) };
+  }
+  const game = input.data.game;
+  const old = s.games.find((g) => g.id === game.id);
+  if (old && old.version > game.version) return s;
+  return { ...s, games: [...s.games.filter((g) => g.id !== game.id), game].sort(newestFirst) };
+}
+
+export const newestFirst = (a: GameSummary, b: GameSummary) => b.createdAt - a.createdAt || a.name.localeCompare(b.name) || a.id.localeCompare(b.id);

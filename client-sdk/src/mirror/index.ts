@@ -1,0 +1,16 @@
+export { LobbyMirror, emptyMirror, reduceMirror } from './mirror.js';
+export type { LobbyMirrorOptions, MirrorListener, MirrorState } from './mirror.js';
+export { isEvent, isReply } from './input.js';
+export type { EventInput, MirrorInput, ReceivedEvent, ReceivedReply, ReplyInput } from './input.js';
+export { emptyGame, reduceGame } from './game.js';
+export type { GameMirror, StartKey } from './game.js';
+export { emptyParty, reduceParty } from './party.js';
+export type { Invite, PartyMirror } from './party.js';
+export { emptyGameList, reduceGameList } from './gameList.js';
+export type { GameListMirror } from './gameList.js';
+export { emptySocial, reduceSocial } from './social.js';
+export type { Friend, Mail, SocialMirror } from './social.js';
+export { emptyTicket, reduceTicket } from './ticket.js';
+export type { TicketMirror } from './ticket.js';
+export { emptyChat, reduceChat } from './chat.js';
+export type { Chat, ChatLine, ChatMirror } from './chat.js';

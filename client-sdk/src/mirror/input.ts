@@ -1,0 +1,51 @@
+import type { EventData, EventName, OpData, OpName, OpResult } from '@foyer/shared';
+
+/** One event as a client received it: its name and the data the protocol gives that name. */
+export type ReceivedEvent = { [E in EventName]: { ev: E; data: EventData<E> } }[EventName];
+
+/** One successful reply, with the request it answers. */
+export type ReceivedReply = { [O in OpName]: { op: O; data: OpData<O>; result: OpResult<O> } }[OpName];
+
+/**
+ * What the mirror is fed: an event or a reply, stamped with the local time it
+ * arrived (`at`, ms) so the reducers stay pure. A reply also says when its
+ * request went out (`sentAt`): events that came after that are newer than
+ * the reply's snapshot and are applied on top of it. `dismissTicket` is the
+ * one change that comes from the user rather than the server: a finished
+ * ticket stays on show until then.
+ */
+export type MirrorInput =
+  | (ReceivedEvent & { at: number })
+  | (ReceivedReply & { at: number; sentAt: number })
+  | { local: 'dismissTicket'; at: number };
+
+export type EventInput = Extract<MirrorInput, { ev: EventName }>;
+export type ReplyInput = Extract<MirrorInput, { op: OpName }>;
+
+export function isEvent<E extends EventName>(input: MirrorInput, ...names: readonly E[]): input is Extract<EventInput, { ev: E }> {
+  return 'ev' in input && (names as readonly string[]).includes(input.ev);
+}
+
+export function isReply<O extends OpName>(input: MirrorInput, ...ops: readonly O[]): input is Extract<ReplyInput, { op: O }> {
+  return 'op' in input && (ops as readonly string[]).includes(input.op);
+}
+
+/** How long an event is kept for a snapshot that has not arrived yet (a game, party or list subscription), or to replay over one. */
+export const WAIT_MS = 10_000;
+const WAIT_MAX = 200;
+
+/**
+ * Events kept for later: for an entity whose snapshot (a reply on its way)
+ * has not arrived yet. Kept for WAIT_MS, at most WAIT_MAX of them.
+ */
+export function keep(waiting: readonly EventInput[], input: EventInput): EventInput[] {
+  const fresh = waiting.filter((w) => input.at - w.at < WAIT_MS);
+  fresh.push(input);
+  return fresh.length > WAIT_MAX ? fresh.slice(-WAIT_MAX) : fresh;
+}
+
+/** Splits the kept events into those `match` takes (still fresh) and the rest. */
+export function takeWaiting(waiting: readonly EventInput[], at: number, match: (w: EventInput) => boolean): { taken: EventInput[]; rest: EventInput[] } {
+  const fresh = waiting.filter((w) => at - w.at < WAIT_MS);
+  return { taken: fresh.filter(match), rest: fresh.filter((w) => !match(w)) };
+}

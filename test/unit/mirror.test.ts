@@ -1,0 +1,282 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  emptyGame, emptyGameList, emptyMirror, emptyParty, emptySocial, emptyTicket, eventNames, eventsOf,
+  reduceGame, reduceGameList, reduceMirror, reduceParty, reduceSocial, reduceTicket,
+} from '@foyer/client-sdk';
+import type { EventData, EventName, Friend, GameMirror, Mail, MirrorInput, MirrorState, OpData, OpName, OpResult } from '@foyer/client-sdk';
+import { events } from '@foyer/shared';
+import type { GameSummary, GameView, PartyView, PlayerView, TicketUpdate } from '@foyer/shared';
+
+// The client's state mirror: pure reducers fed fake events and replies.
+
+const ev = <E extends EventName>(name: E, data: EventData<E>, at = 1000): MirrorInput => ({ ev: name, data, at }) as MirrorInput;
+const reply = <O extends OpName>(op: O, data: OpData<O>, result: OpResult<O>, at = 1000, sentAt = at): MirrorInput =>
+  ({ op, data, result, at, sentAt }) as MirrorInput;
+
+const player = (userId: string, slot: number): PlayerView => ({ userId, name: userId, slot, teamIndex: 0, level: 1, rating: 1000, ready: false, connected: true }) as PlayerView;
+const gameView = (id: string, version: number, players: PlayerView[] = [player('me', 1)]): GameView =>
+  ({ id, name: `game ${id}`, ownerId: players[0]?.userId ?? 'me', version, players, spectators: [], inProgress: false }) as unknown as GameView;
+const partyView = (id: string, version: number, members: string[] = ['me']): PartyView => ({
+  id, leaderId: members[0]!, version, invites: [], permanent: members.length > 1, queue: null,
+  members: members.map((userId) => ({ userId, name: userId, attributes: {}, joinedAt: 1 })),
+});
+const summary = (id: string, version: number, createdAt = 1): GameSummary => ({ id, name: id, version, createdAt }) as unknown as GameSummary;
+
+describe('event names', () => {
+  it('eventNames lists every event of the protocol once; eventsOf picks a group by its prefix', () => {
+    expect([...eventNames].sort()).toEqual(Object.keys(events).sort());
+    expect(new Set(eventNames).size).toBe(eventNames.length);
+    expect(eventsOf('game')).toEqual(Object.keys(events).filter((e) => e.startsWith('game.')));
+    expect(eventsOf('games')).toEqual(['games.added', 'games.updated', 'games.removed']);
+    expect(eventsOf('mm')).toEqual(['mm.status']);
+  });
+});
+
+describe('game', () => {
+  const inGame = (v = 3): GameMirror => reduceGame(emptyGame, reply('game.create', {} as OpData<'game.create'>, { game: gameView('g1', v) }), 'me');
+
+  it('a reply enters the game; events with the next version apply, older ones are ignored', () => {
+    let s = inGame();
+    expect(s.game?.id).toBe('g1');
+    s = reduceGame(s, ev('game.playerJoined', { gameId: 'g1', version: 4, player: player('bob', 2) }), 'me');
+    expect(s.game?.players.map((p) => p.userId)).toEqual(['me', 'bob']);
+    expect(s.stale).toBe(false);
+    const same = reduceGame(s, ev('game.playerLeft', { gameId: 'g1', version: 4, userId: 'bob', reason: 'left', ownerId: 'me' }), 'me');
+    expect(same).toBe(s);
+  });
+
+  it('a skipped version is applied and marks the game stale until a snapshot arrives', () => {
+    let s = inGame();
+    s = reduceGame(s, ev('game.playerJoined', { gameId: 'g1', version: 6, player: player('bob', 2) }), 'me');
+    expect(s.stale).toBe(true);
+    expect(s.game?.version).toBe(6);
+    s = reduceGame(s, reply('game.current', {}, { game: gameView('g1', 7), spectating: false }), 'me');
+    expect(s).toMatchObject({ stale: false, game: { version: 7 } });
+  });
+
+  it('an event for a game whose reply is still on its way waits and is applied on top of it', () => {
+    let s = reduceGame(emptyGame, ev('game.playerJoined', { gameId: 'g1', version: 4, player: player('bob', 2) }, 1000), 'me');
+    expect(s.game).toBeNull();
+    expect(s.waiting).toHaveLength(1);
+    s = reduceGame(s, reply('game.join', { gameId: 'g1' } as OpData<'game.join'>, { game: gameView('g1', 3) }, 1500), 'me');
+    expect(s.game?.players.map((p) => p.userId)).toEqual(['me', 'bob']);
+    expect(s.waiting).toEqual([]);
+    // One that waited too long is dropped.
+    s = reduceGame(emptyGame, ev('game.playerJoined', { gameId: 'g1', version: 4, player: player('bob', 2) }, 1000), 'me');
+    s = reduceGame(s, reply('game.join', { gameId: 'g1' } as OpData<'game.join'>, { game: gameView('g1', 3) }, 20_000), 'me');
+    expect(s.game?.players).toHaveLength(1);
+  });
+
+  it('an older snapshot does not undo newer events', () => {
+    let s = inGame(3);
+    s = reduceGame(s, ev('game.playerJoined', { gameId: 'g1', version: 4, player: player('bob', 2) }), 'me');
+    expect(reduceGame(s, reply('game.current', {}, { game: gameView('g1', 3), spectating: false }), 'me')).toBe(s);
+  });
+
+  it('being removed, the game ending or leaving clears the game and its start key', () => {
+    let s = inGame();
+    s = reduceGame(s, ev('game.started', { gameId: 'g1', version: 4, sessionKey: 'k', serverAddress: 'a:1', confirmBy: 9 }, 5000), 'me');
+    expect(s.startKey).toEqual({ gameId: 'g1', sessionKey: 'k', serverAddress: 'a:1' });
+    expect(s.game).toMatchObject({ inProgress: true, startedAt: 5000, confirmBy: 9 });
+    expect(reduceGame(s, ev('game.playerLeft', { gameId: 'g1', version: 5, userId: 'me', reason: 'kicked', ownerId: 'x' }), 'me')).toMatchObject({ game: null, startKey: null });
+    expect(reduceGame(s, ev('game.ended', { gameId: 'g1', reason: 'ended' } as EventData<'game.ended'>), 'me')).toMatchObject({ game: null, startKey: null });
+    expect(reduceGame(s, reply('game.leave', {}, { gameId: 'g1' }), 'me')).toMatchObject({ game: null, startKey: null });
+  });
+
+  it('a ready match gives the start key and asks for the game', () => {
+    const t = { ticketId: 't', queue: 'duel', status: 'ready', queuedAt: 1, gameId: 'g9', sessionKey: 'k9' } as TicketUpdate;
+    expect(reduceGame(emptyGame, ev('mm.status', t), 'me')).toMatchObject({ startKey: { gameId: 'g9', sessionKey: 'k9' }, stale: true });
+  });
+
+  it('property: any order of the same events ends at the newest version, with every joined player seated', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 8 }).chain((n) => fc.shuffledSubarray([...Array(n).keys()], { minLength: n, maxLength: n })), (order) => {
+        let s = inGame(0);
+        for (const i of order) s = reduceGame(s, ev('game.playerJoined', { gameId: 'g1', version: i + 1, player: player(`p${i}`, i + 2) }), 'me');
+        // Out of order, an event may be skipped (its version was passed): the game is then stale, and game.current repairs it.
+        expect(s.game?.version).toBe(order.length);
+        if (!s.stale) expect(s.game?.players).toHaveLength(order.length + 1);
+        // Stale exactly when some event was more than one version ahead of the game as it was then.
+        let version = 0;
+        let gap = false;
+        for (const i of order) {
+          if (i + 1 > version + 1) gap = true;
+          version = Math.max(version, i + 1);
+        }
+        expect(s.stale).toBe(gap);
+      }),
+    );
+  });
+});
+
+describe('party', () => {
+  const inParty = () => reduceParty(emptyParty, reply('party.invite', { userId: 'bob' }, { party: partyView('p1', 2) }), 'me');
+
+  it('invites to me are held; their end or an accept removes them', () => {
+    let s = reduceParty(emptyParty, ev('party.invited', { partyId: 'p2', version: 1, userId: 'me', from: { userId: 'ann', name: 'ann' }, expiresAt: 60_000, party: partyView('p2', 1, ['ann']) }, 500), 'me');
+    expect(s.invites).toMatchObject([{ partyId: 'p2', seenAt: 500 }]);
+    expect(s.party).toBeNull();
+    expect(reduceParty(s, ev('party.inviteEnded', { partyId: 'p2', version: 2, userId: 'me', reason: 'expired' }), 'me').invites).toEqual([]);
+    s = reduceParty(s, reply('party.accept', { partyId: 'p2' }, { party: partyView('p2', 3, ['ann', 'me']) }), 'me');
+    expect(s).toMatchObject({ invites: [], party: { id: 'p2', version: 3 } });
+  });
+
+  it('members join, change and leave; the leader is the one the event names', () => {
+    let s = inParty();
+    s = reduceParty(s, ev('party.memberJoined', { partyId: 'p1', version: 3, member: { userId: 'bob', name: 'bob', attributes: {}, joinedAt: 2 } }), 'me');
+    expect(s.party).toMatchObject({ permanent: true, version: 3 });
+    s = reduceParty(s, ev('party.memberUpdated', { partyId: 'p1', version: 4, userId: 'bob', attributes: { character: 'x' } }), 'me');
+    expect(s.party?.members[1]?.attributes).toEqual({ character: 'x' });
+    s = reduceParty(s, ev('party.memberLeft', { partyId: 'p1', version: 5, userId: 'me', reason: 'left', leaderId: 'bob' }), 'me');
+    expect(s.party).toBeNull();
+  });
+
+  it('party.current keeps when an invite was first seen; a snapshot event replaces an older party', () => {
+    let s = reduceParty(emptyParty, ev('party.invited', { partyId: 'p2', version: 1, userId: 'me', from: { userId: 'ann', name: 'ann' }, expiresAt: 60_000, party: partyView('p2', 1, ['ann']) }, 500), 'me');
+    s = reduceParty(s, reply('party.current', {}, { party: null, invites: [{ partyId: 'p2', from: { userId: 'ann', name: 'ann' }, expiresAt: 60_000 }, { partyId: 'p3', from: { userId: 'cy', name: 'cy' }, expiresAt: 1 }] }, 900), 'me');
+    expect(s.invites.map((i) => [i.partyId, i.seenAt])).toEqual([['p2', 500], ['p3', 900]]);
+    s = reduceParty(inParty(), ev('party.snapshot', { party: partyView('p1', 9, ['me', 'bob']) }), 'me');
+    expect(s.party?.version).toBe(9);
+  });
+
+  it('a gap marks the party stale; the end of another party waits for it', () => {
+    let s = reduceParty(inParty(), ev('party.leaderChanged', { partyId: 'p1', version: 5, leaderId: 'bob' }), 'me');
+    expect(s).toMatchObject({ stale: true, party: { leaderId: 'bob' } });
+    s = reduceParty(s, ev('party.ended', { partyId: 'p7', reason: 'disbanded' }), 'me');
+    expect(s.party?.id).toBe('p1');
+    expect(s.waiting.map((w) => w.ev)).toEqual(['party.ended']);
+  });
+});
+
+describe('game list', () => {
+  it('a subscription lists newest first and follows its events; events of a subscription on its way wait for it', () => {
+    let s = reduceGameList(emptyGameList, ev('games.added', { subscriptionId: 's1', game: summary('c', 1, 3) }));
+    expect(s.games).toEqual([]);
+    s = reduceGameList(s, reply('games.subscribe', { filter: {}, limit: 50 } as OpData<'games.subscribe'>, { subscriptionId: 's1', games: [summary('a', 1, 1), summary('b', 1, 2)] } as OpResult<'games.subscribe'>));
+    expect(s.games.map((g) => g.id)).toEqual(['c', 'b', 'a']);
+    s = reduceGameList(s, ev('games.removed', { subscriptionId: 's1', gameId: 'b' }));
+    s = reduceGameList(s, ev('games.updated', { subscriptionId: 's2', game: summary('z', 1, 9) }));
+    expect(s.games.map((g) => g.id)).toEqual(['c', 'a']);
+    // An older copy of a game does not replace a newer one.
+    s = reduceGameList(s, ev('games.updated', { subscriptionId: 's1', game: summary('a', 5, 1) }));
+    expect(reduceGameList(s, ev('games.updated', { subscriptionId: 's1', game: summary('a', 4, 1) }))).toBe(s);
+    s = reduceGameList(s, reply('games.unsubscribe', { subscriptionId: 's1' }, {}));
+    expect(s.subscriptionId).toBeNull();
+  });
+
+  it('property: the list holds each game once, at its newest version, whatever the order of updates', () => {
+    const update = fc.record({ id: fc.constantFrom('a', 'b', 'c'), version: fc.integer({ min: 1, max: 20 }), removed: fc.boolean() });
+    fc.assert(
+      fc.property(fc.array(update, { maxLength: 30 }), (updates) => {
+        let s = reduceGameList(emptyGameList, reply('games.subscribe', { filter: {}, limit: 50 } as OpData<'games.subscribe'>, { subscriptionId: 's', games: [] } as unknown as OpResult<'games.subscribe'>));
+        for (const u of updates) {
+          s = reduceGameList(s, u.removed ? ev('games.removed', { subscriptionId: 's', gameId: u.id }) : ev('games.updated', { subscriptionId: 's', game: summary(u.id, u.version) }));
+        }
+        const ids = s.games.map((g) => g.id);
+        expect(new Set(ids).size).toBe(ids.length);
+        for (const g of s.games) {
+          const since = updates.slice(updates.findLastIndex((u) => u.id === g.id && u.removed) + 1).filter((u) => u.id === g.id);
+          expect(g.version).toBe(Math.max(...since.map((u) => u.version)));
+        }
+      }),
+    );
+  });
+});
+
+describe('social', () => {
+  const friend = (userId: string, state: Friend['state'] = 'friend'): Friend => ({ userId, name: userId, state, since: 1 });
+  const mail = (id: string, sentAt: number): Mail => ({ id, from: 'p:x', fromName: 'x', body: 'hi', sentAt, expiresAt: 1e12 });
+
+  it('friend events wait for friends.list, and those that crossed its answer are applied again on top of it', () => {
+    let s = reduceSocial(emptySocial, ev('friends.changed', { friend: friend('bob'), removed: false }, 100));
+    expect(s.friends).toBeNull();
+    s = reduceSocial(s, ev('presence.changed', { userId: 'bob', name: 'Bobby', presence: { status: 'online', activity: null } }, 300));
+    s = reduceSocial(s, reply('friends.list', {}, { friends: [friend('cy'), friend('bob')] }, 400, 200));
+    // The presence change came after the request went out: it is newer than the list.
+    expect(s.friends?.map((f) => [f.userId, f.name])).toEqual([['bob', 'Bobby'], ['cy', 'cy']]);
+    s = reduceSocial(s, ev('friends.changed', { friend: friend('cy'), removed: true }, 500));
+    s = reduceSocial(s, reply('friends.request', { userId: 'ann' }, { friend: friend('ann', 'requestSent') }));
+    expect(s.friends?.map((f) => f.userId)).toEqual(['ann', 'bob']);
+    s = reduceSocial(s, reply('friends.unblock', { userId: 'ann' }, {}));
+    expect(s.friends?.map((f) => f.userId)).toEqual(['bob']);
+  });
+
+  it('mail: one copy of each, oldest first; acknowledged mail never comes back', () => {
+    let s = reduceSocial(emptySocial, ev('mail.received', { mail: mail('m2', 20) }));
+    s = reduceSocial(s, reply('mail.list', { limit: 200 }, { mail: [mail('m1', 10), mail('m2', 20)] }));
+    expect(s.mail.map((m) => m.id)).toEqual(['m1', 'm2']);
+    expect(s.mailLoaded).toBe(true);
+    expect(reduceSocial(s, ev('mail.received', { mail: mail('m1', 10) }))).toBe(s);
+    s = reduceSocial(s, reply('mail.ack', { ids: ['m1'] }, { deleted: 1 }));
+    expect(s.mail.map((m) => m.id)).toEqual(['m2']);
+    expect(reduceSocial(s, ev('mail.received', { mail: mail('m1', 10) }))).toBe(s);
+    expect(reduceSocial(s, reply('mail.list', { limit: 200 }, { mail: [mail('m1', 10)] })).mail.map((m) => m.id)).toEqual(['m2']);
+  });
+
+  it('property: mail received in any order, any number of times, is listed once each, oldest first', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 9 }), { maxLength: 40 }), (ids) => {
+        let s = emptySocial;
+        for (const i of ids) s = reduceSocial(s, ev('mail.received', { mail: mail(`m${i}`, 100 - i) }));
+        expect(s.mail.map((m) => m.id)).toEqual([...new Set(ids)].sort((a, b) => b - a).map((i) => `m${i}`));
+      }),
+    );
+  });
+
+  it('presence.set sets one own activity', () => {
+    expect(reduceSocial(emptySocial, reply('presence.set', { activity: 'afk' }, { presence: { status: 'online', activity: 'afk' } })).activity).toBe('afk');
+  });
+});
+
+describe('matchmaking ticket', () => {
+  const ticket = (status: TicketUpdate['status'], matchId?: string, acceptedBy: string[] = []): TicketUpdate => ({
+    ticketId: 't1', queue: 'duel', status, queuedAt: 1,
+    ...(matchId && { match: { matchId, acceptBy: 99, teams: [[{ userId: 'me', name: 'me', accepted: acceptedBy.includes('me') }], [{ userId: 'bob', name: 'bob', accepted: acceptedBy.includes('bob') }]] } }),
+  });
+
+  it('joining, a found match, accepting, and a dismissed finished ticket', () => {
+    let s = reduceTicket(emptyTicket, reply('mm.join', { queue: 'duel' } as OpData<'mm.join'>, ticket('queued')), 'me');
+    expect(s).toMatchObject({ ticket: { status: 'queued' }, accepted: false });
+    s = reduceTicket(s, ev('mm.status', ticket('found', 'm1'), 2000), 'me');
+    expect(s).toMatchObject({ accepted: false, foundAt: 2000 });
+    s = reduceTicket(s, reply('mm.accept', {}, {}), 'me');
+    expect(s.accepted).toBe(true);
+    // The same match again (bob accepted too): still accepted, the same countdown.
+    s = reduceTicket(s, ev('mm.status', ticket('found', 'm1', ['bob']), 3000), 'me');
+    expect(s).toMatchObject({ accepted: true, foundAt: 2000 });
+    // Another match: not accepted yet, unless the server says so.
+    expect(reduceTicket(s, ev('mm.status', ticket('found', 'm2'), 4000), 'me')).toMatchObject({ accepted: false, foundAt: 4000 });
+    expect(reduceTicket(s, ev('mm.status', ticket('found', 'm2', ['me']), 4000), 'me').accepted).toBe(true);
+    s = reduceTicket(s, ev('mm.status', ticket('cancelled')), 'me');
+    // A finished ticket stays on show through mm.current until dismissed.
+    expect(reduceTicket(s, reply('mm.current', {}, { ticket: null }), 'me')).toBe(s);
+    expect(reduceTicket(s, { local: 'dismissTicket', at: 1 }, 'me')).toMatchObject({ ticket: null, accepted: false });
+  });
+});
+
+describe('the whole mirror', () => {
+  const login = (userId: string): MirrorInput => reply('auth.guest', { name: userId } as OpData<'auth.guest'>, { userId, name: userId, token: 't', expiresAt: 1 } as OpResult<'auth.guest'>);
+
+  it('a login starts afresh; a chat line goes to its room, and a new game starts its room anew', () => {
+    let s: MirrorState = reduceMirror(emptyMirror, login('me'));
+    expect(s.me).toEqual({ userId: 'me', name: 'me' });
+    s = reduceMirror(s, reply('game.create', {} as OpData<'game.create'>, { game: gameView('g1', 1) }));
+    expect(s.chat.game.roomId).toBe('g1');
+    s = reduceMirror(s, ev('chat.message', { channel: 'game', gameId: 'g1', from: { userId: 'bob', name: 'bob' }, text: 'hi', at: 5 }));
+    s = reduceMirror(s, ev('chat.message', { channel: 'game', gameId: 'g1', from: { userId: 'bob', name: 'bob' }, text: 'again', at: 6 }));
+    expect(s.chat.game.lines.map((l) => l.text)).toEqual(['hi', 'again']);
+    expect(new Set(s.chat.game.lines.map((l) => l.id)).size).toBe(2);
+    s = reduceMirror(s, reply('game.leave', {}, { gameId: 'g1' }));
+    s = reduceMirror(s, reply('game.create', {} as OpData<'game.create'>, { game: gameView('g2', 1) }));
+    expect(s.chat.game).toEqual({ roomId: 'g2', lines: [] });
+    const other = reduceMirror(s, login('you'));
+    expect(other).toMatchObject({ me: { userId: 'you' }, game: { game: null }, chat: { game: { roomId: null } } });
+  });
+
+  it('an input no feature takes leaves the very same state', () => {
+    const s = reduceMirror(emptyMirror, login('me'));
+    expect(reduceMirror(s, ev('server.notice', { text: 'hello', at: 1 }))).toBe(s);
+    expect(reduceMirror(s, reply('session.ping', {}, { serverTime: 1 }))).toBe(s);
+  });
+});
