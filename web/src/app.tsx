@@ -1,10 +1,12 @@
 import { useState } from 'preact/hooks';
 import { FriendsPanel } from './friends.js';
 import { GameBrowser, GameRoom } from './games.js';
-import { savedGuest, type ConnLabel, type Lobby, type LobbyModel } from './lobby.js';
+import type { Lobby } from './lobby.js';
+import type { ConnLabel, LobbyModel } from './model.js';
 import { MailPanel } from './mail.js';
 import { Matchmaking } from './matchmaking.js';
 import { Invites, PartyPanel, YouCard } from './party.js';
+import { savedGuest } from './session.js';
 import { useStore } from './store.js';
 
 const CONN_TEXT: Record<ConnLabel, string> = {

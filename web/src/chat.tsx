@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { ChatLine, Lobby } from './lobby.js';
+import type { Lobby } from './lobby.js';
+import type { ChatLine } from './model.js';
 import { clock } from './ui.js';
 
 export function Chat(props: { lobby: Lobby; channel: 'game' | 'party'; chat: ChatLine[]; me: string; placeholder: string }) {

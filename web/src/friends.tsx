@@ -1,5 +1,7 @@
 import { useState } from 'preact/hooks';
-import type { Friend, Lobby, LobbyModel, Presence } from './lobby.js';
+import { acceptFriend, friendOp, inviteToParty, requestFriend } from './actions.js';
+import type { Lobby } from './lobby.js';
+import type { Friend, LobbyModel, Presence } from './model.js';
 import { Avatar, Badge, Empty, Panel } from './ui.js';
 
 const PRESENCE_TEXT: Record<Presence['status'], string> = {
@@ -40,7 +42,7 @@ export function FriendsPanel({ lobby, s }: { lobby: Lobby; s: LobbyModel }) {
       {list === null ? (
         <Empty>
           Loading your friends…{' '}
-          <button class="link" onClick={() => void lobby.refetchFriends()}>
+          <button class="link" onClick={() => void lobby.refetch('friends.list', 'Could not load your friends')}>
             Retry
           </button>
         </Empty>
@@ -75,7 +77,7 @@ export function FriendsPanel({ lobby, s }: { lobby: Lobby; s: LobbyModel }) {
                     <div class="grow">
                       <span class="player-name">{f.name}</span> <span class="muted small">request sent</span>
                     </div>
-                    <button class="btn tiny ghost" onClick={() => void lobby.friendOp('friends.decline', f, `Withdraw your request to ${f.name}`)}>
+                    <button class="btn tiny ghost" onClick={() => void friendOp(lobby, 'friends.decline', f, `Withdraw your request to ${f.name}`)}>
                       Withdraw
                     </button>
                   </li>
@@ -93,7 +95,7 @@ export function FriendsPanel({ lobby, s }: { lobby: Lobby; s: LobbyModel }) {
                     <div class="grow">
                       <span class="player-name">{f.name}</span> <span class="muted small">cannot request, mail or invite you</span>
                     </div>
-                    <button class="btn tiny ghost" onClick={() => void lobby.friendOp('friends.unblock', f, `Unblock ${f.name}`)}>
+                    <button class="btn tiny ghost" onClick={() => void friendOp(lobby, 'friends.unblock', f, `Unblock ${f.name}`)}>
                       Unblock
                     </button>
                   </li>
@@ -116,13 +118,13 @@ function RequestRow({ f, lobby }: { f: Friend; lobby: Lobby }) {
         <span class="player-name">{f.name}</span> <span class="muted small">wants to be your friend</span>
       </div>
       <span class="player-actions">
-        <button class="btn tiny primary" onClick={() => void lobby.acceptFriend(f)}>
+        <button class="btn tiny primary" onClick={() => void acceptFriend(lobby, f)}>
           Accept
         </button>
-        <button class="btn tiny ghost" onClick={() => void lobby.friendOp('friends.decline', f, `Decline ${f.name}'s request`)}>
+        <button class="btn tiny ghost" onClick={() => void friendOp(lobby, 'friends.decline', f, `Decline ${f.name}'s request`)}>
           Decline
         </button>
-        <button class="btn tiny danger ghost" title={`Block ${f.name}: no more requests, mail or invites`} onClick={() => void lobby.friendOp('friends.block', f, `Block ${f.name}`)}>
+        <button class="btn tiny danger ghost" title={`Block ${f.name}: no more requests, mail or invites`} onClick={() => void friendOp(lobby, 'friends.block', f, `Block ${f.name}`)}>
           Block
         </button>
       </span>
@@ -158,7 +160,7 @@ function FriendRow({ f, lobby, s }: { f: Friend; lobby: Lobby; s: LobbyModel }) 
         ) : invited ? (
           <Badge>invited</Badge>
         ) : (
-          <button class="btn tiny primary" disabled={status === 'offline' || notLeader} title={why} onClick={() => void lobby.inviteToParty(f)}>
+          <button class="btn tiny primary" disabled={status === 'offline' || notLeader} title={why} onClick={() => void inviteToParty(lobby, f)}>
             Invite to party
           </button>
         )}
@@ -181,10 +183,10 @@ function FriendRow({ f, lobby, s }: { f: Friend; lobby: Lobby; s: LobbyModel }) 
           <span class="muted small grow">
             id <code>{f.userId}</code>
           </span>
-          <button class="btn tiny danger ghost" onClick={() => void lobby.friendOp('friends.remove', f, `Remove ${f.name} from your friends`)}>
+          <button class="btn tiny danger ghost" onClick={() => void friendOp(lobby, 'friends.remove', f, `Remove ${f.name} from your friends`)}>
             Remove friend
           </button>
-          <button class="btn tiny danger ghost" onClick={() => void lobby.friendOp('friends.block', f, `Block ${f.name}`)}>
+          <button class="btn tiny danger ghost" onClick={() => void friendOp(lobby, 'friends.block', f, `Block ${f.name}`)}>
             Block
           </button>
         </div>
@@ -201,7 +203,7 @@ function AddFriend({ lobby }: { lobby: Lobby }) {
       data-testid="add-friend"
       onSubmit={(e) => {
         e.preventDefault();
-        void lobby.requestFriend(userId.trim()).then((ok) => ok && setUserId(''));
+        void requestFriend(lobby, userId.trim()).then((ok) => ok && setUserId(''));
       }}
     >
       <input placeholder="User id of a player" aria-label="User id to add as a friend" maxLength={128} value={userId} onInput={(e) => setUserId(e.currentTarget.value)} />
@@ -219,7 +221,7 @@ export function BefriendButton({ lobby, s, user }: { lobby: Lobby; s: LobbyModel
   if (entry?.state === 'requestSent') return <Badge title="Your friend request waits for an answer">requested</Badge>;
   if (entry) return null;
   return (
-    <button class="btn tiny ghost" title={`Send ${user.name} a friend request`} onClick={() => void lobby.requestFriend(user.userId)}>
+    <button class="btn tiny ghost" title={`Send ${user.name} a friend request`} onClick={() => void requestFriend(lobby, user.userId)}>
       + Friend
     </button>
   );

@@ -2,7 +2,8 @@ import type { GameSummary, GameView, PlayerView } from '@foyer/shared';
 import { useState } from 'preact/hooks';
 import { Chat } from './chat.js';
 import { BefriendButton } from './friends.js';
-import type { Lobby, LobbyModel } from './lobby.js';
+import type { Lobby } from './lobby.js';
+import type { LobbyModel } from './model.js';
 import { Avatar, Badge, CopyButton, Countdown, CrownIcon, Empty, LockIcon, Panel } from './ui.js';
 
 const GAME_TYPES = ['deathmatch', 'capture-the-flag', 'co-op', 'racing', 'chess'];
@@ -87,9 +88,8 @@ function GameRow({ g, lobby, mine }: { g: GameSummary; lobby: Lobby; mine: boole
   const [password, setPassword] = useState('');
   const join = (spectate: boolean, pw?: string) =>
     lobby.act(spectate ? `Watch “${g.name}”` : `Join “${g.name}”`, async () => {
-      const r = await lobby.call('game.join', { gameId: g.id, spectate, ...(pw ? { password: pw } : {}) });
+      await lobby.call('game.join', { gameId: g.id, spectate, ...(pw ? { password: pw } : {}) });
       setAsking(false);
-      lobby.enterGame(r.game, spectate);
     });
   const full = g.freeSeats <= 0;
   return (
@@ -153,8 +153,7 @@ function JoinById({ lobby }: { lobby: Lobby }) {
   const [password, setPassword] = useState('');
   const join = (spectate: boolean) =>
     lobby.act(spectate ? 'Watch a game' : 'Join a game', async () => {
-      const r = await lobby.call('game.join', { gameId: id.trim(), spectate, ...(password ? { password } : {}) });
-      lobby.enterGame(r.game, spectate);
+      await lobby.call('game.join', { gameId: id.trim(), spectate, ...(password ? { password } : {}) });
       setId('');
       setPassword('');
     });
@@ -188,7 +187,6 @@ function QuickJoin({ lobby }: { lobby: Lobby }) {
     lobby.act('Quick join', async () => {
       const me = lobby.state.me;
       const r = await lobby.call('games.quickJoin', { gameType: type.trim(), create: { name: `${me?.name ?? 'Guest'}'s ${type.trim()}`.slice(0, 32), maxPlayers: 8 } });
-      lobby.enterGame(r.game, false);
       lobby.toast('info', r.created ? 'New game created' : 'Joined a game', r.created ? `No open ${type} game fitted, so you host “${r.game.name}”.` : `You joined “${r.game.name}”.`);
     });
   return (
@@ -223,7 +221,7 @@ function CreateGame({ lobby, onDone }: { lobby: Lobby; onDone: () => void }) {
   const [hidden, setHidden] = useState(false);
   const submit = () =>
     lobby.act('Create a game', async () => {
-      const r = await lobby.call('game.create', {
+      await lobby.call('game.create', {
         name,
         gameType,
         maxPlayers,
@@ -233,7 +231,6 @@ function CreateGame({ lobby, onDone }: { lobby: Lobby; onDone: () => void }) {
         hidden,
         ...(password ? { password } : {}),
       });
-      lobby.enterGame(r.game, false);
       onDone();
     });
   return (
@@ -312,7 +309,7 @@ export function GameRoom({ lobby, s, game }: { lobby: Lobby; s: LobbyModel; game
               Start game
             </button>
           )}
-          <button class="btn danger ghost" onClick={() => act('Leave the game', async () => (await lobby.call('game.leave', {}), lobby.enterGame(null, false)))}>
+          <button class="btn danger ghost" onClick={() => act('Leave the game', () => lobby.call('game.leave', {}))}>
             {s.spectating ? 'Stop watching' : 'Leave'}
           </button>
         </>

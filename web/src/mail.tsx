@@ -1,5 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { senderId, type Lobby, type LobbyModel, type Mail, type MailTarget } from './lobby.js';
+import { ackMail, sendMail } from './actions.js';
+import type { Lobby } from './lobby.js';
+import { senderId, type LobbyModel, type Mail, type MailTarget } from './model.js';
 import { useNow } from './store.js';
 import { Avatar, Badge, Empty, Panel, span, when } from './ui.js';
 
@@ -23,7 +25,7 @@ export function MailPanel({ lobby, s }: { lobby: Lobby; s: LobbyModel }) {
       }
       actions={
         mail.length > 1 && (
-          <button class="btn small ghost" onClick={() => void lobby.ackMail(mail.map((m) => m.id))}>
+          <button class="btn small ghost" onClick={() => void ackMail(lobby, mail.map((m) => m.id))}>
             Acknowledge all
           </button>
         )
@@ -62,7 +64,7 @@ function MailItem({ m, lobby, now }: { m: Mail; lobby: Lobby; now: number }) {
         {m.body}
       </p>
       <div class="buttons">
-        <button class="btn small primary" onClick={() => void lobby.ackMail([m.id])}>
+        <button class="btn small primary" onClick={() => void ackMail(lobby, [m.id])}>
           Acknowledge
         </button>
         {from && (
@@ -90,7 +92,7 @@ function Compose({ lobby, s }: { lobby: Lobby; s: LobbyModel }) {
   const send = async () => {
     if (!to || !body.trim() || sending) return;
     setSending(true);
-    const r = await lobby.sendMail(to, body.trim(), msgId);
+    const r = await sendMail(lobby, to, body.trim(), msgId);
     setSending(false);
     // After an error the send may have happened: the same id makes a retry safe. Otherwise the next message is a new one.
     if (r !== 'error') setMsgId(newMsgId());

@@ -1,6 +1,7 @@
 import type { TicketUpdate } from '@foyer/shared';
 import { useState } from 'preact/hooks';
-import type { Lobby, LobbyModel } from './lobby.js';
+import type { Lobby } from './lobby.js';
+import type { LobbyModel } from './model.js';
 import { Badge, CopyButton, Countdown, Elapsed, Panel } from './ui.js';
 
 /** The server's default queues; there is no op that lists queues, so any other name can be typed. */
@@ -27,8 +28,7 @@ function QueueForm({ lobby, s, ended }: { lobby: Lobby; s: LobbyModel; ended: Ti
   const leader = party?.leaderId === s.me?.userId;
   const go = () =>
     lobby.act(party ? 'Queue the party' : 'Find a match', async () => {
-      const t = party ? await lobby.call('party.go', { queue: queue.trim() }) : await lobby.call('mm.join', { queue: queue.trim() });
-      lobby.set({ ticket: t, accepted: false });
+      await (party ? lobby.call('party.go', { queue: queue.trim() }) : lobby.call('mm.join', { queue: queue.trim() }));
     });
   return (
     <>
@@ -113,7 +113,7 @@ function Ticket({ lobby, s, t }: { lobby: Lobby; s: LobbyModel; t: TicketUpdate 
           <p class="muted small">You accepted. Waiting for the others…</p>
         ) : (
           <div class="buttons">
-            <button class="btn primary big" onClick={() => void lobby.mmAccept()}>
+            <button class="btn primary big" onClick={() => void lobby.act('Accept the match', () => lobby.call('mm.accept', {}))}>
               Accept
             </button>
             <button class="btn danger ghost" onClick={() => act('Decline the match', () => lobby.call('mm.decline', {}))}>

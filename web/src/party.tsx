@@ -2,7 +2,9 @@ import type { PartyView } from '@foyer/shared';
 import { useState } from 'preact/hooks';
 import { Chat } from './chat.js';
 import { BefriendButton } from './friends.js';
-import type { Invite, Lobby, LobbyModel } from './lobby.js';
+import { setActivity, upgrade } from './actions.js';
+import type { Lobby } from './lobby.js';
+import type { Invite, LobbyModel } from './model.js';
 import { Avatar, Badge, CopyButton, Countdown, CrownIcon, Empty, Panel } from './ui.js';
 
 const CHARACTERS = ['Knight', 'Mage', 'Rogue', 'Ranger', 'Cleric', 'Bard'];
@@ -67,7 +69,7 @@ function StatusForm({ lobby, s, onDone }: { lobby: Lobby; s: LobbyModel; onDone:
       class="inline-form"
       onSubmit={(e) => {
         e.preventDefault();
-        void lobby.setActivity(text.trim() || null).then(onDone);
+        void setActivity(lobby, text.trim() || null).then(onDone);
       }}
     >
       <input placeholder="What are you up to? (friends see it)" aria-label="Your status" maxLength={64} value={text} onInput={(e) => setText(e.currentTarget.value)} />
@@ -84,7 +86,7 @@ function UpgradeForm({ lobby, name: guestName, onDone }: { lobby: Lobby; name: s
       class="stack-form"
       onSubmit={(e) => {
         e.preventDefault();
-        void lobby.upgrade(name.trim(), password).then((ok) => ok && onDone());
+        void upgrade(lobby, name.trim(), password).then((ok) => ok && onDone());
       }}
     >
       <p class="muted small">Keep this guest's id, rating, friends and mail, and log in with a name and password from any browser.</p>
@@ -137,9 +139,7 @@ function InviteCard({ i, lobby, s }: { i: Invite; lobby: Lobby; s: LobbyModel })
           class="btn primary"
           onClick={() =>
             lobby.act('Accept the invite', async () => {
-              const r = await lobby.call('party.accept', { partyId: i.partyId });
-              lobby.set((st) => ({ invites: st.invites.filter((x) => x.partyId !== i.partyId) }));
-              lobby.enterParty(r.party);
+              await lobby.call('party.accept', { partyId: i.partyId });
             })
           }
         >
@@ -150,7 +150,6 @@ function InviteCard({ i, lobby, s }: { i: Invite; lobby: Lobby; s: LobbyModel })
           onClick={() =>
             lobby.act('Decline the invite', async () => {
               await lobby.call('party.decline', { partyId: i.partyId });
-              lobby.set((st) => ({ invites: st.invites.filter((x) => x.partyId !== i.partyId) }));
             })
           }
         >
@@ -165,8 +164,7 @@ function InviteForm({ lobby }: { lobby: Lobby }) {
   const [userId, setUserId] = useState('');
   const invite = () =>
     lobby.act('Invite to the party', async () => {
-      const r = await lobby.call('party.invite', { userId: userId.trim() });
-      lobby.enterParty(r.party);
+      await lobby.call('party.invite', { userId: userId.trim() });
       setUserId('');
     });
   return (
@@ -213,7 +211,7 @@ function PartyView_({ lobby, s, party }: { lobby: Lobby; s: LobbyModel; party: P
       }
       testid="party"
       actions={
-        <button class="btn small danger ghost" onClick={() => act('Leave the party', async () => (await lobby.call('party.leave', {}), lobby.enterParty(null)))}>
+        <button class="btn small danger ghost" onClick={() => act('Leave the party', () => lobby.call('party.leave', {}))}>
           Leave
         </button>
       }
