@@ -1,4 +1,4 @@
-import type { EventData, EventName, LobbyClient } from '@foyer/client-sdk';
+import { eventsOf, type EventData, type EventName, type LobbyClient } from '@foyer/client-sdk';
 
 /**
  * Records every event a client receives, so a test can await the one it
@@ -34,20 +34,7 @@ export class Inbox {
   }
 }
 
-export const GAME_EVENTS: EventName[] = [
-  'game.playerJoined',
-  'game.playerLeft',
-  'game.playerUpdated',
-  'game.spectatorJoined',
-  'game.spectatorLeft',
-  'game.updated',
-  'game.started',
-  'game.ended',
-  'games.added',
-  'games.updated',
-  'games.removed',
-  'chat.message',
-];
+export const GAME_EVENTS: EventName[] = [...eventsOf('game'), ...eventsOf('games'), 'chat.message'];
 
 /** Polls a condition the test cannot be notified of (server-side state), bounded by the test timeout. */
 export async function until(check: () => boolean | Promise<boolean>): Promise<void> {

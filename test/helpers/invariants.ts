@@ -1,4 +1,4 @@
-import { events, isOpName, type EventName, type GameSummary, type GameView, type OpName, type OpResult, type PartyView, type TicketUpdate } from '@foyer/shared';
+import { eventNames, isOpName, type GameSummary, type GameView, type OpName, type OpResult, type PartyView, type TicketUpdate } from '@foyer/shared';
 import type { Received } from './events.js';
 
 /** One reply as received: the op and the result the protocol gives it. */
@@ -59,7 +59,6 @@ interface Watched {
   rosters: Map<string, { version: number; maxPlayers: number; players: Set<string> }>;
 }
 
-const ALL_EVENTS = Object.keys(events) as EventName[];
 const LOGINS: ReadonlySet<string> = new Set(['auth.guest', 'auth.register', 'auth.login', 'auth.token', 'auth.refresh', 'auth.upgrade', 'session.resume']);
 
 /** A stable JSON (keys sorted) to compare views seen by different clients. */
@@ -84,7 +83,7 @@ export class Invariants {
   track(client: LobbyClient, label: string): LobbyClient {
     const w: Watched = { label, client, me: undefined, epoch: 0, game: null, versions: new Map(), rosters: new Map() };
     this.watched.push(w);
-    for (const ev of ALL_EVENTS) {
+    for (const ev of eventNames) {
       client.on(ev, (data, frame) => {
         this.observe(w, 'event', ev, data, frame.seq);
         try {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runBots, type BotsSummary } from '../../client-sdk/examples/bot.js';
+import { runBots, type BotsSummary } from '../../bots/bot.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 
-describe('bots (client-sdk/examples/bot.ts)', () => {
+describe('bots (bots/bot.ts)', () => {
   let t: TestNode;
   let s: BotsSummary;
   beforeAll(async () => {

@@ -1,22 +1,10 @@
-import type { EventName, LobbyClient } from '@foyer/client-sdk';
+import { eventsOf, type EventName, type LobbyClient } from '@foyer/client-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GAME_EVENTS, Inbox, until } from '../helpers/events.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { startProxy } from '../helpers/proxy.js';
 
-const PARTY_EVENTS: EventName[] = [
-  'party.invited',
-  'party.inviteEnded',
-  'party.snapshot',
-  'party.memberJoined',
-  'party.memberLeft',
-  'party.memberUpdated',
-  'party.leaderChanged',
-  'party.queueChanged',
-  'party.ended',
-  'mm.status',
-  ...GAME_EVENTS,
-];
+const PARTY_EVENTS: EventName[] = [...eventsOf('party'), 'mm.status', ...GAME_EVENTS];
 
 interface P {
   c: LobbyClient;

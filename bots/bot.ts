@@ -12,24 +12,16 @@
  * At the end it prints operations by op with latency p50/p99, errors by code,
  * matches made, games joined and chat lines sent and received.
  *
- *   npm start                                          # a node on :8080, in another terminal
- *   npm run bots -- --count 200 --duration 60
- *   npm run bots -- --count 50 --duration 10 --start-node   # self-contained: a node in this process
- *
- * Flags: --url (ws://127.0.0.1:8080), --count (10), --duration seconds (30),
- * --queue (duel), --think-ms (500), --seed (random; printed, to repeat a run),
- * --mix quickJoin=1,queue=1 (relative weights of the two behaviours),
- * --game-type (bots), --login-concurrency (20), --start-node.
- *
- * Use it as a library too: `runBots(options)` resolves with the summary.
+ * `runBots(options)` resolves with the summary; main.ts is the command line
+ * (`npm run bots`). The bots need only the client SDK.
  */
-import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
-import { LobbyClient, LobbyError } from '@foyer/client-sdk';
+import { LobbyClient, LobbyError, LobbyMirror } from '@foyer/client-sdk';
 import type { CallArgs, EventData, LobbyErrorCode, OpName, OpResult } from '@foyer/client-sdk';
+
+/** One's matchmaking ticket, as mm.status carries it. */
+type TicketUpdate = EventData<'mm.status'>;
 
 // ---------------------------------------------------------------- options and summary
 
@@ -207,17 +199,18 @@ interface BotConfig {
 // ---------------------------------------------------------------- one bot
 
 /**
- * One simulated player: a LobbyClient, a seeded random source, and the loop
- * that picks a behaviour per cycle. Every call goes through `call`, which
- * times it and counts its error code; the behaviours then decide what a
- * failure means (mostly: this cycle is over, start the next).
+ * One simulated player: a LobbyClient with the SDK's mirror of what it is
+ * in, a seeded random source, and the loop that picks a behaviour per cycle.
+ * Every call goes through `call`, which times it, counts its error code and
+ * feeds its reply to the mirror; the behaviours then decide what a failure
+ * means (mostly: this cycle is over, start the next).
  */
 class Bot {
   readonly client: LobbyClient;
+  /** The bot's game and ticket as the client knows them: the queue behaviour follows the ticket here. */
+  private readonly mirror: LobbyMirror;
   private readonly random: () => number;
-  /** mm.status events not consumed yet: the queue behaviour reads them in order. */
-  private statuses: EventData<'mm.status'>[] = [];
-  private wakeStatus: (() => void) | undefined;
+  private wakeTicket: (() => void) | undefined;
   /** Set once the client closed for good (a final close code, or the run's own close). */
   private closed = false;
 
@@ -233,9 +226,9 @@ class Bot {
     // connection, and the SDK resumes the session so no event is lost.
     this.client = new LobbyClient({ url: cfg.url });
     // Listeners go on before connecting, so nothing pushed after login is missed.
-    this.client.on('mm.status', (status) => {
-      this.statuses.push(status);
-      this.wakeStatus?.();
+    this.mirror = new LobbyMirror(this.client);
+    this.mirror.subscribe((next, prev) => {
+      if (next.ticket.ticket !== prev.ticket.ticket) this.wakeTicket?.();
     });
     this.client.on('chat.message', (msg) => {
       // Our own lines come back too (the room includes us); count only the others'.
@@ -251,7 +244,7 @@ class Bot {
   async call<O extends OpName>(op: O, ...args: CallArgs<O>): Promise<OpResult<O>> {
     const t0 = performance.now();
     try {
-      const result = await this.client.call(op, ...args);
+      const result = await this.mirror.call(op, ...args);
       this.rec.record(op, performance.now() - t0);
       return result;
     } catch (err) {
@@ -339,8 +332,6 @@ class Bot {
   // ---- behaviour 2: queue, accept, confirm, chat, leave
 
   private async queueCycle(signal: AbortSignal): Promise<void> {
-    // Statuses of earlier tickets (a late `cancelled`) are not about this one.
-    this.statuses = [];
     // Ratings close together (±50 around 1000) so the queue's initial rating
     // window pairs bots at once instead of after a widening wait.
     const ticket = await this.attempt('mm.join', { queue: this.cfg.queue, profile: { rating: 1000 + Math.round((this.random() - 0.5) * 100) } });
@@ -349,8 +340,9 @@ class Bot {
     /** Matches accepted already: `found` is re-sent as each player accepts, and accepting twice is an error. */
     const accepted = new Set<string>();
 
+    let seen: TicketUpdate = ticket;
     for (;;) {
-      const status = await this.nextStatus(ticket.ticketId, giveUpAt - Date.now(), signal);
+      const status = await this.nextTicket(ticket.ticketId, seen, giveUpAt - Date.now(), signal);
       if (!status) {
         // The run is over or we waited long enough: leave the queue.
         try {
@@ -359,13 +351,14 @@ class Bot {
           if (!(err instanceof LobbyError)) throw err;
           // Counted. NOT_QUEUED: the ticket ended meanwhile, nothing to do.
           // MATCH_STARTED: it became ready just now; the server sent `ready`
-          // before this reply, so it is in the buffer: see the match through.
+          // before this reply, so the mirror has it: see the match through.
           if (err.code !== 'MATCH_STARTED') return;
-          const ready = await this.nextStatus(ticket.ticketId, 0, new AbortController().signal, 'ready');
+          const ready = await this.nextTicket(ticket.ticketId, seen, 0, new AbortController().signal, 'ready');
           if (ready) await this.playMatch(ready, signal);
         }
         return;
       }
+      seen = status;
       switch (status.status) {
         case 'queued':
           continue; // still waiting, or back in the queue after someone else declined or timed out
@@ -391,7 +384,7 @@ class Bot {
   }
 
   /** The match is ready and we are seated in its game: confirm with our key, chat, leave. */
-  private async playMatch(ready: EventData<'mm.status'>, signal: AbortSignal): Promise<void> {
+  private async playMatch(ready: TicketUpdate, signal: AbortSignal): Promise<void> {
     if (ready.match) this.totals.matchIds.add(ready.match.matchId);
     // Only players get a key; without one there is nothing to confirm.
     if (ready.sessionKey) {
@@ -404,28 +397,26 @@ class Bot {
   }
 
   /**
-   * The next mm.status of `ticketId` (optionally with the given status), or
-   * undefined after `timeoutMs` or when `signal` aborts. Statuses of other
-   * tickets are dropped.
+   * The ticket `ticketId` as the mirror has it once it is no longer `seen`
+   * (or once it has status `only`), or undefined after `timeoutMs` or when
+   * `signal` aborts. Statuses that came in quick succession are passed over:
+   * the bot acts on the newest.
    */
-  private async nextStatus(ticketId: string, timeoutMs: number, signal: AbortSignal, only?: EventData<'mm.status'>['status']): Promise<EventData<'mm.status'> | undefined> {
+  private async nextTicket(ticketId: string, seen: TicketUpdate, timeoutMs: number, signal: AbortSignal, only?: TicketUpdate['status']): Promise<TicketUpdate | undefined> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      // Once the run is over, what is still buffered does not matter: the caller cancels.
+      // Once the run is over, what the ticket became does not matter: the caller cancels.
       if (signal.aborted || this.closed) return undefined;
-      const status = this.statuses.shift();
-      if (status) {
-        if (status.ticketId === ticketId && (only === undefined || status.status === only)) return status;
-        continue;
-      }
+      const t = this.mirror.state.ticket.ticket;
+      if (t && t.ticketId === ticketId && (only ? t.status === only : t !== seen)) return t;
       if (Date.now() >= deadline) return undefined;
-      // Sleep until a status arrives, the deadline passes or the run stops.
+      // Sleep until the ticket changes, the deadline passes or the run stops.
       const timeout = new AbortController();
       const stop = () => timeout.abort();
       signal.addEventListener('abort', stop);
-      this.wakeStatus = stop;
+      this.wakeTicket = stop;
       await pause(deadline - Date.now(), timeout.signal);
-      this.wakeStatus = undefined;
+      this.wakeTicket = undefined;
       signal.removeEventListener('abort', stop);
     }
   }
@@ -578,104 +569,4 @@ export function formatSummary(s: BotsSummary): string {
     `chat lines sent ${s.chatSent}, received ${s.chatReceived}; reconnects ${s.reconnects}`,
   );
   return out.join('\n');
-}
-
-// ---------------------------------------------------------------- command line
-
-function parseMix(value: string): { quickJoin: number; queue: number } {
-  const mix = { quickJoin: 0, queue: 0 };
-  for (const part of value.split(',')) {
-    const [key, weight] = part.split('=').map((x) => x.trim());
-    if ((key !== 'quickJoin' && key !== 'queue') || !(Number(weight) >= 0)) throw new Error(`--mix: expected quickJoin=W,queue=W (got "${value}")`);
-    mix[key] = Number(weight);
-  }
-  return mix;
-}
-
-function numberFlag(name: string, value: string | undefined, fallback: number, min: number, integer = false): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) throw new Error(`--${name} must be ${integer ? 'an integer' : 'a number'} >= ${min} (got "${value}")`);
-  return n;
-}
-
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      url: { type: 'string' },
-      count: { type: 'string' },
-      duration: { type: 'string' },
-      queue: { type: 'string' },
-      'think-ms': { type: 'string' },
-      seed: { type: 'string' },
-      mix: { type: 'string' },
-      'game-type': { type: 'string' },
-      'login-concurrency': { type: 'string' },
-      'start-node': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
-    process.stdout.write('usage: npm run bots -- [--url ws://127.0.0.1:8080] [--count 10] [--duration 30] [--queue duel] [--think-ms 500]\n' +
-      '                     [--seed N] [--mix quickJoin=1,queue=1] [--game-type bots] [--login-concurrency 20] [--start-node]\n');
-    return 0;
-  }
-  const options: BotsOptions = {
-    url: values.url ?? 'ws://127.0.0.1:8080',
-    count: numberFlag('count', values.count, 10, 1, true),
-    durationMs: numberFlag('duration', values.duration, 30, 0) * 1000,
-    thinkMs: numberFlag('think-ms', values['think-ms'], 500, 0),
-    loginConcurrency: numberFlag('login-concurrency', values['login-concurrency'], 20, 1, true),
-    log: (line) => process.stderr.write(line + '\n'),
-  };
-  if (values.queue !== undefined) options.queue = values.queue;
-  if (values['game-type'] !== undefined) options.gameType = values['game-type'];
-  if (values.seed !== undefined) options.seed = numberFlag('seed', values.seed, 0, 0, true);
-  if (values.mix !== undefined) options.mix = parseMix(values.mix);
-
-  // --start-node: a lobby node in this process, on a free port, for a run
-  // that needs nothing else. Imported lazily: bots alone need only the SDK.
-  let node: { port: number; stop(): Promise<void> } | undefined;
-  if (values['start-node']) {
-    const { startNode, loadConfig } = await import('@foyer/server');
-    const logLevel = process.env.LOG_LEVEL ? {} : { logLevel: 'warn' as const };
-    // Its tokens need not outlive this process; a random secret says so without the node warning about it.
-    const tokenSecret = process.env.FOYER_TOKEN_SECRET ? {} : { tokenSecret: randomBytes(32).toString('hex') };
-    node = await startNode(loadConfig([], process.env, { host: '127.0.0.1', port: 0, ...logLevel, ...tokenSecret }));
-    options.url = `ws://127.0.0.1:${node.port}`;
-    process.stderr.write(`started a lobby node in this process at ${options.url} (it shares this process's CPU with the bots)\n`);
-  }
-
-  // Ctrl-C ends the run early and still prints the summary; a second one exits at once.
-  const interrupt = new AbortController();
-  process.once('SIGINT', () => {
-    interrupt.abort();
-    process.once('SIGINT', () => process.exit(130));
-  });
-  options.signal = interrupt.signal;
-
-  try {
-    process.stderr.write(`${options.count} bots against ${options.url} for ${options.durationMs! / 1000} s…\n`);
-    const summary = await runBots(options);
-    process.stdout.write(formatSummary(summary) + '\n');
-    return 0;
-  } catch (err) {
-    if (!(err instanceof NoNodeError)) throw err;
-    process.stderr.write(`bots: ${err.message}\n` +
-      '  Start a node first with `npm start` in another terminal (or `npm start -- --port N`, then pass --url ws://127.0.0.1:N),\n' +
-      '  or run a self-contained node in this process with --start-node.\n');
-    return 1;
-  } finally {
-    await node?.stop();
-  }
-}
-
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      process.stderr.write(`bots: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exit(2);
-    },
-  );
 }
