@@ -45,9 +45,6 @@
  *   --server-arg ARG         extra server flag (repeatable)
  */
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
-import type { LobbyClient } from '@foyer/client-sdk';
-import type { GameSummary } from '@foyer/shared';
 import { runListBench, type ListBenchRow } from './games-list.js';
 import {
   Errors,
@@ -60,153 +57,21 @@ import {
   fmtInt,
   hardTimeout,
   histogramPercentile,
-  intFlag,
-  transportFlag,
   killAll,
   metricsOf,
-  numFlag,
   openClients,
   pct,
   pool,
-  printHelp,
   say,
   sleep,
   socketClasses,
   sourcesFor,
-  startProfile,
-  startServer,
   stats,
-  stopServer,
-  summarizeProfile,
   table,
-  quietBudget,
   runtimeBetween,
-  settle,
-  waitQuiet,
-  type ServerProc,
-  type Stats,
 } from './lib.js';
-
-const { values: flags } = parseArgs({
-  options: {
-    parts: { type: 'string', default: '1,2,3' },
-    transport: { type: 'string', default: 'uws' },
-    clients: { type: 'string', default: '200' },
-    duration: { type: 'string', default: '5' },
-    warmup: { type: 'string', default: '1' },
-    'list-sizes': { type: 'string', default: '10000,100000' },
-    'list-samples': { type: 'string', default: '3000' },
-    'live-games': { type: 'string', default: '10000' },
-    'live-concurrency': { type: 'string', default: '200' },
-    'live-samples': { type: 'string', default: '1000' },
-    subscribers: { type: 'string', default: '1000' },
-    'change-rate': { type: 'string', default: '20' },
-    'change-duration': { type: 'string', default: '8' },
-    'change-warmup': { type: 'string', default: '20' },
-    'timeout-s': { type: 'string', default: '900' },
-    'wait-quiet': { type: 'string', default: '240' },
-    attempts: { type: 'string', default: '2' },
-    'cpu-prof': { type: 'boolean', default: false },
-    'server-output': { type: 'boolean', default: false },
-    'node-arg': { type: 'string', multiple: true, default: [] },
-    'server-arg': { type: 'string', multiple: true, default: [] },
-    help: { type: 'boolean', default: false },
-  },
-  strict: true,
-});
-if (flags.help) {
-  printHelp(import.meta.url);
-  process.exit(0);
-}
-const PARTS = new Set(flags.parts.split(',').map((s) => s.trim()));
-const TRANSPORT = transportFlag(flags.transport);
-const K = Math.max(2, intFlag('clients', flags.clients, 2) & ~1);
-const DURATION_S = numFlag('duration', flags.duration, 0.5);
-const WARMUP_S = numFlag('warmup', flags.warmup, 0);
-const LIST_SIZES = flags['list-sizes'].split(',').map((s) => intFlag('list-sizes', s.trim(), 1));
-const LIST_SAMPLES = intFlag('list-samples', flags['list-samples'], 10);
-const LIVE_GAMES = flags['live-games'].split(',').map((s) => intFlag('live-games', s.trim(), 0)).filter((n) => n > 0);
-const LIVE_CONCURRENCY = intFlag('live-concurrency', flags['live-concurrency'], 1);
-const LIVE_SAMPLES = intFlag('live-samples', flags['live-samples'], 10);
-const SUBSCRIBERS = intFlag('subscribers', flags.subscribers, 1);
-const CHANGE_RATE = numFlag('change-rate', flags['change-rate'], 0.1);
-const CHANGE_DURATION_S = numFlag('change-duration', flags['change-duration'], 1);
-const CHANGE_WARMUP = intFlag('change-warmup', flags['change-warmup'], 0);
-const TIMEOUT_S = intFlag('timeout-s', flags['timeout-s'], 10);
-const PROFILE = flags['cpu-prof'];
-const WAIT_QUIET_S = intFlag('wait-quiet', flags['wait-quiet'], 0);
-const ATTEMPTS = intFlag('attempts', flags.attempts, 1);
-quietBudget.left = WAIT_QUIET_S;
-/** Before each measurement: wait (bounded) for other processes to leave the CPU alone, and note it if they do not. */
-async function quiet(label: string): Promise<void> {
-  if (WAIT_QUIET_S === 0) return;
-  const other = await waitQuiet(60, 0.25, (l) => say(`[${label}] ${l}`));
-  if (other >= 0.25) notes.push(`${label}: other processes used ${pct(other)} of a core when the measurement started`);
-}
-
-/**
- * Runs a measurement after waiting for a quiet machine, again (up to
- * --attempts) while other processes use ≥ 25% of a core during it, and keeps
- * the quietest run; `note` says which run it was when there were several.
- */
-async function attempts<T extends { other: number }>(label: string, measure: (attempt: number) => Promise<T>): Promise<T & { note: string }> {
-  let best: T | undefined;
-  let bestAt = 0;
-  let runs = 0;
-  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
-    await quiet(label);
-    const r = await measure(attempt);
-    runs = attempt;
-    if (!best || r.other < best.other) (best = r), (bestAt = attempt);
-    if (r.other < 0.25) break;
-    say(`[${label}] other processes used ${pct(r.other)} of a core during run ${attempt}${attempt < ATTEMPTS ? '; running it again' : ''}`);
-  }
-  if (best!.other >= 0.25) notes.push(`${label}: other processes used ${pct(best!.other)} of a core even in the quietest of ${runs} runs: its numbers are disturbed`);
-  return { ...best!, note: runs > 1 ? ` (run ${bestAt} of ${runs}: the quietest)` : '' };
-}
-
-/** Generous request limits (the bench measures capacity, not the limits) and a grace long enough that disconnected owners keep their games. */
-const SERVER_ARGS = ['--rate-limit-per-sec', '100000', '--rate-limit-burst', '100000', '--reconnect-grace-ms', '86400000', '--auth-timeout-ms', '600000'];
-
-const notes: string[] = [];
-const printed: string[] = [];
-/** Prints now and keeps it for the final recap (and for the hard timeout). */
-const out = (s = '') => {
-  say(s);
-  printed.push(s);
-};
-
-async function withServer<T>(label: string, fn: (s: ServerProc) => Promise<T>): Promise<T> {
-  const server = await startServer({
-    transport: TRANSPORT,
-    args: [...SERVER_ARGS, ...(flags['server-arg'] ?? [])],
-    nodeArgs: flags['node-arg'] ?? [],
-    inspect: PROFILE,
-    ...(flags['server-output'] ? { echo: (l: string) => say(`  [server] ${l}`) } : {}),
-  });
-  say(`[${label}] server pid ${server.pid}, port ${server.port}, transport ${server.transport}${server.transport !== TRANSPORT ? ' — FELL BACK: the uWS binding did not load' : ''}`);
-  if (server.transport !== TRANSPORT) notes.push(`${label}: the server fell back to ${server.transport}`);
-  try {
-    const idle = await settle(server);
-    if (!idle.settled) say(`[${label}] the server is still busy ${fmt(idle.ms / 1000, 0)} s after it started listening; going on`);
-    return await fn(server);
-  } finally {
-    const stopped = await stopServer(server);
-    say(`[${label}] server ${stopped}`);
-    if (!stopped.startsWith('exited 0')) notes.push(`${label}: server ${stopped}`);
-  }
-}
-
-/** With --cpu-prof: profiles the server from now until the returned function is called, then prints the summary. */
-async function profile(server: ServerProc, label: string): Promise<() => Promise<void>> {
-  if (!PROFILE) return async () => {};
-  const p = await startProfile(server, label);
-  return async () => {
-    const file = await p.stop();
-    profiles.push(`[${label}] server CPU profile over the measured window:`, ...summarizeProfile(file).map((l) => `  ${l}`));
-  };
-}
-const profiles: string[] = [];
+import { partChanges } from './games-changes.js';
+import { attempts, DURATION_S, K, LIST_SAMPLES, LIST_SIZES, LIVE_CONCURRENCY, LIVE_GAMES, LIVE_SAMPLES, notes, out, PARTS, printed, profile, profiles, quiet, summary, TIMEOUT_S, TRANSPORT, WARMUP_S, withServer } from './games-context.js';
 
 // ---------------------------------------------------------------- part 1
 
@@ -439,150 +304,7 @@ async function partList(): Promise<void> {
   }
 }
 
-// ---------------------------------------------------------------- part 3
-
-type Kind = 'added (create)' | 'updated (join)' | 'updated (owner leaves)' | 'removed (last leaves)';
-const KINDS: Kind[] = ['added (create)', 'updated (join)', 'updated (owner leaves)', 'removed (last leaves)'];
-
-async function partChanges(): Promise<void> {
-  await withServer('changes', async (server) => {
-    const GAME_TYPE = 'X';
-    const totalSteps = Math.floor((CHANGE_RATE * CHANGE_DURATION_S) / 4) * 4;
-    const gamesN = totalSteps / 4;
-    const firstCounted = Math.min(CHANGE_WARMUP, totalSteps - 4);
-
-    /** One paced run's bookkeeping; step k is game k>>2, kind k&3. Game names carry the run: "chg <run> <game>". */
-    class Run {
-      readonly sentAt = new Float64Array(totalSteps).fill(NaN); // just before the driver sent step k
-      readonly firstAt = new Float64Array(totalSteps).fill(NaN);
-      readonly lastAt = new Float64Array(totalSteps).fill(NaN);
-      readonly got = new Uint32Array(totalSteps);
-      readonly lat = new Map<Kind, Samples>(KINDS.map((k) => [k, new Samples(gamesN * SUBSCRIBERS)]));
-      readonly idOf = new Map<string, number>(); // gameId → game index
-      unmatched = 0;
-      constructor(readonly id: number) {}
-      arrive(step: number): void {
-        const t = performance.now();
-        if (!(step >= 0 && step < totalSteps) || Number.isNaN(this.sentAt[step]!)) return void this.unmatched++;
-        const l = t - this.sentAt[step]!;
-        this.got[step]!++;
-        if (Number.isNaN(this.firstAt[step]!)) this.firstAt[step] = l;
-        this.lastAt[step] = l;
-        if (step >= firstCounted) this.lat.get(KINDS[step & 3]!)!.push(l);
-      }
-    }
-    let run = new Run(0);
-    const indexOf = (g: GameSummary) => {
-      const m = /^chg (\d+) (\d+)$/.exec(g.name);
-      return m && Number(m[1]) === run.id ? Number(m[2]) : -1;
-    };
-
-    const { clients: subs, errors } = await openClients(server.url, SUBSCRIBERS, { concurrency: 200, name: (i) => `sub-${i}` });
-    if (errors.count) throw new Error(`${errors.count} subscribers failed to log in: ${errors}`);
-    for (const c of subs) {
-      c.on('games.added', (d) => {
-        const i = indexOf(d.game);
-        if (i >= 0) run.idOf.set(d.game.id, i);
-        run.arrive(i < 0 ? -1 : i * 4);
-      });
-      c.on('games.updated', (d) => {
-        const i = indexOf(d.game);
-        run.arrive(i < 0 ? -1 : d.game.players === 2 ? i * 4 + 1 : d.game.players === 1 ? i * 4 + 2 : -1);
-      });
-      c.on('games.removed', (d) => {
-        const i = run.idOf.get(d.gameId);
-        run.arrive(i === undefined ? -1 : i * 4 + 3);
-      });
-    }
-    await pool(subs.length, 200, async (i) => {
-      await subs[i]!.call('games.subscribe', { filter: { gameType: GAME_TYPE, status: 'any' }, limit: 20 });
-    });
-    const { clients: drivers } = await openClients(server.url, 2, { name: (i) => `driver-${i}` });
-    const [a, b] = drivers as [LobbyClient, LobbyClient];
-    say(`[changes] ${subs.length} subscribers on gameType ${GAME_TYPE}; driving ${totalSteps} changes (${gamesN} games) at ${CHANGE_RATE}/s`);
-    await sleep(500);
-
-    const measure = async (attempt: number) => {
-      run = new Run(attempt);
-      const driveErrors = new Errors();
-      const lag = new Float64Array(totalSteps);
-      const stopProfile = await profile(server, 'changes');
-      const m0 = await metricsOf(server.port);
-      const cpu0 = cpuSnapshot([server.pid, process.pid]);
-      const start = performance.now();
-      let gameId = '';
-      for (let k = 0; k < totalSteps; k++) {
-        const due = start + (k * 1000) / CHANGE_RATE;
-        const wait = due - performance.now();
-        if (wait > 0) await sleep(wait);
-        const i = k >> 2;
-        run.sentAt[k] = performance.now();
-        lag[k] = run.sentAt[k]! - due;
-        try {
-          switch (k & 3) {
-            case 0:
-              gameId = (await a.call('game.create', { name: `chg ${attempt} ${i}`, gameType: GAME_TYPE, maxPlayers: 4 })).game.id;
-              break;
-            case 1:
-              await b.call('game.join', { gameId });
-              break;
-            case 2:
-              await a.call('game.leave');
-              break;
-            case 3:
-              await b.call('game.leave');
-              break;
-          }
-        } catch (err) {
-          driveErrors.add(err);
-        }
-      }
-      const driveEnd = performance.now();
-      // Let the last fan-out arrive.
-      for (let w = 0; w < 100 && run.got[totalSteps - 1]! < subs.length; w++) await sleep(20);
-      const cpu = cpuBetween(cpu0, cpuSnapshot([server.pid, process.pid]));
-      await stopProfile();
-      const m1 = await metricsOf(server.port);
-
-      const counted = totalSteps - firstCounted;
-      let received = 0;
-      for (let k = firstCounted; k < totalSteps; k++) received += run.got[k]!;
-      const expected = counted * subs.length;
-      const all = new Samples(expected);
-      for (const s of run.lat.values()) for (const v of s.values()) all.push(v);
-      const allS = stats(all.values());
-      const row = (name: string, s: Stats) => [name, fmtInt(s.count), fmt(s.p50, 2), fmt(s.p99, 2), fmt(s.p999, 2), fmt(s.max, 1)];
-      const rows = KINDS.map((k) => row(`games.${k}`, stats(run.lat.get(k)!.values())));
-      rows.push(row('all deliveries', allS));
-      const perChange = (arr: Float64Array) => stats(arr.subarray(firstCounted));
-      rows.push(row('per change: first subscriber', perChange(run.firstAt)));
-      rows.push(row('per change: last subscriber', perChange(run.lastAt)));
-      const serverP = (op: string, p: number) => fmt(histogramPercentile(m0, m1, 'foyer_request_duration_seconds', op, p) * 1000, 2);
-      const rt = runtimeBetween(m0, m1);
-      const line =
-        `deliveries ${fmtInt(received)}/${fmtInt(expected)} expected${received < expected ? ` (${fmtInt(expected - received)} MISSING)` : ''}` +
-        `${run.unmatched ? `, ${run.unmatched} unmatched events` : ''}; driver pacing lag p99 ${fmt(stats(lag).p99, 2)} ms over ${fmt((driveEnd - start) / 1000, 1)} s; ` +
-        `CPU: server ${pct(cpu.procs[0]!)} (user ${pct(cpu.user[0]!)}, sys ${pct(cpu.sys[0]!)}), bench ${pct(cpu.procs[1]!)}, other processes ${pct(cpu.other)} of one core` +
-        (driveErrors.count ? `; ${driveErrors.count} driver calls FAILED: ${driveErrors}` : '') +
-        `\nserver runtime over the window: GC ${fmtInt(rt.gcCount)} pauses, ${fmtInt(rt.gcMs)} ms (major ${fmtInt(rt.majorCount)}, ${fmtInt(rt.majorMs)} ms); event-loop delay p99 ${fmt(rt.lagP99Ms, 0)} / max ${fmt(rt.lagMaxMs, 0)} ms` +
-        `\nserver-side request time (includes the synchronous fan-out to ${subs.length} subscribers; /metrics bucket bounds): ` +
-        `game.create p50 ≤ ${serverP('game.create', 50)} / p99 ≤ ${serverP('game.create', 99)} ms, game.join p99 ≤ ${serverP('game.join', 99)} ms, game.leave p99 ≤ ${serverP('game.leave', 99)} ms`;
-      return { other: cpu.other, rows, line, counted, p99: allS.p99, missing: expected - received, expected, driveErrors };
-    };
-    const r = await attempts('changes', measure);
-    out(`\n## 3. change → subscriber event: ${subs.length} subscribers (filter gameType ${GAME_TYPE}), ${r.counted} changes at ${CHANGE_RATE}/s after ${firstCounted} warm-up (${server.transport})\n`);
-    out(table(['event', 'deliveries', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms'], r.rows));
-    out(`\n${r.line}${r.note}`);
-    if (r.driveErrors.count) notes.push(`part 3: ${r.driveErrors.count} driver calls failed: ${r.driveErrors}`);
-    if (r.missing > 0) notes.push(`part 3: ${r.missing} of ${r.expected} expected deliveries did not arrive`);
-    summary.push([`change → event p99 (${fmtInt(subs.length)} subscribers)`, `${fmt(r.p99, 2)} ms`, '< 10 ms', r.p99 < 10 ? 'PASS' : 'MISS']);
-    await closeClients([...subs, ...drivers]);
-  });
-}
-
 // ---------------------------------------------------------------- main
-
-const summary: string[][] = [];
 
 async function main(): Promise<void> {
   const fds = fdLimits();
