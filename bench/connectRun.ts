@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { LobbyClient } from '@foyer/client-sdk';
 import {
-  Errors, MiB, cpuSeconds, fmt, fmtInt, gcServer, memOf, pct, percentile, pool, say, sleep, socketClass, startServer, stopServer, type ServerProc,
+  Errors, MiB, cpuSeconds, fmt, fmtInt, memOf, pct, percentile, pool, say, serverMemory, sleep, socketClass, startServer, stopServer, type ServerProc,
 } from './lib.js';
 import { cpuNow, cpuShares, onServerPing, runPaced, sweeps } from './connectPaced.js';
 import { CALL_TIMEOUT_MS } from './connectProbe.js';
@@ -218,15 +218,8 @@ async function settleServer(s: ServerProc): Promise<boolean> {
 
 /** The server's memory as it is, then (unless --skip-gc) after a forced full GC. */
 async function measure(cfg: ConnectConfig, s: ServerProc): Promise<{ raw: number; gc: number; heap: Record<string, number> }> {
-  const { SETTLE_MS, GC } = cfg;
-  await sleep(SETTLE_MS);
-  const raw = memOf(s.pid).rss;
-  let gc = NaN;
-  if (GC && (await gcServer(s))) {
-    await sleep(300);
-    gc = memOf(s.pid).rss;
-  }
-  return { raw, gc, heap: await heapOf(s.port) };
+  const { rss, rssGc } = await serverMemory(s, cfg.SETTLE_MS, cfg.GC);
+  return { raw: rss, gc: rssGc, heap: await heapOf(s.port) };
 }
 
 /** Writes a heap snapshot of the server (SIGUSR2) and returns its path once written. */

@@ -383,7 +383,7 @@ export class Lobby {
   }
 }
 
-export function describeClose(c: CloseInfo): string {
+function describeClose(c: CloseInfo): string {
   return `closed ${c.code}${c.name ? ` ${c.name}` : ''}${c.reason ? `: ${c.reason}` : ''}`;
 }
 
