@@ -1,6 +1,7 @@
 import { PROTOCOL_VERSION, closeCodes, closeName } from '@foyer/shared';
 import type { ErrorCode, EventData, EventFrame, EventName, Issue, OpName, OpResult } from '@foyer/shared';
 import { LobbyError } from './types.js';
+import { loadWs } from './websocket.js';
 import type { CallArgs, CloseInfo, EventHandler, LobbyClientOptions, LobbyErrorCode, LobbyState, ReconnectOptions, StateInfo, StateListener, WebSocketConstructor, WebSocketLike } from './types.js';
 
 interface Call {
@@ -24,8 +25,6 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 const MAX_REQUEST_ID = 2 ** 31 - 1;
 /** Events received and not yet acknowledged are acknowledged by a ping after this long, unless a request carried the ack first. */
 const ACK_AFTER_MS = 2000;
-// A variable specifier keeps bundlers from pulling the Node-only `ws` into browser builds.
-const WS_MODULE = 'ws';
 
 /**
  * A typed connection to a Foyer lobby server: request/reply calls, pushed
@@ -476,16 +475,6 @@ export class LobbyClient {
         report(err);
       }
     }
-  }
-}
-
-/** Node 20 has no global WebSocket: there the optional peer dependency `ws` stands in. */
-async function loadWs(): Promise<WebSocketConstructor> {
-  try {
-    const mod = (await import(/* @vite-ignore */ /* webpackIgnore: true */ WS_MODULE)) as { default: WebSocketConstructor };
-    return mod.default;
-  } catch (err) {
-    throw new Error('this runtime has no global WebSocket and the `ws` package is not installed: `npm install ws`, or pass options.WebSocket', { cause: err });
   }
 }
 
