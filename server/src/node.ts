@@ -14,14 +14,14 @@ import { redactedConfig, type Config } from './config.js';
 import { Gateway } from './gateway/gateway.js';
 import { OpRegistry } from './gateway/registry.js';
 import { Tokens } from './gateway/tokens.js';
-import { registerChat } from './lobby/chat.js';
-import { FriendService } from './lobby/friends.js';
-import { GameService } from './lobby/games.js';
-import { MailService } from './lobby/mail.js';
-import { MatchResults } from './lobby/matchResults.js';
-import { MatchService } from './lobby/matchmaking.js';
-import { PartyService } from './lobby/parties.js';
-import { profileOf, registerProfileOps } from './lobby/profiles.js';
+import { registerChat } from './api/chatOps.js';
+import { FriendService } from './services/friendService.js';
+import { GameService } from './services/gameService.js';
+import { MailService } from './services/mailService.js';
+import { MatchResultService } from './services/matchResultService.js';
+import { MatchmakingService } from './services/matchmakingService.js';
+import { PartyService } from './services/partyService.js';
+import { profileOf, registerProfileOps } from './services/profileService.js';
 import { createLogger } from './log.js';
 import { Accounts, type Account } from './store/accounts.js';
 import { openDb } from './store/db.js';
@@ -96,7 +96,7 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
     const p = parties.partyOfUser(userId);
     return p && { leaderId: p.leaderId, members: p.members.map((m) => ({ userId: m.userId, name: m.name })) };
   };
-  const matchmaking = new MatchService({ config, log, gateway, registry, metrics, games, parties, cluster });
+  const matchmaking = new MatchmakingService({ config, log, gateway, registry, metrics, games, parties, cluster });
   // Presence follows games and queues.
   friends.whereabouts = { inGame: (u) => !!games.chatRoom(u), inQueue: (u) => matchmaking.isQueued(u) };
   games.onWhereChanged = (u) => friends.touched(u);
@@ -108,7 +108,7 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
       (a) => a && profileChanged(a),
       (err: unknown) => log.warn({ err, userId }, 'could not tell friends of a rating change'),
     );
-  const matchResults = new MatchResults({ gateway, registry, matches: new Matches(db), accounts, ratingChanged });
+  const matchResults = new MatchResultService({ gateway, registry, matches: new Matches(db), accounts, ratingChanged });
   const mailStore = new Mail(db, { inboxMax: config.mailInboxMax, ttlMs: config.mailTtlMs });
   const mail = new MailService({ config, log, gateway, registry, cluster, mail: mailStore });
   // A block either way refuses mail: the sender's own blocks from its loaded list, the recipient's (maybe offline) from storage.

@@ -5,7 +5,7 @@ import type { Cluster } from '../../server/src/cluster/cluster.js';
 import type { Gateway, SessionListener } from '../../server/src/gateway/gateway.js';
 import { OpRegistry } from '../../server/src/gateway/registry.js';
 import type { Session } from '../../server/src/gateway/session.js';
-import { MailService } from '../../server/src/lobby/mail.js';
+import { MailService } from '../../server/src/services/mailService.js';
 import { Accounts } from '../../server/src/store/accounts.js';
 import { openDb, type Db } from '../../server/src/store/db.js';
 import { Mail, type MailMessage } from '../../server/src/store/mail.js';

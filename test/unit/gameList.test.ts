@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { GameFilter, GameSort, GameSummary } from '@foyer/shared';
-import { CursorError, GameList, MAX_SCAN, QUICK_JOIN_CANDIDATES, matches, quickJoinDistance } from '../../server/src/lobby/gameList.js';
+import { CursorError, GameList, MAX_SCAN, QUICK_JOIN_CANDIDATES, matches, quickJoinDistance } from '../../server/src/domain/gameList/index.js';
 
 let seq = 0;
 function game(over: Partial<GameSummary> = {}): GameSummary {

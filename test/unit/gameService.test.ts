@@ -8,8 +8,8 @@ import { loadConfig } from '../../server/src/config.js';
 import type { Gateway, SessionListener } from '../../server/src/gateway/gateway.js';
 import { OpRegistry } from '../../server/src/gateway/registry.js';
 import type { Session } from '../../server/src/gateway/session.js';
-import { summaryOf } from '../../server/src/lobby/game.js';
-import { GameService, listEventData } from '../../server/src/lobby/games.js';
+import { summaryOf } from '../../server/src/domain/game.js';
+import { GameService, listEventData } from '../../server/src/services/gameService.js';
 
 const USERS = ['u1', 'u2', 'u3', 'u4', 'u5'];
 const PASSWORDS = ['pw-alpha-1', 'pw-beta-2'];

@@ -2,8 +2,8 @@ import { QueueConfig } from '@foyer/shared';
 import type { ErrorCode } from '@foyer/shared';
 import type { z } from 'zod';
 import { describe, expect, it } from 'vitest';
-import { applyQueue, decideQueue, newQueue, ticketOf, ticketOfGame, ticketOfParty, ticketUpdate, updatesOf, windowOf } from '../../server/src/lobby/matchmaker.js';
-import type { Match, MmCommand, MmEvent, MmTimer, QueueLimits, QueueState, TicketPlayer } from '../../server/src/lobby/matchmaker.js';
+import { applyQueue, decideQueue, newQueue, ticketOf, ticketOfGame, ticketOfParty, ticketUpdate, updatesOf, windowOf } from '../../server/src/domain/queue/index.js';
+import type { Match, MmCommand, MmEvent, MmTimer, QueueLimits, QueueState, TicketPlayer } from '../../server/src/domain/queue/index.js';
 
 const T0 = 1_000_000;
 type Ev<K extends MmEvent['ev']> = Extract<MmEvent, { ev: K }>;

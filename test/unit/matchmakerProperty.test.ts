@@ -3,8 +3,8 @@ import fc from 'fast-check';
 import { TicketUpdate, type QueueConfig } from '@foyer/shared';
 import { describe, expect, it } from 'vitest';
 import { Driver, config, step } from './mmArbitraries.js';
-import { allowedSizes, applyQueue, newQueue, ticketOfParty, ticketUpdate, updatesOf, windowOf } from '../../server/src/lobby/matchmaker.js';
-import type { Match, MmCommand, MmDecision, MmEvent, QueueState, Ticket } from '../../server/src/lobby/matchmaker.js';
+import { allowedSizes, applyQueue, newQueue, ticketOfParty, ticketUpdate, updatesOf, windowOf } from '../../server/src/domain/queue/index.js';
+import type { Match, MmCommand, MmDecision, MmEvent, QueueState, Ticket } from '../../server/src/domain/queue/index.js';
 
 // The generators are shared with the queue snapshot test (mmArbitraries.ts).
 

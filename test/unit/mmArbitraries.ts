@@ -6,8 +6,8 @@
  */
 import fc from 'fast-check';
 import { QueueConfig } from '@foyer/shared';
-import { applyQueue, decideQueue } from '../../server/src/lobby/matchmaker.js';
-import type { MmCommand, MmDecision, QueueLimits, QueueState, TicketPlayer } from '../../server/src/lobby/matchmaker.js';
+import { applyQueue, decideQueue } from '../../server/src/domain/queue/index.js';
+import type { MmCommand, MmDecision, QueueLimits, QueueState, TicketPlayer } from '../../server/src/domain/queue/index.js';
 
 export const USERS = Array.from({ length: 10 }, (_, i) => `u${i}`);
 export const T0 = 1_000_000;

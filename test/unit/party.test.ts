@@ -2,8 +2,8 @@ import { QueueConfig } from '@foyer/shared';
 import type { ErrorCode } from '@foyer/shared';
 import type { z } from 'zod';
 import { describe, expect, it } from 'vitest';
-import { applyParty, decideParty, partyInvitees, partyMembers, partyTimersOf, partyViewOf } from '../../server/src/lobby/party.js';
-import type { PartyCommand, PartyCtx, PartyDecision, PartyEvent, PartyRules, PartyState } from '../../server/src/lobby/party.js';
+import { applyParty, decideParty, partyInvitees, partyMembers, partyTimersOf, partyViewOf } from '../../server/src/domain/party.js';
+import type { PartyCommand, PartyCtx, PartyDecision, PartyEvent, PartyRules, PartyState } from '../../server/src/domain/party.js';
 
 const rules: PartyRules = { maxSize: 5, inviteTtlMs: 30_000 };
 const T0 = 1_000_000;

@@ -3,8 +3,8 @@ import fc from 'fast-check';
 import { events as eventSpecs, PartyView, QueueConfig } from '@foyer/shared';
 import type { ErrorCode } from '@foyer/shared';
 import { describe, expect, it } from 'vitest';
-import { applyParty, decideParty, partyInvitees, partyMembers, partyViewOf } from '../../server/src/lobby/party.js';
-import type { PartyCommand, PartyCtx, PartyEvent, PartyRules, PartyState } from '../../server/src/lobby/party.js';
+import { applyParty, decideParty, partyInvitees, partyMembers, partyViewOf } from '../../server/src/domain/party.js';
+import type { PartyCommand, PartyCtx, PartyEvent, PartyRules, PartyState } from '../../server/src/domain/party.js';
 
 const rules: PartyRules = { maxSize: 4, inviteTtlMs: 3_000 };
 const USERS = ['u1', 'u2', 'u3', 'u4', 'u5'];

@@ -3,8 +3,8 @@ import fc from 'fast-check';
 import { QueueConfig } from '@foyer/shared';
 import type { z } from 'zod';
 import { describe, expect, it } from 'vitest';
-import { applyQueue, decideQueue, newQueue, restoreQueue, snapshotQueue, ticketUpdate } from '../../server/src/lobby/matchmaker.js';
-import type { MmCommand, MmDecision, MmEvent, QueueLimits, QueueSnapshot, QueueState, TicketPlayer } from '../../server/src/lobby/matchmaker.js';
+import { applyQueue, decideQueue, newQueue, restoreQueue, snapshotQueue, ticketUpdate } from '../../server/src/domain/queue/index.js';
+import type { MmCommand, MmDecision, MmEvent, QueueLimits, QueueSnapshot, QueueState, TicketPlayer } from '../../server/src/domain/queue/index.js';
 import { config, Driver, limits, stepOrMiddleCancel, T0 } from './mmArbitraries.js';
 import type { Step } from './mmArbitraries.js';
 

@@ -4,10 +4,10 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { HttpRequest, HttpResponse } from '../transport/index.js';
 import type { Gateway } from '../gateway/gateway.js';
-import type { GameService } from '../lobby/games.js';
-import type { MatchService } from '../lobby/matchmaking.js';
-import { MatchReportBody, type MatchResults } from '../lobby/matchResults.js';
-import type { PartyService } from '../lobby/parties.js';
+import type { GameService } from '../services/gameService.js';
+import type { MatchmakingService } from '../services/matchmakingService.js';
+import { MatchReportBody, type MatchResultService } from '../services/matchResultService.js';
+import type { PartyService } from '../services/partyService.js';
 import type { Accounts } from '../store/accounts.js';
 import type { Friends } from '../store/friends.js';
 import type { Mail } from '../store/mail.js';
@@ -21,7 +21,7 @@ import { createWatch } from './watch.js';
 export interface HttpDeps {
   gateway: Gateway;
   games: GameService;
-  matchmaking: MatchService;
+  matchmaking: MatchmakingService;
   metrics: Metrics;
   adminToken: string | undefined;
   /** Bearer secret of game servers, for /v1/... */
@@ -34,7 +34,7 @@ export interface HttpDeps {
   accounts: Accounts;
   parties: PartyService;
   commands: AdminCommands;
-  matchResults: MatchResults;
+  matchResults: MatchResultService;
   friends: Friends;
   mail: Mail;
   views: AdminViews;

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import type { Gateway } from '../gateway/gateway.js';
-import type { GameService } from '../lobby/games.js';
-import type { MatchService } from '../lobby/matchmaking.js';
-import type { PartyService } from '../lobby/parties.js';
-import { profileOf } from '../lobby/profiles.js';
+import type { GameService } from '../services/gameService.js';
+import type { MatchmakingService } from '../services/matchmakingService.js';
+import type { PartyService } from '../services/partyService.js';
+import { profileOf } from '../services/profileService.js';
 import type { Account, Accounts } from '../store/accounts.js';
 import type { Friends } from '../store/friends.js';
 import type { Mail } from '../store/mail.js';
@@ -18,7 +18,7 @@ export interface ViewRouteDeps {
   gateway: Gateway;
   games: GameService;
   parties: PartyService;
-  matchmaking: MatchService;
+  matchmaking: MatchmakingService;
   accounts: Accounts;
   commands: AdminCommands;
   friends: Friends;

@@ -1,10 +1,10 @@
 import type { Cluster } from '../cluster/cluster.js';
 import type { Gateway } from '../gateway/gateway.js';
-import type { GameState } from '../lobby/game.js';
-import type { GameService } from '../lobby/games.js';
-import type { MmEvent } from '../lobby/matchmaker.js';
-import type { MatchService } from '../lobby/matchmaking.js';
-import type { PartyService } from '../lobby/parties.js';
+import type { GameState } from '../domain/game.js';
+import type { GameService } from '../services/gameService.js';
+import type { MmEvent } from '../domain/queue/index.js';
+import type { MatchmakingService } from '../services/matchmakingService.js';
+import type { PartyService } from '../services/partyService.js';
 import type { AuditRow } from '../store/adminCommands.js';
 import type { Metrics } from './metrics.js';
 
@@ -26,7 +26,7 @@ export interface ViewDeps {
   gateway: Gateway;
   games: GameService;
   parties: PartyService;
-  matchmaking: MatchService;
+  matchmaking: MatchmakingService;
   metrics: Metrics;
 }
 

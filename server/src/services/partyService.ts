@@ -7,9 +7,9 @@ import type { Config } from '../config.js';
 import { LobbyError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { OpRegistry } from '../gateway/registry.js';
-import type { ChatRoom } from './chat.js';
-import type { Member } from './game.js';
-import { applyParty, decideParty, partyMembers, partyTimersOf, partyViewOf, type PartyCommand, type PartyCtx, type PartyEvent, type PartyRules, type PartyState } from './party.js';
+import type { ChatRoom } from '../api/chatOps.js';
+import type { Member } from '../domain/game.js';
+import { applyParty, decideParty, partyMembers, partyTimersOf, partyViewOf, type PartyCommand, type PartyCtx, type PartyEvent, type PartyRules, type PartyState } from '../domain/party.js';
 
 /** What parties need from matchmaking. */
 export interface PartyQueueing {

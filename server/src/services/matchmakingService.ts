@@ -9,14 +9,14 @@ import type { Config } from '../config.js';
 import { LobbyError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { OpRegistry } from '../gateway/registry.js';
-import type { Member } from './game.js';
-import type { GameService } from './games.js';
-import { applyQueue, decideQueue, newQueue, restoreQueue, snapshotQueue, ticketOf, ticketOfGame, ticketOfParty, ticketUpdate, updatesOf, type MmCommand, type MmCtx, type MmEvent, type QueueSnapshot, type QueueState, type TicketPlayer } from './matchmaker.js';
-import type { PartyQueueing, PartyService } from './parties.js';
+import type { Member } from '../domain/game.js';
+import type { GameService } from './gameService.js';
+import { applyQueue, decideQueue, newQueue, restoreQueue, snapshotQueue, ticketOf, ticketOfGame, ticketOfParty, ticketUpdate, updatesOf, type MmCommand, type MmCtx, type MmEvent, type QueueSnapshot, type QueueState, type TicketPlayer } from '../domain/queue/index.js';
+import type { PartyQueueing, PartyService } from './partyService.js';
 
 type Profile = z.output<typeof MatchProfile>;
 
-export interface MatchServiceDeps {
+export interface MatchmakingServiceDeps {
   config: Config;
   log: Logger;
   gateway: Gateway;
@@ -36,7 +36,7 @@ const ctx = (): MmCtx => ({ now: Date.now(), newId: () => randomUUID() });
  * the owner turns every ready match into a game and keeps the glue to
  * parties (a party's ticket) and games (a game's team ticket).
  */
-export class MatchService implements PartyQueueing {
+export class MatchmakingService implements PartyQueueing {
   private readonly queues: Entities<QueueState, MmCommand, MmEvent, void>;
   /** Users whose match became a game: cancel is over for them, only leaving that game. */
   private readonly matchGame = new Map<string, string>();
@@ -46,7 +46,7 @@ export class MatchService implements PartyQueueing {
   /** Set by friends (presence): these users' tickets were queued or ended (called from run(); must not throw). */
   onQueueChanged: (userIds: string[]) => void = () => {};
 
-  constructor(private readonly deps: MatchServiceDeps) {
+  constructor(private readonly deps: MatchmakingServiceDeps) {
     const configs = new Map(deps.config.queues.map((q) => [q.name, q]));
     this.queues = new Entities<QueueState, MmCommand, MmEvent, void>(
       {

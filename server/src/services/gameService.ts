@@ -7,9 +7,9 @@ import type { Config } from '../config.js';
 import { LobbyError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { OpRegistry } from '../gateway/registry.js';
-import { applyGame, decideGame, members, resumeTimers, summaryOf, viewOf, type GameCommand, type GameCtx, type GameEvent, type GameRules, type GameState, type Member } from './game.js';
-import type { ChatRoom } from './chat.js';
-import { CursorError, GameList } from './gameList.js';
+import { applyGame, decideGame, members, resumeTimers, summaryOf, viewOf, type GameCommand, type GameCtx, type GameEvent, type GameRules, type GameState, type Member } from '../domain/game.js';
+import type { ChatRoom } from '../api/chatOps.js';
+import { CursorError, GameList } from '../domain/gameList/index.js';
 
 /** Picks the game server for a starting game; the default hands out one configured address. */
 export type ServerAllocator = (game: GameView) => Promise<string> | string;

@@ -40,7 +40,7 @@ export const viewOf = (r: PlayerResult): z.output<typeof MatchResultView> => ({
  * stores it, moves the players' ratings and tells those online here with
  * profile.ratingChanged. A replay of the same report changes nothing.
  */
-export class MatchResults {
+export class MatchResultService {
   constructor(
     private readonly deps: { gateway: Gateway; registry: OpRegistry; matches: Matches; accounts: Accounts; ratingChanged?: (userId: string) => void },
   ) {
