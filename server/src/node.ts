@@ -14,16 +14,23 @@ import { redactedConfig, type Config } from './config.js';
 import { Gateway } from './gateway/gateway.js';
 import { OpRegistry } from './gateway/registry.js';
 import { Tokens } from './gateway/tokens.js';
-import { registerChat } from './api/chatOps.js';
+import { registerChatOps } from './api/chatOps.js';
+import { registerFriendOps } from './api/friendOps.js';
+import { registerGameOps } from './api/gameOps.js';
+import { registerMailOps } from './api/mailOps.js';
+import { registerMatchmakingOps } from './api/matchmakingOps.js';
+import { registerPartyOps } from './api/partyOps.js';
+import { registerProfileOps } from './api/profileOps.js';
+import { ChatService } from './services/chatService.js';
 import { FriendService } from './services/friendService.js';
 import { GameService } from './services/gameService.js';
 import { MailService } from './services/mailService.js';
 import { MatchResultService } from './services/matchResultService.js';
 import { MatchmakingService } from './services/matchmakingService.js';
 import { PartyService } from './services/partyService.js';
-import { profileOf, registerProfileOps } from './services/profileService.js';
+import { ProfileService, profileOf } from './services/profileService.js';
 import { createLogger } from './log.js';
-import { Accounts, type Account } from './store/accounts.js';
+import { Accounts } from './store/accounts.js';
 import { openDb } from './store/db.js';
 import { Friends } from './store/friends.js';
 import { Mail } from './store/mail.js';
@@ -83,34 +90,39 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
   } else bus = new LocalBus();
   const cluster = new Cluster(bus, { nodeId, prefix: config.redisPrefix, heartbeatMs: config.nodeHeartbeatMs, timeoutMs: config.nodeTimeoutMs, callTimeoutMs: config.clusterTimeoutMs }, log);
   const gateway = new Gateway({ config, log, metrics, tokens, registry, accounts, cluster });
-  // Profile changes reach friends once the friend service exists (below).
-  let profileChanged: (a: Account) => void = () => {};
-  registerProfileOps(registry, accounts, tokens, (a) => profileChanged(a));
+  const profiles = new ProfileService(accounts, tokens);
   const friendStore = new Friends(db);
-  const friends = new FriendService({ log, gateway, registry, store: friendStore });
-  const games = new GameService({ config, log, gateway, registry, cluster, isFriend: (ownerId, userId) => friends.isFriend(ownerId, userId) });
+  const friends = new FriendService({ log, gateway, store: friendStore });
+  const games = new GameService({ config, log, gateway, cluster, isFriend: (ownerId, userId) => friends.isFriend(ownerId, userId) });
   // A user on another node has no block list loaded here: storage answers for them.
   const blocks = async (u: string, other: string) => friends.blocks(u, other) || (!gateway.sessions.has(u) && (await friendStore.isBlocked(u, other)));
-  const parties = new PartyService({ config, log, gateway, registry, cluster, knownUser: async (u) => !!(await accounts.get(u)), blocks });
+  const parties = new PartyService({ config, log, gateway, cluster, knownUser: async (u) => !!(await accounts.get(u)), blocks });
   games.partyOf = (userId) => {
     const p = parties.partyOfUser(userId);
     return p && { leaderId: p.leaderId, members: p.members.map((m) => ({ userId: m.userId, name: m.name })) };
   };
-  const matchmaking = new MatchmakingService({ config, log, gateway, registry, metrics, games, parties, cluster });
+  const matchmaking = new MatchmakingService({ config, log, gateway, metrics, games, parties, cluster });
   // Presence follows games and queues.
   friends.whereabouts = { inGame: (u) => !!games.chatRoom(u), inQueue: (u) => matchmaking.isQueued(u) };
   games.onWhereChanged = (u) => friends.touched(u);
   matchmaking.onQueueChanged = (users) => users.forEach((u) => friends.touched(u));
-  registerChat({ config, gateway, registry, rooms: { game: (u) => games.chatRoom(u), party: (u) => parties.chatRoom(u) }, chatBannedUntil: (u) => commands.chatBans.until(u) });
-  profileChanged = (a) => friends.profileChanged(profileOf(a));
+  const chat = new ChatService({ config, gateway, rooms: { game: (u) => games.chatRoom(u), party: (u) => parties.chatRoom(u) }, chatBannedUntil: (u) => commands.chatBans.until(u) });
+  profiles.changed = (a) => friends.profileChanged(profileOf(a));
   const ratingChanged = (userId: string) =>
     void accounts.get(userId).then(
-      (a) => a && profileChanged(a),
+      (a) => a && profiles.changed(a),
       (err: unknown) => log.warn({ err, userId }, 'could not tell friends of a rating change'),
     );
-  const matchResults = new MatchResultService({ gateway, registry, matches: new Matches(db), accounts, ratingChanged });
+  const matchResults = new MatchResultService({ gateway, matches: new Matches(db), accounts, ratingChanged });
   const mailStore = new Mail(db, { inboxMax: config.mailInboxMax, ttlMs: config.mailTtlMs });
-  const mail = new MailService({ config, log, gateway, registry, cluster, mail: mailStore });
+  const mail = new MailService({ config, log, gateway, cluster, mail: mailStore });
+  registerProfileOps(registry, profiles, matchResults);
+  registerFriendOps(registry, friends);
+  registerGameOps(registry, games);
+  registerPartyOps(registry, parties);
+  registerMatchmakingOps(registry, matchmaking);
+  registerChatOps(registry, chat);
+  registerMailOps(registry, mail);
   // A block either way refuses mail: the sender's own blocks from its loaded list, the recipient's (maybe offline) from storage.
   mail.blocked = async (sender, recipient) => friends.blocks(sender, recipient) || (await friendStore.isBlocked(recipient, sender));
   // Operator commands (admin API); operator mail goes out through the mail service.

@@ -5,6 +5,7 @@ import type { Cluster } from '../../server/src/cluster/cluster.js';
 import type { Gateway, SessionListener } from '../../server/src/gateway/gateway.js';
 import { OpRegistry } from '../../server/src/gateway/registry.js';
 import type { Session } from '../../server/src/gateway/session.js';
+import { registerMailOps } from '../../server/src/api/mailOps.js';
 import { MailService } from '../../server/src/services/mailService.js';
 import { Accounts } from '../../server/src/store/accounts.js';
 import { openDb, type Db } from '../../server/src/store/db.js';
@@ -367,7 +368,8 @@ describe('mail delivery within one login', () => {
     } as unknown as Mail;
     const registry = new OpRegistry();
     const cluster = { onCast: () => {} } as unknown as Cluster; // alone: nothing arrives from other nodes
-    const service = new MailService({ config: loadConfig([], {}), log: { warn() {}, debug() {} } as never, gateway, registry, cluster, mail: store });
+    const service = new MailService({ config: loadConfig([], {}), log: { warn() {}, debug() {} } as never, gateway, cluster, mail: store });
+    registerMailOps(registry, service);
     const login = () => {
       sessions.set('u', {} as Session);
       for (const l of listeners) l.started?.('u');

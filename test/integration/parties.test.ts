@@ -19,7 +19,7 @@ const QUEUES = JSON.stringify([
 
 const code = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code: string }) => e.code);
 
-describe('parties (SEEDS §2 matrix)', () => {
+describe('parties (the rules matrix)', () => {
   let t: TestNode;
   beforeAll(async () => {
     t = await startTestNode({ inviteTtlMs: 400, reconnectGraceMs: 200, queues: JSON.parse(QUEUES) });

@@ -9,6 +9,7 @@ import type { Gateway, SessionListener } from '../../server/src/gateway/gateway.
 import { OpRegistry } from '../../server/src/gateway/registry.js';
 import type { Session } from '../../server/src/gateway/session.js';
 import { summaryOf } from '../../server/src/domain/game.js';
+import { registerGameOps } from '../../server/src/api/gameOps.js';
 import { GameService, listEventData } from '../../server/src/services/gameService.js';
 
 const USERS = ['u1', 'u2', 'u3', 'u4', 'u5'];
@@ -30,7 +31,8 @@ function harness() {
   const log = pino({ level: 'silent' });
   // A node alone on the in-process bus: every game is its own.
   const cluster = new Cluster(new LocalBus(), { nodeId: 'n1', prefix: 'test', heartbeatMs: 1000, timeoutMs: 3000, callTimeoutMs: 1000 }, log);
-  const service = new GameService({ config: loadConfig([], {}), log, gateway, registry, cluster });
+  const service = new GameService({ config: loadConfig([], {}), log, gateway, cluster });
+  registerGameOps(registry, service);
   const call = async (userId: string, op: OpName, data: unknown) => {
     const session = { userId, name: userId.toUpperCase() } as Session;
     try {

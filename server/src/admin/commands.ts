@@ -10,8 +10,8 @@ import type { Db } from '../store/db.js';
 import { Mail, type MailMessage } from '../store/mail.js';
 
 /**
- * Admin commands (SEEDS §6, the source's "port commands"): operator actions
- * on one player, each kind with an argument schema and a class.
+ * Admin commands: operator actions on one player, each kind with an
+ * argument schema and a class.
  *
  * - `dangerous`: may change the stored profile directly while the player is
  *   offline. Only kinds whose fields the player never writes themselves
@@ -207,7 +207,7 @@ export interface AdminCommandsDeps {
   log: Logger;
   /** Delivers operator mail to a recipient online here (the mail service, which sends each message once per login). */
   deliverMail?: (userId: string, mail: MailMessage) => void;
-  /** How long a deferred command waits by default (30 days, as in the source). */
+  /** How long a deferred command waits by default (30 days). */
   defaultExpiryMs?: number;
   /** Runs the request on the node holding the player's session, when that is another node (cluster); undefined otherwise. */
   forward?: (req: CommandRequest, actor: string) => Promise<IssueOutcome> | undefined;

@@ -1,7 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { errorCodes } from '@foyer/shared';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import type { ErrorCode, EventData, GameCreate, GameSettingsUpdate, GameSummary, GameView, PlayerView, Profile } from '@foyer/shared';
 import type { z } from 'zod';
+import { fail, Tx, type Decision, type Member } from './kit.js';
 
 /**
  * One game (room), as a pure entity: `decideGame` checks a command against the
@@ -43,11 +44,7 @@ export interface GameState extends Omit<GameView, 'hasPassword'>, Secret {
   sessionKeys: Record<string, string>;
 }
 
-/** Who issues a command: `name` is the session's display name. */
-export interface Member {
-  userId: string;
-  name: string;
-}
+export type { Member } from './kit.js';
 
 export type GameCommand =
   | { type: 'create'; gameId: string; by: Member; settings: z.output<typeof GameCreate> }
@@ -72,9 +69,7 @@ export interface GameTimer {
 }
 
 /** The reply (the game as it is afterwards, null once it ended), the events to apply in order, the timers to schedule. */
-export type GameDecision =
-  | { ok: true; result: GameView | null; events: GameEvent[]; timers: GameTimer[] }
-  | { ok: false; code: ErrorCode; message: string };
+export type GameDecision = Decision<GameView, GameEvent, GameTimer>;
 
 /** `secret` is for replicas only and never goes to a client; neither does `game.created` (the creator gets the reply). */
 export type GameEvent =
@@ -202,7 +197,7 @@ export function decideGame(state: GameState | undefined, cmd: GameCommand, ctx: 
   if (cmd.type === 'create') return state ? fail('BAD_REQUEST', 'a game with this id exists') : create(cmd, ctx, rules);
   if (cmd.type === 'createMatch') return state ? fail('BAD_REQUEST', 'a game with this id exists') : createMatch(cmd, ctx, rules);
   if (!state) return fail('GAME_NOT_FOUND');
-  const tx = new Tx(state);
+  const tx = newTx(state);
   const s = state;
   switch (cmd.type) {
     case 'join':
@@ -328,7 +323,7 @@ function createMatch(cmd: Command<'createMatch'>, ctx: GameCtx, rules: GameRules
     confirmBy: null,
     version: 1,
   };
-  const tx = new Tx(applyGame(undefined, { ev: 'game.created', data: { game }, secret: noPassword })!);
+  const tx = newTx(applyGame(undefined, { ev: 'game.created', data: { game }, secret: noPassword })!);
   tx.events.push({ ev: 'game.created', data: { game }, secret: noPassword });
   return start(tx, ctx, rules).done();
 }
@@ -354,7 +349,7 @@ const joinChecks: { play: JoinCheck[]; spectate: JoinCheck[] } = {
   spectate: [wrongPassword, ['SPECTATORS_FULL', (s, _j, rules) => s.spectators.length >= rules.maxSpectators]],
 };
 
-function join(tx: Tx, cmd: Command<'join'>, ctx: GameCtx, rules: GameRules): GameDecision {
+function join(tx: GameTx, cmd: Command<'join'>, ctx: GameCtx, rules: GameRules): GameDecision {
   const s = tx.s;
   const id = cmd.by.userId;
   if (playerOf(s, id) || (cmd.spectate && isSpectator(s, id))) return tx.done();
@@ -368,7 +363,7 @@ function join(tx: Tx, cmd: Command<'join'>, ctx: GameCtx, rules: GameRules): Gam
   return tx.emit({ ev: 'game.playerJoined', data: { gameId: s.id, version: tx.next, player } }).done();
 }
 
-function update(tx: Tx, cmd: Command<'update'>, ctx: GameCtx, rules: GameRules): GameDecision {
+function update(tx: GameTx, cmd: Command<'update'>, ctx: GameCtx, rules: GameRules): GameDecision {
   const s = tx.s;
   if (cmd.by.userId !== s.ownerId) return fail('NOT_OWNER');
   const { password, ...changes } = cmd.changes;
@@ -384,7 +379,7 @@ function update(tx: Tx, cmd: Command<'update'>, ctx: GameCtx, rules: GameRules):
 }
 
 /** A start: one game.started per player with its own key, then one for all spectators; all with one version. */
-function start(tx: Tx, ctx: GameCtx, rules: GameRules): Tx {
+function start(tx: GameTx, ctx: GameCtx, rules: GameRules): GameTx {
   const s = tx.s;
   const common = { gameId: s.id, version: tx.next, confirmBy: ctx.now + rules.confirmTimeoutMs };
   for (const p of s.players) {
@@ -398,14 +393,14 @@ function start(tx: Tx, ctx: GameCtx, rules: GameRules): Tx {
 }
 
 /** Auto start: a full game whose players are all ready starts by itself. */
-function autoStart(tx: Tx, ctx: GameCtx, rules: GameRules): Tx {
+function autoStart(tx: GameTx, ctx: GameCtx, rules: GameRules): GameTx {
   const s = tx.s;
   const due = s.startMode === 'auto' && !s.inProgress && s.players.length === s.maxPlayers && s.players.every((p) => p.ready);
   return due ? start(tx, ctx, rules) : tx;
 }
 
 /** Removes a player or spectator; the last player leaving ends the game. */
-function removeMember(tx: Tx, userId: string, reason: EventData<'game.playerLeft'>['reason']): Tx {
+function removeMember(tx: GameTx, userId: string, reason: EventData<'game.playerLeft'>['reason']): GameTx {
   const s = tx.s;
   if (isSpectator(s, userId)) return tx.emit({ ev: 'game.spectatorLeft', data: { gameId: s.id, version: tx.next, userId, reason } });
   const rest = s.players.filter((p) => p.userId !== userId);
@@ -417,44 +412,19 @@ function removeMember(tx: Tx, userId: string, reason: EventData<'game.playerLeft
 
 // ---------------------------------------------------------------- helpers
 
-/** Collects a decision's events, applying each as it goes so later steps see the state so far. */
-class Tx {
-  readonly events: GameEvent[] = [];
-  readonly timers: GameTimer[] = [];
-  private ended = false;
-  constructor(public s: GameState) {}
+type GameTx = Tx<GameState, GameEvent, GameTimer, GameView>;
 
-  /** The version the next state-changing event produces. */
-  get next(): number {
-    return this.s.version + 1;
-  }
+const newTx = (s: GameState): GameTx => new Tx<GameState, GameEvent, GameTimer, GameView>(s, { apply: applyGame, view: viewOf });
 
-  emit(e: GameEvent): this {
-    this.events.push(e);
-    const after = applyGame(this.s, e);
-    if (after) this.s = after;
-    else this.ended = true;
-    return this;
-  }
+const playerUpdated = (tx: GameTx, player: PlayerView): GameEvent => ({ ev: 'game.playerUpdated', data: { gameId: tx.s.id, version: tx.next, player } });
 
-  done(): GameDecision {
-    return { ok: true, result: this.ended ? null : viewOf(this.s), events: this.events, timers: this.timers };
-  }
-}
-
-const playerUpdated = (tx: Tx, player: PlayerView): GameEvent => ({ ev: 'game.playerUpdated', data: { gameId: tx.s.id, version: tx.next, player } });
-
-const updated = (tx: Tx, next: GameState, secret?: Secret): GameEvent => ({
+const updated = (tx: GameTx, next: GameState, secret?: Secret): GameEvent => ({
   ev: 'game.updated',
   data: { gameId: next.id, version: tx.next, game: viewOf({ ...next, version: tx.next }) },
   ...(secret && { secret }),
 });
 
 const ended = (s: GameState, reason: EventData<'game.ended'>['reason']): GameEvent => ({ ev: 'game.ended', data: { gameId: s.id, reason } });
-
-function fail(code: ErrorCode, message: string = errorCodes[code]): GameDecision {
-  return { ok: false, code, message };
-}
 
 function newPlayer(by: Member, profile: PlayerProfile, slot: number, teamIndex: number, now: number): PlayerView {
   return {
@@ -513,21 +483,30 @@ function reseat(players: PlayerView[], maxPlayers: number, teamSize: number): Pl
 
 const noPassword: Secret = { passwordHash: null, passwordSalt: '' };
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest();
+// Pure JavaScript SHA-256 (@noble/hashes): the domain uses no node APIs.
+const digest = (text: string): Uint8Array => sha256(utf8ToBytes(text));
 
 function hashed(password: string, salt: string): Secret {
-  return { passwordHash: sha256(salt + password).toString('hex'), passwordSalt: salt };
+  return { passwordHash: bytesToHex(digest(salt + password)), passwordSalt: salt };
 }
 
 function passwordMatches(s: GameState, given: string | undefined): boolean {
   if (s.passwordHash === null) return true;
   if (given === undefined) return false;
-  return timingSafeEqual(sha256(s.passwordSalt + given), Buffer.from(s.passwordHash, 'hex'));
+  return sameBytes(digest(s.passwordSalt + given), hexToBytes(s.passwordHash));
 }
 
 /** Constant time in the contents: both sides are hashed to equal length first. */
 function sameSecret(expected: string, given: string): boolean {
-  return timingSafeEqual(sha256(expected), sha256(given));
+  return sameBytes(digest(expected), digest(given));
+}
+
+/** Equal digests, in a time that does not depend on where they differ. */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
 }
 
 function without(keys: Record<string, string>, userId: string): Record<string, string> {

@@ -1,5 +1,6 @@
-import { errorCodes, MemberAttributes } from '@foyer/shared';
+import { MemberAttributes } from '@foyer/shared';
 import type { ErrorCode, EventData, PartyView, QueueConfig } from '@foyer/shared';
+import { fail, Tx, type Decision, type Member } from './kit.js';
 
 /**
  * One party, as a pure entity: `decideParty` checks a command against the
@@ -51,11 +52,7 @@ export interface PartyState extends PartyView {
   closedInvites: Record<string, ClosedInvite>;
 }
 
-/** Who issues a command: `name` is the session's display name. */
-export interface Member {
-  userId: string;
-  name: string;
-}
+export type { Member } from './kit.js';
 
 export type PartyCommand =
   /** The first invite creates the party (`partyId`, leader = inviter); later ones ignore `partyId`. */
@@ -81,9 +78,7 @@ export interface PartyTimer {
 }
 
 /** The reply (the party as it is afterwards, null once it ended or when there is none), the events to apply in order, the timers to schedule. */
-export type PartyDecision =
-  | { ok: true; result: PartyView | null; events: PartyEvent[]; timers: PartyTimer[] }
-  | { ok: false; code: ErrorCode; message: string };
+export type PartyDecision = Decision<PartyView, PartyEvent, PartyTimer>;
 
 /**
  * `party.created` is internal and never delivered. `closed` on
@@ -193,7 +188,7 @@ export function decideParty(state: PartyState | undefined, cmd: PartyCommand, ct
         return fail('NOT_IN_PARTY');
     }
   }
-  const tx = new Tx(state);
+  const tx = newTx(state);
   const s = state;
   switch (cmd.type) {
     case 'accept': {
@@ -271,9 +266,9 @@ function invite(state: PartyState | undefined, cmd: Command<'invite'>, ctx: Part
   if (!pending && size >= rules.maxSize) return fail('PARTY_FULL');
   if (state?.queue != null || facts.targetQueued || facts.inviterQueued) return fail('IN_MATCHMAKING');
   // A repeat invite refreshes nothing: the invite keeps its expiry, and its timer stands.
-  if (state && pending) return new Tx(state).done();
+  if (state && pending) return newTx(state).done();
 
-  const tx = state ? new Tx(state) : Tx.create(cmd.partyId, by, ctx);
+  const tx = state ? newTx(state) : createdTx(cmd.partyId, by, ctx);
   const added = { userId: target.userId, name: target.name, invitedAt: ctx.now, expiresAt: ctx.now + rules.inviteTtlMs };
   const s = tx.s;
   const version = tx.next;
@@ -287,7 +282,7 @@ function invite(state: PartyState | undefined, cmd: Command<'invite'>, ctx: Part
   return tx.done();
 }
 
-function setAttributes(tx: Tx, cmd: Command<'setAttributes'>): PartyDecision {
+function setAttributes(tx: PartyTx, cmd: Command<'setAttributes'>): PartyDecision {
   const s = tx.s;
   const m = memberOf(s, cmd.by.userId);
   if (!m) return fail('NOT_IN_PARTY');
@@ -316,7 +311,7 @@ const goChecks: GoCheck[] = [
 ];
 
 /** The leader queues the party: every pending invite is dropped (recorded as 'queued'), then the party is in the queue. */
-function go(tx: Tx, cmd: Command<'go'>): PartyDecision {
+function go(tx: PartyTx, cmd: Command<'go'>): PartyDecision {
   const s = tx.s;
   if (!memberOf(s, cmd.by.userId)) return fail('NOT_IN_PARTY');
   if (s.leaderId !== cmd.by.userId) return fail('NOT_LEADER');
@@ -332,7 +327,7 @@ function go(tx: Tx, cmd: Command<'go'>): PartyDecision {
  * passes leadership to the next member in join order. The last member's
  * leaving ends the party; so does leaving the leader alone without invites.
  */
-function removeMember(tx: Tx, userId: string, reason: EventData<'party.memberLeft'>['reason']): Tx {
+function removeMember(tx: PartyTx, userId: string, reason: EventData<'party.memberLeft'>['reason']): PartyTx {
   if (tx.s.queue !== null) tx.emit(queueChanged(tx, null));
   const s = tx.s;
   const rest = s.members.filter((m) => m.userId !== userId);
@@ -344,7 +339,7 @@ function removeMember(tx: Tx, userId: string, reason: EventData<'party.memberLef
 }
 
 /** A party down to its leader with no invite left is over. */
-function endIfAlone(tx: Tx, reason: EndReason): Tx {
+function endIfAlone(tx: PartyTx, reason: EndReason): PartyTx {
   return tx.s.members.length <= 1 && tx.s.invites.length === 0 ? tx.emit(ended(tx.s, reason)) : tx;
 }
 
@@ -366,59 +361,34 @@ function inviteRefusal(s: PartyState, userId: string): ErrorCode | undefined {
 
 // ---------------------------------------------------------------- helpers
 
-/** Collects a decision's events, applying each as it goes so later steps see the state so far. */
-class Tx {
-  readonly events: PartyEvent[] = [];
-  readonly timers: PartyTimer[] = [];
-  private ended = false;
-  constructor(public s: PartyState) {}
+type PartyTx = Tx<PartyState, PartyEvent, PartyTimer, PartyView>;
 
-  /** A new party led by `leader`, at version 1. */
-  static create(id: string, leader: Member, ctx: PartyCtx): Tx {
-    const party: PartyView = {
-      id,
-      leaderId: leader.userId,
-      members: [{ userId: leader.userId, name: leader.name, attributes: {}, joinedAt: ctx.now }],
-      invites: [],
-      permanent: false,
-      queue: null,
-      version: 1,
-    };
-    const e: PartyEvent = { ev: 'party.created', data: { party } };
-    const tx = new Tx(applyParty(undefined, e)!);
-    tx.events.push(e);
-    return tx;
-  }
+const newTx = (s: PartyState): PartyTx => new Tx<PartyState, PartyEvent, PartyTimer, PartyView>(s, { apply: applyParty, view: partyViewOf });
 
-  /** The version the next state-changing event produces. */
-  get next(): number {
-    return this.s.version + 1;
-  }
-
-  emit(e: PartyEvent): this {
-    this.events.push(e);
-    const after = applyParty(this.s, e);
-    if (after) this.s = after;
-    else this.ended = true;
-    return this;
-  }
-
-  done(): PartyDecision {
-    return { ok: true, result: this.ended ? null : partyViewOf(this.s), events: this.events, timers: this.timers };
-  }
+/** A new party led by `leader`, at version 1. */
+function createdTx(id: string, leader: Member, ctx: PartyCtx): PartyTx {
+  const party: PartyView = {
+    id,
+    leaderId: leader.userId,
+    members: [{ userId: leader.userId, name: leader.name, attributes: {}, joinedAt: ctx.now }],
+    invites: [],
+    permanent: false,
+    queue: null,
+    version: 1,
+  };
+  const e: PartyEvent = { ev: 'party.created', data: { party } };
+  const tx = newTx(applyParty(undefined, e)!);
+  tx.events.push(e);
+  return tx;
 }
 
-function inviteEnded(tx: Tx, userId: string, reason: EventData<'party.inviteEnded'>['reason'], to: string[], closed?: ClosedInvite): PartyEvent {
+function inviteEnded(tx: PartyTx, userId: string, reason: EventData<'party.inviteEnded'>['reason'], to: string[], closed?: ClosedInvite): PartyEvent {
   return { ev: 'party.inviteEnded', data: { partyId: tx.s.id, version: tx.next, userId, reason }, to, ...(closed && { closed }) };
 }
 
-const queueChanged = (tx: Tx, queue: string | null): PartyEvent => ({ ev: 'party.queueChanged', data: { partyId: tx.s.id, version: tx.next, queue }, to: partyMembers(tx.s) });
+const queueChanged = (tx: PartyTx, queue: string | null): PartyEvent => ({ ev: 'party.queueChanged', data: { partyId: tx.s.id, version: tx.next, queue }, to: partyMembers(tx.s) });
 
 const ended = (s: PartyState, reason: EndReason): PartyEvent => ({ ev: 'party.ended', data: { partyId: s.id, reason }, to: [...partyMembers(s), ...partyInvitees(s)] });
-
-function fail(code: ErrorCode, message: string = errorCodes[code]): PartyDecision {
-  return { ok: false, code, message };
-}
 
 const memberOf = (s: PartyState, userId: string) => s.members.find((m) => m.userId === userId);
 const inviteOf = (s: PartyState, userId: string) => s.invites.find((i) => i.userId === userId);

@@ -2,7 +2,6 @@ import type { FriendView, Presence, ProfileView } from '@foyer/shared';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Gateway } from '../gateway/gateway.js';
-import type { OpRegistry } from '../gateway/registry.js';
 import type { FriendChange, FriendEntry, FriendState, Friends } from '../store/friends.js';
 
 type PresenceView = z.output<typeof Presence>;
@@ -11,7 +10,6 @@ type FriendViewOut = z.output<typeof FriendView>;
 export interface FriendServiceDeps {
   log: Logger;
   gateway: Gateway;
-  registry: OpRegistry;
   store: Friends;
 }
 
@@ -58,7 +56,6 @@ export class FriendService {
   whereabouts: Whereabouts = { inGame: () => false, inQueue: () => false };
 
   constructor(private readonly deps: FriendServiceDeps) {
-    this.registerOps(deps.registry);
     deps.gateway.onSession({
       started: (userId) => this.online(userId),
       back: (userId) => this.online(userId),
@@ -106,7 +103,7 @@ export class FriendService {
     return 'online';
   }
 
-  /** SEEDS §5: a change of name, rating or side is pushed to the user's online friends. */
+  /** A change of name, rating or side is pushed to the user's online friends. */
   profileChanged(profile: z.output<typeof ProfileView>): void {
     const users = this.onlineFriends(profile.userId);
     if (users.length) this.deps.gateway.deliver({ users }, 'friends.profileChanged', { userId: profile.userId, profile });
@@ -208,55 +205,45 @@ export class FriendService {
     }
   }
 
-  private registerOps(registry: OpRegistry): void {
-    const { store } = this.deps;
-    /** The caller's entry after the change. */
-    const mine = (changes: FriendChange[], userId: string): FriendViewOut => {
-      const c = changes.find((x) => x.ownerId === userId && !x.removed);
-      if (!c) throw new Error('friend change without the caller\'s entry');
-      return this.view(c.friend);
-    };
+  /** The caller's entry after the change. */
+  private mine(changes: FriendChange[], userId: string): FriendViewOut {
+    const c = changes.find((x) => x.ownerId === userId && !x.removed);
+    if (!c) throw new Error('friend change without the caller\'s entry');
+    return this.view(c.friend);
+  }
 
-    registry.register('friends.request', async (data, { session }) => {
-      const changes = await store.request(session.userId, data.userId);
-      this.apply(changes);
-      return { friend: mine(changes, session.userId) };
-    });
-    registry.register('friends.accept', async (data, { session }) => {
-      const changes = await store.accept(session.userId, data.userId);
-      this.apply(changes);
-      return { friend: mine(changes, session.userId) };
-    });
-    registry.register('friends.decline', async (data, { session }) => {
-      this.apply(await store.decline(session.userId, data.userId));
-      return {};
-    });
-    registry.register('friends.remove', async (data, { session }) => {
-      this.apply(await store.remove(session.userId, data.userId));
-      return {};
-    });
-    registry.register('friends.block', async (data, { session }) => {
-      this.apply(await store.block(session.userId, data.userId));
-      return {};
-    });
-    registry.register('friends.unblock', async (data, { session }) => {
-      this.apply(await store.unblock(session.userId, data.userId));
-      return {};
-    });
-    registry.register('friends.list', async (_data, { session }) => {
-      const entries = await store.list(session.userId);
-      // Storage is back (the list loaded): a cache that failed to load need not wait for its retry.
-      if (!this.lists.has(session.userId) && this.deps.gateway.sessions.has(session.userId)) void this.load(session.userId);
-      return { friends: entries.map((e) => this.view(e)) };
-    });
-    registry.register('presence.set', (data, { session }) => {
-      let p = this.presences.get(session.userId);
-      if (!p) this.presences.set(session.userId, (p = { name: session.name, status: this.status(session.userId), activity: null }));
-      if (p.activity !== data.activity) {
-        p.activity = data.activity;
-        this.announce(session.userId, p);
-      }
-      return { presence: { status: p.status, activity: p.activity } };
-    });
+  async request(userId: string, other: string): Promise<FriendViewOut> {
+    const changes = await this.deps.store.request(userId, other);
+    this.apply(changes);
+    return this.mine(changes, userId);
+  }
+
+  async accept(userId: string, other: string): Promise<FriendViewOut> {
+    const changes = await this.deps.store.accept(userId, other);
+    this.apply(changes);
+    return this.mine(changes, userId);
+  }
+
+  /** Declines, removes, blocks or unblocks `other`. */
+  async change(how: 'decline' | 'remove' | 'block' | 'unblock', userId: string, other: string): Promise<void> {
+    this.apply(await this.deps.store[how](userId, other));
+  }
+
+  async list(userId: string): Promise<FriendViewOut[]> {
+    const entries = await this.deps.store.list(userId);
+    // Storage is back (the list loaded): a cache that failed to load need not wait for its retry.
+    if (!this.lists.has(userId) && this.deps.gateway.sessions.has(userId)) void this.load(userId);
+    return entries.map((e) => this.view(e));
+  }
+
+  /** The user's own activity line; friends hear of a change. */
+  setActivity(userId: string, name: string, activity: string | null): PresenceView {
+    let p = this.presences.get(userId);
+    if (!p) this.presences.set(userId, (p = { name, status: this.status(userId), activity: null }));
+    if (p.activity !== activity) {
+      p.activity = activity;
+      this.announce(userId, p);
+    }
+    return { status: p.status, activity: p.activity };
   }
 }

@@ -6,10 +6,10 @@ import { Entities } from '../cluster/entities.js';
 import type { Config } from '../config.js';
 import { LobbyError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
-import type { OpRegistry } from '../gateway/registry.js';
-import { applyGame, decideGame, members, resumeTimers, summaryOf, viewOf, type GameCommand, type GameCtx, type GameEvent, type GameRules, type GameState, type Member } from '../domain/game.js';
-import type { ChatRoom } from '../api/chatOps.js';
-import { CursorError, GameList } from '../domain/gameList/index.js';
+import { applyGame, decideGame, members, resumeTimers, summaryOf, viewOf, type GameCommand, type GameCtx, type GameEvent, type GameRules, type GameState } from '../domain/game.js';
+import type { Member } from '../domain/kit.js';
+import type { ChatRoom } from './chatService.js';
+import { CursorError, GameList, type GameListPage, type GameListQuery } from '../domain/gameList/index.js';
 
 /** Picks the game server for a starting game; the default hands out one configured address. */
 export type ServerAllocator = (game: GameView) => Promise<string> | string;
@@ -18,7 +18,6 @@ export interface GameServiceDeps {
   config: Config;
   log: Logger;
   gateway: Gateway;
-  registry: OpRegistry;
   cluster: Cluster;
   /** Whether `userId` is a friend of `ownerId` (friendsJoinOnly games). */
   isFriend?: (ownerId: string, userId: string) => boolean;
@@ -32,6 +31,8 @@ export interface PartyOf {
 }
 
 /** A command for a game's owner; `serverAddress` is the allocator's choice for a start. */
+type JoinCommand = Extract<GameCommand, { type: 'join' }>;
+
 interface GameMsg {
   command: GameCommand;
   serverAddress?: string;
@@ -96,7 +97,6 @@ export class GameService {
       deps.cluster,
       deps.log,
     );
-    this.registerOps(deps.registry);
     deps.gateway.onSession({
       lost: (userId) => this.onConnection(userId, false),
       back: (userId) => this.onConnection(userId, true),
@@ -260,7 +260,7 @@ export class GameService {
     else this.list.remove(gameId);
   }
 
-  private current(userId: string): { gameId: string; spectating: boolean; game: GameState } {
+  current(userId: string): { gameId: string; spectating: boolean; game: GameState } {
     const w = this.whereIs.get(userId);
     const game = w && this.games.get(w.gameId);
     if (!w || !game) throw new LobbyError('NOT_IN_GAME', 'you are not in a game');
@@ -282,7 +282,7 @@ export class GameService {
    * Joins `gameId`, leaving any other game first — but only once the join is
    * known to succeed, so a refused join never costs the player their seat.
    */
-  private async join(gameId: string, command: Extract<GameCommand, { type: 'join' }>): Promise<GameView> {
+  async join(gameId: string, command: Extract<GameCommand, { type: 'join' }>): Promise<GameView> {
     this.refuseWhileDraining();
     const game = await this.games.arrival(gameId, ARRIVAL_MS);
     if (!game) throw new LobbyError('GAME_NOT_FOUND', 'no such game');
@@ -297,19 +297,18 @@ export class GameService {
    * fits, or nobody does. The joins are tried in order on a scratch copy of
    * the game first, so a refusal changes nothing.
    */
-  private async joinWithParty(gameId: string, leader: Member, profile: Extract<GameCommand, { type: 'join' }>['profile']): Promise<GameView> {
+  async joinWithParty(gameId: string, leader: Member, profile: Extract<GameCommand, { type: 'join' }>['profile']): Promise<GameView> {
     const party = this.partyOf(leader.userId);
     if (!party) throw new LobbyError('NOT_IN_PARTY', 'you are not in a party');
     if (party.leaderId !== leader.userId) throw new LobbyError('NOT_LEADER', 'only the party leader brings the party');
     let scratch = this.games.get(gameId);
     if (!scratch) throw new LobbyError('GAME_NOT_FOUND', 'no such game');
-    const isFriend = this.deps.isFriend ?? (() => false);
     const joins = party.members.map((m): Extract<GameCommand, { type: 'join' }> => ({
       type: 'join',
       by: m,
       spectate: false,
       profile: m.userId === leader.userId ? profile : { level: 1, rating: 1000 },
-      friendOfOwner: isFriend(scratch!.ownerId, m.userId),
+      friendOfOwner: this.isFriend(scratch!.ownerId, m.userId),
     }));
     for (const j of joins) {
       const d = decideGame(scratch, j, ctx(), this.rules);
@@ -320,7 +319,7 @@ export class GameService {
     return viewOf(this.games.get(gameId)!);
   }
 
-  private async create(userId: string, name: string, settings: Extract<GameCommand, { type: 'create' }>['settings']): Promise<GameView> {
+  async create(userId: string, name: string, settings: Extract<GameCommand, { type: 'create' }>['settings']): Promise<GameView> {
     this.refuseWhileDraining();
     await this.leaveCurrent(userId, 'joinedAnother');
     const gameId = randomUUID();
@@ -353,125 +352,97 @@ export class GameService {
     this.list.unsubscribe(subscriptionId);
   }
 
-  private registerOps(registry: OpRegistry): void {
-    const isFriend = this.deps.isFriend ?? (() => false);
-    const member = (s: { userId: string; name: string }) => ({ userId: s.userId, name: s.name });
+  /** The game a user plays in or watches, and whether they watch it. */
+  whereabouts(userId: string): { game: GameState; spectating: boolean } | undefined {
+    const w = this.whereIs.get(userId);
+    const game = w && this.games.get(w.gameId);
+    return game && { game, spectating: w.spectating };
+  }
 
-    registry.register('game.create', async (data, { session }) => ({ game: await this.create(session.userId, session.name, data) }));
+  /** Whether `userId` is a friend of `ownerId` (friendsJoinOnly games). */
+  isFriend(ownerId: string, userId: string): boolean {
+    return this.deps.isFriend?.(ownerId, userId) ?? false;
+  }
 
-    registry.register('game.join', async (data, { session }) => {
-      const game = await this.games.arrival(data.gameId, ARRIVAL_MS);
-      if (data.withParty) return { game: await this.joinWithParty(data.gameId, member(session), data.profile) };
-      return {
-        game: await this.join(data.gameId, {
-          type: 'join',
-          by: member(session),
-          password: data.password,
-          spectate: data.spectate,
-          profile: data.profile,
-          friendOfOwner: !!game && isFriend(game.ownerId, session.userId),
-        }),
-      };
-    });
+  /** A game of the cluster, waiting a moment for one created elsewhere an instant ago. */
+  arrival(gameId: string): Promise<GameState | undefined> {
+    return this.games.arrival(gameId, ARRIVAL_MS);
+  }
 
-    registry.register('game.current', (_data, { session }) => {
-      const w = this.whereIs.get(session.userId);
-      const game = w && this.games.get(w.gameId);
-      return game ? { game: viewOf(game), spectating: w.spectating } : { game: null, spectating: false };
-    });
+  /** Runs a command on the game the user is in (NOT_IN_GAME when none). */
+  async inCurrent(userId: string, command: GameCommand): Promise<GameView | null> {
+    return this.run(this.current(userId).gameId, command);
+  }
 
-    registry.register('game.leave', async (_data, { session }) => {
-      const { gameId } = this.current(session.userId);
-      await this.run(gameId, { type: 'leave', userId: session.userId, reason: 'left' });
-      return { gameId };
-    });
+  async leave(userId: string): Promise<string> {
+    const { gameId } = this.current(userId);
+    await this.run(gameId, { type: 'leave', userId, reason: 'left' });
+    return gameId;
+  }
 
-    registry.register('game.kick', async (data, { session }) => {
-      await this.run(this.current(session.userId).gameId, { type: 'kick', by: member(session), userId: data.userId });
-      return {};
-    });
+  async update(by: Member, changes: Extract<GameCommand, { type: 'update' }>['changes']): Promise<GameView> {
+    const { gameId } = this.current(by.userId);
+    return (await this.run(gameId, { type: 'update', by, changes })) ?? viewOf(this.games.get(gameId)!);
+  }
 
-    registry.register('game.update', async (data, { session }) => {
-      const { gameId } = this.current(session.userId);
-      return { game: (await this.run(gameId, { type: 'update', by: member(session), changes: data })) ?? viewOf(this.games.get(gameId)!) };
-    });
+  /** Starts the user's game on a server the allocator picks; the confirm deadline. */
+  async start(by: Member): Promise<number> {
+    const { gameId, game } = this.current(by.userId);
+    const serverAddress = this.deps.allocateServer ? await this.deps.allocateServer(viewOf(game)) : this.rules.serverAddress;
+    // The allocator may have taken a while: the game could have changed or gone meanwhile.
+    if (!this.games.get(gameId)) throw new LobbyError('GAME_NOT_FOUND', 'the game ended while a server was allocated');
+    const view = await this.run(gameId, { type: 'start', by }, serverAddress);
+    return view?.confirmBy ?? this.games.get(gameId)!.confirmBy!;
+  }
 
-    registry.register('game.setTeam', async (data, { session }) => {
-      await this.run(this.current(session.userId).gameId, { type: 'setTeam', by: member(session), teamIndex: data.teamIndex });
-      return {};
-    });
+  /** A page of the game list (BAD_REQUEST for a bad cursor). */
+  query(q: GameListQuery): GameListPage {
+    try {
+      return this.list.query(q);
+    } catch (err) {
+      if (err instanceof CursorError) throw new LobbyError('BAD_REQUEST', err.message);
+      throw err;
+    }
+  }
 
-    registry.register('game.setReady', async (data, { session }) => {
-      await this.run(this.current(session.userId).gameId, { type: 'setReady', by: member(session), ready: data.ready });
-      return {};
-    });
+  /** A live subscription to the list under `filter`, and its first page. */
+  subscribe(userId: string, q: Omit<GameListQuery, 'cursor'>): GameListPage & { subscriptionId: string } {
+    const mine = [...this.subscriptions.values()].filter((u) => u === userId).length;
+    if (mine >= MAX_SUBSCRIPTIONS) throw new LobbyError('BAD_REQUEST', `at most ${MAX_SUBSCRIPTIONS} game list subscriptions per user`);
+    const subscriptionId = randomUUID();
+    // Subscribe before reading the page: a change in between is pushed, not lost.
+    this.list.subscribe(subscriptionId, q.filter);
+    this.subscriptions.set(subscriptionId, userId);
+    return { subscriptionId, ...this.list.query({ filter: q.filter, sort: q.sort, limit: q.limit }) };
+  }
 
-    registry.register('game.setOwner', async (data, { session }) => {
-      await this.run(this.current(session.userId).gameId, { type: 'setOwner', by: member(session), userId: data.userId });
-      return {};
-    });
+  unsubscribeOf(userId: string, subscriptionId: string): void {
+    if (this.subscriptions.get(subscriptionId) !== userId) throw new LobbyError('BAD_REQUEST', 'no such subscription');
+    this.unsubscribe(subscriptionId);
+  }
 
-    registry.register('game.start', async (_data, { session }) => {
-      const { gameId, game } = this.current(session.userId);
-      const serverAddress = this.deps.allocateServer ? await this.deps.allocateServer(viewOf(game)) : this.rules.serverAddress;
-      // The allocator may have taken a while: the game could have changed or gone meanwhile.
-      if (!this.games.get(gameId)) throw new LobbyError('GAME_NOT_FOUND', 'the game ended while a server was allocated');
-      const view = await this.run(gameId, { type: 'start', by: member(session) }, serverAddress);
-      return { confirmBy: view?.confirmBy ?? this.games.get(gameId)!.confirmBy! };
-    });
-
-    registry.register('game.confirm', async (data, { session }) => {
-      await this.run(this.current(session.userId).gameId, { type: 'confirm', by: member(session), sessionKey: data.sessionKey });
-      return {};
-    });
-
-    registry.register('games.list', (data) => {
-      try {
-        return this.list.query(data);
-      } catch (err) {
-        if (err instanceof CursorError) throw new LobbyError('BAD_REQUEST', err.message);
-        throw err;
-      }
-    });
-
-    registry.register('games.subscribe', (data, { session }) => {
-      const mine = [...this.subscriptions.values()].filter((u) => u === session.userId).length;
-      if (mine >= MAX_SUBSCRIPTIONS) throw new LobbyError('BAD_REQUEST', `at most ${MAX_SUBSCRIPTIONS} game list subscriptions per user`);
-      const subscriptionId = randomUUID();
-      // Subscribe before reading the page: a change in between is pushed, not lost.
-      this.list.subscribe(subscriptionId, data.filter);
-      this.subscriptions.set(subscriptionId, session.userId);
-      return { subscriptionId, ...this.list.query({ filter: data.filter, sort: data.sort, limit: data.limit }) };
-    });
-
-    registry.register('games.unsubscribe', (data, { session }) => {
-      if (this.subscriptions.get(data.subscriptionId) !== session.userId) throw new LobbyError('BAD_REQUEST', 'no such subscription');
-      this.unsubscribe(data.subscriptionId);
-      return {};
-    });
-
-    registry.register('games.quickJoin', async (data, { session }) => {
-      this.refuseWhileDraining();
-      const tried = new Set<string>();
-      // Candidates can fill up between ranking and joining (someone took the last seat): try the next.
-      for (let round = 0; round < 3; round++) {
-        const candidates = this.list.quickJoin(data.gameType, data.profile, tried);
-        if (!candidates.length) break;
-        for (const c of candidates) {
-          tried.add(c.id);
-          const game = this.games.get(c.id);
-          if (!game) continue;
-          try {
-            const view = await this.join(c.id, { type: 'join', by: member(session), spectate: false, profile: data.profile, friendOfOwner: isFriend(game.ownerId, session.userId) });
-            return { game: view, created: false };
-          } catch (err) {
-            if (!(err instanceof LobbyError)) throw err;
-          }
+  /** Joins the best fitting open game of the type, or creates one when `create` is given. */
+  async quickJoin(by: Member, gameType: string, profile: JoinCommand['profile'], create: Omit<Extract<GameCommand, { type: 'create' }>['settings'], 'gameType' | 'profile'> | undefined): Promise<{ game: GameView; created: boolean }> {
+    this.refuseWhileDraining();
+    const tried = new Set<string>();
+    // Candidates can fill up between ranking and joining (someone took the last seat): try the next.
+    for (let round = 0; round < 3; round++) {
+      const candidates = this.list.quickJoin(gameType, profile, tried);
+      if (!candidates.length) break;
+      for (const c of candidates) {
+        tried.add(c.id);
+        const game = this.games.get(c.id);
+        if (!game) continue;
+        try {
+          const view = await this.join(c.id, { type: 'join', by, spectate: false, profile, friendOfOwner: this.isFriend(game.ownerId, by.userId) });
+          return { game: view, created: false };
+        } catch (err) {
+          if (!(err instanceof LobbyError)) throw err;
         }
       }
-      if (!data.create) throw new LobbyError('NO_GAME_FOUND', `no open ${data.gameType} game fits; pass create to open one`);
-      return { game: await this.create(session.userId, session.name, { ...data.create, gameType: data.gameType, profile: data.profile }), created: true };
-    });
+    }
+    if (!create) throw new LobbyError('NO_GAME_FOUND', `no open ${gameType} game fits; pass create to open one`);
+    return { game: await this.create(by.userId, by.name, { ...create, gameType, profile }), created: true };
   }
 }
 

@@ -3,14 +3,12 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Cluster } from '../cluster/cluster.js';
 import type { Gateway } from '../gateway/gateway.js';
-import type { OpRegistry } from '../gateway/registry.js';
 import type { Mail, MailMessage } from '../store/mail.js';
 
 export interface MailServiceDeps {
   config: Config;
   log: Logger;
   gateway: Gateway;
-  registry: OpRegistry;
   cluster: Cluster;
   mail: Mail;
 }
@@ -19,7 +17,7 @@ export interface MailServiceDeps {
 const LOGIN_PUSH_MAX = 200;
 
 /**
- * Mail between users (SEEDS §4): sent to users online or offline, kept in
+ * Mail between users: sent to users online or offline, kept in
  * storage until the recipient acknowledges it or it expires.
  *
  * Delivery is at least once until acknowledged, never after: a message goes
@@ -44,7 +42,6 @@ export class MailService {
   private purging: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly deps: MailServiceDeps) {
-    this.registerOps(deps.registry);
     deps.cluster.onCast<{ userId: string; mail: MailMessage }>('mail.deliver', ({ userId, mail }) => this.sent.has(userId) && this.deliver(userId, mail));
     // A login within the reconnect grace period comes `back` to its session but
     // starts its numbering afresh (what was buffered is gone), so both push.
@@ -121,23 +118,26 @@ export class MailService {
     }
   }
 
-  private registerOps(registry: OpRegistry): void {
-    registry.register('mail.send', (data, { session }) => this.send(session, data));
-    registry.register('mail.sendBatch', async (data, { session }) => {
-      const failed: { clientMsgId: string; to: string; code: ErrorCode }[] = [];
-      for (const m of data.messages) {
-        const r = await this.send(session, m);
-        for (const f of r.failed) failed.push({ clientMsgId: m.clientMsgId, ...f });
-      }
-      return { failed };
-    });
-    registry.register('mail.list', async (data, { session }) => ({ mail: await this.deps.mail.list(session.userId, data.limit) }));
-    registry.register('mail.ack', async (data, { session }) => {
-      const deleted = await this.deps.mail.ack(session.userId, data.ids);
-      // Marked as sent: a login push read before the delete must not bring them back.
-      const sent = this.sent.get(session.userId);
-      for (const id of data.ids) sent?.add(id);
-      return { deleted };
-    });
+  /** Several messages, one after another; what failed, per message. */
+  async sendBatch(from: { userId: string; name: string }, messages: readonly { to: readonly string[]; body: string; clientMsgId: string }[]): Promise<{ clientMsgId: string; to: string; code: ErrorCode }[]> {
+    const failed: { clientMsgId: string; to: string; code: ErrorCode }[] = [];
+    for (const m of messages) {
+      const r = await this.send(from, m);
+      for (const f of r.failed) failed.push({ clientMsgId: m.clientMsgId, ...f });
+    }
+    return failed;
+  }
+
+  list(userId: string, limit: number): Promise<MailMessage[]> {
+    return this.deps.mail.list(userId, limit);
+  }
+
+  /** Deletes the user's read mail; how many were deleted. */
+  async ack(userId: string, ids: string[]): Promise<number> {
+    const deleted = await this.deps.mail.ack(userId, ids);
+    // Marked as sent: a login push read before the delete must not bring them back.
+    const sent = this.sent.get(userId);
+    for (const id of ids) sent?.add(id);
+    return deleted;
   }
 }

@@ -1,7 +1,6 @@
 import { MatchResultView, UserId } from '@foyer/shared';
 import { z } from 'zod';
 import type { Gateway } from '../gateway/gateway.js';
-import type { OpRegistry } from '../gateway/registry.js';
 import { LobbyError } from '../errors.js';
 import type { Accounts } from '../store/accounts.js';
 import type { Matches, PlayerResult, ReportOutcome } from '../store/matches.js';
@@ -36,19 +35,19 @@ export const viewOf = (r: PlayerResult): z.output<typeof MatchResultView> => ({
 });
 
 /**
- * Match results (SEEDS §3): a game server reports a match once; the lobby
+ * Match results: a game server reports a match once; the lobby
  * stores it, moves the players' ratings and tells those online here with
  * profile.ratingChanged. A replay of the same report changes nothing.
  */
 export class MatchResultService {
   constructor(
-    private readonly deps: { gateway: Gateway; registry: OpRegistry; matches: Matches; accounts: Accounts; ratingChanged?: (userId: string) => void },
-  ) {
-    deps.registry.register('profile.matches', async (data, { session }) => {
-      const userId = data.userId ?? session.userId;
-      if (data.userId && !(await deps.accounts.get(userId))) throw new LobbyError('USER_NOT_FOUND', 'no such user');
-      return { matches: (await deps.matches.history(userId, data.limit)).map(viewOf) };
-    });
+    private readonly deps: { gateway: Gateway; matches: Matches; accounts: Accounts; ratingChanged?: (userId: string) => void },
+  ) {}
+
+  /** A player's past matches, newest first (USER_NOT_FOUND for another user who does not exist). */
+  async history(userId: string, limit: number, other: boolean): Promise<z.output<typeof MatchResultView>[]> {
+    if (other && !(await this.deps.accounts.get(userId))) throw new LobbyError('USER_NOT_FOUND', 'no such user');
+    return (await this.deps.matches.history(userId, limit)).map(viewOf);
   }
 
   async report(matchId: string, body: z.output<typeof MatchReportBody>): Promise<ReportOutcome> {

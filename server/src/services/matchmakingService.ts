@@ -8,8 +8,7 @@ import { Entities } from '../cluster/entities.js';
 import type { Config } from '../config.js';
 import { LobbyError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
-import type { OpRegistry } from '../gateway/registry.js';
-import type { Member } from '../domain/game.js';
+import type { Member } from '../domain/kit.js';
 import type { GameService } from './gameService.js';
 import { applyQueue, decideQueue, newQueue, restoreQueue, snapshotQueue, ticketOf, ticketOfGame, ticketOfParty, ticketUpdate, updatesOf, type MmCommand, type MmCtx, type MmEvent, type QueueSnapshot, type QueueState, type TicketPlayer } from '../domain/queue/index.js';
 import type { PartyQueueing, PartyService } from './partyService.js';
@@ -20,7 +19,6 @@ export interface MatchmakingServiceDeps {
   config: Config;
   log: Logger;
   gateway: Gateway;
-  registry: OpRegistry;
   metrics: Metrics;
   games: GameService;
   parties: PartyService;
@@ -76,7 +74,6 @@ export class MatchmakingService implements PartyQueueing {
     for (const q of deps.config.queues) this.queues.seed(q.name, newQueue(q));
     this.ticker = setInterval(() => this.tickAll(), deps.config.mmTickMs);
     this.ticker.unref();
-    this.registerOps(deps.registry);
     deps.parties.queueing = this;
     deps.games.onRosterChanged = (gameId) => this.onRosterChanged(gameId);
     deps.gateway.onSession({ ended: (userId) => this.cancelTicketOf(userId, 'disconnected') });
@@ -240,49 +237,44 @@ export class MatchmakingService implements PartyQueueing {
     this.deps.metrics.ratingSpread.observe({ queue: config.name }, Math.max(...means) - Math.min(...means));
   }
 
-  private registerOps(registry: OpRegistry): void {
-    const mineOrFail = (userId: string): string => {
-      const queue = this.queueOf(userId);
-      if (queue) return queue;
-      const gameId = this.matchGame.get(userId);
-      if (gameId && this.deps.games.all.has(gameId)) throw new LobbyError('MATCH_STARTED', 'your match is under way; leave the game instead');
-      throw new LobbyError('NOT_QUEUED', 'you have no ticket in matchmaking');
-    };
+  /** The queue of the user's ticket; MATCH_STARTED once their match is a game, else NOT_QUEUED when none. */
+  private mine(userId: string): string {
+    const queue = this.queueOf(userId);
+    if (queue) return queue;
+    const gameId = this.matchGame.get(userId);
+    if (gameId && this.deps.games.all.has(gameId)) throw new LobbyError('MATCH_STARTED', 'your match is under way; leave the game instead');
+    throw new LobbyError('NOT_QUEUED', 'you have no ticket in matchmaking');
+  }
 
-    registry.register('mm.join', (data, { session }) => {
-      if (!this.queues.get(data.queue)) throw new LobbyError('QUEUE_NOT_FOUND', `no queue named ${data.queue}`);
-      if (this.deps.parties.partyOfUser(session.userId)) throw new LobbyError('IN_PARTY', 'you are in a party: its leader queues it with party.go');
-      return this.enqueue(data.queue, [player(session, data.profile, {})], {});
-    });
+  /** A ticket of one player (not in a party: its leader queues the party). */
+  join(by: Member, queue: string, profile: Profile): Promise<TicketUpdate> {
+    if (!this.queues.get(queue)) throw new LobbyError('QUEUE_NOT_FOUND', `no queue named ${queue}`);
+    if (this.deps.parties.partyOfUser(by.userId)) throw new LobbyError('IN_PARTY', 'you are in a party: its leader queues it with party.go');
+    return this.enqueue(queue, [player(by, profile, {})], {});
+  }
 
-    registry.register('game.queue', (data, { session }) => {
-      const room = this.deps.games.chatRoom(session.userId);
-      if (!room) throw new LobbyError('NOT_IN_GAME', 'you are not in a game');
-      const game = this.deps.games.all.get(room.id)!;
-      if (game.ownerId !== session.userId) throw new LobbyError('NOT_OWNER', 'only the owner queues the game');
-      if (game.inProgress) throw new LobbyError('GAME_IN_PROGRESS', 'the game has started');
-      const players = this.deps.games.playersOf(room.id).map((p) => player(p.member, { rating: p.rating, side: 'any' }, {}));
-      return this.enqueue(data.queue, players, { gameId: room.id });
-    });
+  /** The owner queues their game's players as one ticket. */
+  queueGame(ownerId: string, queue: string): Promise<TicketUpdate> {
+    const room = this.deps.games.chatRoom(ownerId);
+    if (!room) throw new LobbyError('NOT_IN_GAME', 'you are not in a game');
+    const game = this.deps.games.all.get(room.id)!;
+    if (game.ownerId !== ownerId) throw new LobbyError('NOT_OWNER', 'only the owner queues the game');
+    if (game.inProgress) throw new LobbyError('GAME_IN_PROGRESS', 'the game has started');
+    const players = this.deps.games.playersOf(room.id).map((p) => player(p.member, { rating: p.rating, side: 'any' }, {}));
+    return this.enqueue(queue, players, { gameId: room.id });
+  }
 
-    registry.register('mm.cancel', async (_data, { session }) => {
-      await this.run(mineOrFail(session.userId), { type: 'cancel', userId: session.userId, reason: 'cancelled' });
-      return {};
-    });
-    registry.register('mm.accept', async (_data, { session }) => {
-      await this.run(mineOrFail(session.userId), { type: 'accept', userId: session.userId });
-      return {};
-    });
-    registry.register('mm.decline', async (_data, { session }) => {
-      await this.run(mineOrFail(session.userId), { type: 'decline', userId: session.userId });
-      return {};
-    });
-    registry.register('mm.current', (_data, { session }) => {
-      const queue = this.queueOf(session.userId);
-      const q = queue === undefined ? undefined : this.queues.get(queue);
-      const t = q && ticketOf(q, session.userId);
-      return { ticket: (q && t && ticketUpdate(q, t.id)) ?? null };
-    });
+  /** A command of the user on their own ticket (cancel, accept, decline). */
+  async onMine(command: Extract<MmCommand, { type: 'cancel' | 'accept' | 'decline' }>): Promise<void> {
+    await this.run(this.mine(command.userId), command);
+  }
+
+  /** The user's ticket as they see it, or null. */
+  current(userId: string): TicketUpdate | null {
+    const queue = this.queueOf(userId);
+    const q = queue === undefined ? undefined : this.queues.get(queue);
+    const t = q && ticketOf(q, userId);
+    return (q && t && ticketUpdate(q, t.id)) ?? null;
   }
 }
 

@@ -6,9 +6,8 @@ import { Entities } from '../cluster/entities.js';
 import type { Config } from '../config.js';
 import { LobbyError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
-import type { OpRegistry } from '../gateway/registry.js';
-import type { ChatRoom } from '../api/chatOps.js';
-import type { Member } from '../domain/game.js';
+import type { ChatRoom } from './chatService.js';
+import type { Member } from '../domain/kit.js';
 import { applyParty, decideParty, partyMembers, partyTimersOf, partyViewOf, type PartyCommand, type PartyCtx, type PartyEvent, type PartyRules, type PartyState } from '../domain/party.js';
 
 /** What parties need from matchmaking. */
@@ -25,7 +24,6 @@ export interface PartyServiceDeps {
   config: Config;
   log: Logger;
   gateway: Gateway;
-  registry: OpRegistry;
   cluster: Cluster;
   /** Whether an account exists: tells an unknown user from an offline one. */
   knownUser(userId: string): Promise<boolean>;
@@ -77,7 +75,6 @@ export class PartyService {
       deps.cluster,
       deps.log,
     );
-    this.registerOps(deps.registry);
     deps.gateway.onSession({
       back: (userId) => {
         const party = this.partyOfUser(userId);
@@ -172,7 +169,7 @@ export class PartyService {
     }
   }
 
-  private async invite(by: Member, target: string): Promise<PartyView> {
+  async invite(by: Member, target: string): Promise<PartyView> {
     if (target === by.userId) throw new LobbyError('INVITE_SELF', 'you cannot invite yourself');
     const session = this.deps.gateway.online(target);
     if (!session) throw new LobbyError((await this.deps.knownUser(target)) ? 'USER_OFFLINE' : 'USER_NOT_FOUND', 'that user is not online');
@@ -192,7 +189,7 @@ export class PartyService {
     return after!;
   }
 
-  private async accept(by: Member, partyId: string): Promise<PartyView> {
+  async accept(by: Member, partyId: string): Promise<PartyView> {
     const party = this.parties.get(partyId);
     if (!party) throw new LobbyError('INVITE_NOT_FOUND', 'no such invite');
     const command: PartyCommand = {
@@ -208,60 +205,48 @@ export class PartyService {
     return (await this.run(partyId, command))!;
   }
 
-  private registerOps(registry: OpRegistry): void {
-    const member = (s: { userId: string; name: string }): Member => ({ userId: s.userId, name: s.name });
-    const mine = (userId: string) => {
-      const p = this.partyOfUser(userId);
-      if (!p) throw new LobbyError('NOT_IN_PARTY', 'you are not in a party');
-      return p;
-    };
+  /** The user's party (NOT_IN_PARTY when none). */
+  private mine(userId: string): PartyState {
+    const p = this.partyOfUser(userId);
+    if (!p) throw new LobbyError('NOT_IN_PARTY', 'you are not in a party');
+    return p;
+  }
 
-    registry.register('party.invite', async (data, { session }) => ({ party: await this.invite(member(session), data.userId) }));
-    registry.register('party.accept', async (data, { session }) => ({ party: await this.accept(member(session), data.partyId) }));
-    registry.register('party.decline', async (data, { session }) => {
-      if (!this.parties.get(data.partyId)) throw new LobbyError('INVITE_NOT_FOUND', 'no such invite');
-      await this.run(data.partyId, { type: 'decline', by: member(session) });
-      return {};
+  /** Runs a command on the user's own party; the party afterwards. */
+  async inMine(userId: string, command: PartyCommand): Promise<PartyView | null> {
+    return this.run(this.mine(userId).id, command);
+  }
+
+  async decline(by: Member, partyId: string): Promise<void> {
+    if (!this.parties.get(partyId)) throw new LobbyError('INVITE_NOT_FOUND', 'no such invite');
+    await this.run(partyId, { type: 'decline', by });
+  }
+
+  /** The leader takes the party into a queue: the party freezes, then its ticket is made. */
+  async go(by: Member, queueName: string, profile: unknown): Promise<TicketUpdate> {
+    if (this.deps.cluster.isDraining) throw new LobbyError('NODE_DRAINING', 'this node is draining and takes no new tickets; reconnect and try again');
+    const party = this.mine(by.userId);
+    const queue = this.queueing.queueConfig(queueName);
+    if (!queue) throw new LobbyError('QUEUE_NOT_FOUND', `no queue named ${queueName}`);
+    const after = (await this.run(party.id, { type: 'go', by, queue, facts: { memberQueued: party.members.some((m) => this.queueing.isQueued(m.userId)) } }))!;
+    try {
+      return await this.queueing.enqueueParty(queue.name, party.id, after.members.map((m) => ({ userId: m.userId, name: m.name, attributes: m.attributes })), profile);
+    } catch (err) {
+      // The queue refused after the party froze itself: unfreeze it.
+      await this.run(party.id, { type: 'unqueue' }).catch(() => {});
+      throw err;
+    }
+  }
+
+  /** The user's party and the invites they hold. */
+  current(userId: string): { party: PartyView | null; invites: { partyId: string; from: Member; expiresAt: number }[] } {
+    const party = this.partyOfUser(userId);
+    const invites = [...(this.invitedTo.get(userId) ?? [])].flatMap((partyId) => {
+      const p = this.parties.get(partyId);
+      const invite = p?.invites.find((i) => i.userId === userId);
+      const leader = p?.members.find((m) => m.userId === p.leaderId);
+      return p && invite && leader ? [{ partyId, from: { userId: leader.userId, name: leader.name }, expiresAt: invite.expiresAt }] : [];
     });
-    registry.register('party.leave', async (_data, { session }) => {
-      await this.run(mine(session.userId).id, { type: 'leave', userId: session.userId, reason: 'left' });
-      return {};
-    });
-    registry.register('party.kick', async (data, { session }) => {
-      await this.run(mine(session.userId).id, { type: 'kick', by: member(session), userId: data.userId });
-      return {};
-    });
-    registry.register('party.promote', async (data, { session }) => {
-      await this.run(mine(session.userId).id, { type: 'promote', by: member(session), userId: data.userId });
-      return {};
-    });
-    registry.register('party.setAttributes', async (data, { session }) => {
-      const after = await this.run(mine(session.userId).id, { type: 'setAttributes', by: member(session), attributes: data.attributes });
-      return { party: after! };
-    });
-    registry.register('party.go', async (data, { session }) => {
-      if (this.deps.cluster.isDraining) throw new LobbyError('NODE_DRAINING', 'this node is draining and takes no new tickets; reconnect and try again');
-      const party = mine(session.userId);
-      const queue = this.queueing.queueConfig(data.queue);
-      if (!queue) throw new LobbyError('QUEUE_NOT_FOUND', `no queue named ${data.queue}`);
-      const after = (await this.run(party.id, { type: 'go', by: member(session), queue, facts: { memberQueued: party.members.some((m) => this.queueing.isQueued(m.userId)) } }))!;
-      try {
-        return await this.queueing.enqueueParty(queue.name, party.id, after.members.map((m) => ({ userId: m.userId, name: m.name, attributes: m.attributes })), data.profile);
-      } catch (err) {
-        // The queue refused after the party froze itself: unfreeze it.
-        await this.run(party.id, { type: 'unqueue' }).catch(() => {});
-        throw err;
-      }
-    });
-    registry.register('party.current', (_data, { session }) => {
-      const party = this.partyOfUser(session.userId);
-      const invites = [...(this.invitedTo.get(session.userId) ?? [])].flatMap((partyId) => {
-        const p = this.parties.get(partyId);
-        const invite = p?.invites.find((i) => i.userId === session.userId);
-        const leader = p?.members.find((m) => m.userId === p.leaderId);
-        return p && invite && leader ? [{ partyId, from: { userId: leader.userId, name: leader.name }, expiresAt: invite.expiresAt }] : [];
-      });
-      return { party: party ? partyViewOf(party) : null, invites };
-    });
+    return { party: party ? partyViewOf(party) : null, invites };
   }
 }

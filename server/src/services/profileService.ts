@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { ProfileView } from '@foyer/shared';
 import { LobbyError } from '../errors.js';
-import type { OpRegistry } from '../gateway/registry.js';
+import type { Session } from '../gateway/session.js';
 import type { Tokens } from '../gateway/tokens.js';
 import type { Account, Accounts } from '../store/accounts.js';
 
@@ -21,24 +21,33 @@ export function profileOf(a: Account): z.output<typeof ProfileView> {
 }
 
 /** Profiles and the guest → named upgrade. */
-export function registerProfileOps(registry: OpRegistry, accounts: Accounts, tokens: Tokens, changed: (a: Account) => void = () => {}): void {
-  registry.register('profile.get', async (data, { session }) => {
-    const a = await accounts.get(data.userId ?? session.userId);
+export class ProfileService {
+  /** Set once friends exist: a profile changed (friends see the new one). */
+  changed: (a: Account) => void = () => {};
+
+  constructor(
+    private readonly accounts: Accounts,
+    private readonly tokens: Tokens,
+  ) {}
+
+  async get(userId: string): Promise<z.output<typeof ProfileView>> {
+    const a = await this.accounts.get(userId);
     if (!a) throw new LobbyError('USER_NOT_FOUND', 'no such user');
-    return { profile: profileOf(a) };
-  });
+    return profileOf(a);
+  }
 
-  registry.register('profile.update', async (data, { session }) => {
-    const a = await accounts.update(session.userId, data);
+  async update(userId: string, fields: Parameters<Accounts['update']>[1]): Promise<z.output<typeof ProfileView>> {
+    const a = await this.accounts.update(userId, fields);
     if (!a) throw new LobbyError('USER_NOT_FOUND', 'your account is gone');
-    changed(a);
-    return { profile: profileOf(a) };
-  });
+    this.changed(a);
+    return profileOf(a);
+  }
 
-  registry.register('auth.upgrade', async (data, { session }) => {
-    const a = await accounts.register(data.name, data.password, session.userId);
+  /** A guest takes a name and a password: same account, a fresh token. */
+  async upgrade(session: Session, name: string, password: string): Promise<{ userId: string; name: string } & Awaited<ReturnType<Tokens['issue']>>> {
+    const a = await this.accounts.register(name, password, session.userId);
     session.name = a.name;
-    changed(a);
-    return { userId: a.id, name: a.name, ...(await tokens.issue(a.id, a.name)) };
-  });
+    this.changed(a);
+    return { userId: a.id, name: a.name, ...(await this.tokens.issue(a.id, a.name)) };
+  }
 }

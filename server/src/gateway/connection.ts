@@ -1,0 +1,146 @@
+import { CloseCode, jsonCodec, type ErrorBody, type Issue } from '@foyer/shared';
+import type { Conn, ConnHandlers } from '../transport/index.js';
+import type { Gateway } from './gateway.js';
+import { TokenBucket } from './rateLimit.js';
+import type { Session, SessionLink } from './session.js';
+
+const settled = Promise.resolve();
+
+/**
+ * One WebSocket and, once logged in, the session it carries. It is also the
+ * transport's handlers for its socket. Kept small: a node holds 10,000 of
+ * them, so no timers or closures of its own (the gateway's sweep checks its
+ * deadlines).
+ */
+export class Connection implements SessionLink, ConnHandlers {
+  session: Session | undefined;
+  readonly openedAt = Date.now();
+  lastSeen = this.openedAt;
+  /** Spread over the interval from the start, so pings never come all at once. */
+  nextPing: number;
+  /** When the session's token expires (the connection is then closed with 4005). */
+  expiresAt = Infinity;
+  closed = false;
+  /** Events flow only once the login reply is out (see Gateway.login). */
+  private live = false;
+  readonly bucket: TokenBucket;
+  /** RATE_LIMITED replies allowed before the connection is closed; one comes back per second. Made at the first. */
+  private strikes: TokenBucket | undefined;
+  /** Requests (and user tasks) taken and not finished; `tail` settles when the last of them has. */
+  private busy = 0;
+  private tail: Promise<void> = settled;
+
+  constructor(
+    private readonly gw: Gateway,
+    readonly conn: Conn,
+  ) {
+    const { config } = gw.deps;
+    this.nextPing = this.openedAt + Math.random() * config.heartbeatIntervalMs;
+    this.bucket = new TokenBucket(config.rateLimitBurst, config.rateLimitPerSec, this.openedAt);
+  }
+
+  message(text: string | null): void {
+    this.gw.received(this, text);
+  }
+
+  pong(): void {
+    this.lastSeen = Date.now();
+  }
+
+  close(): void {
+    this.gw.socketClosed(this);
+  }
+
+  /** One more RATE_LIMITED reply; false once there were too many. */
+  strike(now: number): boolean {
+    this.strikes ??= new TokenBucket(this.gw.deps.config.rateLimitStrikes, 1, now);
+    return this.strikes.take(now);
+  }
+
+  /**
+   * Requests of one connection run one after another: replies keep order and
+   * a user's actions never interleave. With nothing in progress a task starts
+   * at once; a task must never reject.
+   */
+  enqueue(task: () => Promise<void> | undefined): void {
+    if (this.busy++ > 0) {
+      this.tail = this.tail.then(task).then(() => void this.busy--);
+      return;
+    }
+    const before = this.tail;
+    const running = task();
+    if (!running) return void this.busy--; // the common case: nothing allocated
+    // A task queued by this one's synchronous part (which it may be waiting for) chained on `before`; idle() waits for both.
+    this.tail = (this.tail === before ? running : Promise.all([this.tail, running])).then(() => void this.busy--);
+  }
+
+  idle(): Promise<void> {
+    return this.tail;
+  }
+
+  attach(s: Session, expiresAt: number): void {
+    this.session = s;
+    s.link = this;
+    this.armExpiry(expiresAt);
+  }
+
+  /** Sends the session's events after `from` (kept in its replay buffer meanwhile), then every new one. */
+  goLive(from: number): void {
+    const s = this.session;
+    if (!s || this.closed) return;
+    const missed = s.replay.since(from, s.seq) ?? [];
+    if (missed.length) this.conn.cork(() => missed.forEach((f) => this.send(f)));
+    this.live = true;
+  }
+
+  armExpiry(expiresAt: number): void {
+    this.expiresAt = expiresAt;
+    if (expiresAt <= Date.now()) this.closeWith(CloseCode.AUTH_EXPIRED, 'token expired');
+  }
+
+  deliver(frame: string): void {
+    if (this.live) this.send(frame);
+  }
+
+  reply(re: number, data: unknown, error?: ErrorBody): void {
+    this.send(error ? jsonCodec.errorReply(re, error) : jsonCodec.okReply(re, data));
+  }
+
+  replyError(re: number | null, code: ErrorBody['code'], message: string, issues?: Issue[]): void {
+    this.send(jsonCodec.errorReply(re, issues ? { code, message, issues } : { code, message }));
+  }
+
+  private send(frame: string): void {
+    if (this.closed) return;
+    this.conn.send(frame);
+    if (this.conn.bufferedAmount() > this.gw.deps.config.maxBufferedBytes) this.closeWith(CloseCode.TOO_SLOW, 'client reads too slowly');
+  }
+
+  /** Another connection took the session over: this one closes without touching it. */
+  evict(code: number, reason: string): void {
+    this.session = undefined;
+    this.closeWith(code, reason);
+  }
+
+  closeWith(code: number, reason: string): void {
+    if (!this.closed) {
+      this.closed = true;
+      this.gw.deps.metrics.closes.inc({ reason: String(code) });
+      this.conn.close(code, reason);
+    }
+    this.detach();
+  }
+
+  /** The connection is gone: its session waits out the grace period for a resume. */
+  detach(): void {
+    this.closed = true;
+    this.live = false;
+    const s = this.session;
+    this.session = undefined;
+    if (s && s.link === this) {
+      s.link = undefined;
+      this.gw.sessionLost(s);
+    }
+  }
+}
+

@@ -1,0 +1,181 @@
+import { CloseCode, type OpParsed, type OpResult } from '@foyer/shared';
+import { LobbyError } from '../errors.js';
+import { assertNotBanned, type Account } from '../store/accounts.js';
+import type { Connection } from './connection.js';
+import type { Gateway } from './gateway.js';
+import { FailureThrottle } from './rateLimit.js';
+import { Session } from './session.js';
+import type { Identity } from './tokens.js';
+
+/** The ops that log a connection in; they need the connection, not a session. */
+export type LoginOp = 'auth.guest' | 'auth.register' | 'auth.login' | 'auth.token' | 'session.resume';
+export type LoginHandler<O extends LoginOp> = (data: OpParsed<O>, c: Connection, after: (fn: () => void) => void) => Promise<OpResult<O>>;
+
+/**
+ * Logging a connection in: the login ops, the token in the URL, the throttle
+ * of failed logins, and the one session per account across the cluster.
+ */
+export class Login {
+  readonly ops: { [O in LoginOp]: LoginHandler<O> };
+  /** Failed logins: 10 at once per name, then one per 6 s; 50 per address (many players can share one). */
+  private readonly nameFailures = new FailureThrottle(10, 6000);
+  private readonly addressFailures = new FailureThrottle(50, 1200);
+
+  constructor(private readonly gw: Gateway) {
+    const { tokens, accounts } = gw.deps;
+    /** Logs the connection in as this account, with a fresh token. */
+    const enter = async (c: Connection, a: Account, after: (fn: () => void) => void) => {
+      assertNotBanned(a);
+      const issued = await tokens.issue(a.id, a.name);
+      const moved = await this.claim(a.id, false);
+      after(this.login(c, { userId: a.id, name: a.name, expiresAt: issued.expiresAt, external: false }, undefined, moved).goLive);
+      return { userId: a.id, name: a.name, ...issued };
+    };
+    this.ops = {
+      'auth.guest': async (data, c, after) => {
+        if (data.deviceSecret === undefined) {
+          const { account, deviceSecret } = await accounts.createGuest(data.name);
+          return { ...(await enter(c, account, after)), deviceSecret };
+        }
+        this.throttle(c.conn.ip);
+        const account = await accounts.guestByDevice(data.deviceSecret);
+        if (!account) {
+          this.addressFailures.failed([c.conn.ip], Date.now());
+          throw new LobbyError('WRONG_CREDENTIALS', 'unknown device secret');
+        }
+        return enter(c, account, after);
+      },
+      'auth.register': async (data, c, after) => enter(c, await accounts.register(data.name, data.password), after),
+      'auth.login': async (data, c, after) => {
+        const name = data.name.toLowerCase();
+        this.throttle(c.conn.ip, name);
+        const account = await accounts.login(data.name, data.password);
+        if (!account) {
+          this.addressFailures.failed([c.conn.ip], Date.now());
+          this.nameFailures.failed([name], Date.now());
+          throw new LobbyError('WRONG_CREDENTIALS', 'wrong name or password');
+        }
+        return enter(c, account, after);
+      },
+      'auth.token': async (data, c, after) => {
+        const id = await this.identify(data.token);
+        const moved = await this.claim(id.userId, false);
+        after(this.login(c, id, undefined, moved).goLive);
+        return { userId: id.userId, name: id.name, expiresAt: id.expiresAt };
+      },
+      'session.resume': async (data, c, after) => {
+        // A session still on this node needs no storage: resuming works while the database is down.
+        const verified = await tokens.verify(data.token);
+        const id = !verified.external && this.gw.sessions.has(verified.userId) ? verified : await this.identify(data.token);
+        const moved = await this.claim(id.userId, true);
+        const { resumed, goLive } = this.login(c, id, data.lastSeq, moved);
+        after(goLive);
+        return { userId: id.userId, name: id.name, expiresAt: id.expiresAt, resumed, seq: c.session!.seq };
+      },
+    };
+  }
+
+  /**
+   * Makes this node the holder of the user's session in the cluster. True
+   * when another node held it: that node let go of it (closing its
+   * connection, if any, with REPLACED), and the session goes on here.
+   */
+  async claim(userId: string, resuming: boolean): Promise<boolean> {
+    const { cluster, config } = this.gw.deps;
+    if (this.gw.isClosing) throw new LobbyError('SHUTTING_DOWN', 'server is shutting down; reconnect to another node');
+    const refuse = !resuming && config.loginPolicy === 'refuse';
+    return cluster.claimLogin(userId, async (previous) => {
+      try {
+        return (await cluster.call<{ had: boolean }>(previous, 'session.move', { userId, refuse, resuming })).had;
+      } catch (err) {
+        if (err instanceof LobbyError && err.code === 'ALREADY_LOGGED_IN') throw err;
+        this.gw.deps.log.warn({ userId, previous, err: (err as Error).message }, 'the node that held the session did not let go; going on here');
+        return false;
+      }
+    });
+  }
+
+  /** Checked before the password, so a throttled guesser learns nothing, even with the right one. */
+  private throttle(address: string, name?: string): void {
+    const now = Date.now();
+    if (!this.addressFailures.allowed([address], now) || (name !== undefined && !this.nameFailures.allowed([name], now))) {
+      throw new LobbyError('LOGIN_THROTTLED', 'too many failed logins; wait a minute');
+    }
+  }
+
+  /**
+   * A token's identity as an account: ours must belong to an account that is
+   * not banned; an external subject is linked to its own account.
+   */
+  private async identify(token: string): Promise<Identity> {
+    const id = await this.gw.deps.tokens.verify(token);
+    const account = id.external ? await this.gw.deps.accounts.external(id.userId, id.name) : await this.gw.deps.accounts.get(id.userId);
+    if (!account) throw new LobbyError('TOKEN_INVALID', 'the account of this token does not exist');
+    assertNotBanned(account);
+    return { ...id, userId: account.id, name: id.external ? account.name : id.name };
+  }
+
+  /**
+   * Binds a verified identity to the connection, taking over or replacing any
+   * session of that user. Events reach the connection only from `goLive`, run
+   * once the login reply is out: the client sees the reply first, then what it
+   * missed, then live events, with no gap and no overtaking.
+   */
+  private login(c: Connection, id: Identity, resumeFrom?: number, moved = false): { resumed: boolean; goLive: () => void } {
+    if (this.gw.isClosing) throw new LobbyError('SHUTTING_DOWN', 'server is shutting down; reconnect to another node');
+    const { config } = this.gw.deps;
+    let s = this.gw.sessions.get(id.userId);
+    const resuming = resumeFrom !== undefined;
+    if (s?.link && s.link !== c) {
+      if (!resuming && config.loginPolicy === 'refuse') {
+        throw new LobbyError('ALREADY_LOGGED_IN', 'this account is logged in on another connection');
+      }
+      (s.link as Connection).evict(CloseCode.REPLACED, resuming ? 'session resumed on another connection' : 'logged in elsewhere');
+    }
+    let resumed = false;
+    if (s) {
+      if (!s.link) this.gw.notify('back', s.userId);
+      clearTimeout(s.graceTimer);
+      s.name = id.name;
+      resumed = resuming && !s.adopted && s.replay.since(resumeFrom, s.seq) !== undefined;
+      s.adopted = false;
+      if (!resumed) s.restart();
+    } else {
+      s = new Session(id.userId, id.name, { events: config.resumeBufferEvents, bytes: config.resumeBufferBytes });
+      this.gw.sessions.set(id.userId, s);
+      this.gw.directory.forget(id.userId);
+      this.gw.deps.metrics.sessions.set(this.gw.sessions.size);
+      this.gw.deps.cluster.cast('session.up', { userId: id.userId, name: id.name });
+      this.gw.notify('started', id.userId);
+      // It was on another node: to the lobby, the player is back.
+      if (moved) this.gw.notify('back', id.userId);
+    }
+    c.attach(s, id.expiresAt);
+    this.gw.deps.log.debug({ userId: id.userId, resumed }, 'login');
+    const from = resumed ? resumeFrom! : 0;
+    return { resumed, goLive: () => c.goLive(from) };
+  }
+
+  async urlLogin(c: Connection, token: string): Promise<void> {
+    try {
+      const id = await this.identify(token);
+      const moved = await this.claim(id.userId, false);
+      this.login(c, id, undefined, moved).goLive();
+    } catch (err) {
+      const expired = err instanceof LobbyError && err.code === 'TOKEN_EXPIRED';
+      const code = err instanceof LobbyError ? err.code : undefined;
+      c.closeWith(
+        expired
+          ? CloseCode.AUTH_EXPIRED
+          : code === 'ALREADY_LOGGED_IN'
+            ? CloseCode.REPLACED
+            : code === 'BANNED'
+              ? CloseCode.KICKED
+              : code === 'STORAGE_UNAVAILABLE'
+                ? CloseCode.TRY_AGAIN_LATER
+                : CloseCode.TOKEN_INVALID,
+        err instanceof LobbyError ? err.message : 'login failed',
+      );
+    }
+  }
+}

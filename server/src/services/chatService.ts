@@ -1,0 +1,50 @@
+import type { OpResult } from '@foyer/shared';
+import type { Config } from '../config.js';
+import { LobbyError } from '../errors.js';
+import type { Gateway } from '../gateway/gateway.js';
+import { TokenBucket } from '../gateway/rateLimit.js';
+import type { Session } from '../gateway/session.js';
+
+/** Where a user's lines go on one channel: the room's id and everyone in it. */
+export type ChatRoom = { id: string; members: string[] } | undefined;
+
+export type ChatChannel = 'game' | 'party';
+
+export interface ChatServiceDeps {
+  config: Config;
+  gateway: Gateway;
+  rooms: { game(userId: string): ChatRoom; party(userId: string): ChatRoom };
+  /** Until when an operator barred the user from chat (admin chatBan); null or past: not barred. */
+  chatBannedUntil?: (userId: string) => number | null | Promise<number | null>;
+}
+
+/** Chat lines: one rate limit per user across channels, delivered to the room's members only. */
+export class ChatService {
+  private readonly buckets = new Map<string, TokenBucket>();
+
+  constructor(private readonly deps: ChatServiceDeps) {
+    deps.gateway.onSession({ ended: (userId) => this.buckets.delete(userId), moved: (userId) => this.buckets.delete(userId) });
+  }
+
+  /** Until when the user may not chat (null: they may); a promise only while the ban is not known yet. */
+  bannedUntil(userId: string): number | null | Promise<number | null> {
+    return this.deps.chatBannedUntil?.(userId) ?? null;
+  }
+
+  send(session: Session, channel: ChatChannel, text: string, now: number, bannedUntil: number | null): OpResult<'chat.send'> {
+    const { config, gateway, rooms } = this.deps;
+    if (bannedUntil && bannedUntil > now) throw new LobbyError('CHAT_BANNED', `you may not chat until ${new Date(bannedUntil).toISOString()}`);
+    const room = rooms[channel](session.userId);
+    if (!room) throw new LobbyError(channel === 'game' ? 'NOT_IN_GAME' : 'NOT_IN_PARTY', `you are not in a ${channel}`);
+    let bucket = this.buckets.get(session.userId);
+    if (!bucket) this.buckets.set(session.userId, (bucket = new TokenBucket(config.chatBurst, config.chatPerSec, now)));
+    if (!bucket.take(now)) throw new LobbyError('CHAT_TOO_FAST', 'you are sending chat lines too fast');
+    const from = { userId: session.userId, name: session.name };
+    gateway.deliver(
+      { users: room.members },
+      'chat.message',
+      channel === 'game' ? { channel: 'game', gameId: room.id, from, text, at: now } : { channel: 'party', partyId: room.id, from, text, at: now },
+    );
+    return {};
+  }
+}
