@@ -58,11 +58,11 @@ function counterSpec(trace: Trace): EntitySpec<Counter, CounterCommand, CounterE
           return { result: before?.value ?? 0, events: [], timers: [] };
       }
     },
-    apply(id, before, events) {
+    apply(id, before, e) {
+      return e.type === 'ended' ? undefined : { id, version: e.version, value: (before?.value ?? 0) + e.n };
+    },
+    applied(id, _before, _after, events) {
       trace.applied.push({ id, events });
-      let s = before;
-      for (const e of events) s = e.type === 'ended' ? undefined : { id, version: e.version, value: (s?.value ?? 0) + e.n };
-      return s;
     },
     replace(id, _before, after) {
       trace.replaced.push({ id, after });

@@ -17,11 +17,20 @@ export interface EntitySpec<S, C, E, R> {
   /** Against the current state; throws LobbyError on a refusal. */
   decide(id: string, before: S | undefined, command: C): Decided<E, C, R>;
   /**
-   * Applies events (the owner's own or a replica's, the same code) with
-   * everything that follows from them on this node: indexes, delivery to its
-   * sessions. Returns the state afterwards (undefined once it is gone).
+   * The entity's pure apply: the state after one event (undefined once it is
+   * gone), the owner's own or a replica's alike. It changes state and nothing
+   * else; what follows on this node is `effects`.
    */
-  apply(id: string, before: S | undefined, events: E[]): S | undefined;
+  apply(id: string, before: S | undefined, e: E): S | undefined;
+  /**
+   * What follows on this node from one event just applied (on the owner and
+   * on every replica alike): delivery to its sessions, indexes, whereabouts.
+   * Runs right after `apply` of that event, with the state before and after
+   * it (a queue changes its state in place: there both are the same object).
+   */
+  effects?(id: string, e: E, before: S | undefined, after: S | undefined): void;
+  /** What follows from a whole batch once every event of it is applied (the game list takes a batch as one change). */
+  applied?(id: string, before: S | undefined, after: S | undefined, events: E[]): void;
   /** A snapshot replaces the replica (undefined: the entity is gone): fix indexes, deliver nothing. */
   replace(id: string, before: S | undefined, after: S | undefined): void;
   /** The timers to run when this node takes the entity over (deadlines kept in the state). */
@@ -173,7 +182,13 @@ export class Entities<S, C, E, R> {
   }
 
   private commit(id: string, before: S | undefined, events: E[], owner: Owner): S | undefined {
-    const after = events.length ? this.spec.apply(id, before, events) : before;
+    let after = before;
+    for (const e of events) {
+      const prior = after;
+      after = this.spec.apply(id, prior, e);
+      this.spec.effects?.(id, e, prior, after);
+    }
+    if (events.length) this.spec.applied?.(id, before, after, events);
     if (after) (this.states.set(id, after), this.owners.set(id, owner), this.arrived(id));
     else this.forget(id);
     return after;

@@ -90,7 +90,9 @@ export class GameService {
           if (!d.ok) throw new LobbyError(d.code, d.message);
           return { ...d, timers: d.timers.map((t) => ({ afterMs: t.afterMs, command: { command: t.command } })) };
         },
-        apply: (id, before, events) => this.apply(id, before, events),
+        apply: (_id, before, e) => applyGame(before, e),
+        effects: (id, e, before, after) => this.effects(id, e, before, after),
+        applied: (id, before, after, events) => this.applied(id, before, after, events),
         replace: (id, before, after) => this.replace(id, before, after),
         resume: (g, now) => resumeTimers(g, now, this.rules).map((t) => ({ afterMs: t.afterMs, command: { command: t.command } })),
       },
@@ -169,22 +171,22 @@ export class GameService {
     return this.games.exec(gameId, serverAddress === undefined ? { command } : { command, serverAddress });
   }
 
-  /** A game's events, on its owner and on every replica alike. */
-  private apply(gameId: string, before: GameState | undefined, events: GameEvent[]): GameState | undefined {
-    const listedBefore = before && !before.hidden ? this.list.get(gameId) : undefined;
-    let state = before;
-    for (const e of events) {
-      const audience = state ? members(state) : [];
-      state = applyGame(state, e);
-      this.track(gameId, e);
-      this.deliver(e, state ? union(audience, members(state)) : audience);
-    }
+  /** What one game event sets off on this node (owner and replicas alike): whereabouts, then delivery to the players and spectators here. */
+  private effects(gameId: string, e: GameEvent, before: GameState | undefined, after: GameState | undefined): void {
+    const audience = before ? members(before) : [];
+    this.track(gameId, e);
+    this.deliver(e, after ? union(audience, members(after)) : audience);
+  }
+
+  /** What a whole batch sets off: matchmaking hears of roster changes, the list and its subscribers of the new listing (once per batch). */
+  private applied(gameId: string, before: GameState | undefined, after: GameState | undefined, events: GameEvent[]): void {
     if (events.some((e) => e.ev === 'game.playerJoined' || e.ev === 'game.playerLeft' || e.ev === 'game.ended')) {
-      this.onRosterChanged(gameId, state?.players.map((p) => p.userId) ?? []);
+      this.onRosterChanged(gameId, after?.players.map((p) => p.userId) ?? []);
     }
-    const listedAfter = state && !state.hidden ? summaryOf(state) : undefined;
+    // The list still holds the listing from before the batch: nothing else updates it.
+    const listedBefore = before && !before.hidden ? this.list.get(gameId) : undefined;
+    const listedAfter = after && !after.hidden ? summaryOf(after) : undefined;
     if (!sameListing(listedBefore, listedAfter)) this.publishListChange(listedBefore, listedAfter, gameId);
-    return state;
   }
 
   /** A snapshot replaced the replica (it had missed events): whereabouts and the list follow it. */

@@ -56,10 +56,9 @@ export class MatchmakingService implements PartyQueueing {
           if (!d.ok) throw new LobbyError(d.code, d.message);
           return { result: undefined, events: d.events, timers: d.timers };
         },
-        apply: (_name, state, events) => {
-          for (const e of events) this.apply(state!, e);
-          return state;
-        },
+        // A queue is never gone: its state changes in place.
+        apply: (_name, state, e) => applyQueue(state!, e),
+        effects: (_name, e, _before, state) => this.effects(state!, e),
         replace: (_name, before, after) => {
           const users = new Set([...(before?.byUser.keys() ?? []), ...(after?.byUser.keys() ?? [])]);
           if (users.size) this.onQueueChanged([...users]);
@@ -186,9 +185,8 @@ export class MatchmakingService implements PartyQueueing {
     await this.queues.exec(queue, command);
   }
 
-  /** A queue's event, on its owner and on every replica alike: every node tells its own players; the owner starts ready matches. */
-  private apply(state: QueueState, e: MmEvent): void {
-    applyQueue(state, e);
+  /** What a queue's event sets off, on its owner and on every replica alike: the admin views hear of it, every node tells its own players; the owner starts ready matches. */
+  private effects(state: QueueState, e: MmEvent): void {
     this.onQueueEvent(e, Date.now());
     const mine = this.isMine(state.config.name);
     if (e.ev === 'match.ready') {

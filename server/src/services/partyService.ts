@@ -59,15 +59,10 @@ export class PartyService {
           if (!d.ok) throw new LobbyError(d.code, d.message);
           return d;
         },
-        apply: (id, before, events) => {
-          let state = before;
-          for (const e of events) {
-            const prior = state;
-            state = applyParty(state, e);
-            this.track(id, e, prior, state);
-            this.deliver(e);
-          }
-          return state;
+        apply: (_id, before, e) => applyParty(before, e),
+        effects: (id, e, before, after) => {
+          this.track(id, e, before, after);
+          this.deliver(e);
         },
         replace: (id, before, after) => this.index(id, before, after),
         resume: (p, now) => partyTimersOf(p, now),
