@@ -83,6 +83,8 @@ class Sim {
     readonly regions: boolean,
   ) {
     this.q = newQueue(QueueConfig.parse({ name: '5v5', teams: 2, teamSize: 5, ...(regions && { maxLatencyMs: 60 }) }));
+    // The ctx's clock is a getter on the simulation's own clock.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const sim = this;
     this.ctx = {
       get now() {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { DisplayName, Timestamp, Token, UserId } from './common.js';
 import { GameCreate, GameFilter, GameId, GameListQuery, GamePage, GameSettingsUpdate, GameSort, GameView, Profile } from './games.js';
 import { MatchProfile, TicketUpdate } from './matchmaking.js';
-import { MemberAttributes, PartyId, PartyView } from './parties.js';
+import { PartyId, PartyView } from './parties.js';
 import { FriendView, MailId, MailSend, MailView, MatchResultView, Presence } from './social.js';
 
 /**

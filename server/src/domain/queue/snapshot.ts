@@ -1,6 +1,5 @@
 /** A queue as plain JSON and back, for a replica that cannot replay events. */
 import type { QueueConfig } from '@foyer/shared';
-import { bySeq } from './candidates.js';
 import { type Entry, type Match, type QueueLimits, type QueueState, type Ticket, addTicket, bucketFor, newQueue } from './state.js';
 
 // ---------------------------------------------------------------- snapshot
