@@ -15,6 +15,7 @@ COPY client-sdk/package.json client-sdk/
 COPY web/package.json web/
 COPY bots/package.json bots/
 COPY bench/package.json bench/
+COPY tools/lint/package.json tools/lint/
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY . .
 RUN npm run build && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
