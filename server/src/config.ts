@@ -92,7 +92,7 @@ export const settings = {
   partyMaxSize: setting('FOYER_PARTY_MAX_SIZE', positive(5, 64), 'Party members plus pending invites.'),
   inviteTtlMs: setting('FOYER_INVITE_TTL_MS', ms(30_000), 'How long a party invite stays open (a repeat invite does not extend it).'),
   mmTickMs: setting('FOYER_MM_TICK_MS', ms(250), 'How often each queue tries to match its tickets.'),
-  queues: setting('FOYER_QUEUES', queuesSchema, 'Matchmaking queues: a JSON array of queue definitions, or the path of a JSON file holding one (see docs/protocol.md, QueueConfig).'),
+  queues: setting('FOYER_QUEUES', queuesSchema, 'Matchmaking queues: a JSON array of queue definitions, or the path of a JSON file holding one (see QueueConfig in docs/configuration.md).'),
   project: setting('FOYER_PROJECT', z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, '1-32 letters, digits, `_`, `.` or `-`').default('foyer'), 'Project name: mail senders are named `<project>:<userId>`.'),
   mailInboxMax: setting('FOYER_MAIL_INBOX_MAX', positive(100, 100_000), 'Unacknowledged messages one user may hold; a send beyond that fails for them with INBOX_FULL.'),
   mailTtlMs: setting('FOYER_MAIL_TTL_MS', z.coerce.number().int().min(1).max(365 * 86_400_000).default(30 * 86_400_000), 'How long a message waits to be acknowledged; after that it is never listed or delivered, and a periodic purge deletes it.'),

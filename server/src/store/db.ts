@@ -1,4 +1,5 @@
 import type { PGlite } from '@electric-sql/pglite';
+import { setFlagsFromString } from 'node:v8';
 import type pg from 'pg';
 import { LobbyError } from '../errors.js';
 
@@ -63,9 +64,26 @@ async function openPostgres(url: string): Promise<Db> {
   return wrap(pool, false);
 }
 
+/**
+ * Postgres settings of the embedded database, given at every start (they win
+ * over the postgresql.conf of an existing data folder). Its defaults size
+ * shared memory for a server of its own: 128 MB of shared buffers, all of it
+ * inside the node's WebAssembly heap. A lobby's tables are small, and the
+ * operating system caches a data folder's files anyway (in memory mode the
+ * files are in memory already).
+ */
+const EMBEDDED_SETTINGS = ['shared_buffers=16MB', 'max_wal_size=32MB', 'min_wal_size=32MB'];
+
 async function openPglite(dataDir: string | undefined): Promise<Db> {
+  // Before the database's WebAssembly is compiled: see EMBEDDED_SETTINGS.
+  setFlagsFromString('--liftoff-only');
   const { PGlite: Lite } = await import('@electric-sql/pglite');
-  const lite: PGlite = new Lite(dataDir);
+  const lite: PGlite = new Lite({
+    dataDir,
+    startParams: [...Lite.defaultStartParams, ...EMBEDDED_SETTINGS.flatMap((s) => ['-c', s])],
+    // A new database: the same settings while it is created, and WAL in 1 MB files instead of 16 MB ones.
+    initDbStartParams: ['--wal-segsize=1', ...EMBEDDED_SETTINGS.flatMap((s) => ['-c', s])],
+  });
   await lite.waitReady;
   // PGlite is one connection: transactions must not interleave with other queries.
   let chain: Promise<unknown> = Promise.resolve();
