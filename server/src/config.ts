@@ -146,7 +146,7 @@ export function loadConfig(argv: readonly string[] = [], env: Record<string, str
     const r = s.schema.safeParse(raw);
     if (r.success) out[key] = r.data;
     else {
-      const why = r.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ` : '') + i.message).join('; ');
+      const why = r.error.issues.map((i) => (i.path.length ? `${issuePath(i.path)}: ` : '') + i.message).join('; ');
       problems.push(`${s.env} / ${flagName(key)}: ${why}${s.secret ? '' : ` (got ${JSON.stringify(raw)})`}`);
     }
   }
@@ -156,6 +156,11 @@ export function loadConfig(argv: readonly string[] = [], env: Record<string, str
     throw new ConfigError('invalid configuration:\n  FOYER_HEARTBEAT_TIMEOUT_MS must be greater than FOYER_HEARTBEAT_INTERVAL_MS');
   }
   return config;
+}
+
+/** Where in a setting's value an issue is: `[0].rating` (the first queue's rating). */
+function issuePath(path: PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : (i ? '.' : '') + String(p))).join('');
 }
 
 /** The config as it may be logged: secrets shown only as set or unset. */
