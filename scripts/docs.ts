@@ -567,7 +567,9 @@ function readmeWithSettings(): string {
 
 /** The section on FOYER_QUEUES' objects: what an operator writes (zod input: defaults may be omitted). */
 function queueConfigMd(): string[] {
-  const { $schema: _, description, ...rest } = z.toJSONSchema(QueueConfig, { io: 'input', target: 'draft-2020-12' }) as Json;
+  // A named type comes out as a $ref to its own $defs entry.
+  const { $defs } = z.toJSONSchema(QueueConfig, { io: 'input', target: 'draft-2020-12' }) as Json;
+  const { description, ...rest } = (isObj($defs) ? $defs.QueueConfig : undefined) as Json;
   const example = [{ name: 'duel', teamSize: 1 }, { name: 'squads', teams: 2, teamSize: 4, partySizes: [1, 2, 4], maxWaitMs: 120_000 }];
   z.array(QueueConfig).parse(example); // an example that drifted from the schema fails the generator
   return [

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { closeCodes, errorCodes, events, ops } from '@foyer/shared';
-import { defName, generateDocs, PROTOCOL_MD, PROTOCOL_SCHEMA } from '../../scripts/docs.ts';
+import { CONFIGURATION_MD, defName, generateDocs, PROTOCOL_MD, PROTOCOL_SCHEMA } from '../../scripts/docs.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -55,6 +55,16 @@ describe('generated docs', () => {
         .map((s) => decodeURIComponent(s).replace(/~1/g, '/').replace(/~0/g, '~'))
         .reduce<any>((node, key) => node?.[key], schema);
       expect(target, `unresolved $ref ${ref}`).toBeTypeOf('object');
+    }
+  });
+
+  it('document the queue definitions FOYER_QUEUES takes, field by field', () => {
+    const configuration = docs[CONFIGURATION_MD]!;
+    expect(configuration).toContain('[QueueConfig](#queueconfig)');
+    const section = configuration.slice(configuration.indexOf('\n## QueueConfig\n'));
+    expect(section).toMatch(/Unknown keys are refused/);
+    for (const field of ['name', 'teams', 'teamSize', 'partySizes', 'rating.initialWindow', 'maxWaitMs', 'acceptTimeoutMs', 'sides', 'requiredAttributes', 'uniqueAttribute']) {
+      expect(section).toContain(`| \`${field}\` |`);
     }
   });
 
