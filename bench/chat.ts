@@ -236,7 +236,7 @@ async function runTransport(transport: string): Promise<void> {
     const before = await serverMemory(server, SETTLE_MS, GC);
     r.rssBefore = before.rss;
     r.rssBeforeGc = before.rssGc;
-    r.heapBefore = metricSum(await metricsOf(server.port), 'foyer_process_nodejs_heap_size_used_bytes');
+    r.heapBefore = metricSum(await metricsOf(server.port), 'foyer_nodejs_heap_size_used_bytes');
 
     const child = track(
       fork(
@@ -265,7 +265,7 @@ async function runTransport(transport: string): Promise<void> {
     const setup = await serverMemory(server, SETTLE_MS, GC);
     r.rssSetup = setup.rss;
     r.rssSetupGc = setup.rssGc;
-    r.heapSetup = metricSum(await metricsOf(server.port), 'foyer_process_nodejs_heap_size_used_bytes');
+    r.heapSetup = metricSum(await metricsOf(server.port), 'foyer_nodejs_heap_size_used_bytes');
     const clients = r.connected.clients;
     log(
       `server RSS ${fmt(r.rssBefore / MiB)} → ${fmt(r.rssSetup / MiB)} MiB: ${fmt((r.rssSetup - r.rssBefore) / 1024 / clients, 2)} KiB/client` +
@@ -323,7 +323,7 @@ async function runTransport(transport: string): Promise<void> {
     r.rssAfter = after.rss;
     r.rssAfterGc = after.rssGc;
     // After the forced GC (when there was one): what the chat left behind, not garbage awaiting collection.
-    r.heapAfter = metricSum(await metricsOf(server.port), 'foyer_process_nodejs_heap_size_used_bytes');
+    r.heapAfter = metricSum(await metricsOf(server.port), 'foyer_nodejs_heap_size_used_bytes');
     if (res.stale) notes.push(`${transport}: ${res.stale} lines of an earlier (disturbed, undrained) round arrived during the round used; they are not counted`);
 
     link.send({ type: 'close' });

@@ -241,7 +241,7 @@ async function heapOf(port: number): Promise<Record<string, number>> {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
     const out: Record<string, number> = {};
     for (const line of text.split('\n')) {
-      const m = /^foyer_process_nodejs_(heap_size_used_bytes|heap_size_total_bytes|external_memory_bytes|heap_space_size_(?:used|total)_bytes\{space="(?:new|old)"\}) (\S+)/.exec(line);
+      const m = /^foyer_nodejs_(heap_size_used_bytes|heap_size_total_bytes|external_memory_bytes|heap_space_size_(?:used|total)_bytes\{space="(?:new|old)"\}) (\S+)/.exec(line);
       if (m) out[m[1]!.replace(/\{space="(\w+)"\}/, '_$1')] = Number(m[2]);
     }
     return out;

@@ -18,10 +18,12 @@ import {
   OkReply,
   ops,
   PROTOCOL_VERSION,
+  QueueConfig,
   Reply,
   Request,
   ServerFrame,
 } from '@foyer/shared';
+import * as shared from '@foyer/shared';
 import { settings, settingsTable } from '@foyer/server/config';
 
 type Json = { [key: string]: unknown };
@@ -38,22 +40,17 @@ const EXAMPLE_URL = 'ws://localhost:8080/';
 export const README = 'README.md';
 
 export function generateDocs(): Record<string, string> {
+  const p = protocol();
   return {
     [README]: readmeWithSettings(),
     [CONFIGURATION_MD]: configurationMd(),
-    [PROTOCOL_MD]: protocolMd(),
-    [PROTOCOL_SCHEMA]: JSON.stringify(protocolSchema(), null, 2) + '\n',
+    [PROTOCOL_MD]: protocolMd(p),
+    [PROTOCOL_SCHEMA]: JSON.stringify(protocolSchema(p), null, 2) + '\n',
   };
 }
 
 // ---------------------------------------------------------------------------
 // JSON Schema
-
-/** One schema as a standalone JSON Schema document, minus `$schema`. */
-function jsonSchema(schema: z.ZodType, io: Io): Json {
-  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io, target: 'draft-2020-12' }) as Json;
-  return rest;
-}
 
 /** `$defs` name of an op's data/result, an event's data. */
 export const defName = {
@@ -61,6 +58,31 @@ export const defName = {
   opResult: (op: string) => `op:${op}:result`,
   eventData: (ev: string) => `event:${ev}:data`,
 };
+
+/**
+ * The named object types (zod `.meta({ id })` in shared/): each is defined
+ * once, in `$defs` and in a section of its own, and everything else refers
+ * to it with `$ref`.
+ */
+class NamedTypes {
+  readonly defs = new Map<string, Json>();
+  private readonly io = new Map<string, Io>();
+
+  /** One schema as JSON Schema, minus `$schema`; the named types it uses go to `defs`, referred to as `#/$defs/<name>`. */
+  schema(schema: z.ZodType, io: Io): Json {
+    const { $schema: _, $defs, ...rest } = z.toJSONSchema(schema, { io, target: 'draft-2020-12', unrepresentable: 'any' }) as Json;
+    for (const [name, def] of Object.entries(isObj($defs) ? $defs : {})) {
+      const known = this.defs.get(name);
+      // A type read by the server (input) and written by it (output) may differ (defaults); one definition must serve both.
+      if (known && JSON.stringify(known) !== JSON.stringify(def)) {
+        throw new Error(`type ${name} differs as ${this.io.get(name)} and as ${io}; give the two their own names`);
+      }
+      this.defs.set(name, def as Json);
+      this.io.set(name, io);
+    }
+    return rest;
+  }
+}
 
 const envelopes: [name: string, schema: z.ZodType, io: Io][] = [
   ['Request', Request, 'input'],
@@ -71,17 +93,60 @@ const envelopes: [name: string, schema: z.ZodType, io: Io][] = [
   ['ServerFrame', ServerFrame, 'output'],
 ];
 
-function protocolSchema(): Json {
-  const defs: Json = {};
-  const add = (name: string, schema: z.ZodType, io: Io) => {
-    defs[name] = rebaseRefs(jsonSchema(schema, io), '#/$defs/' + pointerEscape(name));
+interface Protocol {
+  /** Every `$defs` entry of protocol.schema.json: envelopes, op data and results, event data, named types. */
+  defs: Record<string, Json>;
+  /** The named types, by name, in the order of their names. */
+  types: Map<string, Json>;
+  /** For each named type, the ops and events whose data or result refer to it directly. */
+  usedBy: Map<string, string[]>;
+}
+
+/** The whole protocol as JSON Schema, generated once per run. */
+function protocol(): Protocol {
+  const named = new NamedTypes();
+  const frames: Record<string, Json> = {};
+  const messages: Record<string, Json> = {};
+  const usedBy = new Map<string, string[]>();
+  const use = (where: string, s: Json) => {
+    for (const ref of refsOf(s)) usedBy.set(ref, [...new Set([...(usedBy.get(ref) ?? []), where])]);
   };
-  for (const [name, schema, io] of envelopes) add(name, schema, io);
+  for (const [name, schema, io] of envelopes) frames[name] = named.schema(schema, io);
   for (const [name, spec] of Object.entries(ops)) {
-    add(defName.opData(name), spec.data, 'input');
-    add(defName.opResult(name), spec.result, 'output');
+    messages[defName.opData(name)] = named.schema(spec.data, 'input');
+    messages[defName.opResult(name)] = named.schema(spec.result, 'output');
+    use(name, messages[defName.opData(name)]!);
+    use(name, messages[defName.opResult(name)]!);
   }
-  for (const [name, spec] of Object.entries(events)) add(defName.eventData(name), spec.data, 'output');
+  for (const [name, spec] of Object.entries(events)) {
+    messages[defName.eventData(name)] = named.schema(spec.data, 'output');
+    use(name, messages[defName.eventData(name)]!);
+  }
+  const types = new Map([...named.defs].sort(([a], [b]) => a.localeCompare(b)));
+  // Types used only by other types: name those.
+  for (const [name, def] of types) use(name, def);
+  return { defs: { ...frames, ...messages, ...Object.fromEntries(types) }, types, usedBy };
+}
+
+/** Names of the named types a schema refers to. */
+function refsOf(node: unknown): string[] {
+  const out: string[] = [];
+  JSON.stringify(node, (k, v) => (k === '$ref' && typeof v === 'string' && out.push(refName(v)), v));
+  return [...new Set(out)];
+}
+
+/** The export of @foyer/shared that a named type comes from. */
+function sharedExportOf(id: string): string | undefined {
+  const named = (v: unknown) => v instanceof z.ZodType && z.globalRegistry.get(v)?.id === id;
+  if (named((shared as Record<string, unknown>)[id])) return id;
+  return Object.entries(shared).find(([, v]) => named(v))?.[0];
+}
+
+function refName(ref: string): string {
+  return ref.replace(/^#\/\$defs\//, '');
+}
+
+function protocolSchema(p: Protocol): Json {
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     $comment: 'Generated from shared/ by `npm run docs`; do not edit.',
@@ -89,24 +154,10 @@ function protocolSchema(): Json {
     description:
       `Frames of the Foyer lobby protocol (version ${PROTOCOL_VERSION}; servers accept ${MIN_PROTOCOL_VERSION}..${PROTOCOL_VERSION}). ` +
       'Request data schemas describe what a client may send (zod input); result and event data schemas describe what a server sends (zod output). ' +
+      'Object types used in several places (Game, Party, Ticket…) are defined once, under their own name, and referred to with $ref. ' +
       'See docs/protocol.md.',
-    $defs: defs,
+    $defs: p.defs,
   };
-}
-
-function pointerEscape(s: string): string {
-  return s.replace(/~/g, '~0').replace(/\//g, '~1');
-}
-
-/** A standalone schema's local refs (`#...`) re-pointed at where it is nested. */
-function rebaseRefs(node: unknown, base: string): any {
-  if (Array.isArray(node)) return node.map((n) => rebaseRefs(n, base));
-  if (node === null || typeof node !== 'object') return node;
-  const out: Json = {};
-  for (const [k, v] of Object.entries(node)) {
-    out[k] = k === '$ref' && typeof v === 'string' && v.startsWith('#') ? base + v.slice(1) : rebaseRefs(v, base);
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------------------
@@ -164,9 +215,13 @@ function variants(s: Json): Json[] | undefined {
   return Array.isArray(v) ? v.filter(isObj) : undefined;
 }
 
-/** A short type expression: `string`, `integer`, `"a" | "b"`, `string[]`, `object | null`. */
+/** Marks a named type's name inside a type expression, for typeCell to link. */
+const REF_START = '\u0001';
+const REF_END = '\u0002';
+
+/** A short type expression: `string`, `integer`, `"a" | "b"`, `string[]`, `object | null`; named types marked. */
 function typeOf(s: Json): string {
-  if (typeof s.$ref === 'string') return s.$ref.replace(/^.*\//, '');
+  if (typeof s.$ref === 'string') return REF_START + refName(s.$ref) + REF_END;
   if ('const' in s) return json(s.const);
   if (Array.isArray(s.enum)) return s.enum.map(json).join(' | ');
   const vs = variants(s);
@@ -179,7 +234,7 @@ function typeOf(s: Json): string {
     case 'array': {
       if (Array.isArray(s.prefixItems)) return '[' + s.prefixItems.filter(isObj).map(typeOf).join(', ') + ']';
       const item = isObj(s.items) ? typeOf(s.items) : 'any';
-      return /[ |&]/.test(item) ? `(${item})[]` : `${item}[]`;
+      return /[ |&]/.test(item.replace(/\u0001.*?\u0002/g, '')) ? `(${item})[]` : `${item}[]`;
     }
     case 'object':
       if (!isObj(s.properties) && isObj(s.additionalProperties)) {
@@ -193,6 +248,22 @@ function typeOf(s: Json): string {
     default:
       return String(t);
   }
+}
+
+/** The anchor of a named type's section (types are headed by their bare name). */
+function typeAnchor(name: string): string {
+  return anchor(name);
+}
+
+/** A type expression as markdown: code, with each named type a link to its section. */
+function typeCell(type: string): string {
+  if (!type.includes(REF_START)) return code(type);
+  return type
+    .split(/\u0001|\u0002/)
+    // Array brackets stay plain after a link: [Player](#player)[].
+    .map((part, i) => (i % 2 === 1 ? `[${part}](#${typeAnchor(part)})` : /^[\s[\]]*$/.test(part) ? part.trim() : ` ${code(part.trim())} `))
+    .join('')
+    .trim();
 }
 
 /** Human-readable constraints of one schema: lengths, ranges, pattern, default. */
@@ -262,7 +333,7 @@ function fieldTable(s: Json): string {
     head,
     rows.map((r) => [
       code(r.path),
-      code(r.type),
+      typeCell(r.type),
       r.required ? 'yes' : 'no',
       r.constraints.join(', '),
       ...(described ? [r.description] : []),
@@ -286,22 +357,9 @@ function describeSchema(s: Json, emptyText: string): string {
     vs.forEach((v, i) => parts.push(`Variant ${i + 1}:\n\n` + fieldTable(v)));
   } else {
     const c = constraintsOf(s);
-    parts.push(`A value of type ${code(typeOf(s))}${c.length ? ' (' + c.join(', ') + ')' : ''}.`);
+    parts.push(`A value of type ${typeCell(typeOf(s))}${c.length ? ' (' + c.join(', ') + ')' : ''}.`);
   }
   return parts.join('\n\n');
-}
-
-function schemaDetails(s: Json, defRef: string): string {
-  return [
-    '<details>',
-    `<summary>JSON Schema (<code>${defRef}</code> in protocol.schema.json)</summary>`,
-    '',
-    '```json',
-    JSON.stringify(s, null, 2),
-    '```',
-    '',
-    '</details>',
-  ].join('\n');
 }
 
 // ---------------------------------------------------------------------------
@@ -312,7 +370,7 @@ function validExample<T extends z.ZodType>(schema: T, value: z.input<T>): string
   return json(value);
 }
 
-function protocolMd(): string {
+function protocolMd(p: Protocol): string {
   const opNames = Object.keys(ops) as (keyof typeof ops)[];
   const eventNames = Object.keys(events) as (keyof typeof events)[];
   const preLogin = opNames.filter((n) => !ops[n].auth);
@@ -325,9 +383,10 @@ function protocolMd(): string {
   }
 
   const out: string[] = [];
-  const p = (...blocks: string[]) => out.push(...blocks);
+  const add = (...blocks: string[]) => out.push(...blocks.filter(Boolean));
+  const def = (name: string) => p.defs[name]!;
 
-  p(
+  add(
     '# Foyer protocol',
     '> Generated from shared/ by `npm run docs`; do not edit.',
     `Protocol version **${PROTOCOL_VERSION}**. Clients and servers speak JSON text frames over one WebSocket. ` +
@@ -337,13 +396,14 @@ function protocolMd(): string {
       '- [Frames](#frames)',
       '- [Ops](#ops)',
       '- [Events](#events)',
+      '- [Types](#types)',
       '- [Error codes](#error-codes)',
       '- [Close codes](#close-codes)',
     ].join('\n'),
   );
 
   // Connecting
-  p(
+  add(
     '## Connecting',
     `Open a WebSocket to the server with the protocol version in the query string:`,
     '```\n' + `${EXAMPLE_URL}?v=${PROTOCOL_VERSION}` + '\n```',
@@ -358,13 +418,13 @@ function protocolMd(): string {
   );
 
   // Frames
-  p(
+  add(
     '## Frames',
     'Every frame is one JSON object. There are three kinds.',
     '### Request (client → server)',
     'The client picks `id` (an integer 0..2³¹−1, unique among its requests in flight) and the server echoes it as `re` in exactly one reply. `data` is the op\'s data (see [Ops](#ops)). `ack`, optional, is the `seq` of the last event the client received: the server keeps only later events for a resume, so a client that acknowledges keeps its session small on the server (the SDK acknowledges on every request, and with a `session.ping` when it has only listened for 2 s); a later `session.resume` must give a `lastSeq` of at least the last `ack`.',
     '```json\n' + validExample(Request, { id: 1, op: 'auth.guest', data: { name: 'Ada' } }) + '\n```',
-    fieldTable(jsonSchema(Request, 'input')),
+    fieldTable(def('Request')),
     '### Reply (server → client)',
     'Success: `ok` is `true` and `data` is the op\'s result.',
     '```json\n' +
@@ -387,15 +447,15 @@ function protocolMd(): string {
         },
       }) +
       '\n```',
-    fieldTable(jsonSchema(ErrorReply, 'output')),
+    fieldTable(def('ErrorReply')),
     '### Event (server → client)',
     'Pushed by the server. `seq` starts at 1 and increases by one per event within a session; `session.resume` uses it to replay what a client missed.',
     '```json\n' + validExample(EventFrame, { ev: 'server.notice', seq: 1, data: { text: 'Maintenance at 02:00 UTC', at: 1767225600000 } }) + '\n```',
-    fieldTable(jsonSchema(EventFrame, 'output')),
+    fieldTable(def('EventFrame')),
   );
 
   // Ops
-  p(
+  add(
     '## Ops',
     '"Login" says whether the op needs a logged-in session. Ops that do not are allowed only before login: after it they answer `ALREADY_AUTHENTICATED`.',
     table(
@@ -404,41 +464,57 @@ function protocolMd(): string {
     ),
   );
   for (const [ns, names] of groups) {
-    p(`### ${ns}.*`);
+    // "ops" in the heading keeps its anchor apart from a type's (`game.*` and Game would both be #game).
+    add(`### ${ns}.* ops`);
     for (const n of names) {
       const spec = ops[n];
-      const data = jsonSchema(spec.data, 'input');
-      const result = jsonSchema(spec.result, 'output');
-      p(
+      add(
         `#### ${n}`,
         `Login: **${spec.auth ? 'required' : 'not allowed (send before login)'}**`,
         spec.doc,
         '**Data**',
-        describeSchema(data, 'No fields: send `{}`.'),
-        schemaDetails(data, `$defs/${defName.opData(n)}`),
+        describeSchema(def(defName.opData(n)), 'No fields: send `{}`.'),
         '**Result**',
-        describeSchema(result, 'An empty object, `{}`.'),
-        schemaDetails(result, `$defs/${defName.opResult(n)}`),
+        describeSchema(def(defName.opResult(n)), 'An empty object, `{}`.'),
+        `JSON Schema: ${code(`$defs/${defName.opData(n)}`)}, ${code(`$defs/${defName.opResult(n)}`)}.`,
       );
     }
   }
 
   // Events
-  p('## Events', table(['Event', 'Summary'], eventNames.map((n) => [`[${code(n)}](#${anchor(n)})`, firstSentence(events[n].doc)])));
+  add('## Events', table(['Event', 'Summary'], eventNames.map((n) => [`[${code(n)}](#${anchor(n)})`, firstSentence(events[n].doc)])));
   for (const n of eventNames) {
-    const data = jsonSchema(events[n].data, 'output');
-    p(`### ${n}`, events[n].doc, '**Data**', describeSchema(data, 'An empty object, `{}`.'), schemaDetails(data, `$defs/${defName.eventData(n)}`));
+    add(`### ${n}`, events[n].doc, '**Data**', describeSchema(def(defName.eventData(n)), 'An empty object, `{}`.'), `JSON Schema: ${code(`$defs/${defName.eventData(n)}`)}.`);
+  }
+
+  // Types
+  add(
+    '## Types',
+    'Object types that ops and events share, each defined once here and in protocol.schema.json (`$defs/<name>`); the tables above link to them. ' +
+      'The name in parentheses is the zod schema (and TypeScript type) exported by `@foyer/shared`.',
+    table(['Type', 'Summary'], [...p.types.keys()].map((n) => [`[${n}](#${typeAnchor(n)})`, firstSentence(String(p.types.get(n)!.description ?? ''))])),
+  );
+  for (const [name, s] of p.types) {
+    const exported = sharedExportOf(name);
+    const { description, ...rest } = s;
+    const users = (p.usedBy.get(name) ?? []).filter((u) => u !== name);
+    add(
+      `### ${name}`,
+      [typeof description === 'string' ? description : '', exported && exported !== name ? `(${code(exported)})` : ''].filter(Boolean).join(' '),
+      describeSchema(rest, 'An empty object, `{}`.'),
+      users.length ? 'Used by: ' + users.map((u) => `[${u.includes('.') ? code(u) : u}](#${u.includes('.') ? anchor(u) : typeAnchor(u)})`).join(', ') + '.' : '',
+    );
   }
 
   // Errors
-  p(
+  add(
     '## Error codes',
     'The `code` of an error reply. The set is closed: a client can switch on it exhaustively.',
     table(['Code', 'Meaning'], Object.entries(errorCodes).map(([c, doc]) => [code(c), doc])),
   );
 
   // Close codes
-  p(
+  add(
     '## Close codes',
     'WebSocket close codes the server sends. 4000–4099 are Foyer\'s own. "Reconnect" says whether connecting again can help; after a reconnect, `session.resume` takes the session back within the reconnect grace period.',
     table(
@@ -463,7 +539,7 @@ function settingValues(schema: z.ZodType): string {
   const type = typeOf(rest);
   if (type === 'any') return 'string';
   const c = constraintsOf(rest);
-  return type + (c.length ? ' ' + c.join(', ') : '');
+  return (type.includes(REF_START) ? typeCell(type) : type) + (c.length ? ' ' + c.join(', ') : '');
 }
 
 /** The repository root: the folder whose package.json lists the workspaces (from src or from dist). */
@@ -489,6 +565,22 @@ function readmeWithSettings(): string {
   return readme.slice(0, from + start.length) + '\n\n' + table(['Variable', 'Default', 'What it does'], rows) + '\n\n' + readme.slice(to);
 }
 
+/** The section on FOYER_QUEUES' objects: what an operator writes (zod input: defaults may be omitted). */
+function queueConfigMd(): string[] {
+  // A named type comes out as a $ref to its own $defs entry.
+  const { $defs } = z.toJSONSchema(QueueConfig, { io: 'input', target: 'draft-2020-12' }) as Json;
+  const { description, ...rest } = (isObj($defs) ? $defs.QueueConfig : undefined) as Json;
+  const example = [{ name: 'duel', teamSize: 1 }, { name: 'squads', teams: 2, teamSize: 4, partySizes: [1, 2, 4], maxWaitMs: 120_000 }];
+  z.array(QueueConfig).parse(example); // an example that drifted from the schema fails the generator
+  return [
+    '## QueueConfig',
+    String(description),
+    'Example (`FOYER_QUEUES` inline, or the content of the file it names):',
+    '```json\n' + JSON.stringify(example) + '\n```',
+    fieldTable(rest),
+  ];
+}
+
 function configurationMd(): string {
   const rows = settingsTable().map((r) => {
     const s = (settings as Record<string, { schema: z.ZodType; secret?: boolean }>)[r.key];
@@ -503,6 +595,7 @@ function configurationMd(): string {
         'A flag wins over the environment variable, which wins over the default. ' +
         'Invalid values are reported together, each naming its variable and flag.',
       table(['Environment variable', 'Flag', 'Values', 'Default', 'Description'], rows),
+      ...queueConfigMd(),
     ].join('\n\n') + '\n'
   );
 }

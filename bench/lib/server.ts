@@ -275,14 +275,14 @@ export function metricSum(m: Map<string, number>, name: string, ...labels: strin
  */
 export function runtimeBetween(a: Map<string, number>, b: Map<string, number>): { gcCount: number; gcMs: number; majorCount: number; majorMs: number; lagP99Ms: number; lagMaxMs: number } {
   const d = (name: string, ...labels: string[]) => metricSum(b, name, ...labels) - metricSum(a, name, ...labels);
-  const gc = 'foyer_process_nodejs_gc_duration_seconds';
+  const gc = 'foyer_nodejs_gc_duration_seconds';
   return {
     gcCount: d(`${gc}_count`),
     gcMs: d(`${gc}_sum`) * 1000,
     majorCount: d(`${gc}_count`, 'kind="major"'),
     majorMs: d(`${gc}_sum`, 'kind="major"') * 1000,
-    lagP99Ms: metricSum(b, 'foyer_process_nodejs_eventloop_lag_p99_seconds') * 1000,
-    lagMaxMs: metricSum(b, 'foyer_process_nodejs_eventloop_lag_max_seconds') * 1000,
+    lagP99Ms: metricSum(b, 'foyer_nodejs_eventloop_lag_p99_seconds') * 1000,
+    lagMaxMs: metricSum(b, 'foyer_nodejs_eventloop_lag_max_seconds') * 1000,
   };
 }
 

@@ -92,7 +92,7 @@ export const settings = {
   partyMaxSize: setting('FOYER_PARTY_MAX_SIZE', positive(5, 64), 'Party members plus pending invites.'),
   inviteTtlMs: setting('FOYER_INVITE_TTL_MS', ms(30_000), 'How long a party invite stays open (a repeat invite does not extend it).'),
   mmTickMs: setting('FOYER_MM_TICK_MS', ms(250), 'How often each queue tries to match its tickets.'),
-  queues: setting('FOYER_QUEUES', queuesSchema, 'Matchmaking queues: a JSON array of queue definitions, or the path of a JSON file holding one (see docs/protocol.md, QueueConfig).'),
+  queues: setting('FOYER_QUEUES', queuesSchema, 'Matchmaking queues: a JSON array of queue definitions, or the path of a JSON file holding one (see QueueConfig in docs/configuration.md).'),
   project: setting('FOYER_PROJECT', z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, '1-32 letters, digits, `_`, `.` or `-`').default('foyer'), 'Project name: mail senders are named `<project>:<userId>`.'),
   mailInboxMax: setting('FOYER_MAIL_INBOX_MAX', positive(100, 100_000), 'Unacknowledged messages one user may hold; a send beyond that fails for them with INBOX_FULL.'),
   mailTtlMs: setting('FOYER_MAIL_TTL_MS', z.coerce.number().int().min(1).max(365 * 86_400_000).default(30 * 86_400_000), 'How long a message waits to be acknowledged; after that it is never listed or delivered, and a periodic purge deletes it.'),
@@ -146,7 +146,7 @@ export function loadConfig(argv: readonly string[] = [], env: Record<string, str
     const r = s.schema.safeParse(raw);
     if (r.success) out[key] = r.data;
     else {
-      const why = r.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ` : '') + i.message).join('; ');
+      const why = r.error.issues.map((i) => (i.path.length ? `${issuePath(i.path)}: ` : '') + i.message).join('; ');
       problems.push(`${s.env} / ${flagName(key)}: ${why}${s.secret ? '' : ` (got ${JSON.stringify(raw)})`}`);
     }
   }
@@ -156,6 +156,11 @@ export function loadConfig(argv: readonly string[] = [], env: Record<string, str
     throw new ConfigError('invalid configuration:\n  FOYER_HEARTBEAT_TIMEOUT_MS must be greater than FOYER_HEARTBEAT_INTERVAL_MS');
   }
   return config;
+}
+
+/** Where in a setting's value an issue is: `[0].rating` (the first queue's rating). */
+function issuePath(path: PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : (i ? '.' : '') + String(p))).join('');
 }
 
 /** The config as it may be logged: secrets shown only as set or unset. */

@@ -16,3 +16,6 @@ export const Timestamp = z.number().int().nonnegative();
 
 /** A token as sent by clients; the bound keeps absurd frames cheap to reject. */
 export const Token = z.string().min(1).max(8192);
+
+/** A user as others see them. */
+export const UserRef = z.object({ userId: UserId, name: z.string() }).meta({ id: 'UserRef', description: 'A user as others see them: id and display name.' });

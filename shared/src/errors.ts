@@ -87,9 +87,11 @@ export const Issue = z.object({
 });
 export type Issue = z.infer<typeof Issue>;
 
-export const ErrorBody = z.object({
-  code: ErrorCode,
-  message: z.string(),
-  issues: z.array(Issue).optional(),
-});
+export const ErrorBody = z
+  .object({
+    code: ErrorCode,
+    message: z.string().describe('For humans; do not parse it.'),
+    issues: z.array(Issue).optional().describe('BAD_REQUEST: where the frame failed validation.'),
+  })
+  .meta({ id: 'Error', description: 'Why a request failed: one of the error codes, a message and, for BAD_REQUEST, the issues.' });
 export type ErrorBody = z.infer<typeof ErrorBody>;

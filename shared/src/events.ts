@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { Timestamp, UserId } from './common.js';
+import { Timestamp, UserId, UserRef } from './common.js';
 import { ProfileView } from './ops.js';
 import { GameEndReason, GameId, GameLeaveReason, GameSummary, GameView, PlayerView, SpectatorView } from './games.js';
 import { TicketUpdate } from './matchmaking.js';
-import { InviteEndReason, PartyEndReason, PartyId, PartyLeaveReason, PartyView } from './parties.js';
+import { InviteEndReason, PartyEndReason, PartyId, PartyLeaveReason, PartyMember, PartyView } from './parties.js';
 import { FriendView, MailView, MatchResultView, Presence } from './social.js';
 
 const inParty = { partyId: PartyId, version: z.number().int().nonnegative() };
@@ -26,7 +26,7 @@ export const events = {
   }),
   'game.playerJoined': event({ doc: 'A player took a seat.', data: z.object({ ...inGame, player: PlayerView }) }),
   'game.playerLeft': event({
-    doc: 'A player left (or was kicked, disconnected past the grace period, did not confirm). `ownerId` is the owner afterwards.',
+    doc: 'A player left (or was kicked, disconnected past the grace period, did not confirm). `ownerId` is the owner afterwards: when the owner left, the player who has been in the game longest (earliest `joinedAt`, then lowest slot).',
     data: z.object({ ...inGame, userId: UserId, reason: GameLeaveReason, ownerId: UserId }),
   }),
   'game.playerUpdated': event({ doc: 'A player changed team or ready state, lost or regained the connection, or confirmed.', data: z.object({ ...inGame, player: PlayerView }) }),
@@ -43,23 +43,23 @@ export const events = {
   'games.removed': event({ doc: 'A game left a subscribed list (removed, or no longer matches).', data: z.object({ subscriptionId: z.string(), gameId: GameId }) }),
   'chat.message': event({
     doc: 'A chat line in one\'s game (`gameId`) or party (`partyId`).',
-    data: z.object({ channel: z.enum(['game', 'party']), gameId: GameId.optional(), partyId: PartyId.optional(), from: z.object({ userId: UserId, name: z.string() }), text: z.string(), at: Timestamp }),
+    data: z.object({ channel: z.enum(['game', 'party']), gameId: GameId.optional(), partyId: PartyId.optional(), from: UserRef, text: z.string(), at: Timestamp }),
   }),
   'party.invited': event({
     doc: 'An invite to `userId`: to the invitee (with a snapshot of the party) and to the party\'s members.',
-    data: z.object({ ...inParty, userId: UserId, from: z.object({ userId: UserId, name: z.string() }), expiresAt: Timestamp, party: PartyView }),
+    data: z.object({ ...inParty, userId: UserId, from: UserRef, expiresAt: Timestamp, party: PartyView }),
   }),
   'party.inviteEnded': event({
     doc: 'An invite is over: to the invitee and the party. `accepted` comes with memberJoined.',
     data: z.object({ ...inParty, userId: UserId, reason: InviteEndReason }),
   }),
   'party.snapshot': event({ doc: 'The whole party: to a newcomer on joining, and to a member who comes back within the grace period.', data: z.object({ party: PartyView }) }),
-  'party.memberJoined': event({ doc: 'To the members already there: someone accepted.', data: z.object({ ...inParty, member: z.object({ userId: UserId, name: z.string(), attributes: z.record(z.string(), z.union([z.string(), z.number()])), joinedAt: Timestamp }) }) }),
-  'party.memberLeft': event({ doc: 'A member left or was kicked. `leaderId` is the leader afterwards.', data: z.object({ ...inParty, userId: UserId, reason: PartyLeaveReason, leaderId: UserId }) }),
+  'party.memberJoined': event({ doc: 'To the members already there: someone accepted.', data: z.object({ ...inParty, member: PartyMember }) }),
+  'party.memberLeft': event({ doc: 'A member left or was kicked. `leaderId` is the leader afterwards: when the leader left, the member who joined earliest.', data: z.object({ ...inParty, userId: UserId, reason: PartyLeaveReason, leaderId: UserId }) }),
   'party.memberUpdated': event({ doc: 'A member changed attributes.', data: z.object({ ...inParty, userId: UserId, attributes: z.record(z.string(), z.union([z.string(), z.number()])) }) }),
   'party.leaderChanged': event({ doc: 'The leader handed over leadership.', data: z.object({ ...inParty, leaderId: UserId }) }),
   'party.queueChanged': event({ doc: 'The party went into a queue (party.go) or left it (`queue: null`).', data: z.object({ ...inParty, queue: z.string().nullable() }) }),
-  'party.ended': event({ doc: 'The party is gone: disbanded, its last invite expired (temporary), or only the leader was left.', data: z.object({ partyId: PartyId, reason: PartyEndReason }) }),
+  'party.ended': event({ doc: 'The party is gone: disbanded, its last invite expired (temporary), or only the leader was left. Sent to the members and to the pending invitees, for whom it also ends the invite (they get no party.inviteEnded).', data: z.object({ partyId: PartyId, reason: PartyEndReason }) }),
   'mail.received': event({ doc: 'A new message: sent live to a recipient online, and at each login or resume every unacknowledged one (the oldest 200) is sent again, so a message may arrive more than once until mail.ack — never after. mail.list returns the same.', data: z.object({ mail: MailView }) }),
   'profile.ratingChanged': event({ doc: 'A reported match result changed one\'s rating.', data: z.object({ result: MatchResultView }) }),
   'friends.changed': event({ doc: 'A friendship or request with `friend.userId` changed (requested, accepted, removed, blocked); `removed: true` when the entry is gone.', data: z.object({ friend: FriendView, removed: z.boolean() }) }),

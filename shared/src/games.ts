@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DisplayName, Timestamp, UserId } from './common.js';
+import { DisplayName, Timestamp, UserId, UserRef } from './common.js';
 
 export const GameId = z.string().min(1).max(64);
 
@@ -10,14 +10,17 @@ export const Attributes = z
   .refine((a) => Object.keys(a).length <= 16, 'at most 16 attributes');
 
 /** What a player brings into a game: shown to the others and used by quick join. */
-export const Profile = z.object({
-  level: z.number().int().min(0).max(10_000).default(1),
-  /** The player's class; a game may require one (`school`). */
-  school: z.string().max(32).optional(),
-  rating: z.number().finite().min(-100_000).max(100_000).default(1000),
-});
+export const Profile = z
+  .object({
+    level: z.number().int().min(0).max(10_000).default(1),
+    school: z.string().max(32).optional().describe("The player's class; a game may require one (the game's `school`)."),
+    rating: z.number().finite().min(-100_000).max(100_000).default(1000),
+  })
+  .meta({ id: 'JoinProfile', description: 'What a player brings into a game (game.create, game.join, games.quickJoin): shown to the others and used by quick join.' });
 
-export const StartMode = z.enum(['manual', 'auto']);
+export const StartMode = z
+  .enum(['manual', 'auto'])
+  .describe('`manual`: the owner starts the game with game.start. `auto`: the game starts by itself as soon as it is full and every player is ready (game.setReady).');
 
 /** Settings the owner chooses at create and may change with game.update. */
 const settingsShape = {
@@ -27,14 +30,12 @@ const settingsShape = {
   password: z.string().min(1).max(64).nullable(),
   locked: z.boolean(),
   closed: z.boolean(),
-  /** Not listed; joinable by id (an invite link). */
-  hidden: z.boolean(),
+  hidden: z.boolean().describe('Not listed; joinable by id (an invite link).'),
   friendsJoinOnly: z.boolean(),
   startMode: StartMode,
   minLevel: z.number().int().min(0).max(10_000).nullable(),
   maxLevel: z.number().int().min(0).max(10_000).nullable(),
-  /** Only players of this school may join (the source's requirement tag). */
-  school: z.string().max(32).nullable(),
+  school: z.string().max(32).nullable().describe('Only players of this school may join.'),
   attributes: Attributes,
 };
 
@@ -53,8 +54,7 @@ export const GameCreate = z.object({
   hidden: z.boolean().default(false),
   friendsJoinOnly: z.boolean().default(false),
   startMode: StartMode.default('manual'),
-  /** Teams of at most `teamSize` players; default from the game type (4). */
-  teamSize: z.number().int().min(1).max(64).optional(),
+  teamSize: z.number().int().min(1).max(64).optional().describe('Teams of at most `teamSize` players; default: the node\'s FOYER_DEFAULT_TEAM_SIZE (4).'),
   minLevel: settingsShape.minLevel.optional(),
   maxLevel: settingsShape.maxLevel.optional(),
   school: settingsShape.school.optional(),
@@ -62,109 +62,117 @@ export const GameCreate = z.object({
   profile: Profile.default({ level: 1, rating: 1000 }),
 });
 
-export const PlayerView = z.object({
-  userId: UserId,
-  name: z.string(),
-  /** Seat 1..maxPlayers; a newcomer takes the lowest free one. */
-  slot: z.number().int().positive(),
-  teamIndex: z.number().int().nonnegative(),
-  level: z.number(),
-  school: z.string().optional(),
-  rating: z.number(),
-  ready: z.boolean(),
-  /** False while the player's connection is lost and the reconnect grace runs. */
-  connected: z.boolean(),
-  /** After game.start: whether the player confirmed with the session key. */
-  confirmed: z.boolean(),
-  joinedAt: Timestamp,
-});
+export const PlayerView = z
+  .object({
+    userId: UserId,
+    name: z.string(),
+    slot: z.number().int().positive().describe('Seat 1..maxPlayers; a newcomer takes the lowest free one.'),
+    teamIndex: z.number().int().nonnegative(),
+    level: z.number(),
+    school: z.string().optional(),
+    rating: z.number(),
+    ready: z.boolean(),
+    connected: z.boolean().describe("False while the player's connection is lost and the reconnect grace runs."),
+    confirmed: z.boolean().describe('After game.start: whether the player confirmed with the session key.'),
+    joinedAt: Timestamp.describe('When the player took a seat; the owner\'s successor is the player who has been in the game longest.'),
+  })
+  .meta({ id: 'Player', description: 'A player seated in a game.' });
 export type PlayerView = z.infer<typeof PlayerView>;
 
-export const SpectatorView = z.object({ userId: UserId, name: z.string() });
+/** Someone watching a game. */
+export const SpectatorView = UserRef;
 
 /** A game as its players and spectators see it. */
-export const GameView = z.object({
-  id: GameId,
-  name: z.string(),
-  gameType: z.string(),
-  ownerId: UserId,
-  maxPlayers: z.number().int(),
-  teamSize: z.number().int(),
-  hasPassword: z.boolean(),
-  locked: z.boolean(),
-  closed: z.boolean(),
-  hidden: z.boolean(),
-  inProgress: z.boolean(),
-  friendsJoinOnly: z.boolean(),
-  startMode: StartMode,
-  minLevel: z.number().nullable(),
-  maxLevel: z.number().nullable(),
-  school: z.string().nullable(),
-  attributes: z.record(z.string(), AttributeValue),
-  players: z.array(PlayerView),
-  spectators: z.array(SpectatorView),
-  createdAt: Timestamp,
-  startedAt: Timestamp.nullable(),
-  /** While players confirm after game.start. */
-  confirmBy: Timestamp.nullable(),
-  /** Increases with every change; events carry it. */
-  version: z.number().int().nonnegative(),
-});
+export const GameView = z
+  .object({
+    id: GameId,
+    name: z.string(),
+    gameType: z.string(),
+    ownerId: UserId,
+    maxPlayers: z.number().int(),
+    teamSize: z.number().int(),
+    hasPassword: z.boolean(),
+    locked: z.boolean(),
+    closed: z.boolean(),
+    hidden: z.boolean(),
+    inProgress: z.boolean(),
+    friendsJoinOnly: z.boolean(),
+    startMode: StartMode,
+    minLevel: z.number().nullable(),
+    maxLevel: z.number().nullable(),
+    school: z.string().nullable(),
+    attributes: z.record(z.string(), AttributeValue),
+    players: z.array(PlayerView),
+    spectators: z.array(SpectatorView),
+    createdAt: Timestamp,
+    startedAt: Timestamp.nullable(),
+    confirmBy: Timestamp.nullable().describe('While players confirm after game.start.'),
+    version: z.number().int().nonnegative().describe('Increases with every change; events carry it.'),
+  })
+  .meta({
+    id: 'Game',
+    description:
+      'A game as its players and spectators see it. When the owner leaves (or is removed), the player who has been in the game longest (earliest `joinedAt`, then lowest slot) becomes the owner; game.playerLeft names the new owner. The last player leaving ends the game.',
+  });
 export type GameView = z.infer<typeof GameView>;
 
 /** A game as the game list shows it. */
-export const GameSummary = z.object({
-  id: GameId,
-  name: z.string(),
-  gameType: z.string(),
-  ownerId: UserId,
-  ownerName: z.string(),
-  players: z.number().int(),
-  maxPlayers: z.number().int(),
-  freeSeats: z.number().int(),
-  spectators: z.number().int(),
-  hasPassword: z.boolean(),
-  locked: z.boolean(),
-  closed: z.boolean(),
-  inProgress: z.boolean(),
-  friendsJoinOnly: z.boolean(),
-  startMode: StartMode,
-  minLevel: z.number().nullable(),
-  maxLevel: z.number().nullable(),
-  school: z.string().nullable(),
-  attributes: z.record(z.string(), AttributeValue),
-  /** Mean level and rating of the seated players (quick join compares them). */
-  meanLevel: z.number(),
-  meanRating: z.number(),
-  createdAt: Timestamp,
-  version: z.number().int().nonnegative(),
-});
+export const GameSummary = z
+  .object({
+    id: GameId,
+    name: z.string(),
+    gameType: z.string(),
+    ownerId: UserId,
+    ownerName: z.string(),
+    players: z.number().int(),
+    maxPlayers: z.number().int(),
+    freeSeats: z.number().int(),
+    spectators: z.number().int(),
+    hasPassword: z.boolean(),
+    locked: z.boolean(),
+    closed: z.boolean(),
+    inProgress: z.boolean(),
+    friendsJoinOnly: z.boolean(),
+    startMode: StartMode,
+    minLevel: z.number().nullable(),
+    maxLevel: z.number().nullable(),
+    school: z.string().nullable(),
+    attributes: z.record(z.string(), AttributeValue),
+    meanLevel: z.number().describe('Mean level of the seated players (quick join compares it).'),
+    meanRating: z.number().describe('Mean rating of the seated players (quick join compares it).'),
+    createdAt: Timestamp,
+    version: z.number().int().nonnegative(),
+  })
+  .meta({ id: 'GameSummary', description: 'A game as the game list shows it (games.list, games.subscribe and its events). Hidden games are never listed.' });
 export type GameSummary = z.infer<typeof GameSummary>;
 
-export const AttributeFilter = z.discriminatedUnion('op', [
-  z.object({ key: z.string().min(1).max(32), op: z.enum(['eq', 'ne']), value: AttributeValue }),
-  z.object({ key: z.string().min(1).max(32), op: z.enum(['lt', 'le', 'gt', 'ge']), value: z.number().finite() }),
-  z.object({ key: z.string().min(1).max(32), op: z.literal('in'), value: z.array(AttributeValue).min(1).max(32) }),
-]);
+export const AttributeFilter = z
+  .discriminatedUnion('op', [
+    z.object({ key: z.string().min(1).max(32), op: z.enum(['eq', 'ne']), value: AttributeValue }),
+    z.object({ key: z.string().min(1).max(32), op: z.enum(['lt', 'le', 'gt', 'ge']), value: z.number().finite() }),
+    z.object({ key: z.string().min(1).max(32), op: z.literal('in'), value: z.array(AttributeValue).min(1).max(32) }),
+  ])
+  .meta({ id: 'AttributeFilter', description: "A condition on one of a game's `attributes`." });
 
-export const GameFilter = z.object({
-  gameType: z.string().max(32).optional(),
-  /** open: not started and not closed. */
-  status: z.enum(['open', 'inProgress', 'any']).default('any'),
-  hasFreeSeats: z.boolean().optional(),
-  hasPassword: z.boolean().optional(),
-  /** Case-insensitive substring of the name. */
-  nameContains: z.string().min(1).max(32).optional(),
-  /** Only games whose level bounds admit this level. */
-  level: z.number().int().min(0).max(10_000).optional(),
-  attributes: z.array(AttributeFilter).max(8).optional(),
-});
+export const GameFilter = z
+  .object({
+    gameType: z.string().max(32).optional(),
+    status: z.enum(['open', 'inProgress', 'any']).default('any').describe('`open`: not started and not closed.'),
+    hasFreeSeats: z.boolean().optional(),
+    hasPassword: z.boolean().optional(),
+    nameContains: z.string().min(1).max(32).optional().describe('Case-insensitive substring of the name.'),
+    level: z.number().int().min(0).max(10_000).optional().describe('Only games whose level bounds admit this level.'),
+    attributes: z.array(AttributeFilter).max(8).optional(),
+  })
+  .meta({ id: 'GameFilter', description: 'Which games a game list shows; every condition given must hold.' });
 export type GameFilter = z.output<typeof GameFilter>;
 
-export const GameSort = z.object({
-  by: z.enum(['created', 'players', 'freeSeats']).default('created'),
-  order: z.enum(['asc', 'desc']).default('desc'),
-});
+export const GameSort = z
+  .object({
+    by: z.enum(['created', 'players', 'freeSeats']).default('created'),
+    order: z.enum(['asc', 'desc']).default('desc'),
+  })
+  .meta({ id: 'GameSort', description: 'The order of a game list.' });
 export type GameSort = z.output<typeof GameSort>;
 
 export const GameListQuery = z.object({
@@ -177,8 +185,7 @@ export const GameListQuery = z.object({
 
 export const GamePage = z.object({
   games: z.array(GameSummary),
-  /** Absent on the last page; a page may be short (each query examines a bounded number of games) and still have one. */
-  cursor: z.string().optional(),
+  cursor: z.string().optional().describe('Absent on the last page; a page may be short (each query examines a bounded number of games) and still have one.'),
 });
 
 export const GameLeaveReason = z.enum(['left', 'kicked', 'disconnected', 'unconfirmed', 'joinedAnother']);

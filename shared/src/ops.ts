@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { DisplayName, Timestamp, Token, UserId } from './common.js';
 import { GameCreate, GameFilter, GameId, GameListQuery, GamePage, GameSettingsUpdate, GameSort, GameView, Profile } from './games.js';
 import { MatchProfile, TicketUpdate } from './matchmaking.js';
-import { PartyId, PartyView } from './parties.js';
+import { PartyId, PartyView, ReceivedInvite } from './parties.js';
 import { FriendView, MailId, MailSend, MailView, MatchResultView, Presence } from './social.js';
 
 /**
@@ -22,53 +22,59 @@ function op<D extends z.ZodType, R extends z.ZodType>(spec: OpSpec<D, R>): OpSpe
 }
 
 /** What anyone may see of a player. */
-export const ProfileView = z.object({
-  userId: UserId,
-  name: z.string(),
-  kind: z.enum(['guest', 'named', 'external']),
-  /** OpenSkill: `ordinal` (mu − 3σ) is the conservative rating to show and sort by. */
-  rating: z.object({ mu: z.number(), sigma: z.number(), ordinal: z.number() }),
-  level: z.number().int(),
-  school: z.string().nullable(),
-  side: z.string().nullable(),
-  custom: z.record(z.string(), z.unknown()),
-  role: z.enum(['player', 'moderator', 'admin']),
-  createdAt: Timestamp,
-});
+export const ProfileView = z
+  .object({
+    userId: UserId,
+    name: z.string(),
+    kind: z.enum(['guest', 'named', 'external']),
+    rating: z
+      .object({ mu: z.number(), sigma: z.number(), ordinal: z.number() })
+      .describe('OpenSkill: `ordinal` (mu − 3σ) is the conservative rating to show and sort by.'),
+    level: z.number().int(),
+    school: z.string().nullable(),
+    side: z.string().nullable(),
+    custom: z.record(z.string(), z.unknown()),
+    role: z.enum(['player', 'moderator', 'admin']),
+    createdAt: Timestamp,
+  })
+  .meta({ id: 'Profile', description: 'What anyone may see of a player (profile.get).' });
 
-const Login = z.object({
-  userId: UserId,
-  name: z.string(),
-  /** Present when the server issued a token (auth.guest, auth.refresh). */
-  token: Token.optional(),
-  /** When the token that authenticates this connection expires. */
-  expiresAt: Timestamp,
-});
+const Login = z
+  .object({
+    userId: UserId,
+    name: z.string(),
+    token: Token.optional().describe('Present when the server issued a token (auth.guest, auth.refresh).'),
+    expiresAt: Timestamp.describe('When the token that authenticates this connection expires.'),
+  })
+  .meta({ id: 'Login', description: 'Who the connection is logged in as, and until when.' });
+
+/** A login with a token this server issued. */
+const IssuedLogin = Login.required({ token: true }).meta({ id: 'IssuedLogin', description: 'A login with a token this server issued: keep it for later connections (`?token=` or auth.token) and for session.resume.' });
 
 export const ops = {
   'auth.guest': op({
     auth: false,
     doc: 'Log in as a guest. A new guest gets a `deviceSecret` (returned once): keep it on the device and send it next time to be the same guest again, with the same id, rating and friends. Returns a token for later connections (`?token=` or auth.token) and for session.resume.',
     data: z.object({ name: DisplayName, deviceSecret: z.string().min(16).max(128).optional() }),
-    result: Login.required({ token: true }).extend({ deviceSecret: z.string().optional() }),
+    result: IssuedLogin.extend({ deviceSecret: z.string().optional() }),
   }),
   'auth.register': op({
     auth: false,
     doc: 'Create a named account and log in. Names are unique whatever their case (NAME_TAKEN). The password is stored as an scrypt hash only.',
     data: z.object({ name: DisplayName, password: z.string().min(8).max(200) }),
-    result: Login.required({ token: true }),
+    result: IssuedLogin,
   }),
   'auth.login': op({
     auth: false,
     doc: 'Log in to a named account. WRONG_CREDENTIALS does not say which part was wrong; repeated failures per name and per address get LOGIN_THROTTLED.',
     data: z.object({ name: DisplayName, password: z.string().min(1).max(200) }),
-    result: Login.required({ token: true }),
+    result: IssuedLogin,
   }),
   'auth.upgrade': op({
     auth: true,
     doc: 'Turn the guest account one is logged in with into a named one, keeping its id, rating and friends.',
     data: z.object({ name: DisplayName, password: z.string().min(8).max(200) }),
-    result: Login.required({ token: true }),
+    result: IssuedLogin,
   }),
   'profile.get': op({
     auth: true,
@@ -97,7 +103,7 @@ export const ops = {
     auth: true,
     doc: 'Get a fresh token before the current one expires (the connection is closed with 4000 AUTH_EXPIRED at `expiresAt`). Sessions logged in with an external token get one issued by this server.',
     data: z.object({}),
-    result: Login.required({ token: true }),
+    result: IssuedLogin,
   }),
   'session.resume': op({
     auth: false,
@@ -150,7 +156,7 @@ export const ops = {
     result: z.object({ game: GameView }),
   }),
   'game.setTeam': op({ auth: true, doc: 'Move to another team (0-based); refused with TEAM_FULL when it has `teamSize` players.', data: z.object({ teamIndex: z.number().int().min(0).max(63) }), result: z.object({}) }),
-  'game.setReady': op({ auth: true, doc: 'Mark oneself ready or not. An auto-start game starts when it is full and everyone is ready.', data: z.object({ ready: z.boolean() }), result: z.object({}) }),
+  'game.setReady': op({ auth: true, doc: 'Mark oneself ready or not. A game with `startMode: "auto"` starts when it is full and everyone is ready.', data: z.object({ ready: z.boolean() }), result: z.object({}) }),
   'game.setOwner': op({ auth: true, doc: 'Owner: hand ownership to another player of the game.', data: z.object({ userId: UserId }), result: z.object({}) }),
   'game.start': op({
     auth: true,
@@ -209,11 +215,11 @@ export const ops = {
   }),
   'party.go': op({
     auth: true,
-    doc: 'Leader: queue the whole party as one ticket. Drops pending invites. Checks in order: PARTY_TEMPORARY, IN_MATCHMAKING (a member queued already), MISSING_ATTRIBUTES, PARTY_SIZE_NOT_ALLOWED, DUPLICATE_ATTRIBUTE, SIDE_CONFLICT.',
+    doc: 'Leader: queue the whole party as one ticket. Drops pending invites. Checks in order: NOT_IN_PARTY (one is in no party: queue alone with mm.join), QUEUE_NOT_FOUND, NOT_LEADER, PARTY_TEMPORARY, IN_MATCHMAKING (a member queued already), MISSING_ATTRIBUTES, PARTY_SIZE_NOT_ALLOWED, DUPLICATE_ATTRIBUTE, SIDE_CONFLICT.',
     data: z.object({ queue: z.string().min(1).max(32), profile: MatchProfile.default({ rating: 1000, side: 'any' }) }),
     result: TicketUpdate,
   }),
-  'party.current': op({ auth: true, doc: 'One\'s party and the invites one holds: what a client fetches after a resync.', data: z.object({}), result: z.object({ party: PartyView.nullable(), invites: z.array(z.object({ partyId: PartyId, from: z.object({ userId: UserId, name: z.string() }), expiresAt: z.number() })) }) }),
+  'party.current': op({ auth: true, doc: 'One\'s party and the invites one holds: what a client fetches after a resync.', data: z.object({}), result: z.object({ party: PartyView.nullable(), invites: z.array(ReceivedInvite) }) }),
 
   'mm.join': op({
     auth: true,

@@ -3,48 +3,57 @@ import { Timestamp, UserId } from './common.js';
 
 /** Where a player is, as friends see it; `activity` is free text a game defines ("in the shop"). */
 export const PresenceStatus = z.enum(['offline', 'online', 'inGame', 'inQueue']);
-export const Presence = z.object({
-  status: PresenceStatus,
-  activity: z.string().max(64).nullable(),
-});
+export const Presence = z
+  .object({
+    status: PresenceStatus.describe('Follows what the player does: online, in a game, in a queue.'),
+    activity: z.string().max(64).nullable().describe('Free text a game defines ("in the shop"), set with presence.set.'),
+  })
+  .meta({ id: 'Presence', description: 'Where a player is, as friends see it.' });
 
 export const FriendState = z.enum(['friend', 'requestSent', 'requestReceived', 'blocked']);
 
-export const FriendView = z.object({
-  userId: UserId,
-  name: z.string(),
-  state: FriendState,
-  /** Only for friends: what they are doing. */
-  presence: Presence.optional(),
-  since: Timestamp,
-});
+export const FriendView = z
+  .object({
+    userId: UserId,
+    name: z.string(),
+    state: FriendState,
+    presence: Presence.optional().describe('Only for friends: what they are doing.'),
+    since: Timestamp,
+  })
+  .meta({ id: 'Friend', description: 'One entry of the friend list: a friend, a request either way, or a user one blocked.' });
 
 export const MailId = z.string().min(1).max(64);
 
-export const MailView = z.object({
-  id: MailId,
-  /** `<project>:<userId>` of the sender, or `system:<project>` for operators. */
-  from: z.string(),
-  fromName: z.string(),
-  body: z.string(),
-  sentAt: Timestamp,
-  expiresAt: Timestamp,
-});
+export const MailView = z
+  .object({
+    id: MailId,
+    from: z.string().describe('`<project>:<userId>` of the sender, or `system:<project>` for operators.'),
+    fromName: z.string(),
+    body: z.string(),
+    sentAt: Timestamp,
+    expiresAt: Timestamp,
+  })
+  .meta({ id: 'Mail', description: 'A message in one\'s inbox, kept until mail.ack or until it expires.' });
 
-export const MailSend = z.object({
-  to: z.array(UserId).min(1).max(50),
-  body: z.string().min(1).max(2000),
-  /** The sender's own id for this message: sending it again changes nothing. */
-  clientMsgId: z.string().min(1).max(64),
-});
+export const MailSend = z
+  .object({
+    to: z.array(UserId).min(1).max(50),
+    body: z.string().min(1).max(2000),
+    clientMsgId: z.string().min(1).max(64).describe("The sender's own id for this message: sending it again changes nothing."),
+  })
+  .meta({ id: 'MailSend', description: 'A message to send to one or more users (mail.send, mail.sendBatch).' });
 
-export const MatchResultView = z.object({
-  matchId: z.string(),
-  gameType: z.string(),
-  /** 1 is best; teams that tie share a rank. */
-  rank: z.number().int().positive(),
-  teamIndex: z.number().int().nonnegative(),
-  ratingBefore: z.object({ mu: z.number(), sigma: z.number() }),
-  ratingAfter: z.object({ mu: z.number(), sigma: z.number() }),
-  reportedAt: Timestamp,
-});
+/** OpenSkill rating: mean and uncertainty. */
+export const Rating = z.object({ mu: z.number(), sigma: z.number() }).meta({ id: 'Rating', description: 'An OpenSkill rating: `mu` (mean skill) and `sigma` (uncertainty).' });
+
+export const MatchResultView = z
+  .object({
+    matchId: z.string(),
+    gameType: z.string(),
+    rank: z.number().int().positive().describe('1 is best; teams that tie share a rank.'),
+    teamIndex: z.number().int().nonnegative(),
+    ratingBefore: Rating,
+    ratingAfter: Rating,
+    reportedAt: Timestamp,
+  })
+  .meta({ id: 'MatchResult', description: "One player's result of a match a game server reported, with the rating change." });

@@ -26,6 +26,39 @@ describe('HTTP: health, metrics, admin API', () => {
     expect(text).toMatch(/foyer_connections [1-9]/);
   });
 
+  it('names metrics by the Prometheus conventions, each prefix once', async () => {
+    const text = await (await fetch(`${t.httpUrl}/metrics`)).text();
+    const types = [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map(([, name, type]) => ({ name: name!, type: type! }));
+    expect(types.length).toBeGreaterThan(10);
+    for (const { name, type } of types) {
+      expect(name).toMatch(/^foyer_/);
+      expect(name, 'a doubled prefix').not.toMatch(/^foyer_(\w+?_)\1/);
+      if (type === 'counter') expect(name).toMatch(/_total$/);
+    }
+    const names = types.map((m) => m.name);
+    expect(names).toContain('foyer_process_resident_memory_bytes');
+    expect(names).toContain('foyer_nodejs_eventloop_lag_seconds');
+  });
+
+  it('counts the games this node owns, by state, as clients create and end them', async () => {
+    const games = async () => {
+      const text = await (await fetch(`${t.httpUrl}/metrics`)).text();
+      const n = (state: string) => Number(new RegExp(`^foyer_games\\{state="${state}"\\} (\\d+)$`, 'm').exec(text)?.[1]);
+      return { open: n('open'), inProgress: n('inProgress') };
+    };
+    const before = await games();
+    expect(before.open).toBeGreaterThanOrEqual(0);
+    const a = await t.guest('GaugeA');
+    const b = await t.guest('GaugeB');
+    await a.call('game.create', { name: 'Gauge one', gameType: 'dm' });
+    await b.call('game.create', { name: 'Gauge two', gameType: 'dm' });
+    expect(await games()).toEqual({ open: before.open + 2, inProgress: before.inProgress });
+    await a.call('game.start', {});
+    expect(await games()).toEqual({ open: before.open + 1, inProgress: before.inProgress + 1 });
+    await b.call('game.leave', {}); // the last player leaving ends the game
+    expect(await games()).toEqual({ open: before.open, inProgress: before.inProgress + 1 });
+  });
+
   it('keeps the admin API behind the bearer token', async () => {
     expect((await fetch(`${t.httpUrl}/admin/stats`)).status).toBe(401);
     expect((await fetch(`${t.httpUrl}/admin/stats`, { headers: { authorization: 'Bearer nope' } })).status).toBe(401);

@@ -28,6 +28,15 @@ describe('config', () => {
     expect(message).not.toContain('short-secret');
   });
 
+  it('refuses a queue definition with a key it does not know, naming the key', () => {
+    const queues = (q: object) => JSON.stringify([{ name: 'duel', teamSize: 1, ...q }]);
+    expect(loadConfig([], { FOYER_QUEUES: queues({ sides: true }) }).queues[0]).toMatchObject({ name: 'duel', sides: true });
+    expect(() => loadConfig([], { FOYER_QUEUES: queues({ bogus: 1 }) })).toThrow(ConfigError);
+    expect(() => loadConfig([], { FOYER_QUEUES: queues({ bogus: 1 }) })).toThrow(/FOYER_QUEUES \/ --queues: \[0\]: Unrecognized key: "bogus"/);
+    // Nested objects too: a typo in `rating` must not leave the window at its default.
+    expect(() => loadConfig([], { FOYER_QUEUES: queues({ rating: { initialWindw: 50 } }) })).toThrow(/\[0\]\.rating: Unrecognized key: "initialWindw"/);
+  });
+
   it('refuses a heartbeat timeout not above the interval', () => {
     expect(() => loadConfig([], { FOYER_HEARTBEAT_INTERVAL_MS: '5000', FOYER_HEARTBEAT_TIMEOUT_MS: '5000' })).toThrow(/greater than/);
   });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { closeCodes, errorCodes, events, ops } from '@foyer/shared';
-import { defName, generateDocs, PROTOCOL_MD, PROTOCOL_SCHEMA } from '../../scripts/docs.ts';
+import { CONFIGURATION_MD, defName, generateDocs, PROTOCOL_MD, PROTOCOL_SCHEMA } from '../../scripts/docs.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -56,5 +56,45 @@ describe('generated docs', () => {
         .reduce<any>((node, key) => node?.[key], schema);
       expect(target, `unresolved $ref ${ref}`).toBeTypeOf('object');
     }
+  });
+
+  it('document the queue definitions FOYER_QUEUES takes, field by field', () => {
+    const configuration = docs[CONFIGURATION_MD]!;
+    expect(configuration).toContain('[QueueConfig](#queueconfig)');
+    const section = configuration.slice(configuration.indexOf('\n## QueueConfig\n'));
+    expect(section).toMatch(/Unknown keys are refused/);
+    for (const field of ['name', 'teams', 'teamSize', 'partySizes', 'rating.initialWindow', 'maxWaitMs', 'acceptTimeoutMs', 'sides', 'requiredAttributes', 'uniqueAttribute']) {
+      expect(section).toContain(`| \`${field}\` |`);
+    }
+  });
+
+  it('define every named object type once, and refer to it everywhere else', () => {
+    const schema = JSON.parse(docs[PROTOCOL_SCHEMA]!);
+    const types = ['Game', 'GameSummary', 'Player', 'Party', 'PartyMember', 'Ticket', 'Profile', 'JoinProfile', 'Friend', 'Mail', 'UserRef'];
+    for (const t of types) {
+      expect(schema.$defs[t], `$defs/${t}`).toBeTypeOf('object');
+      expect(protocol.split('\n').filter((l) => l === `### ${t}`), `one section for ${t}`).toHaveLength(1);
+    }
+    // No object elsewhere repeats a named type's fields inline: it would be a $ref.
+    type ObjectSchema = { type?: string; properties?: object; required?: string[] };
+    const keysOf = (s: ObjectSchema) => Object.keys(s.properties ?? {}).sort().join(',') + ' required ' + [...(s.required ?? [])].sort().join(',');
+    const named = new Map<string, string>();
+    for (const [name, def] of Object.entries<ObjectSchema>(schema.$defs)) {
+      if (/^[A-Z]/.test(name) && def.type === 'object' && def.properties && !['Request', 'OkReply', 'ErrorReply', 'EventFrame'].includes(name)) named.set(keysOf(def), name);
+    }
+    expect(named.size).toBeGreaterThanOrEqual(types.length);
+    const repeats: string[] = [];
+    const walk = (node: unknown, where: string, root: boolean) => {
+      if (Array.isArray(node)) return node.forEach((n) => walk(n, where, false));
+      if (node === null || typeof node !== 'object') return;
+      const n = node as ObjectSchema;
+      const same = n.type === 'object' && n.properties ? named.get(keysOf(n)) : undefined;
+      if (same && !(root && same === where)) repeats.push(`${where} repeats ${same}`);
+      for (const v of Object.values(n)) walk(v, where, false);
+    };
+    for (const [name, def] of Object.entries(schema.$defs)) walk(def, name, true);
+    expect(repeats).toEqual([]);
+    // Far smaller than with every object inline (246 KB before named types).
+    expect(Buffer.byteLength(protocol)).toBeLessThan(110_000);
   });
 });

@@ -75,7 +75,12 @@ export function createHttpHandler(deps: HttpDeps): (req: HttpRequest) => Promise
     if (req.path === '/healthz') return json(200, { ok: true, node: deps.nodeId });
     if (req.path === '/readyz') return deps.ready() ? json(200, { ready: true }) : json(503, { ready: false });
     if (req.path === '/metrics') {
-      deps.metrics.games.set(deps.games.gameCount);
+      const owned = { open: 0, inProgress: 0 };
+      for (const id of deps.games.owned()) {
+        const g = deps.games.all.get(id);
+        if (g) owned[g.inProgress ? 'inProgress' : 'open']++;
+      }
+      for (const [state, n] of Object.entries(owned)) deps.metrics.games.set({ state }, n);
       return { status: 200, headers: { 'content-type': deps.metrics.registry.contentType }, body: await deps.metrics.registry.metrics() };
     }
     if (req.path.startsWith('/admin/')) {

@@ -3,7 +3,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** One registry per node, so several nodes in one process (tests) never share counters. */
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'foyer_process_' });
+  // The defaults are named process_* and nodejs_* already: the prefix makes them foyer_process_*, foyer_nodejs_*.
+  collectDefaultMetrics({ register: registry, prefix: 'foyer_' });
   return {
     registry,
     connections: new Gauge({ name: 'foyer_connections', help: 'Open WebSocket connections.', registers: [registry] }),
@@ -22,9 +23,19 @@ export function createMetrics() {
       registers: [registry],
     }),
     events: new Counter({ name: 'foyer_events_delivered_total', help: 'Event frames handed to sessions.', registers: [registry] }),
-    closes: new Counter({ name: 'foyer_closes_total', help: 'Connections the server closed, by reason.', labelNames: ['reason'] as const, registers: [registry] }),
-    games: new Gauge({ name: 'foyer_games', help: 'Games owned by this node.', registers: [registry] }),
-    queued: new Gauge({ name: 'foyer_mm_queued_players', help: 'Players waiting in a queue (queued or in the accept phase).', labelNames: ['queue'] as const, registers: [registry] }),
+    closes: new Counter({ name: 'foyer_closes_total', help: 'Connections the server closed, by reason (the WebSocket close code).', labelNames: ['reason'] as const, registers: [registry] }),
+    games: new Gauge({
+      name: 'foyer_games',
+      help: 'Games owned by this node (a cluster\'s total is the sum over its nodes), by state: open (not started) or inProgress.',
+      labelNames: ['state'] as const,
+      registers: [registry],
+    }),
+    queued: new Gauge({
+      name: 'foyer_mm_queued_players',
+      help: 'Players waiting in each queue (queued or in the accept phase), in the whole cluster: every node reports every queue.',
+      labelNames: ['queue'] as const,
+      registers: [registry],
+    }),
     waitSeconds: new Histogram({
       name: 'foyer_mm_wait_seconds',
       help: 'Time from entering the queue to a ready match, per player.',
