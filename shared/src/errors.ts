@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { text } from './common.js';
 
 /**
  * Every error a reply can carry. Closed: a client can switch on it
@@ -82,14 +83,14 @@ export const ErrorCode = z.enum(Object.keys(errorCodes) as [ErrorCode, ...ErrorC
 
 /** One validation problem: where (`path` into the frame) and what. */
 export const Issue = z.object({
-  path: z.array(z.union([z.string(), z.number()])),
-  message: z.string(),
+  path: z.array(z.union([text(), z.number()])),
+  message: text(),
 });
 export type Issue = z.infer<typeof Issue>;
 
 export const ErrorBody = z.object({
   code: ErrorCode,
-  message: z.string(),
+  message: text(),
   issues: z.array(Issue).optional(),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;

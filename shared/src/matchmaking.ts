@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Timestamp, UserId } from './common.js';
+import { Timestamp, UserId, text } from './common.js';
 import { GameId } from './games.js';
 
 /** A side a player is willing to play on; queues with sides pair A against B. */
@@ -9,7 +9,7 @@ export const Side = z.enum(['A', 'B', 'any']);
 export const MatchProfile = z.object({
   rating: z.number().finite().min(-100_000).max(100_000).default(1000),
   /** Measured round trip to each region, for queues with a latency limit. */
-  latencies: z.record(z.string().min(1).max(32), z.number().min(0).max(60_000)).optional(),
+  latencies: z.record(text({ min: 1, max: 32 }), z.number().min(0).max(60_000)).optional(),
   side: Side.default('any'),
 });
 
@@ -18,7 +18,7 @@ export const MatchProfile = z.object({
  * or inline JSON array). Every timer is a setting so tests can shorten it.
  */
 export const QueueConfig = z.object({
-  name: z.string().min(1).max(32),
+  name: text({ min: 1, max: 32 }),
   teams: z.number().int().min(1).max(8).default(2),
   teamSize: z.number().int().min(1).max(32),
   /** Party sizes that may queue as one ticket; default any size up to teamSize. */
@@ -39,36 +39,36 @@ export const QueueConfig = z.object({
   /** Players need a region with at most this latency in common. */
   maxLatencyMs: z.number().min(0).optional(),
   /** Member attributes every player of a party ticket must have set (e.g. "character"). */
-  requiredAttributes: z.array(z.string().min(1).max(32)).default([]),
+  requiredAttributes: z.array(text({ min: 1, max: 32 })).default([]),
   /** Member attribute that must not repeat within one team (e.g. "character"). */
-  uniqueAttribute: z.string().min(1).max(32).optional(),
+  uniqueAttribute: text({ min: 1, max: 32 }).optional(),
 });
 export type QueueConfig = z.output<typeof QueueConfig>;
 
 export const TicketStatus = z.enum(['queued', 'found', 'ready', 'cancelled', 'timedOut', 'failed']);
 
-export const MatchPlayer = z.object({ userId: UserId, name: z.string(), accepted: z.boolean() });
+export const MatchPlayer = z.object({ userId: UserId, name: text(), accepted: z.boolean() });
 
 /** Every status change of a player's ticket, pushed to each of its players. */
 export const TicketUpdate = z.object({
-  ticketId: z.string(),
-  queue: z.string(),
+  ticketId: text(),
+  queue: text(),
   status: TicketStatus,
   /** cancelled / timedOut / failed: why. */
-  reason: z.string().optional(),
+  reason: text().optional(),
   /** When the ticket entered the queue; kept when it returns after a failed accept phase. */
   queuedAt: Timestamp,
   /** found / ready: the match. */
   match: z
     .object({
-      matchId: z.string(),
+      matchId: text(),
       acceptBy: Timestamp,
       teams: z.array(z.array(MatchPlayer)),
     })
     .optional(),
   /** ready: the game everyone was seated in, and this player's single-use key. */
   gameId: GameId.optional(),
-  sessionKey: z.string().optional(),
-  serverAddress: z.string().optional(),
+  sessionKey: text().optional(),
+  serverAddress: text().optional(),
 });
 export type TicketUpdate = z.infer<typeof TicketUpdate>;

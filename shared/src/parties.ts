@@ -1,24 +1,24 @@
 import { z } from 'zod';
-import { Timestamp, UserId } from './common.js';
+import { Timestamp, UserId, text } from './common.js';
 import { AttributeValue } from './games.js';
 
-export const PartyId = z.string().min(1).max(64);
+export const PartyId = text({ min: 1, max: 64 });
 
 /** Per-member choices the party sees (character, hero level…); some queues require some of them. */
 export const MemberAttributes = z
-  .record(z.string().min(1).max(32), AttributeValue)
+  .record(text({ min: 1, max: 32 }), AttributeValue)
   .refine((a) => Object.keys(a).length <= 16, 'at most 16 attributes');
 
 export const PartyMember = z.object({
   userId: UserId,
-  name: z.string(),
-  attributes: z.record(z.string(), AttributeValue),
+  name: text(),
+  attributes: z.record(text(), AttributeValue),
   joinedAt: Timestamp,
 });
 
 export const PartyInvite = z.object({
   userId: UserId,
-  name: z.string(),
+  name: text(),
   invitedAt: Timestamp,
   /** A repeat invite does not move it. */
   expiresAt: Timestamp,
@@ -33,7 +33,7 @@ export const PartyView = z.object({
   /** False while nobody but the leader has accepted (only invites): such a party ends with its last invite. */
   permanent: z.boolean(),
   /** The queue the party is in after party.go, or null. */
-  queue: z.string().nullable(),
+  queue: text().nullable(),
   version: z.number().int().nonnegative(),
 });
 export type PartyView = z.infer<typeof PartyView>;
