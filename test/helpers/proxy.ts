@@ -10,6 +10,8 @@ export interface Proxy {
   cut(): void;
   /** Stops reading from the server on every connection: the client becomes a reader that never reads. */
   stall(): void;
+  /** Reads from the server again after stall(): the slow reader catches up. */
+  resume(): void;
   /** While blocked, new connections are dropped at once, as if the network were down. */
   block(blocked: boolean): void;
   close(): Promise<void>;
@@ -44,6 +46,9 @@ export async function startProxy(targetPort: number, targetHost = '127.0.0.1'): 
         upstream.unpipe();
         upstream.pause();
       }
+    },
+    resume() {
+      for (const [client, upstream] of pairs) upstream.pipe(client);
     },
     block(b) {
       blocked = b;
