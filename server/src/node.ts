@@ -182,8 +182,29 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
     },
     log,
   );
+  /** Everything started above, stopped in order. */
+  const stopParts = async () => {
+    listening = false;
+    transport.stopListening();
+    views.stop();
+    matchmaking.stop();
+    games.stop();
+    parties.stop();
+    await gateway.shutdown();
+    await cluster.stop();
+    await transport.close();
+    await mail.stop();
+    await commands.idle();
+    await db.close();
+  };
   await cluster.start();
-  const port = (boundPort = await transport.listen());
+  let port: number;
+  try {
+    port = boundPort = await transport.listen();
+  } catch (err) {
+    await stopParts();
+    throw err;
+  }
   listening = true;
   log.info({ port, transport: transport.name, cluster: config.redisUrl ? config.redisPrefix : 'alone', config: redactedConfig(config) }, 'lobby node listening');
 
@@ -199,18 +220,7 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
     drain,
     stop: () =>
       (stopping ??= (async () => {
-        listening = false;
-        transport.stopListening();
-        views.stop();
-        matchmaking.stop();
-        games.stop();
-        parties.stop();
-        await gateway.shutdown();
-        await cluster.stop();
-        await transport.close();
-        await mail.stop();
-        await commands.idle();
-        await db.close();
+        await stopParts();
         log.info('lobby node stopped');
       })()),
   };

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Conn, ConnHandlers, HttpRequest, Transport, TransportOptions } from './types.js';
+import { ListenError, type Conn, type ConnHandlers, type HttpRequest, type Transport, type TransportOptions } from './types.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 /** How long a closing peer gets to answer our close frame. */
@@ -138,7 +138,9 @@ export function createWsTransport(opts: TransportOptions): Transport {
     name: 'ws',
     listen: () =>
       new Promise((resolve, reject) => {
-        server.once('error', reject);
+        server.once('error', (err: NodeJS.ErrnoException) =>
+          reject(err.code === 'EADDRINUSE' ? new ListenError(opts.host, opts.port, 'the port is in use') : err.code === 'EACCES' ? new ListenError(opts.host, opts.port, 'the address is not allowed') : err),
+        );
         server.listen(opts.port, opts.host, () => resolve((server.address() as import('node:net').AddressInfo).port));
       }),
     stopListening: () => server.close(),
