@@ -148,7 +148,7 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
     })());
   const startDrain = () => void drain().then(options.onDrained, (err: unknown) => log.error({ err }, 'drain failed'));
   let boundPort = config.port;
-  const ready = () => listening && cluster.ready;
+  const ready = () => listening && cluster.ready && matchmaking.queuesOwned;
   const views = new AdminViews({ nodeId, address: () => `${config.host}:${boundPort}`, ready, drain: startDrain, cluster, gateway, games, parties, matchmaking, metrics });
   const webRoot = config.webRoot ?? (existsSync(BUILT_WEB) ? BUILT_WEB : undefined);
   const transport = createTransport(
@@ -198,6 +198,7 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
     await db.close();
   };
   await cluster.start();
+  matchmaking.start();
   let port: number;
   try {
     port = boundPort = await transport.listen();
