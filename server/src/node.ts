@@ -71,9 +71,10 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
   else if (tokenSecret.source === 'process') log.warn(`${tokenSecret.problem ?? 'FOYER_TOKEN_SECRET is unset and the data folder is memory'}: tokens are signed with a random key and die with this process`);
   const tokens = new Tokens({ ...config, tokenSecret: tokenSecret.secret });
   const registry = new OpRegistry();
-  const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir === 'memory' ? undefined : config.dataDir });
-  const applied = await migrate(db);
-  if (applied.length) log.info({ applied, storage: db.kind }, 'database migrated');
+  const unlimited = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir === 'memory' ? undefined : config.dataDir });
+  const applied = await migrate(unlimited);
+  if (applied.length) log.info({ applied, storage: unlimited.kind }, 'database migrated');
+  const db = unlimited.limited(config.storageTimeoutMs);
   const accounts = new Accounts(db);
   let bus: Bus;
   if (config.redisUrl) {

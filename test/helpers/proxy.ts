@@ -14,14 +14,27 @@ export interface Proxy {
   resume(): void;
   /** While blocked, new connections are dropped at once, as if the network were down. */
   block(blocked: boolean): void;
+  /**
+   * A server that accepts and never answers: nothing more flows on the
+   * connections there are, and new ones are accepted and left silent.
+   * Turned off, new connections go through again (the silent ones stay so).
+   */
+  blackhole(on: boolean): void;
   close(): Promise<void>;
 }
 
 export async function startProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<Proxy> {
   const pairs = new Set<[net.Socket, net.Socket]>();
   let blocked = false;
+  let silent = false;
+  const held = new Set<net.Socket>();
   const server = net.createServer((client) => {
     if (blocked) return void client.destroy();
+    if (silent) {
+      held.add(client);
+      client.on('error', () => {}).on('close', () => held.delete(client));
+      return;
+    }
     const upstream = net.connect(targetPort, targetHost);
     const pair: [net.Socket, net.Socket] = [client, upstream];
     pairs.add(pair);
@@ -53,8 +66,19 @@ export async function startProxy(targetPort: number, targetHost = '127.0.0.1'): 
     block(b) {
       blocked = b;
     },
+    blackhole(on) {
+      silent = on;
+      if (!on) return;
+      for (const [client, upstream] of pairs) {
+        client.unpipe();
+        upstream.unpipe();
+        client.pause();
+        upstream.pause();
+      }
+    },
     close: () => new Promise<void>((r) => {
       for (const [a, b] of pairs) (a.destroy(), b.destroy());
+      for (const h of held) h.destroy();
       server.close(() => r());
     }),
   };
