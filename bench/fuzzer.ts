@@ -355,13 +355,18 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzResult> {
       ws.once('open', resolve);
       ws.once('error', reject);
     });
-    if (!anon) {
+    // Storage may be slow to answer on a busy machine (STORAGE_UNAVAILABLE, TIMEOUT): that is no finding, try again.
+    for (let attempt = 1; !anon; attempt++) {
       const id = nextId++;
       ws.send(JSON.stringify({ id, op: 'auth.guest', data: { name: `Fuzzer ${id}` } }));
       const reply = await replyTo(c, id);
-      if (!reply?.ok) throw new Error(`the fuzzer could not log in: ${JSON.stringify(reply)}`);
-      learn((reply as { data?: unknown }).data);
       c.replies.length = 0;
+      if (reply?.ok) {
+        learn((reply as { data?: unknown }).data);
+        break;
+      }
+      if (attempt === 5 || !['STORAGE_UNAVAILABLE', 'TIMEOUT'].includes(reply?.error?.code ?? '')) throw new Error(`the fuzzer could not log in: ${JSON.stringify(reply)}`);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
     }
     return c;
   }
