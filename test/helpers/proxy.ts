@@ -17,7 +17,8 @@ export interface Proxy {
   /**
    * A server that accepts and never answers: nothing more flows on the
    * connections there are, and new ones are accepted and left silent.
-   * Turned off, new connections go through again (the silent ones stay so).
+   * Turned off, everything flows again, what waited included (a network
+   * that comes back, a server that was stuck and goes on).
    */
   blackhole(on: boolean): void;
   close(): Promise<void>;
@@ -28,13 +29,7 @@ export async function startProxy(targetPort: number, targetHost = '127.0.0.1'): 
   let blocked = false;
   let silent = false;
   const held = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    if (blocked) return void client.destroy();
-    if (silent) {
-      held.add(client);
-      client.on('error', () => {}).on('close', () => held.delete(client));
-      return;
-    }
+  const through = (client: net.Socket) => {
     const upstream = net.connect(targetPort, targetHost);
     const pair: [net.Socket, net.Socket] = [client, upstream];
     pairs.add(pair);
@@ -46,6 +41,12 @@ export async function startProxy(targetPort: number, targetHost = '127.0.0.1'): 
     };
     client.on('error', end).on('close', end);
     upstream.on('error', end).on('close', end);
+  };
+  const server = net.createServer((client) => {
+    if (blocked) return void client.destroy();
+    if (!silent) return through(client);
+    held.add(client);
+    client.on('error', () => {});
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
@@ -68,13 +69,15 @@ export async function startProxy(targetPort: number, targetHost = '127.0.0.1'): 
     },
     blackhole(on) {
       silent = on;
-      if (!on) return;
       for (const [client, upstream] of pairs) {
-        client.unpipe();
-        upstream.unpipe();
-        client.pause();
-        upstream.pause();
+        if (on) {
+          client.unpipe();
+          upstream.unpipe();
+        } else client.pipe(upstream).pipe(client);
       }
+      if (on) return;
+      for (const h of held) through(h);
+      held.clear();
     },
     close: () => new Promise<void>((r) => {
       for (const [a, b] of pairs) (a.destroy(), b.destroy());

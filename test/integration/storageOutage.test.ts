@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import type { Config } from '../../server/src/config.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { startProxy, type Proxy } from '../helpers/proxy.js';
 
@@ -19,6 +20,15 @@ async function onceRecovered<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
+/** A node that reaches the run's Postgres through a proxy the test controls. */
+async function nodeBehindProxy(overrides: Partial<Config>): Promise<{ t: TestNode; db: Proxy }> {
+  const url = new URL(inject('databaseUrl'));
+  const db = await startProxy(Number(url.port || 5432), url.hostname);
+  url.hostname = '127.0.0.1';
+  url.port = String(db.port);
+  return { t: await startTestNode({ databaseUrl: url.toString(), ...overrides }), db };
+}
+
 /**
  * Postgres "goes down" for one node only: the node reaches the database
  * through a proxy that drops and refuses connections, so the rest of the
@@ -28,11 +38,7 @@ describe('storage outage', () => {
   let t: TestNode;
   let db: Proxy;
   beforeAll(async () => {
-    const url = new URL(inject('databaseUrl'));
-    db = await startProxy(Number(url.port || 5432), url.hostname);
-    url.hostname = '127.0.0.1';
-    url.port = String(db.port);
-    t = await startTestNode({ databaseUrl: url.toString() });
+    ({ t, db } = await nodeBehindProxy({}));
   });
   afterAll(async () => {
     await t.stop();
@@ -72,11 +78,7 @@ describe('storage that never answers', () => {
   let t: TestNode;
   let db: Proxy;
   beforeAll(async () => {
-    const url = new URL(inject('databaseUrl'));
-    db = await startProxy(Number(url.port || 5432), url.hostname);
-    url.hostname = '127.0.0.1';
-    url.port = String(db.port);
-    t = await startTestNode({ databaseUrl: url.toString(), storageTimeoutMs: TIMEOUT_MS });
+    ({ t, db } = await nodeBehindProxy({ storageTimeoutMs: TIMEOUT_MS }));
   });
   afterAll(async () => {
     await t.stop();
