@@ -149,7 +149,10 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
     })());
   const startDrain = () => void drain().then(options.onDrained, (err: unknown) => log.error({ err }, 'drain failed'));
   let boundPort = config.port;
-  const ready = () => listening && cluster.ready && matchmaking.queuesOwned;
+  // Ready once every matchmaking queue has had an owner (mm.join works right after the first 200). Not
+  // withdrawn when an owner dies later: every node would go unready together until the takeover.
+  let queuesOwned = false;
+  const ready = () => listening && cluster.ready && (queuesOwned ||= matchmaking.queuesOwned);
   const views = new AdminViews({ nodeId, address: () => `${config.host}:${boundPort}`, ready, drain: startDrain, cluster, gateway, games, parties, matchmaking, metrics });
   const webRoot = config.webRoot ?? (existsSync(BUILT_WEB) ? BUILT_WEB : undefined);
   const transport = createTransport(
