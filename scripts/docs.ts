@@ -218,6 +218,9 @@ function variants(s: Json): Json[] | undefined {
 /** Marks a named type's name inside a type expression, for typeCell to link. */
 const REF_START = '\u0001';
 const REF_END = '\u0002';
+/** A marked reference, and either marker: built from the markers, so no control character is written in a regex literal. */
+const MARKED_REF = new RegExp(`${REF_START}.*?${REF_END}`, 'g');
+const REF_MARK = new RegExp(`${REF_START}|${REF_END}`);
 
 /** A short type expression: `string`, `integer`, `"a" | "b"`, `string[]`, `object | null`; named types marked. */
 function typeOf(s: Json): string {
@@ -234,7 +237,7 @@ function typeOf(s: Json): string {
     case 'array': {
       if (Array.isArray(s.prefixItems)) return '[' + s.prefixItems.filter(isObj).map(typeOf).join(', ') + ']';
       const item = isObj(s.items) ? typeOf(s.items) : 'any';
-      return /[ |&]/.test(item.replace(/\u0001.*?\u0002/g, '')) ? `(${item})[]` : `${item}[]`;
+      return /[ |&]/.test(item.replace(MARKED_REF, '')) ? `(${item})[]` : `${item}[]`;
     }
     case 'object':
       if (!isObj(s.properties) && isObj(s.additionalProperties)) {
@@ -259,7 +262,7 @@ function typeAnchor(name: string): string {
 function typeCell(type: string): string {
   if (!type.includes(REF_START)) return code(type);
   return type
-    .split(/\u0001|\u0002/)
+    .split(REF_MARK)
     // Array brackets stay plain after a link: [Player](#player)[].
     .map((part, i) => (i % 2 === 1 ? `[${part}](#${typeAnchor(part)})` : /^[\s[\]]*$/.test(part) ? part.trim() : ` ${code(part.trim())} `))
     .join('')

@@ -76,7 +76,7 @@ export const settings = {
   maxFrameBytes: setting('FOYER_MAX_FRAME_BYTES', positive(64 * 1024, 16 * 1024 * 1024), 'Largest inbound frame; a larger one closes the connection (1009).'),
   maxBufferedBytes: setting('FOYER_MAX_BUFFERED_BYTES', positive(1024 * 1024), 'Bytes waiting to be sent to one slow client before it is disconnected (4003).'),
   requestTimeoutMs: setting('FOYER_REQUEST_TIMEOUT_MS', ms(10_000), 'A request still unanswered after this gets TIMEOUT.'),
-  shutdownTimeoutMs: setting('FOYER_SHUTDOWN_TIMEOUT_MS', ms(10_000), 'On SIGINT/SIGTERM, how long to wait for requests in flight.'),
+  shutdownTimeoutMs: setting('FOYER_SHUTDOWN_TIMEOUT_MS', ms(10_000), 'On SIGINT/SIGTERM, how long to wait for requests in flight. The process exits at most 2 s later, whatever else is stuck.'),
 
   defaultTeamSize: setting('FOYER_DEFAULT_TEAM_SIZE', positive(4, 64), 'Players per team when a game does not set `teamSize`.'),
   maxSpectators: setting('FOYER_MAX_SPECTATORS', z.coerce.number().int().min(0).max(10_000).default(50), 'Spectators one game admits.'),
@@ -87,6 +87,7 @@ export const settings = {
   chatBurst: setting('FOYER_CHAT_BURST', positive(10, 1000), 'Chat lines a user may send at once.'),
   serverSecret: setting('FOYER_SERVER_SECRET', optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()), 'Bearer secret game servers use for /v1/... (ending games, reporting results). Unset: those endpoints are off.', true),
 
+  storageTimeoutMs: setting('FOYER_STORAGE_TIMEOUT_MS', ms(5000), 'A storage call not answered by then fails with STORAGE_UNAVAILABLE. After 3 such failures in a row, storage calls fail at once for 2 s, then one call tries again.'),
   databaseUrl: setting('DATABASE_URL', optionalString, 'postgres://… of the Postgres database. Unset: embedded PGlite in FOYER_DATA_DIR.', true),
   dataDir: setting('FOYER_DATA_DIR', z.string().default('.foyer-data'), 'Folder of the embedded PGlite database (when DATABASE_URL is unset) and of the generated token secret (when FOYER_TOKEN_SECRET is unset); `memory` keeps both in memory only.'),
   partyMaxSize: setting('FOYER_PARTY_MAX_SIZE', positive(5, 64), 'Party members plus pending invites.'),

@@ -78,9 +78,10 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
   else if (tokenSecret.source === 'process') log.warn(`${tokenSecret.problem ?? 'FOYER_TOKEN_SECRET is unset and the data folder is memory'}: tokens are signed with a random key and die with this process`);
   const tokens = new Tokens({ ...config, tokenSecret: tokenSecret.secret });
   const registry = new OpRegistry();
-  const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir === 'memory' ? undefined : config.dataDir });
-  const applied = await migrate(db);
-  if (applied.length) log.info({ applied, storage: db.kind }, 'database migrated');
+  const unlimited = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir === 'memory' ? undefined : config.dataDir });
+  const applied = await migrate(unlimited);
+  if (applied.length) log.info({ applied, storage: unlimited.kind }, 'database migrated');
+  const db = unlimited.limited(config.storageTimeoutMs);
   const accounts = new Accounts(db);
   let bus: Bus;
   if (config.redisUrl) {
@@ -160,7 +161,10 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
     })());
   const startDrain = () => void drain().then(options.onDrained, (err: unknown) => log.error({ err }, 'drain failed'));
   let boundPort = config.port;
-  const ready = () => listening && cluster.ready;
+  // Ready once every matchmaking queue has had an owner (mm.join works right after the first 200). Not
+  // withdrawn when an owner dies later: every node would go unready together until the takeover.
+  let queuesOwned = false;
+  const ready = () => listening && cluster.ready && (queuesOwned ||= matchmaking.queuesOwned);
   const views = new AdminViews({ nodeId, address: () => `${config.host}:${boundPort}`, ready, drain: startDrain, cluster, gateway, games, parties, matchmaking, metrics });
   const webRoot = config.webRoot ?? (existsSync(BUILT_WEB) ? BUILT_WEB : undefined);
   const transport = createTransport(
@@ -194,8 +198,30 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
     },
     log,
   );
+  /** Everything started above, stopped in order. */
+  const stopParts = async () => {
+    listening = false;
+    transport.stopListening();
+    views.stop();
+    matchmaking.stop();
+    games.stop();
+    parties.stop();
+    await gateway.shutdown();
+    await cluster.stop();
+    await transport.close();
+    await mail.stop();
+    await commands.idle();
+    await db.close();
+  };
   await cluster.start();
-  const port = (boundPort = await transport.listen());
+  matchmaking.start();
+  let port: number;
+  try {
+    port = boundPort = await transport.listen();
+  } catch (err) {
+    await stopParts();
+    throw err;
+  }
   listening = true;
   log.info({ port, transport: transport.name, cluster: config.redisUrl ? config.redisPrefix : 'alone', config: redactedConfig(config) }, 'lobby node listening');
 
@@ -211,18 +237,7 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
     drain,
     stop: () =>
       (stopping ??= (async () => {
-        listening = false;
-        transport.stopListening();
-        views.stop();
-        matchmaking.stop();
-        games.stop();
-        parties.stop();
-        await gateway.shutdown();
-        await cluster.stop();
-        await transport.close();
-        await mail.stop();
-        await commands.idle();
-        await db.close();
+        await stopParts();
         log.info('lobby node stopped');
       })()),
   };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isCleanText, text } from './common.js';
 import { ErrorBody } from './errors.js';
 
 /**
@@ -10,7 +11,7 @@ export const RequestId = z.number().int().min(0).max(2 ** 31 - 1);
 /** Client → server. */
 export const Request = z.object({
   id: RequestId,
-  op: z.string().min(1).max(64),
+  op: text({ min: 1, max: 64 }),
   data: z.unknown().optional(),
   /**
    * The `seq` of the last event the client has received. The server stops
@@ -34,7 +35,7 @@ export function isRequest(frame: unknown): frame is Request {
   const { id, op, ack } = frame as { id?: unknown; op?: unknown; ack?: unknown };
   return (
     typeof id === 'number' && Number.isInteger(id) && id >= 0 && id <= MAX_REQUEST_ID &&
-    typeof op === 'string' && op.length >= 1 && (op.length <= 64 || [...op].length <= 64) && // zod counts code points
+    typeof op === 'string' && op.length >= 1 && (op.length <= 64 || [...op].length <= 64) && isCleanText(op) && // zod counts code points
     (ack === undefined || (typeof ack === 'number' && Number.isSafeInteger(ack) && ack >= 0))
   );
 }
@@ -50,7 +51,7 @@ export type Reply = z.infer<typeof Reply>;
 
 /** Server → client, pushed. `seq` increases by one per event within a session. */
 export const EventFrame = z.object({
-  ev: z.string(),
+  ev: text(),
   seq: z.number().int().positive(),
   data: z.unknown(),
 });

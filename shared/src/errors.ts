@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { text } from './common.js';
 
 /**
  * Every error a reply can carry. Closed: a client can switch on it
@@ -82,15 +83,15 @@ export const ErrorCode = z.enum(Object.keys(errorCodes) as [ErrorCode, ...ErrorC
 
 /** One validation problem: where (`path` into the frame) and what. */
 export const Issue = z.object({
-  path: z.array(z.union([z.string(), z.number()])),
-  message: z.string(),
+  path: z.array(z.union([text(), z.number()])),
+  message: text(),
 });
 export type Issue = z.infer<typeof Issue>;
 
 export const ErrorBody = z
   .object({
     code: ErrorCode,
-    message: z.string().describe('For humans; do not parse it.'),
+    message: text().describe('For humans; do not parse it.'),
     issues: z.array(Issue).optional().describe('BAD_REQUEST: where the frame failed validation.'),
   })
   .meta({ id: 'Error', description: 'Why a request failed: one of the error codes, a message and, for BAD_REQUEST, the issues.' });

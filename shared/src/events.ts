@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Timestamp, UserId, UserRef } from './common.js';
+import { Timestamp, UserId, UserRef, text } from './common.js';
 import { ProfileView } from './ops.js';
 import { GameEndReason, GameId, GameLeaveReason, GameSummary, GameView, PlayerView, SpectatorView } from './games.js';
 import { TicketUpdate } from './matchmaking.js';
@@ -22,7 +22,7 @@ function event<D extends z.ZodType>(spec: EventSpec<D>): EventSpec<D> {
 export const events = {
   'server.notice': event({
     doc: 'An operator\'s message to players (maintenance, news), sent through the admin API to everyone or to one user.',
-    data: z.object({ text: z.string(), at: Timestamp }),
+    data: z.object({ text: text(), at: Timestamp }),
   }),
   'game.playerJoined': event({ doc: 'A player took a seat.', data: z.object({ ...inGame, player: PlayerView }) }),
   'game.playerLeft': event({
@@ -35,15 +35,15 @@ export const events = {
   'game.updated': event({ doc: 'The owner changed settings, or the game changed owner; the whole game as it is now.', data: z.object({ ...inGame, game: GameView }) }),
   'game.started': event({
     doc: 'The game started. Players get their single-use `sessionKey` and the game server address and must confirm before `confirmBy`; spectators get neither key nor address.',
-    data: z.object({ ...inGame, sessionKey: z.string().optional(), serverAddress: z.string().optional(), confirmBy: Timestamp }),
+    data: z.object({ ...inGame, sessionKey: text().optional(), serverAddress: text().optional(), confirmBy: Timestamp }),
   }),
   'game.ended': event({ doc: 'The game is over and removed: ended by the game server, reached its maximum duration, or nobody confirmed.', data: z.object({ gameId: GameId, reason: GameEndReason }) }),
-  'games.added': event({ doc: 'A game entered a subscribed list.', data: z.object({ subscriptionId: z.string(), game: GameSummary }) }),
-  'games.updated': event({ doc: 'A game in a subscribed list changed.', data: z.object({ subscriptionId: z.string(), game: GameSummary }) }),
-  'games.removed': event({ doc: 'A game left a subscribed list (removed, or no longer matches).', data: z.object({ subscriptionId: z.string(), gameId: GameId }) }),
+  'games.added': event({ doc: 'A game entered a subscribed list.', data: z.object({ subscriptionId: text(), game: GameSummary }) }),
+  'games.updated': event({ doc: 'A game in a subscribed list changed.', data: z.object({ subscriptionId: text(), game: GameSummary }) }),
+  'games.removed': event({ doc: 'A game left a subscribed list (removed, or no longer matches).', data: z.object({ subscriptionId: text(), gameId: GameId }) }),
   'chat.message': event({
     doc: 'A chat line in one\'s game (`gameId`) or party (`partyId`).',
-    data: z.object({ channel: z.enum(['game', 'party']), gameId: GameId.optional(), partyId: PartyId.optional(), from: UserRef, text: z.string(), at: Timestamp }),
+    data: z.object({ channel: z.enum(['game', 'party']), gameId: GameId.optional(), partyId: PartyId.optional(), from: UserRef, text: text(), at: Timestamp }),
   }),
   'party.invited': event({
     doc: 'An invite to `userId`: to the invitee (with a snapshot of the party) and to the party\'s members.',
@@ -56,14 +56,14 @@ export const events = {
   'party.snapshot': event({ doc: 'The whole party: to a newcomer on joining, and to a member who comes back within the grace period.', data: z.object({ party: PartyView }) }),
   'party.memberJoined': event({ doc: 'To the members already there: someone accepted.', data: z.object({ ...inParty, member: PartyMember }) }),
   'party.memberLeft': event({ doc: 'A member left or was kicked. `leaderId` is the leader afterwards: when the leader left, the member who joined earliest.', data: z.object({ ...inParty, userId: UserId, reason: PartyLeaveReason, leaderId: UserId }) }),
-  'party.memberUpdated': event({ doc: 'A member changed attributes.', data: z.object({ ...inParty, userId: UserId, attributes: z.record(z.string(), z.union([z.string(), z.number()])) }) }),
+  'party.memberUpdated': event({ doc: 'A member changed attributes.', data: z.object({ ...inParty, userId: UserId, attributes: z.record(text(), z.union([text(), z.number()])) }) }),
   'party.leaderChanged': event({ doc: 'The leader handed over leadership.', data: z.object({ ...inParty, leaderId: UserId }) }),
-  'party.queueChanged': event({ doc: 'The party went into a queue (party.go) or left it (`queue: null`).', data: z.object({ ...inParty, queue: z.string().nullable() }) }),
+  'party.queueChanged': event({ doc: 'The party went into a queue (party.go) or left it (`queue: null`).', data: z.object({ ...inParty, queue: text().nullable() }) }),
   'party.ended': event({ doc: 'The party is gone: disbanded, its last invite expired (temporary), or only the leader was left. Sent to the members and to the pending invitees, for whom it also ends the invite (they get no party.inviteEnded).', data: z.object({ partyId: PartyId, reason: PartyEndReason }) }),
   'mail.received': event({ doc: 'A new message: sent live to a recipient online, and at each login or resume every unacknowledged one (the oldest 200) is sent again, so a message may arrive more than once until mail.ack — never after. mail.list returns the same.', data: z.object({ mail: MailView }) }),
   'profile.ratingChanged': event({ doc: 'A reported match result changed one\'s rating.', data: z.object({ result: MatchResultView }) }),
   'friends.changed': event({ doc: 'A friendship or request with `friend.userId` changed (requested, accepted, removed, blocked); `removed: true` when the entry is gone.', data: z.object({ friend: FriendView, removed: z.boolean() }) }),
-  'presence.changed': event({ doc: 'A friend came online, went offline, joined a game or a queue, or changed activity.', data: z.object({ userId: UserId, name: z.string(), presence: Presence }) }),
+  'presence.changed': event({ doc: 'A friend came online, went offline, joined a game or a queue, or changed activity.', data: z.object({ userId: UserId, name: text(), presence: Presence }) }),
   'friends.profileChanged': event({ doc: 'A friend\'s profile changed: name, rating (after a match), level, school, side or custom data.', data: z.object({ userId: UserId, profile: ProfileView }) }),
   'mm.status': event({ doc: 'A change of one\'s matchmaking ticket: queued → found → ready, or cancelled / timedOut / failed with a reason.', data: TicketUpdate }),
 } as const satisfies Record<string, EventSpec>;

@@ -1,19 +1,19 @@
 import { z } from 'zod';
-import { DisplayName, Timestamp, UserId, UserRef } from './common.js';
+import { DisplayName, Timestamp, UserId, UserRef, list, text } from './common.js';
 
-export const GameId = z.string().min(1).max(64);
+export const GameId = text({ min: 1, max: 64 });
 
 /** Free-form values a game type defines (map, mode, region…), filterable in the game list. */
-export const AttributeValue = z.union([z.string().max(128), z.number().finite()]);
+export const AttributeValue = z.union([text({ max: 128 }), z.number().finite()]);
 export const Attributes = z
-  .record(z.string().min(1).max(32), AttributeValue)
+  .record(text({ min: 1, max: 32 }), AttributeValue)
   .refine((a) => Object.keys(a).length <= 16, 'at most 16 attributes');
 
 /** What a player brings into a game: shown to the others and used by quick join. */
 export const Profile = z
   .object({
     level: z.number().int().min(0).max(10_000).default(1),
-    school: z.string().max(32).optional().describe("The player's class; a game may require one (the game's `school`)."),
+    school: text({ max: 32 }).optional().describe("The player's class; a game may require one (the game's `school`)."),
     rating: z.number().finite().min(-100_000).max(100_000).default(1000),
   })
   .meta({ id: 'JoinProfile', description: 'What a player brings into a game (game.create, game.join, games.quickJoin): shown to the others and used by quick join.' });
@@ -27,7 +27,7 @@ const settingsShape = {
   name: DisplayName,
   maxPlayers: z.number().int().min(1).max(64),
   /** Plain text here only: stored hashed, compared in constant time, never sent to anyone. */
-  password: z.string().min(1).max(64).nullable(),
+  password: text({ min: 1, max: 64 }).nullable(),
   locked: z.boolean(),
   closed: z.boolean(),
   hidden: z.boolean().describe('Not listed; joinable by id (an invite link).'),
@@ -35,7 +35,7 @@ const settingsShape = {
   startMode: StartMode,
   minLevel: z.number().int().min(0).max(10_000).nullable(),
   maxLevel: z.number().int().min(0).max(10_000).nullable(),
-  school: z.string().max(32).nullable().describe('Only players of this school may join.'),
+  school: text({ max: 32 }).nullable().describe('Only players of this school may join.'),
   attributes: Attributes,
 };
 
@@ -46,7 +46,7 @@ export const GameSettingsUpdate = z
 
 export const GameCreate = z.object({
   name: DisplayName,
-  gameType: z.string().min(1).max(32),
+  gameType: text({ min: 1, max: 32 }),
   maxPlayers: settingsShape.maxPlayers.default(8),
   password: settingsShape.password.optional(),
   locked: z.boolean().default(false),
@@ -65,11 +65,11 @@ export const GameCreate = z.object({
 export const PlayerView = z
   .object({
     userId: UserId,
-    name: z.string(),
+    name: text(),
     slot: z.number().int().positive().describe('Seat 1..maxPlayers; a newcomer takes the lowest free one.'),
     teamIndex: z.number().int().nonnegative(),
     level: z.number(),
-    school: z.string().optional(),
+    school: text().optional(),
     rating: z.number(),
     ready: z.boolean(),
     connected: z.boolean().describe("False while the player's connection is lost and the reconnect grace runs."),
@@ -86,8 +86,8 @@ export const SpectatorView = UserRef;
 export const GameView = z
   .object({
     id: GameId,
-    name: z.string(),
-    gameType: z.string(),
+    name: text(),
+    gameType: text(),
     ownerId: UserId,
     maxPlayers: z.number().int(),
     teamSize: z.number().int(),
@@ -100,8 +100,8 @@ export const GameView = z
     startMode: StartMode,
     minLevel: z.number().nullable(),
     maxLevel: z.number().nullable(),
-    school: z.string().nullable(),
-    attributes: z.record(z.string(), AttributeValue),
+    school: text().nullable(),
+    attributes: z.record(text(), AttributeValue),
     players: z.array(PlayerView),
     spectators: z.array(SpectatorView),
     createdAt: Timestamp,
@@ -120,10 +120,10 @@ export type GameView = z.infer<typeof GameView>;
 export const GameSummary = z
   .object({
     id: GameId,
-    name: z.string(),
-    gameType: z.string(),
+    name: text(),
+    gameType: text(),
     ownerId: UserId,
-    ownerName: z.string(),
+    ownerName: text(),
     players: z.number().int(),
     maxPlayers: z.number().int(),
     freeSeats: z.number().int(),
@@ -136,8 +136,8 @@ export const GameSummary = z
     startMode: StartMode,
     minLevel: z.number().nullable(),
     maxLevel: z.number().nullable(),
-    school: z.string().nullable(),
-    attributes: z.record(z.string(), AttributeValue),
+    school: text().nullable(),
+    attributes: z.record(text(), AttributeValue),
     meanLevel: z.number().describe('Mean level of the seated players (quick join compares it).'),
     meanRating: z.number().describe('Mean rating of the seated players (quick join compares it).'),
     createdAt: Timestamp,
@@ -148,21 +148,21 @@ export type GameSummary = z.infer<typeof GameSummary>;
 
 export const AttributeFilter = z
   .discriminatedUnion('op', [
-    z.object({ key: z.string().min(1).max(32), op: z.enum(['eq', 'ne']), value: AttributeValue }),
-    z.object({ key: z.string().min(1).max(32), op: z.enum(['lt', 'le', 'gt', 'ge']), value: z.number().finite() }),
-    z.object({ key: z.string().min(1).max(32), op: z.literal('in'), value: z.array(AttributeValue).min(1).max(32) }),
+    z.object({ key: text({ min: 1, max: 32 }), op: z.enum(['eq', 'ne']), value: AttributeValue }),
+    z.object({ key: text({ min: 1, max: 32 }), op: z.enum(['lt', 'le', 'gt', 'ge']), value: z.number().finite() }),
+    z.object({ key: text({ min: 1, max: 32 }), op: z.literal('in'), value: list(AttributeValue, { min: 1, max: 32 }) }),
   ])
   .meta({ id: 'AttributeFilter', description: "A condition on one of a game's `attributes`." });
 
 export const GameFilter = z
   .object({
-    gameType: z.string().max(32).optional(),
+    gameType: text({ max: 32 }).optional(),
     status: z.enum(['open', 'inProgress', 'any']).default('any').describe('`open`: not started and not closed.'),
     hasFreeSeats: z.boolean().optional(),
     hasPassword: z.boolean().optional(),
-    nameContains: z.string().min(1).max(32).optional().describe('Case-insensitive substring of the name.'),
+    nameContains: text({ min: 1, max: 32 }).optional().describe('Case-insensitive substring of the name.'),
     level: z.number().int().min(0).max(10_000).optional().describe('Only games whose level bounds admit this level.'),
-    attributes: z.array(AttributeFilter).max(8).optional(),
+    attributes: list(AttributeFilter, { max: 8 }).optional(),
   })
   .meta({ id: 'GameFilter', description: 'Which games a game list shows; every condition given must hold.' });
 export type GameFilter = z.output<typeof GameFilter>;
@@ -180,12 +180,12 @@ export const GameListQuery = z.object({
   sort: GameSort.default({ by: 'created', order: 'desc' }),
   limit: z.number().int().min(1).max(100).default(20),
   /** From the previous page's reply; keeps its place while games come and go. */
-  cursor: z.string().max(256).optional(),
+  cursor: text({ max: 256 }).optional(),
 });
 
 export const GamePage = z.object({
   games: z.array(GameSummary),
-  cursor: z.string().optional().describe('Absent on the last page; a page may be short (each query examines a bounded number of games) and still have one.'),
+  cursor: text().optional().describe('Absent on the last page; a page may be short (each query examines a bounded number of games) and still have one.'),
 });
 
 export const GameLeaveReason = z.enum(['left', 'kicked', 'disconnected', 'unconfirmed', 'joinedAnother']);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Timestamp, UserId } from './common.js';
+import { Timestamp, UserId, text } from './common.js';
 import { GameId } from './games.js';
 
 /** A side a player is willing to play on; queues with sides pair A against B. */
@@ -10,7 +10,7 @@ export const MatchProfile = z
   .object({
     rating: z.number().finite().min(-100_000).max(100_000).default(1000),
     latencies: z
-      .record(z.string().min(1).max(32), z.number().min(0).max(60_000))
+      .record(text({ min: 1, max: 32 }), z.number().min(0).max(60_000))
       .optional()
       .describe('Measured round trip to each region in ms, for queues with a latency limit (`maxLatencyMs`).'),
     side: Side.default('any').describe('A side the player is willing to play on; queues with `sides` pair A against B.'),
@@ -25,7 +25,7 @@ export const MatchProfile = z
  */
 export const QueueConfig = z
   .strictObject({
-    name: z.string().min(1).max(32).describe('What mm.join, party.go and game.queue name; unique among the queues.'),
+    name: text({ min: 1, max: 32 }).describe('What mm.join, party.go and game.queue name; unique among the queues.'),
     teams: z.number().int().min(1).max(8).default(2).describe('Teams per match.'),
     teamSize: z.number().int().min(1).max(32).describe('Players per team.'),
     partySizes: z.array(z.number().int().min(1)).optional().describe('Party sizes that may queue as one ticket; default any size up to `teamSize`.'),
@@ -41,8 +41,8 @@ export const QueueConfig = z
     acceptTimeoutMs: z.number().int().min(1).default(20_000).describe('How long players have to mm.accept a found match.'),
     sides: z.boolean().default(false).describe("Pair side A against side B (a ticket's players must agree on one side or `any`)."),
     maxLatencyMs: z.number().min(0).optional().describe('Players need a region with at most this latency in common.'),
-    requiredAttributes: z.array(z.string().min(1).max(32)).default([]).describe('Member attributes every player of a party ticket must have set (e.g. "character").'),
-    uniqueAttribute: z.string().min(1).max(32).optional().describe('Member attribute that must not repeat within one team (e.g. "character").'),
+    requiredAttributes: z.array(text({ min: 1, max: 32 })).default([]).describe('Member attributes every player of a party ticket must have set (e.g. "character").'),
+    uniqueAttribute: text({ min: 1, max: 32 }).optional().describe('Member attribute that must not repeat within one team (e.g. "character").'),
   })
   .meta({
     id: 'QueueConfig',
@@ -54,28 +54,28 @@ export type QueueConfig = z.output<typeof QueueConfig>;
 export const TicketStatus = z.enum(['queued', 'found', 'ready', 'cancelled', 'timedOut', 'failed']);
 
 export const MatchPlayer = z
-  .object({ userId: UserId, name: z.string(), accepted: z.boolean() })
+  .object({ userId: UserId, name: text(), accepted: z.boolean() })
   .meta({ id: 'MatchPlayer', description: 'A player of a found match and whether they accepted it.' });
 
 /** Every status change of a player's ticket, pushed to each of its players. */
 export const TicketUpdate = z
   .object({
-    ticketId: z.string(),
-    queue: z.string(),
+    ticketId: text(),
+    queue: text(),
     status: TicketStatus,
-    reason: z.string().optional().describe('cancelled / timedOut / failed: why.'),
+    reason: text().optional().describe('cancelled / timedOut / failed: why.'),
     queuedAt: Timestamp.describe('When the ticket entered the queue; kept when it returns after a failed accept phase.'),
     match: z
       .object({
-        matchId: z.string(),
+        matchId: text(),
         acceptBy: Timestamp,
         teams: z.array(z.array(MatchPlayer)),
       })
       .optional()
       .describe('found / ready: the match.'),
     gameId: GameId.optional().describe('ready: the game everyone was seated in.'),
-    sessionKey: z.string().optional().describe("ready: this player's single-use key for the game server."),
-    serverAddress: z.string().optional().describe('ready: the game server address.'),
+    sessionKey: text().optional().describe("ready: this player's single-use key for the game server."),
+    serverAddress: text().optional().describe('ready: the game server address.'),
   })
   .meta({
     id: 'Ticket',

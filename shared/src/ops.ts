@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DisplayName, Timestamp, Token, UserId } from './common.js';
+import { DisplayName, Timestamp, Token, UserId, jsonObject, list, text } from './common.js';
 import { GameCreate, GameFilter, GameId, GameListQuery, GamePage, GameSettingsUpdate, GameSort, GameView, Profile } from './games.js';
 import { MatchProfile, TicketUpdate } from './matchmaking.js';
 import { PartyId, PartyView, ReceivedInvite } from './parties.js';
@@ -25,15 +25,15 @@ function op<D extends z.ZodType, R extends z.ZodType>(spec: OpSpec<D, R>): OpSpe
 export const ProfileView = z
   .object({
     userId: UserId,
-    name: z.string(),
+    name: text(),
     kind: z.enum(['guest', 'named', 'external']),
     rating: z
       .object({ mu: z.number(), sigma: z.number(), ordinal: z.number() })
       .describe('OpenSkill: `ordinal` (mu − 3σ) is the conservative rating to show and sort by.'),
     level: z.number().int(),
-    school: z.string().nullable(),
-    side: z.string().nullable(),
-    custom: z.record(z.string(), z.unknown()),
+    school: text().nullable(),
+    side: text().nullable(),
+    custom: z.record(text(), z.unknown()),
     role: z.enum(['player', 'moderator', 'admin']),
     createdAt: Timestamp,
   })
@@ -42,7 +42,7 @@ export const ProfileView = z
 const Login = z
   .object({
     userId: UserId,
-    name: z.string(),
+    name: text(),
     token: Token.optional().describe('Present when the server issued a token (auth.guest, auth.refresh).'),
     expiresAt: Timestamp.describe('When the token that authenticates this connection expires.'),
   })
@@ -55,25 +55,25 @@ export const ops = {
   'auth.guest': op({
     auth: false,
     doc: 'Log in as a guest. A new guest gets a `deviceSecret` (returned once): keep it on the device and send it next time to be the same guest again, with the same id, rating and friends. Returns a token for later connections (`?token=` or auth.token) and for session.resume.',
-    data: z.object({ name: DisplayName, deviceSecret: z.string().min(16).max(128).optional() }),
-    result: IssuedLogin.extend({ deviceSecret: z.string().optional() }),
+    data: z.object({ name: DisplayName, deviceSecret: text({ min: 16, max: 128 }).optional() }),
+    result: IssuedLogin.extend({ deviceSecret: text().optional() }),
   }),
   'auth.register': op({
     auth: false,
     doc: 'Create a named account and log in. Names are unique whatever their case (NAME_TAKEN). The password is stored as an scrypt hash only.',
-    data: z.object({ name: DisplayName, password: z.string().min(8).max(200) }),
+    data: z.object({ name: DisplayName, password: text({ min: 8, max: 200 }) }),
     result: IssuedLogin,
   }),
   'auth.login': op({
     auth: false,
     doc: 'Log in to a named account. WRONG_CREDENTIALS does not say which part was wrong; repeated failures per name and per address get LOGIN_THROTTLED.',
-    data: z.object({ name: DisplayName, password: z.string().min(1).max(200) }),
+    data: z.object({ name: DisplayName, password: text({ min: 1, max: 200 }) }),
     result: IssuedLogin,
   }),
   'auth.upgrade': op({
     auth: true,
     doc: 'Turn the guest account one is logged in with into a named one, keeping its id, rating and friends.',
-    data: z.object({ name: DisplayName, password: z.string().min(8).max(200) }),
+    data: z.object({ name: DisplayName, password: text({ min: 8, max: 200 }) }),
     result: IssuedLogin,
   }),
   'profile.get': op({
@@ -87,9 +87,9 @@ export const ops = {
     doc: 'Change one\'s own level, school, side or custom data (JSON, at most 4 KiB).',
     data: z.object({
       level: z.number().int().min(0).max(10_000).optional(),
-      school: z.string().max(32).nullable().optional(),
-      side: z.string().max(32).nullable().optional(),
-      custom: z.record(z.string(), z.unknown()).refine((c) => JSON.stringify(c).length <= 4096, 'custom data is limited to 4 KiB').optional(),
+      school: text({ max: 32 }).nullable().optional(),
+      side: text({ max: 32 }).nullable().optional(),
+      custom: jsonObject(4096).optional(),
     }),
     result: z.object({ profile: ProfileView }),
   }),
@@ -133,7 +133,7 @@ export const ops = {
     doc: 'Join a game by id, or watch it with `spectate: true`. A player in another game leaves it first. Refusals, checked in this order: GAME_NOT_FOUND, SCHOOL_REQUIRED, FRIENDS_ONLY, WRONG_PASSWORD, LEVEL_TOO_LOW, LEVEL_TOO_HIGH, GAME_FULL, GAME_LOCKED, GAME_CLOSED, GAME_IN_PROGRESS. Joining the game one is in already changes nothing.',
     data: z.object({
       gameId: GameId,
-      password: z.string().max(64).optional(),
+      password: text({ max: 64 }).optional(),
       spectate: z.boolean().default(false),
       profile: Profile.default({ level: 1, rating: 1000 }),
       /** Party leader: the whole party joins if every member fits, or nobody does. */
@@ -164,7 +164,7 @@ export const ops = {
     data: z.object({}),
     result: z.object({ confirmBy: Timestamp }),
   }),
-  'game.confirm': op({ auth: true, doc: 'Confirm a started game with the session key from game.started. Players who do not confirm in time are removed.', data: z.object({ sessionKey: z.string().min(1).max(128) }), result: z.object({}) }),
+  'game.confirm': op({ auth: true, doc: 'Confirm a started game with the session key from game.started. Players who do not confirm in time are removed.', data: z.object({ sessionKey: text({ min: 1, max: 128 }) }), result: z.object({}) }),
   'games.list': op({
     auth: true,
     doc: 'One page of the game list, filtered and sorted. Hidden games are never listed. A very selective filter can return fewer than `limit` games (even none) with a `cursor`: keep paging until the cursor is absent.',
@@ -175,19 +175,19 @@ export const ops = {
     auth: true,
     doc: 'The first page of a filtered list, then games.added / games.updated / games.removed events as games enter, change in or leave the filter. The subscription starts before the page is read, so no change is missed between them.',
     data: z.object({ filter: GameFilter.default({ status: 'any' }), sort: GameSort.default({ by: 'created', order: 'desc' }), limit: z.number().int().min(1).max(100).default(20) }),
-    result: GamePage.extend({ subscriptionId: z.string() }),
+    result: GamePage.extend({ subscriptionId: text() }),
   }),
-  'games.unsubscribe': op({ auth: true, doc: 'Stop a games.subscribe.', data: z.object({ subscriptionId: z.string().max(64) }), result: z.object({}) }),
+  'games.unsubscribe': op({ auth: true, doc: 'Stop a games.subscribe.', data: z.object({ subscriptionId: text({ max: 64 }) }), result: z.object({}) }),
   'games.quickJoin': op({
     auth: true,
     doc: 'Join the open game of this type that fits best (closest level and rating, then fullest, then oldest). When none fits: with `create`, create one (auto create); without, NO_GAME_FOUND.',
-    data: z.object({ gameType: z.string().min(1).max(32), profile: Profile.default({ level: 1, rating: 1000 }), create: GameCreate.omit({ gameType: true, profile: true }).optional() }),
+    data: z.object({ gameType: text({ min: 1, max: 32 }), profile: Profile.default({ level: 1, rating: 1000 }), create: GameCreate.omit({ gameType: true, profile: true }).optional() }),
     result: z.object({ game: GameView, created: z.boolean() }),
   }),
   'chat.send': op({
     auth: true,
     doc: 'Say something to the players and spectators of one\'s game (`channel: "game"`) or to one\'s party (`"party"`).',
-    data: z.object({ channel: z.enum(['game', 'party']), text: z.string().trim().min(1).max(500) }),
+    data: z.object({ channel: z.enum(['game', 'party']), text: text({ trim: true, min: 1, max: 500 }) }),
     result: z.object({}),
   }),
 
@@ -210,13 +210,13 @@ export const ops = {
   'party.setAttributes': op({
     auth: true,
     doc: 'Set one\'s own member attributes (character, hero level…), merged into what was set; `null` removes a key. Seen by the whole party. Frozen while the party is queued.',
-    data: z.object({ attributes: z.record(z.string().min(1).max(32), z.union([z.string().max(128), z.number().finite(), z.null()])) }),
+    data: z.object({ attributes: z.record(text({ min: 1, max: 32 }), z.union([text({ max: 128 }), z.number().finite(), z.null()])) }),
     result: z.object({ party: PartyView }),
   }),
   'party.go': op({
     auth: true,
     doc: 'Leader: queue the whole party as one ticket. Drops pending invites. Checks in order: NOT_IN_PARTY (one is in no party: queue alone with mm.join), QUEUE_NOT_FOUND, NOT_LEADER, PARTY_TEMPORARY, IN_MATCHMAKING (a member queued already), MISSING_ATTRIBUTES, PARTY_SIZE_NOT_ALLOWED, DUPLICATE_ATTRIBUTE, SIDE_CONFLICT.',
-    data: z.object({ queue: z.string().min(1).max(32), profile: MatchProfile.default({ rating: 1000, side: 'any' }) }),
+    data: z.object({ queue: text({ min: 1, max: 32 }), profile: MatchProfile.default({ rating: 1000, side: 'any' }) }),
     result: TicketUpdate,
   }),
   'party.current': op({ auth: true, doc: 'One\'s party and the invites one holds: what a client fetches after a resync.', data: z.object({}), result: z.object({ party: PartyView.nullable(), invites: z.array(ReceivedInvite) }) }),
@@ -224,13 +224,13 @@ export const ops = {
   'mm.join': op({
     auth: true,
     doc: 'Queue alone. Refusals: QUEUE_NOT_FOUND, IN_PARTY (the leader queues a party with party.go), IN_MATCHMAKING, PARTY_SIZE_NOT_ALLOWED.',
-    data: z.object({ queue: z.string().min(1).max(32), profile: MatchProfile.default({ rating: 1000, side: 'any' }) }),
+    data: z.object({ queue: text({ min: 1, max: 32 }), profile: MatchProfile.default({ rating: 1000, side: 'any' }) }),
     result: TicketUpdate,
   }),
   'game.queue': op({
     auth: true,
     doc: 'Game owner: put the whole game\'s players in a queue as one team (PvP). Players may still leave; a team no longer of a size the queue takes drops out and the game is open again.',
-    data: z.object({ queue: z.string().min(1).max(32) }),
+    data: z.object({ queue: text({ min: 1, max: 32 }) }),
     result: TicketUpdate,
   }),
   'mm.cancel': op({ auth: true, doc: 'Cancel one\'s ticket (for the whole party or game team) until the match is ready; MATCH_STARTED after that.', data: z.object({}), result: z.object({}) }),
@@ -242,16 +242,16 @@ export const ops = {
     auth: true,
     doc: 'Send a message to users online or offline: online recipients get mail.received now, the others at their next login. Sending the same `clientMsgId` again sends nothing new. Refusals per recipient come back in `failed` (USER_NOT_FOUND, BLOCKED, INBOX_FULL).',
     data: MailSend,
-    result: z.object({ sent: z.array(z.object({ to: UserId, id: MailId })), failed: z.array(z.object({ to: UserId, code: z.string() })) }),
+    result: z.object({ sent: z.array(z.object({ to: UserId, id: MailId })), failed: z.array(z.object({ to: UserId, code: text() })) }),
   }),
   'mail.sendBatch': op({
     auth: true,
     doc: 'Several messages at once, each keyed by its `clientMsgId`; returns the ids that failed and why.',
-    data: z.object({ messages: z.array(MailSend).min(1).max(50) }),
-    result: z.object({ failed: z.array(z.object({ clientMsgId: z.string(), to: UserId, code: z.string() })) }),
+    data: z.object({ messages: list(MailSend, { min: 1, max: 50 }) }),
+    result: z.object({ failed: z.array(z.object({ clientMsgId: text(), to: UserId, code: text() })) }),
   }),
   'mail.list': op({ auth: true, doc: 'One\'s unacknowledged, unexpired messages, oldest first.', data: z.object({ limit: z.number().int().min(1).max(200).default(50) }), result: z.object({ mail: z.array(MailView) }) }),
-  'mail.ack': op({ auth: true, doc: 'Acknowledge messages after processing them: they are deleted from storage, and are never delivered again.', data: z.object({ ids: z.array(MailId).min(1).max(200) }), result: z.object({ deleted: z.number().int() }) }),
+  'mail.ack': op({ auth: true, doc: 'Acknowledge messages after processing them: they are deleted from storage, and are never delivered again.', data: z.object({ ids: list(MailId, { min: 1, max: 200 }) }), result: z.object({ deleted: z.number().int() }) }),
 
   'profile.matches': op({ auth: true, doc: 'A player\'s match history, newest first.', data: z.object({ userId: UserId.optional(), limit: z.number().int().min(1).max(100).default(20) }), result: z.object({ matches: z.array(MatchResultView) }) }),
 
@@ -262,7 +262,7 @@ export const ops = {
   'friends.block': op({ auth: true, doc: 'Block a user: any friendship or request ends; they cannot request, mail or invite you to a party.', data: z.object({ userId: UserId }), result: z.object({}) }),
   'friends.unblock': op({ auth: true, doc: 'Lift a block you set.', data: z.object({ userId: UserId }), result: z.object({}) }),
   'friends.list': op({ auth: true, doc: 'Friends (with presence), requests both ways, and whom you blocked.', data: z.object({}), result: z.object({ friends: z.array(FriendView) }) }),
-  'presence.set': op({ auth: true, doc: 'Set the game-defined activity text friends see (null clears it). The status (online, in game, in queue) follows what you do.', data: z.object({ activity: z.string().max(64).nullable() }), result: z.object({ presence: Presence }) }),
+  'presence.set': op({ auth: true, doc: 'Set the game-defined activity text friends see (null clears it). The status (online, in game, in queue) follows what you do.', data: z.object({ activity: text({ max: 64 }).nullable() }), result: z.object({ presence: Presence }) }),
 } as const satisfies Record<string, OpSpec>;
 
 export type Ops = typeof ops;

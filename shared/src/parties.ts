@@ -1,19 +1,19 @@
 import { z } from 'zod';
-import { Timestamp, UserId, UserRef } from './common.js';
+import { Timestamp, UserId, UserRef, text } from './common.js';
 import { AttributeValue } from './games.js';
 
-export const PartyId = z.string().min(1).max(64);
+export const PartyId = text({ min: 1, max: 64 });
 
 /** Per-member choices the party sees (character, hero level…); some queues require some of them. */
 export const MemberAttributes = z
-  .record(z.string().min(1).max(32), AttributeValue)
+  .record(text({ min: 1, max: 32 }), AttributeValue)
   .refine((a) => Object.keys(a).length <= 16, 'at most 16 attributes');
 
 export const PartyMember = z
   .object({
     userId: UserId,
-    name: z.string(),
-    attributes: z.record(z.string(), AttributeValue).describe('Set with party.setAttributes.'),
+    name: text(),
+    attributes: z.record(text(), AttributeValue).describe('Set with party.setAttributes.'),
     joinedAt: Timestamp,
   })
   .meta({ id: 'PartyMember', description: 'A member of a party.' });
@@ -21,7 +21,7 @@ export const PartyMember = z
 export const PartyInvite = z
   .object({
     userId: UserId,
-    name: z.string(),
+    name: text(),
     invitedAt: Timestamp,
     expiresAt: Timestamp.describe('A repeat invite does not move it.'),
   })
@@ -39,7 +39,7 @@ export const PartyView = z
     members: z.array(PartyMember).describe('In join order: the next in line leads when the leader leaves.'),
     invites: z.array(PartyInvite),
     permanent: z.boolean().describe('False while nobody but the leader has accepted (only invites): such a party ends with its last invite.'),
-    queue: z.string().nullable().describe('The queue the party is in after party.go, or null.'),
+    queue: text().nullable().describe('The queue the party is in after party.go, or null.'),
     version: z.number().int().nonnegative(),
   })
   .meta({

@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { Timestamp, UserId } from './common.js';
+import { Timestamp, UserId, list, text } from './common.js';
 
 /** Where a player is, as friends see it; `activity` is free text a game defines ("in the shop"). */
 export const PresenceStatus = z.enum(['offline', 'online', 'inGame', 'inQueue']);
 export const Presence = z
   .object({
     status: PresenceStatus.describe('Follows what the player does: online, in a game, in a queue.'),
-    activity: z.string().max(64).nullable().describe('Free text a game defines ("in the shop"), set with presence.set.'),
+    activity: text({ max: 64 }).nullable().describe('Free text a game defines ("in the shop"), set with presence.set.'),
   })
   .meta({ id: 'Presence', description: 'Where a player is, as friends see it.' });
 
@@ -15,21 +15,21 @@ export const FriendState = z.enum(['friend', 'requestSent', 'requestReceived', '
 export const FriendView = z
   .object({
     userId: UserId,
-    name: z.string(),
+    name: text(),
     state: FriendState,
     presence: Presence.optional().describe('Only for friends: what they are doing.'),
     since: Timestamp,
   })
   .meta({ id: 'Friend', description: 'One entry of the friend list: a friend, a request either way, or a user one blocked.' });
 
-export const MailId = z.string().min(1).max(64);
+export const MailId = text({ min: 1, max: 64 });
 
 export const MailView = z
   .object({
     id: MailId,
-    from: z.string().describe('`<project>:<userId>` of the sender, or `system:<project>` for operators.'),
-    fromName: z.string(),
-    body: z.string(),
+    from: text().describe('`<project>:<userId>` of the sender, or `system:<project>` for operators.'),
+    fromName: text(),
+    body: text(),
     sentAt: Timestamp,
     expiresAt: Timestamp,
   })
@@ -37,9 +37,9 @@ export const MailView = z
 
 export const MailSend = z
   .object({
-    to: z.array(UserId).min(1).max(50),
-    body: z.string().min(1).max(2000),
-    clientMsgId: z.string().min(1).max(64).describe("The sender's own id for this message: sending it again changes nothing."),
+    to: list(UserId, { min: 1, max: 50 }),
+    body: text({ min: 1, max: 2000 }),
+    clientMsgId: text({ min: 1, max: 64 }).describe("The sender's own id for this message: sending it again changes nothing."),
   })
   .meta({ id: 'MailSend', description: 'A message to send to one or more users (mail.send, mail.sendBatch).' });
 
@@ -48,8 +48,8 @@ export const Rating = z.object({ mu: z.number(), sigma: z.number() }).meta({ id:
 
 export const MatchResultView = z
   .object({
-    matchId: z.string(),
-    gameType: z.string(),
+    matchId: text(),
+    gameType: text(),
     rank: z.number().int().positive().describe('1 is best; teams that tie share a rank.'),
     teamIndex: z.number().int().nonnegative(),
     ratingBefore: Rating,

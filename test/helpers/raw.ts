@@ -49,6 +49,18 @@ export class RawClient {
     return new Promise((resolve) => this.waiters.push({ pred, resolve }));
   }
 
+  /**
+   * Writes one masked text frame with these bytes straight to the socket,
+   * bypassing the library's own checks (e.g. invalid UTF-8).
+   */
+  sendRawText(payload: Buffer): void {
+    if (payload.length > 125) throw new Error('sendRawText writes short frames only');
+    const mask = Buffer.from([0x12, 0x34, 0x56, 0x78]);
+    const masked = payload.map((b, i) => b ^ mask[i % 4]!);
+    const socket = (this.ws as unknown as { _socket: import('node:net').Socket })._socket;
+    socket.write(Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, masked]));
+  }
+
   close(): void {
     this.ws.terminate();
   }

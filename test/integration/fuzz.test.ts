@@ -1,7 +1,8 @@
 import { ops } from '@foyer/shared';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestNode, type TestNode } from '../helpers/node.js';
+import { fuzz } from '../../bench/fuzzer.js';
+import { startTestNode, withNode, type TestNode } from '../helpers/node.js';
 import { RawClient } from '../helpers/raw.js';
 
 const opNames = Object.keys(ops);
@@ -78,4 +79,51 @@ describe('hostile frames', () => {
     expect(r.error.issues[0].message).toMatch(/string/);
     raw.close();
   });
+
+  it('refuses NUL, lone surrogates and shapes that once made validation throw with BAD_REQUEST, in every string field', async () => {
+    const raw = new RawClient(`${t.url}/?v=1`);
+    await raw.request('auth.guest', { name: 'Strings' });
+    const friend = (await t.guest('Other')).userId!;
+    const throwing = { length: { toString: 1 } };
+    const cases: [string, unknown][] = [
+      ['mail.send', { to: [friend], body: 'a\u0000b', clientMsgId: 'nul-1' }],
+      ['mail.send', { to: [friend], body: 'lone \ud800', clientMsgId: 'sur-1' }],
+      ['mail.send', { to: throwing, body: 'x', clientMsgId: 'len-1' }],
+      ['profile.update', { school: 'mage\u0000' }],
+      ['profile.update', { side: '\udc00' }],
+      ['profile.update', { custom: { note: 'x\u0000y' } }],
+      ['profile.update', { custom: { deep: { '\ud800': 1 } } }],
+      ['friends.request', { userId: 'u\u0000' }],
+      ['friends.block', { userId: '\ud83d' }],
+      ['friends.request', { userId: throwing }],
+      ['chat.send', { channel: 'game', text: throwing }],
+      ['presence.set', { activity: 'in \u0000 shop' }],
+      ['games.list', { filter: { nameContains: '\udfff' } }],
+      ['game.create', { name: 'ok', gameType: 'g\u0000' }],
+      ['mail.ack', { ids: throwing }],
+    ];
+    for (const [op, data] of cases) {
+      const r = await raw.request(op, data);
+      expect({ op, data, code: r.error?.code }).toEqual({ op, data, code: 'BAD_REQUEST' });
+    }
+    // An op name with NUL is refused the same way, and the connection goes on.
+    raw.send('{"id":5,"op":"session.ping\\u0000"}');
+    expect((await raw.next((f) => f.re === 5 || (f.re === null && f.error))).error.code).toBe('BAD_REQUEST');
+    expect((await raw.request('session.ping', {})).ok).toBe(true);
+    raw.close();
+  });
+});
+
+describe('fuzzing with the bench\'s frames (npm run bench:fuzz sends a million)', () => {
+  it('20,000 random and mutated frames, logged in and not: no INTERNAL, none missing or twice, no connection closed, the node well', () =>
+    withNode({ rateLimitBurst: 100_000, rateLimitPerSec: 100_000, authTimeoutMs: 600_000, queues: [{ name: 'duel', teams: 2, teamSize: 1 }] }, async (t) => {
+      const result = await fuzz({ url: t.url, frames: 20_000, connections: 8, seed: 14 });
+      expect(result.samples).toEqual([]);
+      expect(result).toMatchObject({ frames: 20_000, internal: 0, missing: 0, duplicate: 0, closed: 0 });
+      expect(t.logs.join('')).not.toContain('"level":50');
+      expect((await fetch(`${t.httpUrl}/healthz`)).status).toBe(200);
+      const c = await t.guest('After the storm');
+      expect((await c.call('session.ping', {})).serverTime).toBeGreaterThan(0);
+    }),
+  120_000);
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { withNode, type TestNode } from '../helpers/node.js';
+import { transport, withNode, type TestNode } from '../helpers/node.js';
 import { startProxy } from '../helpers/proxy.js';
 import { RawClient } from '../helpers/raw.js';
 
@@ -29,10 +29,18 @@ describe('limits', () => {
       raw.send({ id: 77, op: 'session.ping', data: { pad: 'x'.repeat(1500) } });
       expect((await raw.closed).code).toBe(1009);
       expect(raw.frames.some((f) => f.re === 77)).toBe(false);
-      // A huge frame is cut off too (uWS without a close frame past 4x the limit).
+      // However far over the limit, before the node reads it all; uWebSockets.js cuts a frame
+      // over 4x the limit itself, without a close frame (documented with the close codes).
       const big = await loggedIn(t);
-      big.send('x'.repeat(1024 * 1024));
-      expect([1006, 1009]).toContain((await big.closed).code);
+      big.send('x'.repeat(16 * 1024 * 1024));
+      expect((await big.closed).code).toBe(transport === 'uws' ? 1006 : 1009);
+    }));
+
+  it('closes a connection that sends a text frame that is not UTF-8 with 1007 (uws: cut by uWebSockets.js, 1006)', () =>
+    withNode({}, async (t) => {
+      const raw = await loggedIn(t);
+      raw.sendRawText(Buffer.from([0x7b, 0xc3, 0x28, 0x7d])); // "{", a broken two-byte sequence, "}"
+      expect((await raw.closed).code).toBe(transport === 'uws' ? 1006 : 1007);
     }));
 
   it('closes a client that does not answer pings with 4006, and keeps one that does', () =>
@@ -61,13 +69,17 @@ describe('limits', () => {
         const me = (await reader.request('auth.guest', { name: 'Slow' })).data.userId as string;
         proxy.stall();
         const text = 'y'.repeat(2000);
+        const cutOff = async () => /foyer_closes_total\{reason="4003"\} 1/.test(await (await fetch(`${t.httpUrl}/metrics`)).text());
         let sent = 0;
         // Kernel buffers take a few MB first; then the node's own buffer grows past the cap.
-        while ((await t.admin('GET', '/admin/stats')).body.connections > 0) {
+        while (!(await cutOff())) {
           await Promise.all(Array.from({ length: 100 }, () => t.admin('POST', '/admin/notice', { userId: me, text })));
           sent += 100 * text.length;
           expect(sent).toBeLessThan(64 * 1024 * 1024);
         }
+        // A reader that catches up learns why it was cut off (the close frame follows the backlog).
+        proxy.resume();
+        expect((await reader.closed).code).toBe(4003);
         // The node holds the session for a resume, but no longer the connection or its backlog.
         expect((await t.admin('GET', '/admin/stats')).body).toMatchObject({ connections: 0, sessions: 1 });
         expect(t.logs.join('')).not.toContain('"level":50');

@@ -1,12 +1,14 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { LobbyClient } from '@foyer/client-sdk';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { transport } from '../helpers/node.js';
+import { RawClient } from '../helpers/raw.js';
 
 const MAIN = fileURLToPath(new URL('../../server/dist/main.js', import.meta.url));
 
@@ -60,4 +62,90 @@ describe('the node as a process (what npm start runs)', () => {
     expect(await p.exited).toBe(2);
     expect(p.errors()).toMatch(/unknown flag --prot/);
   });
+
+  it('refuses a port already in use (by a node or anything else) with one clear line and a non-zero exit', async () => {
+    const db = { DATABASE_URL: inject('databaseUrl') };
+    const first = run(['--port', '0', '--host', '127.0.0.1'], db);
+    const nodePort = await first.listening;
+    const plain = net.createServer();
+    await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
+    const plainPort = (plain.address() as net.AddressInfo).port;
+    try {
+      for (const port of [nodePort, plainPort]) {
+        const second = run(['--port', String(port), '--host', '127.0.0.1'], db);
+        expect(await second.exited).toBe(1);
+        expect(second.errors()).toMatch(new RegExp(`^foyer: cannot listen on 127\\.0\\.0\\.1:${port}: the port is in use[^\\n]*\\n$`));
+        expect(second.output()).not.toContain('Foyer lobby on');
+      }
+      // The first node still serves alone.
+      expect((await fetch(`http://127.0.0.1:${nodePort}/healthz`)).status).toBe(200);
+    } finally {
+      plain.close();
+      first.child.kill('SIGTERM');
+      await first.exited;
+    }
+  }, 60_000);
+
+  describe('stops on SIGTERM within its shutdown timeout whatever happens to stdout', () => {
+    const SHUTDOWN_MS = 1000;
+    /** What main.ts allows beyond the timeout (later steps, the last log lines), and a second for a busy machine. */
+    const MARGIN_MS = 2000 + 1000;
+
+    /** A node whose stdout is a FIFO (64 KiB) that the test opens and never reads. */
+    async function nodeOnFifo() {
+      const dir = mkdtempSync(path.join(tmpdir(), 'foyer-fifo-'));
+      const fifo = path.join(dir, 'stdout');
+      execFileSync('mkfifo', [fifo]);
+      const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+      const writer = openSync(fifo, constants.O_WRONLY);
+      const port = await freePort();
+      const child = spawn(process.execPath, [MAIN, '--port', String(port), '--host', '127.0.0.1'], {
+        env: { ...process.env, DATABASE_URL: inject('databaseUrl'), FOYER_TRANSPORT: transport, LOG_LEVEL: 'debug', FOYER_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_MS) },
+        stdio: ['ignore', writer, 'pipe'],
+      });
+      closeSync(writer);
+      const exited = once(child, 'exit').then(([code]) => code as number | null);
+      const url = `http://127.0.0.1:${port}`;
+      while (!(await fetch(`${url}/healthz`).then((r) => r.ok, () => false))) await new Promise((r) => setTimeout(r, 50));
+      // Fill the pipe: every login writes a log line (debug); 600 of them are well over 64 KiB.
+      for (let i = 0; i < 600; i++) {
+        const raw = new RawClient(`ws://127.0.0.1:${port}/?v=1`);
+        expect((await raw.request('auth.guest', { name: `Filler ${i}` })).ok).toBe(true);
+        raw.close();
+      }
+      return { child, exited, reader };
+    }
+
+    async function stopsInTime(child: ReturnType<typeof spawn>, exited: Promise<number | null>) {
+      const started = Date.now();
+      child.kill('SIGTERM');
+      const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), SHUTDOWN_MS + MARGIN_MS))]);
+      if (code === 'hung') child.kill('SIGKILL');
+      expect(code).toBe(0);
+      expect(Date.now() - started).toBeLessThan(SHUTDOWN_MS + MARGIN_MS);
+    }
+
+    it('a reader that stopped reading', async () => {
+      const { child, exited, reader } = await nodeOnFifo();
+      try {
+        await stopsInTime(child, exited);
+      } finally {
+        closeSync(reader);
+      }
+    }, 60_000);
+
+    it('a reader that is gone', async () => {
+      const { child, exited, reader } = await nodeOnFifo();
+      closeSync(reader);
+      await stopsInTime(child, exited);
+    }, 60_000);
+  });
 });
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as net.AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
+}

@@ -1,8 +1,33 @@
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import type { Config } from '../../server/src/config.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { startProxy, type Proxy } from '../helpers/proxy.js';
 
 const code = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code: string }) => e.code);
+
+/**
+ * The outcome of `call` once storage is back: the breaker that opened during
+ * the outage fails calls at once for a while, then lets one probe through.
+ */
+async function onceRecovered<T>(call: () => Promise<T>): Promise<T> {
+  for (let tries = 0; ; tries++) {
+    try {
+      return await call();
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'STORAGE_UNAVAILABLE' || tries >= 50) throw err;
+      await new Promise((r) => setTimeout(r, 100)); // the breaker reopens on its clock; there is no event to await
+    }
+  }
+}
+
+/** A node that reaches the run's Postgres through a proxy the test controls. */
+async function nodeBehindProxy(overrides: Partial<Config>): Promise<{ t: TestNode; db: Proxy }> {
+  const url = new URL(inject('databaseUrl'));
+  const db = await startProxy(Number(url.port || 5432), url.hostname);
+  url.hostname = '127.0.0.1';
+  url.port = String(db.port);
+  return { t: await startTestNode({ databaseUrl: url.toString(), ...overrides }), db };
+}
 
 /**
  * Postgres "goes down" for one node only: the node reaches the database
@@ -13,11 +38,7 @@ describe('storage outage', () => {
   let t: TestNode;
   let db: Proxy;
   beforeAll(async () => {
-    const url = new URL(inject('databaseUrl'));
-    db = await startProxy(Number(url.port || 5432), url.hostname);
-    url.hostname = '127.0.0.1';
-    url.port = String(db.port);
-    t = await startTestNode({ databaseUrl: url.toString() });
+    ({ t, db } = await nodeBehindProxy({}));
   });
   afterAll(async () => {
     await t.stop();
@@ -42,7 +63,65 @@ describe('storage outage', () => {
     expect((await fetch(`${t.httpUrl}/healthz`)).status).toBe(200);
 
     db.block(false);
-    expect((await newcomer.call('auth.guest', { name: 'Back again' })).name).toBe('Back again');
+    expect((await onceRecovered(() => newcomer.call('auth.guest', { name: 'Back again' }))).name).toBe('Back again');
     expect((await ann.call('profile.get', {})).profile.level).toBe(42);
+  });
+});
+
+/**
+ * Postgres that accepts connections and never answers (a hung server, a
+ * network that drops packets): calls must not wait on it longer than the
+ * storage timeout, and not at all once it is known to be down.
+ */
+describe('storage that never answers', () => {
+  const TIMEOUT_MS = 500;
+  let t: TestNode;
+  let db: Proxy;
+  beforeAll(async () => {
+    ({ t, db } = await nodeBehindProxy({ storageTimeoutMs: TIMEOUT_MS }));
+  });
+  afterAll(async () => {
+    await t.stop();
+    await db.close();
+  });
+
+  const timed = async (p: Promise<unknown>) => {
+    const started = performance.now();
+    const outcome = await code(p);
+    return { outcome, ms: performance.now() - started };
+  };
+
+  it('fails storage calls with STORAGE_UNAVAILABLE within the timeout, then at once; others\' ping and chat go on; it recovers', async () => {
+    const ann = await t.guest('Hole Ann');
+    const ben = await t.guest('Hole Ben');
+    const { game } = await ann.call('game.create', { name: 'Hole', gameType: 'hole' });
+    await ben.call('game.join', { gameId: game.id });
+    await ben.call('chat.send', { channel: 'game', text: 'hello' }); // a session's first line looks up its chat ban in storage
+
+    db.blackhole(true);
+    const stuck = timed(ann.call('profile.get', {}));
+    // While Ann's call waits on storage, Ben's requests that need none answer at once.
+    const ping = await timed(ben.call('session.ping', {}));
+    const chat = await timed(ben.call('chat.send', { channel: 'game', text: 'still here' }));
+    expect(ping.outcome).toBe('ok');
+    expect(ping.ms).toBeLessThan(100);
+    expect(chat.outcome).toBe('ok');
+    expect(chat.ms).toBeLessThan(100);
+    const first = await stuck;
+    expect(first.outcome).toBe('STORAGE_UNAVAILABLE');
+    expect(first.ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 20);
+    expect(first.ms).toBeLessThan(TIMEOUT_MS + 1000);
+
+    // Two more timeouts in a row open the breaker: from then on storage calls fail at once.
+    for (let i = 0; i < 2; i++) expect((await timed(ben.call('profile.get', {}))).outcome).toBe('STORAGE_UNAVAILABLE');
+    const fast = await timed(ann.call('profile.get', {}));
+    expect(fast.outcome).toBe('STORAGE_UNAVAILABLE');
+    expect(fast.ms).toBeLessThan(100);
+    expect((await timed(ann.call('session.ping', {}))).ms).toBeLessThan(100);
+
+    // Storage answers again: after the open period one call probes, and all is well.
+    db.blackhole(false);
+    expect((await onceRecovered(() => ann.call('profile.get', {}))).profile.name).toBe('Hole Ann');
+    expect((await ben.call('profile.get', {})).profile.name).toBe('Hole Ben');
   });
 });

@@ -41,7 +41,8 @@ export class Dispatch {
     if (!isRequest(frame)) {
       // Refused by isRequest, so by Request too (test/unit/envelope.test.ts): zod explains why.
       const re = RequestId.safeParse((frame as { id?: unknown } | null)?.id);
-      return c.replyError(re.success ? re.data : null, 'BAD_REQUEST', 'frame is not a request {id, op, data}', issuesOf(Request.safeParse(frame).error!));
+      const why = validate(Request, frame);
+      return c.replyError(re.success ? re.data : null, 'BAD_REQUEST', 'frame is not a request {id, op, data}', why.ok ? undefined : why.issues);
     }
     const req = frame;
     const s = c.session;
@@ -97,8 +98,8 @@ export class Dispatch {
     const spec = ops[op];
     if (spec.auth && !c.session) throw new LobbyError('UNAUTHENTICATED', `${op} needs a logged-in session; log in first`);
     if (!spec.auth && c.session) throw new LobbyError('ALREADY_AUTHENTICATED', 'this connection is already logged in');
-    const data = (spec.data as z.ZodType).safeParse(req.data ?? {});
-    if (!data.success) throw new LobbyError('BAD_REQUEST', `invalid data for ${op}`, issuesOf(data.error, ['data']));
+    const data = validate(spec.data, req.data ?? {}, ['data']);
+    if (!data.ok) throw new LobbyError('BAD_REQUEST', `invalid data for ${op}`, data.issues);
 
     const login = (this.deps.loginOps as Partial<Record<OpName, LoginHandler<LoginOp>>>)[op];
     if (login) return login(data.data as never, c, (fn) => (step.after = fn));
@@ -142,4 +143,14 @@ function withTimeout<T>(value: Promise<T> | T, ms: number): Promise<T> {
     value,
     new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new TimeoutError()), ms))),
   ]).finally(() => clearTimeout(timer));
+}
+
+/** zod's verdict; should zod itself throw on some input shape, that input is refused too, never answered INTERNAL. */
+function validate(schema: z.ZodType, value: unknown, prefix: (string | number)[] = []): { ok: true; data: unknown } | { ok: false; issues: Issue[] } {
+  try {
+    const r = schema.safeParse(value);
+    return r.success ? { ok: true, data: r.data } : { ok: false, issues: issuesOf(r.error, prefix) };
+  } catch {
+    return { ok: false, issues: [{ path: prefix, message: 'invalid input' }] };
+  }
 }

@@ -19,6 +19,13 @@ export interface Db {
   exec(sql: string): Promise<void>;
   /** Runs `fn` in one transaction; a throw rolls it back. */
   transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
+  /**
+   * The same storage, for serving players: a call not answered within `ms`
+   * fails with STORAGE_UNAVAILABLE, and while storage keeps failing calls
+   * fail at once (see Breaker). Migrations use the unlimited one: they may
+   * wait for another node's.
+   */
+  limited(ms: number): Db;
   close(): Promise<void>;
 }
 
@@ -38,35 +45,48 @@ async function openPostgres(url: string): Promise<Db> {
   const pool = new pgModule.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 3000 });
   // An idle client that loses its server must not crash the node; the next query reports it.
   pool.on('error', () => {});
-  const wrap = (q: pg.Pool | pg.PoolClient, inTransaction: boolean): Db => {
+  /**
+   * `timeoutMs` also goes to pg: a query stuck on a dead server then fails
+   * there and its connection is dropped, instead of being held until TCP
+   * gives up (the JavaScript-side timeout alone would leave the pool full of them).
+   */
+  const wrap = (q: pg.Pool | pg.PoolClient, inTransaction: boolean, timeoutMs: number | undefined): Db => {
     const db: Db = {
       kind: 'postgres',
       async query<T>(sql: string, params?: unknown[]) {
-        const r = await guard(() => q.query(sql, params as unknown[]));
+        const r = await guard(() => q.query(queryConfig(sql, params, timeoutMs)));
         return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
       },
-      exec: async (sql) => void (await guard(() => q.query(sql))),
+      exec: async (sql) => void (await guard(() => q.query(queryConfig(sql, undefined, timeoutMs)))),
       // A transaction inside a transaction joins it.
-      transaction: (fn) => (inTransaction ? fn(db) : transaction(fn)),
+      transaction: (fn) => (inTransaction ? fn(db) : transaction(fn, timeoutMs)),
+      limited: (ms) => (inTransaction ? db : guarded(wrap(pool, false, ms), ms)),
       close: () => pool.end(),
     };
     return db;
   };
-  async function transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+  async function transaction<T>(fn: (tx: Db) => Promise<T>, timeoutMs: number | undefined): Promise<T> {
     const client = await guard(() => pool.connect());
     try {
       await guard(() => client.query('BEGIN'));
-      const out = await fn(wrap(client, true));
+      const out = await fn(wrap(client, true, timeoutMs));
       await guard(() => client.query('COMMIT'));
+      client.release();
       return out;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
+      const broken = err instanceof LobbyError && err.code === 'STORAGE_UNAVAILABLE';
+      if (!broken) await client.query('ROLLBACK').catch(() => {});
+      // A connection whose server stopped answering is dropped, not handed to the next caller.
+      client.release(broken);
       throw err;
-    } finally {
-      client.release();
     }
   }
-  return wrap(pool, false);
+  return wrap(pool, false, undefined);
+}
+
+/** pg honours a per-query `query_timeout`; its typings leave it out. */
+function queryConfig(text: string, values: unknown[] | undefined, timeoutMs: number | undefined): pg.QueryConfig {
+  return { text, values, query_timeout: timeoutMs } as pg.QueryConfig;
 }
 
 /**
@@ -140,7 +160,7 @@ async function openPglite(dataDir: string | undefined): Promise<Db> {
       // PGlite counts only written rows in affectedRows (0 for a select).
       return { rows: r.rows, rowCount: r.rows.length || (r.affectedRows ?? 0) };
     };
-  return {
+  const db: Db = {
     kind: 'pglite',
     query: (sql, params) => serialize(() => direct(lite)(sql, params)),
     exec: (sql) => serialize(() => exec(lite)(sql)),
@@ -148,12 +168,81 @@ async function openPglite(dataDir: string | undefined): Promise<Db> {
       serialize(() =>
         lite.transaction((tx) => {
           // A transaction inside a transaction joins it.
-          const db: Db = { kind: 'pglite', query: direct(tx), exec: exec(tx), transaction: (inner) => inner(db), close: async () => {} };
-          return fn(db);
+          const inner: Db = { kind: 'pglite', query: direct(tx), exec: exec(tx), transaction: (f) => f(inner), limited: () => inner, close: async () => {} };
+          return fn(inner);
         }),
       ),
+    // In-process: nothing to drop on a timeout, only the caller to answer.
+    limited: (ms) => guarded(db, ms),
     close: () => lite.close(),
   };
+  return db;
+}
+
+const unavailable = (why: string) => new LobbyError('STORAGE_UNAVAILABLE', `storage is unavailable (${why}); try again shortly`);
+
+/** Storage calls fail with STORAGE_UNAVAILABLE after `timeoutMs`, and at once while the breaker is open. */
+function guarded(db: Db, timeoutMs: number, breaker = new Breaker()): Db {
+  const call = <T>(fn: () => Promise<T>): Promise<T> => breaker.run(() => withTimeout(fn(), timeoutMs), Date.now);
+  const limited: Db = {
+    kind: db.kind,
+    query: (sql, params) => call(() => db.query(sql, params)),
+    exec: (sql) => call(() => db.exec(sql)),
+    transaction: (fn) => call(() => db.transaction(fn)),
+    limited: () => limited,
+    close: () => db.close(),
+  };
+  return limited;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(unavailable(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timedOut]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * A circuit breaker: after `threshold` storage failures in a row (storage
+ * unreachable or not answering in time) it opens, and calls fail at once
+ * instead of each waiting out its timeout; after `openMs` one call goes
+ * through as a probe, and its success closes the breaker again. Any answer
+ * from storage, an SQL error included, counts as success.
+ */
+export class Breaker {
+  private failures = 0;
+  private openUntil = 0;
+  private probing = false;
+
+  constructor(
+    private readonly threshold = 3,
+    private readonly openMs = 2000,
+  ) {}
+
+  get open(): boolean {
+    return this.failures >= this.threshold;
+  }
+
+  async run<T>(fn: () => Promise<T>, now: () => number): Promise<T> {
+    let probe = false;
+    if (this.open) {
+      if (this.probing || now() < this.openUntil) throw unavailable('failing fast while it does not answer');
+      this.probing = probe = true;
+    }
+    try {
+      const out = await fn();
+      this.failures = 0;
+      return out;
+    } catch (err) {
+      if (err instanceof LobbyError && err.code === 'STORAGE_UNAVAILABLE') {
+        if (++this.failures >= this.threshold) this.openUntil = now() + this.openMs;
+      } else this.failures = 0;
+      throw err;
+    } finally {
+      if (probe) this.probing = false;
+    }
+  }
 }
 
 /** Connection-level failures become STORAGE_UNAVAILABLE; SQL errors stay what they are. */
@@ -171,6 +260,7 @@ function isUnavailable(err: unknown): boolean {
   // Node socket errors, Postgres "cannot connect now" / admin shutdown / crash classes, and pool timeouts.
   return (
     ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006'].includes(e.code ?? '') ||
-    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(e.message ?? '')
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout/i.test(e.message ?? '') ||
+    e.code === '57014' // statement_timeout
   );
 }

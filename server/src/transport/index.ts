@@ -4,6 +4,7 @@ import { createWsTransport } from './ws.js';
 import type { Transport, TransportOptions } from './types.js';
 
 export type { Conn, ConnHandlers, HttpHandler, HttpRequest, HttpResponse, HttpStream, Transport, UpgradeInfo } from './types.js';
+export { ListenError } from './types.js';
 
 export function createTransport(kind: 'uws' | 'ws', opts: TransportOptions, log: Logger, load = loadUws): Transport {
   if (kind === 'uws') {

@@ -81,3 +81,11 @@ export interface Transport {
   /** Closes everything that is left. */
   close(): Promise<void>;
 }
+
+/** The node could not take its port: the one line an operator needs, naming the address. */
+export class ListenError extends Error {
+  constructor(host: string, port: number, why: string) {
+    super(`cannot listen on ${host}:${port}: ${why}`);
+    this.name = 'ListenError';
+  }
+}

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type * as UWS from 'uWebSockets.js';
-import type { Conn, ConnHandlers, HttpRequest, HttpResponse, Transport, TransportOptions, UpgradeInfo } from './types.js';
+import { ListenError, type Conn, type ConnHandlers, type HttpRequest, type HttpResponse, type Transport, type TransportOptions, type UpgradeInfo } from './types.js';
 
 type Uws = typeof UWS;
 
@@ -200,8 +200,13 @@ export function createUwsTransport(uws: Uws, opts: TransportOptions): Transport 
     name: 'uws',
     listen: () =>
       new Promise((resolve, reject) => {
-        app.listen(opts.host, opts.port, (token) => {
-          if (!token) return reject(new Error(`uWebSockets.js could not listen on ${opts.host}:${opts.port}`));
+        // Exclusive: by default uWS sets SO_REUSEPORT, and a second node on the same port would
+        // start and silently share the players with the first.
+        // (The binding takes host, port, options and exports the option; its typings know neither.)
+        const listen = app.listen as unknown as (host: string, port: number, options: number, cb: (token: UWS.us_listen_socket | false) => void) => void;
+        const exclusive = (uws as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT: number }).LIBUS_LISTEN_EXCLUSIVE_PORT;
+        listen.call(app, opts.host, opts.port, exclusive, (token) => {
+          if (!token) return reject(new ListenError(opts.host, opts.port, 'the port is in use (or the address is not allowed)'));
           listenSocket = token;
           resolve(uws.us_socket_local_port(token));
         });

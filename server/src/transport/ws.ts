@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Conn, ConnHandlers, HttpRequest, Transport, TransportOptions } from './types.js';
+import { ListenError, type Conn, type ConnHandlers, type HttpRequest, type Transport, type TransportOptions } from './types.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 /** How long a closing peer gets to answer our close frame. */
@@ -15,7 +15,6 @@ class WsConn implements Conn {
   constructor(
     private readonly ws: WebSocket,
     readonly ip: string,
-    private readonly maxBufferedBytes: number,
   ) {}
 
   send(text: string): boolean {
@@ -44,12 +43,26 @@ class WsConn implements Conn {
   }
 
   close(code: number, reason: string): void {
-    // A peer over its buffer cannot read our close frame; waiting for its
-    // answer would hold the socket and its backlog for ws's 30 s timeout.
-    if (this.ws.bufferedAmount > this.maxBufferedBytes) return this.ws.terminate();
+    // The close frame goes out after the backlog, so a slow reader that
+    // catches up learns why (4003), as on uws. Not waiting for its answer
+    // beyond CLOSE_HANDSHAKE_MS bounds how long a dead one holds the backlog
+    // (ws itself would wait 30 s).
     this.ws.close(code, reason);
-    setTimeout(() => this.ws.terminate(), CLOSE_HANDSHAKE_MS).unref();
+    endClosing(this.ws, Infinity);
   }
+}
+
+/**
+ * Ends a closing socket once its peer stops reading: every CLOSE_HANDSHAKE_MS
+ * the backlog must have shrunk (a slow reader catching up), else it goes.
+ */
+function endClosing(ws: WebSocket, lastBuffered: number): void {
+  setTimeout(() => {
+    if (ws.readyState === ws.CLOSED) return;
+    const buffered = ws.bufferedAmount;
+    if (buffered > 0 && buffered < lastBuffered) endClosing(ws, buffered);
+    else ws.terminate();
+  }, CLOSE_HANDSHAKE_MS).unref();
 }
 
 /** Wires a socket's frames to its connection's handlers (outside the upgrade callback's scope, for the same reason). */
@@ -117,7 +130,7 @@ export function createWsTransport(opts: TransportOptions): Transport {
       sockets.add(ws);
       const url = new URL(req.url ?? '/', 'http://x');
       const ip = req.socket.remoteAddress ?? '';
-      wire(ws, opts.onConnection(new WsConn(ws, ip, opts.maxBufferedBytes), { url: req.url ?? '/', query: url.searchParams, ip }), sockets);
+      wire(ws, opts.onConnection(new WsConn(ws, ip), { url: req.url ?? '/', query: url.searchParams, ip }), sockets);
     });
   });
 
@@ -125,7 +138,9 @@ export function createWsTransport(opts: TransportOptions): Transport {
     name: 'ws',
     listen: () =>
       new Promise((resolve, reject) => {
-        server.once('error', reject);
+        server.once('error', (err: NodeJS.ErrnoException) =>
+          reject(err.code === 'EADDRINUSE' ? new ListenError(opts.host, opts.port, 'the port is in use') : err.code === 'EACCES' ? new ListenError(opts.host, opts.port, 'the address is not allowed') : err),
+        );
         server.listen(opts.port, opts.host, () => resolve((server.address() as import('node:net').AddressInfo).port));
       }),
     stopListening: () => server.close(),
