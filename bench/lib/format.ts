@@ -99,6 +99,11 @@ export class Errors {
     const key = err instanceof Error ? `${(err as { code?: string }).code ?? err.name}: ${err.message}`.slice(0, 160) : String(err);
     this.samples.set(key, (this.samples.get(key) ?? 0) + 1);
   }
+  /** Adds another tally's failures to this one. */
+  addAll(other: Errors): void {
+    this.count += other.count;
+    for (const [k, c] of other.samples) this.samples.set(k, (this.samples.get(k) ?? 0) + c);
+  }
   toString(): string {
     return [...this.samples].slice(0, 5).map(([k, c]) => `${c}× ${k}`).join('; ');
   }

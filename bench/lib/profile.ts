@@ -37,6 +37,7 @@ function whereOf(url: string): string {
   const m = /\/(server|shared|client-sdk|bench)\/dist\/(.*)$/.exec(u);
   if (m) return `${m[1]}/${m[2]}`;
   if (u.startsWith('node:')) return u.split('/').slice(0, 2).join('/');
+  if (u.startsWith('wasm://')) return '(WebAssembly)';
   return basename(u);
 }
 
@@ -46,6 +47,22 @@ function whereOf(url: string): string {
  * `(idle)` is shown but not counted in the shares of busy time.
  */
 export function summarizeProfile(file: string, top = 25): string[] {
+  const { total, idle, busy, fnSelf, fileSelf } = profileSelfTimes(file);
+  const lines: string[] = [];
+  lines.push(`profile ${file}: ${fmt(total / 1000, 0)} ms sampled, ${fmt(busy / 1000, 0)} ms busy (${pct(busy / Math.max(1, total))}), idle ${fmt(idle / 1000, 0)} ms`);
+  lines.push(`top ${top} functions by self time (share of busy time):`);
+  const rows = [...fnSelf].sort((a, b) => b[1] - a[1]).slice(0, top);
+  for (const [k, us] of rows) lines.push(`  ${fmt(us / 1000, 1).padStart(8)} ms ${pct(us / busy, 1).padStart(6)}  ${k}`);
+  lines.push('self time by file or package:');
+  for (const [k, us] of [...fileSelf].sort((a, b) => b[1] - a[1]).slice(0, 15)) lines.push(`  ${fmt(us / 1000, 1).padStart(8)} ms ${pct(us / busy, 1).padStart(6)}  ${k}`);
+  return lines;
+}
+
+/**
+ * Self time (µs) of a .cpuprofile: in all, idle, busy (all but idle), per
+ * function (`name  where:line`) and per file or package (`where`).
+ */
+export function profileSelfTimes(file: string): { total: number; idle: number; busy: number; fnSelf: Map<string, number>; fileSelf: Map<string, number> } {
   const prof = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
@@ -75,13 +92,5 @@ export function summarizeProfile(file: string, top = 25): string[] {
     const fileKey = cf.url ? where : cf.functionName.startsWith('(') ? cf.functionName : '(native/V8)';
     fileSelf.set(fileKey, (fileSelf.get(fileKey) ?? 0) + us);
   }
-  const busy = total - idle;
-  const lines: string[] = [];
-  lines.push(`profile ${file}: ${fmt(total / 1000, 0)} ms sampled, ${fmt(busy / 1000, 0)} ms busy (${pct(busy / Math.max(1, total))}), idle ${fmt(idle / 1000, 0)} ms`);
-  lines.push(`top ${top} functions by self time (share of busy time):`);
-  const rows = [...fnSelf].sort((a, b) => b[1] - a[1]).slice(0, top);
-  for (const [k, us] of rows) lines.push(`  ${fmt(us / 1000, 1).padStart(8)} ms ${pct(us / busy, 1).padStart(6)}  ${k}`);
-  lines.push('self time by file or package:');
-  for (const [k, us] of [...fileSelf].sort((a, b) => b[1] - a[1]).slice(0, 15)) lines.push(`  ${fmt(us / 1000, 1).padStart(8)} ms ${pct(us / busy, 1).padStart(6)}  ${k}`);
-  return lines;
+  return { total, idle, busy: total - idle, fnSelf, fileSelf };
 }

@@ -125,7 +125,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerProc> {
  * listens (its embedded database starts up and grows to hundreds of MiB),
  * which must not count as the clients' CPU or memory. Returns how long it took.
  */
-export async function settle(s: ServerProc, maxMs = 60_000): Promise<{ ms: number; settled: boolean }> {
+export async function settle(s: Pick<ServerProc, 'pid'>, maxMs = 60_000): Promise<{ ms: number; settled: boolean }> {
   const t0 = performance.now();
   let prev = { cpu: cpuSeconds(s.pid), rss: memOf(s.pid).rss };
   while (performance.now() - t0 < maxMs) {
