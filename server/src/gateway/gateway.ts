@@ -38,6 +38,8 @@ export interface SessionListener {
   lost?(userId: string): void;
   back?(userId: string): void;
   ended?(userId: string): void;
+  /** A login that was not a resume took the session over: it starts afresh (resync), without what belonged to the old one (list subscriptions). */
+  restarted?(userId: string): void;
   /** The session went on on another node: forget what this node kept for it, but the user is still here. */
   moved?(userId: string): void;
 }
@@ -429,7 +431,10 @@ export class Gateway {
       s.name = id.name;
       resumed = resuming && !s.adopted && s.replay.since(resumeFrom, s.seq) !== undefined;
       s.adopted = false;
-      if (!resumed) s.restart();
+      if (!resumed) {
+        s.restart();
+        this.notify('restarted', s.userId);
+      }
     } else {
       s = new Session(id.userId, id.name, { events: config.resumeBufferEvents, bytes: config.resumeBufferBytes });
       this.sessions.set(id.userId, s);
