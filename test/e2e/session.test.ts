@@ -91,8 +91,9 @@ function useNodes(): { nodes: TestNode[]; dataDir: () => string } {
 
 describe('the lobby page across a restart of its node', () => {
   const { nodes, dataDir } = useNodes();
-  // No configured secret: the node keeps the one it generates in its data folder. On ws: uWebSockets.js
-  // cannot listen again on a port while connections it closed linger in TIME_WAIT (up to a minute).
+  // No configured secret: the node keeps the one it generates in its data folder. On ws: within one
+  // process, uWebSockets.js cannot listen again at once on a port whose closed connections linger in
+  // TIME_WAIT (a new process can, as a real restart does).
   const settings = (): Partial<Config> => ({ webRoot: inject('webRoot'), transport: 'ws', tokenSecret: undefined, dataDir: dataDir(), mmTickMs: 50, queues: DUEL });
 
 
