@@ -18,7 +18,7 @@ interface Call {
 const LOGIN_OPS: ReadonlySet<string> = new Set(['auth.guest', 'auth.register', 'auth.login', 'auth.upgrade', 'auth.token', 'auth.refresh', 'session.resume']);
 /** Login or resume refusals that retrying cannot fix. */
 const FINAL_LOGIN_ERRORS: ReadonlySet<LobbyErrorCode> = new Set([
-  'TOKEN_INVALID', 'TOKEN_EXPIRED', 'BAD_REQUEST', 'FORBIDDEN', 'UNAUTHENTICATED', 'ALREADY_AUTHENTICATED', 'ALREADY_LOGGED_IN',
+  'TOKEN_INVALID', 'TOKEN_EXPIRED', 'BANNED', 'BAD_REQUEST', 'FORBIDDEN', 'UNAUTHENTICATED', 'ALREADY_AUTHENTICATED', 'ALREADY_LOGGED_IN',
 ]);
 /** Beyond this setTimeout fires at once instead of late. */
 const MAX_TIMER_MS = 2 ** 31 - 1;

@@ -173,11 +173,11 @@ export const ops = {
   }),
   'games.subscribe': op({
     auth: true,
-    doc: 'The first page of a filtered list, then games.added / games.updated / games.removed events as games enter, change in or leave the filter. The subscription starts before the page is read, so no change is missed between them.',
+    doc: 'The first page of a filtered list, then games.added / games.updated / games.removed events as games enter, change in or leave the filter. The subscription starts before the page is read, so no change is missed between them. It belongs to the session: a session that starts afresh (session.resume answering `resumed: false`, or a login) has no subscription and subscribes again.',
     data: z.object({ filter: GameFilter.default({ status: 'any' }), sort: GameSort.default({ by: 'created', order: 'desc' }), limit: z.number().int().min(1).max(100).default(20) }),
     result: GamePage.extend({ subscriptionId: text() }),
   }),
-  'games.unsubscribe': op({ auth: true, doc: 'Stop a games.subscribe.', data: z.object({ subscriptionId: text({ max: 64 }) }), result: z.object({}) }),
+  'games.unsubscribe': op({ auth: true, doc: 'Stop a games.subscribe of this session; an id the session does not hold is refused (BAD_REQUEST).', data: z.object({ subscriptionId: text({ max: 64 }) }), result: z.object({}) }),
   'games.quickJoin': op({
     auth: true,
     doc: 'Join the open game of this type that fits best (closest level and rating, then fullest, then oldest). When none fits: with `create`, create one (auto create); without, NO_GAME_FOUND.',

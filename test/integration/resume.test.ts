@@ -27,6 +27,15 @@ describe('resume after a lost connection', () => {
     await t?.stop();
   });
 
+  /** Cuts the connection, sends more events than a replay buffer of 3 keeps, then lets the client reconnect. */
+  async function overflow(c: LobbyClient): Promise<void> {
+    proxy.block(true);
+    proxy.cut();
+    await until(async () => (await t.admin('GET', '/admin/stats')).body.connections === 0);
+    for (const text of ['a', 'b', 'c', 'd', 'e']) await notify(t, c.userId!, text);
+    proxy.block(false);
+  }
+
   async function setup(overrides = {}) {
     t = await startTestNode(overrides);
     proxy = await startProxy(t.node.port);
@@ -85,13 +94,33 @@ describe('resume after a lost connection', () => {
   it('resyncs when the missed events overflowed the replay buffer', async () => {
     const c = await setup({ resumeBufferEvents: 3 });
     const seen = notices(c);
-    proxy.block(true);
-    proxy.cut();
-    await until(async () => (await t.admin('GET', '/admin/stats')).body.connections === 0);
-    for (const text of ['a', 'b', 'c', 'd', 'e']) await notify(t, c.userId!, text);
-    proxy.block(false);
+    await overflow(c);
     await state(c, 'resynced');
     expect(seen).toEqual([]);
+  });
+
+  it('a ban while disconnected: the refused resume is final, the SDK stops reconnecting', async () => {
+    const c = await setup();
+    proxy.block(true);
+    proxy.cut();
+    await state(c, 'reconnecting');
+    expect((await t.admin('POST', `/admin/users/${c.userId}/ban`, { durationMs: 60_000, reason: 'testing' })).status).toBe(200);
+    const closed = new Promise<string | undefined>((resolve) => c.onState((s, info) => s === 'closed' && resolve(info.error?.code)));
+    proxy.block(false);
+    expect(await closed).toBe('BANNED');
+  });
+
+  it('a resynced session starts without the game list subscription of before: the client subscribes again', async () => {
+    const c = await setup({ resumeBufferEvents: 3 });
+    const old = await c.call('games.subscribe', {});
+    await overflow(c);
+    await state(c, 'resynced');
+    // Its events were lost with the replay buffer: the old subscription is over, not half alive.
+    await expect(c.call('games.unsubscribe', { subscriptionId: old.subscriptionId })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    const other = await t.guest('Gus');
+    const { game } = await other.call('game.create', { name: 'After the resync', gameType: 'chess', maxPlayers: 2 });
+    const fresh = await c.call('games.subscribe', {});
+    expect(fresh.games.map((g) => g.id)).toEqual([game.id]);
   });
 });
 

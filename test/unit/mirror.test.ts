@@ -165,6 +165,18 @@ describe('game list', () => {
     expect(s.subscriptionId).toBeNull();
   });
 
+  it('a subscription ends with its session: a resume into a new session, a resync or a token login leaves none (nothing to unsubscribe)', () => {
+    const s = reduceGameList(emptyGameList, reply('games.subscribe', { filter: {}, limit: 50 } as OpData<'games.subscribe'>, { subscriptionId: 's1', games: [summary('a', 1, 1)] } as OpResult<'games.subscribe'>));
+    const resume = (resumed: boolean) => reply('session.resume', { token: 't', lastSeq: 3 }, { userId: 'me', name: 'me', expiresAt: 1, resumed, seq: 3 } as OpResult<'session.resume'>);
+    expect(reduceGameList(s, resume(true))).toBe(s);
+    for (const input of [resume(false), { local: 'resynced', at: 1 } as const, reply('auth.token', { token: 't' }, { userId: 'me', name: 'me', expiresAt: 1 } as OpResult<'auth.token'>)]) {
+      const next = reduceGameList(s, input);
+      expect(next.subscriptionId).toBeNull();
+      // What was listed stays on show until the new subscription's page replaces it.
+      expect(next.games).toEqual(s.games);
+    }
+  });
+
   it('property: the list holds each game once, at its newest version, whatever the order of updates', () => {
     const update = fc.record({ id: fc.constantFrom('a', 'b', 'c'), version: fc.integer({ min: 1, max: 20 }), removed: fc.boolean() });
     fc.assert(
@@ -252,6 +264,25 @@ describe('matchmaking ticket', () => {
     // A finished ticket stays on show through mm.current until dismissed.
     expect(reduceTicket(s, reply('mm.current', {}, { ticket: null }), 'me')).toBe(s);
     expect(reduceTicket(s, { local: 'dismissTicket', at: 1 }, 'me')).toMatchObject({ ticket: null, accepted: false });
+  });
+
+  it('a ready match (its game and session key) is over once its game is over for this player', () => {
+    const ready = { ...ticket('ready', 'm1', ['me', 'bob']), gameId: 'g1', sessionKey: 'key-1' };
+    const s = reduceTicket(reduceTicket(emptyTicket, ev('mm.status', ticket('found', 'm1'), 2000), 'me'), ev('mm.status', ready, 3000), 'me');
+    expect(s).toMatchObject({ ticket: { status: 'ready', sessionKey: 'key-1' }, readyAt: 3000 });
+    const gone = (input: MirrorInput) => expect(reduceTicket(s, input, 'me')).toEqual(emptyTicket);
+    const kept = (input: MirrorInput) => expect(reduceTicket(s, input, 'me')).toBe(s);
+    gone(ev('game.ended', { gameId: 'g1', reason: 'ended' } as EventData<'game.ended'>));
+    kept(ev('game.ended', { gameId: 'g2', reason: 'ended' } as EventData<'game.ended'>));
+    gone(ev('game.playerLeft', { gameId: 'g1', userId: 'me', reason: 'left' } as EventData<'game.playerLeft'>));
+    kept(ev('game.playerLeft', { gameId: 'g1', userId: 'bob', reason: 'left' } as EventData<'game.playerLeft'>));
+    gone(reply('game.leave', {}, { gameId: 'g1' }));
+    gone(reply('game.create', {} as OpData<'game.create'>, { game: gameView('g2', 1) }));
+    // A fresh snapshot without the game (after a restart, or a resync): over.
+    gone(reply('game.current', {}, { game: null, spectating: false } as OpResult<'game.current'>, 4000, 3500));
+    kept(reply('game.current', {}, { game: gameView('g1', 2), spectating: false } as OpResult<'game.current'>, 4000, 3500));
+    // A snapshot asked for before the match was ready says nothing about it.
+    kept(reply('game.current', {}, { game: null, spectating: false } as OpResult<'game.current'>, 3100, 2500));
   });
 });
 

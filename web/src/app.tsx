@@ -87,9 +87,10 @@ function HeaderLinks({ s }: { s: LobbyModel }) {
   const requests = friends.filter((f) => f.state === 'requestReceived').length;
   return (
     <nav class="head-links" aria-label="Shortcuts">
-      <a href="#friends" class="head-link" title="Friends online" data-testid="head-friends">
+      <a href="#friends" class="head-link" title={requests > 0 ? `${requests} friend request${requests === 1 ? '' : 's'} waiting` : 'Your friends'} data-testid="head-friends">
         <span class="dot-online" aria-hidden="true" />
-        {online} online{requests > 0 && <span class="count">{requests}</span>}
+        {online} {online === 1 ? 'friend' : 'friends'} online
+        {requests > 0 && <span class="count">{requests}</span>}
       </a>
       <a href="#mail" class={`head-link ${s.mail.length ? 'hot' : ''}`} title="Unacknowledged mail" data-testid="head-mail">
         ✉ {s.mail.length}
@@ -122,6 +123,11 @@ function Login({ lobby, s }: { lobby: Lobby; s: LobbyModel }) {
         </div>
         <h1>Welcome to Foyer</h1>
         <p class="muted">Find games, team up with friends in a party, or queue for a match.</p>
+        {s.signedOut && !s.restoring && (
+          <p class="note warn" role="status" data-testid="signed-out">
+            {s.signedOut}
+          </p>
+        )}
         {s.restoring ? (
           <p class="note">Resuming your session…</p>
         ) : (

@@ -4,6 +4,7 @@ import { DEFAULT_FILTER, fromMirror, type ListFilter, type LobbyModel, type Toas
 import { announce } from './reactions.js';
 import { forgetSession, loadSession, restoredMirror, saveGuest, saveSession, type SavedGuest } from './session.js';
 import { Store } from './store.js';
+import { when } from './ui.js';
 
 /**
  * The page's model of the lobby: one LobbyClient and the SDK's mirror fed by
@@ -16,6 +17,7 @@ export class Lobby {
     conn: 'idle',
     connDetail: '',
     restoring: false,
+    signedOut: null,
     profile: null,
     filter: { ...DEFAULT_FILTER },
     listLoading: false,
@@ -74,8 +76,9 @@ export class Lobby {
     this.#detachClient();
     const client = new LobbyClient({ url: this.url, reconnect: { minDelayMs: 300, maxDelayMs: 5000 } });
     this.#client = client;
-    this.#unsubs.push(client.onState((state, info) => this.#onState(state, info)));
+    // The mirror first: on a resync it drops what the old session had before the page fetches again.
     this.#useMirror(client, this.#carried);
+    this.#unsubs.push(client.onState((state, info) => this.#onState(state, info)));
     const saved = loadSession();
     this.set({ restoring: !!saved });
     try {
@@ -93,7 +96,8 @@ export class Lobby {
       if (!r.resumed) this.#seq = 0; // a new session: numbering starts again
       this.#token = client.token ?? saved.token;
       this.set({ conn: r.resumed ? 'resumed' : 'resynced', connDetail: r.resumed ? 'session resumed after reload' : 'new session: state fetched again' });
-      await this.#afterLogin(saved.subscriptionId ?? null);
+      // Only a resumed session still holds the list subscription this tab saved.
+      await this.#afterLogin(r.resumed ? (saved.subscriptionId ?? null) : null);
     } catch (err) {
       const code = err instanceof LobbyError ? err.code : 'INTERNAL';
       if (TRANSIENT.has(code) && this.#resumeTries++ < 5) {
@@ -102,9 +106,8 @@ export class Lobby {
         setTimeout(() => void this.start(), 1000 * this.#resumeTries);
         return;
       }
-      forgetSession();
+      this.#signOut(refusal(err));
       this.#useMirror(client, restoredMirror(undefined));
-      this.error('Your saved session could not be resumed; log in again', err);
     }
     this.#resumeTries = 0;
     this.set({ restoring: false });
@@ -165,8 +168,8 @@ export class Lobby {
       const r = await fn();
       this.#token = r.token;
       await this.handTokenToSdk(r.token);
-      // Failed tries ("wrong name or password") are over: their toasts go.
-      this.set((s) => ({ toasts: s.toasts.filter((t) => t.kind !== 'error') }));
+      // Failed tries ("wrong name or password") are over: their toasts go, and so does why the last session ended.
+      this.set((s) => ({ toasts: s.toasts.filter((t) => t.kind !== 'error'), signedOut: null }));
       this.save();
       await this.#afterLogin(null);
     });
@@ -192,13 +195,33 @@ export class Lobby {
 
   /** Forgets the tab's session and starts over logged out. */
   async logout(): Promise<void> {
-    forgetSession();
-    this.#token = undefined;
+    this.#signOut(null);
     const client = this.#client;
     this.#detachClient();
     this.#carried = restoredMirror(undefined);
     await client?.close();
-    this.set({ ...fromMirror(this.#carried), profile: null, mailTo: null });
+    this.set(fromMirror(this.#carried));
+    await this.start();
+  }
+
+  /** Forgets the tab's session (and what it showed); `why`, in words, is shown on the login screen. */
+  #signOut(why: string | null): void {
+    forgetSession();
+    this.#token = undefined;
+    this.#seq = 0;
+    this.set((s) => ({ profile: null, mailTo: null, signedOut: why, toasts: s.toasts.filter((t) => t.kind !== 'error') }));
+  }
+
+  /**
+   * The server refused the session's token on a reconnect (a restart with
+   * another secret, an account deleted or banned): the client gave up, so
+   * the page starts over at its login screen on a new connection.
+   */
+  async #refused(err: LobbyError): Promise<void> {
+    this.#signOut(refusal(err));
+    this.#detachClient();
+    this.#carried = restoredMirror(undefined);
+    this.set(fromMirror(this.#carried));
     await this.start();
   }
 
@@ -255,7 +278,10 @@ export class Lobby {
   /** Runs an action; a failure becomes a toast naming the error code and the server's words. */
   async act<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
     try {
-      return await fn();
+      const r = await fn();
+      // It worked this time: the toasts of its failed tries are out of date.
+      if (this.state.toasts.some((t) => t.kind === 'error' && t.title === what)) this.set((s) => ({ toasts: s.toasts.filter((t) => t.kind !== 'error' || t.title !== what) }));
+      return r;
     } catch (err) {
       this.error(what, err);
       return undefined;
@@ -304,6 +330,10 @@ export class Lobby {
       detail = 'reconnected; missed events replayed';
     } else if (state === 'resynced') {
       detail = 'reconnected, but events were missed: state fetched again';
+    }
+    if (state === 'closed' && info.error && REFUSALS.has(info.error.code)) {
+      void this.#refused(info.error);
+      return;
     }
     if (state === 'resynced') this.#seq = 0;
     this.set({ conn: state, connDetail: detail });
@@ -385,6 +415,26 @@ export class Lobby {
 
 function describeClose(c: CloseInfo): string {
   return `closed ${c.code}${c.name ? ` ${c.name}` : ''}${c.reason ? `: ${c.reason}` : ''}`;
+}
+
+/** A stored token refused for good: the session is over and the page goes back to its login screen. */
+const REFUSALS: ReadonlySet<string> = new Set(['TOKEN_INVALID', 'TOKEN_EXPIRED', 'BANNED']);
+
+/** Why a stored session was refused, in a plain sentence for the login screen. */
+function refusal(err: unknown): string {
+  const code = err instanceof LobbyError ? err.code : undefined;
+  if (code === 'TOKEN_EXPIRED') return 'Your login has expired. Please log in again.';
+  if (code === 'BANNED') return banned((err as LobbyError).message);
+  if (code === 'TOKEN_INVALID') return 'The lobby no longer knows your login (the server was reset, or the account is gone). Please log in again.';
+  return 'Your session could not be taken back. Please log in again.';
+}
+
+/** The server's "banned until <ISO time>[: reason]" as a sentence with a local time; its own words when they read otherwise. */
+function banned(message: string): string {
+  const m = /^banned until (\S+?)(?:: (.*))?$/.exec(message);
+  const until = m ? Date.parse(m[1]!) : NaN;
+  if (!m || Number.isNaN(until)) return `This account is banned (${message}).`;
+  return `This account is banned until ${when(until)}${m[2] ? `. The reason given: ${m[2]}` : ''}.`;
 }
 
 /** Failures of the connection rather than of the session: worth another try. */

@@ -38,6 +38,8 @@ export interface LobbyModel {
   connDetail: string;
   /** Set while a stored session is being resumed at page load. */
   restoring: boolean;
+  /** Why the page went back to its login screen by itself (the server refused the stored session), in words. */
+  signedOut: string | null;
   /** One's own profile (account kind, level, rating), fetched after login. */
   profile: Profile | null;
   filter: ListFilter;

@@ -5,7 +5,7 @@ import { BefriendButton } from './friends.js';
 import { setActivity, upgrade } from './actions.js';
 import type { Lobby } from './lobby.js';
 import type { Invite, LobbyModel } from './model.js';
-import { Avatar, Badge, CopyButton, Countdown, CrownIcon, Empty, Panel } from './ui.js';
+import { Avatar, Badge, CopyButton, Countdown, CrownIcon, Empty, Panel, Rating } from './ui.js';
 
 const CHARACTERS = ['Knight', 'Mage', 'Rogue', 'Ranger', 'Cleric', 'Bard'];
 
@@ -27,7 +27,8 @@ export function YouCard({ lobby, s }: { lobby: Lobby; s: LobbyModel }) {
           <div class="you-name">{me.name}</div>
           <div class="muted small" data-testid="account-kind">
             {p ? KIND_TEXT[p.kind] : 'Loading your profile…'}
-            {p && ` · level ${p.level} · rating ${p.rating.ordinal.toFixed(1)}`}
+            {p && ` · level ${p.level} · `}
+            {p && <Rating rating={p.rating} />}
           </div>
         </div>
         <button class="btn small ghost" onClick={() => void lobby.logout()}>

@@ -129,3 +129,29 @@ export const CrownIcon = () => (
     <path d="M2 5l3 3 3-5 3 5 3-3-1.2 7H3.2L2 5Zm1.3 8.5h9.4v1.2H3.3z" fill="currentColor" />
   </svg>
 );
+
+/**
+ * Every account starts at OpenSkill's μ 25, σ 25/3 (ordinal 0); rated
+ * matches lower σ. So σ still at its start means no rated match yet.
+ */
+const NEW_SIGMA = 25 / 3;
+
+/**
+ * A player's rating: their OpenSkill ordinal (μ − 3σ, what docs/protocol.md
+ * says to show and sort by), or "unrated" before any rated match.
+ */
+export function Rating(props: { rating: { mu: number; sigma: number; ordinal: number } }) {
+  const r = props.rating;
+  if (r.sigma >= NEW_SIGMA - 1e-9) {
+    return (
+      <span data-testid="rating" title="No rated match yet">
+        unrated
+      </span>
+    );
+  }
+  return (
+    <span data-testid="rating" title={`OpenSkill μ ${r.mu.toFixed(1)} ± σ ${r.sigma.toFixed(1)}; shown: μ − 3σ`}>
+      rating {r.ordinal.toFixed(1)}
+    </span>
+  );
+}

@@ -16,7 +16,7 @@ export const emptyGameList: GameListMirror = { subscriptionId: null, games: [], 
 const LIST_EVENTS = eventsOf('games');
 type ListEvent = Extract<EventInput, { ev: (typeof LIST_EVENTS)[number] }>;
 
-/** The subscribed list after `input`: its events, games.subscribe and games.unsubscribe. */
+/** The subscribed list after `input`: its events, games.subscribe and games.unsubscribe, and a new session (which has no subscription). */
 export function reduceGameList(s: GameListMirror, input: MirrorInput): GameListMirror {
   if (isEvent(input, ...LIST_EVENTS)) return onListEvent(s, input);
   if (isReply(input, 'games.subscribe')) {
@@ -27,6 +27,10 @@ export function reduceGameList(s: GameListMirror, input: MirrorInput): GameListM
     return next;
   }
   if (isReply(input, 'games.unsubscribe') && input.data.subscriptionId === s.subscriptionId) return { ...s, subscriptionId: null };
+  // A subscription lives as long as its session: a login that is not a resume starts a session without one.
+  if (s.subscriptionId && (isReply(input, 'auth.token') || (isReply(input, 'session.resume') && !input.result.resumed) || ('local' in input && input.local === 'resynced'))) {
+    return { ...s, subscriptionId: null };
+  }
   return s;
 }
 

@@ -10,14 +10,16 @@ export type ReceivedReply = { [O in OpName]: { op: O; data: OpData<O>; result: O
  * What the mirror is fed: an event or a reply, stamped with the local time it
  * arrived (`at`, ms) so the reducers stay pure. A reply also says when its
  * request went out (`sentAt`): events that came after that are newer than
- * the reply's snapshot and are applied on top of it. `dismissTicket` is the
- * one change that comes from the user rather than the server: a finished
- * ticket stays on show until then.
+ * the reply's snapshot and are applied on top of it. `dismissTicket` comes
+ * from the user rather than the server: a finished ticket stays on show until
+ * then. `resynced` from the client: it reconnected, but into a new session
+ * (session.resume said `resumed: false`), so what belonged to the old session
+ * (a game list subscription) is gone.
  */
 export type MirrorInput =
   | (ReceivedEvent & { at: number })
   | (ReceivedReply & { at: number; sentAt: number })
-  | { local: 'dismissTicket'; at: number };
+  | { local: 'dismissTicket' | 'resynced'; at: number };
 
 export type EventInput = Extract<MirrorInput, { ev: EventName }>;
 export type ReplyInput = Extract<MirrorInput, { op: OpName }>;

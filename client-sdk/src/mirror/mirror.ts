@@ -70,7 +70,7 @@ export interface LobbyMirrorOptions {
 
 /**
  * A LobbyClient's events fed through reduceMirror, and its calls too when
- * made through `call`: `state` is what the client knows of the lobby, and
+ * made through `call`, and its reconnects into a new session: `state` is what the client knows of the lobby, and
  * listeners hear of every input with the state before and after it. What a
  * feature's `stale` flag asks for (a fresh game.current or party.current) is
  * the app's to fetch, through `call`.
@@ -86,6 +86,8 @@ export class LobbyMirror {
   ) {
     this.#state = options.initial ?? emptyMirror;
     const accept = options.accept ?? (() => true);
+    // Before the app's own state listeners (when made before them): what they fetch again finds the old session's things gone.
+    this.#unsubscribe.push(client.onState((state) => state === 'resynced' && this.apply({ local: 'resynced', at: Date.now() })));
     for (const ev of eventNames) {
       this.#unsubscribe.push(
         client.on(ev as EventName, (data, frame) => {
@@ -121,7 +123,7 @@ export class LobbyMirror {
     return () => void this.#listeners.delete(entry);
   }
 
-  /** Stops listening to the client's events. */
+  /** Stops listening to the client's events and states. */
   detach(): void {
     for (const u of this.#unsubscribe.splice(0)) u();
   }

@@ -8,12 +8,21 @@ export interface TicketMirror {
   accepted: boolean;
   /** When this client first saw the found match (local clock), for a countdown. */
   foundAt: number;
+  /** When this client saw the match ready (local clock): a game snapshot asked for before then says nothing about the match's game. */
+  readyAt: number;
 }
 
-export const emptyTicket: TicketMirror = { ticket: null, accepted: false, foundAt: 0 };
+export const emptyTicket: TicketMirror = { ticket: null, accepted: false, foundAt: 0, readyAt: 0 };
 
-/** The ticket after `input`: mm.status, the replies that carry a ticket, mm.accept, and the user dismissing a finished one. */
+/**
+ * The ticket after `input`: mm.status, the replies that carry a ticket,
+ * mm.accept, the user dismissing a finished one, and the end of a ready
+ * match's game.
+ */
 export function reduceTicket(s: TicketMirror, input: MirrorInput, me: string | undefined): TicketMirror {
+  // A ready match shows its game and session key: once that game is over for this player, so is the match.
+  const ready = s.ticket?.status === 'ready' ? s.ticket : null;
+  if (ready?.gameId && leftGame(input, ready.gameId, me, s.readyAt)) return emptyTicket;
   if (isEvent(input, 'mm.status')) {
     const t = input.data;
     const prev = s.ticket;
@@ -22,6 +31,7 @@ export function reduceTicket(s: TicketMirror, input: MirrorInput, me: string | u
       ticket: t,
       accepted: t.status === 'found' ? (sameMatch && s.accepted) || acceptedIn(t, me) : s.accepted,
       foundAt: sameMatch ? s.foundAt : input.at,
+      readyAt: t.status !== 'ready' ? 0 : prev?.status === 'ready' && sameMatch ? s.readyAt : input.at,
     };
   }
   if (isReply(input, 'mm.current')) {
@@ -29,14 +39,27 @@ export function reduceTicket(s: TicketMirror, input: MirrorInput, me: string | u
     const cur = s.ticket;
     // A finished ticket on display (ready, cancelled…) stays until dismissed.
     if (!t && !(cur && (cur.status === 'queued' || cur.status === 'found'))) return s;
-    return { ticket: t, accepted: !!t && t.status === 'found' && acceptedIn(t, me), foundAt: input.at };
+    return { ticket: t, accepted: !!t && t.status === 'found' && acceptedIn(t, me), foundAt: input.at, readyAt: 0 };
   }
-  if (isReply(input, 'mm.join', 'party.go', 'game.queue')) return { ...s, ticket: input.result, accepted: false };
+  if (isReply(input, 'mm.join', 'party.go', 'game.queue')) return { ...s, ticket: input.result, accepted: false, readyAt: 0 };
   if (isReply(input, 'mm.accept')) return { ...s, accepted: true };
-  if ('local' in input && input.local === 'dismissTicket') return { ...s, ticket: null, accepted: false };
+  if ('local' in input && input.local === 'dismissTicket') return emptyTicket;
   return s;
 }
 
 function acceptedIn(t: TicketUpdate, me: string | undefined): boolean {
   return !!t.match?.teams.flat().some((p) => p.userId === me && p.accepted);
+}
+
+/**
+ * Whether `input` says that the game `gameId` is not (or no longer) this
+ * player's: it ended, they left it, or a snapshot asked for since the match
+ * became ready (`readyAt`) shows them elsewhere.
+ */
+function leftGame(input: MirrorInput, gameId: string, me: string | undefined, readyAt: number): boolean {
+  if (isEvent(input, 'game.ended')) return input.data.gameId === gameId;
+  if (isEvent(input, 'game.playerLeft')) return input.data.gameId === gameId && input.data.userId === me;
+  if (isReply(input, 'game.current')) return input.sentAt >= readyAt && input.result.game?.id !== gameId;
+  if (isReply(input, 'game.create', 'game.join', 'games.quickJoin')) return input.result.game.id !== gameId;
+  return isReply(input, 'game.leave');
 }

@@ -26,6 +26,8 @@ export interface SessionListener {
   lost?(userId: string): void;
   back?(userId: string): void;
   ended?(userId: string): void;
+  /** A login that was not a resume took the session over: it starts afresh (resync), without what belonged to the old one (list subscriptions). */
+  restarted?(userId: string): void;
   /** The session went on on another node: forget what this node kept for it, but the user is still here. */
   moved?(userId: string): void;
 }

@@ -139,7 +139,10 @@ export class Login {
       s.name = id.name;
       resumed = resuming && !s.adopted && s.replay.since(resumeFrom, s.seq) !== undefined;
       s.adopted = false;
-      if (!resumed) s.restart();
+      if (!resumed) {
+        s.restart();
+        this.gw.notify('restarted', s.userId);
+      }
     } else {
       s = new Session(id.userId, id.name, { events: config.resumeBufferEvents, bytes: config.resumeBufferBytes });
       this.gw.sessions.set(id.userId, s);

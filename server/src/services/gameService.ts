@@ -103,6 +103,7 @@ export class GameService {
       lost: (userId) => this.onConnection(userId, false),
       back: (userId) => this.onConnection(userId, true),
       ended: (userId) => this.onSessionEnded(userId),
+      restarted: (userId) => this.unsubscribeAll(userId),
       moved: (userId) => this.unsubscribeAll(userId),
     });
   }
