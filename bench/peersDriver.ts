@@ -153,7 +153,10 @@ export async function connectAll({ port, N, R, onChat, concurrency = 50 }: Conne
         sent++;
         client.call('chat.send', { channel: 'game', text: JSON.stringify(msg) }).then(
           () => void ok++,
-          (err: { code?: string }) => void (refused[err.code ?? 'ERROR'] = (refused[err.code ?? 'ERROR'] ?? 0) + 1),
+          (err: { code?: string }) => {
+            const code = err.code ?? 'ERROR';
+            refused[code] = (refused[code] ?? 0) + 1;
+          },
         );
       },
       close() {
