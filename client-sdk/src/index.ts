@@ -1,5 +1,6 @@
 export { LobbyClient } from './client.js';
 export { LobbyError } from './types.js';
+export { GameServerApi, GameServerApiError, type GameServerApiOptions } from './gameServerApi.js';
 export type {
   CallArgs,
   CallOptions,
@@ -27,7 +28,10 @@ export type {
   EventFrame,
   EventName,
   Issue,
+  MatchReport,
+  MatchReportResult,
   OpData,
   OpName,
   OpResult,
+  SessionKeyHolder,
 } from '@foyer/shared';

@@ -11,3 +11,4 @@ export * from './ops.js';
 export * from './events.js';
 export * from './codec.js';
 export * from './eventNames.js';
+export * from './gameServer.js';

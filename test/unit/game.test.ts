@@ -3,7 +3,7 @@ import { GameCreate, Profile } from '@foyer/shared';
 import type { ErrorCode } from '@foyer/shared';
 import type { z } from 'zod';
 import { describe, expect, it } from 'vitest';
-import { applyGame, decideGame, members, summaryOf, viewOf } from '../../server/src/domain/game.js';
+import { applyGame, decideGame, gameOfKey, members, summaryOf, viewOf } from '../../server/src/domain/game.js';
 import type { GameCommand, GameCtx, GameDecision, GameEvent, GameRules, GameState } from '../../server/src/domain/game.js';
 
 const rules: GameRules = { defaultTeamSize: 4, maxSpectators: 2, confirmTimeoutMs: 120_000, maxDurationMs: 3_600_000, serverAddress: 'play.example:7777' };
@@ -42,6 +42,15 @@ class Harness {
     for (const e of d.events) this.state = applyGame(this.state, e);
     this.log.push(...d.events);
     expect(d.result).toEqual(this.state ? viewOf(this.state) : null);
+    return d;
+  }
+
+  /** A game server's use of a key that must succeed: its events are applied; the result is the key's holder. */
+  useKey(sessionKey: string): Ok {
+    const d = this.decide({ type: 'useKey', sessionKey });
+    if (!d.ok) throw new Error(`useKey refused: ${d.code}`);
+    for (const e of d.events) this.state = applyGame(this.state, e);
+    this.log.push(...d.events);
     return d;
   }
 
@@ -438,8 +447,8 @@ describe('start', () => {
     const confirmBy = h.now + rules.confirmTimeoutMs;
     const common = { gameId: 'g1', version: 5, confirmBy };
     expect(d.events).toEqual([
-      { ev: 'game.started', to: ['ann'], startedAt: h.now, data: { ...common, sessionKey: 'key1', serverAddress: rules.serverAddress } },
-      { ev: 'game.started', to: ['bob'], startedAt: h.now, data: { ...common, sessionKey: 'key2', serverAddress: rules.serverAddress } },
+      { ev: 'game.started', to: ['ann'], startedAt: h.now, data: { ...common, sessionKey: 'g1.key1', serverAddress: rules.serverAddress } },
+      { ev: 'game.started', to: ['bob'], startedAt: h.now, data: { ...common, sessionKey: 'g1.key2', serverAddress: rules.serverAddress } },
       { ev: 'game.started', to: ['cat', 'dan'], startedAt: h.now, data: common },
     ]);
     expect(d.timers).toEqual([
@@ -447,7 +456,7 @@ describe('start', () => {
       { afterMs: rules.maxDurationMs, command: { type: 'end', reason: 'maxDuration' } },
     ]);
     expect(d.result).toMatchObject({ inProgress: true, startedAt: h.now, confirmBy, version: 5 });
-    expect(h.s.sessionKeys).toEqual({ ann: 'key1', bob: 'key2' });
+    expect(h.s.sessionKeys).toEqual({ ann: 'g1.key1', bob: 'g1.key2' });
     expect(viewOf(h.s)).not.toHaveProperty('sessionKeys');
   });
 
@@ -458,28 +467,79 @@ describe('start', () => {
 });
 
 describe('confirm', () => {
-  it('checks start, membership, then the key; a key works once', () => {
+  it('checks start, membership, then the key; the key stays for the game server, a second confirm changes nothing', () => {
     const h = game({}, 'bob');
     h.ok(h.join('cat', { spectate: true }));
-    expect(h.refused({ type: 'confirm', by: who('bob'), sessionKey: 'key2' })).toBe('GAME_NOT_STARTED');
+    expect(h.refused({ type: 'confirm', by: who('bob'), sessionKey: 'g1.key2' })).toBe('GAME_NOT_STARTED');
     h.ok({ type: 'start', by: who('ann') });
-    expect(h.refused({ type: 'confirm', by: who('cat'), sessionKey: 'key2' })).toBe('NOT_IN_GAME');
-    expect(h.refused({ type: 'confirm', by: who('bob'), sessionKey: 'key1' })).toBe('WRONG_SESSION_KEY'); // ann's
-    expect(h.refused({ type: 'confirm', by: who('bob'), sessionKey: 'key2x' })).toBe('WRONG_SESSION_KEY');
-    const d = h.ok({ type: 'confirm', by: who('bob'), sessionKey: 'key2' });
+    expect(h.refused({ type: 'confirm', by: who('cat'), sessionKey: 'g1.key2' })).toBe('NOT_IN_GAME');
+    expect(h.refused({ type: 'confirm', by: who('bob'), sessionKey: 'g1.key1' })).toBe('WRONG_SESSION_KEY'); // ann's
+    expect(h.refused({ type: 'confirm', by: who('bob'), sessionKey: 'g1.key2x' })).toBe('WRONG_SESSION_KEY');
+    const d = h.ok({ type: 'confirm', by: who('bob'), sessionKey: 'g1.key2' });
     expect(d.events).toEqual([{ ev: 'game.playerUpdated', data: { gameId: 'g1', version: 5, player: { ...h.player('bob')!, confirmed: true } } }]);
     expect(h.player('bob')?.confirmed).toBe(true);
-    expect(h.s.sessionKeys).toEqual({ ann: 'key1' });
-    expect(h.refused({ type: 'confirm', by: who('bob'), sessionKey: 'key2' })).toBe('WRONG_SESSION_KEY');
+    expect(h.s.sessionKeys).toEqual({ ann: 'g1.key1', bob: 'g1.key2' });
+    expect(h.ok({ type: 'confirm', by: who('bob'), sessionKey: 'g1.key2' }).events).toEqual([]);
+    expect(h.refused({ type: 'confirm', by: who('bob'), sessionKey: 'g1.key1' })).toBe('WRONG_SESSION_KEY');
   });
 
   it('is safe for user ids that name Object.prototype members', () => {
     const h = game();
     h.ok(h.join('constructor'));
     h.ok({ type: 'start', by: who('ann') });
-    h.ok({ type: 'confirm', by: who('ann'), sessionKey: 'key1' });
+    h.ok({ type: 'confirm', by: who('ann'), sessionKey: 'g1.key1' });
+    h.useKey('g1.key2');
     h.ok({ type: 'leave', userId: 'constructor', reason: 'left' });
-    expect(h.refused({ type: 'confirm', by: who('ann'), sessionKey: 'key1' })).toBe('WRONG_SESSION_KEY');
+    expect(h.s.sessionKeys).toEqual({ ann: 'g1.key1' });
+    expect(h.s.keysUsed).toEqual([]);
+    expect(h.refused({ type: 'useKey', sessionKey: 'g1.key2' })).toBe('WRONG_SESSION_KEY');
+  });
+});
+
+describe('useKey (a game server uses a session key)', () => {
+  it('answers who holds the key (game, team, slot), confirms the player, and spends the key', () => {
+    const h = game({ teamSize: 1 }, 'bob');
+    h.ok({ type: 'start', by: who('ann') });
+    const confirmBy = h.s.confirmBy!;
+    const bob = h.player('bob')!;
+    const d = h.useKey('g1.key2');
+    expect(d.result).toEqual({ userId: 'bob', name: 'Bob', gameId: 'g1', gameName: 'Room', gameType: 'PvE', teamIndex: 1, slot: 2, confirmBy });
+    expect(d.events).toEqual([{ ev: 'game.playerUpdated', data: { gameId: 'g1', version: h.s.version, player: { ...bob, confirmed: true } }, keyUsed: true }]);
+    expect(h.player('bob')?.confirmed).toBe(true);
+    expect(h.s.keysUsed).toEqual(['bob']);
+    expect(viewOf(h.s)).not.toHaveProperty('keysUsed');
+    // Once only; the player's own confirm in the lobby still works and changes nothing.
+    expect(h.refused({ type: 'useKey', sessionKey: 'g1.key2' })).toBe('SESSION_KEY_USED');
+    expect(h.ok({ type: 'confirm', by: who('bob'), sessionKey: 'g1.key2' }).events).toEqual([]);
+  });
+
+  it('works after the player confirmed in the lobby, and is refused for wrong keys and games not started', () => {
+    const h = game({}, 'bob');
+    expect(h.refused({ type: 'useKey', sessionKey: 'g1.key1' })).toBe('WRONG_SESSION_KEY');
+    h.ok({ type: 'start', by: who('ann') });
+    h.ok({ type: 'confirm', by: who('ann'), sessionKey: 'g1.key1' });
+    for (const wrong of ['g1.key3', 'g1.key1x', 'key1', '', 'g1.']) expect(h.refused({ type: 'useKey', sessionKey: wrong })).toBe('WRONG_SESSION_KEY');
+    expect(h.decide({ type: 'useKey', sessionKey: 'g1.key1' })).toMatchObject({ ok: true, result: { userId: 'ann', slot: 1 } });
+  });
+
+  it('is refused once the confirm deadline has passed, though the player stays', () => {
+    const h = game({}, 'bob', 'cat');
+    h.ok({ type: 'start', by: who('ann') });
+    h.ok({ type: 'confirm', by: who('ann'), sessionKey: 'g1.key1' });
+    h.ok({ type: 'confirm', by: who('bob'), sessionKey: 'g1.key2' });
+    h.now += rules.confirmTimeoutMs;
+    expect(h.decide({ type: 'useKey', sessionKey: 'g1.key1' })).toMatchObject({ ok: true }); // the deadline itself still counts
+    h.now += 1;
+    h.ok({ type: 'confirmDeadline' });
+    expect(h.s.players.map((p) => p.userId)).toEqual(['ann', 'bob']);
+    expect(h.refused({ type: 'useKey', sessionKey: 'g1.key2' })).toBe('SESSION_KEY_EXPIRED');
+    expect(h.refused({ type: 'useKey', sessionKey: 'g1.key3' })).toBe('WRONG_SESSION_KEY'); // cat was removed with the key
+  });
+
+  it('names its game: gameOfKey is everything before the last dot', () => {
+    expect(gameOfKey('2b1c-uuid.abc_DEF-123')).toBe('2b1c-uuid');
+    expect(gameOfKey('a.b.c')).toBe('a.b');
+    expect(gameOfKey('nodot')).toBe('');
   });
 });
 
@@ -487,7 +547,7 @@ describe('confirm deadline', () => {
   it('removes every unconfirmed player as unconfirmed, handing ownership on', () => {
     const h = game({}, 'bob', 'cat');
     h.ok({ type: 'start', by: who('ann') });
-    h.ok({ type: 'confirm', by: who('cat'), sessionKey: 'key3' });
+    h.ok({ type: 'confirm', by: who('cat'), sessionKey: 'g1.key3' });
     h.now += rules.confirmTimeoutMs;
     const d = h.ok({ type: 'confirmDeadline' });
     expect(d.events).toEqual([
@@ -495,7 +555,7 @@ describe('confirm deadline', () => {
       { ev: 'game.playerLeft', data: { gameId: 'g1', version: 7, userId: 'bob', reason: 'unconfirmed', ownerId: 'cat' } },
     ]);
     expect(h.s.players.map((p) => p.userId)).toEqual(['cat']);
-    expect(h.s.sessionKeys).toEqual({});
+    expect(h.s.sessionKeys).toEqual({ cat: 'g1.key3' });
   });
 
   it('ends the game when nobody confirmed', () => {
@@ -509,8 +569,8 @@ describe('confirm deadline', () => {
     const h = game({}, 'bob');
     expect(h.ok({ type: 'confirmDeadline' }).events).toEqual([]);
     h.ok({ type: 'start', by: who('ann') });
-    h.ok({ type: 'confirm', by: who('ann'), sessionKey: 'key1' });
-    h.ok({ type: 'confirm', by: who('bob'), sessionKey: 'key2' });
+    h.ok({ type: 'confirm', by: who('ann'), sessionKey: 'g1.key1' });
+    h.ok({ type: 'confirm', by: who('bob'), sessionKey: 'g1.key2' });
     expect(h.ok({ type: 'confirmDeadline' }).events).toEqual([]);
   });
 });
@@ -574,9 +634,11 @@ describe('replicas', () => {
     h.ok(h.join('cat', { password: 'pw', spectate: true }));
     h.ok({ type: 'update', by: who('ann'), changes: { name: 'Renamed', maxPlayers: 2 } });
     for (const u of ['ann', 'bob']) h.ok({ type: 'setReady', by: who(u), ready: true });
-    h.ok({ type: 'confirm', by: who('bob'), sessionKey: 'key2' });
+    h.ok({ type: 'confirm', by: who('bob'), sessionKey: 'g1.key2' });
+    h.useKey('g1.key1');
     const replica = (JSON.parse(JSON.stringify(h.log)) as GameEvent[]).reduce<GameState | undefined>(applyGame, undefined);
     expect(replica).toEqual(h.state);
-    expect(replica?.sessionKeys).toEqual({ ann: 'key1' });
+    expect(replica?.sessionKeys).toEqual({ ann: 'g1.key1', bob: 'g1.key2' });
+    expect(replica?.keysUsed).toEqual(['ann']);
   });
 });

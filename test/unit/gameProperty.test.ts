@@ -236,8 +236,9 @@ class World {
       assert.ok(p.teamIndex < teams, 'team exists');
     }
     for (let t = 0; t < teams; t++) assert.ok(s.players.filter((p) => p.teamIndex === t).length <= s.teamSize, 'team size');
-    // Keys: only for players who still have to confirm.
-    for (const u of Object.keys(s.sessionKeys)) assert.equal(s.players.find((p) => p.userId === u)?.confirmed, false, 'keys only for unconfirmed players');
+    // Keys: only for players; a key used by a game server belongs to a confirmed player.
+    for (const u of Object.keys(s.sessionKeys)) assert.ok(s.players.some((p) => p.userId === u), 'keys only for players');
+    for (const u of s.keysUsed) assert.ok(Object.hasOwn(s.sessionKeys, u) && s.players.find((p) => p.userId === u)?.confirmed, 'used keys are of confirmed players');
     if (!s.inProgress) assert.deepEqual(s.sessionKeys, {});
     if (s.passwordHash) this.hashes.add(s.passwordHash);
     const view = viewOf(s);

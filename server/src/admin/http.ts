@@ -1,12 +1,14 @@
 import { timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { MatchReportBody, SessionKeyUseBody, type ErrorCode } from '@foyer/shared';
 import { z } from 'zod';
 import type { HttpRequest, HttpResponse } from '../transport/index.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { GameService } from '../services/gameService.js';
 import type { MatchmakingService } from '../services/matchmakingService.js';
-import { MatchReportBody, type MatchResultService } from '../services/matchResultService.js';
+import type { MatchResultService } from '../services/matchResultService.js';
+import { LobbyError } from '../errors.js';
 import type { PartyService } from '../services/partyService.js';
 import type { Accounts } from '../store/accounts.js';
 import type { Friends } from '../store/friends.js';
@@ -54,6 +56,9 @@ const MIME: Record<string, string> = {
   '.ico': 'image/x-icon',
   '.woff2': 'font/woff2',
 };
+
+/** How the game-server API answers a refused session key use. */
+const keyRefusals: Partial<Record<ErrorCode, number>> = { WRONG_SESSION_KEY: 404, SESSION_KEY_USED: 409, SESSION_KEY_EXPIRED: 410, NODE_UNAVAILABLE: 503 };
 
 /** Health, metrics, the admin API and the lobby page, one handler for both transports. */
 export function createHttpHandler(deps: HttpDeps): (req: HttpRequest) => Promise<HttpResponse> {
@@ -103,11 +108,25 @@ export function createHttpHandler(deps: HttpDeps): (req: HttpRequest) => Promise
     return (await deps.games.end(m[1]!)) ? json(200, { ended: true }) : json(404, { error: 'no such game' });
   }
 
-  /** What game servers call: end a game they ran. */
+  /** What game servers call: use a player's session key, report results, end a game they ran. */
   async function gameServer(req: HttpRequest): Promise<HttpResponse> {
+    if (req.method === 'POST' && req.path === '/v1/session-keys/use') return useSessionKey(req);
     const results = req.method === 'POST' ? matchResults.exec(req.path) : null;
     if (results) return reportResults(req, decodePart(results[1]!));
     return (await endGameBy(req)) ?? json(404, { error: 'no such endpoint' });
+  }
+
+  /** A game server checks the key a player brought and spends it: one use, until the confirm deadline. */
+  async function useSessionKey(req: HttpRequest): Promise<HttpResponse> {
+    const body = parseBody(req, SessionKeyUseBody);
+    if (!body.ok) return body.res;
+    try {
+      return json(200, await deps.games.useSessionKey(body.data.sessionKey));
+    } catch (err) {
+      const status = err instanceof LobbyError ? keyRefusals[err.code] : undefined;
+      if (status === undefined) throw err;
+      return json(status, { error: (err as LobbyError).message, code: (err as LobbyError).code });
+    }
   }
 
   /** A game server reports a match once; the same report again is a no-op, another one for the same id a conflict. */

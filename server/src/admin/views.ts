@@ -178,7 +178,7 @@ export class AdminViews {
   game(gameId: string) {
     const g = this.deps.games.all.get(gameId);
     if (!g) return undefined;
-    const { passwordHash, passwordSalt: _salt, sessionKeys: _keys, ...view } = g;
+    const { passwordHash, passwordSalt: _salt, sessionKeys: _keys, keysUsed: _used, ...view } = g;
     const teamCount = Math.max(1, Math.ceil(g.maxPlayers / Math.max(1, g.teamSize)));
     const teams = Array.from({ length: teamCount }, (_, i) => g.players.filter((p) => p.teamIndex === i).map((p) => p.userId));
     const state = g.confirmBy !== null ? 'confirming' : g.inProgress ? 'inProgress' : 'open';

@@ -1,6 +1,6 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
-import type { ErrorCode, EventData, GameCreate, GameSettingsUpdate, GameSummary, GameView, PlayerView, Profile } from '@foyer/shared';
+import type { ErrorCode, EventData, SessionKeyHolder, GameCreate, GameSettingsUpdate, GameSummary, GameView, PlayerView, Profile } from '@foyer/shared';
 import type { z } from 'zod';
 import { fail, Tx, type Decision, type Member } from './kit.js';
 
@@ -40,8 +40,10 @@ interface Secret {
 }
 
 export interface GameState extends Omit<GameView, 'hasPassword'>, Secret {
-  /** userId → the key game.started gave that player, until a confirm uses it. */
+  /** userId → the key game.started gave that player, while the player is in the game. */
   sessionKeys: Record<string, string>;
+  /** The players whose key a game server has used (a key is good for one use). */
+  keysUsed: string[];
 }
 
 export type { Member } from './kit.js';
@@ -59,6 +61,8 @@ export type GameCommand =
   | { type: 'setOwner'; by: Member; userId: string }
   | { type: 'start'; by: Member }
   | { type: 'confirm'; by: Member; sessionKey: string }
+  /** A game server uses a player's key (`useSessionKey`). */
+  | { type: 'useKey'; sessionKey: string }
   | { type: 'setConnected'; userId: string; connected: boolean }
   | { type: 'confirmDeadline' }
   | { type: 'end'; reason: 'ended' | 'maxDuration' };
@@ -68,15 +72,19 @@ export interface GameTimer {
   command: GameCommand;
 }
 
-/** The reply (the game as it is afterwards, null once it ended), the events to apply in order, the timers to schedule. */
-export type GameDecision = Decision<GameView, GameEvent, GameTimer>;
+/**
+ * The reply (the game as it is afterwards, null once it ended; for `useKey`
+ * the key's holder), the events to apply in order, the timers to schedule.
+ */
+export type GameDecision = Decision<GameView | SessionKeyHolder, GameEvent, GameTimer>;
 
 /** `secret` is for replicas only and never goes to a client; neither does `game.created` (the creator gets the reply). */
 export type GameEvent =
   | { ev: 'game.created'; data: { game: GameView }; secret: Secret }
   | { ev: 'game.playerJoined'; data: EventData<'game.playerJoined'> }
   | { ev: 'game.playerLeft'; data: EventData<'game.playerLeft'> }
-  | { ev: 'game.playerUpdated'; data: EventData<'game.playerUpdated'> }
+  /** `keyUsed`: a game server used this player's key (for replicas; clients see the player confirmed). */
+  | { ev: 'game.playerUpdated'; data: EventData<'game.playerUpdated'>; keyUsed?: true }
   | { ev: 'game.spectatorJoined'; data: EventData<'game.spectatorJoined'> }
   | { ev: 'game.spectatorLeft'; data: EventData<'game.spectatorLeft'> }
   | { ev: 'game.updated'; data: EventData<'game.updated'>; secret?: Secret }
@@ -90,7 +98,7 @@ type PlayerProfile = z.output<typeof Profile>;
 // ---------------------------------------------------------------- views
 
 export function viewOf(s: GameState): GameView {
-  const { passwordHash, passwordSalt: _salt, sessionKeys: _keys, ...view } = s;
+  const { passwordHash, passwordSalt: _salt, sessionKeys: _keys, keysUsed: _used, ...view } = s;
   return { ...copyShared(view), hasPassword: passwordHash !== null };
 }
 
@@ -143,7 +151,7 @@ export function resumeTimers(s: GameState, now: number, rules: GameRules): GameT
 // ---------------------------------------------------------------- apply
 
 export function applyGame(state: GameState | undefined, e: GameEvent): GameState | undefined {
-  if (e.ev === 'game.created') return fromView(e.data.game, e.secret, {});
+  if (e.ev === 'game.created') return fromView(e.data.game, e.secret, {}, []);
   if (!state || e.ev === 'game.ended') return undefined;
   const s: GameState = { ...state, version: e.data.version };
   switch (e.ev) {
@@ -155,14 +163,15 @@ export function applyGame(state: GameState | undefined, e: GameEvent): GameState
         players: s.players.filter((p) => p.userId !== e.data.userId),
         ownerId: e.data.ownerId,
         sessionKeys: without(s.sessionKeys, e.data.userId),
+        keysUsed: s.keysUsed.filter((u) => u !== e.data.userId),
       };
     case 'game.playerUpdated': {
       const { player } = e.data;
       return {
         ...s,
         players: s.players.map((p) => (p.userId === player.userId ? player : p)),
-        // A confirmed player's key is spent.
-        sessionKeys: player.confirmed ? without(s.sessionKeys, player.userId) : s.sessionKeys,
+        // A player's confirm leaves the key for the game server; its use there spends it.
+        keysUsed: e.keyUsed ? [...s.keysUsed, player.userId] : s.keysUsed,
       };
     }
     case 'game.spectatorJoined':
@@ -170,7 +179,7 @@ export function applyGame(state: GameState | undefined, e: GameEvent): GameState
     case 'game.spectatorLeft':
       return { ...s, spectators: s.spectators.filter((p) => p.userId !== e.data.userId) };
     case 'game.updated':
-      return fromView(e.data.game, e.secret ?? s, s.sessionKeys);
+      return fromView(e.data.game, e.secret ?? s, s.sessionKeys, s.keysUsed);
     case 'game.started': {
       const started = s.inProgress ? s : { ...s, inProgress: true, startedAt: e.startedAt, confirmBy: e.data.confirmBy };
       const [to] = e.to;
@@ -181,9 +190,9 @@ export function applyGame(state: GameState | undefined, e: GameEvent): GameState
   }
 }
 
-function fromView(view: GameView, secret: Secret, sessionKeys: Record<string, string>): GameState {
+function fromView(view: GameView, secret: Secret, sessionKeys: Record<string, string>, keysUsed: string[]): GameState {
   const { hasPassword: _, ...rest } = view;
-  return { ...copyShared(rest), passwordHash: secret.passwordHash, passwordSalt: secret.passwordSalt, sessionKeys };
+  return { ...copyShared(rest), passwordHash: secret.passwordHash, passwordSalt: secret.passwordSalt, sessionKeys, keysUsed };
 }
 
 /** State and the views handed out must not share mutable parts. */
@@ -241,8 +250,11 @@ export function decideGame(state: GameState | undefined, cmd: GameCommand, ctx: 
       if (!p) return fail('NOT_IN_GAME');
       const key = Object.hasOwn(s.sessionKeys, p.userId) ? s.sessionKeys[p.userId] : undefined;
       if (key === undefined || !sameSecret(key, cmd.sessionKey)) return fail('WRONG_SESSION_KEY');
+      if (p.confirmed) return tx.done();
       return tx.emit(playerUpdated(tx, { ...p, confirmed: true })).done();
     }
+    case 'useKey':
+      return useKey(tx, cmd, ctx);
     case 'setConnected': {
       const p = playerOf(s, cmd.userId);
       if (!p || p.connected === cmd.connected) return tx.done();
@@ -383,13 +395,38 @@ function start(tx: GameTx, ctx: GameCtx, rules: GameRules): GameTx {
   const s = tx.s;
   const common = { gameId: s.id, version: tx.next, confirmBy: ctx.now + rules.confirmTimeoutMs };
   for (const p of s.players) {
-    const data = { ...common, sessionKey: ctx.newKey(), serverAddress: rules.serverAddress };
+    const data = { ...common, sessionKey: `${s.id}.${ctx.newKey()}`, serverAddress: rules.serverAddress };
     tx.emit({ ev: 'game.started', data, to: [p.userId], startedAt: ctx.now });
   }
   if (s.spectators.length) tx.emit({ ev: 'game.started', data: common, to: s.spectators.map((p) => p.userId), startedAt: ctx.now });
   tx.timers.push({ afterMs: rules.confirmTimeoutMs, command: { type: 'confirmDeadline' } });
   tx.timers.push({ afterMs: rules.maxDurationMs, command: { type: 'end', reason: 'maxDuration' } });
   return tx;
+}
+
+/**
+ * A game server uses a player's key: once, and only until the confirm
+ * deadline. The use confirms the player too (the game server has seen them).
+ */
+function useKey(tx: GameTx, cmd: Command<'useKey'>, ctx: GameCtx): GameDecision {
+  const s = tx.s;
+  // Every key is compared, so the time taken does not tell which player's key came close.
+  let p: PlayerView | undefined;
+  for (const q of s.players) {
+    const key = Object.hasOwn(s.sessionKeys, q.userId) ? s.sessionKeys[q.userId]! : '';
+    if (sameSecret(key, cmd.sessionKey) && key !== '') p = q;
+  }
+  if (!p || s.confirmBy === null) return fail('WRONG_SESSION_KEY');
+  if (s.keysUsed.includes(p.userId)) return fail('SESSION_KEY_USED');
+  if (ctx.now > s.confirmBy) return fail('SESSION_KEY_EXPIRED');
+  tx.emit({ ev: 'game.playerUpdated', data: { gameId: s.id, version: tx.next, player: { ...p, confirmed: true } }, keyUsed: true });
+  const holder: SessionKeyHolder = { userId: p.userId, name: p.name, gameId: s.id, gameName: s.name, gameType: s.gameType, teamIndex: p.teamIndex, slot: p.slot, confirmBy: s.confirmBy };
+  return { ok: true, result: holder, events: tx.events, timers: tx.timers };
+}
+
+/** The game a session key belongs to: a key starts with its game's id (so any node can route its use to the game's owner). */
+export function gameOfKey(sessionKey: string): string {
+  return sessionKey.slice(0, Math.max(0, sessionKey.lastIndexOf('.')));
 }
 
 /** Auto start: a full game whose players are all ready starts by itself. */

@@ -1,12 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { EventName, GameSummary, GameView } from '@foyer/shared';
+import type { EventName, GameSummary, GameView, SessionKeyHolder } from '@foyer/shared';
 import type { Logger } from 'pino';
 import type { Cluster } from '../cluster/cluster.js';
 import { Entities } from '../cluster/entities.js';
 import type { Config } from '../config.js';
 import { LobbyError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
-import { applyGame, decideGame, members, resumeTimers, summaryOf, viewOf, type GameCommand, type GameCtx, type GameEvent, type GameRules, type GameState } from '../domain/game.js';
+import { applyGame, decideGame, gameOfKey, members, resumeTimers, summaryOf, viewOf, type GameCommand, type GameCtx, type GameEvent, type GameRules, type GameState } from '../domain/game.js';
 import type { Member } from '../domain/kit.js';
 import type { ChatRoom } from './chatService.js';
 import { CursorError, GameList, type GameListPage, type GameListQuery } from '../domain/gameList/index.js';
@@ -32,6 +32,8 @@ export interface PartyOf {
 
 /** A command for a game's owner; `serverAddress` is the allocator's choice for a start. */
 type JoinCommand = Extract<GameCommand, { type: 'join' }>;
+/** Every command but useKey answers with the game. */
+type ViewCommand = Exclude<GameCommand, { type: 'useKey' }>;
 
 interface GameMsg {
   command: GameCommand;
@@ -59,7 +61,8 @@ const ctx = (): GameCtx => ({
  * serialized requests of the user's own session.
  */
 export class GameService {
-  private readonly games: Entities<GameState, GameMsg, GameEvent, GameView | null>;
+  /** The reply is the game afterwards (null once it ended); for `useKey`, the key's holder. */
+  private readonly games: Entities<GameState, GameMsg, GameEvent, GameView | SessionKeyHolder | null>;
   /** Where each user is, from the games' events. */
   private readonly whereIs = new Map<string, { gameId: string; spectating: boolean }>();
   readonly list = new GameList();
@@ -151,6 +154,16 @@ export class GameService {
   }
 
   /**
+   * A game server uses a player's session key: a command to the game's owner
+   * (the key names its game), so two uses through two nodes cannot both pass.
+   */
+  async useSessionKey(sessionKey: string): Promise<SessionKeyHolder> {
+    const gameId = gameOfKey(sessionKey);
+    if (!gameId || !this.games.get(gameId)) throw new LobbyError('WRONG_SESSION_KEY', 'no started game has this session key');
+    return (await this.games.exec(gameId, { command: { type: 'useKey', sessionKey } })) as SessionKeyHolder;
+  }
+
+  /**
    * A match from a queue: everyone leaves the game they are in, then sits in a
    * new game that is already started. Returns each player's session key.
    */
@@ -168,8 +181,8 @@ export class GameService {
   }
 
   /** Runs one command on the game's owner (this node or another). Throws LobbyError on refusal. */
-  private async run(gameId: string, command: GameCommand, serverAddress?: string): Promise<GameView | null> {
-    return this.games.exec(gameId, serverAddress === undefined ? { command } : { command, serverAddress });
+  private async run(gameId: string, command: ViewCommand, serverAddress?: string): Promise<GameView | null> {
+    return (await this.games.exec(gameId, serverAddress === undefined ? { command } : { command, serverAddress })) as GameView | null;
   }
 
   /** What one game event sets off on this node (owner and replicas alike): whereabouts, then delivery to the players and spectators here. */
@@ -373,7 +386,7 @@ export class GameService {
   }
 
   /** Runs a command on the game the user is in (NOT_IN_GAME when none). */
-  async inCurrent(userId: string, command: GameCommand): Promise<GameView | null> {
+  async inCurrent(userId: string, command: ViewCommand): Promise<GameView | null> {
     return this.run(this.current(userId).gameId, command);
   }
 

@@ -1,28 +1,9 @@
-import { MatchResultView, UserId } from '@foyer/shared';
+import { MatchResultView, type MatchReportBody } from '@foyer/shared';
 import { z } from 'zod';
 import type { Gateway } from '../gateway/gateway.js';
 import { LobbyError } from '../errors.js';
 import type { Accounts } from '../store/accounts.js';
 import type { Matches, PlayerResult, ReportOutcome } from '../store/matches.js';
-
-/** The body of POST /v1/matches/:id/results. */
-export const MatchReportBody = z
-  .object({
-    gameType: z.string().min(1).max(32),
-    teams: z
-      .array(z.object({ rank: z.number().int().min(1).max(1000), players: z.array(UserId).min(1).max(64) }))
-      .min(2, 'a match has at least two teams')
-      .max(64),
-  })
-  .superRefine((r, ctx) => {
-    const seen = new Set<string>();
-    r.teams.forEach((t, i) =>
-      t.players.forEach((p, j) => {
-        if (seen.has(p)) ctx.addIssue({ code: 'custom', path: ['teams', i, 'players', j], message: `${p} is listed twice` });
-        seen.add(p);
-      }),
-    );
-  });
 
 export const viewOf = (r: PlayerResult): z.output<typeof MatchResultView> => ({
   matchId: r.matchId,
