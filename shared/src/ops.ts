@@ -164,7 +164,7 @@ export const ops = {
     data: z.object({}),
     result: z.object({ confirmBy: Timestamp }),
   }),
-  'game.confirm': op({ auth: true, doc: 'Confirm a started game with the session key from game.started. Players who do not confirm in time are removed.', data: z.object({ sessionKey: text({ min: 1, max: 128 }) }), result: z.object({}) }),
+  'game.confirm': op({ auth: true, doc: 'Confirm a started game with the session key from game.started. Players who do not confirm in time are removed. Confirming leaves the key good for the game server (which spends it, see docs/operations.md); confirming again changes nothing.', data: z.object({ sessionKey: text({ min: 1, max: 128 }) }), result: z.object({}) }),
   'games.list': op({
     auth: true,
     doc: 'One page of the game list, filtered and sorted. Hidden games are never listed. A very selective filter can return fewer than `limit` games (even none) with a `cursor`: keep paging until the cursor is absent.',
