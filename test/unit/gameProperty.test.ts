@@ -15,7 +15,8 @@ const who = (userId: string) => ({ userId, name: userId.toUpperCase() });
 /** A step of the run: a command for one game (a confirm's key is picked from the state when it runs), or time passing. */
 type Step =
   | { game: string; cmd: GameCommand; revive?: GameCommand }
-  | { game: string; confirm: { user: string; key: 'own' | 'other' | 'junk' }; revive?: GameCommand }
+  /** `server`: a game server uses the key (useKey) instead of the player confirming with it. */
+  | { game: string; confirm: { user: string; key: 'own' | 'other' | 'junk'; server: boolean }; revive?: GameCommand }
   | { tick: number };
 
 /** Roles are resolved against the game when the step runs, so owner ops, kicks and confirms often hit. */
@@ -92,7 +93,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   on(1, fc.constantFrom('ended' as const, 'maxDuration' as const).map((reason) => ({ type: 'end', reason }))),
   {
     weight: 5,
-    arbitrary: targeted(fc.record({ user: fc.oneof({ weight: 4, arbitrary: fc.constant('@keyed') }, member), key: fc.constantFrom('own' as const, 'own' as const, 'own' as const, 'other' as const, 'junk' as const) })).map(
+    arbitrary: targeted(fc.record({ user: fc.oneof({ weight: 4, arbitrary: fc.constant('@keyed') }, member), key: fc.constantFrom('own' as const, 'own' as const, 'own' as const, 'other' as const, 'junk' as const), server: fc.boolean() })).map(
       ({ game, what, revive }): Step => (revive ? { game, confirm: what, revive } : { game, confirm: what }),
     ),
   },
@@ -149,13 +150,13 @@ class World {
     this.exec(s.game, 'cmd' in s ? resolve(s.cmd, state) : this.confirm(state, s.confirm));
   }
 
-  private confirm(state: GameState | undefined, c: { user: string; key: 'own' | 'other' | 'junk' }): GameCommand {
+  private confirm(state: GameState | undefined, c: { user: string; key: 'own' | 'other' | 'junk'; server: boolean }): GameCommand {
     const userId = role(c.user, state);
     const keys = state ? Object.entries(state.sessionKeys) : [];
     const own = keys.find(([u]) => u === userId)?.[1];
     const other = keys.find(([u]) => u !== userId)?.[1];
     const sessionKey = (c.key === 'own' ? own : c.key === 'other' ? other : undefined) ?? 'junk';
-    return { type: 'confirm', by: who(userId), sessionKey };
+    return c.server ? { type: 'useKey', sessionKey } : { type: 'confirm', by: who(userId), sessionKey };
   }
 
   private tick(ms: number): void {
@@ -202,7 +203,12 @@ class World {
       this.seen.set(kind, (this.seen.get(kind) ?? 0) + 1);
     }
     slot.state = state;
-    assert.deepEqual(d.result, state ? viewOf(state) : null, 'result');
+    if (cmd.type === 'useKey') {
+      // A game server's use answers with the key's holder, now confirmed, whose key is spent.
+      const holder = d.result as { userId: string; slot: number };
+      const p = state?.players.find((q) => q.userId === holder.userId);
+      assert.ok(p?.confirmed && p.slot === holder.slot && state!.keysUsed.includes(p.userId), 'useKey result');
+    } else assert.deepEqual(d.result, state ? viewOf(state) : null, 'result');
     if (!state) slot.timers = [];
     for (const t of d.timers) slot.timers.push({ due: this.now + t.afterMs, command: t.command });
     if (state) {
