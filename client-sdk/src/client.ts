@@ -196,14 +196,7 @@ export class LobbyClient {
     return closed;
   }
 
-  /**
-   * Logs out (session.logout): the server ends the session at once — friends
-   * see the user offline, the user leaves their game, party and queue — and
-   * closes the connection. The client forgets its token and user either way
-   * and ends `closed`; connect() then opens a logged-out connection. Rejects
-   * with the call's LobbyError when the server could not be told (then the
-   * session ends only after the reconnect grace period).
-   */
+  /** Logs out (session.logout): the server ends the session at once and closes the connection. The client forgets its token and user either way and ends `closed`; it rejects when the server could not be told (the session then ends after the reconnect grace period). */
   async logout(): Promise<void> {
     try {
       await this.call('session.logout', {});
