@@ -455,15 +455,23 @@ function protocolMd(p: Protocol): string {
     'Pushed by the server. `seq` starts at 1 and increases by one per event within a session; `session.resume` uses it to replay what a client missed.',
     '```json\n' + validExample(EventFrame, { ev: 'server.notice', seq: 1, data: { text: 'Maintenance at 02:00 UTC', at: 1767225600000 } }) + '\n```',
     fieldTable(def('EventFrame')),
+    '### Order of replies',
+    'Every request gets exactly one reply, matched by `re`, not by position. A connection runs its requests in two lanes, side by side, ' +
+      'each lane one request after another: ops marked **Storage** in the [Ops](#ops) table (they read or write the database) in one, every other op in the other. ' +
+      'So a slow or unreachable database delays only the storage ops: a `session.ping`, a chat line or a game op sent after a stuck `mail.list` is answered at once, and a storage op fails with `STORAGE_UNAVAILABLE` within the server\'s storage timeout. ' +
+      'What holds: replies within one lane keep request order, and so do the effects of its ops (a player\'s game and queue ops are all in one lane, and so are all their stored changes; of the party ops only `party.invite`, which reads blocks and accounts, is a storage op); ' +
+      'a login op and everything sent before its reply run in order, one after another (the storage lane starts after them); `session.logout` is not a storage op, so a stuck storage op never delays it (that op then gets no reply). ' +
+      'What does not: an op of one lane may finish before an earlier op of the other (a `party.invite` sent before a `party.leave`, say). When that order matters, wait for the first reply before sending the second.',
   );
 
   // Ops
   add(
     '## Ops',
-    '"Login" says whether the op needs a logged-in session. Ops that do not are allowed only before login: after it they answer `ALREADY_AUTHENTICATED`.',
+    '"Login" says whether the op needs a logged-in session. Ops that do not are allowed only before login: after it they answer `ALREADY_AUTHENTICATED`. ' +
+      '"Storage" says whether the op reads or writes the database, and so which lane of the connection it runs in (see [Order of replies](#order-of-replies)).',
     table(
-      ['Op', 'Login', 'Summary'],
-      opNames.map((n) => [`[${code(n)}](#${anchor(n)})`, ops[n].auth ? 'yes' : 'no', firstSentence(ops[n].doc)]),
+      ['Op', 'Login', 'Storage', 'Summary'],
+      opNames.map((n) => [`[${code(n)}](#${anchor(n)})`, ops[n].auth ? 'yes' : 'no', ops[n].storage ? 'yes' : 'no', firstSentence(ops[n].doc)]),
     ),
   );
   for (const [ns, names] of groups) {
@@ -473,7 +481,7 @@ function protocolMd(p: Protocol): string {
       const spec = ops[n];
       add(
         `#### ${n}`,
-        `Login: **${spec.auth ? 'required' : 'not allowed (send before login)'}**`,
+        `Login: **${spec.auth ? 'required' : 'not allowed (send before login)'}**` + (spec.storage ? ' · Storage: **yes** (runs in the storage lane)' : ''),
         spec.doc,
         '**Data**',
         describeSchema(def(defName.opData(n)), 'No fields: send `{}`.'),

@@ -196,6 +196,18 @@ export class LobbyClient {
     return closed;
   }
 
+  /** Logs out (session.logout): the server ends the session at once and closes the connection. The client forgets its token and user either way and ends `closed`; it rejects when the server could not be told (the session then ends after the reconnect grace period). */
+  async logout(): Promise<void> {
+    try {
+      await this.call('session.logout', {});
+    } finally {
+      this.#token = this.#userId = this.#expiresAt = undefined;
+      this.#lastSeq = 0;
+      this.#resumeOnConnect = false;
+      await this.close();
+    }
+  }
+
   // ---- connection lifecycle ----
 
   async #open(): Promise<void> {

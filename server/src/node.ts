@@ -12,6 +12,7 @@ import { Cluster } from './cluster/cluster.js';
 import { RedisBus } from './cluster/redisBus.js';
 import { redactedConfig, type Config } from './config.js';
 import { Gateway } from './gateway/gateway.js';
+import { loginOps } from './gateway/login.js';
 import { OpRegistry } from './gateway/registry.js';
 import { Tokens } from './gateway/tokens.js';
 import { registerChatOps } from './api/chatOps.js';
@@ -140,7 +141,7 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
   });
   cluster.handle<{ req: Parameters<AdminCommands['issue']>[0]; actor: string }>('admin.issue', ({ req, actor }) => commands.issue(req, actor));
 
-  const missing = registry.missing().filter((op) => !['auth.guest', 'auth.register', 'auth.login', 'auth.token', 'session.resume'].includes(op));
+  const missing = registry.missing().filter((op) => !(loginOps as readonly string[]).includes(op));
   if (missing.length) throw new Error(`no handler for ops: ${missing.join(', ')}`);
 
   let listening = false;

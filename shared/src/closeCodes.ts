@@ -18,6 +18,7 @@ export const closeCodes = {
   AUTH_TIMEOUT: { code: 4007, reconnect: true, doc: 'The connection did not authenticate within `authTimeoutMs`.' },
   TOKEN_INVALID: { code: 4008, reconnect: false, doc: '`?token=` on the URL carried a token that is malformed or not trusted.' },
   KICKED: { code: 4009, reconnect: false, doc: 'An operator removed the player (admin kick or ban); the reason says why. Reconnecting by itself would only be refused or kicked again.' },
+  LOGGED_OUT: { code: 4010, reconnect: false, doc: 'The session ended with session.logout; log in again to play.' },
 } as const;
 
 export type CloseName = keyof typeof closeCodes;

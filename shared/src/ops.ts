@@ -14,6 +14,13 @@ export interface OpSpec<D extends z.ZodType = z.ZodType, R extends z.ZodType = z
   result: R;
   /** false: allowed before login (and refused with ALREADY_AUTHENTICATED after). */
   auth: boolean;
+  /**
+   * true: the op reads or writes storage (the database). A connection's
+   * storage ops run one after another in a lane of their own, so a slow
+   * database never holds back its ops that need none (docs/protocol.md,
+   * "Order of replies").
+   */
+  storage?: boolean;
   doc: string;
 }
 
@@ -71,19 +78,19 @@ export const ops = {
     result: IssuedLogin,
   }),
   'auth.upgrade': op({
-    auth: true,
+    auth: true, storage: true,
     doc: 'Turn the guest account one is logged in with into a named one, keeping its id, rating and friends.',
     data: z.object({ name: DisplayName, password: text({ min: 8, max: 200 }) }),
     result: IssuedLogin,
   }),
   'profile.get': op({
-    auth: true,
+    auth: true, storage: true,
     doc: 'A player\'s profile (one\'s own without `userId`).',
     data: z.object({ userId: UserId.optional() }),
     result: z.object({ profile: ProfileView }),
   }),
   'profile.update': op({
-    auth: true,
+    auth: true, storage: true,
     doc: 'Change one\'s own level, school, side or custom data (JSON, at most 4 KiB).',
     data: z.object({
       level: z.number().int().min(0).max(10_000).optional(),
@@ -114,6 +121,12 @@ export const ops = {
       /** The seq of the last event of the session, after any replay. */
       seq: z.number().int().nonnegative(),
     }),
+  }),
+  'session.logout': op({
+    auth: true,
+    doc: 'Log out: the session ends at once, with no reconnect grace. Friends see the user offline, and the user leaves their game, party and matchmaking queue as when a session ends. After the reply the server closes the connection with 4010 LOGGED_OUT; the token can no longer resume the session (session.resume with it answers `resumed: false`, a new session). Requests still running on the connection get no reply.',
+    data: z.object({}),
+    result: z.object({}),
   }),
   'session.ping': op({
     auth: true,
@@ -192,7 +205,7 @@ export const ops = {
   }),
 
   'party.invite': op({
-    auth: true,
+    auth: true, storage: true,
     doc: 'Invite a user to one\'s party; the first invite creates the party with the inviter as leader. Refusals: USER_NOT_FOUND, USER_OFFLINE, INVITE_SELF, NOT_LEADER, ALREADY_MEMBER, IN_OTHER_PARTY, PARTY_FULL (members and pending invites count), IN_MATCHMAKING. Inviting someone invited already refreshes nothing: the invite keeps its expiry.',
     data: z.object({ userId: UserId }),
     result: z.object({ party: PartyView }),
@@ -239,29 +252,29 @@ export const ops = {
   'mm.current': op({ auth: true, doc: 'One\'s ticket, or null: what a client fetches after a resync.', data: z.object({}), result: z.object({ ticket: TicketUpdate.nullable() }) }),
 
   'mail.send': op({
-    auth: true,
+    auth: true, storage: true,
     doc: 'Send a message to users online or offline: online recipients get mail.received now, the others at their next login. Sending the same `clientMsgId` again sends nothing new. Refusals per recipient come back in `failed` (USER_NOT_FOUND, BLOCKED, INBOX_FULL).',
     data: MailSend,
     result: z.object({ sent: z.array(z.object({ to: UserId, id: MailId })), failed: z.array(z.object({ to: UserId, code: text() })) }),
   }),
   'mail.sendBatch': op({
-    auth: true,
+    auth: true, storage: true,
     doc: 'Several messages at once, each keyed by its `clientMsgId`; returns the ids that failed and why.',
     data: z.object({ messages: list(MailSend, { min: 1, max: 50 }) }),
     result: z.object({ failed: z.array(z.object({ clientMsgId: text(), to: UserId, code: text() })) }),
   }),
-  'mail.list': op({ auth: true, doc: 'One\'s unacknowledged, unexpired messages, oldest first.', data: z.object({ limit: z.number().int().min(1).max(200).default(50) }), result: z.object({ mail: z.array(MailView) }) }),
-  'mail.ack': op({ auth: true, doc: 'Acknowledge messages after processing them: they are deleted from storage, and are never delivered again.', data: z.object({ ids: list(MailId, { min: 1, max: 200 }) }), result: z.object({ deleted: z.number().int() }) }),
+  'mail.list': op({ auth: true, storage: true, doc: 'One\'s unacknowledged, unexpired messages, oldest first.', data: z.object({ limit: z.number().int().min(1).max(200).default(50) }), result: z.object({ mail: z.array(MailView) }) }),
+  'mail.ack': op({ auth: true, storage: true, doc: 'Acknowledge messages after processing them: they are deleted from storage, and are never delivered again.', data: z.object({ ids: list(MailId, { min: 1, max: 200 }) }), result: z.object({ deleted: z.number().int() }) }),
 
-  'profile.matches': op({ auth: true, doc: 'A player\'s match history, newest first.', data: z.object({ userId: UserId.optional(), limit: z.number().int().min(1).max(100).default(20) }), result: z.object({ matches: z.array(MatchResultView) }) }),
+  'profile.matches': op({ auth: true, storage: true, doc: 'A player\'s match history, newest first.', data: z.object({ userId: UserId.optional(), limit: z.number().int().min(1).max(100).default(20) }), result: z.object({ matches: z.array(MatchResultView) }) }),
 
-  'friends.request': op({ auth: true, doc: 'Ask a user to be friends; they get friends.changed. Refusals: USER_NOT_FOUND, BAD_REQUEST (oneself), ALREADY_FRIENDS, REQUEST_PENDING (one already sent; if they asked you first, this accepts), BLOCKED, FRIENDS_FULL.', data: z.object({ userId: UserId }), result: z.object({ friend: FriendView }) }),
-  'friends.accept': op({ auth: true, doc: 'Accept a friend request (NO_REQUEST if there is none).', data: z.object({ userId: UserId }), result: z.object({ friend: FriendView }) }),
-  'friends.decline': op({ auth: true, doc: 'Decline a friend request, or withdraw one you sent (NO_REQUEST if there is none).', data: z.object({ userId: UserId }), result: z.object({}) }),
-  'friends.remove': op({ auth: true, doc: 'End a friendship (NOT_FRIENDS if there is none); both sides see it go.', data: z.object({ userId: UserId }), result: z.object({}) }),
-  'friends.block': op({ auth: true, doc: 'Block a user: any friendship or request ends; they cannot request, mail or invite you to a party.', data: z.object({ userId: UserId }), result: z.object({}) }),
-  'friends.unblock': op({ auth: true, doc: 'Lift a block you set.', data: z.object({ userId: UserId }), result: z.object({}) }),
-  'friends.list': op({ auth: true, doc: 'Friends (with presence), requests both ways, and whom you blocked.', data: z.object({}), result: z.object({ friends: z.array(FriendView) }) }),
+  'friends.request': op({ auth: true, storage: true, doc: 'Ask a user to be friends; they get friends.changed. Refusals: USER_NOT_FOUND, BAD_REQUEST (oneself), ALREADY_FRIENDS, REQUEST_PENDING (one already sent; if they asked you first, this accepts), BLOCKED, FRIENDS_FULL.', data: z.object({ userId: UserId }), result: z.object({ friend: FriendView }) }),
+  'friends.accept': op({ auth: true, storage: true, doc: 'Accept a friend request (NO_REQUEST if there is none).', data: z.object({ userId: UserId }), result: z.object({ friend: FriendView }) }),
+  'friends.decline': op({ auth: true, storage: true, doc: 'Decline a friend request, or withdraw one you sent (NO_REQUEST if there is none).', data: z.object({ userId: UserId }), result: z.object({}) }),
+  'friends.remove': op({ auth: true, storage: true, doc: 'End a friendship (NOT_FRIENDS if there is none); both sides see it go.', data: z.object({ userId: UserId }), result: z.object({}) }),
+  'friends.block': op({ auth: true, storage: true, doc: 'Block a user: any friendship or request ends; they cannot request, mail or invite you to a party.', data: z.object({ userId: UserId }), result: z.object({}) }),
+  'friends.unblock': op({ auth: true, storage: true, doc: 'Lift a block you set.', data: z.object({ userId: UserId }), result: z.object({}) }),
+  'friends.list': op({ auth: true, storage: true, doc: 'Friends (with presence), requests both ways, and whom you blocked.', data: z.object({}), result: z.object({ friends: z.array(FriendView) }) }),
   'presence.set': op({ auth: true, doc: 'Set the game-defined activity text friends see (null clears it). The status (online, in game, in queue) follows what you do.', data: z.object({ activity: text({ max: 64 }).nullable() }), result: z.object({ presence: Presence }) }),
 } as const satisfies Record<string, OpSpec>;
 

@@ -232,3 +232,33 @@ describe('logging in with a name and password', () => {
     }
   });
 });
+
+describe('logging out', () => {
+  let t: TestNode;
+  let e: Page;
+  let f: Page;
+
+  beforeAll(async () => {
+    // A grace period far longer than the test: only the logout itself can end Eve's session in time.
+    [t, e, f] = await Promise.all([startTestNode({ webRoot: inject('webRoot'), reconnectGraceMs: 120_000 }), newPage(browser(), 'Eve'), newPage(browser(), 'Finn')]);
+    await Promise.all([open(e, t.httpUrl + '/'), open(f, t.httpUrl + '/')]);
+    await Promise.all([logIn(e, 'Eve'), logIn(f, 'Finn')]);
+  });
+  afterAll(async () => {
+    await Promise.all([e?.context().close(), f?.context().close()]);
+    await t?.stop();
+  });
+
+  it("shows the user offline on a friend's page as soon as they log out", async () => {
+    await e.getByLabel('User id to add as a friend').fill(await userIdOf(f));
+    await e.getByRole('button', { name: 'Add friend', exact: true }).click();
+    await f.getByTestId('friend-requests').getByTestId('friend').filter({ hasText: 'Eve' }).getByRole('button', { name: 'Accept', exact: true }).click();
+    await expect.poll(() => friendRow(f, 'Eve').getAttribute('data-presence'), { timeout: WAIT }).toBe('online');
+
+    await e.getByTestId('you').getByRole('button', { name: 'Log out' }).click();
+    await see(e.getByRole('button', { name: 'Play as guest' }));
+    await expect.poll(() => friendRow(f, 'Eve').getAttribute('data-presence'), { timeout: 5000 }).toBe('offline');
+    await reads(friendRow(f, 'Eve').getByTestId('presence'), 'Offline');
+    await reads(f.getByTestId('friends-online'), '0 of 1 online');
+  });
+});

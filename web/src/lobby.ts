@@ -193,13 +193,16 @@ export class Lobby {
     }
   }
 
-  /** Forgets the tab's session and starts over logged out. */
+  /** Ends the session on the server (friends see the player offline at once), forgets it in the tab and starts over logged out. */
   async logout(): Promise<void> {
-    this.#signOut(null);
     const client = this.#client;
+    this.#signOut(null);
+    // The page lets go of the client first (nothing it still does is saved or shown), and leaves closing it to logout().
+    this.#client = undefined;
     this.#detachClient();
     this.#carried = restoredMirror(undefined);
-    await client?.close();
+    // Not connected: the session ends when its reconnect grace period does; the page logs out all the same.
+    await client?.logout().catch(() => undefined);
     this.set(fromMirror(this.#carried));
     await this.start();
   }

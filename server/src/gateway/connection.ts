@@ -26,9 +26,10 @@ export class Connection implements SessionLink, ConnHandlers {
   readonly bucket: TokenBucket;
   /** RATE_LIMITED replies allowed before the connection is closed; one comes back per second. Made at the first. */
   private strikes: TokenBucket | undefined;
-  /** Requests (and user tasks) taken and not finished; `tail` settles when the last of them has. */
-  private busy = 0;
-  private tail: Promise<void> = settled;
+  /** Requests that need no storage (and, before login, every request). */
+  private readonly main = new Lane();
+  /** Requests that need storage, and user tasks; made at the first. */
+  private storage: Lane | undefined;
 
   constructor(
     private readonly gw: Gateway,
@@ -58,24 +59,22 @@ export class Connection implements SessionLink, ConnHandlers {
   }
 
   /**
-   * Requests of one connection run one after another: replies keep order and
-   * a user's actions never interleave. With nothing in progress a task starts
-   * at once; a task must never reject.
+   * Runs a request (or user task) in its lane. Once logged in, a request that
+   * needs storage goes to the storage lane and every other one to the main
+   * lane; before login everything goes to the main lane, so whatever follows
+   * a login waits for it. Each lane runs its tasks one after another; the two
+   * lanes run side by side, so a stuck database never holds back a ping, a
+   * chat line or a game op. The storage lane starts behind what the main lane
+   * holds at that moment (storage requests sent before the login reply).
    */
-  enqueue(task: () => Promise<void> | undefined): void {
-    if (this.busy++ > 0) {
-      this.tail = this.tail.then(task).then(() => void this.busy--);
-      return;
-    }
-    const before = this.tail;
-    const running = task();
-    if (!running) return void this.busy--; // the common case: nothing allocated
-    // A task queued by this one's synchronous part (which it may be waiting for) chained on `before`; idle() waits for both.
-    this.tail = (this.tail === before ? running : Promise.all([this.tail, running])).then(() => void this.busy--);
+  enqueue(task: () => Promise<void> | undefined, storage = false): void {
+    if (!storage || !this.session) return this.main.run(task);
+    (this.storage ??= new Lane(this.main.running())).run(task);
   }
 
+  /** Settles when every request taken so far has finished. */
   idle(): Promise<void> {
-    return this.tail;
+    return this.storage ? Promise.all([this.main.tail, this.storage.tail]).then(() => undefined) : this.main.tail;
   }
 
   attach(s: Session, expiresAt: number): void {
@@ -144,3 +143,35 @@ export class Connection implements SessionLink, ConnHandlers {
   }
 }
 
+
+/** Tasks that run one after another. With nothing in progress a task starts at once, in the same tick; a task must never reject. */
+class Lane {
+  /** Tasks taken and not finished; `tail` settles when the last of them has. */
+  private busy = 0;
+  tail: Promise<void> = settled;
+
+  /** `after`: the lane starts behind it, as if it were the lane's first task. */
+  constructor(after?: Promise<void>) {
+    if (after) {
+      this.busy = 1;
+      this.tail = after.then(() => void this.busy--);
+    }
+  }
+
+  /** What is in progress, if anything. */
+  running(): Promise<void> | undefined {
+    return this.busy > 0 ? this.tail : undefined;
+  }
+
+  run(task: () => Promise<void> | undefined): void {
+    if (this.busy++ > 0) {
+      this.tail = this.tail.then(task).then(() => void this.busy--);
+      return;
+    }
+    const before = this.tail;
+    const running = task();
+    if (!running) return void this.busy--; // the common case: nothing allocated
+    // A task queued by this one's synchronous part (which it may be waiting for) chained on `before`; idle() waits for both.
+    this.tail = (this.tail === before ? running : Promise.all([this.tail, running])).then(() => void this.busy--);
+  }
+}

@@ -53,13 +53,13 @@ export class Dispatch {
       if (!c.strike(now)) c.closeWith(CloseCode.RATE_LIMITED, 'rate limit exceeded repeatedly');
       return;
     }
-    c.enqueue(() => this.handle(c, req));
+    c.enqueue(() => this.handle(c, req), isOpName(req.op) && ops[req.op].storage === true);
   }
 
   /**
    * Runs one request to its single reply. A handler that answers at once is
    * answered in the same tick, with nothing allocated to wait on; only one
-   * that returns a promise makes the connection's later requests queue.
+   * that returns a promise makes the later requests of its lane queue.
    */
   private handle(c: Connection, req: Request): Promise<void> | undefined {
     const started = performance.now();

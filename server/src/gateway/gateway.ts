@@ -172,7 +172,8 @@ export class Gateway {
     if (!s) return undefined;
     const c = s.link as Connection | undefined;
     if (!c) return task();
-    return new Promise<T>((resolve, reject) => c.enqueue(() => task().then(resolve, reject)));
+    // In the storage lane: the task works on stored data, in order with the user's requests that do.
+    return new Promise<T>((resolve, reject) => c.enqueue(() => task().then(resolve, reject), true));
   }
 
   /**

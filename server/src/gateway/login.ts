@@ -7,13 +7,15 @@ import { FailureThrottle } from './rateLimit.js';
 import { Session } from './session.js';
 import type { Identity } from './tokens.js';
 
-/** The ops that log a connection in; they need the connection, not a session. */
-export type LoginOp = 'auth.guest' | 'auth.register' | 'auth.login' | 'auth.token' | 'session.resume';
-export type LoginHandler<O extends LoginOp> = (data: OpParsed<O>, c: Connection, after: (fn: () => void) => void) => Promise<OpResult<O>>;
+/** The ops that log a connection in or out; they need the connection, not only a session. */
+export const loginOps = ['auth.guest', 'auth.register', 'auth.login', 'auth.token', 'session.resume', 'session.logout'] as const;
+export type LoginOp = (typeof loginOps)[number];
+export type LoginHandler<O extends LoginOp> = (data: OpParsed<O>, c: Connection, after: (fn: () => void) => void) => OpResult<O> | Promise<OpResult<O>>;
 
 /**
- * Logging a connection in: the login ops, the token in the URL, the throttle
- * of failed logins, and the one session per account across the cluster.
+ * Logging a connection in and out: the login ops and session.logout, the
+ * token in the URL, the throttle of failed logins, and the one session per
+ * account across the cluster.
  */
 export class Login {
   readonly ops: { [O in LoginOp]: LoginHandler<O> };
@@ -71,6 +73,15 @@ export class Login {
         const { resumed, goLive } = this.login(c, id, data.lastSeq, moved);
         after(goLive);
         return { userId: id.userId, name: id.name, expiresAt: id.expiresAt, resumed, seq: c.session!.seq };
+      },
+      // Answered first; then the connection closes and the session ends for good (no grace: friends see the user offline at once).
+      'session.logout': (_data, c, after) => {
+        const s = c.session!;
+        after(() => {
+          c.evict(CloseCode.LOGGED_OUT, 'logged out');
+          this.gw.drop(s, 'ended');
+        });
+        return {};
       },
     };
   }
