@@ -196,7 +196,7 @@ export class NodeProcess {
       void this.exitedP.then((e) => {
         clearTimeout(timer);
         const tail = this.tail(30);
-        const cannotListen = /could not listen|EADDRINUSE/.test(tail.split(`[${this.id}#${run}`).slice(1).join(''));
+        const cannotListen = /cannot listen|could not listen|EADDRINUSE/.test(tail.split(`[${this.id}#${run}`).slice(1).join(''));
         reject(new (cannotListen ? ListenError : Error)(`${this.id} exited before listening (code ${e.code}, signal ${e.signal}):\n${tail}`));
       });
     });

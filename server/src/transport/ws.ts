@@ -48,7 +48,7 @@ class WsConn implements Conn {
     // beyond CLOSE_HANDSHAKE_MS bounds how long a dead one holds the backlog
     // (ws itself would wait 30 s).
     this.ws.close(code, reason);
-    endClosing(this.ws, Infinity);
+    endClosing(this.ws, this.ws.bufferedAmount);
   }
 }
 
