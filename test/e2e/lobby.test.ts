@@ -141,6 +141,7 @@ describe('the lobby page, two people in two browsers', () => {
 });
 
 describe('the lobby page on a flaky network', () => {
+  // Two browsers through a flaky proxy, with drops and reconnects: about 30 s alone, longer on a loaded machine.
   it('filters the live list, watches a game, queues alone, and shows reconnects that resume or resync', async () => {
     // A tiny replay buffer: a longer outage overflows it, so that reconnect is a resync.
     const t = await startTestNode({ webRoot: inject('webRoot'), resumeBufferEvents: 5 });
@@ -212,5 +213,5 @@ describe('the lobby page on a flaky network', () => {
       await proxy.close();
       await t.stop();
     }
-  });
+  }, 120_000);
 });
