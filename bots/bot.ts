@@ -297,7 +297,6 @@ class Bot {
   private async quickJoinCycle(signal: AbortSignal): Promise<void> {
     const joined = await this.attempt('games.quickJoin', {
       gameType: this.cfg.gameType,
-      profile: { level: 1 + Math.floor(this.random() * 30), rating: 1000 },
       // Without `create`, an empty lobby answers NO_GAME_FOUND; with it, the
       // first bot opens a game and the next ones find it.
       create: { name: `bot-${this.index}'s game`, maxPlayers: 4 },
@@ -332,9 +331,9 @@ class Bot {
   // ---- behaviour 2: queue, accept, confirm, chat, leave
 
   private async queueCycle(signal: AbortSignal): Promise<void> {
-    // Ratings close together (±50 around 1000) so the queue's initial rating
-    // window pairs bots at once instead of after a widening wait.
-    const ticket = await this.attempt('mm.join', { queue: this.cfg.queue, profile: { rating: 1000 + Math.round((this.random() - 0.5) * 100) } });
+    // The queue matches on the stored ratings: new accounts all start at the
+    // same one, so the initial rating window pairs bots at once.
+    const ticket = await this.attempt('mm.join', { queue: this.cfg.queue });
     if (!ticket) return; // IN_MATCHMAKING, QUEUE_NOT_FOUND…: counted; try again next cycle
     const giveUpAt = Date.now() + this.cfg.maxQueueWaitMs;
     /** Matches accepted already: `found` is re-sent as each player accepts, and accepting twice is an error. */

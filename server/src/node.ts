@@ -95,7 +95,8 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
   const profiles = new ProfileService(accounts, tokens);
   const friendStore = new Friends(db);
   const friends = new FriendService({ log, gateway, store: friendStore });
-  const games = new GameService({ config, log, gateway, cluster, isFriend: (ownerId, userId) => friends.isFriend(ownerId, userId) });
+  const standingOf = (userId: string) => profiles.standing(userId);
+  const games = new GameService({ config, log, gateway, cluster, isFriend: (ownerId, userId) => friends.isFriend(ownerId, userId), standingOf });
   // A user on another node has no block list loaded here: storage answers for them.
   const blocks = async (u: string, other: string) => friends.blocks(u, other) || (!gateway.sessions.has(u) && (await friendStore.isBlocked(u, other)));
   const parties = new PartyService({ config, log, gateway, cluster, knownUser: async (u) => !!(await accounts.get(u)), blocks });
@@ -103,7 +104,7 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
     const p = parties.partyOfUser(userId);
     return p && { leaderId: p.leaderId, members: p.members.map((m) => ({ userId: m.userId, name: m.name })) };
   };
-  const matchmaking = new MatchmakingService({ config, log, gateway, metrics, games, parties, cluster });
+  const matchmaking = new MatchmakingService({ config, log, gateway, metrics, games, parties, cluster, standingOf });
   // Presence follows games and queues.
   friends.whereabouts = { inGame: (u) => !!games.chatRoom(u), inQueue: (u) => matchmaking.isQueued(u) };
   games.onWhereChanged = (u) => friends.touched(u);
@@ -195,6 +196,7 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
         friends: friendStore,
         mail: mailStore,
         views,
+        profileChanged: (a) => profiles.changed(a),
       }),
     },
     log,

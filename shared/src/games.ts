@@ -9,14 +9,15 @@ export const Attributes = z
   .record(text({ min: 1, max: 32 }), AttributeValue)
   .refine((a) => Object.keys(a).length <= 16, 'at most 16 attributes');
 
-/** What a player brings into a game: shown to the others and used by quick join. */
+/**
+ * What a player chooses to bring into a game. Level and rating are not the
+ * client's to say: the server takes them from the player's stored profile.
+ */
 export const Profile = z
   .object({
-    level: z.number().int().min(0).max(10_000).default(1),
     school: text({ max: 32 }).optional().describe("The player's class; a game may require one (the game's `school`)."),
-    rating: z.number().finite().min(-100_000).max(100_000).default(1000),
   })
-  .meta({ id: 'JoinProfile', description: 'What a player brings into a game (game.create, game.join, games.quickJoin): shown to the others and used by quick join.' });
+  .meta({ id: 'JoinProfile', description: "What a player chooses to bring into a game (game.create, game.join, games.quickJoin). Level and rating are not sent: the server takes them from the player's stored profile (the rating is the OpenSkill ordinal, mu − 3σ)." });
 
 export const StartMode = z
   .enum(['manual', 'auto'])
@@ -59,7 +60,7 @@ export const GameCreate = z.object({
   maxLevel: settingsShape.maxLevel.optional(),
   school: settingsShape.school.optional(),
   attributes: Attributes.default({}),
-  profile: Profile.default({ level: 1, rating: 1000 }),
+  profile: Profile.default({}),
 });
 
 export const PlayerView = z
@@ -96,7 +97,8 @@ export const GameView = z
     closed: z.boolean(),
     hidden: z.boolean(),
     inProgress: z.boolean(),
-    friendsJoinOnly: z.boolean(),
+    friendsJoinOnly: z.boolean().describe('Only friends of the owner may join or watch.'),
+    matchmade: z.boolean().describe('Made by the matchmaker: nobody may kick the players it seated or hand the ownership over (FORBIDDEN).'),
     startMode: StartMode,
     minLevel: z.number().nullable(),
     maxLevel: z.number().nullable(),

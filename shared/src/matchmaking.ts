@@ -5,17 +5,16 @@ import { GameId } from './games.js';
 /** A side a player is willing to play on; queues with sides pair A against B. */
 export const Side = z.enum(['A', 'B', 'any']);
 
-/** What a player brings to a queue. */
+/** What a player chooses to bring to a queue; the rating is the stored one, never the client's. */
 export const MatchProfile = z
   .object({
-    rating: z.number().finite().min(-100_000).max(100_000).default(1000),
     latencies: z
       .record(text({ min: 1, max: 32 }), z.number().min(0).max(60_000))
       .optional()
       .describe('Measured round trip to each region in ms, for queues with a latency limit (`maxLatencyMs`).'),
     side: Side.default('any').describe('A side the player is willing to play on; queues with `sides` pair A against B.'),
   })
-  .meta({ id: 'MatchProfile', description: 'What a player brings to a queue (mm.join, party.go).' });
+  .meta({ id: 'MatchProfile', description: "What a player chooses to bring to a queue (mm.join, party.go). The rating matched on is each player's stored OpenSkill ordinal (mu − 3σ), which only match results, admin commands and game servers change." });
 
 /**
  * A queue, as operators define it in config (FOYER_QUEUES: a JSON file path

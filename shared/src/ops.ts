@@ -91,9 +91,8 @@ export const ops = {
   }),
   'profile.update': op({
     auth: true, storage: true,
-    doc: 'Change one\'s own level, school, side or custom data (JSON, at most 4 KiB).',
+    doc: 'Change one\'s own school, side or custom data (JSON, at most 4 KiB). Level and rating are not the player\'s to change: match results, admin commands and game servers set them.',
     data: z.object({
-      level: z.number().int().min(0).max(10_000).optional(),
       school: text({ max: 32 }).nullable().optional(),
       side: text({ max: 32 }).nullable().optional(),
       custom: jsonObject(4096).optional(),
@@ -143,12 +142,12 @@ export const ops = {
   }),
   'game.join': op({
     auth: true,
-    doc: 'Join a game by id, or watch it with `spectate: true`. A player in another game leaves it first. Refusals, checked in this order: GAME_NOT_FOUND, SCHOOL_REQUIRED, FRIENDS_ONLY, WRONG_PASSWORD, LEVEL_TOO_LOW, LEVEL_TOO_HIGH, GAME_FULL, GAME_LOCKED, GAME_CLOSED, GAME_IN_PROGRESS. Joining the game one is in already changes nothing.',
+    doc: 'Join a game by id, or watch it with `spectate: true`. A player in another game leaves it first. Refusals, checked in this order: GAME_NOT_FOUND, SCHOOL_REQUIRED, FRIENDS_ONLY, WRONG_PASSWORD, LEVEL_TOO_LOW, LEVEL_TOO_HIGH, GAME_FULL, GAME_LOCKED, GAME_CLOSED, GAME_IN_PROGRESS; a spectator: GAME_NOT_FOUND, FRIENDS_ONLY (a friends-only game is watched by the owner\'s friends only), WRONG_PASSWORD, SPECTATORS_FULL. The level checked is the stored one. Joining the game one is in already changes nothing.',
     data: z.object({
       gameId: GameId,
       password: text({ max: 64 }).optional(),
       spectate: z.boolean().default(false),
-      profile: Profile.default({ level: 1, rating: 1000 }),
+      profile: Profile.default({}),
       /** Party leader: the whole party joins if every member fits, or nobody does. */
       withParty: z.boolean().default(false),
     }),
@@ -161,7 +160,7 @@ export const ops = {
     result: z.object({ game: GameView.nullable(), spectating: z.boolean() }),
   }),
   'game.leave': op({ auth: true, doc: 'Leave the game (or stop watching it).', data: z.object({}), result: z.object({ gameId: GameId }) }),
-  'game.kick': op({ auth: true, doc: 'Owner: remove a player or spectator from the game.', data: z.object({ userId: UserId }), result: z.object({}) }),
+  'game.kick': op({ auth: true, doc: 'Owner: remove a player or spectator from the game. In a game the matchmaker made (`matchmade`), nobody may kick: FORBIDDEN.', data: z.object({ userId: UserId }), result: z.object({}) }),
   'game.update': op({
     auth: true,
     doc: 'Owner: change settings. `password: null` removes the password. `maxPlayers` cannot go below the players seated.',
@@ -170,7 +169,7 @@ export const ops = {
   }),
   'game.setTeam': op({ auth: true, doc: 'Move to another team (0-based); refused with TEAM_FULL when it has `teamSize` players.', data: z.object({ teamIndex: z.number().int().min(0).max(63) }), result: z.object({}) }),
   'game.setReady': op({ auth: true, doc: 'Mark oneself ready or not. A game with `startMode: "auto"` starts when it is full and everyone is ready.', data: z.object({ ready: z.boolean() }), result: z.object({}) }),
-  'game.setOwner': op({ auth: true, doc: 'Owner: hand ownership to another player of the game.', data: z.object({ userId: UserId }), result: z.object({}) }),
+  'game.setOwner': op({ auth: true, doc: 'Owner: hand ownership to another player of the game. In a game the matchmaker made (`matchmade`), ownership is not handed over: FORBIDDEN (it passes on only when the owner leaves).', data: z.object({ userId: UserId }), result: z.object({}) }),
   'game.start': op({
     auth: true,
     doc: 'Owner: start the game. Nobody can join from then on; every player gets game.started with a single-use session key and the game server address, and must send game.confirm before `confirmBy`.',
@@ -193,8 +192,8 @@ export const ops = {
   'games.unsubscribe': op({ auth: true, doc: 'Stop a games.subscribe of this session; an id the session does not hold is refused (BAD_REQUEST).', data: z.object({ subscriptionId: text({ max: 64 }) }), result: z.object({}) }),
   'games.quickJoin': op({
     auth: true,
-    doc: 'Join the open game of this type that fits best (closest level and rating, then fullest, then oldest). When none fits: with `create`, create one (auto create); without, NO_GAME_FOUND.',
-    data: z.object({ gameType: text({ min: 1, max: 32 }), profile: Profile.default({ level: 1, rating: 1000 }), create: GameCreate.omit({ gameType: true, profile: true }).optional() }),
+    doc: 'Join the open game of this type that fits best (closest to one\'s stored level and rating, then fullest, then oldest). When none fits: with `create`, create one (auto create); without, NO_GAME_FOUND.',
+    data: z.object({ gameType: text({ min: 1, max: 32 }), profile: Profile.default({}), create: GameCreate.omit({ gameType: true, profile: true }).optional() }),
     result: z.object({ game: GameView, created: z.boolean() }),
   }),
   'chat.send': op({
@@ -228,16 +227,16 @@ export const ops = {
   }),
   'party.go': op({
     auth: true,
-    doc: 'Leader: queue the whole party as one ticket. Drops pending invites. Checks in order: NOT_IN_PARTY (one is in no party: queue alone with mm.join), QUEUE_NOT_FOUND, NOT_LEADER, PARTY_TEMPORARY, IN_MATCHMAKING (a member queued already), MISSING_ATTRIBUTES, PARTY_SIZE_NOT_ALLOWED, DUPLICATE_ATTRIBUTE, SIDE_CONFLICT.',
-    data: z.object({ queue: text({ min: 1, max: 32 }), profile: MatchProfile.default({ rating: 1000, side: 'any' }) }),
+    doc: 'Leader: queue the whole party as one ticket; each member counts with their stored OpenSkill ordinal (mu − 3σ). Drops pending invites. Checks in order: NOT_IN_PARTY (one is in no party: queue alone with mm.join), QUEUE_NOT_FOUND, NOT_LEADER, PARTY_TEMPORARY, IN_MATCHMAKING (a member queued already), MISSING_ATTRIBUTES, PARTY_SIZE_NOT_ALLOWED, DUPLICATE_ATTRIBUTE, SIDE_CONFLICT.',
+    data: z.object({ queue: text({ min: 1, max: 32 }), profile: MatchProfile.default({ side: 'any' }) }),
     result: TicketUpdate,
   }),
   'party.current': op({ auth: true, doc: 'One\'s party and the invites one holds: what a client fetches after a resync.', data: z.object({}), result: z.object({ party: PartyView.nullable(), invites: z.array(ReceivedInvite) }) }),
 
   'mm.join': op({
     auth: true,
-    doc: 'Queue alone. Refusals: QUEUE_NOT_FOUND, IN_PARTY (the leader queues a party with party.go), IN_MATCHMAKING, PARTY_SIZE_NOT_ALLOWED.',
-    data: z.object({ queue: text({ min: 1, max: 32 }), profile: MatchProfile.default({ rating: 1000, side: 'any' }) }),
+    doc: 'Queue alone. The rating matched on is one\'s stored OpenSkill ordinal (mu − 3σ, `rating.ordinal` of profile.get), which match results move; the client does not send one. Refusals: QUEUE_NOT_FOUND, IN_PARTY (the leader queues a party with party.go), IN_MATCHMAKING, PARTY_SIZE_NOT_ALLOWED.',
+    data: z.object({ queue: text({ min: 1, max: 32 }), profile: MatchProfile.default({ side: 'any' }) }),
     result: TicketUpdate,
   }),
   'game.queue': op({

@@ -1,16 +1,20 @@
 import { createHash } from 'node:crypto';
-import { GameCreate, Profile } from '@foyer/shared';
+import { GameCreate } from '@foyer/shared';
 import type { ErrorCode } from '@foyer/shared';
 import type { z } from 'zod';
 import { describe, expect, it } from 'vitest';
 import { applyGame, decideGame, gameOfKey, members, summaryOf, viewOf } from '../../server/src/domain/game.js';
-import type { GameCommand, GameCtx, GameDecision, GameEvent, GameRules, GameState } from '../../server/src/domain/game.js';
+import type { GameCommand, GameCtx, GameDecision, GameEvent, GameRules, GameState, PlayerProfile } from '../../server/src/domain/game.js';
 
 const rules: GameRules = { defaultTeamSize: 4, maxSpectators: 2, confirmTimeoutMs: 120_000, maxDurationMs: 3_600_000, serverAddress: 'play.example:7777' };
 const T0 = 1_000_000;
 
 const who = (userId: string) => ({ userId, name: `${userId[0]!.toUpperCase()}${userId.slice(1)}` });
 type Ok = Extract<GameDecision, { ok: true }>;
+/** Create settings as the protocol takes them, with the profile the server fills from storage. */
+type Settings = Partial<Omit<z.input<typeof GameCreate>, 'profile'>> & { profile?: Partial<PlayerProfile> };
+/** The profile the service builds: stored level and rating (a new account's unless given), the client's school. */
+const stored = (p: Partial<PlayerProfile> = {}): PlayerProfile => ({ level: 1, rating: 1000, ...p });
 
 /** One game driven through decide/apply with a fake clock and counter ids. */
 class Harness {
@@ -60,12 +64,13 @@ class Harness {
     return d.code;
   }
 
-  create(settings: Partial<z.input<typeof GameCreate>> = {}, owner = 'ann'): Ok {
-    return this.ok({ type: 'create', gameId: 'g1', by: who(owner), settings: GameCreate.parse({ name: 'Room', gameType: 'PvE', ...settings }) });
+  create(settings: Settings = {}, owner = 'ann'): Ok {
+    const { profile, ...rest } = settings;
+    return this.ok({ type: 'create', gameId: 'g1', by: who(owner), settings: { ...GameCreate.parse({ name: 'Room', gameType: 'PvE', ...rest }), profile: stored(profile) } });
   }
 
-  join(userId: string, opts: Partial<Omit<Extract<GameCommand, { type: 'join' }>, 'type' | 'by' | 'profile'>> & { profile?: z.input<typeof Profile> } = {}): GameCommand {
-    return { type: 'join', by: who(userId), spectate: false, friendOfOwner: false, ...opts, profile: Profile.parse(opts.profile ?? {}) };
+  join(userId: string, opts: Partial<Omit<Extract<GameCommand, { type: 'join' }>, 'type' | 'by' | 'profile'>> & { profile?: Partial<PlayerProfile> } = {}): GameCommand {
+    return { type: 'join', by: who(userId), spectate: false, friendOfOwner: false, ...opts, profile: stored(opts.profile) };
   }
 
   player(userId: string) {
@@ -73,7 +78,7 @@ class Harness {
   }
 }
 
-function game(settings: Partial<z.input<typeof GameCreate>> = {}, ...players: string[]): Harness {
+function game(settings: Settings = {}, ...players: string[]): Harness {
   const h = new Harness();
   h.create(settings);
   for (const p of players) {
@@ -147,7 +152,7 @@ describe('join', () => {
     expect(h.ok(h.join('cat', { spectate: true })).events).toEqual([]);
   });
 
-  const refusals: [ErrorCode, Partial<z.input<typeof GameCreate>>, Parameters<Harness['join']>[1]][] = [
+  const refusals: [ErrorCode, Settings, Parameters<Harness['join']>[1]][] = [
     ['SCHOOL_REQUIRED', { school: 'mage' }, { profile: { school: 'rogue' } }],
     ['FRIENDS_ONLY', { friendsJoinOnly: true }, {}],
     ['WRONG_PASSWORD', { password: 'pw' }, { password: 'nope' }],
@@ -181,7 +186,7 @@ describe('join', () => {
   });
 
   // Each check, as a setting that makes it fail and the joiner's side of it.
-  const checks: { code: ErrorCode; settings: Partial<z.input<typeof GameCreate>>; started?: true }[] = [
+  const checks: { code: ErrorCode; settings: Settings; started?: true }[] = [
     { code: 'SCHOOL_REQUIRED', settings: { school: 'mage' } },
     { code: 'FRIENDS_ONLY', settings: { friendsJoinOnly: true } },
     { code: 'WRONG_PASSWORD', settings: { password: 'pw' } },
@@ -221,6 +226,15 @@ describe('join', () => {
       expect(h.refused(h.join('dan', { spectate: true, password: 'pw' }))).toBe('SPECTATORS_FULL');
       expect(h.refused(h.join('dan', { spectate: true, password: 'x' }))).toBe('WRONG_PASSWORD'); // password first
       expect(h.s.spectators).toEqual([who('bob'), who('cat')]);
+    });
+
+    it('of a friends-only game: a friend of the owner only, checked before the password', () => {
+      const h = game({ friendsJoinOnly: true, password: 'pw' });
+      expect(h.refused(h.join('bob', { spectate: true, password: 'pw' }))).toBe('FRIENDS_ONLY');
+      expect(h.refused(h.join('bob', { spectate: true }))).toBe('FRIENDS_ONLY');
+      expect(h.s.spectators).toEqual([]);
+      h.ok(h.join('cat', { spectate: true, password: 'pw', friendOfOwner: true }));
+      expect(h.s.spectators).toEqual([who('cat')]);
     });
 
     it('may watch a game in progress, a full, locked or closed one', () => {

@@ -23,6 +23,22 @@ describe('createMatch', () => {
     expect(j.ok).toBe(false);
   });
 
+  it('lets nobody kick the seated players or hand the game over; a player may still leave', () => {
+    const d = decideGame(undefined, { type: 'createMatch', gameId: 'm3', name: 'duel', gameType: 'duel', teams: [[p('a', 1000)], [p('b', 1000)]] }, ctx, rules);
+    if (!d.ok) throw new Error(d.message);
+    let s: GameState | undefined;
+    for (const e of d.events) s = applyGame(s, e);
+    expect(viewOf(s!)).toMatchObject({ matchmade: true, ownerId: 'a' });
+    const owner = { userId: 'a', name: 'A' };
+    for (const cmd of [{ type: 'kick', by: owner, userId: 'b' }, { type: 'setOwner', by: owner, userId: 'b' }] as const) {
+      const r = decideGame(s, cmd, ctx, rules);
+      expect(r).toMatchObject({ ok: false, code: 'FORBIDDEN' });
+    }
+    // Someone not the owner still gets NOT_OWNER first.
+    expect(decideGame(s, { type: 'kick', by: { userId: 'b', name: 'B' }, userId: 'a' }, ctx, rules)).toMatchObject({ ok: false, code: 'NOT_OWNER' });
+    expect(decideGame(s, { type: 'leave', userId: 'b', reason: 'left' }, ctx, rules).ok).toBe(true);
+  });
+
   it('refuses an empty match and an existing id', () => {
     expect(decideGame(undefined, { type: 'createMatch', gameId: 'm2', name: 'x', gameType: 'x', teams: [[], []] }, ctx, rules).ok).toBe(false);
   });

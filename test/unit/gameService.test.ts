@@ -31,7 +31,7 @@ function harness() {
   const log = pino({ level: 'silent' });
   // A node alone on the in-process bus: every game is its own.
   const cluster = new Cluster(new LocalBus(), { nodeId: 'n1', prefix: 'test', heartbeatMs: 1000, timeoutMs: 3000, callTimeoutMs: 1000 }, log);
-  const service = new GameService({ config: loadConfig([], {}), log, gateway, cluster });
+  const service = new GameService({ config: loadConfig([], {}), log, gateway, cluster, standingOf: async () => ({ level: 1, rating: 0 }) });
   registerGameOps(registry, service);
   const call = async (userId: string, op: OpName, data: unknown) => {
     const session = { userId, name: userId.toUpperCase() } as Session;

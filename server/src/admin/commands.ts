@@ -137,7 +137,7 @@ export const commandKinds = {
   }),
   setProfileField: kind({
     class: 'safe',
-    doc: 'Set one profile field the player can also change (level, school, side, or the whole custom object), so it runs in their own processing.',
+    doc: 'Set one profile field: the level (players cannot change it; game servers can), or the school, side or whole custom object the player can also change; it runs in their own processing.',
     args: z.discriminatedUnion('field', [
       z.object({ field: z.literal('level'), value: z.number().int().min(0).max(10_000) }),
       z.object({ field: z.literal('school'), value: z.string().max(32).nullable() }),

@@ -10,7 +10,7 @@ import type { MatchmakingService } from '../services/matchmakingService.js';
 import type { MatchResultService } from '../services/matchResultService.js';
 import { LobbyError } from '../errors.js';
 import type { PartyService } from '../services/partyService.js';
-import type { Accounts } from '../store/accounts.js';
+import type { Account, Accounts } from '../store/accounts.js';
 import type { Friends } from '../store/friends.js';
 import type { Mail } from '../store/mail.js';
 import { CommandBody, describeKinds, type AdminCommands } from './commands.js';
@@ -40,10 +40,13 @@ export interface HttpDeps {
   friends: Friends;
   mail: Mail;
   views: AdminViews;
+  /** A stored profile changed (friends see the new one). */
+  profileChanged(a: Account): void;
 }
 
 const NoticeBody = z.object({ text: z.string().trim().min(1).max(2000), userId: z.string().min(1).max(128).optional() });
 const ListQuery = z.object({ userId: z.string().min(1).max(128).optional(), limit: z.coerce.number().int().min(1).max(500).default(100) });
+const LevelBody = z.object({ level: z.number().int().min(0).max(10_000) });
 const BanBody = z.object({ durationMs: z.number().int().min(1).max(100 * 365 * 86_400_000), reason: z.string().trim().min(1).max(500) });
 
 const MIME: Record<string, string> = {
@@ -71,6 +74,7 @@ export function createHttpHandler(deps: HttpDeps): (req: HttpRequest) => Promise
   }
   const endGame = /^\/(?:admin|v1)\/games\/([^/]{1,64})\/end$/;
   const matchResults = /^\/v1\/matches\/([^/]{1,128})\/results$/;
+  const playerLevel = /^\/v1\/players\/([^/]{1,128})\/level$/;
   const userBan = /^\/admin\/users\/([^/]{1,384})\/ban$/;
   const commandPath = /^\/admin\/commands\/([^/]{1,64})$/;
   const views = createViewRoutes(deps);
@@ -113,6 +117,8 @@ export function createHttpHandler(deps: HttpDeps): (req: HttpRequest) => Promise
     if (req.method === 'POST' && req.path === '/v1/session-keys/use') return useSessionKey(req);
     const results = req.method === 'POST' ? matchResults.exec(req.path) : null;
     if (results) return reportResults(req, decodePart(results[1]!));
+    const level = req.method === 'POST' ? playerLevel.exec(req.path) : null;
+    if (level) return setLevel(req, decodePart(level[1]!));
     return (await endGameBy(req)) ?? json(404, { error: 'no such endpoint' });
   }
 
@@ -127,6 +133,16 @@ export function createHttpHandler(deps: HttpDeps): (req: HttpRequest) => Promise
       if (status === undefined) throw err;
       return json(status, { error: (err as LobbyError).message, code: (err as LobbyError).code });
     }
+  }
+
+  /** The game decides a player's level (players cannot set it themselves); it counts from the player's next join. */
+  async function setLevel(req: HttpRequest, userId: string): Promise<HttpResponse> {
+    const body = parseBody(req, LevelBody);
+    if (!body.ok) return body.res;
+    const a = await deps.accounts.update(userId, { level: body.data.level });
+    if (!a) return json(404, { error: 'no such user' });
+    deps.profileChanged(a);
+    return json(200, { userId, level: a.level });
   }
 
   /** A game server reports a match once; the same report again is a no-op, another one for the same id a conflict. */

@@ -8,18 +8,19 @@ export const memberOf = (s: { userId: string; name: string }): Member => ({ user
 
 /** game.* and games.*: protocol ops → the game service. */
 export function registerGameOps(registry: OpRegistry, games: GameService): void {
-  registry.register('game.create', async (data, { session }) => ({ game: await games.create(session.userId, session.name, data) }));
+  // Level and rating come from the stored profile: the protocol does not let the client send them.
+  registry.register('game.create', async (data, { session }) => ({ game: await games.create(session.userId, session.name, { ...data, profile: await games.profileOf(session.userId, data.profile.school) }) }));
 
   registry.register('game.join', async (data, { session }) => {
     const game = await games.arrival(data.gameId);
-    if (data.withParty) return { game: await games.joinWithParty(data.gameId, memberOf(session), data.profile) };
+    if (data.withParty) return { game: await games.joinWithParty(data.gameId, memberOf(session), data.profile.school) };
     return {
       game: await games.join(data.gameId, {
         type: 'join',
         by: memberOf(session),
         password: data.password,
         spectate: data.spectate,
-        profile: data.profile,
+        profile: await games.profileOf(session.userId, data.profile.school),
         friendOfOwner: !!game && games.isFriend(game.ownerId, session.userId),
       }),
     };
@@ -70,5 +71,5 @@ export function registerGameOps(registry: OpRegistry, games: GameService): void 
     return {};
   });
 
-  registry.register('games.quickJoin', (data, { session }) => games.quickJoin(memberOf(session), data.gameType, data.profile, data.create));
+  registry.register('games.quickJoin', async (data, { session }) => games.quickJoin(memberOf(session), data.gameType, await games.profileOf(session.userId, data.profile.school), data.create));
 }

@@ -1,8 +1,8 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
-import type { ErrorCode, EventData, SessionKeyHolder, GameCreate, GameSettingsUpdate, GameSummary, GameView, PlayerView, Profile } from '@foyer/shared';
+import type { ErrorCode, EventData, SessionKeyHolder, GameCreate, GameSettingsUpdate, GameSummary, GameView, PlayerView } from '@foyer/shared';
 import type { z } from 'zod';
-import { fail, Tx, type Decision, type Member } from './kit.js';
+import { fail, Tx, type Decision, type Member, type Standing } from './kit.js';
 
 /**
  * One game (room), as a pure entity: `decideGame` checks a command against the
@@ -49,10 +49,10 @@ export interface GameState extends Omit<GameView, 'hasPassword'>, Secret {
 export type { Member } from './kit.js';
 
 export type GameCommand =
-  | { type: 'create'; gameId: string; by: Member; settings: z.output<typeof GameCreate> }
+  | { type: 'create'; gameId: string; by: Member; settings: Omit<z.output<typeof GameCreate>, 'profile'> & { profile: PlayerProfile } }
   /** A match from a queue: a game born in progress, every player seated by team, keys issued. */
   | { type: 'createMatch'; gameId: string; name: string; gameType: string; teams: { member: Member; profile: PlayerProfile }[][] }
-  | { type: 'join'; by: Member; password?: string | undefined; spectate: boolean; profile: z.output<typeof Profile>; friendOfOwner: boolean }
+  | { type: 'join'; by: Member; password?: string | undefined; spectate: boolean; profile: PlayerProfile; friendOfOwner: boolean }
   | { type: 'leave'; userId: string; reason: 'left' | 'disconnected' | 'joinedAnother' }
   | { type: 'kick'; by: Member; userId: string }
   | { type: 'update'; by: Member; changes: z.output<typeof GameSettingsUpdate> }
@@ -93,7 +93,10 @@ export type GameEvent =
   | { ev: 'game.ended'; data: EventData<'game.ended'> };
 
 type Command<T extends GameCommand['type']> = Extract<GameCommand, { type: T }>;
-type PlayerProfile = z.output<typeof Profile>;
+/** What a player brings into a game: level and rating from the stored profile, the school the client chose. */
+export interface PlayerProfile extends Standing {
+  school?: string | undefined;
+}
 
 // ---------------------------------------------------------------- views
 
@@ -215,6 +218,7 @@ export function decideGame(state: GameState | undefined, cmd: GameCommand, ctx: 
       return isMember(s, cmd.userId) ? removeMember(tx, cmd.userId, cmd.reason).done() : fail('NOT_IN_GAME');
     case 'kick':
       if (cmd.by.userId !== s.ownerId) return fail('NOT_OWNER');
+      if (s.matchmade) return fail('FORBIDDEN', matchSeats);
       if (cmd.userId === s.ownerId) return fail('BAD_REQUEST', 'the owner cannot kick themself; leave instead');
       if (!isMember(s, cmd.userId)) return fail('NOT_IN_GAME');
       return removeMember(tx, cmd.userId, 'kicked').done();
@@ -237,6 +241,7 @@ export function decideGame(state: GameState | undefined, cmd: GameCommand, ctx: 
     }
     case 'setOwner':
       if (cmd.by.userId !== s.ownerId) return fail('NOT_OWNER');
+      if (s.matchmade) return fail('FORBIDDEN', matchSeats);
       if (!playerOf(s, cmd.userId)) return fail('NOT_IN_GAME');
       if (cmd.userId === s.ownerId) return tx.done();
       return tx.emit(updated(tx, { ...s, ownerId: cmd.userId })).done();
@@ -290,6 +295,7 @@ function create(cmd: Command<'create'>, ctx: GameCtx, rules: GameRules): GameDec
     hidden: c.hidden,
     inProgress: false,
     friendsJoinOnly: c.friendsJoinOnly,
+    matchmade: false,
     startMode: c.startMode,
     minLevel,
     maxLevel,
@@ -323,6 +329,7 @@ function createMatch(cmd: Command<'createMatch'>, ctx: GameCtx, rules: GameRules
     hidden: false,
     inProgress: false,
     friendsJoinOnly: false,
+    matchmade: true,
     startMode: 'manual',
     minLevel: null,
     maxLevel: null,
@@ -343,12 +350,16 @@ function createMatch(cmd: Command<'createMatch'>, ctx: GameCtx, rules: GameRules
 type JoinCheck = [ErrorCode, (s: GameState, j: Command<'join'>, rules: GameRules) => boolean];
 
 const wrongPassword: JoinCheck = ['WRONG_PASSWORD', (s, j) => !passwordMatches(s, j.password)];
+const friendsOnly: JoinCheck = ['FRIENDS_ONLY', (s, j) => s.friendsJoinOnly && !j.friendOfOwner];
+
+/** The matchmaker chose who plays: the first player, who owns the game, may not undo its choice. */
+const matchSeats = 'the matchmaker seated these players: nobody may kick them or hand the game over';
 
 /** The refusals, in the order the protocol documents: the first that applies answers. */
 const joinChecks: { play: JoinCheck[]; spectate: JoinCheck[] } = {
   play: [
     ['SCHOOL_REQUIRED', (s, j) => s.school !== null && j.profile.school !== s.school],
-    ['FRIENDS_ONLY', (s, j) => s.friendsJoinOnly && !j.friendOfOwner],
+    friendsOnly,
     wrongPassword,
     ['LEVEL_TOO_LOW', (s, j) => s.minLevel !== null && j.profile.level < s.minLevel],
     ['LEVEL_TOO_HIGH', (s, j) => s.maxLevel !== null && j.profile.level > s.maxLevel],
@@ -357,8 +368,8 @@ const joinChecks: { play: JoinCheck[]; spectate: JoinCheck[] } = {
     ['GAME_CLOSED', (s) => s.closed],
     ['GAME_IN_PROGRESS', (s) => s.inProgress],
   ],
-  // Watching a game in progress is allowed.
-  spectate: [wrongPassword, ['SPECTATORS_FULL', (s, _j, rules) => s.spectators.length >= rules.maxSpectators]],
+  // Watching a game in progress is allowed; watching a friends-only game is not.
+  spectate: [friendsOnly, wrongPassword, ['SPECTATORS_FULL', (s, _j, rules) => s.spectators.length >= rules.maxSpectators]],
 };
 
 function join(tx: GameTx, cmd: Command<'join'>, ctx: GameCtx, rules: GameRules): GameDecision {

@@ -12,6 +12,16 @@ export interface Member {
   name: string;
 }
 
+/**
+ * The figures that decide who may join a game and who is matched with whom.
+ * Server-owned: read from the stored profile, never from what a client says.
+ * `rating` is the OpenSkill ordinal (mu − 3σ).
+ */
+export interface Standing {
+  level: number;
+  rating: number;
+}
+
 /** A refused command: an error code of the protocol and a message for the user. */
 export interface Refusal {
   ok: false;

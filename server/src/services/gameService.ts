@@ -6,8 +6,8 @@ import { Entities } from '../cluster/entities.js';
 import type { Config } from '../config.js';
 import { LobbyError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
-import { applyGame, decideGame, gameOfKey, members, resumeTimers, summaryOf, viewOf, type GameCommand, type GameCtx, type GameEvent, type GameRules, type GameState } from '../domain/game.js';
-import type { Member } from '../domain/kit.js';
+import { applyGame, decideGame, gameOfKey, members, resumeTimers, summaryOf, viewOf, type GameCommand, type GameCtx, type GameEvent, type GameRules, type GameState, type PlayerProfile } from '../domain/game.js';
+import type { Member, Standing } from '../domain/kit.js';
 import type { ChatRoom } from './chatService.js';
 import { CursorError, GameList, type GameListPage, type GameListQuery } from '../domain/gameList/index.js';
 
@@ -21,6 +21,8 @@ export interface GameServiceDeps {
   cluster: Cluster;
   /** Whether `userId` is a friend of `ownerId` (friendsJoinOnly games). */
   isFriend?: (ownerId: string, userId: string) => boolean;
+  /** A player's stored level and rating (a party's members joining a game). */
+  standingOf: (userId: string) => Promise<Standing>;
   allocateServer?: ServerAllocator;
 }
 
@@ -167,7 +169,7 @@ export class GameService {
    * A match from a queue: everyone leaves the game they are in, then sits in a
    * new game that is already started. Returns each player's session key.
    */
-  async createMatch(name: string, gameType: string, teams: { member: Member; profile: { level: number; rating: number } }[][]): Promise<{ gameId: string; sessionKeys: Map<string, string>; serverAddress: string }> {
+  async createMatch(name: string, gameType: string, teams: { member: Member; profile: Standing }[][]): Promise<{ gameId: string; sessionKeys: Map<string, string>; serverAddress: string }> {
     for (const team of teams) for (const p of team) await this.leaveCurrent(p.member.userId, 'joinedAnother');
     const gameId = randomUUID();
     await this.run(gameId, { type: 'createMatch', gameId, name, gameType, teams });
@@ -176,8 +178,8 @@ export class GameService {
   }
 
   /** The players of a game (for a game team's ticket). */
-  playersOf(gameId: string): { member: Member; rating: number }[] {
-    return (this.games.get(gameId)?.players ?? []).map((p) => ({ member: { userId: p.userId, name: p.name }, rating: p.rating }));
+  playersOf(gameId: string): ({ member: Member } & Standing)[] {
+    return (this.games.get(gameId)?.players ?? []).map((p) => ({ member: { userId: p.userId, name: p.name }, level: p.level, rating: p.rating }));
   }
 
   /** Runs one command on the game's owner (this node or another). Throws LobbyError on refusal. */
@@ -313,17 +315,25 @@ export class GameService {
    * fits, or nobody does. The joins are tried in order on a scratch copy of
    * the game first, so a refusal changes nothing.
    */
-  async joinWithParty(gameId: string, leader: Member, profile: Extract<GameCommand, { type: 'join' }>['profile']): Promise<GameView> {
+  /** What the player brings into a game: their stored level and rating, and the school they chose. */
+  async profileOf(userId: string, school: string | undefined): Promise<PlayerProfile> {
+    return { ...(await this.deps.standingOf(userId)), ...(school !== undefined && { school }) };
+  }
+
+  async joinWithParty(gameId: string, leader: Member, school: string | undefined): Promise<GameView> {
     const party = this.partyOf(leader.userId);
     if (!party) throw new LobbyError('NOT_IN_PARTY', 'you are not in a party');
     if (party.leaderId !== leader.userId) throw new LobbyError('NOT_LEADER', 'only the party leader brings the party');
+    if (!this.games.get(gameId)) throw new LobbyError('GAME_NOT_FOUND', 'no such game');
+    // Each member brings their own stored level and rating; only the leader chose a school here.
+    const standings = await Promise.all(party.members.map((m) => this.deps.standingOf(m.userId)));
     let scratch = this.games.get(gameId);
     if (!scratch) throw new LobbyError('GAME_NOT_FOUND', 'no such game');
-    const joins = party.members.map((m): Extract<GameCommand, { type: 'join' }> => ({
+    const joins = party.members.map((m, i): Extract<GameCommand, { type: 'join' }> => ({
       type: 'join',
       by: m,
       spectate: false,
-      profile: m.userId === leader.userId ? profile : { level: 1, rating: 1000 },
+      profile: { ...standings[i]!, ...(m.userId === leader.userId && school !== undefined && { school }) },
       friendOfOwner: this.isFriend(scratch!.ownerId, m.userId),
     }));
     for (const j of joins) {

@@ -8,7 +8,7 @@ import { Entities } from '../cluster/entities.js';
 import type { Config } from '../config.js';
 import { LobbyError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
-import type { Member } from '../domain/kit.js';
+import type { Member, Standing } from '../domain/kit.js';
 import type { GameService } from './gameService.js';
 import { applyQueue, decideQueue, newQueue, restoreQueue, snapshotQueue, ticketOf, ticketOfGame, ticketOfParty, ticketUpdate, updatesOf, type MmCommand, type MmCtx, type MmEvent, type QueueSnapshot, type QueueState, type TicketPlayer } from '../domain/queue/index.js';
 import type { PartyQueueing, PartyService } from './partyService.js';
@@ -23,6 +23,8 @@ export interface MatchmakingServiceDeps {
   games: GameService;
   parties: PartyService;
   cluster: Cluster;
+  /** A player's stored level and rating: the rating matched on is this, never what a client says. */
+  standingOf: (userId: string) => Promise<Standing>;
 }
 
 const ctx = (): MmCtx => ({ now: Date.now(), newId: () => randomUUID() });
@@ -128,9 +130,10 @@ export class MatchmakingService implements PartyQueueing {
     return this.queues.get(name)?.config;
   }
 
-  enqueueParty(queue: string, partyId: string, members: (Member & { attributes: Record<string, string | number> })[], profile: unknown): Promise<TicketUpdate> {
+  async enqueueParty(queue: string, partyId: string, members: (Member & { attributes: Record<string, string | number> })[], profile: unknown): Promise<TicketUpdate> {
     const p = profile as Profile;
-    return this.enqueue(queue, members.map((m) => player(m, p, m.attributes)), { partyId });
+    const standings = await Promise.all(members.map((m) => this.deps.standingOf(m.userId)));
+    return this.enqueue(queue, members.map((m, i) => player(m, standings[i]!, p, m.attributes)), { partyId });
   }
 
   async cancelParty(partyId: string, reason: string): Promise<void> {
@@ -220,7 +223,7 @@ export class MatchmakingService implements PartyQueueing {
   private async startMatch(state: QueueState, e: Extract<MmEvent, { ev: 'match.ready' }>): Promise<void> {
     const { config } = state;
     const byUser = new Map(e.tickets.flatMap((t) => t.players.map((p) => [p.userId, p] as const)));
-    const teams = e.match.teams.map((team) => team.map((userId) => ({ member: { userId, name: byUser.get(userId)!.name }, profile: { level: 1, rating: byUser.get(userId)!.rating } })));
+    const teams = e.match.teams.map((team) => team.map((userId) => ({ member: { userId, name: byUser.get(userId)!.name }, profile: { level: byUser.get(userId)!.level ?? 1, rating: byUser.get(userId)!.rating } })));
     let game: Awaited<ReturnType<GameService['createMatch']>>;
     try {
       game = await this.deps.games.createMatch(`${config.name} match`, config.name, teams);
@@ -258,10 +261,10 @@ export class MatchmakingService implements PartyQueueing {
   }
 
   /** A ticket of one player (not in a party: its leader queues the party). */
-  join(by: Member, queue: string, profile: Profile): Promise<TicketUpdate> {
+  async join(by: Member, queue: string, profile: Profile): Promise<TicketUpdate> {
     if (!this.queues.get(queue)) throw new LobbyError('QUEUE_NOT_FOUND', `no queue named ${queue}`);
     if (this.deps.parties.partyOfUser(by.userId)) throw new LobbyError('IN_PARTY', 'you are in a party: its leader queues it with party.go');
-    return this.enqueue(queue, [player(by, profile, {})], {});
+    return this.enqueue(queue, [player(by, await this.deps.standingOf(by.userId), profile, {})], {});
   }
 
   /** The owner queues their game's players as one ticket. */
@@ -271,7 +274,7 @@ export class MatchmakingService implements PartyQueueing {
     const game = this.deps.games.all.get(room.id)!;
     if (game.ownerId !== ownerId) throw new LobbyError('NOT_OWNER', 'only the owner queues the game');
     if (game.inProgress) throw new LobbyError('GAME_IN_PROGRESS', 'the game has started');
-    const players = this.deps.games.playersOf(room.id).map((p) => player(p.member, { rating: p.rating, side: 'any' }, {}));
+    const players = this.deps.games.playersOf(room.id).map((p) => player(p.member, p, { side: 'any' }, {}));
     return this.enqueue(queue, players, { gameId: room.id });
   }
 
@@ -289,12 +292,13 @@ export class MatchmakingService implements PartyQueueing {
   }
 }
 
-function player(m: Member, profile: Profile, attributes: Record<string, string | number>): TicketPlayer {
+function player(m: Member, standing: Standing, profile: Profile, attributes: Record<string, string | number>): TicketPlayer {
   const side = attributes.side === 'A' || attributes.side === 'B' ? attributes.side : profile.side;
   return {
     userId: m.userId,
     name: m.name,
-    rating: profile.rating,
+    rating: standing.rating,
+    level: standing.level,
     side,
     attributes,
     ...(profile.latencies && { latencies: profile.latencies }),

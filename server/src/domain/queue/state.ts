@@ -12,7 +12,10 @@ export interface MmCtx {
 export interface TicketPlayer {
   userId: string;
   name: string;
+  /** The stored OpenSkill ordinal (mu − 3σ): what the queue matches on. */
   rating: number;
+  /** The stored level, carried into the match's game. */
+  level?: number;
   /** Round trip per region, ms; needed when the queue has `maxLatencyMs`. */
   latencies?: Record<string, number>;
   side: 'A' | 'B' | 'any';
