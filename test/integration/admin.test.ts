@@ -175,7 +175,7 @@ describe('admin commands', () => {
   it('deferred: stored, listed, and run right after the next login, exactly once', async () => {
     const p = await player('Later');
     await p.leave();
-    const r = await command({ kind: 'setProfileField', userId: p.userId, args: { field: 'level', value: 42 }, mode: 'deferred' });
+    const r = await command({ kind: 'setProfileField', userId: p.userId, args: { field: 'school', value: 'mage' }, mode: 'deferred' });
     expect(r.status).toBe(202);
     expect(r.body.command).toMatchObject({ userId: p.userId, kind: 'setProfileField' });
     expect(r.body.command.expiresAt - Date.now()).toBeGreaterThan(29 * 24 * HOUR); // 30 days by default
@@ -184,17 +184,17 @@ describe('admin commands', () => {
     expect(await runs(p.userId)).toEqual([]);
 
     const c = await p.again();
-    await until(async () => (await c.call('profile.get', {})).profile.level === 42);
+    await until(async () => (await c.call('profile.get', {})).profile.school === 'mage');
     await until(async () => (await runs(p.userId)).length === 1);
     expect((await t.admin('GET', `/admin/commands?userId=${p.userId}`)).body.commands).toEqual([]);
 
     // The player changes it afterwards; logging in again runs nothing.
-    await c.call('profile.update', { level: 5 });
+    await c.call('profile.update', { school: 'rogue' });
     await p.leave(c);
     const d = await p.again();
     await d.call('session.ping', {});
     await new Promise((r) => setTimeout(r, 100));
-    expect((await d.call('profile.get', {})).profile.level).toBe(5);
+    expect((await d.call('profile.get', {})).profile.school).toBe('rogue');
     const ran = await runs(p.userId);
     expect(ran).toHaveLength(1);
     expect(ran[0]).toMatchObject({ mode: 'deferred', ok: true, commandId: r.body.command.id });

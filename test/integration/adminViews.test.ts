@@ -103,7 +103,7 @@ describe('admin views', () => {
 
   it('shows the queue: tickets waiting, their wait times, then the match per minute', async () => {
     const a = await player('Q');
-    await a.c.call('mm.join', { queue: 'duel', profile: { rating: 1500 } });
+    await a.c.call('mm.join', { queue: 'duel' });
     const duel = async () => (await t.admin('GET', '/admin/queues')).body.detail.find((q: { name: string }) => q.name === 'duel');
     const waiting = await duel();
     expect(waiting).toMatchObject({ name: 'duel', ownerNode: t.node.nodeId, tickets: 1, players: 1, accepting: 0 });
@@ -112,7 +112,7 @@ describe('admin views', () => {
     const matchesBefore = waiting.matchesPerMinute;
 
     const b = await player('Q');
-    await b.c.call('mm.join', { queue: 'duel', profile: { rating: 1500 } });
+    await b.c.call('mm.join', { queue: 'duel' });
     await a.inbox.next('mm.status', (d) => d.status === 'found');
     expect((await duel()).accepting).toBe(1);
     await Promise.all([a.c.call('mm.accept', {}), b.c.call('mm.accept', {})]);
@@ -130,7 +130,7 @@ describe('admin views', () => {
     await a.c.call('friends.request', { userId: b.id });
     await b.c.call('friends.accept', { userId: a.id });
     expect((await t.admin('POST', '/admin/commands', { kind: 'sendMail', userId: a.id, args: { body: 'hello from ops' } })).status).toBe(200);
-    await a.c.call('mm.join', { queue: 'duel', profile: { rating: 9000 } });
+    await a.c.call('mm.join', { queue: 'duel' });
 
     const byId = await t.admin('GET', `/admin/users?q=${a.id}`);
     expect(byId.body.users[0]).toMatchObject({ userId: a.id, name: a.name, online: true });

@@ -30,6 +30,12 @@ describe('games', () => {
   });
   afterAll(() => t.stop());
 
+  /** What a game server does: set a player's stored level (players cannot). */
+  const setLevel = async (userId: string, level: number) => {
+    const res = await fetch(`${t.httpUrl}/v1/players/${userId}/level`, { method: 'POST', headers: { authorization: `Bearer ${SERVER_SECRET}` }, body: JSON.stringify({ level }) });
+    expect(res.status).toBe(200);
+  };
+
   it('create, list, join, chat: everyone in the game sees it, nobody else does', async () => {
     const [ann, ben, cat] = await Promise.all([player(t, 'Ann'), player(t, 'Ben'), player(t, 'Cat')]);
     const { game } = await ann.c.call('game.create', { name: 'Ann room', gameType: 'flow-1', maxPlayers: 4 });
@@ -60,27 +66,31 @@ describe('games', () => {
     const { game } = await own.c.call('game.create', { name: 'Strict', gameType: 'refuse', maxPlayers: 2, password: 'sesame', minLevel: 5, maxLevel: 9, school: 'mage' });
     const join = (data: Record<string, unknown>) => guest.c.call('game.join', { gameId: game.id, ...data }).then(() => 'ok', (e) => e.code);
 
-    expect(await join({ profile: { level: 7, school: 'rogue' }, password: 'sesame' })).toBe('SCHOOL_REQUIRED');
-    expect(await join({ profile: { level: 7, school: 'mage' }, password: 'wrong' })).toBe('WRONG_PASSWORD');
-    expect(await join({ profile: { level: 2, school: 'mage' }, password: 'sesame' })).toBe('LEVEL_TOO_LOW');
-    expect(await join({ profile: { level: 12, school: 'mage' }, password: 'sesame' })).toBe('LEVEL_TOO_HIGH');
+    expect(await join({ profile: { school: 'rogue' }, password: 'sesame' })).toBe('SCHOOL_REQUIRED');
+    expect(await join({ profile: { school: 'mage' }, password: 'wrong' })).toBe('WRONG_PASSWORD');
+    // The level checked is the stored one, which a game server sets.
+    await setLevel(guest.id, 2);
+    expect(await join({ profile: { school: 'mage' }, password: 'sesame' })).toBe('LEVEL_TOO_LOW');
+    await setLevel(guest.id, 12);
+    expect(await join({ profile: { school: 'mage' }, password: 'sesame' })).toBe('LEVEL_TOO_HIGH');
+    await setLevel(guest.id, 7);
     expect(await guest.c.call('game.join', { gameId: 'no-such-game' }).catch((e) => e.code)).toBe('GAME_NOT_FOUND');
     // Still in the old game after every refusal.
     expect((await guest.c.call('game.current', {})).game?.id).toBe(home.game.id);
 
     await own.c.call('game.update', { locked: true });
-    expect(await join({ profile: { level: 7, school: 'mage' }, password: 'sesame' })).toBe('GAME_LOCKED');
+    expect(await join({ profile: { school: 'mage' }, password: 'sesame' })).toBe('GAME_LOCKED');
     await own.c.call('game.update', { locked: false, closed: true });
-    expect(await join({ profile: { level: 7, school: 'mage' }, password: 'sesame' })).toBe('GAME_CLOSED');
+    expect(await join({ profile: { school: 'mage' }, password: 'sesame' })).toBe('GAME_CLOSED');
     await own.c.call('game.update', { closed: false, friendsJoinOnly: true });
-    expect(await join({ profile: { level: 7, school: 'mage' }, password: 'sesame' })).toBe('FRIENDS_ONLY');
+    expect(await join({ profile: { school: 'mage' }, password: 'sesame' })).toBe('FRIENDS_ONLY');
     await own.c.call('game.update', { friendsJoinOnly: false });
 
-    expect(await join({ profile: { level: 7, school: 'mage' }, password: 'sesame' })).toBe('ok');
+    expect(await join({ profile: { school: 'mage' }, password: 'sesame' })).toBe('ok');
     // Joining left the old game; it was the only player there, so that game is gone.
     expect(await own.c.call('game.join', { gameId: home.game.id }).catch((e) => e.code)).toBe('GAME_NOT_FOUND');
     const third = await player(t, 'Trd');
-    expect(await third.c.call('game.join', { gameId: game.id, password: 'sesame', profile: { level: 7, school: 'mage' } }).catch((e) => e.code)).toBe('GAME_FULL');
+    expect(await third.c.call('game.join', { gameId: game.id, password: 'sesame', profile: { school: 'mage' } }).catch((e) => e.code)).toBe('GAME_FULL');
   });
 
   it('never reveals a password: lists say hasPassword, events and views carry no trace of it', async () => {
@@ -224,9 +234,11 @@ describe('games', () => {
 
   it('quick join picks the closest fit, creates when asked, and refuses when nothing fits', async () => {
     const [lo, hi, q, none] = await Promise.all([player(t, 'QLo'), player(t, 'QHi'), player(t, 'QQ'), player(t, 'QNone')]);
-    const low = await lo.c.call('game.create', { name: 'Low', gameType: 'qj', profile: { level: 3, rating: 900 } });
-    await hi.c.call('game.create', { name: 'High', gameType: 'qj', profile: { level: 40, rating: 2000 } });
-    const r = await q.c.call('games.quickJoin', { gameType: 'qj', profile: { level: 5, rating: 950 } });
+    await Promise.all([setLevel(lo.id, 3), setLevel(hi.id, 40), setLevel(q.id, 5)]);
+    // High is older, so it would win a tie: the stored levels make Low the closer fit.
+    await hi.c.call('game.create', { name: 'High', gameType: 'qj' });
+    const low = await lo.c.call('game.create', { name: 'Low', gameType: 'qj' });
+    const r = await q.c.call('games.quickJoin', { gameType: 'qj' });
     expect(r).toMatchObject({ created: false, game: { id: low.game.id } });
     expect(await none.c.call('games.quickJoin', { gameType: 'qj-empty' }).catch((e) => e.code)).toBe('NO_GAME_FOUND');
     const made = await none.c.call('games.quickJoin', { gameType: 'qj-empty', create: { name: 'Made for me', maxPlayers: 2 } });

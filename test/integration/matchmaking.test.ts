@@ -27,20 +27,23 @@ describe('matchmaking', () => {
   });
   afterAll(() => t.stop());
 
-  async function p(name: string): Promise<P> {
+  /** A guest whose stored rating (the OpenSkill ordinal the queue matches on) is `ordinal`; a new account's is 0. */
+  async function p(name: string, ordinal = 0): Promise<P> {
     const c = t.client();
     const inbox = new Inbox(c, ['mm.status', ...GAME_EVENTS] as EventName[]);
     await c.connect();
-    return { c, inbox, id: (await c.call('auth.guest', { name })).userId };
+    const id = (await c.call('auth.guest', { name })).userId;
+    if (ordinal) expect((await t.admin('POST', '/admin/commands', { kind: 'setRating', userId: id, args: { mu: 25 + ordinal, sigma: 25 / 3 } })).status).toBe(200);
+    return { c, inbox, id };
   }
 
   it('queued → found → ready: both accept, a game is created in progress with both seated and a key each', async () => {
     const [a, b] = await Promise.all([p('MmA'), p('MmB')]);
-    const ta = await a.c.call('mm.join', { queue: 'duel', profile: { rating: 1500 } });
+    const ta = await a.c.call('mm.join', { queue: 'duel' });
     expect(ta).toMatchObject({ queue: 'duel', status: 'queued' });
     expect(await code(a.c.call('mm.join', { queue: 'duel' }))).toBe('IN_MATCHMAKING');
     expect(await code(a.c.call('mm.accept', {}))).toBe('NO_MATCH_FOUND');
-    await b.c.call('mm.join', { queue: 'duel', profile: { rating: 1520 } });
+    await b.c.call('mm.join', { queue: 'duel' });
     const found = await a.inbox.next('mm.status', (d) => d.status === 'found');
     expect(found.match!.teams.flat().map((x) => x.userId).sort()).toEqual([a.id, b.id].sort());
     expect(found.match!.acceptBy).toBeGreaterThan(Date.now());
@@ -61,9 +64,9 @@ describe('matchmaking', () => {
   });
 
   it('does not match ratings outside the window', async () => {
-    const [a, b] = await Promise.all([p('FarA'), p('FarB')]);
-    await a.c.call('mm.join', { queue: 'duel', profile: { rating: 1000 } });
-    await b.c.call('mm.join', { queue: 'duel', profile: { rating: 2000 } });
+    const [a, b] = await Promise.all([p('FarA'), p('FarB', 100)]);
+    await a.c.call('mm.join', { queue: 'duel' });
+    await b.c.call('mm.join', { queue: 'duel' });
     // Several ticks pass (each ticket's status reply round trip is much longer than none): still queued.
     for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 25));
     expect((await a.c.call('mm.current', {})).ticket?.status).toBe('queued');
@@ -74,9 +77,9 @@ describe('matchmaking', () => {
   });
 
   it('widens the window with waiting time', async () => {
-    const [a, b] = await Promise.all([p('WideA'), p('WideB')]);
-    await a.c.call('mm.join', { queue: 'wide', profile: { rating: 1000 } });
-    await b.c.call('mm.join', { queue: 'wide', profile: { rating: 1400 } });
+    const [a, b] = await Promise.all([p('WideA'), p('WideB', 400)]);
+    await a.c.call('mm.join', { queue: 'wide' });
+    await b.c.call('mm.join', { queue: 'wide' });
     const found = await a.inbox.next('mm.status', (d) => d.status === 'found');
     // 400 apart needs 10 + 2000/s × wait ≥ 400: about 0.2 s in.
     expect(found.match!.acceptBy - found.queuedAt).toBeGreaterThanOrEqual(5000 + 150);
@@ -85,8 +88,8 @@ describe('matchmaking', () => {
 
   it('decline: the decliner is cancelled, the other returns to the queue keeping its queue time', async () => {
     const [a, b] = await Promise.all([p('DecA'), p('DecB')]);
-    await a.c.call('mm.join', { queue: 'duel', profile: { rating: 1100 } });
-    const tb = await b.c.call('mm.join', { queue: 'duel', profile: { rating: 1110 } });
+    await a.c.call('mm.join', { queue: 'duel' });
+    const tb = await b.c.call('mm.join', { queue: 'duel' });
     await a.inbox.next('mm.status', (d) => d.status === 'found');
     await a.c.call('mm.decline', {});
     expect((await a.inbox.next('mm.status', (d) => d.status === 'cancelled')).reason).toBe('declined');
@@ -97,8 +100,8 @@ describe('matchmaking', () => {
 
   it('accept deadline: who did not accept is cancelled, who did goes back to the queue', async () => {
     const [a, b] = await Promise.all([p('DlA'), p('DlB')]);
-    await a.c.call('mm.join', { queue: 'duel', profile: { rating: 1200 } });
-    await b.c.call('mm.join', { queue: 'duel', profile: { rating: 1210 } });
+    await a.c.call('mm.join', { queue: 'duel' });
+    await b.c.call('mm.join', { queue: 'duel' });
     await a.inbox.next('mm.status', (d) => d.status === 'found');
     await a.c.call('mm.accept', {});
     expect((await b.inbox.next('mm.status', (d) => d.status === 'cancelled')).reason).toBe('acceptTimeout');

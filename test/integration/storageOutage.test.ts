@@ -48,7 +48,7 @@ describe('storage outage', () => {
   it('answers STORAGE_UNAVAILABLE for what needs the database, keeps games going, and recovers without a restart', async () => {
     const ann = await t.guest('Outage Ann');
     const ben = await t.guest('Outage Ben');
-    await ann.call('profile.update', { level: 42 }); // acknowledged before the outage
+    await ann.call('profile.update', { school: 'mage' }); // acknowledged before the outage
     const { game } = await ann.call('game.create', { name: 'During', gameType: 'outage' });
 
     db.block(true);
@@ -64,7 +64,7 @@ describe('storage outage', () => {
 
     db.block(false);
     expect((await onceRecovered(() => newcomer.call('auth.guest', { name: 'Back again' }))).name).toBe('Back again');
-    expect((await ann.call('profile.get', {})).profile.level).toBe(42);
+    expect((await ann.call('profile.get', {})).profile.school).toBe('mage');
   });
 });
 
