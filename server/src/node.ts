@@ -18,6 +18,7 @@ import { Tokens } from './gateway/tokens.js';
 import { registerChatOps } from './api/chatOps.js';
 import { registerFriendOps } from './api/friendOps.js';
 import { registerGameOps } from './api/gameOps.js';
+import { Standings } from './services/standings.js';
 import { registerMailOps } from './api/mailOps.js';
 import { registerMatchmakingOps } from './api/matchmakingOps.js';
 import { registerPartyOps } from './api/partyOps.js';
@@ -95,7 +96,8 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
   const profiles = new ProfileService(accounts, tokens);
   const friendStore = new Friends(db);
   const friends = new FriendService({ log, gateway, store: friendStore });
-  const standingOf = (userId: string) => profiles.standing(userId);
+  const standings = new Standings({ accounts, gateway, cluster });
+  const standingOf = (userId: string) => standings.of(userId);
   const games = new GameService({ config, log, gateway, cluster, isFriend: (ownerId, userId) => friends.isFriend(ownerId, userId), standingOf });
   // A user on another node has no block list loaded here: storage answers for them.
   const blocks = async (u: string, other: string) => friends.blocks(u, other) || (!gateway.sessions.has(u) && (await friendStore.isBlocked(u, other)));
@@ -110,7 +112,10 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
   games.onWhereChanged = (u) => friends.touched(u);
   matchmaking.onQueueChanged = (users) => users.forEach((u) => friends.touched(u));
   const chat = new ChatService({ config, gateway, rooms: { game: (u) => games.chatRoom(u), party: (u) => parties.chatRoom(u) }, chatBannedUntil: (u) => commands.chatBans.until(u) });
-  profiles.changed = (a) => friends.profileChanged(profileOf(a));
+  profiles.changed = (a) => {
+    standings.changed(a);
+    friends.profileChanged(profileOf(a));
+  };
   const ratingChanged = (userId: string) =>
     void accounts.get(userId).then(
       (a) => a && profiles.changed(a),
@@ -135,6 +140,7 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
     gateway,
     log,
     deliverMail: (u, m) => mail.deliver(u, m),
+    ranFor: (u) => standings.reload(u).then(() => undefined, (err: unknown) => log.warn({ err, userId: u }, 'reloading the standing after an admin command failed')),
     forward: (req, actor) => {
       const node = gateway.nodeOf(req.userId);
       return node === undefined ? undefined : cluster.call(node, 'admin.issue', { req, actor });

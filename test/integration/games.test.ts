@@ -90,6 +90,7 @@ describe('games', () => {
     // Joining left the old game; it was the only player there, so that game is gone.
     expect(await own.c.call('game.join', { gameId: home.game.id }).catch((e) => e.code)).toBe('GAME_NOT_FOUND');
     const third = await player(t, 'Trd');
+    await setLevel(third.id, 7);
     expect(await third.c.call('game.join', { gameId: game.id, password: 'sesame', profile: { school: 'mage' } }).catch((e) => e.code)).toBe('GAME_FULL');
   });
 

@@ -207,6 +207,8 @@ export interface AdminCommandsDeps {
   log: Logger;
   /** Delivers operator mail to a recipient online here (the mail service, which sends each message once per login). */
   deliverMail?: (userId: string, mail: MailMessage) => void;
+  /** A command ran for a player online here: their stored profile may have changed (level, rating). */
+  ranFor?: (userId: string) => Promise<void>;
   /** How long a deferred command waits by default (30 days). */
   defaultExpiryMs?: number;
   /** Runs the request on the node holding the player's session, when that is another node (cluster); undefined otherwise. */
@@ -343,7 +345,10 @@ export class AdminCommands {
       });
       if (!done) return undefined;
       const { cmd } = done;
-      if (this.deps.gateway.sessions.has(userId)) done.spec.live?.(done.args, { userId, gateway: this.deps.gateway, chatBans: this.chatBans, deliverMail: this.deliverMail }, done.result);
+      if (this.deps.gateway.sessions.has(userId)) {
+        done.spec.live?.(done.args, { userId, gateway: this.deps.gateway, chatBans: this.chatBans, deliverMail: this.deliverMail }, done.result);
+        await this.deps.ranFor?.(userId);
+      }
       this.deps.log.info({ kind: cmd.kind, userId, mode, actor: cmd.actor, commandId: cmd.id }, 'admin command ran');
       return { status: 'ran', id: cmd.id, kind: cmd.kind, userId, mode, online: done.online, result: publicResult(done.result) };
     } catch (err) {

@@ -18,6 +18,8 @@ export class Session {
   readonly replay: ReplayBuffer;
   /** Taken over from a dead node: its numbering is not the one the client knows, so a resume resyncs. */
   adopted = false;
+  /** The player's stored level and rating (OpenSkill ordinal), kept current by services/standings.ts. */
+  standing: { level: number; rating: number } | undefined;
   /** When this session began on this node (admin views). */
   readonly since = Date.now();
 

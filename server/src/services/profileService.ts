@@ -1,20 +1,17 @@
 import type { z } from 'zod';
 import type { ProfileView } from '@foyer/shared';
 import { LobbyError } from '../errors.js';
-import type { Standing } from '../domain/kit.js';
 import type { Session } from '../gateway/session.js';
 import type { Tokens } from '../gateway/tokens.js';
 import type { Account, Accounts } from '../store/accounts.js';
-
-/** The OpenSkill ordinal (mu − 3σ): the conservative rating shown, and the one matchmaking and quick join compare. */
-const ordinal = (a: Account) => a.ratingMu - 3 * a.ratingSigma;
+import { standingOf } from './standings.js';
 
 export function profileOf(a: Account): z.output<typeof ProfileView> {
   return {
     userId: a.id,
     name: a.name,
     kind: a.kind,
-    rating: { mu: a.ratingMu, sigma: a.ratingSigma, ordinal: ordinal(a) },
+    rating: { mu: a.ratingMu, sigma: a.ratingSigma, ordinal: standingOf(a).rating },
     level: a.level,
     school: a.school,
     side: a.side,
@@ -38,16 +35,6 @@ export class ProfileService {
     const a = await this.accounts.get(userId);
     if (!a) throw new LobbyError('USER_NOT_FOUND', 'no such user');
     return profileOf(a);
-  }
-
-  /**
-   * The player's stored level and rating, read at each use so a change by a
-   * match result, an admin command or a game server counts at once on every node.
-   */
-  async standing(userId: string): Promise<Standing> {
-    const a = await this.accounts.get(userId);
-    if (!a) throw new LobbyError('USER_NOT_FOUND', 'no such user');
-    return { level: a.level, rating: ordinal(a) };
   }
 
   async update(userId: string, fields: Parameters<Accounts['update']>[1]): Promise<z.output<typeof ProfileView>> {
