@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { events as eventSpecs, GameCreate, GameSummary, GameView, Profile } from '@foyer/shared';
+import { events as eventSpecs, GameCreate, GameSummary, GameView } from '@foyer/shared';
 import { describe, expect, it } from 'vitest';
 import { applyGame, decideGame, members, summaryOf, viewOf } from '../../server/src/domain/game.js';
 import type { GameCommand, GameCtx, GameEvent, GameRules, GameState } from '../../server/src/domain/game.js';
@@ -61,7 +61,10 @@ const changes = fc
   )
   .filter((c) => Object.keys(c).length > 0);
 
-const create = (game: string) => fc.record({ u: anyone, s: settings }).map(({ u, s }): GameCommand => ({ type: 'create', gameId: game, by: who(u), settings: GameCreate.parse({ name: 'Room', gameType: 'PvE', ...s }) }));
+// The profile as the service builds it: the stored level (and rating), the school the client chose.
+const stored = (level: number, school: string | undefined) => ({ level, rating: 0, ...(school !== undefined && { school }) });
+const create = (game: string) =>
+  fc.record({ u: anyone, s: settings }).map(({ u, s: { profile, ...s } }): GameCommand => ({ type: 'create', gameId: game, by: who(u), settings: { ...GameCreate.parse({ name: 'Room', gameType: 'PvE', ...s }), profile: stored(profile.level, profile.school) } }));
 /**
  * Most steps carry a create to run first when their game is gone, or the
  * run would spend half its steps on GAME_NOT_FOUND (the unit tests cover that).
@@ -79,7 +82,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     16,
     fc
       .record({ u: anyone, spectate: rarely, pw: fc.constantFrom(undefined, 'wrong', PASSWORDS[0], PASSWORDS[0], ...PASSWORDS), level, school: maybe(fc.constant('mage')), friend: fc.boolean() })
-      .map(({ u, spectate, pw, level, school, friend }) => ({ type: 'join', by: who(u), spectate, password: pw, profile: Profile.parse({ level, school }), friendOfOwner: friend })),
+      .map(({ u, spectate, pw, level, school, friend }) => ({ type: 'join', by: who(u), spectate, password: pw, profile: stored(level, school), friendOfOwner: friend })),
   ),
   on(4, fc.record({ u: fc.constantFrom('@other', '@last', ...USERS), reason: fc.constantFrom('left' as const, 'disconnected' as const, 'joinedAnother' as const) }).map(({ u, reason }) => ({ type: 'leave', userId: u, reason }))),
   on(3, fc.record({ u: owner, t: member }).map(({ u, t }) => ({ type: 'kick', by: who(u), userId: t }))),
