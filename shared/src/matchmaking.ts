@@ -35,7 +35,7 @@ export const QueueConfig = z
         maxWindow: z.number().min(0).default(1000).describe('The accepted gap never widens beyond this.'),
       })
       .default({ initialWindow: 100, growthPerSec: 25, maxWindow: 1000 })
-      .describe('How far apart team ratings may be.'),
+      .describe('How far apart team ratings may be, in OpenSkill ordinal points (mu − 3σ; a new account is at 0).'),
     maxWaitMs: z.number().int().min(1).default(300_000).describe('A ticket waiting this long leaves the queue (`timedOut`).'),
     acceptTimeoutMs: z.number().int().min(1).default(20_000).describe('How long players have to mm.accept a found match.'),
     sides: z.boolean().default(false).describe("Pair side A against side B (a ticket's players must agree on one side or `any`)."),
