@@ -2,7 +2,8 @@ import { PROTOCOL_VERSION, closeCodes, closeName } from '@foyer/shared';
 import type { ErrorCode, EventData, EventFrame, EventName, Issue, OpName, OpResult } from '@foyer/shared';
 import { LobbyError } from './types.js';
 import { loadWs } from './websocket.js';
-import type { CallArgs, CloseInfo, EventHandler, LobbyClientOptions, LobbyErrorCode, LobbyState, ReconnectOptions, StateInfo, StateListener, WebSocketConstructor, WebSocketLike } from './types.js';
+import { backoffDelay, reconnectPolicy, type ReconnectPolicy } from './reconnect.js';
+import type { CallArgs, CloseInfo, EventHandler, LobbyClientOptions, LobbyErrorCode, LobbyState, StateInfo, StateListener, WebSocketConstructor, WebSocketLike } from './types.js';
 
 interface Call {
   op: string;
@@ -36,7 +37,7 @@ export class LobbyClient {
   #urlIndex = 0;
   readonly #WebSocket: WebSocketConstructor | undefined;
   readonly #callTimeoutMs: number;
-  readonly #reconnect: Required<ReconnectOptions> | undefined;
+  readonly #reconnect: ReconnectPolicy | undefined;
   readonly #refreshBeforeMs: number;
 
   #state: LobbyState = 'closed';
@@ -78,12 +79,7 @@ export class LobbyClient {
     this.#lastSeq = this.#resumeOnConnect ? options.lastSeq! : 0;
     this.#callTimeoutMs = options.callTimeoutMs ?? 10_000;
     this.#refreshBeforeMs = options.refreshBeforeMs ?? 60_000;
-    const r = options.reconnect ?? true;
-    if (r !== false) {
-      const o = r === true ? {} : r;
-      const minDelayMs = Math.max(0, o.minDelayMs ?? 250);
-      this.#reconnect = { minDelayMs, maxDelayMs: Math.max(minDelayMs, o.maxDelayMs ?? 10_000) };
-    }
+    this.#reconnect = reconnectPolicy(options.reconnect);
   }
 
   get state(): LobbyState {
@@ -328,10 +324,7 @@ export class LobbyClient {
       const why = error ?? new LobbyError('DISCONNECTED', close ? `connection closed (${describe(close)})` : 'connection failed', close ? { close } : {});
       return this.#giveUp(why, info);
     }
-    const { minDelayMs, maxDelayMs } = this.#reconnect;
-    // Full jitter: clients dropped together (a node going away) spread their retries out.
-    const ceiling = Math.min(maxDelayMs, Math.max(minDelayMs, 1) * 2 ** Math.min(this.#attempt + 1, 30));
-    const delayMs = Math.round(minDelayMs + Math.random() * Math.max(0, ceiling - minDelayMs));
+    const delayMs = backoffDelay(this.#reconnect, this.#attempt);
     this.#attempt++;
     // With several addresses, each attempt tries the next node: the one just lost may be gone for good.
     this.#urlIndex = (this.#urlIndex + 1) % this.#urls.length;

@@ -3,8 +3,8 @@ import { GameCreate } from '@foyer/shared';
 import type { ErrorCode } from '@foyer/shared';
 import type { z } from 'zod';
 import { describe, expect, it } from 'vitest';
-import { applyGame, decideGame, gameOfKey, members, summaryOf, viewOf } from '../../server/src/domain/game.js';
-import type { GameCommand, GameCtx, GameDecision, GameEvent, GameRules, GameState, PlayerProfile } from '../../server/src/domain/game.js';
+import { applyGame, decideGame, gameOfKey, members, summaryOf, viewOf } from '../../server/src/domain/game/index.js';
+import type { GameCommand, GameCtx, GameDecision, GameEvent, GameRules, GameState, PlayerProfile } from '../../server/src/domain/game/index.js';
 
 const rules: GameRules = { defaultTeamSize: 4, maxSpectators: 2, confirmTimeoutMs: 120_000, maxDurationMs: 3_600_000, serverAddress: 'play.example:7777' };
 const T0 = 1_000_000;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyGame, decideGame, viewOf, type GameCtx, type GameRules, type GameState } from '../../server/src/domain/game.js';
+import { applyGame, decideGame, viewOf, type GameCtx, type GameRules, type GameState } from '../../server/src/domain/game/index.js';
 
 const rules: GameRules = { defaultTeamSize: 4, maxSpectators: 5, confirmTimeoutMs: 1000, maxDurationMs: 5000, serverAddress: 'gs:1' };
 let n = 0;

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { events as eventSpecs, GameCreate, GameSummary, GameView } from '@foyer/shared';
 import { describe, expect, it } from 'vitest';
-import { applyGame, decideGame, members, summaryOf, viewOf } from '../../server/src/domain/game.js';
-import type { GameCommand, GameCtx, GameEvent, GameRules, GameState } from '../../server/src/domain/game.js';
+import { applyGame, decideGame, members, summaryOf, viewOf } from '../../server/src/domain/game/index.js';
+import type { GameCommand, GameCtx, GameEvent, GameRules, GameState } from '../../server/src/domain/game/index.js';
 
 const rules: GameRules = { defaultTeamSize: 2, maxSpectators: 2, confirmTimeoutMs: 2_000, maxDurationMs: 10_000, serverAddress: 'play.example:7777' };
 const USERS = ['u1', 'u2', 'u3', 'u4', 'u5'];

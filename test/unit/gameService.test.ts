@@ -8,7 +8,7 @@ import { loadConfig } from '../../server/src/config.js';
 import type { Gateway, SessionListener } from '../../server/src/gateway/gateway.js';
 import { OpRegistry } from '../../server/src/gateway/registry.js';
 import type { Session } from '../../server/src/gateway/session.js';
-import { summaryOf } from '../../server/src/domain/game.js';
+import { summaryOf } from '../../server/src/domain/game/index.js';
 import { registerGameOps } from '../../server/src/api/gameOps.js';
 import { GameService, listEventData } from '../../server/src/services/gameService.js';
 

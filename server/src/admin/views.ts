@@ -1,6 +1,6 @@
 import type { Cluster } from '../cluster/cluster.js';
 import type { Gateway } from '../gateway/gateway.js';
-import type { GameState } from '../domain/game.js';
+import type { GameState } from '../domain/game/index.js';
 import type { GameService } from '../services/gameService.js';
 import type { MmEvent } from '../domain/queue/index.js';
 import type { MatchmakingService } from '../services/matchmakingService.js';

@@ -1,5 +1,5 @@
 import type { OpRegistry } from '../gateway/registry.js';
-import { viewOf } from '../domain/game.js';
+import { viewOf } from '../domain/game/index.js';
 import type { Member } from '../domain/kit.js';
 import type { GameService } from '../services/gameService.js';
 

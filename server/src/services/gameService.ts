@@ -6,7 +6,7 @@ import { Entities } from '../cluster/entities.js';
 import type { Config } from '../config.js';
 import { LobbyError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
-import { applyGame, decideGame, gameOfKey, members, resumeTimers, summaryOf, viewOf, type GameCommand, type GameCtx, type GameEvent, type GameRules, type GameState, type PlayerProfile } from '../domain/game.js';
+import { applyGame, decideGame, gameOfKey, members, resumeTimers, summaryOf, viewOf, type GameCommand, type GameCtx, type GameEvent, type GameRules, type GameState, type PlayerProfile } from '../domain/game/index.js';
 import type { Member, Standing } from '../domain/kit.js';
 import type { ChatRoom } from './chatService.js';
 import { CursorError, GameList, type GameListPage, type GameListQuery } from '../domain/gameList/index.js';

@@ -1,6 +1,6 @@
 /**
  * One matchmaking queue, as a pure entity (player versus player matches), with
- * the decide/apply split of `game.ts`: `decideQueue` checks a command against
+ * the decide/apply split of `game/`: `decideQueue` checks a command against
  * the state and answers with events and timers, changing nothing;
  * `applyQueue` is the only code that changes the state. No timers, no clock,
  * no randomness: time and ids come in through `ctx`; the accept deadline is a

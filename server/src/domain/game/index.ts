@@ -1,0 +1,22 @@
+/**
+ * One game (room), as a pure entity: `decideGame` checks a command against the
+ * state and answers with events; `applyGame` is the only code that changes
+ * state. The owner node and every replica apply the same events in the same
+ * order, so they cannot drift.
+ *
+ * Versions: every state-changing event carries the version it produces, one
+ * more than the last. The exception is a start: its `game.started` events
+ * (one per player with that player's key, then one for all spectators) all
+ * carry the same version, because each client sees only its own copy and
+ * must see no gap. The first of them starts the game; the others only record
+ * their session key.
+ *
+ * Files: `state.ts` (types, readers of the state), `view.ts` (views,
+ * summary, audience, timers to resume), `apply.ts`, `decide.ts`,
+ * `seating.ts` (slots and teams), `secret.ts` (passwords and session keys).
+ */
+export type { GameCtx, GameRules, GameState, Member, GameCommand, GameTimer, GameDecision, GameEvent, PlayerProfile } from './state.js';
+export { viewOf, summaryOf, members, resumeTimers } from './view.js';
+export { applyGame } from './apply.js';
+export { decideGame } from './decide.js';
+export { gameOfKey } from './secret.js';
