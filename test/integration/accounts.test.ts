@@ -19,7 +19,7 @@ describe('accounts', () => {
     await a.connect();
     const first = await a.call('auth.guest', { name: 'Wanderer' });
     expect(first.deviceSecret).toBeTruthy();
-    await a.call('profile.update', { level: 7, custom: { hat: 'red' } });
+    await a.call('profile.update', { school: 'mage', custom: { hat: 'red' } });
     await a.close();
 
     const b = t.client();
@@ -27,7 +27,7 @@ describe('accounts', () => {
     const again = await b.call('auth.guest', { name: 'Ignored', deviceSecret: first.deviceSecret! });
     expect(again.userId).toBe(first.userId);
     expect(again.deviceSecret).toBeUndefined();
-    expect((await b.call('profile.get', {})).profile).toMatchObject({ kind: 'guest', level: 7, custom: { hat: 'red' } });
+    expect((await b.call('profile.get', {})).profile).toMatchObject({ kind: 'guest', school: 'mage', custom: { hat: 'red' } });
 
     const c = t.client();
     await c.connect();

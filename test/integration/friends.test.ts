@@ -50,9 +50,9 @@ describe('friends', () => {
   it('pushes a friend\'s profile changes (side, name) to online friends only', async () => {
     const [a, b, stranger] = await Promise.all([p('Prf'), p('Pal'), p('Nob')]);
     await befriend(a, b);
-    await a.c.call('profile.update', { side: 'B', level: 9 });
+    await a.c.call('profile.update', { side: 'B', school: 'rogue' });
     const seen = await b.inbox.next('friends.profileChanged', (d) => d.userId === a.id);
-    expect(seen.profile).toMatchObject({ side: 'B', level: 9 });
+    expect(seen.profile).toMatchObject({ side: 'B', school: 'rogue' });
     const name = `Named${Math.random().toString(36).slice(2, 7)}`;
     await a.c.call('auth.upgrade', { name, password: 'long enough pw' });
     expect((await b.inbox.next('friends.profileChanged', (d) => d.profile.name === name)).profile.kind).toBe('named');

@@ -40,12 +40,16 @@ describe('hostile frames', () => {
       fc.asyncProperty(fc.array(frame, { minLength: 1, maxLength: 40 }), async (frames) => {
         const start = fuzzer.frames.length;
         for (const f of frames) fuzzer.send(f);
-        // Requests are answered in order per connection, so once this reply is in, every earlier one is too.
+        // Requests are answered in order within each of a connection's two lanes (storage ops and the rest):
+        // once a sentinel of each lane is answered, every earlier request is too. profile.get is a storage op.
         const id = ++sentinel;
+        const storageId = ++sentinel;
         fuzzer.send({ id, op: 'session.ping', data: {} });
+        fuzzer.send({ id: storageId, op: 'profile.get', data: {} });
         await fuzzer.next((f) => f.re === id);
+        await fuzzer.next((f) => f.re === storageId);
         const replies = fuzzer.frames.slice(start).filter((f) => 're' in f);
-        expect(replies).toHaveLength(frames.length + 1);
+        expect(replies).toHaveLength(frames.length + 2);
         for (const r of replies) expect(r.ok === true || typeof r.error?.code === 'string').toBe(true);
       }),
       { numRuns: 60 },

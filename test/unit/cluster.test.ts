@@ -249,7 +249,8 @@ describe('cluster membership', () => {
     expect(a!.cluster.nodes()).toContain('B');
     expect(a!.downs).toEqual(['C']);
     await until(() => a!.downs.includes('B'), 'A to declare B down');
-    expect(Date.now() - killedAt).toBeGreaterThanOrEqual(TIMEOUT_MS - HEARTBEAT_MS);
+    // B's last heartbeat left up to an interval before the kill, later still when a loaded machine delays its timer.
+    expect(Date.now() - killedAt).toBeGreaterThanOrEqual(TIMEOUT_MS - 2 * HEARTBEAT_MS);
     expect(a!.cluster.nodes()).toEqual(['A']);
     expect(a!.downs).toEqual(['C', 'B']); // once each
   });
