@@ -7,11 +7,8 @@ import type { ErrorBody } from './errors.js';
 export interface Codec {
   decode(text: string): unknown;
   encode(frame: unknown): string;
-  /**
-   * An event frame from data already encoded once: fan-out to many sessions
-   * encodes `data` once and only splices in each session's `seq`.
-   */
-  eventFrame(ev: string, seq: number, encodedData: string): string;
+  /** An event frame of one stream, built once for all its subscribers from data already encoded. */
+  eventFrame(ev: string, stream: string, offset: number, epoch: string, encodedData: string): string;
   okReply(re: number, data: unknown): string;
   errorReply(re: number | null, error: ErrorBody): string;
 }
@@ -19,7 +16,7 @@ export interface Codec {
 export const jsonCodec: Codec = {
   decode: (text) => JSON.parse(text),
   encode: (frame) => JSON.stringify(frame),
-  eventFrame: (ev, seq, encodedData) => `{"ev":${JSON.stringify(ev)},"seq":${seq},"data":${encodedData}}`,
+  eventFrame: (ev, stream, offset, epoch, encodedData) => `{"ev":${JSON.stringify(ev)},"stream":${JSON.stringify(stream)},"offset":${offset},"epoch":${JSON.stringify(epoch)},"data":${encodedData}}`,
   okReply: (re, data) => JSON.stringify({ re, ok: true, data: data ?? null }),
   errorReply: (re, error) => JSON.stringify({ re, ok: false, error }),
 };

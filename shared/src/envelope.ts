@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isCleanText, text } from './common.js';
 import { ErrorBody } from './errors.js';
+import { StreamName } from './streams.js';
 
 /**
  * Request ids are chosen by the client and echoed as `re`; an int32 keeps
@@ -8,18 +9,15 @@ import { ErrorBody } from './errors.js';
  */
 export const RequestId = z.number().int().min(0).max(2 ** 31 - 1);
 
-/** Client → server. */
+/**
+ * Client → server. A request without `id` wants no answer: it gets no reply
+ * when it succeeds, and an error reply with `re: null` (naming the op) when
+ * it is refused. Fire-and-forget suits chat lines.
+ */
 export const Request = z.object({
-  id: RequestId,
+  id: RequestId.optional(),
   op: text({ min: 1, max: 64 }),
   data: z.unknown().optional(),
-  /**
-   * The `seq` of the last event the client has received. The server stops
-   * keeping earlier events for replay, so a session's replay buffer holds
-   * only what may not have arrived yet; a later resume must ask from `ack` or
-   * after. Optional; the client SDK sends it.
-   */
-  ack: z.number().int().min(0).optional(),
 });
 export type Request = z.infer<typeof Request>;
 
@@ -32,27 +30,34 @@ const MAX_REQUEST_ID = 2 ** 31 - 1;
  */
 export function isRequest(frame: unknown): frame is Request {
   if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) return false;
-  const { id, op, ack } = frame as { id?: unknown; op?: unknown; ack?: unknown };
+  const { id, op } = frame as { id?: unknown; op?: unknown };
   return (
-    typeof id === 'number' && Number.isInteger(id) && id >= 0 && id <= MAX_REQUEST_ID &&
-    typeof op === 'string' && op.length >= 1 && (op.length <= 64 || [...op].length <= 64) && isCleanText(op) && // zod counts code points
-    (ack === undefined || (typeof ack === 'number' && Number.isSafeInteger(ack) && ack >= 0))
+    (id === undefined || (typeof id === 'number' && Number.isInteger(id) && id >= 0 && id <= MAX_REQUEST_ID)) &&
+    typeof op === 'string' && op.length >= 1 && (op.length <= 64 || [...op].length <= 64) && isCleanText(op) // zod counts code points
   );
 }
 
 /**
- * Server → client, exactly one per request. `re` is null only when the frame
- * was so broken that no request id could be read from it.
+ * Server → client, exactly one per request that has an `id`, and one per
+ * refused request without one. `re` is null when the request had no id, or
+ * the frame was so broken that none could be read from it.
  */
 export const OkReply = z.object({ re: RequestId, ok: z.literal(true), data: z.unknown() });
 export const ErrorReply = z.object({ re: RequestId.nullable(), ok: z.literal(false), error: ErrorBody });
 export const Reply = z.discriminatedUnion('ok', [OkReply, ErrorReply]);
 export type Reply = z.infer<typeof Reply>;
 
-/** Server → client, pushed. `seq` increases by one per event within a session. */
+/**
+ * Server → client, pushed: one event of one stream. `offset` grows by one per
+ * event of the stream within its `epoch`; every subscriber of the stream gets
+ * the same frame, byte for byte (a snapshot event goes to one session and
+ * carries the stream's current position).
+ */
 export const EventFrame = z.object({
   ev: text(),
-  seq: z.number().int().positive(),
+  stream: StreamName,
+  offset: z.number().int().nonnegative(),
+  epoch: text({ min: 1, max: 32 }),
   data: z.unknown(),
 });
 export type EventFrame = z.infer<typeof EventFrame>;

@@ -95,6 +95,7 @@ export const ErrorBody = z
     code: ErrorCode,
     message: text().describe('For humans; do not parse it.'),
     issues: z.array(Issue).optional().describe('BAD_REQUEST: where the frame failed validation.'),
+    op: text().optional().describe('The op of a refused request that had no `id` (its reply has `re: null`).'),
   })
   .meta({ id: 'Error', description: 'Why a request failed: one of the error codes, a message and, for BAD_REQUEST, the issues.' });
 export type ErrorBody = z.infer<typeof ErrorBody>;

@@ -15,10 +15,13 @@ export const eventNames = [
   'game.spectatorLeft',
   'game.updated',
   'game.started',
+  'game.sessionKey',
+  'game.snapshot',
   'game.ended',
   'games.added',
   'games.updated',
   'games.removed',
+  'games.snapshot',
   'chat.message',
   'party.invited',
   'party.inviteEnded',
@@ -34,6 +37,7 @@ export const eventNames = [
   'friends.changed',
   'presence.changed',
   'friends.profileChanged',
+  'user.snapshot',
   'mm.status',
 ] as const satisfies readonly EventName[];
 

@@ -2,6 +2,7 @@ export * from './version.js';
 export * from './errors.js';
 export * from './closeCodes.js';
 export * from './common.js';
+export * from './streams.js';
 export * from './envelope.js';
 export * from './games.js';
 export * from './matchmaking.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_RESUME_STREAMS, StreamPosition, StreamResume } from './streams.js';
 import { DisplayName, Timestamp, Token, UserId, jsonObject, list, text } from './common.js';
 import { GameCreate, GameFilter, GameId, GameListQuery, GamePage, GameSettingsUpdate, GameSort, GameView, Profile } from './games.js';
 import { MatchProfile, TicketUpdate } from './matchmaking.js';
@@ -52,6 +53,7 @@ const Login = z
     name: text(),
     token: Token.optional().describe('Present when the server issued a token (auth.guest, auth.refresh).'),
     expiresAt: Timestamp.describe('When the token that authenticates this connection expires.'),
+    streams: z.array(StreamPosition).optional().describe('Logins: the streams the session receives and where each stands at this reply; events after these positions follow. Keep them for session.resume.'),
   })
   .meta({ id: 'Login', description: 'Who the connection is logged in as, and until when.' });
 
@@ -113,12 +115,11 @@ export const ops = {
   }),
   'session.resume': op({
     auth: false,
-    doc: 'On a new connection, take back a session that lost its connection within the reconnect grace period. `resumed: true`: every event after `lastSeq` follows this reply, in order. `resumed: false`: the session is new (numbering restarts at 1) and the client must fetch its state again (resync). Either way the connection is logged in.',
-    data: z.object({ token: Token, lastSeq: z.number().int().nonnegative() }),
+    doc: 'On a new connection, take back a session that lost its connection within the reconnect grace period, stream by stream. `streams` lists where the client stands in each stream it received. For each stream the session receives now, the reply says `resumed` (the events after the client\'s position follow this reply, in order), `resynced` (the history no longer covers that position, its epoch changed, or the client did not list it: the stream\'s snapshot event follows instead) or `gone` (listed by the client, but the session no longer receives it: forget it). `resumed: false`: the session itself was gone and this is a new one (every stream resyncs; list subscriptions are gone). Either way the connection is logged in.',
+    data: z.object({ token: Token, streams: list(StreamPosition, { max: MAX_RESUME_STREAMS }).default([]) }),
     result: Login.extend({
-      resumed: z.boolean(),
-      /** The seq of the last event of the session, after any replay. */
-      seq: z.number().int().nonnegative(),
+      resumed: z.boolean().describe('The session was still held: it goes on (its subscriptions too).'),
+      streams: z.array(StreamResume),
     }),
   }),
   'session.logout': op({
@@ -185,7 +186,7 @@ export const ops = {
   }),
   'games.subscribe': op({
     auth: true,
-    doc: 'The first page of a filtered list, then games.added / games.updated / games.removed events as games enter, change in or leave the filter. The subscription starts before the page is read, so no change is missed between them. It belongs to the session: a session that starts afresh (session.resume answering `resumed: false`, or a login) has no subscription and subscribes again.',
+    doc: 'The first page of a filtered list, then games.added / games.updated / games.removed events as games enter, change in or leave the filter. The subscription starts before the page is read, so no change is missed between them. `subscriptionId` is the list\'s stream (`games:<key>`): every session subscribed to the same filter shares it, and subscribing to a filter one already has returns the same id. It belongs to the session: a session that starts afresh (session.resume answering `resumed: false`, or a login) has no subscription and subscribes again.',
     data: z.object({ filter: GameFilter.default({ status: 'any' }), sort: GameSort.default({ by: 'created', order: 'desc' }), limit: z.number().int().min(1).max(100).default(20) }),
     result: GamePage.extend({ subscriptionId: text() }),
   }),
