@@ -124,6 +124,12 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
   const matchResults = new MatchResultService({ gateway, matches: new Matches(db), accounts, ratingChanged });
   const mailStore = new Mail(db, { inboxMax: config.mailInboxMax, ttlMs: config.mailTtlMs });
   const mail = new MailService({ config, log, gateway, cluster, mail: mailStore });
+  // The user stream's snapshot: what a session shows of the user's own state; unacknowledged mail follows it.
+  gateway.snapshotter('user', async (s) => {
+    const list = await friends.list(s.userId);
+    mail.resynced(s.userId);
+    return { ev: 'user.snapshot', data: { friends: list, invites: parties.current(s.userId).invites, ticket: matchmaking.current(s.userId) } };
+  });
   registerProfileOps(registry, profiles, matchResults);
   registerFriendOps(registry, friends);
   registerGameOps(registry, games);
@@ -207,6 +213,7 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
     },
     log,
   );
+  gateway.useTransport(transport);
   /** Everything started above, stopped in order. */
   const stopParts = async () => {
     listening = false;

@@ -231,7 +231,7 @@ export class AdminCommands {
     this.store = new AdminStore(deps.db);
     this.accounts = new Accounts(deps.db);
     this.chatBans = new ChatBans(this.accounts);
-    this.deliverMail = deps.deliverMail ?? ((userId, mail) => deps.gateway.deliver({ users: [userId] }, 'mail.received', { mail }));
+    this.deliverMail = deps.deliverMail ?? ((userId, mail) => deps.gateway.toUsers([userId], 'mail.received', { mail }));
     deps.gateway.onSession({
       started: (userId) => this.track(this.runPending(userId)),
       ended: (userId) => this.chatBans.forget(userId),

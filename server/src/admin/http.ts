@@ -197,7 +197,8 @@ export function createHttpHandler(deps: HttpDeps): (req: HttpRequest) => Promise
       const parsed = NoticeBody.safeParse(body);
       if (!parsed.success) return json(400, { error: 'invalid body', issues: parsed.error.issues.map((i) => ({ path: i.path, message: i.message })) });
       const { text, userId } = parsed.data;
-      deps.gateway.deliver(userId ? { users: [userId] } : { everyone: true }, 'server.notice', { text, at: Date.now() });
+      if (userId) deps.gateway.toUsers([userId], 'server.notice', { text, at: Date.now() });
+      else deps.gateway.toEveryone('server.notice', { text, at: Date.now() });
       return json(200, { delivered: true });
     }
     return json(404, { error: 'no such admin endpoint' });

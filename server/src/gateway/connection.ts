@@ -3,6 +3,17 @@ import type { Conn, ConnHandlers } from '../transport/index.js';
 import type { Gateway } from './gateway.js';
 import { TokenBucket } from './rateLimit.js';
 import type { Session, SessionLink } from './session.js';
+import type { Snapshot } from './streams.js';
+
+/**
+ * How a connection catches up on one stream when it goes live: its snapshot
+ * (if any) at `offset`, then every frame of the stream after `offset`.
+ */
+export interface CatchUp {
+  epoch: string;
+  offset: number;
+  snapshot?: Snapshot | undefined;
+}
 
 const settled = Promise.resolve();
 
@@ -21,8 +32,10 @@ export class Connection implements SessionLink, ConnHandlers {
   /** When the session's token expires (the connection is then closed with 4005). */
   expiresAt = Infinity;
   closed = false;
-  /** Events flow only once the login reply is out (see Gateway.login). */
+  /** Events flow only once the login reply is out (see Login): until then the socket subscribes to no stream. */
   private live = false;
+  /** Until live: how each stream catches up (the login's plan, and streams the session got meanwhile). */
+  private catchUp: Map<string, CatchUp> | undefined;
   readonly bucket: TokenBucket;
   /** RATE_LIMITED replies allowed before the connection is closed; one comes back per second. Made at the first. */
   private strikes: TokenBucket | undefined;
@@ -79,17 +92,56 @@ export class Connection implements SessionLink, ConnHandlers {
 
   attach(s: Session, expiresAt: number): void {
     this.session = s;
+    this.catchUp = new Map();
     s.link = this;
     this.armExpiry(expiresAt);
   }
 
-  /** Sends the session's events after `from` (kept in its replay buffer meanwhile), then every new one. */
-  goLive(from: number): void {
+  /** Until goLive: the stream catches up from where it stands now (a stream the session got after its login reply). */
+  subscribed(stream: string): void {
+    if (this.live) return this.conn.subscribe(stream);
+    const st = this.gw.hub.get(stream);
+    if (st && this.catchUp && !this.catchUp.has(stream)) this.catchUp.set(stream, { epoch: st.epoch, offset: st.offset });
+  }
+
+  unsubscribed(stream: string): void {
+    if (this.live) this.conn.unsubscribe(stream);
+    else this.catchUp?.delete(stream);
+  }
+
+  /** The login's plan: how each stream the reply names catches up. */
+  plan(catchUp: Map<string, CatchUp>): void {
+    if (!this.catchUp) return;
+    for (const [name, p] of catchUp) this.catchUp.set(name, p);
+  }
+
+  /**
+   * Right after the login reply, in the same tick: each stream's snapshot or
+   * the frames it missed, then the socket subscribes to the session's streams
+   * and live events follow — no gap, no duplicate.
+   */
+  goLive(): void {
     const s = this.session;
-    if (!s || this.closed) return;
-    const missed = s.replay.since(from, s.seq) ?? [];
-    if (missed.length) this.conn.cork(() => missed.forEach((f) => this.send(f)));
-    this.live = true;
+    if (!s || this.closed || this.live) return;
+    const plan = this.catchUp;
+    this.catchUp = undefined;
+    const hub = this.gw.hub;
+    this.conn.cork(() => {
+      if (plan) {
+        for (const [name, p] of plan) {
+          const st = s.streams.has(name) ? hub.get(name) : undefined;
+          if (!st || st.epoch !== p.epoch) continue;
+          if (p.snapshot) {
+            const frame = hub.snapshotFrame(name, p.offset, p.snapshot);
+            if (frame) this.send(frame);
+          }
+          // Events published since the plan was made (the reply went out after it).
+          if (st.covers(p.epoch, p.offset)) for (const f of st.since(p.offset)) this.send(f);
+        }
+      }
+      this.live = true;
+      for (const name of s.streams) this.conn.subscribe(name);
+    });
   }
 
   armExpiry(expiresAt: number): void {
@@ -97,16 +149,21 @@ export class Connection implements SessionLink, ConnHandlers {
     if (expiresAt <= Date.now()) this.closeWith(CloseCode.AUTH_EXPIRED, 'token expired');
   }
 
-  deliver(frame: string): void {
-    if (this.live) this.send(frame);
+  /** Frames published to this connection's topics may have filled its buffer. */
+  checkSlow(): void {
+    if (this.live && !this.closed && this.conn.bufferedAmount() > this.gw.deps.config.maxBufferedBytes) this.closeWith(CloseCode.TOO_SLOW, 'client reads too slowly');
   }
 
-  reply(re: number, data: unknown, error?: ErrorBody): void {
-    this.send(error ? jsonCodec.errorReply(re, error) : jsonCodec.okReply(re, data));
+  /** A request's answer: nothing for a request without id that succeeded; a refusal without id names its op (`re: null`). */
+  reply(re: number | undefined, data: unknown, error?: ErrorBody, op?: string): void {
+    if (re !== undefined) this.send(error ? jsonCodec.errorReply(re, error) : jsonCodec.okReply(re, data));
+    else if (error) this.send(jsonCodec.errorReply(null, op === undefined ? error : { ...error, op }));
   }
 
-  replyError(re: number | null, code: ErrorBody['code'], message: string, issues?: Issue[]): void {
-    this.send(jsonCodec.errorReply(re, issues ? { code, message, issues } : { code, message }));
+  replyError(re: number | null, code: ErrorBody['code'], message: string, issues?: Issue[], op?: string): void {
+    const body: ErrorBody = issues ? { code, message, issues } : { code, message };
+    if (op !== undefined) body.op = op;
+    this.send(jsonCodec.errorReply(re, body));
   }
 
   private send(frame: string): void {
@@ -134,6 +191,7 @@ export class Connection implements SessionLink, ConnHandlers {
   detach(): void {
     this.closed = true;
     this.live = false;
+    this.catchUp = undefined;
     const s = this.session;
     this.session = undefined;
     if (s && s.link === this) {

@@ -3,61 +3,95 @@ import type { Metrics } from '../admin/metrics.js';
 import type { Cluster } from '../cluster/cluster.js';
 import type { Directory } from './directory.js';
 import type { Session } from './session.js';
+import { StreamHub, userStream } from './streams.js';
 
-/** Who receives an event: some users, or every session on the node. */
-export type Audience = { users: readonly string[] } | { everyone: true };
+/** What a live connection does after frames reached it: cut a slow reader off. */
+interface Checked {
+  checkSlow(): void;
+}
 
 /**
- * Events to sessions: here, encoded once per event, and through the cluster
- * to the nodes holding the other recipients (one message per node).
+ * Events to streams. Games and parties are replicated on every node, so each
+ * node publishes their events itself, from its own effects (`publish`).
+ * Personal events go to the node holding the user's session, which publishes
+ * them on `user:<id>`; chat lines are published here and on the nodes holding
+ * the other members' sessions.
  */
 export class Delivery {
+  readonly hub: StreamHub;
+
   constructor(
     private readonly sessions: ReadonlyMap<string, Session>,
     private readonly directory: Directory,
     private readonly cluster: Cluster,
-    private readonly metrics: Metrics,
+    metrics: Metrics,
+    history: { events: number; bytes: number },
   ) {
-    cluster.onCast<{ users?: string[]; ev: EventName; data: never }>('deliver', ({ users, ev, data }) => this.deliverHere(users ? { users } : { everyone: true }, ev, data));
+    this.hub = new StreamHub(history, (reached) => {
+      metrics.events.inc(reached.size);
+      for (const s of reached) (s.link as Checked | undefined)?.checkSlow();
+    });
+    cluster.onCast<{ users?: string[]; ev: EventName; data: unknown }>('user.event', ({ users, ev, data }) => {
+      const encoded = JSON.stringify(data);
+      if (users) for (const u of users) this.toUserEncoded(u, ev, encoded);
+      else for (const s of this.sessions.values()) this.hub.publishEncoded(userStream(s.userId), ev, encoded);
+    });
+    cluster.onCast<{ stream: string; ev: EventName; data: unknown }>('stream.publish', ({ stream, ev, data }) => this.hub.publishEncoded(stream, ev, JSON.stringify(data)));
   }
 
-  /** Sends one event to its audience wherever their sessions are: here, and through the cluster to the nodes holding the others. */
-  deliver<E extends EventName>(audience: Audience, ev: E, data: EventData<E>): void {
-    this.deliverHere(audience, ev, data);
-    const { cluster } = this;
-    if ('everyone' in audience) return cluster.cast('deliver', { ev, data });
-    if (!this.directory.size) return;
-    const byNode = new Map<string, string[]>();
-    for (const userId of audience.users) {
-      const e = this.directory.get(userId);
-      if (!e || this.sessions.has(userId)) continue;
-      const list = byNode.get(e.node);
+  /** One event on a stream this node carries (its data encoded once, for every subscriber here). */
+  publish<E extends EventName>(stream: string, ev: E, data: EventData<E>): void {
+    this.hub.publishEncoded(stream, ev, JSON.stringify(data));
+  }
+
+  /** A personal event on each user's own stream, wherever their session is: here, and through the cluster (one message per node). */
+  toUsers<E extends EventName>(users: readonly string[], ev: E, data: EventData<E>): void {
+    const encoded = JSON.stringify(data);
+    let byNode: Map<string, string[]> | undefined;
+    for (const userId of users) {
+      if (this.sessions.has(userId)) {
+        this.toUserEncoded(userId, ev, encoded);
+        continue;
+      }
+      const node = this.directory.get(userId)?.node;
+      if (node === undefined) continue;
+      const list = (byNode ??= new Map()).get(node);
       if (list) list.push(userId);
-      else byNode.set(e.node, [userId]);
+      else byNode.set(node, [userId]);
     }
-    for (const [node, users] of byNode) cluster.tell(node, 'deliver', { users, ev, data });
+    if (byNode) for (const [node, list] of byNode) this.cluster.tell(node, 'user.event', { users: list, ev, data });
   }
 
-  /** Sends one event to its audience's sessions on this node, encoding the data once. */
-  deliverHere<E extends EventName>(audience: Audience, ev: E, data: EventData<E>): void {
-    this.deliverEncoded(audience, ev, JSON.stringify(data));
+  /** A personal event to users whose session is on this node only (the others' nodes publish it from their own replica). */
+  toUsersHere<E extends EventName>(users: readonly string[], ev: E, data: EventData<E>): void {
+    let encoded: string | undefined;
+    for (const userId of users) if (this.sessions.has(userId)) this.toUserEncoded(userId, ev, (encoded ??= JSON.stringify(data)));
+  }
+
+  /** To every session of the cluster, each on its own user stream. */
+  toEveryone<E extends EventName>(ev: E, data: EventData<E>): void {
+    const encoded = JSON.stringify(data);
+    for (const s of this.sessions.values()) this.hub.publishEncoded(userStream(s.userId), ev, encoded);
+    this.cluster.cast('user.event', { ev, data });
   }
 
   /**
-   * As deliverHere, with the data already encoded (JSON of EventData<E>): a
-   * fan-out whose recipients differ only in one field encodes the rest once.
+   * A stream whose events are not replicated (chat lines): published here,
+   * and told to each other node holding a member's session, which publishes
+   * it on its own instance of the stream.
    */
-  deliverEncoded(audience: Audience, ev: EventName, encoded: string): void {
-    let n = 0;
-    if ('everyone' in audience) {
-      for (const s of this.sessions.values()) (s.push(ev, encoded), n++);
-    } else {
-      for (const userId of audience.users) {
-        const s = this.sessions.get(userId);
-        if (s) (s.push(ev, encoded), n++);
-      }
+  publishToMembers<E extends EventName>(stream: string, members: readonly string[], ev: E, data: EventData<E>): void {
+    this.publish(stream, ev, data);
+    if (!this.directory.size) return;
+    const nodes = new Set<string>();
+    for (const userId of members) {
+      const node = this.sessions.has(userId) ? undefined : this.directory.get(userId)?.node;
+      if (node !== undefined) nodes.add(node);
     }
-    this.metrics.events.inc(n);
+    for (const node of nodes) this.cluster.tell(node, 'stream.publish', { stream, ev, data });
   }
 
+  private toUserEncoded(userId: string, ev: EventName, encoded: string): void {
+    if (this.sessions.has(userId)) this.hub.publishEncoded(userStream(userId), ev, encoded);
+  }
 }

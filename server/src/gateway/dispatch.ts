@@ -42,14 +42,12 @@ export class Dispatch {
       // Refused by isRequest, so by Request too (test/unit/envelope.test.ts): zod explains why.
       const re = RequestId.safeParse((frame as { id?: unknown } | null)?.id);
       const why = validate(Request, frame);
-      return c.replyError(re.success ? re.data : null, 'BAD_REQUEST', 'frame is not a request {id, op, data}', why.ok ? undefined : why.issues);
+      return c.replyError(re.success ? re.data : null, 'BAD_REQUEST', 'frame is not a request {id?, op, data}', why.ok ? undefined : why.issues);
     }
     const req = frame;
-    const s = c.session;
-    if (req.ack !== undefined && s && req.ack <= s.seq) s.replay.ack(req.ack);
     if (!c.bucket.take(now)) {
       this.count(req.op, 'RATE_LIMITED');
-      c.replyError(req.id, 'RATE_LIMITED', 'too many requests; slow down');
+      c.replyError(req.id ?? null, 'RATE_LIMITED', 'too many requests; slow down', undefined, req.id === undefined ? req.op : undefined);
       if (!c.strike(now)) c.closeWith(CloseCode.RATE_LIMITED, 'rate limit exceeded repeatedly');
       return;
     }
@@ -57,7 +55,8 @@ export class Dispatch {
   }
 
   /**
-   * Runs one request to its single reply. A handler that answers at once is
+   * Runs one request to its reply (none for a request without id that
+   * succeeded). A handler that answers at once is
    * answered in the same tick, with nothing allocated to wait on; only one
    * that returns a promise makes the later requests of its lane queue.
    */
@@ -78,15 +77,16 @@ export class Dispatch {
   }
 
   private answered(c: Connection, req: Request, started: number, result: unknown, after: (() => void) | undefined): void {
-    c.reply(req.id, result);
-    after?.();
+    // The reply and what follows it (a login's catching up) leave in one write.
+    if (after) c.conn.cork(() => (c.reply(req.id, result), after()));
+    else c.reply(req.id, result);
     this.measure(req.op, 'ok', started);
   }
 
   private failed(c: Connection, req: Request, started: number, err: unknown): void {
     const body = errorBody(err);
     if (body.code === 'INTERNAL') this.deps.log.error({ err, op: req.op }, 'handler failed');
-    c.reply(req.id, undefined, body);
+    c.reply(req.id, undefined, body, req.op.slice(0, 64));
     this.measure(req.op, body.code, started);
   }
 

@@ -1,4 +1,6 @@
 import { CloseCode, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, type EventData, type EventName } from '@foyer/shared';
+import type { Publisher, Snapshotter, StreamHub, StreamKind } from './streams.js';
+import { userStream } from './streams.js';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Metrics } from '../admin/metrics.js';
@@ -7,7 +9,7 @@ import { LobbyError } from '../errors.js';
 import type { Conn, ConnHandlers, UpgradeInfo } from '../transport/index.js';
 import type { Accounts } from '../store/accounts.js';
 import { Connection } from './connection.js';
-import { Delivery, type Audience } from './delivery.js';
+import { Delivery } from './delivery.js';
 import { Directory } from './directory.js';
 import { Dispatch } from './dispatch.js';
 import { Login, type LoginHandler, type LoginOp } from './login.js';
@@ -15,7 +17,6 @@ import type { OpRegistry } from './registry.js';
 import { Session } from './session.js';
 import type { Tokens } from './tokens.js';
 
-export type { Audience } from './delivery.js';
 
 /**
  * What the lobby hears about sessions: a connection was lost (the grace period
@@ -30,6 +31,8 @@ export interface SessionListener {
   restarted?(userId: string): void;
   /** The session went on on another node: forget what this node kept for it, but the user is still here. */
   moved?(userId: string): void;
+  /** A session appeared here (a login, or adopted from a dead node): it must receive the streams of what the user is in. */
+  opened?(userId: string): void;
 }
 
 
@@ -77,7 +80,7 @@ export class Gateway {
     this.heartbeat = setInterval(() => this.sweep(), Math.max(10, Math.min(HEARTBEAT_TICK_MS, Math.floor(config.heartbeatIntervalMs / 10))));
     this.heartbeat.unref();
     this.directory = new Directory(this.sessions, deps.cluster);
-    this.delivery = new Delivery(this.sessions, this.directory, deps.cluster, deps.metrics);
+    this.delivery = new Delivery(this.sessions, this.directory, deps.cluster, deps.metrics, { events: config.streamHistoryEvents, bytes: config.streamHistoryBytes });
     this.login = new Login(this);
     this.dispatch = new Dispatch({ ...deps, loginOps: this.login.ops as Record<LoginOp, LoginHandler<LoginOp>>, closing: () => this.closing });
 
@@ -152,19 +155,60 @@ export class Gateway {
     return this.directory.online(userId);
   }
 
-  /** Sends one event to its audience wherever their sessions are: here, and through the cluster to the nodes holding the others. */
-  deliver<E extends EventName>(audience: Audience, ev: E, data: EventData<E>): void {
-    this.delivery.deliver(audience, ev, data);
+  /** The streams this node carries. */
+  get hub(): StreamHub {
+    return this.delivery.hub;
   }
 
-  /** Sends one event to its audience's sessions on this node, encoding the data once. */
-  deliverHere<E extends EventName>(audience: Audience, ev: E, data: EventData<E>): void {
-    this.delivery.deliverHere(audience, ev, data);
+  /** Where frames are published: the transport, once it exists. */
+  useTransport(publisher: Publisher): void {
+    this.delivery.hub.publisher = publisher;
   }
 
-  /** As deliverHere, with the data already encoded (JSON of EventData<E>). */
-  deliverEncoded(audience: Audience, ev: EventName, encoded: string): void {
-    this.delivery.deliverEncoded(audience, ev, encoded);
+  /** How a stream of this kind shows its whole state to one session (a resync). */
+  snapshotter(kind: StreamKind, fn: Snapshotter): void {
+    this.delivery.hub.snapshotter(kind, fn);
+  }
+
+  /** The user's session here, if any, receives the stream from now on. */
+  subscribe(userId: string, stream: string): void {
+    const s = this.sessions.get(userId);
+    if (s) this.delivery.hub.subscribe(s, stream);
+  }
+
+  unsubscribe(userId: string, stream: string): void {
+    const s = this.sessions.get(userId);
+    if (s) this.delivery.hub.unsubscribe(s, stream);
+  }
+
+  /** One event on a stream this node carries: to every session here that receives it. */
+  publish<E extends EventName>(stream: string, ev: E, data: EventData<E>): void {
+    this.delivery.publish(stream, ev, data);
+  }
+
+  /** As publish, with the data already encoded (JSON of EventData<E>). */
+  publishEncoded(stream: string, ev: EventName, encoded: string): void {
+    this.delivery.hub.publishEncoded(stream, ev, encoded);
+  }
+
+  /** Chat lines (not replicated): published here and on the nodes holding the other members' sessions. */
+  publishToMembers<E extends EventName>(stream: string, members: readonly string[], ev: E, data: EventData<E>): void {
+    this.delivery.publishToMembers(stream, members, ev, data);
+  }
+
+  /** A personal event on each user's own stream, wherever their session is. */
+  toUsers<E extends EventName>(users: readonly string[], ev: E, data: EventData<E>): void {
+    this.delivery.toUsers(users, ev, data);
+  }
+
+  /** A personal event to the users whose session is here (every node does its own, from a replicated entity). */
+  toUsersHere<E extends EventName>(users: readonly string[], ev: E, data: EventData<E>): void {
+    this.delivery.toUsersHere(users, ev, data);
+  }
+
+  /** To every session of the cluster (server.notice). */
+  toEveryone<E extends EventName>(ev: E, data: EventData<E>): void {
+    this.delivery.toEveryone(ev, data);
   }
 
   runAsUser<T>(userId: string, task: () => Promise<T>): Promise<T> | undefined {
@@ -198,6 +242,7 @@ export class Gateway {
     clearTimeout(s.graceTimer);
     if (this.sessions.get(s.userId) !== s) return;
     this.sessions.delete(s.userId);
+    this.delivery.hub.unsubscribeAll(s);
     this.deps.metrics.sessions.set(this.sessions.size);
     if (how === 'ended') {
       this.deps.cluster.releaseLogin(s.userId);
@@ -232,9 +277,11 @@ export class Gateway {
         if (this.sessions.has(userId) || cluster.successor(`user:${userId}`) !== cluster.nodeId) continue;
         void cluster.takeLogin(userId, dead).then((taken) => {
           if (!taken || this.sessions.has(userId) || this.directory.has(userId)) return;
-          const s = new Session(userId, e.name, { events: this.deps.config.resumeBufferEvents, bytes: this.deps.config.resumeBufferBytes });
+          const s = new Session(userId, e.name);
           s.adopted = true;
           this.sessions.set(userId, s);
+          this.delivery.hub.subscribe(s, userStream(userId));
+          this.notify('opened', userId);
           this.deps.metrics.sessions.set(this.sessions.size);
           cluster.cast('session.up', { userId, name: e.name });
           this.sessionLost(s);

@@ -1,10 +1,11 @@
-import { CloseCode, type OpParsed, type OpResult } from '@foyer/shared';
+import { CloseCode, type OpParsed, type OpResult, type StreamPosition, type StreamResume } from '@foyer/shared';
 import { LobbyError } from '../errors.js';
 import { assertNotBanned, type Account } from '../store/accounts.js';
-import type { Connection } from './connection.js';
+import type { CatchUp, Connection } from './connection.js';
 import type { Gateway } from './gateway.js';
 import { FailureThrottle } from './rateLimit.js';
 import { Session } from './session.js';
+import { userStream } from './streams.js';
 import type { Identity } from './tokens.js';
 
 /** The ops that log a connection in or out; they need the connection, not only a session. */
@@ -30,8 +31,9 @@ export class Login {
       assertNotBanned(a);
       const issued = await tokens.issue(a.id, a.name);
       const moved = await this.claim(a.id, false);
-      after(this.login(c, { userId: a.id, name: a.name, expiresAt: issued.expiresAt, external: false }, undefined, moved).goLive);
-      return { userId: a.id, name: a.name, ...issued };
+      const { streams } = await this.login(c, { userId: a.id, name: a.name, expiresAt: issued.expiresAt, external: false }, undefined, moved);
+      after(() => c.goLive());
+      return { userId: a.id, name: a.name, ...issued, streams };
     };
     this.ops = {
       'auth.guest': async (data, c, after) => {
@@ -62,17 +64,18 @@ export class Login {
       'auth.token': async (data, c, after) => {
         const id = await this.identify(data.token);
         const moved = await this.claim(id.userId, false);
-        after(this.login(c, id, undefined, moved).goLive);
-        return { userId: id.userId, name: id.name, expiresAt: id.expiresAt };
+        const { streams } = await this.login(c, id, undefined, moved);
+        after(() => c.goLive());
+        return { userId: id.userId, name: id.name, expiresAt: id.expiresAt, streams };
       },
       'session.resume': async (data, c, after) => {
         // A session still on this node needs no storage: resuming works while the database is down.
         const verified = await tokens.verify(data.token);
         const id = !verified.external && this.gw.sessions.has(verified.userId) ? verified : await this.identify(data.token);
         const moved = await this.claim(id.userId, true);
-        const { resumed, goLive } = this.login(c, id, data.lastSeq, moved);
-        after(goLive);
-        return { userId: id.userId, name: id.name, expiresAt: id.expiresAt, resumed, seq: c.session!.seq };
+        const { resumed, streams } = await this.login(c, id, data.streams, moved);
+        after(() => c.goLive());
+        return { userId: id.userId, name: id.name, expiresAt: id.expiresAt, resumed, streams: streams as StreamResume[] };
       },
       // Answered first; then the connection closes and the session ends for good (no grace: friends see the user offline at once).
       'session.logout': (_data, c, after) => {
@@ -128,15 +131,22 @@ export class Login {
 
   /**
    * Binds a verified identity to the connection, taking over or replacing any
-   * session of that user. Events reach the connection only from `goLive`, run
-   * once the login reply is out: the client sees the reply first, then what it
+   * session of that user, and plans how each of its streams catches up.
+   * Events reach the connection only from `goLive`, run once the login reply
+   * is out: the client sees the reply first, then snapshots and what it
    * missed, then live events, with no gap and no overtaking.
+   *
+   * `listed` (session.resume): where the client stands. A session still held
+   * here resumes each stream whose history covers the client's position and
+   * resyncs the others (their snapshots follow); a session that is new here
+   * resyncs every stream. A plain login that takes over a session held here
+   * sends every stream's snapshot; a brand-new session sends none.
    */
-  private login(c: Connection, id: Identity, resumeFrom?: number, moved = false): { resumed: boolean; goLive: () => void } {
+  private async login(c: Connection, id: Identity, listed?: StreamPosition[], moved = false): Promise<{ resumed: boolean; streams: (StreamPosition | StreamResume)[] }> {
     if (this.gw.isClosing) throw new LobbyError('SHUTTING_DOWN', 'server is shutting down; reconnect to another node');
     const { config } = this.gw.deps;
     let s = this.gw.sessions.get(id.userId);
-    const resuming = resumeFrom !== undefined;
+    const resuming = listed !== undefined;
     if (s?.link && s.link !== c) {
       if (!resuming && config.loginPolicy === 'refuse') {
         throw new LobbyError('ALREADY_LOGGED_IN', 'this account is logged in on another connection');
@@ -144,37 +154,68 @@ export class Login {
       (s.link as Connection).evict(CloseCode.REPLACED, resuming ? 'session resumed on another connection' : 'logged in elsewhere');
     }
     let resumed = false;
+    let held = false;
     if (s) {
+      held = true;
       if (!s.link) this.gw.notify('back', s.userId);
       clearTimeout(s.graceTimer);
       s.name = id.name;
-      resumed = resuming && !s.adopted && s.replay.since(resumeFrom, s.seq) !== undefined;
+      resumed = resuming && !s.adopted;
       s.adopted = false;
-      if (!resumed) {
-        s.restart();
-        this.gw.notify('restarted', s.userId);
-      }
+      if (!resumed) this.gw.notify('restarted', s.userId);
     } else {
-      s = new Session(id.userId, id.name, { events: config.resumeBufferEvents, bytes: config.resumeBufferBytes });
+      s = new Session(id.userId, id.name);
       this.gw.sessions.set(id.userId, s);
+      this.gw.hub.subscribe(s, userStream(id.userId));
       this.gw.directory.forget(id.userId);
       this.gw.deps.metrics.sessions.set(this.gw.sessions.size);
       this.gw.deps.cluster.cast('session.up', { userId: id.userId, name: id.name });
+      this.gw.notify('opened', id.userId);
       this.gw.notify('started', id.userId);
       // It was on another node: to the lobby, the player is back.
       if (moved) this.gw.notify('back', id.userId);
     }
     c.attach(s, id.expiresAt);
     this.gw.deps.log.debug({ userId: id.userId, resumed }, 'login');
-    const from = resumed ? resumeFrom! : 0;
-    return { resumed, goLive: () => c.goLive(from) };
+    const hub = this.gw.hub;
+    const plan = new Map<string, CatchUp>();
+    const out: (StreamPosition | StreamResume)[] = [];
+    const positions = new Map((listed ?? []).map((p) => [p.stream, p]));
+    const resyncs: Promise<void>[] = [];
+    for (const name of s.streams) {
+      const st = hub.get(name);
+      if (!st) continue;
+      const at = { stream: name, offset: st.offset, epoch: st.epoch };
+      const p = positions.get(name);
+      positions.delete(name);
+      if (resumed && p && st.covers(p.epoch, p.offset)) {
+        plan.set(name, { epoch: st.epoch, offset: p.offset });
+        out.push({ ...at, state: 'resumed' });
+      } else if (resuming || held) {
+        // The snapshot shows the stream as of `at.offset`; what is published while it is made is replayed after it.
+        const entry: CatchUp = { epoch: st.epoch, offset: st.offset };
+        plan.set(name, entry);
+        out.push(resuming ? { ...at, state: 'resynced' } : at);
+        const snap = hub.snapshot(s, name);
+        if (snap instanceof Promise) resyncs.push(snap.then((v) => void (entry.snapshot = v)));
+        else entry.snapshot = snap;
+      } else {
+        plan.set(name, { epoch: st.epoch, offset: st.offset });
+        out.push(at);
+      }
+    }
+    for (const p of positions.values()) out.push({ ...p, state: 'gone' });
+    c.plan(plan);
+    if (resyncs.length) await Promise.all(resyncs);
+    return { resumed, streams: out };
   }
 
   async urlLogin(c: Connection, token: string): Promise<void> {
     try {
       const id = await this.identify(token);
       const moved = await this.claim(id.userId, false);
-      this.login(c, id, undefined, moved).goLive();
+      await this.login(c, id, undefined, moved);
+      c.goLive();
     } catch (err) {
       const expired = err instanceof LobbyError && err.code === 'TOKEN_EXPIRED';
       const code = err instanceof LobbyError ? err.code : undefined;

@@ -1,22 +1,21 @@
-import { jsonCodec } from '@foyer/shared';
-import { ReplayBuffer } from './replay.js';
-
 /** What a session needs from its current connection. */
 export interface SessionLink {
-  deliver(frame: string): void;
+  /** The session now receives this stream: a live socket subscribes to its topic. */
+  subscribed(stream: string): void;
+  unsubscribed(stream: string): void;
 }
 
 /**
  * A logged-in user on this node. It outlives its connection for the
- * reconnect grace period, numbering and keeping its events so a resume can
- * replay what the client missed.
+ * reconnect grace period, still receiving its streams: their histories keep
+ * what the client misses meanwhile, for a resume to replay.
  */
 export class Session {
-  seq = 0;
   link: SessionLink | undefined;
   graceTimer: NodeJS.Timeout | undefined;
-  readonly replay: ReplayBuffer;
-  /** Taken over from a dead node: its numbering is not the one the client knows, so a resume resyncs. */
+  /** The streams this session receives (names: `user:<id>`, `game:<id>`, …). */
+  readonly streams = new Set<string>();
+  /** Taken over from a dead node: the client's positions are in another node's numbering, so a resume resyncs. */
   adopted = false;
   /** The player's stored level and rating (OpenSkill ordinal), kept current by services/standings.ts. */
   standing: { level: number; rating: number } | undefined;
@@ -26,21 +25,5 @@ export class Session {
   constructor(
     readonly userId: string,
     public name: string,
-    buffer: { events: number; bytes: number },
-  ) {
-    this.replay = new ReplayBuffer(buffer.events, buffer.bytes);
-  }
-
-  /** Numbers, keeps and (if connected) sends one event whose data is already encoded. */
-  push(ev: string, encodedData: string): void {
-    const frame = jsonCodec.eventFrame(ev, ++this.seq, encodedData);
-    this.replay.push(this.seq, frame);
-    this.link?.deliver(frame);
-  }
-
-  /** Starts numbering afresh: the client was told to resync. */
-  restart(): void {
-    this.seq = 0;
-    this.replay.clear();
-  }
+  ) {}
 }

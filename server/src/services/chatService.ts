@@ -2,6 +2,7 @@ import type { OpResult } from '@foyer/shared';
 import type { Config } from '../config.js';
 import { LobbyError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
+import { gameStream, partyStream } from '../gateway/streams.js';
 import { TokenBucket } from '../gateway/rateLimit.js';
 import type { Session } from '../gateway/session.js';
 
@@ -40,8 +41,10 @@ export class ChatService {
     if (!bucket) this.buckets.set(session.userId, (bucket = new TokenBucket(config.chatBurst, config.chatPerSec, now)));
     if (!bucket.take(now)) throw new LobbyError('CHAT_TOO_FAST', 'you are sending chat lines too fast');
     const from = { userId: session.userId, name: session.name };
-    gateway.deliver(
-      { users: room.members },
+    // Chat lines are not replicated: the nodes holding the other members' sessions are told.
+    gateway.publishToMembers(
+      channel === 'game' ? gameStream(room.id) : partyStream(room.id),
+      room.members,
       'chat.message',
       channel === 'game' ? { channel: 'game', gameId: room.id, from, text, at: now } : { channel: 'party', partyId: room.id, from, text, at: now },
     );

@@ -106,7 +106,7 @@ export class FriendService {
   /** A change of name, rating or side is pushed to the user's online friends. */
   profileChanged(profile: z.output<typeof ProfileView>): void {
     const users = this.onlineFriends(profile.userId);
-    if (users.length) this.deps.gateway.deliver({ users }, 'friends.profileChanged', { userId: profile.userId, profile });
+    if (users.length) this.deps.gateway.toUsers(users, 'friends.profileChanged', { userId: profile.userId, profile });
   }
 
   /** The user's friends that are online on this node. */
@@ -119,7 +119,7 @@ export class FriendService {
   private announce(userId: string, p: PresenceRecord): void {
     const users = this.onlineFriends(userId);
     p.name = this.deps.gateway.sessions.get(userId)?.name ?? p.name; // a guest may have taken a name since
-    if (users.length) this.deps.gateway.deliver({ users }, 'presence.changed', { userId, name: p.name, presence: { status: p.status, activity: p.activity } });
+    if (users.length) this.deps.gateway.toUsers(users, 'presence.changed', { userId, name: p.name, presence: { status: p.status, activity: p.activity } });
   }
 
   private refresh(userId: string): void {
@@ -201,7 +201,7 @@ export class FriendService {
       }
       const loading = this.loading.get(c.ownerId);
       if (loading) loading.stale = true;
-      this.deps.gateway.deliver({ users: [c.ownerId] }, 'friends.changed', { friend: this.view(c.friend), removed: c.removed });
+      this.deps.gateway.toUsers([c.ownerId], 'friends.changed', { friend: this.view(c.friend), removed: c.removed });
     }
   }
 

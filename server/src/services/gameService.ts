@@ -1,11 +1,12 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import type { EventName, GameSummary, GameView, SessionKeyHolder } from '@foyer/shared';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { EventName, GameFilter, GameSort, GameSummary, GameView, SessionKeyHolder } from '@foyer/shared';
 import type { Logger } from 'pino';
 import type { Cluster } from '../cluster/cluster.js';
 import { Entities } from '../cluster/entities.js';
 import type { Config } from '../config.js';
 import { LobbyError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
+import { gameStream } from '../gateway/streams.js';
 import { applyGame, decideGame, gameOfKey, members, resumeTimers, summaryOf, viewOf, type GameCommand, type GameCtx, type GameEvent, type GameRules, type GameState, type PlayerProfile } from '../domain/game/index.js';
 import type { Member, Standing } from '../domain/kit.js';
 import type { ChatRoom } from './chatService.js';
@@ -68,7 +69,10 @@ export class GameService {
   /** Where each user is, from the games' events. */
   private readonly whereIs = new Map<string, { gameId: string; spectating: boolean }>();
   readonly list = new GameList();
-  private readonly subscriptions = new Map<string, string>(); // subscriptionId → userId
+  /** The filter of each list stream this node carries (`games:<key>`). */
+  private readonly listFilters = new Map<string, GameFilter>();
+  /** Per user with list subscriptions here: each one's sort and limit (its snapshot's first page). */
+  private readonly listPages = new Map<string, Map<string, { sort: GameSort; limit: number }>>();
   private readonly rules: GameRules;
   /** Set by the party service: the party a user is a member of. */
   partyOf: (userId: string) => PartyOf | undefined = () => undefined;
@@ -110,6 +114,25 @@ export class GameService {
       ended: (userId) => this.onSessionEnded(userId),
       restarted: (userId) => this.unsubscribeAll(userId),
       moved: (userId) => this.unsubscribeAll(userId),
+      opened: (userId) => {
+        const w = this.whereIs.get(userId);
+        if (w) deps.gateway.subscribe(userId, gameStream(w.gameId));
+      },
+    });
+    // The last session here left a list stream: the list stops watching its filter.
+    deps.gateway.hub.onDropped = (name) => {
+      if (!this.listFilters.delete(name)) return;
+      this.list.unsubscribe(name);
+    };
+    deps.gateway.snapshotter('game', (_s, name) => {
+      const game = this.games.get(name.slice('game:'.length));
+      return game && { ev: 'game.snapshot', data: { game: viewOf(game) } };
+    });
+    deps.gateway.snapshotter('games', (s, name) => {
+      const filter = this.listFilters.get(name);
+      const page = this.listPages.get(s.userId)?.get(name);
+      if (!filter || !page) return undefined;
+      return { ev: 'games.snapshot', data: { subscriptionId: name, games: this.list.query({ filter, sort: page.sort, limit: page.limit }).games } };
     });
   }
 
@@ -187,11 +210,27 @@ export class GameService {
     return (await this.games.exec(gameId, serverAddress === undefined ? { command } : { command, serverAddress })) as GameView | null;
   }
 
-  /** What one game event sets off on this node (owner and replicas alike): whereabouts, then delivery to the players and spectators here. */
+  /**
+   * What one game event sets off on this node (owner and replicas alike):
+   * whereabouts, then the game's stream. Newcomers receive the stream before
+   * the event that brought them in, leavers until the one that took them out.
+   */
   private effects(gameId: string, e: GameEvent, before: GameState | undefined, after: GameState | undefined): void {
-    const audience = before ? members(before) : [];
+    const { gateway } = this.deps;
+    const stream = gameStream(gameId);
+    const was = before ? members(before) : [];
+    const is = after ? members(after) : [];
     this.track(gameId, e);
-    this.deliver(e, after ? union(audience, members(after)) : audience);
+    for (const u of is) if (!was.includes(u)) gateway.subscribe(u, stream);
+    // game.created is for replication only: the creator gets the reply.
+    if (e.ev !== 'game.created') gateway.publish(stream, e.ev, e.data as never);
+    if (e.ev === 'game.started') {
+      // Each player's own way in, on their own stream only.
+      for (const [userId, sessionKey] of Object.entries(e.keys)) {
+        gateway.toUsersHere([userId], 'game.sessionKey', { gameId, sessionKey, serverAddress: e.serverAddress, confirmBy: e.data.confirmBy });
+      }
+    }
+    for (const u of was) if (!is.includes(u)) gateway.unsubscribe(u, stream);
   }
 
   /** What a whole batch sets off: matchmaking hears of roster changes, the list and its subscribers of the new listing (once per batch). */
@@ -207,6 +246,9 @@ export class GameService {
 
   /** A snapshot replaced the replica (it had missed events): whereabouts and the list follow it. */
   private replace(gameId: string, before: GameState | undefined, after: GameState | undefined): void {
+    const stream = gameStream(gameId);
+    for (const u of before ? members(before) : []) if (!after || !members(after).includes(u)) this.deps.gateway.unsubscribe(u, stream);
+    for (const u of after ? members(after) : []) this.deps.gateway.subscribe(u, stream);
     const now = new Map(after ? [...after.players.map((p) => [p.userId, false] as const), ...after.spectators.map((p) => [p.userId, true] as const)] : []);
     for (const [userId, w] of [...this.whereIs]) {
       if (w.gameId !== gameId || now.has(userId)) continue;
@@ -257,22 +299,14 @@ export class GameService {
     }
   }
 
-  private deliver(e: GameEvent, audience: string[]): void {
-    if (e.ev === 'game.created') return; // replication only; the creator gets the reply
-    const users = 'to' in e && e.to ? e.to : audience;
-    if (users.length) this.deps.gateway.deliverHere({ users }, e.ev as EventName, e.data as never);
-  }
-
   private publishListChange(before: GameSummary | undefined, after: GameSummary | undefined, gameId: string): void {
     const changes = this.list.changes(before, after);
-    // The game is encoded once for all its subscribers, whose events differ only in their subscriptionId.
+    // The game is encoded once for every list stream it changes in (one per distinct filter).
     const game = changes.length && after ? JSON.stringify(after) : '';
     const id = JSON.stringify(gameId);
     for (const c of changes) {
-      const userId = this.subscriptions.get(c.subscriptionId);
-      if (!userId) continue;
-      if (c.kind === 'removed') this.deps.gateway.deliverEncoded({ users: [userId] }, 'games.removed', listEventData(c.subscriptionId, 'gameId', id));
-      else this.deps.gateway.deliverEncoded({ users: [userId] }, c.kind === 'added' ? 'games.added' : 'games.updated', listEventData(c.subscriptionId, 'game', game));
+      if (c.kind === 'removed') this.deps.gateway.publishEncoded(c.subscriptionId, 'games.removed', listEventData(c.subscriptionId, 'gameId', id));
+      else this.deps.gateway.publishEncoded(c.subscriptionId, c.kind === 'added' ? 'games.added' : 'games.updated', listEventData(c.subscriptionId, 'game', game));
     }
     if (after) this.list.upsert(after);
     else this.list.remove(gameId);
@@ -357,8 +391,11 @@ export class GameService {
     if (w && !w.spectating && this.games.get(w.gameId)) this.background(userId, () => this.run(w.gameId, { type: 'setConnected', userId, connected }));
   }
 
+  /** The session starts afresh (or left): its list subscriptions are gone. */
   private unsubscribeAll(userId: string): void {
-    for (const [id, owner] of this.subscriptions) if (owner === userId) this.unsubscribe(id);
+    const mine = this.listPages.get(userId);
+    this.listPages.delete(userId);
+    if (mine) for (const name of mine.keys()) this.deps.gateway.unsubscribe(userId, name);
   }
 
   private onSessionEnded(userId: string): void {
@@ -371,11 +408,6 @@ export class GameService {
     task().catch((err: unknown) => {
       if (!(err instanceof LobbyError && err.code === 'GAME_NOT_FOUND')) this.deps.log.warn({ err, userId }, 'a game update for a session change failed');
     });
-  }
-
-  private unsubscribe(subscriptionId: string): void {
-    this.subscriptions.delete(subscriptionId);
-    this.list.unsubscribe(subscriptionId);
   }
 
   /** The game a user plays in or watches, and whether they watch it. */
@@ -431,20 +463,32 @@ export class GameService {
     }
   }
 
-  /** A live subscription to the list under `filter`, and its first page. */
-  subscribe(userId: string, q: Omit<GameListQuery, 'cursor'>): GameListPage & { subscriptionId: string } {
-    const mine = [...this.subscriptions.values()].filter((u) => u === userId).length;
-    if (mine >= MAX_SUBSCRIPTIONS) throw new LobbyError('BAD_REQUEST', `at most ${MAX_SUBSCRIPTIONS} game list subscriptions per user`);
-    const subscriptionId = randomUUID();
+  /**
+   * A live subscription to the list under `filter`, and its first page. The
+   * subscription is the filter's stream, shared by every session with the
+   * same filter: the same filter twice is the same subscription.
+   */
+  subscribe(userId: string, q: Omit<GameListQuery, 'cursor'> & { sort: GameSort; limit: number }): GameListPage & { subscriptionId: string } {
+    const filter = q.filter ?? { status: 'any' };
+    const subscriptionId = listStream(filter);
+    let mine = this.listPages.get(userId);
+    if (!mine?.has(subscriptionId) && (mine?.size ?? 0) >= MAX_SUBSCRIPTIONS) throw new LobbyError('BAD_REQUEST', `at most ${MAX_SUBSCRIPTIONS} game list subscriptions per user`);
     // Subscribe before reading the page: a change in between is pushed, not lost.
-    this.list.subscribe(subscriptionId, q.filter);
-    this.subscriptions.set(subscriptionId, userId);
-    return { subscriptionId, ...this.list.query({ filter: q.filter, sort: q.sort, limit: q.limit }) };
+    if (!this.listFilters.has(subscriptionId)) {
+      this.listFilters.set(subscriptionId, filter);
+      this.list.subscribe(subscriptionId, filter);
+    }
+    if (!mine) this.listPages.set(userId, (mine = new Map()));
+    mine.set(subscriptionId, { sort: q.sort, limit: q.limit });
+    this.deps.gateway.subscribe(userId, subscriptionId);
+    return { subscriptionId, ...this.list.query({ filter, sort: q.sort, limit: q.limit }) };
   }
 
   unsubscribeOf(userId: string, subscriptionId: string): void {
-    if (this.subscriptions.get(subscriptionId) !== userId) throw new LobbyError('BAD_REQUEST', 'no such subscription');
-    this.unsubscribe(subscriptionId);
+    const mine = this.listPages.get(userId);
+    if (!mine?.delete(subscriptionId)) throw new LobbyError('BAD_REQUEST', 'no such subscription');
+    if (!mine.size) this.listPages.delete(userId);
+    this.deps.gateway.unsubscribe(userId, subscriptionId);
   }
 
   /** Joins the best fitting open game of the type, or creates one when `create` is given. */
@@ -482,11 +526,19 @@ function sameListing(a: GameSummary | undefined, b: GameSummary | undefined): bo
   return true;
 }
 
-function union(a: string[], b: string[]): string[] {
-  if (!b.length) return a;
-  const set = new Set(a);
-  for (const x of b) set.add(x);
-  return [...set];
+/** Keys in a fixed order at every depth: one filter, one text. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** The stream of a list filter: `games:` and a short stable hash of the filter, the same on every node. */
+export function listStream(filter: GameFilter): string {
+  return `games:${createHash('sha256').update(canonical(filter)).digest('base64url').slice(0, 16)}`;
 }
 
 /** The JSON of `{subscriptionId, [key]: value}` for a value already encoded, as JSON.stringify writes it. */

@@ -43,13 +43,8 @@ export class MailService {
 
   constructor(private readonly deps: MailServiceDeps) {
     deps.cluster.onCast<{ userId: string; mail: MailMessage }>('mail.deliver', ({ userId, mail }) => this.sent.has(userId) && this.deliver(userId, mail));
-    // A login within the reconnect grace period comes `back` to its session but
-    // starts its numbering afresh (what was buffered is gone), so both push.
-    const login = (userId: string) => {
-      this.sent.set(userId, new Set());
-      void this.pushPending(userId);
-    };
-    deps.gateway.onSession({ started: login, back: login, ended: (userId) => this.sent.delete(userId), moved: (userId) => this.sent.delete(userId) });
+    // A resumed user stream replays what was pushed; a new session, or one whose user stream resynced (resynced()), is pushed to afresh.
+    deps.gateway.onSession({ started: (userId) => this.resynced(userId), ended: (userId) => this.sent.delete(userId), moved: (userId) => this.sent.delete(userId) });
     // Every node purges: deleting what is expired twice is harmless.
     const every = Math.max(1000, Math.min(60_000, deps.config.mailTtlMs));
     this.purgeTimer = setInterval(() => void this.purge(), every);
@@ -102,7 +97,13 @@ export class MailService {
     const sent = this.sent.get(userId);
     if (!sent || sent.has(mail.id) || !this.deps.gateway.sessions.has(userId)) return;
     sent.add(mail.id);
-    this.deps.gateway.deliver({ users: [userId] }, 'mail.received', { mail });
+    this.deps.gateway.toUsers([userId], 'mail.received', { mail });
+  }
+
+  /** The user's stream starts afresh (a new session, or its snapshot): what waits is pushed again. */
+  resynced(userId: string): void {
+    this.sent.set(userId, new Set());
+    void this.pushPending(userId);
   }
 
   /** At login and resume: what waits for the user, oldest first (the events follow the login reply). */

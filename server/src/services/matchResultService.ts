@@ -35,7 +35,7 @@ export class MatchResultService {
     const outcome = await this.deps.matches.report(matchId, body);
     if (outcome.status === 'stored') {
       for (const p of outcome.players) {
-        this.deps.gateway.deliver({ users: [p.userId] }, 'profile.ratingChanged', { result: viewOf(p) });
+        this.deps.gateway.toUsers([p.userId], 'profile.ratingChanged', { result: viewOf(p) });
         this.deps.ratingChanged?.(p.userId);
       }
     }

@@ -208,7 +208,7 @@ export class MatchmakingService implements PartyQueueing {
     if (e.ev === 'match.ready') {
       if (mine) void this.startMatch(state, e);
     } else {
-      for (const u of updatesOf(e)) this.deps.gateway.deliverHere({ users: u.userIds }, 'mm.status', u.update);
+      for (const u of updatesOf(e)) this.deps.gateway.toUsersHere(u.userIds, 'mm.status', u.update);
       if (mine && (e.ev === 'ticket.cancelled' || e.ev === 'ticket.timedOut') && e.ticket.partyId) {
         const partyId = e.ticket.partyId;
         this.deps.parties.unqueued(partyId).catch((err: unknown) => this.deps.log.warn({ err, partyId }, 'unqueueing a party failed'));
@@ -229,14 +229,14 @@ export class MatchmakingService implements PartyQueueing {
       game = await this.deps.games.createMatch(`${config.name} match`, config.name, teams);
     } catch (err) {
       this.deps.log.error({ err, queue: config.name }, 'creating the game of a match failed');
-      for (const u of updatesOf(e)) this.deps.gateway.deliver({ users: u.userIds }, 'mm.status', { ...u.update, status: 'failed', reason: 'gameCreationFailed' });
+      for (const u of updatesOf(e)) this.deps.gateway.toUsers(u.userIds, 'mm.status', { ...u.update, status: 'failed', reason: 'gameCreationFailed' });
       return;
     }
     const now = Date.now();
     for (const u of updatesOf(e)) {
       for (const userId of u.userIds) {
         this.matchGame.set(userId, game.gameId);
-        this.deps.gateway.deliver({ users: [userId] }, 'mm.status', {
+        this.deps.gateway.toUsers([userId], 'mm.status', {
           ...u.update,
           gameId: game.gameId,
           serverAddress: game.serverAddress,

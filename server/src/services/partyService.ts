@@ -6,6 +6,7 @@ import { Entities } from '../cluster/entities.js';
 import type { Config } from '../config.js';
 import { LobbyError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
+import { partyStream } from '../gateway/streams.js';
 import type { ChatRoom } from './chatService.js';
 import type { Member } from '../domain/kit.js';
 import { applyParty, decideParty, partyMembers, partyTimersOf, partyViewOf, type PartyCommand, type PartyCtx, type PartyEvent, type PartyRules, type PartyState } from '../domain/party.js';
@@ -62,20 +63,29 @@ export class PartyService {
         apply: (_id, before, e) => applyParty(before, e),
         effects: (id, e, before, after) => {
           this.track(id, e, before, after);
-          this.deliver(e);
+          this.publish(id, e, before, after);
         },
-        replace: (id, before, after) => this.index(id, before, after),
+        replace: (id, before, after) => {
+          this.index(id, before, after);
+          const stream = partyStream(id);
+          for (const u of before ? partyMembers(before) : []) if (!after || !partyMembers(after).includes(u)) deps.gateway.unsubscribe(u, stream);
+          for (const u of after ? partyMembers(after) : []) deps.gateway.subscribe(u, stream);
+        },
         resume: (p, now) => partyTimersOf(p, now),
       },
       deps.cluster,
       deps.log,
     );
     deps.gateway.onSession({
-      back: (userId) => {
+      opened: (userId) => {
         const party = this.partyOfUser(userId);
-        if (party) deps.gateway.deliverHere({ users: [userId] }, 'party.snapshot', { party: partyViewOf(party) });
+        if (party) deps.gateway.subscribe(userId, partyStream(party.id));
       },
       ended: (userId) => this.onSessionEnded(userId),
+    });
+    deps.gateway.snapshotter('party', (_s, name) => {
+      const party = this.parties.get(name.slice('party:'.length));
+      return party && { ev: 'party.snapshot', data: { party: partyViewOf(party) } };
     });
   }
 
@@ -148,10 +158,28 @@ export class PartyService {
     }
   }
 
-  /** Every node delivers a party's events to the sessions it holds. */
-  private deliver(e: PartyEvent): void {
-    if (e.ev === 'party.created' || !e.to.length) return;
-    this.deps.gateway.deliverHere({ users: e.to }, e.ev as EventName, e.data as never);
+  /**
+   * Every node publishes a party's events for the sessions it holds: on the
+   * party's stream for its members (newcomers first subscribed, leavers
+   * unsubscribed after), and on the user stream of each other recipient
+   * (an invitee; a newcomer's party.snapshot).
+   */
+  private publish(partyId: string, e: PartyEvent, before: PartyState | undefined, after: PartyState | undefined): void {
+    const { gateway } = this.deps;
+    const stream = partyStream(partyId);
+    const was = before ? partyMembers(before) : [];
+    const is = after ? partyMembers(after) : [];
+    for (const u of is) if (!was.includes(u)) gateway.subscribe(u, stream);
+    if (e.ev !== 'party.created' && e.to.length) {
+      if (e.ev === 'party.snapshot') gateway.toUsersHere(e.to, e.ev, e.data);
+      else {
+        const members = new Set([...was, ...is]);
+        if (e.to.some((u) => members.has(u))) gateway.publish(stream, e.ev as EventName, e.data as never);
+        const others = e.to.filter((u) => !members.has(u));
+        if (others.length) gateway.toUsersHere(others, e.ev as EventName, e.data as never);
+      }
+    }
+    for (const u of was) if (!is.includes(u)) gateway.unsubscribe(u, stream);
   }
 
   private async onSessionEnded(userId: string): Promise<void> {

@@ -14,6 +14,9 @@ export interface Conn {
   bufferedAmount(): number;
   /** Runs `fn` with writes batched into one syscall where the library can. */
   cork(fn: () => void): void;
+  /** From now on this socket receives what is published on `topic` (a stream), until unsubscribed or closed. */
+  subscribe(topic: string): void;
+  unsubscribe(topic: string): void;
   ping(): void;
   close(code: number, reason: string): void;
 }
@@ -80,6 +83,12 @@ export interface Transport {
   stopListening(): void;
   /** Closes everything that is left. */
   close(): Promise<void>;
+  /**
+   * Sends one frame to every socket subscribed to `topic`: the same bytes to
+   * each, made once (uWS fans out natively). Slow readers are the caller's
+   * to find (Conn.bufferedAmount).
+   */
+  publish(topic: string, frame: string): void;
 }
 
 /** The node could not take its port: the one line an operator needs, naming the address. */

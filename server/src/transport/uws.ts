@@ -45,6 +45,14 @@ class UwsConn implements Conn {
     else this.ws.cork(fn);
   }
 
+  subscribe(topic: string): void {
+    if (!this.data.closed) this.ws.subscribe(topic);
+  }
+
+  unsubscribe(topic: string): void {
+    if (!this.data.closed) this.ws.unsubscribe(topic);
+  }
+
   ping(): void {
     if (!this.data.closed) this.ws.ping();
   }
@@ -198,6 +206,9 @@ export function createUwsTransport(uws: Uws, opts: TransportOptions): Transport 
 
   return {
     name: 'uws',
+    publish(topic, frame) {
+      app.publish(topic, frame, false);
+    },
     listen: () =>
       new Promise((resolve, reject) => {
         // Exclusive: by default uWS sets SO_REUSEPORT, and a second node on the same port would

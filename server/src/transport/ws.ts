@@ -3,6 +3,10 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { ListenError, type Conn, type ConnHandlers, type HttpRequest, type Transport, type TransportOptions } from './types.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** Topic → the sockets subscribed to it (uWS keeps this natively). */
+type Topics = Map<string, Set<WsConn>>;
+/** A text frame from a Buffer: ws would otherwise send a Buffer as binary. */
+const TEXT = { binary: false } as const;
 /** How long a closing peer gets to answer our close frame. */
 const CLOSE_HANDSHAKE_MS = 2000;
 
@@ -12,10 +16,34 @@ const CLOSE_HANDSHAKE_MS = 2000;
  * the connection.
  */
 class WsConn implements Conn {
+  /** The topics this socket is subscribed to, made at the first: dropped from `topics` when it closes. */
+  subscribed: Set<string> | undefined;
+
   constructor(
-    private readonly ws: WebSocket,
+    readonly ws: WebSocket,
     readonly ip: string,
+    private readonly topics: Topics,
   ) {}
+
+  subscribe(topic: string): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    (this.subscribed ??= new Set()).add(topic);
+    let set = this.topics.get(topic);
+    if (!set) this.topics.set(topic, (set = new Set()));
+    set.add(this);
+  }
+
+  unsubscribe(topic: string): void {
+    if (!this.subscribed?.delete(topic)) return;
+    const set = this.topics.get(topic);
+    set?.delete(this);
+    if (set && !set.size) this.topics.delete(topic);
+  }
+
+  /** The socket closed: it leaves every topic. */
+  unsubscribeAll(): void {
+    if (this.subscribed) for (const t of [...this.subscribed]) this.unsubscribe(t);
+  }
 
   send(text: string): boolean {
     if (this.ws.readyState !== this.ws.OPEN) return false;
@@ -66,7 +94,8 @@ function endClosing(ws: WebSocket, lastBuffered: number): void {
 }
 
 /** Wires a socket's frames to its connection's handlers (outside the upgrade callback's scope, for the same reason). */
-function wire(ws: WebSocket, handlers: ConnHandlers, sockets: Set<WebSocket>): void {
+function wire(conn: WsConn, handlers: ConnHandlers, sockets: Set<WebSocket>): void {
+  const ws = conn.ws;
   ws.on('message', (data, isBinary) => {
     if (isBinary) return handlers.message(null);
     let text: string;
@@ -80,6 +109,7 @@ function wire(ws: WebSocket, handlers: ConnHandlers, sockets: Set<WebSocket>): v
   ws.on('pong', () => handlers.pong());
   ws.on('close', (code) => {
     sockets.delete(ws);
+    conn.unsubscribeAll();
     handlers.close(code);
   });
   ws.on('error', () => ws.terminate());
@@ -124,18 +154,27 @@ export function createWsTransport(opts: TransportOptions): Transport {
   });
   const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxFrameBytes, perMessageDeflate: false });
   const sockets = new Set<WebSocket>();
+  const topics: Topics = new Map();
 
   server.on('upgrade', (req, socket, head) => {
     wss.handleUpgrade(req, socket, head, (ws) => {
       sockets.add(ws);
       const url = new URL(req.url ?? '/', 'http://x');
       const ip = req.socket.remoteAddress ?? '';
-      wire(ws, opts.onConnection(new WsConn(ws, ip), { url: req.url ?? '/', query: url.searchParams, ip }), sockets);
+      const conn = new WsConn(ws, ip, topics);
+      wire(conn, opts.onConnection(conn, { url: req.url ?? '/', query: url.searchParams, ip }), sockets);
     });
   });
 
   return {
     name: 'ws',
+    publish(topic, frame) {
+      const set = topics.get(topic);
+      if (!set) return;
+      // One Buffer for every subscriber: ws frames it without copying or encoding it again.
+      const bytes = Buffer.from(frame);
+      for (const c of set) if (c.ws.readyState === c.ws.OPEN) c.ws.send(bytes, TEXT);
+    },
     listen: () =>
       new Promise((resolve, reject) => {
         server.once('error', (err: NodeJS.ErrnoException) =>

@@ -32,13 +32,8 @@ export function applyGame(state: GameState | undefined, e: GameEvent): GameState
       return { ...s, spectators: s.spectators.filter((p) => p.userId !== e.data.userId) };
     case 'game.updated':
       return fromView(e.data.game, e.secret ?? s, s.sessionKeys, s.keysUsed);
-    case 'game.started': {
-      const started = s.inProgress ? s : { ...s, inProgress: true, startedAt: e.startedAt, confirmBy: e.data.confirmBy };
-      const [to] = e.to;
-      return e.data.sessionKey !== undefined && to !== undefined
-        ? { ...started, sessionKeys: { ...started.sessionKeys, [to]: e.data.sessionKey } }
-        : started;
-    }
+    case 'game.started':
+      return { ...s, inProgress: true, startedAt: e.startedAt, confirmBy: e.data.confirmBy, sessionKeys: { ...e.keys } };
   }
 }
 

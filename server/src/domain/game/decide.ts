@@ -202,15 +202,13 @@ function update(tx: GameTx, cmd: Command<'update'>, ctx: GameCtx, rules: GameRul
   return autoStart(tx, ctx, rules).done();
 }
 
-/** A start: one game.started per player with its own key, then one for all spectators; all with one version. */
+/** A start: one game.started for everyone; each player's own key rides along for that player only (game.sessionKey). */
 function start(tx: GameTx, ctx: GameCtx, rules: GameRules): GameTx {
   const s = tx.s;
-  const common = { gameId: s.id, version: tx.next, confirmBy: ctx.now + rules.confirmTimeoutMs };
-  for (const p of s.players) {
-    const data = { ...common, sessionKey: `${s.id}.${ctx.newKey()}`, serverAddress: rules.serverAddress };
-    tx.emit({ ev: 'game.started', data, to: [p.userId], startedAt: ctx.now });
-  }
-  if (s.spectators.length) tx.emit({ ev: 'game.started', data: common, to: s.spectators.map((p) => p.userId), startedAt: ctx.now });
+  const keys: Record<string, string> = {};
+  for (const p of s.players) keys[p.userId] = `${s.id}.${ctx.newKey()}`;
+  const data = { gameId: s.id, version: tx.next, confirmBy: ctx.now + rules.confirmTimeoutMs };
+  tx.emit({ ev: 'game.started', data, keys, serverAddress: rules.serverAddress, startedAt: ctx.now });
   tx.timers.push({ afterMs: rules.confirmTimeoutMs, command: { type: 'confirmDeadline' } });
   tx.timers.push({ afterMs: rules.maxDurationMs, command: { type: 'end', reason: 'maxDuration' } });
   return tx;

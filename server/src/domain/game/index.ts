@@ -5,11 +5,9 @@
  * order, so they cannot drift.
  *
  * Versions: every state-changing event carries the version it produces, one
- * more than the last. The exception is a start: its `game.started` events
- * (one per player with that player's key, then one for all spectators) all
- * carry the same version, because each client sees only its own copy and
- * must see no gap. The first of them starts the game; the others only record
- * their session key.
+ * more than the last. A start's one `game.started` carries every player's
+ * session key for the replicas; the service hands each player only their own
+ * (game.sessionKey on the player's user stream).
  *
  * Files: `state.ts` (types, readers of the state), `view.ts` (views,
  * summary, audience, timers to resume), `apply.ts`, `decide.ts`,

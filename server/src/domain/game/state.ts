@@ -29,7 +29,7 @@ export interface Secret {
 }
 
 export interface GameState extends Omit<GameView, 'hasPassword'>, Secret {
-  /** userId → the key game.started gave that player, while the player is in the game. */
+  /** userId → the key the start gave that player (game.sessionKey), while the player is in the game. */
   sessionKeys: Record<string, string>;
   /** The players whose key a game server has used (a key is good for one use). */
   keysUsed: string[];
@@ -77,8 +77,12 @@ export type GameEvent =
   | { ev: 'game.spectatorJoined'; data: EventData<'game.spectatorJoined'> }
   | { ev: 'game.spectatorLeft'; data: EventData<'game.spectatorLeft'> }
   | { ev: 'game.updated'; data: EventData<'game.updated'>; secret?: Secret }
-  /** `to`: the one player whose key this is, or every spectator. `startedAt` is for replicas (the protocol's data lacks it). */
-  | { ev: 'game.started'; data: EventData<'game.started'>; to: string[]; startedAt: number }
+  /**
+   * `keys` (userId → session key) and `serverAddress` go to each player alone
+   * (game.sessionKey on their user stream), never to the game's stream.
+   * `startedAt` is for replicas (the protocol's data lacks it).
+   */
+  | { ev: 'game.started'; data: EventData<'game.started'>; keys: Record<string, string>; serverAddress: string; startedAt: number }
   | { ev: 'game.ended'; data: EventData<'game.ended'> };
 
 export type Command<T extends GameCommand['type']> = Extract<GameCommand, { type: T }>;

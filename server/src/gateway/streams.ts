@@ -1,0 +1,177 @@
+import { randomBytes } from 'node:crypto';
+import { jsonCodec, type EventName } from '@foyer/shared';
+import type { Session } from './session.js';
+
+/** The kinds of stream (shared/src/streams.ts): the part of a stream's name before the colon. */
+export type StreamKind = 'game' | 'party' | 'user' | 'games';
+
+export const streamKind = (name: string): StreamKind => name.slice(0, name.indexOf(':')) as StreamKind;
+export const userStream = (userId: string) => `user:${userId}`;
+export const gameStream = (gameId: string) => `game:${gameId}`;
+export const partyStream = (partyId: string) => `party:${partyId}`;
+
+/** One event that stands for a stream's whole state: sent to one session in place of events it missed. */
+export interface Snapshot {
+  ev: EventName;
+  data: unknown;
+}
+
+/**
+ * Builds a stream's snapshot for one session; undefined when there is nothing
+ * to show (the stream's subject is gone). A promise when it reads storage.
+ */
+export type Snapshotter = (session: Session, stream: string) => Snapshot | undefined | Promise<Snapshot | undefined>;
+
+/** Where the delivery of frames happens: a topic per stream on the transport (uWS natively). */
+export interface Publisher {
+  publish(topic: string, frame: string): void;
+}
+
+/**
+ * One stream as this node carries it: its numbering (offset within an epoch
+ * unique to this instance) and a bounded history of its latest frames. It
+ * exists while a session here receives it; a session in its grace period
+ * still does, so what it misses stays in the history.
+ */
+export class Stream {
+  offset = 0;
+  readonly sessions = new Set<Session>();
+  /** The latest frames, oldest first from `head`; made at the first event (most user streams of idle sessions never get one). */
+  private frames: (string | undefined)[] | undefined;
+  private head = 0;
+  private bytes = 0;
+
+  constructor(
+    readonly name: string,
+    readonly epoch: string,
+  ) {}
+
+  /** Frames kept. */
+  get kept(): number {
+    return this.frames ? this.frames.length - this.head : 0;
+  }
+
+  remember(frame: string, maxFrames: number, maxBytes: number): void {
+    (this.frames ??= []).push(frame);
+    this.bytes += frame.length;
+    while (this.kept > maxFrames || (this.bytes > maxBytes && this.kept > 0)) this.dropOldest();
+  }
+
+  private dropOldest(): void {
+    const frames = this.frames!;
+    this.bytes -= frames[this.head]!.length;
+    // Drop the reference now: the slot is only compacted away later.
+    frames[this.head++] = undefined;
+    // Compact now and then rather than shifting the array on every eviction.
+    if (this.head === frames.length) this.frames = undefined;
+    else if (this.head > 64 && this.head * 2 > frames.length) {
+      this.frames = frames.slice(this.head);
+    } else return;
+    this.head = 0;
+  }
+
+  /** Whether every frame after `offset` of this epoch is still kept. */
+  covers(epoch: string, offset: number): boolean {
+    return epoch === this.epoch && offset <= this.offset && offset >= this.offset - this.kept;
+  }
+
+  /** The frames after `offset` (which must be covered). */
+  since(offset: number): string[] {
+    const n = this.offset - offset;
+    if (n <= 0 || !this.frames) return [];
+    return this.frames.slice(this.frames.length - n) as string[];
+  }
+}
+
+/**
+ * The streams this node carries and who receives them. Publishing builds
+ * the frame once per event (`jsonCodec.eventFrame`), keeps it in the
+ * stream's history and hands it to the transport's topic: every subscriber
+ * on the node gets the same bytes. Sockets subscribe to the topics of their
+ * session's streams only once live (Connection.goLive), so a login's reply
+ * and what it must catch up on go first.
+ */
+export class StreamHub {
+  private readonly streams = new Map<string, Stream>();
+  private readonly snapshotters = new Map<StreamKind, Snapshotter>();
+  /** Unique per hub instance (a node restarted with the same id numbers anew). */
+  private readonly epochPrefix = randomBytes(4).toString('base64url').slice(0, 5);
+  private epochs = 0;
+  publisher: Publisher | undefined;
+  /** A stream nobody here receives any more was dropped (the game list stops watching its filter). */
+  onDropped: (name: string) => void = () => {};
+
+  constructor(
+    private readonly history: { events: number; bytes: number },
+    /** Called after each frame with how many sessions it reached, and for each live one of them (slow readers). */
+    private readonly delivered: (sessions: ReadonlySet<Session>) => void,
+  ) {}
+
+  get(name: string): Stream | undefined {
+    return this.streams.get(name);
+  }
+
+  get size(): number {
+    return this.streams.size;
+  }
+
+  snapshotter(kind: StreamKind, fn: Snapshotter): void {
+    this.snapshotters.set(kind, fn);
+  }
+
+  snapshot(session: Session, name: string): Snapshot | undefined | Promise<Snapshot | undefined> {
+    return this.snapshotters.get(streamKind(name))?.(session, name);
+  }
+
+  /** One event on a stream, its data already encoded (JSON of EventData). Nothing happens when no session here receives the stream. */
+  publishEncoded(name: string, ev: EventName, encoded: string): void {
+    const st = this.streams.get(name);
+    if (!st) return;
+    const frame = jsonCodec.eventFrame(ev, name, ++st.offset, st.epoch, encoded);
+    st.remember(frame, this.history.events, this.history.bytes);
+    this.publisher?.publish(name, frame);
+    this.delivered(st.sessions);
+  }
+
+  /** The session receives the stream from now on (its live socket subscribes at once). */
+  subscribe(session: Session, name: string): void {
+    if (session.streams.has(name)) return;
+    session.streams.add(name);
+    let st = this.streams.get(name);
+    if (!st) this.streams.set(name, (st = new Stream(name, `${this.epochPrefix}${(++this.epochs).toString(36)}`)));
+    st.sessions.add(session);
+    session.link?.subscribed(name);
+  }
+
+  unsubscribe(session: Session, name: string): void {
+    if (!session.streams.delete(name)) return;
+    session.link?.unsubscribed(name);
+    const st = this.streams.get(name);
+    if (!st) return;
+    st.sessions.delete(session);
+    if (st.sessions.size) return;
+    this.streams.delete(name);
+    this.onDropped(name);
+  }
+
+  /** The session left this node: it receives nothing any more. */
+  unsubscribeAll(session: Session): void {
+    for (const name of [...session.streams]) this.unsubscribe(session, name);
+  }
+
+  /** Where the session stands in each stream it receives (a login reply's `streams`). */
+  positions(session: Session): { stream: string; offset: number; epoch: string }[] {
+    const out: { stream: string; offset: number; epoch: string }[] = [];
+    for (const name of session.streams) {
+      const st = this.streams.get(name);
+      if (st) out.push({ stream: name, offset: st.offset, epoch: st.epoch });
+    }
+    return out;
+  }
+
+  /** A frame of one stream for one session only: a snapshot, at the stream's position `offset`. */
+  snapshotFrame(name: string, offset: number, snap: Snapshot): string | undefined {
+    const st = this.streams.get(name);
+    return st && jsonCodec.eventFrame(snap.ev, name, offset, st.epoch, JSON.stringify(snap.data));
+  }
+}
