@@ -1,9 +1,11 @@
 import { PROTOCOL_VERSION, closeCodes, closeName } from '@foyer/shared';
-import type { ErrorCode, EventData, EventFrame, EventName, Issue, OpName, OpResult } from '@foyer/shared';
+import type { ErrorBody, ErrorCode, EventData, EventFrame, EventName, Issue, OpData, OpName, OpResult, StreamPosition } from '@foyer/shared';
 import { LobbyError } from './types.js';
 import { loadWs } from './websocket.js';
+import { StreamPositions } from './positions.js';
+import { Listeners, report } from './listeners.js';
 import { backoffDelay, reconnectPolicy, type ReconnectPolicy } from './reconnect.js';
-import type { CallArgs, CloseInfo, EventHandler, LobbyClientOptions, LobbyErrorCode, LobbyState, StateInfo, StateListener, WebSocketConstructor, WebSocketLike } from './types.js';
+import type { CallArgs, CloseInfo, EventHandler, LobbyClientOptions, LobbyErrorCode, LobbyState, RefusalListener, StateInfo, StateListener, StreamListener, WebSocketConstructor, WebSocketLike } from './types.js';
 
 interface Call {
   op: string;
@@ -14,6 +16,8 @@ interface Call {
   reject: (err: LobbyError) => void;
   timer: ReturnType<typeof setTimeout> | undefined;
   id: number | undefined;
+  /** Sent without id (send()): no reply comes unless the server refuses it. */
+  fireAndForget?: true;
 }
 
 const LOGIN_OPS: ReadonlySet<string> = new Set(['auth.guest', 'auth.register', 'auth.login', 'auth.upgrade', 'auth.token', 'auth.refresh', 'session.resume']);
@@ -24,8 +28,6 @@ const FINAL_LOGIN_ERRORS: ReadonlySet<LobbyErrorCode> = new Set([
 /** Beyond this setTimeout fires at once instead of late. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const MAX_REQUEST_ID = 2 ** 31 - 1;
-/** Events received and not yet acknowledged are acknowledged by a ping after this long, unless a request carried the ack first. */
-const ACK_AFTER_MS = 2000;
 
 /**
  * A typed connection to a Foyer lobby server: request/reply calls, pushed
@@ -51,23 +53,22 @@ export class LobbyClient {
   #nextId = 1;
   readonly #pending = new Map<number, Call>();
   #queue: Call[] = [];
-  readonly #handlers = new Map<string, Set<(data: unknown, frame: EventFrame) => void>>();
-  readonly #stateListeners = new Set<StateListener>();
+  readonly #handlers = new Map<string, Listeners<[unknown, EventFrame]>>();
+  readonly #stateListeners = new Listeners<Parameters<StateListener>>();
+  readonly #streamListeners = new Listeners<Parameters<StreamListener>>();
+  readonly #refusalListeners = new Listeners<Parameters<RefusalListener>>();
 
   #token: string | undefined;
   #userId: string | undefined;
   #expiresAt: number | undefined;
   /** The server holds a session for us, so a reconnect resumes instead of starting over. */
   #loggedIn = false;
-  #lastSeq = 0;
-  /** The highest seq sent to the server as `ack` in this session: it need not keep those events for a resume. */
-  #acked = 0;
-  #ackTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #positions: StreamPositions;
   #attempt = 0;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   #refreshTimer: ReturnType<typeof setTimeout> | undefined;
   #refreshAt = 0;
-  /** The first connect resumes a session from before this client existed (options.lastSeq). */
+  /** The first connect resumes a session from before this client existed (options.positions). */
   #resumeOnConnect: boolean;
 
   constructor(options: LobbyClientOptions) {
@@ -75,8 +76,8 @@ export class LobbyClient {
     if (this.#urls.length === 0) throw new TypeError('LobbyClient: `url` must name at least one address');
     this.#WebSocket = options.WebSocket;
     this.#token = options.token;
-    this.#resumeOnConnect = options.token !== undefined && options.lastSeq !== undefined;
-    this.#lastSeq = this.#resumeOnConnect ? options.lastSeq! : 0;
+    this.#resumeOnConnect = options.token !== undefined && options.positions !== undefined;
+    this.#positions = new StreamPositions(this.#resumeOnConnect ? options.positions : []);
     this.#callTimeoutMs = options.callTimeoutMs ?? 10_000;
     this.#refreshBeforeMs = options.refreshBeforeMs ?? 60_000;
     this.#reconnect = reconnectPolicy(options.reconnect);
@@ -101,9 +102,9 @@ export class LobbyClient {
   get expiresAt(): number | undefined {
     return this.#expiresAt;
   }
-  /** seq of the last event delivered in the current session; session.resume asks for what came after it. */
-  get lastSeq(): number {
-    return this.#lastSeq;
+  /** Where the client stands in each stream of the session; session.resume asks for what came after. Save them (with `token`) to resume after a page reload. */
+  positions(): StreamPosition[] {
+    return this.#positions.list();
   }
 
   /**
@@ -148,21 +149,43 @@ export class LobbyClient {
     });
   }
 
-  /** Calls `handler` for each `event` pushed by the server, in seq order and at most once. Returns the unsubscribe function. */
+  /**
+   * Sends a request without id (fire-and-forget: chat lines): nothing comes
+   * back when it succeeds; a refusal goes to the `onRefusal` listeners. Waits
+   * for the connection like call(), within `callTimeoutMs` (else a TIMEOUT refusal).
+   */
+  send<O extends OpName>(op: O, ...args: {} extends OpData<O> ? [data?: OpData<O>] : [data: OpData<O>]): void {
+    if (this.#state === 'closed') throw new LobbyError('CLOSED', `${op}: the client is closed; connect() first`);
+    const call = this.#makeCall(op, args[0] ?? {}, this.#callTimeoutMs, () => {}, (err) => this.#refusalListeners.emit(op, { code: err.code === 'DISCONNECTED' || err.code === 'CLOSED' ? 'TIMEOUT' : err.code, message: err.message }));
+    call.fireAndForget = true;
+    if (this.#ready) this.#send(call);
+    else this.#queue.push(call);
+  }
+
+  /** Calls `listener` for each refused request that was sent without id (send()). Returns the unsubscribe function. */
+  onRefusal(listener: RefusalListener): () => void {
+    return this.#refusalListeners.add(listener);
+  }
+
+  /**
+   * Calls `listener` for each stream a session.resume named: `resumed` (the
+   * missed events follow), `resynced` (its snapshot event follows) or `gone`
+   * (forget what it showed). Returns the unsubscribe function.
+   */
+  onStream(listener: StreamListener): () => void {
+    return this.#streamListeners.add(listener);
+  }
+
+  /** Calls `handler` for each `event` pushed by the server, in order within its stream and at most once. Returns the unsubscribe function. */
   on<E extends EventName>(event: E, handler: EventHandler<E>): () => void {
     let set = this.#handlers.get(event);
-    if (!set) this.#handlers.set(event, (set = new Set()));
-    // Wrapped so the same function can be subscribed twice and each unsubscribe removes only its own.
-    const entry = (data: unknown, frame: EventFrame) => handler(data as EventData<E>, frame);
-    set.add(entry);
-    return () => void set.delete(entry);
+    if (!set) this.#handlers.set(event, (set = new Listeners()));
+    return set.add((data, frame) => handler(data as EventData<E>, frame));
   }
 
   /** Calls `listener` on every state change (and on each reconnect attempt). Returns the unsubscribe function. */
   onState(listener: StateListener): () => void {
-    const entry: StateListener = (state, info) => listener(state, info);
-    this.#stateListeners.add(entry);
-    return () => void this.#stateListeners.delete(entry);
+    return this.#stateListeners.add(listener);
   }
 
   /**
@@ -198,7 +221,7 @@ export class LobbyClient {
       await this.call('session.logout', {});
     } finally {
       this.#token = this.#userId = this.#expiresAt = undefined;
-      this.#lastSeq = 0;
+      this.#positions.clear();
       this.#resumeOnConnect = false;
       await this.close();
     }
@@ -247,7 +270,7 @@ export class LobbyClient {
     const resumeSaved = this.#resumeOnConnect && !!this.#token;
     this.#resumeOnConnect = false;
     if ((reconnecting && this.#loggedIn && this.#token) || resumeSaved) {
-      this.#login(ws, 'session.resume', { token: this.#token, lastSeq: this.#lastSeq });
+      this.#login(ws, 'session.resume', { token: this.#token, streams: this.positions() });
     } else if (!reconnecting && this.#token) {
       this.#login(ws, 'auth.token', { token: this.#token });
     } else {
@@ -292,8 +315,6 @@ export class LobbyClient {
     this.#ws = undefined;
     this.#ready = false;
     clearTimeout(this.#refreshTimer);
-    clearTimeout(this.#ackTimer);
-    this.#ackTimer = undefined;
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     for (const call of pending) {
@@ -369,16 +390,18 @@ export class LobbyClient {
     if (!ws) return void this.#queue.push(call);
     const id = this.#nextId;
     let frame: string;
-    // Every request tells the server which events arrived, so it keeps only the rest for a resume.
-    const ack = this.#ready && this.#lastSeq > this.#acked ? this.#lastSeq : undefined;
     try {
-      frame = JSON.stringify(ack === undefined ? { id, op: call.op, data: call.data } : { id, op: call.op, data: call.data, ack });
+      frame = JSON.stringify(call.fireAndForget ? { op: call.op, data: call.data } : { id, op: call.op, data: call.data });
     } catch (err) {
       clearTimeout(call.timer);
       return call.reject(new LobbyError('BAD_REQUEST', `${call.op}: data cannot be sent as JSON: ${String(err)}`, { cause: err }));
     }
+    if (call.fireAndForget) {
+      clearTimeout(call.timer);
+      ws.send(frame);
+      return call.resolve(undefined);
+    }
     this.#nextId = id >= MAX_REQUEST_ID ? 1 : id + 1;
-    if (ack !== undefined) this.#acked = ack;
     call.id = id;
     this.#pending.set(id, call);
     // A send on a closing socket is dropped silently; its close rejects the call.
@@ -395,13 +418,17 @@ export class LobbyClient {
     }
     if (typeof frame !== 'object' || frame === null) return;
     const f = frame as Record<string, unknown>;
-    if (typeof f.ev === 'string') this.#onEvent(f.ev, f.seq, f.data, frame as EventFrame);
+    if (typeof f.ev === 'string') this.#onEvent(f.ev, f, frame as EventFrame);
     else if (typeof f.ok === 'boolean') this.#onReply(f);
   }
 
   #onReply(f: Record<string, unknown>): void {
-    // A reply with re: null answers a frame the server could not read; nothing to match it to.
-    if (typeof f.re !== 'number') return;
+    // A reply with re: null answers a request sent without id (its op is named), or a frame the server could not read.
+    if (typeof f.re !== 'number') {
+      const e = f.ok === false && typeof f.error === 'object' && f.error !== null ? (f.error as ErrorBody) : undefined;
+      if (e && typeof e.op === 'string') this.#refusalListeners.emit(e.op, e);
+      return;
+    }
     const call = this.#pending.get(f.re);
     if (!call) return; // Timed out already.
     this.#pending.delete(f.re);
@@ -421,14 +448,19 @@ export class LobbyClient {
     if (typeof r.userId === 'string') this.#userId = r.userId;
     if (typeof r.token === 'string') this.#token = r.token;
     this.#loggedIn = true;
-    // A fresh session numbers its events from 1 again.
-    if (op === 'auth.guest' || op === 'auth.register' || op === 'auth.login' || op === 'auth.token' || (op === 'session.resume' && r.resumed !== true)) this.#lastSeq = this.#acked = 0;
+    // A fresh login, or a resume that found no session, starts from the positions of the reply.
+    if (op === 'auth.guest' || op === 'auth.register' || op === 'auth.login' || op === 'auth.token' || (op === 'session.resume' && r.resumed !== true)) this.#positions.clear();
+    if (Array.isArray(r.streams)) this.#onStreams(op === 'session.resume', r.streams as Record<string, unknown>[]);
     if (typeof r.expiresAt === 'number') {
       this.#expiresAt = r.expiresAt;
       const left = r.expiresAt - Date.now();
       this.#refreshAt = Date.now() + Math.max(left - this.#refreshBeforeMs, left / 2);
       this.#armRefresh();
     }
+  }
+
+  #onStreams(resume: boolean, streams: Record<string, unknown>[]): void {
+    for (const [stream, state] of this.#positions.fromLogin(resume, streams)) this.#streamListeners.emit(stream, state);
   }
 
   #armRefresh(): void {
@@ -450,46 +482,19 @@ export class LobbyClient {
 
   // ---- events ----
 
-  #onEvent(ev: string, seq: unknown, data: unknown, frame: EventFrame): void {
-    if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) return;
-    // Already delivered, e.g. replayed again after a resume.
-    if (seq <= this.#lastSeq) return;
-    this.#lastSeq = seq;
-    // A client that only listens acknowledges with a ping now and then, so the server's replay buffer stays short.
-    this.#ackTimer ??= setTimeout(() => {
-      this.#ackTimer = undefined;
-      if (this.#ready && this.#lastSeq > this.#acked) this.call('session.ping', {}).catch(() => {});
-    }, ACK_AFTER_MS);
-    const handlers = this.#handlers.get(ev);
-    if (!handlers) return;
-    for (const handler of [...handlers]) {
-      try {
-        handler(data, frame);
-      } catch (err) {
-        report(err);
-      }
-    }
+  #onEvent(ev: string, f: Record<string, unknown>, frame: EventFrame): void {
+    const { stream, offset, epoch, data } = f;
+    if (typeof stream !== 'string' || typeof epoch !== 'string' || typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) return;
+    if (!this.#positions.accept(ev, stream, offset, epoch)) return;
+    this.#handlers.get(ev)?.emit(data, frame);
   }
 
   #setState(state: LobbyState, info: StateInfo): void {
     this.#state = state;
-    for (const listener of [...this.#stateListeners]) {
-      try {
-        listener(state, info);
-      } catch (err) {
-        report(err);
-      }
-    }
+    this.#stateListeners.emit(state, info);
   }
 }
 
 function describe(close: CloseInfo): string {
   return `${close.code}${close.name ? ` ${close.name}` : ''}${close.reason ? `: ${close.reason}` : ''}`;
-}
-
-/** A listener's bug is the app's to see, but must not stop delivery to the others. */
-function report(err: unknown): void {
-  const g = globalThis as { reportError?: (e: unknown) => void };
-  if (typeof g.reportError === 'function') g.reportError(err);
-  else console.error('LobbyClient: a listener threw', err);
 }

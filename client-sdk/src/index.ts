@@ -10,8 +10,11 @@ export type {
   LobbyErrorCode,
   LobbyState,
   ReconnectOptions,
+  RefusalListener,
   StateInfo,
   StateListener,
+  StreamListener,
+  StreamState,
   WebSocketConstructor,
   WebSocketLike,
 } from './types.js';
@@ -34,4 +37,6 @@ export type {
   OpName,
   OpResult,
   SessionKeyHolder,
+  StreamPosition,
+  StreamResume,
 } from '@foyer/shared';

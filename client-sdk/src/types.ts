@@ -1,4 +1,4 @@
-import type { CloseName, ErrorCode, EventData, EventFrame, EventName, Issue, OpData, OpName } from '@foyer/shared';
+import type { CloseName, ErrorBody, ErrorCode, EventData, EventFrame, EventName, Issue, OpData, OpName, StreamPosition } from '@foyer/shared';
 
 /**
  * Where the client is. `connected`, `resumed` and `resynced` all mean "open
@@ -7,9 +7,10 @@ import type { CloseName, ErrorCode, EventData, EventFrame, EventName, Issue, OpD
  * - `connected`: connect() succeeded, or a reconnect succeeded with no session to resume.
  * - `reconnecting`: the connection dropped; waiting `info.delayMs` before attempt `info.attempt`.
  *   Emitted once per attempt.
- * - `resumed`: reconnected and the session continued; missed events follow through `on` handlers.
- * - `resynced`: reconnected but the server started a fresh session (event numbering
- *   restarted): events were lost, refetch whatever state you show.
+ * - `resumed`: reconnected and the session continued; each of its streams either
+ *   replays what was missed or sends its snapshot (see `onStream`).
+ * - `resynced`: reconnected but the server started a fresh session: what belonged
+ *   to the old one (list subscriptions) is gone; every stream sends its snapshot.
  * - `closed`: not connected and not trying (initially, after close(), or after a final close).
  */
 export type LobbyState = 'connecting' | 'connected' | 'reconnecting' | 'resumed' | 'resynced' | 'closed';
@@ -70,12 +71,12 @@ export interface LobbyClientOptions {
   /** Log in with this token on connect() (sent as auth.token, not on the URL, so it stays out of access logs). */
   token?: string;
   /**
-   * With `token`: the last event seq this app saw (say, before a page
-   * reload). connect() then sends session.resume instead of auth.token, so the
-   * missed events are replayed (state 'resumed') or the app learns it must
-   * refetch (state 'resynced').
+   * With `token`: where this app stood in each stream (`client.positions()`
+   * saved before a page reload, say). connect() then sends session.resume
+   * instead of auth.token, so each stream replays what was missed or sends
+   * its snapshot (state 'resumed'), or the session starts afresh ('resynced').
    */
-  lastSeq?: number;
+  positions?: readonly StreamPosition[];
   /** WebSocket implementation. Default: `globalThis.WebSocket`, else the `ws` package (Node 20). */
   WebSocket?: WebSocketConstructor;
   /** How long a call waits for its reply, including any wait for a reconnection. Default 10000. */
@@ -98,6 +99,15 @@ export type CallArgs<O extends OpName> = {} extends OpData<O>
 
 export type EventHandler<E extends EventName> = (data: EventData<E>, frame: EventFrame) => void;
 export type StateListener = (state: LobbyState, info: StateInfo) => void;
+/**
+ * What a session.resume did with one stream: `resumed` (the missed events
+ * follow), `resynced` (its snapshot event follows), `gone` (the session no
+ * longer receives it: forget what it showed).
+ */
+export type StreamState = 'resumed' | 'resynced' | 'gone';
+export type StreamListener = (stream: string, state: StreamState) => void;
+/** A request sent without id (`send`) that the server refused: its op and why. */
+export type RefusalListener = (op: string, error: ErrorBody) => void;
 
 /**
  * Server error codes plus the client's own:
