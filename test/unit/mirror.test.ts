@@ -235,7 +235,7 @@ describe('game list', () => {
   });
 
   it('games.snapshot replaces the page of its own subscription; one for a subscription still on its way is older than its reply and is dropped', () => {
-    const sub = (id: string, games: GameSummary[], at = 1000) => reply('games.subscribe', { filter: {}, limit: 50 } as OpData<'games.subscribe'>, { subscriptionId: id, games } as OpResult<'games.subscribe'>, at);
+    const sub = (id: string, games: GameSummary[], at = 1000, sentAt = at) => reply('games.subscribe', { filter: {}, limit: 50 } as OpData<'games.subscribe'>, { subscriptionId: id, games } as OpResult<'games.subscribe'>, at, sentAt);
     let s = reduceGameList(emptyGameList, sub('games:k1', [summary('a', 1, 1), summary('b', 1, 2)]));
     s = reduceGameList(s, ev('games.snapshot', { subscriptionId: 'games:k1', games: [summary('c', 1, 3), summary('a', 4, 1)] }));
     expect(s.games.map((g) => [g.id, g.version])).toEqual([['c', 1], ['a', 4]]);
@@ -245,8 +245,17 @@ describe('game list', () => {
     expect(reduceGameList(s, ev('games.snapshot', { subscriptionId: 'games:k2', games: [summary('z', 1, 9)] }))).toBe(s);
     let early = reduceGameList(emptyGameList, ev('games.snapshot', { subscriptionId: 'games:k3', games: [summary('old', 1, 9)] }, 900));
     early = reduceGameList(early, ev('games.added', { subscriptionId: 'games:k3', game: summary('new', 1, 8) }, 950));
-    early = reduceGameList(early, sub('games:k3', [summary('x', 1, 1)], 1000));
+    early = reduceGameList(early, sub('games:k3', [summary('x', 1, 1)], 1000, 940));
     expect(early.games.map((g) => g.id)).toEqual(['new', 'x']);
+  });
+
+  it('events of a list stream that came before the subscribe request went out belong to an earlier subscription to it, and are dropped', () => {
+    const sub = reply('games.subscribe', { filter: {}, limit: 50 } as OpData<'games.subscribe'>, { subscriptionId: 'games:k1', games: [summary('a', 1, 1)] } as OpResult<'games.subscribe'>, 1000, 800);
+    let s = reduceGameList(emptyGameList, ev('games.added', { subscriptionId: 'games:k1', game: summary('gone', 1, 5) }, 700));
+    s = reduceGameList(s, ev('games.added', { subscriptionId: 'games:k1', game: summary('fresh', 1, 6) }, 900));
+    s = reduceGameList(s, sub);
+    expect(s.games.map((g) => g.id)).toEqual(['fresh', 'a']);
+    expect(s.waiting).toEqual([]);
   });
 
   it('the same filter subscribed again (the same stream) lists the new page', () => {

@@ -37,9 +37,11 @@ export function reduceGameList(s: GameListMirror, input: MirrorInput): GameListM
   }
   if (isReply(input, 'games.subscribe')) {
     const id = input.result.subscriptionId;
+    // The same filter is the same stream: what arrived for it before this request went out belongs to an earlier subscription to it.
+    const sentAt = input.sentAt;
     const { taken, rest } = takeWaiting(s.waiting, input.at, (w) => (w.data as { subscriptionId?: string }).subscriptionId === id);
     let next: GameListMirror = { subscriptionId: id, games: [...input.result.games].sort(newestFirst), waiting: rest };
-    for (const w of taken) next = onListEvent(next, w as ListEvent);
+    for (const w of taken) if (w.at >= sentAt) next = onListEvent(next, w as ListEvent);
     return next;
   }
   if (isReply(input, 'games.unsubscribe') && input.data.subscriptionId === s.subscriptionId) return { ...s, subscriptionId: null };
