@@ -36,6 +36,8 @@ export class Lobby {
   #nextToast = 1;
   #refetching = new Set<string>();
   #resumeTries = 0;
+  /** Streams of the latest resume that came back as a snapshot (their history no longer reached back): shown with 'Resumed'. */
+  #resyncedStreams = 0;
   /** Calls to subscribeList, one after another: the same filter is the same subscription, so one call's unsubscribe must not overtake another's subscribe. */
   #listing: Promise<void> = Promise.resolve();
   /** Server time of the latest login: mail sent before it is not announced with a toast. */
@@ -85,6 +87,11 @@ export class Lobby {
     this.#useMirror(client, this.#carried);
     this.#unsubs.push(
       client.onState((state, info) => this.#onState(state, info)),
+      client.onStream((_stream, state) => {
+        if (state !== 'resynced') return;
+        this.#resyncedStreams++;
+        if (this.state.conn === 'resumed') this.set({ connDetail: resumedDetail(this.#resyncedStreams) });
+      }),
       // Requests sent without an id (chat lines) have no reply to fail; their refusals come here.
       client.onRefusal((op, error) => this.toast('error', op === 'chat.send' ? SEND_CHAT : op, `${error.code}: ${error.message}`)),
     );
@@ -343,12 +350,13 @@ export class Lobby {
 
   #onState(state: LobbyState, info: StateInfo): void {
     let detail = '';
+    if (state === 'reconnecting' || state === 'connecting') this.#resyncedStreams = 0;
     if (state === 'reconnecting') {
       detail = `attempt ${info.attempt ?? 1} in ${((info.delayMs ?? 0) / 1000).toFixed(1)} s` + (info.close ? ` — ${describeClose(info.close)}` : '');
     } else if (state === 'closed') {
       detail = info.error ? `${info.error.code}: ${info.error.message}` : info.close ? describeClose(info.close) : '';
     } else if (state === 'resumed') {
-      detail = 'reconnected; missed events replayed';
+      detail = resumedDetail(this.#resyncedStreams);
     } else if (state === 'resynced') {
       detail = 'reconnected into a new session: state fetched again';
     }
@@ -439,6 +447,12 @@ export class Lobby {
     clearTimeout(this.#filterTimer);
     this.#filterTimer = setTimeout(() => void this.subscribeList(), 250);
   }
+}
+
+/** What a resume did: every stream replayed, or some of them sent as snapshots (what they missed is not shown, e.g. notices). */
+function resumedDetail(resynced: number): string {
+  if (resynced === 0) return 'reconnected; missed events replayed';
+  return `reconnected; ${resynced} ${resynced === 1 ? 'stream' : 'streams'} resynced from snapshots, the rest replayed`;
 }
 
 function describeClose(c: CloseInfo): string {
