@@ -22,6 +22,7 @@ import {
   Reply,
   Request,
   ServerFrame,
+  MAX_RESUME_STREAMS,
 } from '@foyer/shared';
 import * as shared from '@foyer/shared';
 import { settings, settingsTable } from '@foyer/server/config';
@@ -71,17 +72,29 @@ class NamedTypes {
   /** One schema as JSON Schema, minus `$schema`; the named types it uses go to `defs`, referred to as `#/$defs/<name>`. */
   schema(schema: z.ZodType, io: Io): Json {
     const { $schema: _, $defs, ...rest } = z.toJSONSchema(schema, { io, target: 'draft-2020-12', unrepresentable: 'any' }) as Json;
-    for (const [name, def] of Object.entries(isObj($defs) ? $defs : {})) {
+    for (const [name, raw] of Object.entries(isObj($defs) ? $defs : {})) {
+      let def = raw as Json;
       const known = this.defs.get(name);
       // A type read by the server (input) and written by it (output) may differ (defaults); one definition must serve both.
+      // The one difference allowed: the output form forbids other keys and the input form does not (the server ignores
+      // them). The looser form then serves both (a stream position is sent in session.resume and received in login replies).
       if (known && JSON.stringify(known) !== JSON.stringify(def)) {
-        throw new Error(`type ${name} differs as ${this.io.get(name)} and as ${io}; give the two their own names`);
+        if (JSON.stringify(closedless(known)) !== JSON.stringify(closedless(def))) {
+          throw new Error(`type ${name} differs as ${this.io.get(name)} and as ${io}; give the two their own names`);
+        }
+        def = closedless(def);
       }
-      this.defs.set(name, def as Json);
+      this.defs.set(name, def);
       this.io.set(name, io);
     }
     return rest;
   }
+}
+
+/** An object type's schema without `additionalProperties: false`. */
+function closedless(def: Json): Json {
+  const { additionalProperties, ...rest } = def;
+  return additionalProperties === false ? rest : def;
 }
 
 const envelopes: [name: string, schema: z.ZodType, io: Io][] = [
@@ -397,6 +410,7 @@ function protocolMd(p: Protocol): string {
     [
       '- [Connecting](#connecting)',
       '- [Frames](#frames)',
+      '- [Streams](#streams)',
       '- [Ops](#ops)',
       '- [Events](#events)',
       '- [Types](#types)',
@@ -425,8 +439,11 @@ function protocolMd(p: Protocol): string {
     '## Frames',
     'Every frame is one JSON object. There are three kinds.',
     '### Request (client → server)',
-    'The client picks `id` (an integer 0..2³¹−1, unique among its requests in flight) and the server echoes it as `re` in exactly one reply. `data` is the op\'s data (see [Ops](#ops)). `ack`, optional, is the `seq` of the last event the client received: the server keeps only later events for a resume, so a client that acknowledges keeps its session small on the server (the SDK acknowledges on every request, and with a `session.ping` when it has only listened for 2 s); a later `session.resume` must give a `lastSeq` of at least the last `ack`.',
+    'The client picks `id` (an integer 0..2³¹−1, unique among its requests in flight) and the server echoes it as `re` in exactly one reply. `data` is the op\'s data (see [Ops](#ops)).',
     '```json\n' + validExample(Request, { id: 1, op: 'auth.guest', data: { name: 'Ada' } }) + '\n```',
+    '**Fire-and-forget.** A request without `id` wants no answer: it gets no reply when it succeeds, and an error reply with `re: null` and `error.op` naming the op when it is refused. ' +
+      'It suits requests whose effect the client sees anyway, such as a chat line (it comes back as `chat.message`); the SDK sends one with `client.send(op, data)` and reports refusals to `client.onRefusal`.',
+    '```json\n' + validExample(Request, { op: 'chat.send', data: { channel: 'game', text: 'glhf' } }) + '\n```',
     fieldTable(def('Request')),
     '### Reply (server → client)',
     'Success: `ok` is `true` and `data` is the op\'s result.',
@@ -438,7 +455,7 @@ function protocolMd(p: Protocol): string {
       }) +
       '\n```',
     'Failure: `ok` is `false` and `error` carries one of the [error codes](#error-codes), a message for humans, and for `BAD_REQUEST` the `issues` (where the frame failed validation). ' +
-      '`re` is `null` only when the frame was too broken to read an `id` from.',
+      '`re` is `null` when the request had no `id` (then `error.op` names its op), or when the frame was too broken to read an `id` from.',
     '```json\n' +
       validExample(ErrorReply, {
         re: 2,
@@ -452,17 +469,20 @@ function protocolMd(p: Protocol): string {
       '\n```',
     fieldTable(def('ErrorReply')),
     '### Event (server → client)',
-    'Pushed by the server. `seq` starts at 1 and increases by one per event within a session; `session.resume` uses it to replay what a client missed.',
-    '```json\n' + validExample(EventFrame, { ev: 'server.notice', seq: 1, data: { text: 'Maintenance at 02:00 UTC', at: 1767225600000 } }) + '\n```',
+    'Pushed by the server. Every event belongs to one [stream](#streams), named in `stream`; `offset` numbers the events of that stream within its `epoch`.',
+    '```json\n' + validExample(EventFrame, { ev: 'server.notice', stream: 'user:u_8f3k2', offset: 17, epoch: 'n1-3f', data: { text: 'Maintenance at 02:00 UTC', at: 1767225600000 } }) + '\n```',
     fieldTable(def('EventFrame')),
     '### Order of replies',
-    'Every request gets exactly one reply, matched by `re`, not by position. A connection runs its requests in two lanes, side by side, ' +
+    'Every request with an `id` gets exactly one reply, matched by `re`, not by position (one without gets a reply only when refused). A connection runs its requests in two lanes, side by side, ' +
       'each lane one request after another: ops marked **Storage** in the [Ops](#ops) table (they read or write the database) in one, every other op in the other. ' +
       'So a slow or unreachable database delays only the storage ops: a `session.ping`, a chat line or a game op sent after a stuck `mail.list` is answered at once, and a storage op fails with `STORAGE_UNAVAILABLE` within the server\'s storage timeout. ' +
       'What holds: replies within one lane keep request order, and so do the effects of its ops (a player\'s game and queue ops are all in one lane, and so are all their stored changes; of the party ops only `party.invite`, which reads blocks and accounts, is a storage op); ' +
       'a login op and everything sent before its reply run in order, one after another (the storage lane starts after them); `session.logout` is not a storage op, so a stuck storage op never delays it (that op then gets no reply). ' +
       'What does not: an op of one lane may finish before an earlier op of the other (a `party.invite` sent before a `party.leave`, say). When that order matters, wait for the first reply before sending the second.',
   );
+
+  // Streams
+  add(...streamsMd());
 
   // Ops
   add(
@@ -535,6 +555,57 @@ function protocolMd(p: Protocol): string {
   );
 
   return out.join('\n\n') + '\n';
+}
+
+/** The Streams section of protocol.md: what a client needs to follow events and take a session back. */
+function streamsMd(): string[] {
+  const resumeReply = ops['session.resume'].result;
+  return [
+    '## Streams',
+    'Every event belongs to one stream, named for what it concerns:',
+    table(
+      ['Stream', 'Who receives it', 'What comes on it'],
+      [
+        [code('game:<gameId>'), 'the game\'s players and spectators', 'the `game.*` events everyone in the game sees, and the game\'s chat (`chat.message`, channel `game`)'],
+        [code('party:<partyId>'), 'the party\'s members', 'the `party.*` events the members see (invites as the party sees them too), and the party\'s chat'],
+        [code('user:<userId>'), 'that user only', 'everything personal: invites to them, `mail.received`, `friends.changed`, `presence.changed`, `friends.profileChanged`, `profile.ratingChanged`, `mm.status`, `server.notice`, and `game.sessionKey` (one\'s key to a started game, which nobody else ever receives)'],
+        [code('games:<key>'), 'every session subscribed to the same game-list filter', '`games.added`, `games.updated`, `games.removed`; the key names the filter, and `games.subscribe` returns the stream as `subscriptionId` (the same filter twice: the same id)'],
+      ],
+    ),
+    '### Offset and epoch',
+    '`offset` grows by one per event of a stream; the numbering holds within an `epoch`, a short string naming this instance of the stream on the node that serves the connection. ' +
+      'When the stream\'s history is lost (the stream was rebuilt, or the session moved to another node, which numbers its streams itself), the epoch changes and offsets start again. ' +
+      'A client keeps, per stream, the last offset it received and its epoch: its **position**. A frame at or below the position in the same epoch was delivered already (say, replayed twice) and is dropped.',
+    'Every subscriber of a stream on a node receives the same frame, byte for byte. A **snapshot** event (`game.snapshot`, `party.snapshot`, `user.snapshot`, `games.snapshot`) is the exception: it goes to one session only, carries the stream\'s current offset and epoch, and replaces what the client knew of the stream.',
+    '### Order',
+    'Within a stream, events come in offset order, the same order for every subscriber. Across streams there is no order: a `game.sessionKey` (user stream) may come before or after the `game.started` (game stream) it belongs to. ' +
+      'A client reconciles across streams by the versions the entities carry (a game\'s and a party\'s `version`): an event older than what it shows is ignored, one that skips a version means something was missed (fetch `game.current` or `party.current`).',
+    '### Logging in and resuming',
+    'The reply of a login (`auth.*`) lists in `streams` the position of each stream the session receives at that reply; the events after those positions follow it. ' +
+      'A login that takes over a session this node still held sends each stream\'s snapshot after the reply; a brand-new session sends none.',
+    `After a dropped connection, \`session.resume\` with the session's token and up to ${MAX_RESUME_STREAMS} positions takes the session back within the reconnect grace period. For each stream the session receives now, the reply says:`,
+    [
+      '- `resumed`: the server\'s history still covers the client\'s position in that epoch: the events after it follow the reply, in order.',
+      '- `resynced`: the history no longer reaches back that far, the epoch changed, or the client did not list the stream: the stream\'s snapshot event follows instead, then live events.',
+      '- `gone`: the client listed the stream, but the session no longer receives it (it left the game or party, the game ended, the subscription was dropped): forget it.',
+    ].join('\n'),
+    '`resumed: false` in the reply means the session itself was gone and this is a new one: every stream it receives resyncs, and its list subscriptions are gone (subscribe again). Either way the connection is logged in. ' +
+      'The replays and snapshots come right after the reply and before any live event, so nothing is missed in between and nothing comes twice.',
+    'A page that reloads can do the same: save the token and the positions, and resume with them (the SDK\'s `positions` option).',
+    '```json\n' +
+      validExample(resumeReply, {
+        userId: 'u_8f3k2',
+        name: 'Ada',
+        expiresAt: 1767225600000,
+        resumed: true,
+        streams: [
+          { stream: 'user:u_8f3k2', offset: 21, epoch: 'n1-3f', state: 'resumed' },
+          { stream: 'game:g_5b1', offset: 4, epoch: 'n1-4a', state: 'resynced' },
+          { stream: 'party:p_77x', offset: 9, epoch: 'n1-2c', state: 'gone' },
+        ],
+      }) +
+      '\n```',
+  ];
 }
 
 // ---------------------------------------------------------------------------

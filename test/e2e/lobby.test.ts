@@ -17,6 +17,9 @@ describe('the lobby page, two people in two browsers', () => {
       startTestNode({
         webRoot: inject('webRoot'),
         mmTickMs: 50,
+        // A small chat bucket: a quick burst of lines gets one refused (chat lines are fire-and-forget; the refusal comes on its own).
+        chatBurst: 3,
+        chatPerSec: 2,
         // One team of two: a party of two fills a match on its own.
         queues: [
           { name: 'duel', teams: 2, teamSize: 1 },
@@ -63,6 +66,16 @@ describe('the lobby page, two people in two browsers', () => {
     await b.getByLabel('Message the game…').fill('Hi Alice o/');
     await b.getByRole('button', { name: 'Send' }).first().click();
     await reads(a.getByTestId('game-chat'), 'Hi Alice o/');
+    // Lines go out without waiting for an answer; one the server refuses (too fast) comes back as a toast in words.
+    const input = b.getByLabel('Message the game…');
+    for (let i = 1; i <= 6; i++) {
+      await input.fill(`line ${i}`);
+      await input.press('Enter');
+      await expect.poll(() => input.inputValue(), { timeout: WAIT }).toBe('');
+    }
+    await reads(b.getByTestId('toast-error'), 'CHAT_TOO_FAST');
+    await reads(b.getByTestId('toast-error'), 'Send a chat line');
+    await reads(a.getByTestId('game-chat'), 'line 1');
 
     await b.getByTestId('ready-toggle').click();
     await reads(a.getByTestId('player').filter({ hasText: 'Bob' }), 'ready');
@@ -142,9 +155,9 @@ describe('the lobby page, two people in two browsers', () => {
 
 describe('the lobby page on a flaky network', () => {
   // Two browsers through a flaky proxy, with drops and reconnects: about 30 s alone, longer on a loaded machine.
-  it('filters the live list, watches a game, queues alone, and shows reconnects that resume or resync', async () => {
-    // A tiny replay buffer: a longer outage overflows it, so that reconnect is a resync.
-    const t = await startTestNode({ webRoot: inject('webRoot'), resumeBufferEvents: 5 });
+  it('filters the live list, watches a game, queues alone, and shows reconnects that replay or resync streams', async () => {
+    // A tiny history per stream: a longer outage overflows it, so those streams resync (a snapshot) while the session goes on.
+    const t = await startTestNode({ webRoot: inject('webRoot'), streamHistoryEvents: 5 });
     const proxy = await startProxy(t.node.port);
     const page = await newPage('Mia', { width: 1280, height: 820 });
     try {
@@ -190,24 +203,37 @@ describe('the lobby page on a flaky network', () => {
       await t.admin('POST', '/admin/notice', { userId: mia, text: 'Sent while you were away' });
       proxy.block(false);
       await expect.poll(() => page.getByTestId('conn-state').textContent(), { timeout: 15_000 }).toBe('Resumed');
+      await reads(page.getByTestId('conn'), 'missed events replayed');
       await reads(page.getByTestId('toast-notice'), 'Sent while you were away');
       await reads(page.getByTestId('game-room'), 'you are watching');
       await reads(page.getByTestId('mm-status'), 'Searching');
 
-      // A longer outage misses more than the server keeps: the page resyncs and fetches its state again.
+      // A longer outage misses more than the streams keep: the session goes on, and the game's and Mia's own
+      // streams come back as snapshots instead of the events missed.
       proxy.block(true);
       proxy.cut();
       await reads(page.getByTestId('conn-state'), 'Reconnecting');
-      await yara!.call('game.join', { gameId: (await xavi!.call('game.current', {})).game!.id });
+      const chess = (await xavi!.call('game.current', {})).game!.id;
+      // Spectators come and go: more game events than its stream keeps.
+      const watchers = await Promise.all(['Wes', 'Vic', 'Uma'].map((n) => t.guest(n)));
+      for (const w of watchers) {
+        await w.call('game.join', { gameId: chess, spectate: true });
+        await w.call('game.leave', {});
+      }
+      await yara!.call('game.join', { gameId: chess });
       for (let i = 0; i < 6; i++) await t.admin('POST', '/admin/notice', { userId: mia, text: `Missed notice ${i}` });
       await shot(page, '7-reconnecting');
       proxy.block(false);
-      await expect.poll(() => page.getByTestId('conn-state').textContent(), { timeout: 15_000 }).toBe('Resynced');
-      // Yara's arrival was never delivered; the refetched game has her.
+      await expect.poll(() => page.getByTestId('conn-state').textContent(), { timeout: 15_000 }).toBe('Resumed');
+      // At least the game's and Mia's own (the list's too, when its changes overflowed as well).
+      await reads(page.getByTestId('conn'), 'streams resynced from snapshots');
+      // Yara's arrival was never delivered as an event; the game's snapshot has her.
       await see(page.getByTestId('player').filter({ hasText: 'Yara' }));
+      // Mia's own stream came back as a snapshot: the ticket and the invite are still there.
       await reads(page.getByTestId('mm-status'), 'Searching');
       await reads(page.getByTestId('invite'), 'Zed invites you');
       await shot(page, '8-resynced');
+      await Promise.all(watchers.map((w) => w.close()));
     } finally {
       await page.context().close();
       await proxy.close();

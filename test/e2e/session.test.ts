@@ -16,9 +16,9 @@ const newPage = (name: string) => openContext(browser(), name);
 const DUEL = [{ name: 'duel', teams: 2, teamSize: 1 }];
 
 /**
- * Every request the page sends over its WebSocket and every refusal it gets
- * back, by op: what the page must never do is send a request the server
- * refuses as malformed (BAD_REQUEST).
+ * Every request the page sends over its WebSocket (with an id or
+ * fire-and-forget) and every refusal it gets back, by op: what the page must
+ * never do is send a request the server refuses as malformed (BAD_REQUEST).
  */
 function watchFrames(page: Page): { sent: string[]; refused: { op: string; code: string }[] } {
   const seen = { sent: [] as string[], refused: [] as { op: string; code: string }[] };
@@ -26,13 +26,16 @@ function watchFrames(page: Page): { sent: string[]; refused: { op: string; code:
     const ops = new Map<number, string>();
     ws.on('framesent', (f) => {
       const m = JSON.parse(String(f.payload)) as { id?: number; op?: string };
-      if (m.op === undefined || m.id === undefined) return;
-      ops.set(m.id, m.op);
+      if (m.op === undefined) return;
+      if (m.id !== undefined) ops.set(m.id, m.op);
       seen.sent.push(m.op);
     });
     ws.on('framereceived', (f) => {
-      const m = JSON.parse(String(f.payload)) as { re?: number; ok?: boolean; error?: { code: string } };
-      if (m.re !== undefined && m.ok === false) seen.refused.push({ op: ops.get(m.re) ?? '?', code: m.error!.code });
+      const m = JSON.parse(String(f.payload)) as { re?: number | null; ok?: boolean; error?: { code: string; op?: string } };
+      if (m.ok !== false) return;
+      // A fire-and-forget request's refusal has `re: null` and names its op.
+      const op = m.re === null || m.re === undefined ? (m.error?.op ?? '?') : (ops.get(m.re) ?? '?');
+      seen.refused.push({ op, code: m.error!.code });
     });
   });
   return seen;
@@ -178,7 +181,9 @@ describe('the lobby page across a restart of its node in a cluster', () => {
     await a.node.stop();
     await reads(page.getByTestId('conn-state'), 'Reconnecting');
     nodes.push(await startTestNode({ ...settings, port }));
-    await reads(page.getByTestId('conn-state'), 'Resynced');
+    // Back on a node that numbers its streams afresh: every stream resyncs. Whether the session itself went on
+    // (adopted by the other node) or is a new one, the page shows its game again.
+    await expect.poll(() => text(page.getByTestId('conn-state')), { timeout: WAIT }).toMatch(/^(Resumed|Resynced)$/);
     expect(await userIdOf(page)).toBe(nora);
     const room = page.getByTestId('game-room');
     await reads(room, 'Nora’s den');

@@ -28,7 +28,7 @@ describe('event names', () => {
     expect([...eventNames].sort()).toEqual(Object.keys(events).sort());
     expect(new Set(eventNames).size).toBe(eventNames.length);
     expect(eventsOf('game')).toEqual(Object.keys(events).filter((e) => e.startsWith('game.')));
-    expect(eventsOf('games')).toEqual(['games.added', 'games.updated', 'games.removed']);
+    expect(eventsOf('games')).toEqual(['games.added', 'games.updated', 'games.removed', 'games.snapshot']);
     expect(eventsOf('mm')).toEqual(['mm.status']);
   });
 });
@@ -76,12 +76,52 @@ describe('game', () => {
 
   it('being removed, the game ending or leaving clears the game and its start key', () => {
     let s = inGame();
-    s = reduceGame(s, ev('game.started', { gameId: 'g1', version: 4, sessionKey: 'k', serverAddress: 'a:1', confirmBy: 9 }, 5000), 'me');
+    s = reduceGame(s, ev('game.started', { gameId: 'g1', version: 4, confirmBy: 9 }, 5000), 'me');
+    expect(s.game).toMatchObject({ inProgress: true, startedAt: 5000, confirmBy: 9, version: 4 });
+    expect(s.startKey).toBeNull();
+    s = reduceGame(s, ev('game.sessionKey', { gameId: 'g1', sessionKey: 'k', serverAddress: 'a:1', confirmBy: 9 }, 5001), 'me');
     expect(s.startKey).toEqual({ gameId: 'g1', sessionKey: 'k', serverAddress: 'a:1' });
-    expect(s.game).toMatchObject({ inProgress: true, startedAt: 5000, confirmBy: 9 });
     expect(reduceGame(s, ev('game.playerLeft', { gameId: 'g1', version: 5, userId: 'me', reason: 'kicked', ownerId: 'x' }), 'me')).toMatchObject({ game: null, startKey: null });
     expect(reduceGame(s, ev('game.ended', { gameId: 'g1', reason: 'ended' } as EventData<'game.ended'>), 'me')).toMatchObject({ game: null, startKey: null });
     expect(reduceGame(s, reply('game.leave', {}, { gameId: 'g1' }), 'me')).toMatchObject({ game: null, startKey: null });
+  });
+
+  it('game.sessionKey gives the start key, whether it comes before or after the game itself (another stream)', () => {
+    const key = ev('game.sessionKey', { gameId: 'g1', sessionKey: 'k', serverAddress: 'a:1', confirmBy: 9 }, 900);
+    // Before: the key is kept while the game's reply is on its way, and the reply of that game keeps it.
+    let s = reduceGame(emptyGame, key, 'me');
+    expect(s).toMatchObject({ game: null, startKey: { gameId: 'g1', sessionKey: 'k' } });
+    s = reduceGame(s, reply('game.current', {}, { game: gameView('g1', 4), spectating: false }), 'me');
+    expect(s).toMatchObject({ game: { id: 'g1' }, startKey: { gameId: 'g1', sessionKey: 'k', serverAddress: 'a:1' } });
+    // After: the game is shown, and game.started (same for everyone) does not touch the key.
+    s = reduceGame(reduceGame(inGame(3), ev('game.started', { gameId: 'g1', version: 4, confirmBy: 9 }), 'me'), key, 'me');
+    expect(s.startKey).toEqual({ gameId: 'g1', sessionKey: 'k', serverAddress: 'a:1' });
+    expect(reduceGame(s, ev('game.started', { gameId: 'g1', version: 4, confirmBy: 9 }), 'me')).toBe(s);
+    // The game ending before its reply arrived still ends the key.
+    expect(reduceGame(reduceGame(emptyGame, key, 'me'), ev('game.ended', { gameId: 'g1', reason: 'ended' } as EventData<'game.ended'>), 'me').startKey).toBeNull();
+  });
+
+  it('game.snapshot replaces the game (unless older than what is shown), clears stale, and applies what waited for it', () => {
+    let s = reduceGame(inGame(3), ev('game.playerJoined', { gameId: 'g1', version: 6, player: player('bob', 2) }), 'me');
+    expect(s.stale).toBe(true);
+    s = reduceGame(s, ev('game.snapshot', { game: gameView('g1', 8, [player('me', 1), player('cy', 3)]) }), 'me');
+    expect(s).toMatchObject({ stale: false, spectating: false, game: { version: 8 } });
+    expect(s.game?.players.map((p) => p.userId)).toEqual(['me', 'cy']);
+    expect(reduceGame(s, ev('game.snapshot', { game: gameView('g1', 7) }), 'me')).toBe(s);
+    // A snapshot of another game (one's game changed while away) takes its place; one watches it when only a spectator.
+    const watched = { ...gameView('g2', 2, [player('ann', 1)]), spectators: [{ userId: 'me', name: 'me' }] } as unknown as GameView;
+    s = reduceGame(s, ev('game.playerJoined', { gameId: 'g2', version: 3, player: player('bob', 2) }, 1000), 'me');
+    s = reduceGame(s, ev('game.snapshot', { game: watched }, 1200), 'me');
+    expect(s).toMatchObject({ spectating: true, game: { id: 'g2', version: 3 }, waiting: [] });
+    expect(s.game?.players.map((p) => p.userId)).toEqual(['ann', 'bob']);
+  });
+
+  it("the game's stream gone drops the game, its start key and what waited for it; another stream gone changes nothing", () => {
+    let s = reduceGame(inGame(3), ev('game.sessionKey', { gameId: 'g1', sessionKey: 'k', serverAddress: 'a:1', confirmBy: 9 }), 'me');
+    s = reduceGame(s, ev('game.playerJoined', { gameId: 'g9', version: 2, player: player('bob', 2) }), 'me');
+    expect(reduceGame(s, { local: 'streamGone', stream: 'game:g1', at: 2000 }, 'me')).toMatchObject({ game: null, startKey: null, spectating: false, waiting: [{ ev: 'game.playerJoined' }] });
+    expect(reduceGame(s, { local: 'streamGone', stream: 'game:g9', at: 2000 }, 'me')).toMatchObject({ game: { id: 'g1' }, startKey: { gameId: 'g1' }, waiting: [] });
+    for (const stream of ['party:g1', 'games:g1', 'user:me', 'game:g7']) expect(reduceGame(s, { local: 'streamGone', stream, at: 2000 }, 'me')).toBe(s);
   });
 
   it('a ready match gives the start key and asks for the game', () => {
@@ -140,6 +180,20 @@ describe('party', () => {
     expect(s.party?.version).toBe(9);
   });
 
+  it("the party's stream gone drops the party; a user snapshot replaces the invites one holds", () => {
+    const s = inParty();
+    expect(reduceParty(s, { local: 'streamGone', stream: 'party:p1', at: 2000 }, 'me')).toMatchObject({ party: null, stale: false });
+    expect(reduceParty(s, { local: 'streamGone', stream: 'party:p2', at: 2000 }, 'me')).toBe(s);
+    expect(reduceParty(s, { local: 'streamGone', stream: 'game:p1', at: 2000 }, 'me')).toBe(s);
+    let held = reduceParty(s, ev('party.invited', { partyId: 'p2', version: 1, userId: 'me', from: { userId: 'ann', name: 'ann' }, expiresAt: 60_000, party: partyView('p2', 1, ['ann']) }, 500), 'me');
+    held = reduceParty(held, ev('party.invited', { partyId: 'p3', version: 1, userId: 'me', from: { userId: 'cy', name: 'cy' }, expiresAt: 60_000, party: partyView('p3', 1, ['cy']) }, 600), 'me');
+    const snap = ev('user.snapshot', { friends: [], ticket: null, invites: [{ partyId: 'p2', from: { userId: 'ann', name: 'ann' }, expiresAt: 60_000 }, { partyId: 'p4', from: { userId: 'di', name: 'di' }, expiresAt: 70_000 }] }, 900);
+    const next = reduceParty(held, snap, 'me');
+    // p3 ended while away; p2 keeps when it was first seen and its party; p4 is new.
+    expect(next.invites.map((i) => [i.partyId, i.seenAt, i.party?.id])).toEqual([['p2', 500, 'p2'], ['p4', 900, undefined]]);
+    expect(next.party).toBe(held.party);
+  });
+
   it('a gap marks the party stale; the end of another party waits for it', () => {
     let s = reduceParty(inParty(), ev('party.leaderChanged', { partyId: 'p1', version: 5, leaderId: 'bob' }), 'me');
     expect(s).toMatchObject({ stale: true, party: { leaderId: 'bob' } });
@@ -165,16 +219,49 @@ describe('game list', () => {
     expect(s.subscriptionId).toBeNull();
   });
 
-  it('a subscription ends with its session: a resume into a new session, a resync or a token login leaves none (nothing to unsubscribe)', () => {
-    const s = reduceGameList(emptyGameList, reply('games.subscribe', { filter: {}, limit: 50 } as OpData<'games.subscribe'>, { subscriptionId: 's1', games: [summary('a', 1, 1)] } as OpResult<'games.subscribe'>));
-    const resume = (resumed: boolean) => reply('session.resume', { token: 't', lastSeq: 3 }, { userId: 'me', name: 'me', expiresAt: 1, resumed, seq: 3 } as OpResult<'session.resume'>);
+  it('a subscription ends with its session: a resume into a new session, a resync, a token login or its stream gone leaves none (nothing to unsubscribe)', () => {
+    const s = reduceGameList(emptyGameList, reply('games.subscribe', { filter: {}, limit: 50 } as OpData<'games.subscribe'>, { subscriptionId: 'games:k1', games: [summary('a', 1, 1)] } as OpResult<'games.subscribe'>));
+    const resume = (resumed: boolean) => reply('session.resume', { token: 't', streams: [] }, { userId: 'me', name: 'me', expiresAt: 1, resumed, streams: [] } as OpResult<'session.resume'>);
     expect(reduceGameList(s, resume(true))).toBe(s);
-    for (const input of [resume(false), { local: 'resynced', at: 1 } as const, reply('auth.token', { token: 't' }, { userId: 'me', name: 'me', expiresAt: 1 } as OpResult<'auth.token'>)]) {
+    expect(reduceGameList(s, { local: 'streamGone', stream: 'games:k2', at: 1 })).toBe(s);
+    expect(reduceGameList(s, { local: 'streamGone', stream: 'game:k1', at: 1 })).toBe(s);
+    const ends: MirrorInput[] = [resume(false), { local: 'resynced', at: 1 }, { local: 'streamGone', stream: 'games:k1', at: 1 }, reply('auth.token', { token: 't' }, { userId: 'me', name: 'me', expiresAt: 1 } as OpResult<'auth.token'>)];
+    for (const input of ends) {
       const next = reduceGameList(s, input);
       expect(next.subscriptionId).toBeNull();
       // What was listed stays on show until the new subscription's page replaces it.
       expect(next.games).toEqual(s.games);
     }
+  });
+
+  it('games.snapshot replaces the page of its own subscription; one for a subscription still on its way is older than its reply and is dropped', () => {
+    const sub = (id: string, games: GameSummary[], at = 1000, sentAt = at) => reply('games.subscribe', { filter: {}, limit: 50 } as OpData<'games.subscribe'>, { subscriptionId: id, games } as OpResult<'games.subscribe'>, at, sentAt);
+    let s = reduceGameList(emptyGameList, sub('games:k1', [summary('a', 1, 1), summary('b', 1, 2)]));
+    s = reduceGameList(s, ev('games.snapshot', { subscriptionId: 'games:k1', games: [summary('c', 1, 3), summary('a', 4, 1)] }));
+    expect(s.games.map((g) => [g.id, g.version])).toEqual([['c', 1], ['a', 4]]);
+    // Later events apply on top of it.
+    s = reduceGameList(s, ev('games.removed', { subscriptionId: 'games:k1', gameId: 'c' }));
+    expect(s.games.map((g) => g.id)).toEqual(['a']);
+    expect(reduceGameList(s, ev('games.snapshot', { subscriptionId: 'games:k2', games: [summary('z', 1, 9)] }))).toBe(s);
+    let early = reduceGameList(emptyGameList, ev('games.snapshot', { subscriptionId: 'games:k3', games: [summary('old', 1, 9)] }, 900));
+    early = reduceGameList(early, ev('games.added', { subscriptionId: 'games:k3', game: summary('new', 1, 8) }, 950));
+    early = reduceGameList(early, sub('games:k3', [summary('x', 1, 1)], 1000, 940));
+    expect(early.games.map((g) => g.id)).toEqual(['new', 'x']);
+  });
+
+  it('events of a list stream that came before the subscribe request went out belong to an earlier subscription to it, and are dropped', () => {
+    const sub = reply('games.subscribe', { filter: {}, limit: 50 } as OpData<'games.subscribe'>, { subscriptionId: 'games:k1', games: [summary('a', 1, 1)] } as OpResult<'games.subscribe'>, 1000, 800);
+    let s = reduceGameList(emptyGameList, ev('games.added', { subscriptionId: 'games:k1', game: summary('gone', 1, 5) }, 700));
+    s = reduceGameList(s, ev('games.added', { subscriptionId: 'games:k1', game: summary('fresh', 1, 6) }, 900));
+    s = reduceGameList(s, sub);
+    expect(s.games.map((g) => g.id)).toEqual(['fresh', 'a']);
+    expect(s.waiting).toEqual([]);
+  });
+
+  it('the same filter subscribed again (the same stream) lists the new page', () => {
+    const sub = (games: GameSummary[]) => reply('games.subscribe', { filter: {}, limit: 50 } as OpData<'games.subscribe'>, { subscriptionId: 'games:k1', games } as OpResult<'games.subscribe'>);
+    const s = reduceGameList(reduceGameList(emptyGameList, sub([summary('a', 1, 1)])), sub([summary('b', 1, 2)]));
+    expect(s).toMatchObject({ subscriptionId: 'games:k1', games: [{ id: 'b' }] });
   });
 
   it('property: the list holds each game once, at its newest version, whatever the order of updates', () => {
@@ -212,6 +299,17 @@ describe('social', () => {
     expect(s.friends?.map((f) => f.userId)).toEqual(['ann', 'bob']);
     s = reduceSocial(s, reply('friends.unblock', { userId: 'ann' }, {}));
     expect(s.friends?.map((f) => f.userId)).toEqual(['bob']);
+  });
+
+  it('user.snapshot replaces the friends; friend events after it apply on top', () => {
+    let s = reduceSocial(emptySocial, reply('friends.list', {}, { friends: [friend('bob'), friend('cy')] }));
+    s = reduceSocial(s, ev('friends.changed', { friend: friend('cy'), removed: true }, 1100));
+    s = reduceSocial(s, ev('user.snapshot', { friends: [friend('dee'), friend('ann', 'requestReceived')], invites: [], ticket: null }, 2000));
+    expect(s.friends?.map((f) => [f.userId, f.state])).toEqual([['ann', 'requestReceived'], ['dee', 'friend']]);
+    s = reduceSocial(s, ev('presence.changed', { userId: 'dee', name: 'Dee', presence: { status: 'online', activity: null } }, 2100));
+    expect(s.friends?.map((f) => f.name)).toEqual(['ann', 'Dee']);
+    // Before any friends.list, the snapshot alone brings the list.
+    expect(reduceSocial(emptySocial, ev('user.snapshot', { friends: [friend('bob')], invites: [], ticket: null })).friends?.map((f) => f.userId)).toEqual(['bob']);
   });
 
   it('mail: one copy of each, oldest first; acknowledged mail never comes back', () => {
@@ -266,6 +364,18 @@ describe('matchmaking ticket', () => {
     expect(reduceTicket(s, { local: 'dismissTicket', at: 1 }, 'me')).toMatchObject({ ticket: null, accepted: false });
   });
 
+  it('user.snapshot tells the ticket like mm.status, and a finished ticket on show stays when there is none', () => {
+    let s = reduceTicket(emptyTicket, ev('mm.status', ticket('found', 'm1'), 2000), 'me');
+    s = reduceTicket(s, reply('mm.accept', {}, {}), 'me');
+    const snap = (t: TicketUpdate | null, at = 3000) => ev('user.snapshot', { friends: [], invites: [], ticket: t }, at);
+    // The same match: still accepted, the same countdown.
+    expect(reduceTicket(s, snap(ticket('found', 'm1', ['bob'])), 'me')).toMatchObject({ accepted: true, foundAt: 2000 });
+    // No ticket any more: a found match is over.
+    expect(reduceTicket(s, snap(null), 'me')).toEqual(emptyTicket);
+    const cancelled = reduceTicket(s, ev('mm.status', ticket('cancelled')), 'me');
+    expect(reduceTicket(cancelled, snap(null), 'me')).toBe(cancelled);
+  });
+
   it('a ready match (its game and session key) is over once its game is over for this player', () => {
     const ready = { ...ticket('ready', 'm1', ['me', 'bob']), gameId: 'g1', sessionKey: 'key-1' };
     const s = reduceTicket(reduceTicket(emptyTicket, ev('mm.status', ticket('found', 'm1'), 2000), 'me'), ev('mm.status', ready, 3000), 'me');
@@ -273,6 +383,8 @@ describe('matchmaking ticket', () => {
     const gone = (input: MirrorInput) => expect(reduceTicket(s, input, 'me')).toEqual(emptyTicket);
     const kept = (input: MirrorInput) => expect(reduceTicket(s, input, 'me')).toBe(s);
     gone(ev('game.ended', { gameId: 'g1', reason: 'ended' } as EventData<'game.ended'>));
+    gone({ local: 'streamGone', stream: 'game:g1', at: 4000 });
+    kept({ local: 'streamGone', stream: 'game:g2', at: 4000 });
     kept(ev('game.ended', { gameId: 'g2', reason: 'ended' } as EventData<'game.ended'>));
     gone(ev('game.playerLeft', { gameId: 'g1', userId: 'me', reason: 'left' } as EventData<'game.playerLeft'>));
     kept(ev('game.playerLeft', { gameId: 'g1', userId: 'bob', reason: 'left' } as EventData<'game.playerLeft'>));
@@ -305,9 +417,32 @@ describe('the whole mirror', () => {
     expect(other).toMatchObject({ me: { userId: 'you' }, game: { game: null }, chat: { game: { roomId: null } } });
   });
 
+  it('a ready ticket in a user snapshot gives the start key, since game.sessionKey is not sent again', () => {
+    const ready = { ticketId: 't', queue: 'duel', status: 'ready', queuedAt: 1, gameId: 'g9', sessionKey: 'k9', serverAddress: 'a:9' } as TicketUpdate;
+    const s = reduceMirror(reduceMirror(emptyMirror, login('me')), ev('user.snapshot', { friends: [], invites: [], ticket: ready }));
+    expect(s.game.startKey).toEqual({ gameId: 'g9', sessionKey: 'k9', serverAddress: 'a:9' });
+    expect(s.ticket.ticket?.status).toBe('ready');
+  });
+
+  it('a resync into a new session drops the list subscription; streams gone drop the game and party, chats keep their lines', () => {
+    let s = reduceMirror(emptyMirror, login('me'));
+    s = reduceMirror(s, reply('game.create', {} as OpData<'game.create'>, { game: gameView('g1', 1) }));
+    s = reduceMirror(s, reply('party.invite', { userId: 'bob' }, { party: partyView('p1', 2) }));
+    s = reduceMirror(s, reply('games.subscribe', { filter: {}, limit: 50 } as OpData<'games.subscribe'>, { subscriptionId: 'games:k1', games: [] } as unknown as OpResult<'games.subscribe'>));
+    s = reduceMirror(s, ev('chat.message', { channel: 'game', gameId: 'g1', from: { userId: 'bob', name: 'bob' }, text: 'hi', at: 5 }));
+    const resynced = reduceMirror(s, { local: 'resynced', at: 2000 });
+    expect(resynced).toMatchObject({ me: { userId: 'me' }, gameList: { subscriptionId: null }, game: { game: { id: 'g1' } }, party: { party: { id: 'p1' } } });
+    s = reduceMirror(s, { local: 'streamGone', stream: 'game:g1', at: 2000 });
+    s = reduceMirror(s, { local: 'streamGone', stream: 'party:p1', at: 2000 });
+    expect(s).toMatchObject({ game: { game: null }, party: { party: null }, gameList: { subscriptionId: 'games:k1' } });
+    expect(s.chat.game.lines.map((l) => l.text)).toEqual(['hi']);
+  });
+
   it('an input no feature takes leaves the very same state', () => {
     const s = reduceMirror(emptyMirror, login('me'));
     expect(reduceMirror(s, ev('server.notice', { text: 'hello', at: 1 }))).toBe(s);
     expect(reduceMirror(s, reply('session.ping', {}, { serverTime: 1 }))).toBe(s);
+    expect(reduceMirror(s, { local: 'streamGone', stream: 'user:me', at: 1 })).toBe(s);
+    expect(reduceMirror(s, { local: 'streamGone', stream: 'game:nothing', at: 1 })).toBe(s);
   });
 });

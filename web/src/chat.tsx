@@ -10,11 +10,10 @@ export function Chat(props: { lobby: Lobby; channel: 'game' | 'party'; chat: Cha
     const el = list.current;
     if (el) el.scrollTop = el.scrollHeight;
   }, [props.chat.length]);
-  const send = async () => {
+  const send = () => {
     const t = text.trim();
-    if (!t) return;
-    const ok = await props.lobby.act('Send a chat line', () => props.lobby.call('chat.send', { channel: props.channel, text: t }));
-    if (ok) setText('');
+    // Fire-and-forget: the line shows when it comes back like everyone's; a refusal comes as a toast.
+    if (t && props.lobby.sendChat(props.channel, t)) setText('');
   };
   return (
     <div class="chat" data-testid={`${props.channel}-chat`}>
@@ -32,7 +31,7 @@ export function Chat(props: { lobby: Lobby; channel: 'game' | 'party'; chat: Cha
         class="chat-form"
         onSubmit={(e) => {
           e.preventDefault();
-          void send();
+          send();
         }}
       >
         <input placeholder={props.placeholder} aria-label={props.placeholder} maxLength={500} value={text} onInput={(e) => setText(e.currentTarget.value)} />

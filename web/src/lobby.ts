@@ -2,7 +2,7 @@ import { LobbyClient, LobbyError, LobbyMirror } from '@foyer/client-sdk';
 import type { CallArgs, CloseInfo, LobbyState, MirrorState, OpData, OpName, OpResult, StateInfo } from '@foyer/client-sdk';
 import { DEFAULT_FILTER, fromMirror, type ListFilter, type LobbyModel, type Toast } from './model.js';
 import { announce } from './reactions.js';
-import { forgetSession, loadSession, restoredMirror, saveGuest, saveSession, type SavedGuest } from './session.js';
+import { forgetSession, loadSession, restoredMirror, saveGuest, saveSession, type Positions, type SavedGuest } from './session.js';
 import { Store } from './store.js';
 import { when } from './ui.js';
 
@@ -35,14 +35,11 @@ export class Lobby {
   #token: string | undefined;
   #nextToast = 1;
   #refetching = new Set<string>();
-  /**
-   * The seq of the last event this page handled, saved as `lastSeq`. Kept
-   * here, not read from the SDK: after a page-load session.resume the SDK
-   * counts from 0 again, so a later automatic resume may replay events this
-   * tab saw before the reload; they are dropped by seq.
-   */
-  #seq = 0;
   #resumeTries = 0;
+  /** Streams of the latest resume that came back as a snapshot (their history no longer reached back): shown with 'Resumed'. */
+  #resyncedStreams = 0;
+  /** Calls to subscribeList, one after another: the same filter is the same subscription, so one call's unsubscribe must not overtake another's subscribe. */
+  #listing: Promise<void> = Promise.resolve();
   /** Server time of the latest login: mail sent before it is not announced with a toast. */
   #mailSince = 0;
 
@@ -50,7 +47,7 @@ export class Lobby {
     const saved = loadSession();
     this.#carried = restoredMirror(saved);
     this.set({ ...fromMirror(this.#carried), filter: { ...DEFAULT_FILTER, ...saved?.filter } });
-    // Keep the tab's session (token, lastSeq, chat) so a reload resumes it.
+    // Keep the tab's session (token, stream positions, chat) so a reload resumes it.
     this.store.subscribe(() => this.save());
     addEventListener('pagehide', () => this.save());
     setInterval(() => this.save(), 5000);
@@ -71,34 +68,41 @@ export class Lobby {
 
   // ---- connection and session
 
-  /** Opens a connection; resumes the tab's stored session if there is one. */
+  /**
+   * Opens a connection; resumes the tab's stored session if there is one:
+   * the SDK sends session.resume with the saved stream positions, so the
+   * events the tab missed follow (or a snapshot where the server's history
+   * no longer reaches back).
+   */
   async start(): Promise<void> {
     this.#detachClient();
-    const client = new LobbyClient({ url: this.url, reconnect: { minDelayMs: 300, maxDelayMs: 5000 } });
+    const saved = loadSession();
+    const client = new LobbyClient({
+      url: this.url,
+      reconnect: { minDelayMs: 300, maxDelayMs: 5000 },
+      ...(saved && { token: saved.token, positions: saved.positions }),
+    });
     this.#client = client;
     // The mirror first: on a resync it drops what the old session had before the page fetches again.
     this.#useMirror(client, this.#carried);
-    this.#unsubs.push(client.onState((state, info) => this.#onState(state, info)));
-    const saved = loadSession();
+    this.#unsubs.push(
+      client.onState((state, info) => this.#onState(state, info)),
+      client.onStream((_stream, state) => {
+        if (state !== 'resynced') return;
+        this.#resyncedStreams++;
+        if (this.state.conn === 'resumed') this.set({ connDetail: resumedDetail(this.#resyncedStreams) });
+      }),
+      // Requests sent without an id (chat lines) have no reply to fail; their refusals come here.
+      client.onRefusal((op, error) => this.toast('error', op === 'chat.send' ? SEND_CHAT : op, `${error.code}: ${error.message}`)),
+    );
     this.set({ restoring: !!saved });
     try {
       await client.connect();
     } catch (err) {
+      // A refused token was handled by #onState, which started over already.
+      if (this.#client !== client) return;
       this.set({ restoring: false });
-      this.error('Cannot connect to the lobby', err);
-      return;
-    }
-    if (!saved) return;
-    try {
-      // The SDK resumes by itself after a dropped connection; after a page load it is ours to do.
-      this.#seq = saved.lastSeq;
-      const r = await this.call('session.resume', { token: saved.token, lastSeq: saved.lastSeq });
-      if (!r.resumed) this.#seq = 0; // a new session: numbering starts again
-      this.#token = client.token ?? saved.token;
-      this.set({ conn: r.resumed ? 'resumed' : 'resynced', connDetail: r.resumed ? 'session resumed after reload' : 'new session: state fetched again' });
-      // Only a resumed session still holds the list subscription this tab saved.
-      await this.#afterLogin(r.resumed ? (saved.subscriptionId ?? null) : null);
-    } catch (err) {
+      if (!saved) return this.error('Cannot connect to the lobby', err);
       const code = err instanceof LobbyError ? err.code : 'INTERNAL';
       if (TRANSIENT.has(code) && this.#resumeTries++ < 5) {
         // The connection, not the session, failed: keep the saved session and try again.
@@ -107,23 +111,26 @@ export class Lobby {
         return;
       }
       this.#signOut(refusal(err));
-      this.#useMirror(client, restoredMirror(undefined));
+      this.#carried = restoredMirror(undefined);
+      return this.start();
     }
     this.#resumeTries = 0;
+    if (saved) {
+      this.#token = client.token ?? saved.token;
+      const resumed = client.state === 'resumed';
+      this.set({ conn: client.state, connDetail: resumed ? 'session resumed after reload' : 'new session: state fetched again' });
+      // The mirror kept only chats, key and status over the reload: fetch the rest. Only a resumed session
+      // still holds the list subscription this tab saved.
+      await this.#afterLogin(resumed ? (saved.subscriptionId ?? null) : null);
+    }
     this.set({ restoring: false });
   }
 
   /** A mirror fed by `client`, starting from `initial`; the page shows its state. */
   #useMirror(client: LobbyClient, initial: MirrorState): void {
     this.#mirror?.detach();
-    const mirror = new LobbyMirror(client, {
-      initial,
-      accept: (frame) => {
-        if (frame.seq <= this.#seq) return false; // handled before a reload
-        this.#seq = frame.seq;
-        return true;
-      },
-    });
+    // The SDK drops events already delivered (by stream offset), also those the tab saw before a reload.
+    const mirror = new LobbyMirror(client, { initial });
     this.#mirror = mirror;
     this.#unsubs.push(
       mirror.subscribe((next, prev, input) => {
@@ -163,7 +170,6 @@ export class Lobby {
     if (!client) return;
     await this.act(what, async () => {
       if (client.state === 'closed') await client.connect();
-      this.#seq = 0;
       // The login reply starts the mirror afresh (chats, start key, status, acknowledged mail).
       const r = await fn();
       this.#token = r.token;
@@ -211,7 +217,6 @@ export class Lobby {
   #signOut(why: string | null): void {
     forgetSession();
     this.#token = undefined;
-    this.#seq = 0;
     this.set((s) => ({ profile: null, mailTo: null, signedOut: why, toasts: s.toasts.filter((t) => t.kind !== 'error') }));
   }
 
@@ -312,6 +317,22 @@ export class Lobby {
     this.set((s) => ({ toasts: s.toasts.filter((t) => t.id !== id) }));
   }
 
+  /**
+   * Sends a chat line without waiting for an answer (fire-and-forget): it
+   * shows when it comes back as chat.message, like everyone else's, and a
+   * refusal (too fast, not in the game) comes as a toast. Returns whether it
+   * went out.
+   */
+  sendChat(channel: 'game' | 'party', text: string): boolean {
+    const client = this.#client;
+    if (!client || !OPEN.has(client.state)) {
+      this.toast('error', SEND_CHAT, 'Not connected to the lobby; try again once the connection is back.');
+      return false;
+    }
+    client.send('chat.send', { channel, text });
+    return true;
+  }
+
   /** A finished ticket stays on show until the person dismisses it. */
   dismissTicket(): void {
     this.#mirror?.apply({ local: 'dismissTicket', at: Date.now() });
@@ -319,28 +340,33 @@ export class Lobby {
 
   save(): void {
     const mirror = this.#mirror;
-    const token = this.#client?.token ?? this.#token;
-    if (mirror && token) saveSession(mirror, token, this.#seq, this.state.filter);
+    const client = this.#client;
+    const token = client?.token ?? this.#token;
+    if (!mirror || !token) return;
+    // Until the connection is up, the positions to keep are the ones saved (the client has not resumed from them yet).
+    const positions: Positions = client && OPEN.has(client.state) ? client.positions() : (loadSession()?.positions ?? []);
+    saveSession(mirror, token, positions, this.state.filter);
   }
 
   #onState(state: LobbyState, info: StateInfo): void {
     let detail = '';
+    if (state === 'reconnecting' || state === 'connecting') this.#resyncedStreams = 0;
     if (state === 'reconnecting') {
       detail = `attempt ${info.attempt ?? 1} in ${((info.delayMs ?? 0) / 1000).toFixed(1)} s` + (info.close ? ` — ${describeClose(info.close)}` : '');
     } else if (state === 'closed') {
       detail = info.error ? `${info.error.code}: ${info.error.message}` : info.close ? describeClose(info.close) : '';
     } else if (state === 'resumed') {
-      detail = 'reconnected; missed events replayed';
+      detail = resumedDetail(this.#resyncedStreams);
     } else if (state === 'resynced') {
-      detail = 'reconnected, but events were missed: state fetched again';
+      detail = 'reconnected into a new session: state fetched again';
     }
     if (state === 'closed' && info.error && REFUSALS.has(info.error.code)) {
       void this.#refused(info.error);
       return;
     }
-    if (state === 'resynced') this.#seq = 0;
     this.set({ conn: state, connDetail: detail });
-    if (state === 'resynced') void this.#afterLogin(null); // subscribeList replaces the old subscription
+    // A new session: fetch everything again (at page load, start() does). subscribeList replaces the old subscription.
+    if (state === 'resynced' && !this.state.restoring) void this.#afterLogin(null);
     if (state === 'closed' && this.state.me && info.close?.name === 'REPLACED') {
       this.toast('error', 'Disconnected', 'This account logged in on another connection (4001 REPLACED).');
     }
@@ -381,7 +407,14 @@ export class Lobby {
 
   // ---- game list
 
-  async subscribeList(): Promise<void> {
+  /** (Re)subscribes the list to the current filter, after any call still on its way. */
+  subscribeList(): Promise<void> {
+    const next = this.#listing.then(() => this.#subscribeList());
+    this.#listing = next;
+    return next;
+  }
+
+  async #subscribeList(): Promise<void> {
     const f = this.state.filter;
     const filter: OpData<'games.subscribe'>['filter'] = { status: f.status };
     if (f.gameType.trim()) filter.gameType = f.gameType.trim();
@@ -396,7 +429,7 @@ export class Lobby {
       const sentAt = Date.now();
       const r = await this.#c().call('games.subscribe', data);
       if (this.state.filter !== f) {
-        // The filter changed while this one was on its way; the newer call wins.
+        // The filter changed while this one was on its way; the next call (queued behind this one) subscribes to it.
         void this.call('games.unsubscribe', { subscriptionId: r.subscriptionId }).catch(() => {});
         return;
       }
@@ -416,9 +449,21 @@ export class Lobby {
   }
 }
 
+/** What a resume did: every stream replayed, or some of them sent as snapshots (what they missed is not shown, e.g. notices). */
+function resumedDetail(resynced: number): string {
+  if (resynced === 0) return 'reconnected; missed events replayed';
+  return `reconnected; ${resynced} ${resynced === 1 ? 'stream' : 'streams'} resynced from snapshots, the rest replayed`;
+}
+
 function describeClose(c: CloseInfo): string {
   return `closed ${c.code}${c.name ? ` ${c.name}` : ''}${c.reason ? `: ${c.reason}` : ''}`;
 }
+
+/** The states in which the client is open and logged in as far as the page knows. */
+const OPEN: ReadonlySet<LobbyState> = new Set(['connected', 'resumed', 'resynced']);
+
+/** The title of a chat line's failure toast. */
+const SEND_CHAT = 'Send a chat line';
 
 /** A stored token refused for good: the session is over and the page goes back to its login screen. */
 const REFUSALS: ReadonlySet<string> = new Set(['TOKEN_INVALID', 'TOKEN_EXPIRED', 'BANNED']);

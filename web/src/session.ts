@@ -1,6 +1,9 @@
 import { emptyChat, emptyGame, emptyMirror, emptySocial } from '@foyer/client-sdk';
-import type { Chat, LobbyMirror, MirrorState } from '@foyer/client-sdk';
+import type { Chat, LobbyClient, LobbyMirror, MirrorState } from '@foyer/client-sdk';
 import type { ListFilter } from './model.js';
+
+/** Where the tab stands in each stream it receives (LobbyClient.positions), for session.resume after a reload. */
+export type Positions = ReturnType<LobbyClient['positions']>;
 
 // ---- the tab's session (sessionStorage): a reload resumes it
 
@@ -9,7 +12,8 @@ export interface Saved {
   token: string;
   userId: string;
   name: string;
-  lastSeq: number;
+  /** Saved together with the mirror's chats and acknowledged mail: events after these positions are the ones the tab has not shown. */
+  positions: Positions;
   subscriptionId?: string | null;
   startKey?: MirrorState['game']['startKey'];
   gameChat?: Chat;
@@ -24,20 +28,20 @@ export function loadSession(): Saved | undefined {
   try {
     const raw = sessionStorage.getItem(KEY);
     const s = raw ? (JSON.parse(raw) as Saved) : undefined;
-    return s && typeof s.token === 'string' && typeof s.lastSeq === 'number' ? s : undefined;
+    return s && typeof s.token === 'string' && Array.isArray(s.positions) ? s : undefined;
   } catch {
     return undefined;
   }
 }
 
-export function saveSession(mirror: LobbyMirror, token: string, lastSeq: number, filter: ListFilter): void {
+export function saveSession(mirror: LobbyMirror, token: string, positions: Positions, filter: ListFilter): void {
   const m = mirror.state;
   if (!m.me) return;
   const saved: Saved = {
     token,
     userId: m.me.userId,
     name: m.me.name,
-    lastSeq,
+    positions,
     subscriptionId: m.gameList.subscriptionId,
     startKey: m.game.startKey,
     gameChat: m.chat.game,
@@ -57,7 +61,11 @@ export function forgetSession(): void {
   sessionStorage.removeItem(KEY);
 }
 
-/** The mirror as this tab left it: chats, start key, status and acknowledged mail; the rest is fetched again. */
+/**
+ * The mirror as this tab left it: who it is, chats, start key, status and
+ * acknowledged mail; the rest is fetched again. (The SDK resumes the session
+ * itself, so no login reply tells the mirror who it is.)
+ */
 export function restoredMirror(saved: Saved | undefined): MirrorState {
   if (!saved) return emptyMirror;
   const game = saved.gameChat ?? emptyChat.game;
@@ -65,6 +73,7 @@ export function restoredMirror(saved: Saved | undefined): MirrorState {
   const nextLine = Math.max(0, ...game.lines.map((l) => l.id), ...party.lines.map((l) => l.id)) + 1;
   return {
     ...emptyMirror,
+    me: { userId: saved.userId, name: saved.name },
     game: { ...emptyGame, startKey: saved.startKey ?? null },
     chat: { game, party, nextLine },
     social: { ...emptySocial, activity: saved.activity ?? null, acked: saved.acked ?? [] },

@@ -1,8 +1,8 @@
-import type { EventData, GameView } from '@foyer/shared';
+import type { EventData, EventOf, GameView } from '@foyer/shared';
 import { eventsOf } from '@foyer/shared';
-import { isEvent, isReply, keep, takeWaiting, type EventInput, type MirrorInput } from './input.js';
+import { goneStream, isEvent, isReply, keep, streamId, takeWaiting, type EventInput, type MirrorInput } from './input.js';
 
-/** What a player needs to reach a started game: from game.started, or from a ready match. */
+/** What a player needs to reach a started game: from game.sessionKey, or from a ready match. */
 export interface StartKey {
   gameId: string;
   sessionKey?: string;
@@ -22,26 +22,64 @@ export interface GameMirror {
 
 export const emptyGame: GameMirror = { game: null, spectating: false, startKey: null, stale: false, waiting: [] };
 
-const GAME_EVENTS = eventsOf('game');
+/** The events that change one game, each carrying that game's version (or ending it): game.sessionKey and game.snapshot are handled apart. */
+const GAME_EVENTS = eventsOf('game').filter(
+  (e): e is Exclude<EventOf<'game'>, 'game.sessionKey' | 'game.snapshot'> => e !== 'game.sessionKey' && e !== 'game.snapshot',
+);
 type GameEvent = Extract<EventInput, { ev: (typeof GAME_EVENTS)[number] }>;
 
-/** One's game after `input`: game events, the replies that carry one's game, and a ready match's key. */
+/** One's game after `input`: game events and snapshots, the replies that carry one's game, one's session key, a ready match's key, and the game's stream gone. */
 export function reduceGame(s: GameMirror, input: MirrorInput, me: string | undefined): GameMirror {
   if (isEvent(input, ...GAME_EVENTS)) return onGameEvent(s, input, me);
+  if (isEvent(input, 'game.sessionKey')) {
+    // It comes on one's user stream, in no set order with the game's own stream: keep it whether or not the game is known yet.
+    const { gameId, sessionKey, serverAddress } = input.data;
+    return { ...s, startKey: { gameId, sessionKey, serverAddress } };
+  }
+  if (isEvent(input, 'game.snapshot')) {
+    const view = input.data.game;
+    const spectating = !view.players.some((p) => p.userId === me) && view.spectators.some((p) => p.userId === me);
+    return enter(s, view, spectating, input.at, me);
+  }
   if (isEvent(input, 'mm.status')) {
     const t = input.data;
     if (t.status !== 'ready' || !t.gameId) return s;
     // The match's game is one's game now; its view comes with game.current.
     return { ...s, startKey: startKeyOf(t.gameId, t), stale: true };
   }
+  if (isEvent(input, 'user.snapshot')) {
+    // The user stream resynced and game.sessionKey is not sent again: a ready match's ticket still holds the key.
+    const t = input.data.ticket;
+    if (t?.status !== 'ready' || !t.gameId || !t.sessionKey || (s.startKey?.gameId === t.gameId && s.startKey.sessionKey)) return s;
+    return { ...s, startKey: startKeyOf(t.gameId, t) };
+  }
   if (isReply(input, 'game.current')) return enter(s, input.result.game, input.result.spectating, input.at, me);
   if (isReply(input, 'game.create', 'games.quickJoin')) return enter(s, input.result.game, false, input.at, me);
   if (isReply(input, 'game.join')) return enter(s, input.result.game, input.data.spectate === true, input.at, me);
   if (isReply(input, 'game.leave')) return enter(s, null, false, input.at, me);
+  const gone = goneStream(input);
+  if (gone !== undefined) {
+    const id = streamId(gone, 'game');
+    return id === undefined ? s : dropGame(s, id);
+  }
   return s;
 }
 
-/** A game from a reply, or none; waiting events of that game are applied on top of it (each one's version decides). */
+/** The session no longer receives the game `id`: it, its key and the events kept for it go. */
+function dropGame(s: GameMirror, id: string): GameMirror {
+  const mine = s.game?.id === id;
+  const keyed = s.startKey?.gameId === id;
+  const kept = s.waiting.filter((w) => (w.data as { gameId?: string }).gameId !== id);
+  if (!mine && !keyed && kept.length === s.waiting.length) return s;
+  return {
+    ...s,
+    ...(mine && { game: null, spectating: false, stale: false }),
+    startKey: keyed ? null : s.startKey,
+    waiting: kept,
+  };
+}
+
+/** A game from a reply or a snapshot event, or none; waiting events of that game are applied on top of it (each one's version decides). */
 function enter(s: GameMirror, view: GameView | null, spectating: boolean, at: number, me: string | undefined): GameMirror {
   const cur = s.game;
   if (view && cur && cur.id === view.id && cur.version > view.version) return s; // newer events were applied already
@@ -59,16 +97,13 @@ function startKeyOf(gameId: string, e: { sessionKey?: string | undefined; server
 
 function onGameEvent(s: GameMirror, input: GameEvent, me: string | undefined): GameMirror {
   const g = s.game;
-  if (!g || g.id !== input.data.gameId) return { ...s, waiting: keep(s.waiting, input) };
+  if (!g || g.id !== input.data.gameId) {
+    // The end of a game not known yet (its reply is on its way) still ends the key one holds for it.
+    const startKey = input.ev === 'game.ended' && s.startKey?.gameId === input.data.gameId ? null : s.startKey;
+    return { ...s, startKey, waiting: keep(s.waiting, input) };
+  }
   if (input.ev === 'game.ended') return { ...s, game: null, startKey: null };
   const { version } = input.data as { version: number };
-  if (input.ev === 'game.started') {
-    const e = input.data;
-    // Every player's copy has the same version; the key must be kept even if the snapshot has the start already.
-    const startKey = e.sessionKey || e.serverAddress ? startKeyOf(g.id, e) : s.startKey;
-    const game = version > g.version ? { ...g, version, inProgress: true, startedAt: input.at, confirmBy: e.confirmBy } : g;
-    return { ...s, game, startKey };
-  }
   if (version <= g.version) return s;
   // Missed something: apply this, then fetch the truth.
   const stale = s.stale || version > g.version + 1;
@@ -102,6 +137,10 @@ function onGameEvent(s: GameMirror, input: GameEvent, me: string | undefined): G
       next.spectators = g.spectators.filter((p) => p.userId !== e.userId);
       break;
     }
+    case 'game.started':
+      // The way in (game.sessionKey) comes on one's user stream; here only the start itself.
+      next = { ...next, inProgress: true, startedAt: input.at, confirmBy: input.data.confirmBy };
+      break;
     case 'game.updated':
       next = { ...(input.data as EventData<'game.updated'>).game, version };
       break;

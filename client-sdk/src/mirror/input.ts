@@ -14,18 +14,32 @@ export type ReceivedReply = { [O in OpName]: { op: O; data: OpData<O>; result: O
  * from the user rather than the server: a finished ticket stays on show until
  * then. `resynced` from the client: it reconnected, but into a new session
  * (session.resume said `resumed: false`), so what belonged to the old session
- * (a game list subscription) is gone.
+ * (a game list subscription) is gone. `streamGone` from the client too:
+ * session.resume said the session no longer receives that stream (it left
+ * the game or party, the game ended, the list subscription was dropped), so
+ * what the mirror kept of it goes.
  */
 export type MirrorInput =
   | (ReceivedEvent & { at: number })
   | (ReceivedReply & { at: number; sentAt: number })
-  | { local: 'dismissTicket' | 'resynced'; at: number };
+  | { local: 'dismissTicket' | 'resynced'; at: number }
+  | { local: 'streamGone'; stream: string; at: number };
 
 export type EventInput = Extract<MirrorInput, { ev: EventName }>;
 export type ReplyInput = Extract<MirrorInput, { op: OpName }>;
 
 export function isEvent<E extends EventName>(input: MirrorInput, ...names: readonly E[]): input is Extract<EventInput, { ev: E }> {
   return 'ev' in input && (names as readonly string[]).includes(input.ev);
+}
+
+/** The id in a stream name of that kind (`game:<id>` → `<id>`), or undefined for a stream of another kind. */
+export function streamId(stream: string, kind: 'game' | 'party' | 'user' | 'games'): string | undefined {
+  return stream.startsWith(kind + ':') ? stream.slice(kind.length + 1) : undefined;
+}
+
+/** The stream `input` says is gone, if it is a `streamGone`. */
+export function goneStream(input: MirrorInput): string | undefined {
+  return 'local' in input && input.local === 'streamGone' ? input.stream : undefined;
 }
 
 export function isReply<O extends OpName>(input: MirrorInput, ...ops: readonly O[]): input is Extract<ReplyInput, { op: O }> {

@@ -64,13 +64,14 @@ export type MirrorListener = (state: MirrorState, previous: MirrorState, input: 
 export interface LobbyMirrorOptions {
   /** Where to start: say, what a page saved before a reload. Default: empty. */
   initial?: MirrorState;
-  /** Events this returns false for are not applied (say, ones handled before a reload). Default: all are. */
+  /** Events this returns false for are not applied (say, those of a stream the app handles itself). Default: all are. */
   accept?: (frame: EventFrame) => boolean;
 }
 
 /**
  * A LobbyClient's events fed through reduceMirror, and its calls too when
- * made through `call`, and its reconnects into a new session: `state` is what the client knows of the lobby, and
+ * made through `call`, its reconnects into a new session, and the streams
+ * a resume reports gone: `state` is what the client knows of the lobby, and
  * listeners hear of every input with the state before and after it. What a
  * feature's `stale` flag asks for (a fresh game.current or party.current) is
  * the app's to fetch, through `call`.
@@ -88,6 +89,9 @@ export class LobbyMirror {
     const accept = options.accept ?? (() => true);
     // Before the app's own state listeners (when made before them): what they fetch again finds the old session's things gone.
     this.#unsubscribe.push(client.onState((state) => state === 'resynced' && this.apply({ local: 'resynced', at: Date.now() })));
+    // A stream the session no longer receives (session.resume said `gone`): what came on it is over. A `resynced` stream
+    // needs nothing here: its snapshot event follows and replaces what the mirror holds.
+    this.#unsubscribe.push(client.onStream((stream, state) => state === 'gone' && this.apply({ local: 'streamGone', stream, at: Date.now() })));
     for (const ev of eventNames) {
       this.#unsubscribe.push(
         client.on(ev as EventName, (data, frame) => {

@@ -1,6 +1,6 @@
 import type { PartyView } from '@foyer/shared';
 import { eventsOf } from '@foyer/shared';
-import { isEvent, isReply, keep, takeWaiting, type EventInput, type MirrorInput } from './input.js';
+import { goneStream, isEvent, isReply, keep, streamId, takeWaiting, type EventInput, type MirrorInput } from './input.js';
 
 /** An invite one holds. */
 export interface Invite {
@@ -28,22 +28,34 @@ export const emptyParty: PartyMirror = { party: null, invites: [], stale: false,
 const PARTY_EVENTS = eventsOf('party');
 type PartyEvent = Extract<EventInput, { ev: (typeof PARTY_EVENTS)[number] }>;
 
-/** One's party after `input`: party events and the replies that carry one's party or invites. */
+/** One's party after `input`: party events, the replies that carry one's party or invites, the invites of a user snapshot, and the party's stream gone. */
 export function reduceParty(s: PartyMirror, input: MirrorInput, me: string | undefined): PartyMirror {
   if (isEvent(input, ...PARTY_EVENTS)) return onPartyEvent(s, input, me);
-  if (isReply(input, 'party.current')) {
-    const known = new Map(s.invites.map((i) => [i.partyId, i]));
-    const invites = input.result.invites.map((i): Invite => {
-      const k = known.get(i.partyId);
-      return { ...i, seenAt: k?.seenAt ?? input.at, ...(k?.party && { party: k.party }) };
-    });
-    return enter({ ...s, invites }, input.result.party, input.at, me);
+  if (isReply(input, 'party.current')) return enter({ ...s, invites: invitesFrom(s, input.result.invites, input.at) }, input.result.party, input.at, me);
+  // The user stream resynced: the invites one holds are these (the party has a stream, and a snapshot, of its own).
+  if (isEvent(input, 'user.snapshot')) return { ...s, invites: invitesFrom(s, input.data.invites, input.at) };
+  const gone = goneStream(input);
+  if (gone !== undefined) {
+    const id = streamId(gone, 'party');
+    if (id === undefined) return s;
+    const kept = s.waiting.filter((w) => (w.data as { partyId?: string }).partyId !== id);
+    if (s.party?.id === id) return { ...s, party: null, stale: false, waiting: kept };
+    return kept.length === s.waiting.length ? s : { ...s, waiting: kept };
   }
   if (isReply(input, 'party.accept')) return enter(dropInvite(s, input.data.partyId), input.result.party, input.at, me);
   if (isReply(input, 'party.decline')) return dropInvite(s, input.data.partyId);
   if (isReply(input, 'party.invite')) return enter(s, input.result.party, input.at, me);
   if (isReply(input, 'party.leave')) return enter(s, null, input.at, me);
   return s;
+}
+
+/** The invites the server lists, keeping when this client first saw each (and the party it came with). */
+function invitesFrom(s: PartyMirror, listed: readonly { partyId: string; from: Invite['from']; expiresAt: number }[], at: number): Invite[] {
+  const known = new Map(s.invites.map((i) => [i.partyId, i]));
+  return listed.map((i): Invite => {
+    const k = known.get(i.partyId);
+    return { ...i, seenAt: k?.seenAt ?? at, ...(k?.party && { party: k.party }) };
+  });
 }
 
 function dropInvite(s: PartyMirror, partyId: string): PartyMirror {

@@ -27,7 +27,7 @@ const ACKED_KEEP = 500;
 const FRIEND_EVENTS = ['friends.changed', 'presence.changed', 'friends.profileChanged'] as const;
 type FriendEvent = Extract<EventInput, { ev: (typeof FRIEND_EVENTS)[number] }>;
 
-/** Friends, presence and mail after `input`. */
+/** Friends, presence and mail after `input` (user.snapshot brings the friends; its unacknowledged mail follows as mail.received). */
 export function reduceSocial(s: SocialMirror, input: MirrorInput): SocialMirror {
   if (isEvent(input, ...FRIEND_EVENTS)) return { ...s, friends: applyFriendEvent(s.friends, input), recent: keep(s.recent, input) };
   if (isReply(input, 'friends.list')) {
@@ -36,6 +36,9 @@ export function reduceSocial(s: SocialMirror, input: MirrorInput): SocialMirror 
     for (const e of s.recent) if (e.at >= input.sentAt) friends = applyFriendEvent(friends, e as FriendEvent)!;
     return { ...s, friends };
   }
+  // The user stream resynced: the friends as they are now. Events before it on that stream are older, so none is applied again;
+  // the ones after it follow on the same stream.
+  if (isEvent(input, 'user.snapshot')) return { ...s, friends: [...input.data.friends].sort(byName), recent: [] };
   if (isReply(input, 'friends.request', 'friends.accept')) return { ...s, friends: s.friends && upsert(s.friends, input.result.friend) };
   if (isReply(input, 'friends.unblock')) return { ...s, friends: s.friends && s.friends.filter((x) => x.userId !== input.data.userId) };
   if (isReply(input, 'presence.set')) return { ...s, activity: input.result.presence.activity };
