@@ -74,7 +74,7 @@ class NamedTypes {
     for (const [name, def] of Object.entries(isObj($defs) ? $defs : {})) {
       const known = this.defs.get(name);
       // A type read by the server (input) and written by it (output) may differ (defaults); one definition must serve both.
-      if (known && JSON.stringify(known) !== JSON.stringify(def)) {
+      if (known && JSON.stringify({ ...known, additionalProperties: undefined }) !== JSON.stringify({ ...(def as Json), additionalProperties: undefined })) {
         throw new Error(`type ${name} differs as ${this.io.get(name)} and as ${io}; give the two their own names`);
       }
       this.defs.set(name, def as Json);
@@ -453,7 +453,7 @@ function protocolMd(p: Protocol): string {
     fieldTable(def('ErrorReply')),
     '### Event (server → client)',
     'Pushed by the server. `seq` starts at 1 and increases by one per event within a session; `session.resume` uses it to replay what a client missed.',
-    '```json\n' + validExample(EventFrame, { ev: 'server.notice', seq: 1, data: { text: 'Maintenance at 02:00 UTC', at: 1767225600000 } }) + '\n```',
+    '```json\n' + validExample(EventFrame, { ev: 'server.notice', stream: 'user:u_1', offset: 1, epoch: 'n1a', data: { text: 'Maintenance at 02:00 UTC', at: 1767225600000 } }) + '\n```',
     fieldTable(def('EventFrame')),
     '### Order of replies',
     'Every request gets exactly one reply, matched by `re`, not by position. A connection runs its requests in two lanes, side by side, ' +
