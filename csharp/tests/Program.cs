@@ -9,7 +9,8 @@ using Newtonsoft.Json.Linq;
 /// <summary>
 /// The C# client's test program (run by test/csharp/csharp.test.ts):
 ///   mono FoyerTests.exe unit            checks against canned protocol frames, no server;
-///   mono FoyerTests.exe scenario URL    two clients against a live node.
+///   mono FoyerTests.exe scenario URL    two clients against a live node;
+///   mono FoyerTests.exe resume URL      one client against a scripted peer that plays canned frames (the test's).
 /// Prints one JSON object per line ({"step":…}); the last line is {"step":"done"} or {"step":"fail",…}.
 /// </summary>
 public static class Program
@@ -20,7 +21,8 @@ public static class Program
         {
             if (args.Length >= 1 && args[0] == "unit") Unit.Run();
             else if (args.Length >= 2 && args[0] == "scenario") Scenario.Run(args[1]).GetAwaiter().GetResult();
-            else throw new ArgumentException("usage: unit | scenario <ws-url>");
+            else if (args.Length >= 2 && args[0] == "resume") Scenario.Resume(args[1]).GetAwaiter().GetResult();
+            else throw new ArgumentException("usage: unit | scenario <ws-url> | resume <ws-url>");
             Out.Step("done");
             return 0;
         }
@@ -124,6 +126,46 @@ internal static class Scenario
             return e.CodeName;
         }
         throw new Exception("the call succeeded; a refusal was expected");
+    }
+
+    /// <summary>
+    /// Against the test's scripted peer: a login whose reply sets the user stream's
+    /// position, two events, a refused fire-and-forget request, a cut, and a resume
+    /// whose replay overlaps what arrived (the overlap must be dropped).
+    /// </summary>
+    public static async Task Resume(string url)
+    {
+        var c = NewClient(url);
+        var inbox = new Inbox(c);
+        var states = new List<string>();
+        var resumed = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        c.StateChanged += (s, _) => { lock (states) states.Add(s.ToString()); if (s == LobbyState.Resumed) resumed.TrySetResult(true); };
+        c.StreamChanged += (stream, state) => { lock (states) states.Add(stream + "=" + state); };
+        var refused = new TaskCompletionSource<FoyerException>(TaskCreationOptions.RunContinuationsAsynchronously);
+        c.Refused += (op, e) => refused.TrySetResult(e);
+        var notices = new List<string>();
+        var last = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        // The typed event, after EventReceived: wait on it so the list is complete.
+        c.ServerNotice += (e, f) => { lock (notices) notices.Add(e.Text); if (e.Text == "n6") last.TrySetResult(true); };
+        await c.ConnectAsync();
+        var login = await c.AuthGuestAsync(new AuthGuestRequest { Name = "Al" });
+        await inbox.Next(EventNames.ServerNotice, d => d.Value<string>("text") == "n4");
+        c.SendChat("game", "hello");
+        var e1 = await refused.Task;
+        await resumed.Task;
+        await last.Task;
+        var positions = c.Positions();
+        lock (notices) lock (states) Out.Step("resume", new JObject
+        {
+            { "userId", login.UserId },
+            { "refused", e1.CodeName },
+            { "refusedOp", e1.Op },
+            { "notices", new JArray(notices) },
+            { "states", new JArray(states) },
+            { "positions", JToken.FromObject(positions) },
+            { "gameGone", c.Mirror.Lists.Count },
+        });
+        await c.CloseAsync();
     }
 
     public static async Task Run(string url)

@@ -1,4 +1,7 @@
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { buildCsharp, runCsharp } from './build.js';
 
@@ -19,6 +22,54 @@ describe('the C# client', () => {
   it('handles canned protocol frames: positions, requests, replies, the mirror', async () => {
     const steps = stepsOf(await runCsharp(exe, ['unit'], 30_000));
     expect([...steps.keys()]).toEqual(['unit.positions', 'unit.requests', 'unit.replies', 'unit.mirror', 'done']);
+  });
+
+  it('resumes per stream over a real socket: positions from the login reply, a replay overlapping what arrived is dropped, a fire-and-forget refusal', async () => {
+    // A scripted peer speaking protocol version 2 with canned frames: the client's socket, reconnect and resume code, without a node.
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await once(wss, 'listening');
+    const seen: unknown[] = [];
+    let connections = 0;
+    const notice = (s: WebSocket, offset: number) =>
+      s.send(JSON.stringify({ ev: 'server.notice', stream: 'user:u1', offset, epoch: 'e1', data: { text: `n${offset}`, at: 1 } }));
+    wss.on('connection', (s, req) => {
+      const n = ++connections;
+      seen.push({ connection: n, url: req.url });
+      s.on('message', (raw) => {
+        const f = JSON.parse(String(raw));
+        seen.push(f);
+        if (n === 1 && f.op === 'auth.guest') {
+          s.send(JSON.stringify({ re: f.id, ok: true, data: { userId: 'u1', name: 'Al', token: 'tok1', expiresAt: Date.now() + 3_600_000, deviceSecret: 'x'.repeat(16), streams: [{ stream: 'user:u1', offset: 2, epoch: 'e1' }] } }));
+          notice(s, 3);
+          notice(s, 4);
+        } else if (n === 1 && f.op === 'chat.send') {
+          s.send(JSON.stringify({ re: null, ok: false, error: { code: 'NOT_IN_GAME', message: 'you are not in a game', op: 'chat.send' } }));
+          s.terminate(); // The cut: no close frame.
+        } else if (n === 2 && f.op === 'session.resume') {
+          s.send(JSON.stringify({ re: f.id, ok: true, data: { userId: 'u1', name: 'Al', expiresAt: Date.now() + 3_600_000, resumed: true, streams: [
+            { stream: 'user:u1', offset: 6, epoch: 'e1', state: 'resumed' },
+          ] } }));
+          for (const offset of [3, 4, 5, 6]) notice(s, offset); // 3 and 4 arrived before the cut.
+        }
+      });
+    });
+    try {
+      const steps = stepsOf(await runCsharp(exe, ['resume', `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`], 30_000));
+      const r = steps.get('resume')!;
+      expect(r).toMatchObject({ userId: 'u1', refused: 'NOT_IN_GAME', refusedOp: 'chat.send', notices: ['n3', 'n4', 'n5', 'n6'] });
+      expect(r.states).toEqual(['Connecting', 'Connected', 'Reconnecting', 'user:u1=resumed', 'Resumed']);
+      expect(r.positions).toEqual([{ stream: 'user:u1', offset: 6, epoch: 'e1' }]);
+      expect(seen).toEqual([
+        { connection: 1, url: '/?v=2' },
+        { id: 1, op: 'auth.guest', data: { name: 'Al' } },
+        { op: 'chat.send', data: { channel: 'game', text: 'hello' } },
+        { connection: 2, url: '/?v=2' },
+        { id: 2, op: 'session.resume', data: { token: 'tok1', streams: [{ stream: 'user:u1', offset: 4, epoch: 'e1' }] } },
+      ]);
+    } finally {
+      for (const c of wss.clients) c.terminate();
+      wss.close();
+    }
   });
 
   describe('against a live node', () => {
