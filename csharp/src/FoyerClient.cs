@@ -318,7 +318,7 @@ namespace Foyer
                 if (c != current) return;
                 if (e.Code == ErrorCode.TokenExpired || e.Code == ErrorCode.TokenInvalid) token = null;
                 c.Abort();
-                LostLocked(c, null, e, FinalLoginErrors.Contains(e.Code));
+                LostInfo(c, null, e, FinalLoginErrors.Contains(e.Code));
             };
             SendCall(c, call);
         }
@@ -372,11 +372,6 @@ namespace Foyer
         {
             lock (gate) LostInfo(c, close, error, final);
             dispatch.Flush();
-        }
-
-        private void LostLocked(Connection c, StateInfo close, FoyerException error, bool final)
-        {
-            LostInfo(c, close, error, final);
         }
 
         private void LostInfo(Connection c, StateInfo close, FoyerException error, bool final)
