@@ -38,6 +38,18 @@ export default defineConfig({
           hookTimeout: 90_000,
         },
       },
+      // The C# client (csharp/), built with Mono and run against an in-process node; once, on uws (the transports are covered above).
+      {
+        extends: true,
+        test: {
+          name: 'csharp',
+          include: ['test/csharp/**/*.test.ts'],
+          env: { FOYER_TRANSPORT: 'uws' },
+          globalSetup: ['test/csharp/globalSetup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
       // The lobby page in headless Chromium against an in-process node (uws only: the transports are covered above).
       {
         extends: true,

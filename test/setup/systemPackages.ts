@@ -14,6 +14,13 @@ export interface SystemPackage {
 
 export const CHROMIUM: SystemPackage = { pkg: 'chromium', bin: '/usr/bin/chromium', neededBy: 'the browser tests (test/e2e)' };
 
+/** Mono's C# compiler and runtime, and Newtonsoft.Json (its pkg-config file names the DLL), for the C# client's tests (test/csharp). */
+export const MONO: SystemPackage[] = [
+  { pkg: 'mono-mcs', bin: '/usr/bin/mcs', neededBy: 'the C# client tests (test/csharp)' },
+  { pkg: 'mono-devel', bin: '/usr/bin/mono', neededBy: 'the C# client tests (test/csharp)' },
+  { pkg: 'libnewtonsoft-json-cil-dev', bin: '/usr/lib/pkgconfig/newtonsoft-json.pc', neededBy: 'the C# client tests (test/csharp)' },
+];
+
 /** What the set-up may look at and do on this machine; tests pass their own. */
 export interface Host {
   exists(path: string): boolean;
