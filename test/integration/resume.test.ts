@@ -148,10 +148,10 @@ describe('resuming in a new client (a page reload)', () => {
 describe('session.resume on the wire', () => {
   it('answers resumed:false for a lastSeq from the future, and the connection is logged in', () =>
     withNode({}, async (t) => {
-      const a = new RawClient(`${t.url}/?v=1`);
+      const a = new RawClient(`${t.url}/?v=2`);
       const login = await a.request('auth.guest', { name: 'Nia' });
       a.close();
-      const b = new RawClient(`${t.url}/?v=1`);
+      const b = new RawClient(`${t.url}/?v=2`);
       const r = await b.request('session.resume', { token: login.data.token, lastSeq: 999 });
       expect(r.data).toMatchObject({ resumed: false, seq: 0, userId: login.data.userId });
       expect((await b.request('session.ping', {})).ok).toBe(true);
@@ -160,11 +160,11 @@ describe('session.resume on the wire', () => {
 
   it('a resume takes the session over from a connection that is still open', () =>
     withNode({}, async (t) => {
-      const a = new RawClient(`${t.url}/?v=1`);
+      const a = new RawClient(`${t.url}/?v=2`);
       const login = await a.request('auth.guest', { name: 'Oz' });
       await notify(t, login.data.userId, 'hi');
       await a.next((f) => f.ev === 'server.notice');
-      const b = new RawClient(`${t.url}/?v=1`);
+      const b = new RawClient(`${t.url}/?v=2`);
       const r = await b.request('session.resume', { token: login.data.token, lastSeq: 0 });
       expect(r.data).toMatchObject({ resumed: true, seq: 1 });
       const replayed = await b.next((f) => f.ev === 'server.notice');
@@ -177,7 +177,7 @@ describe('session.resume on the wire', () => {
 describe('acknowledged events', () => {
   /** A raw session that received three notices and acknowledged with `acks`, one request each, then lost its connection. */
   async function acked(t: TestNode, acks: number[]): Promise<string> {
-    const a = new RawClient(`${t.url}/?v=1`);
+    const a = new RawClient(`${t.url}/?v=2`);
     const login = await a.request('auth.guest', { name: 'Ack' });
     for (const text of ['one', 'two', 'three']) await notify(t, login.data.userId, text);
     await a.next((f) => f.seq === 3);
@@ -188,7 +188,7 @@ describe('acknowledged events', () => {
   }
 
   async function resume(t: TestNode, token: string, lastSeq: number) {
-    const b = new RawClient(`${t.url}/?v=1`);
+    const b = new RawClient(`${t.url}/?v=2`);
     const r = await b.request('session.resume', { token, lastSeq });
     return { b, data: r.data };
   }
