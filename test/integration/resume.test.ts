@@ -177,6 +177,7 @@ describe('resume after a lost connection', () => {
     await until(async () => (await t.admin('GET', '/admin/stats')).body.sessions === 0);
     proxy.block(false);
     await state(c, 'resynced');
+    expect([...states]).toEqual([[`user:${c.userId}`, 'resynced']]);
     // The old subscription is over, not half alive.
     await expect(c.call('games.unsubscribe', { subscriptionId: old.subscriptionId })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
     const other = await t.guest('Gus');
