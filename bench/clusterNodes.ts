@@ -136,7 +136,7 @@ export class NodeProcess {
     this.out = new Lines(options.keepLines ?? 2000);
   }
 
-  /** The WebSocket address for LobbyClient (the SDK adds `?v=1`). */
+  /** The WebSocket address for LobbyClient (the SDK adds `?v=2`). */
   get url(): string {
     return `ws://${this.host}:${this.port}/`;
   }

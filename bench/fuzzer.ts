@@ -18,7 +18,7 @@
  * connections the server closed.
  */
 import WebSocket from 'ws';
-import { ops } from '@foyer/shared';
+import { isRequest, ops } from '@foyer/shared';
 
 // ---- randomness: seeded, so a failure can be replayed ----
 
@@ -187,7 +187,6 @@ function plausible(r: Rng, key: string, known: Known): unknown {
     case 'side':
       return r.pick(['mage', 'A', null]);
     case 'level':
-    case 'lastSeq':
     case 'limit':
     case 'teamIndex':
     case 't':
@@ -204,6 +203,8 @@ function plausible(r: Rng, key: string, known: Known): unknown {
       return {};
     case 'ids':
       return [`m${r.int(1000)}`];
+    case 'streams':
+      return r.chance(0.5) ? [] : [{ stream: `user:${user()}`, offset: r.int(20), epoch: nastyString(r) }];
     case 'messages':
       return [{ to: [user()], body: 'hi', clientMsgId: `b${r.int(1_000_000)}` }];
     default:
@@ -218,8 +219,12 @@ function keysOf(op: string): string[] {
 }
 const OP_KEYS = new Map(OPS.map((op) => [op, keysOf(op)]));
 
-/** What reply a frame must get: to its id, or with `re: null`; `any` when a mutation may have changed the id. */
-export type Expect = number | null | 'any';
+/**
+ * What reply a frame must get: to its id, or with `re: null`; `any` when a
+ * mutation may have changed the id; `idless` for a request without id, which
+ * gets a reply (`re: null`, naming its op) only when refused.
+ */
+export type Expect = number | null | 'any' | 'idless';
 
 export interface Frame {
   text: string;
@@ -233,7 +238,38 @@ export interface Frame {
 export function frame(r: Rng, id: number, known: Known): Frame {
   for (;;) {
     const f = anyFrame(r, id, known);
-    if (Buffer.byteLength(f.text) <= MAX_FRAME_BYTES) return f;
+    if (Buffer.byteLength(f.text) > MAX_FRAME_BYTES) continue;
+    // Whatever branch made it: a frame the server reads as a request without id answers only if refused.
+    if (!f.binary && isIdless(f.text)) f.expect = 'idless';
+    return f;
+  }
+}
+
+/** The request id the server reads in a frame, if it reads one. */
+function idOf(text: string): number | undefined {
+  try {
+    const id = (JSON.parse(Buffer.from(text).toString()) as { id?: unknown } | null)?.id;
+    return typeof id === 'number' && Number.isInteger(id) && id >= 0 && id <= 2 ** 31 - 1 ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function opOf(text: string): string {
+  try {
+    return String((JSON.parse(Buffer.from(text).toString()) as { op?: unknown }).op);
+  } catch {
+    return '';
+  }
+}
+
+function isIdless(text: string): boolean {
+  try {
+    // As the server reads it: sending encodes to UTF-8, a lone surrogate becomes U+FFFD.
+    const parsed: unknown = JSON.parse(Buffer.from(text).toString());
+    return isRequest(parsed) && parsed.id === undefined;
+  } catch {
+    return false;
   }
 }
 
@@ -249,10 +285,11 @@ function anyFrame(r: Rng, id: number, known: Known): Frame {
       const k = keys.length && r.chance(0.7) ? r.pick(keys) : r.chance(0.3) ? r.pick(PROTO_KEYS) : nastyString(r);
       put(data, k, r.chance(0.4) ? nastyString(r) : hostile(r));
     }
-    const env: Record<string, unknown> = { id, op, data: r.chance(0.05) ? hostile(r) : data };
+    // Now and then fire-and-forget (no id), and now and then with a field the protocol does not know (v1's ack).
+    const env: Record<string, unknown> = r.chance(0.1) ? { op, data } : { id, op, data: r.chance(0.05) ? hostile(r) : data };
     if (r.chance(0.1)) env.ack = r.chance(0.5) ? r.int(100) : hostile(r);
     if (r.chance(0.05)) put(env, r.pick(PROTO_KEYS), hostile(r));
-    return { text: toJson(env), expect: id, op };
+    return { text: toJson(env), expect: 'id' in env ? id : 'idless', op };
   }
   if (roll < 68) {
     // A broken envelope: wrong id, op or shape.
@@ -317,7 +354,7 @@ export interface FuzzResult {
 interface Conn {
   ws: WebSocket;
   anon: boolean;
-  replies: { re: unknown; ok: boolean; error?: { code: string } }[];
+  replies: { re: unknown; ok: boolean; error?: { code: string; op?: string } }[];
   onReply?: () => void;
   closedBy?: number;
 }
@@ -342,7 +379,7 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzResult> {
   };
 
   async function open(anon: boolean): Promise<Conn> {
-    const ws = new WebSocket(`${opts.url.replace(/\/?$/, '/')}?v=1`);
+    const ws = new WebSocket(`${opts.url.replace(/\/?$/, '/')}?v=2`);
     const c: Conn = { ws, anon, replies: [] };
     ws.on('message', (data, isBinary) => {
       if (isBinary) return;
@@ -416,12 +453,14 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzResult> {
       if (result.samples.length < 20) result.samples.push(`connection closed by the server with ${c.closedBy} after: ${sent.map((f) => f.text.slice(0, 200)).join(' | ').slice(0, 2000)}`);
       return false;
     }
-    // Account for the window: each id-carrying frame exactly one reply to its id; the others one reply each with another re.
+    // Account for the window: each id-carrying frame exactly one reply to its id; a request without id at most one
+    // (a refusal naming its op); the others one reply each with another re.
     const replies = c.replies.filter((f) => f.re !== sentinel && f.re !== storageSentinel);
     c.replies.length = 0;
     const expected = new Set(sent.map((s) => s.expect));
     const byId = new Map<number, number>();
     let others = 0;
+    let refusedIdless = 0;
     let loggedIn = false;
     for (const f of replies) {
       if (f.error?.code === 'INTERNAL') {
@@ -434,16 +473,29 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzResult> {
         byId.set(f.re, (byId.get(f.re) ?? 0) + 1);
         if (f.ok && LOGIN_OPS.has(ops.get(f.re) ?? '')) loggedIn = true;
         learn((f as { data?: unknown }).data);
-      } else others++;
+      } else if (f.re === null && typeof f.error?.op === 'string') refusedIdless++;
+      else others++;
+    }
+    // A mutated frame whose id became another one of this window's: that id gets its reply too.
+    const twins = new Map<Expect, number>();
+    for (const f of sent) {
+      const twin = f.expect === 'any' ? idOf(f.text) : undefined;
+      if (twin !== undefined && expected.has(twin)) twins.set(twin, (twins.get(twin) ?? 0) + 1);
     }
     let expectOthers = 0;
+    let idless = 0;
     for (const s of sent) {
       if (typeof s.expect === 'number') {
         const n = byId.get(s.expect) ?? 0;
-        if (n === 0) result.missing++;
-        else if (n > 1) result.duplicate += n - 1;
-      } else expectOthers++;
+        const want = 1 + (twins.get(s.expect) ?? 0);
+        if (n < want) result.missing += want - n;
+        else if (n > want) result.duplicate += n - want;
+      } else if (s.expect === 'idless') idless++;
+      else if (!(s.expect === 'any' && expected.has(idOf(s.text) ?? -1))) expectOthers++;
     }
+    if (refusedIdless > idless) result.duplicate += refusedIdless - idless;
+    // A login without id may have succeeded silently: the connection is no longer anonymous.
+    if (sent.some((f) => f.expect === 'idless' && LOGIN_OPS.has(opOf(f.text)))) loggedIn = true;
     if (others > expectOthers) result.duplicate += others - expectOthers;
     else result.missing += expectOthers - others;
     // A fuzzed login made an anonymous connection a logged-in one: start a fresh anonymous one.

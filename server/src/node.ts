@@ -126,8 +126,9 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
   const mail = new MailService({ config, log, gateway, cluster, mail: mailStore });
   // The user stream's snapshot: what a session shows of the user's own state; unacknowledged mail follows it.
   gateway.snapshotter('user', async (s) => {
-    const list = await friends.list(s.userId);
+    // At once, as the snapshot's offset is taken: mail published after it is replayed, so the push must skip it.
     mail.resynced(s.userId);
+    const list = await friends.list(s.userId);
     return { ev: 'user.snapshot', data: { friends: list, invites: parties.current(s.userId).invites, ticket: matchmaking.current(s.userId) } };
   });
   registerProfileOps(registry, profiles, matchResults);

@@ -13,13 +13,14 @@ describe('cluster: a game server uses a session key through any node', () => {
     const [nodeA, nodeB, nodeC] = c.nodes;
     const ann = await c.guest(0, 'KeyAnn');
     const bob = await c.guest(1, 'KeyBob');
-    const ia = new Inbox(ann, ['game.started', 'game.playerUpdated']);
-    const ib = new Inbox(bob, ['game.started']);
+    const ia = new Inbox(ann, ['game.sessionKey', 'game.playerUpdated']);
+    const ib = new Inbox(bob, ['game.sessionKey']);
     const { game } = await ann.call('game.create', { name: 'Keyed', gameType: 'gsapi-cluster', maxPlayers: 2 });
     await bob.call('game.join', { gameId: game.id });
     await ann.call('game.start', {});
-    const [, started] = await Promise.all([ia.next('game.started'), ib.next('game.started')]);
-    const key = started.sessionKey!;
+    // Bob's key comes from node B, which holds his session and publishes it on his own stream.
+    const [, started] = await Promise.all([ia.next('game.sessionKey'), ib.next('game.sessionKey')]);
+    const key = started.sessionKey;
     const owner = await nodeA!.admin('GET', `/admin/games/${game.id}`);
     expect((owner.body as { ownerNode: string }).ownerNode).toBe(nodeA!.id);
 
@@ -37,7 +38,7 @@ describe('cluster: a game server uses a session key through any node', () => {
     await within(ia.next('game.playerUpdated', (d) => d.player.userId === bob.userId && d.player.confirmed), 5000, 'Ann sees Bob confirmed');
 
     // Two game servers racing for Ann's key through B and C: exactly one wins.
-    const annKey = (await ia.next('game.started')).sessionKey!;
+    const annKey = (await ia.next('game.sessionKey')).sessionKey;
     const race = await Promise.allSettled([viaB.useSessionKey(annKey), viaC.useSessionKey(annKey)]);
     expect(race.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     expect(race.find((r) => r.status === 'rejected')).toMatchObject({ reason: { status: 409, code: 'SESSION_KEY_USED' } });

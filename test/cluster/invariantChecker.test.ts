@@ -37,11 +37,12 @@ async function watched(inv: Invariants, name: string) {
   await c.connect();
   await c.call('auth.guest', { name });
   const ws = sockets.get(c.userId!)!;
-  let seq = 0;
+  // A fake node: every event on one stream, numbered in one epoch.
+  let offset = 0;
   return {
     c,
     async push(...evs: [string, unknown][]) {
-      for (const [ev, data] of evs) ws.send(JSON.stringify({ ev, seq: ++seq, data }));
+      for (const [ev, data] of evs) ws.send(JSON.stringify({ ev, stream: `user:${c.userId}`, offset: ++offset, epoch: 'e1', data }));
       await c.call('session.ping', {});
     },
   };

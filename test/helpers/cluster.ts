@@ -45,7 +45,7 @@ export class TestNode {
   get id(): string {
     return this.proc.id;
   }
-  /** ws://127.0.0.x:port/ (the SDK adds ?v=1). */
+  /** ws://127.0.0.x:port/ (the SDK adds ?v=2). */
   get url(): string {
     return this.proc.url;
   }

@@ -11,7 +11,7 @@ import type { LobbyClient, LobbyState } from '@foyer/client-sdk';
  * (nodes dying, Redis going away, drains):
  *
  * - a user is never in two games at once: from each user's own event stream
- *   (in seq order) and replies, entering a game while still in another one
+ *   (in order within each stream) and replies, entering a game while still in another one
  *   with no leave seen in between;
  * - a game never has more players than maxPlayers: in any game view or list
  *   summary, and in the roster a client keeps from a view plus the events
@@ -37,7 +37,8 @@ export interface Observation {
   node: string;
   kind: 'event' | 'reply' | 'error' | 'state';
   name: string;
-  seq?: number;
+  /** Event frames: `stream#offset`. */
+  position?: string;
   data: unknown;
 }
 
@@ -85,7 +86,7 @@ export class Invariants {
     this.watched.push(w);
     for (const ev of eventNames) {
       client.on(ev, (data, frame) => {
-        this.observe(w, 'event', ev, data, frame.seq);
+        this.observe(w, 'event', ev, data, `${frame.stream}#${frame.offset}`);
         try {
           this.onEvent(w, { ev, data } as Received);
         } catch (err) {
@@ -141,7 +142,7 @@ export class Invariants {
     return this.log
       .filter((o) => client === undefined || o.client === client)
       .slice(-n)
-      .map((o) => `+${o.at - t0}ms ${o.client}@${o.node.replace(/^ws:\/\//, '')} ${o.kind} ${o.name}${o.seq !== undefined ? ` #${o.seq}` : ''} ${short(o.data)}`)
+      .map((o) => `+${o.at - t0}ms ${o.client}@${o.node.replace(/^ws:\/\//, '')} ${o.kind} ${o.name}${o.position !== undefined ? ` ${o.position}` : ''} ${short(o.data)}`)
       .join('\n');
   }
 
@@ -313,7 +314,6 @@ export class Invariants {
   private roster(w: Watched, gameId: string, version: number, e: Received): void {
     const r = w.rosters.get(gameId);
     if (!r || version <= r.version) return;
-    // game.started: one per player, all with one version (the first one moves it).
     if (version !== r.version + 1) {
       w.rosters.delete(gameId); // a gap: unknown until the next full view
       return;
@@ -364,8 +364,8 @@ export class Invariants {
     this.violations.push(`[${w.label} on ${w.client.url}] ${what}`);
   }
 
-  private observe(w: Watched, kind: Observation['kind'], name: string, data: unknown, seq?: number): void {
-    this.log.push({ at: Date.now(), client: w.label, userId: w.me ?? w.client.userId, node: w.client.url, kind, name, ...(seq !== undefined ? { seq } : {}), data });
+  private observe(w: Watched, kind: Observation['kind'], name: string, data: unknown, position?: string): void {
+    this.log.push({ at: Date.now(), client: w.label, userId: w.me ?? w.client.userId, node: w.client.url, kind, name, ...(position !== undefined ? { position } : {}), data });
   }
 }
 

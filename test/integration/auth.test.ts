@@ -35,7 +35,7 @@ describe('login', () => {
 
   it('a token in the URL logs the connection in at connect', async () => {
     const a = await t.guest('Bea');
-    const raw = new RawClient(`${t.url}/?v=1&token=${encodeURIComponent(a.token!)}`);
+    const raw = new RawClient(`${t.url}/?v=2&token=${encodeURIComponent(a.token!)}`);
     await raw.opened;
     const pong = await raw.request('session.ping', { t: 1 });
     expect(pong.ok).toBe(true);
@@ -126,7 +126,8 @@ describe('protocol version and bad URL tokens', () => {
   afterAll(() => t.stop());
 
   it.each([
-    ['/?v=99', /version 99; server speaks 1-1/],
+    ['/?v=99', /version 99; server speaks 2-2/],
+    ['/?v=1', /version 1; server speaks 2-2/],
     ['/?v=0', /version 0/],
     ['/', /no version/],
   ])('closes %s with 4005 and a reason naming both versions', async (query, reason) => {
@@ -137,7 +138,7 @@ describe('protocol version and bad URL tokens', () => {
   });
 
   it('closes a connection whose URL token is invalid with 4008', async () => {
-    const raw = new RawClient(`${t.url}/?v=1&token=garbage`);
+    const raw = new RawClient(`${t.url}/?v=2&token=garbage`);
     expect((await raw.closed).code).toBe(4008);
   });
 });
@@ -146,7 +147,7 @@ describe('token expiry', () => {
   it('closes a connection with 4000 when its token expires, unless the client refreshed it', async () => {
     const t = await startTestNode({ tokenTtlMs: 1500 });
     try {
-      const raw = new RawClient(`${t.url}/?v=1`);
+      const raw = new RawClient(`${t.url}/?v=2`);
       await raw.opened;
       const login = await raw.request('auth.guest', { name: 'Ivy' });
       expect(login.ok).toBe(true);

@@ -27,15 +27,15 @@ describe('game-server API: session keys (GameServerApi against a live node)', ()
   });
   afterAll(() => t.stop());
 
-  /** A started game of `names.length` players, the first the owner; each player's key from game.started. */
+  /** A started game of `names.length` players, the first the owner; each player's key from game.sessionKey. */
   async function started(names: string[]): Promise<{ gameId: string; players: { c: LobbyClient; inbox: Inbox; key: string }[] }> {
     const clients = await Promise.all(names.map((n) => t.guest(n)));
-    const inboxes = clients.map((c) => new Inbox(c, ['game.started', 'game.playerUpdated', 'game.playerLeft']));
+    const inboxes = clients.map((c) => new Inbox(c, ['game.sessionKey', 'game.playerUpdated', 'game.playerLeft']));
     const { game } = await clients[0]!.call('game.create', { name: `${names[0]} room`, gameType: 'gsapi', maxPlayers: 4, teamSize: 2 });
     for (const c of clients.slice(1)) await c.call('game.join', { gameId: game.id });
     await clients[0]!.call('game.start', {});
-    const keys = await Promise.all(inboxes.map((i) => i.next('game.started')));
-    return { gameId: game.id, players: clients.map((c, i) => ({ c, inbox: inboxes[i]!, key: keys[i]!.sessionKey! })) };
+    const keys = await Promise.all(inboxes.map((i) => i.next('game.sessionKey')));
+    return { gameId: game.id, players: clients.map((c, i) => ({ c, inbox: inboxes[i]!, key: keys[i]!.sessionKey })) };
   }
 
   it('a key is used once: the answer names the player, game, team and slot; the player is confirmed; a second use is refused', async () => {

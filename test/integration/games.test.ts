@@ -171,12 +171,16 @@ describe('games', () => {
     await s.c.call('game.join', { gameId: game.id, spectate: true });
     const { confirmBy } = await a.c.call('game.start', {});
     expect(confirmBy).toBeGreaterThan(Date.now());
-    const [ka, kb, ks] = await Promise.all([a.inbox.next('game.started'), b.inbox.next('game.started'), s.inbox.next('game.started')]);
-    expect(ka.serverAddress).toBe('gs-1.example:7777');
+    // Everyone sees the start, with no key in it; each player gets their own key on their own stream, the spectator none.
+    const started = await Promise.all([a.inbox.next('game.started'), b.inbox.next('game.started'), s.inbox.next('game.started')]);
+    for (const st of started) expect(st).toEqual({ gameId: game.id, version: expect.any(Number), confirmBy });
+    const [ka, kb] = await Promise.all([a.inbox.next('game.sessionKey'), b.inbox.next('game.sessionKey')]);
+    expect(ka).toMatchObject({ gameId: game.id, serverAddress: 'gs-1.example:7777', confirmBy });
     expect(ka.sessionKey).toBeTruthy();
     expect(kb.sessionKey).toBeTruthy();
     expect(ka.sessionKey).not.toBe(kb.sessionKey);
-    expect(ks.sessionKey).toBeUndefined();
+    await settle(s);
+    expect(s.inbox.of('game.sessionKey')).toEqual([]);
     expect(await late.c.call('game.join', { gameId: game.id }).catch((e) => e.code)).toBe('GAME_IN_PROGRESS');
     expect(await b.c.call('game.confirm', { sessionKey: ka.sessionKey! }).catch((e) => e.code)).toBe('WRONG_SESSION_KEY');
     await b.c.call('game.confirm', { sessionKey: kb.sessionKey! });
@@ -268,8 +272,8 @@ describe('game timers and disconnects', () => {
       await settle(a);
       expect(a.inbox.of('game.started')).toEqual([]);
       await b.c.call('game.setReady', { ready: true });
-      const started = await a.inbox.next('game.started');
-      expect(started.sessionKey).toBeTruthy();
+      await a.inbox.next('game.started');
+      expect((await a.inbox.next('game.sessionKey')).sessionKey).toBeTruthy();
     } finally {
       await t.stop();
     }
@@ -282,7 +286,7 @@ describe('game timers and disconnects', () => {
       const { game } = await a.c.call('game.create', { name: 'Confirm', gameType: 'confirm' });
       await b.c.call('game.join', { gameId: game.id });
       await a.c.call('game.start', {});
-      const key = (await a.inbox.next('game.started')).sessionKey!;
+      const key = (await a.inbox.next('game.sessionKey')).sessionKey;
       await a.c.call('game.confirm', { sessionKey: key });
       const gone = await a.inbox.next('game.playerLeft', (d) => d.userId === b.id);
       expect(gone.reason).toBe('unconfirmed');

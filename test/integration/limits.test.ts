@@ -4,7 +4,7 @@ import { startProxy } from '../helpers/proxy.js';
 import { RawClient } from '../helpers/raw.js';
 
 async function loggedIn(t: TestNode, options = {}): Promise<RawClient> {
-  const raw = new RawClient(`${t.url}/?v=1`, options);
+  const raw = new RawClient(`${t.url}/?v=2`, options);
   const r = await raw.request('auth.guest', { name: 'Lim' });
   expect(r.ok).toBe(true);
   return raw;
@@ -57,7 +57,7 @@ describe('limits', () => {
 
   it('closes a connection that does not log in within authTimeoutMs with 4007', () =>
     withNode({ authTimeoutMs: 100 }, async (t) => {
-      const raw = new RawClient(`${t.url}/?v=1`);
+      const raw = new RawClient(`${t.url}/?v=2`);
       expect((await raw.closed).code).toBe(4007);
     }));
 
@@ -65,7 +65,7 @@ describe('limits', () => {
     withNode({ maxBufferedBytes: 64 * 1024 }, async (t) => {
       const proxy = await startProxy(t.node.port);
       try {
-        const reader = new RawClient(`ws://127.0.0.1:${proxy.port}/?v=1`);
+        const reader = new RawClient(`ws://127.0.0.1:${proxy.port}/?v=2`);
         const me = (await reader.request('auth.guest', { name: 'Slow' })).data.userId as string;
         proxy.stall();
         const text = 'y'.repeat(2000);

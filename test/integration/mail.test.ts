@@ -347,7 +347,7 @@ describe('mail delivery within one login', () => {
       sessions,
       nodeOf: () => undefined,
       onSession: (l: SessionListener) => void listeners.push(l),
-      deliver: (_to: unknown, _ev: string, data: { mail: MailMessage }) => void delivered.push(data.mail.id),
+      toUsers: (_to: unknown, _ev: string, data: { mail: MailMessage }) => void delivered.push(data.mail.id),
     } as unknown as Gateway;
     let inbox: MailMessage[] = [];
     let release = () => {};

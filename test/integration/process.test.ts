@@ -109,7 +109,7 @@ describe('the node as a process (what npm start runs)', () => {
       while (!(await fetch(`${url}/healthz`).then((r) => r.ok, () => false))) await new Promise((r) => setTimeout(r, 50));
       // Fill the pipe: every login writes a log line (debug); 600 of them are well over 64 KiB.
       for (let i = 0; i < 600; i++) {
-        const raw = new RawClient(`ws://127.0.0.1:${port}/?v=1`);
+        const raw = new RawClient(`ws://127.0.0.1:${port}/?v=2`);
         expect((await raw.request('auth.guest', { name: `Filler ${i}` })).ok).toBe(true);
         raw.close();
       }

@@ -49,8 +49,9 @@ class FakeConn {
   fail(re: number | null, code: string, message: string, issues?: unknown[]): void {
     this.ws.send(JSON.stringify({ re, ok: false, error: issues ? { code, message, issues } : { code, message } }));
   }
-  event(seq: number, text = `notice ${seq}`): void {
-    this.ws.send(JSON.stringify({ ev: 'server.notice', seq, data: { text, at: 1700000000000 } }));
+  /** A notice on the user's stream (epoch e1 unless told). */
+  event(offset: number, text = `notice ${offset}`, epoch = 'e1', ev = 'server.notice'): void {
+    this.ws.send(JSON.stringify({ ev, stream: 'user:u1', offset, epoch, data: { text, at: 1700000000000 } }));
   }
   close(code: number, reason = ''): void {
     this.ws.close(code, reason);
@@ -119,10 +120,10 @@ function recordStates(client: LobbyClient): LobbyState[] {
   return states;
 }
 
-/** seq of each delivered server.notice, in order. */
+/** The offset of each delivered server.notice, in order. */
 function notices(client: LobbyClient): Queue<number> {
   const q = new Queue<number>();
-  client.on('server.notice', (_data, frame) => q.push(frame.seq));
+  client.on('server.notice', (_data, frame) => q.push(frame.offset));
   return q;
 }
 
@@ -220,7 +221,7 @@ describe('LobbyClient', () => {
     expect(await next).toEqual({ t: 2, serverTime: 2 });
   });
 
-  it('delivers events once, in seq order, and drops duplicates', async () => {
+  it('delivers events once per stream position, drops duplicates, and takes a new epoch and a snapshot as they come', async () => {
     const { server, client } = await setup();
     const seqs = notices(client);
     const texts: string[] = [];
@@ -233,7 +234,20 @@ describe('LobbyClient', () => {
     conn.event(3);
     expect([await seqs.next(), await seqs.next(), await seqs.next()]).toEqual([1, 2, 3]);
     expect(texts).toEqual(['notice 1', 'notice 2', 'notice 3']);
-    expect(client.lastSeq).toBe(3);
+    expect(client.positions()).toEqual([{ stream: 'user:u1', offset: 3, epoch: 'e1' }]);
+    // Another epoch numbers anew: offset 1 there is new.
+    conn.event(1, 'renumbered', 'e2');
+    expect(await seqs.next()).toBe(1);
+    expect(client.positions()).toEqual([{ stream: 'user:u1', offset: 1, epoch: 'e2' }]);
+    // A snapshot stands for the state at its offset: it applies even at an offset already seen, and sets the position.
+    const snaps: number[] = [];
+    client.on('user.snapshot', (_d, f) => snaps.push(f.offset));
+    conn.event(1, 'snap', 'e2', 'user.snapshot');
+    conn.event(1, 'again', 'e2');
+    conn.event(3, 'after', 'e2');
+    expect(await seqs.next()).toBe(3);
+    expect(snaps).toEqual([1]);
+    expect(texts.slice(3)).toEqual(['renumbered', 'after']);
   });
 
   it('keeps delivering to other handlers when one throws, and unsubscribes', async () => {
@@ -259,14 +273,15 @@ describe('LobbyClient', () => {
     const conn = await loginAsGuest(server, client);
     conn.ws.send('not json');
     conn.ws.send('null');
-    conn.ws.send(JSON.stringify({ ev: 'server.notice', seq: 'x', data: {} }));
+    conn.ws.send(JSON.stringify({ ev: 'server.notice', stream: 'user:u1', offset: 'x', epoch: 'e1', data: {} }));
+    conn.ws.send(JSON.stringify({ ev: 'server.notice', offset: 1, epoch: 'e1', data: {} }));
     conn.fail(null, 'BAD_REQUEST', 'frame is not valid JSON');
     conn.event(1);
     expect(await seqs.next()).toBe(1);
     expect(client.state).toBe('connected');
   });
 
-  it('reconnects after 1001 and resumes from lastSeq; calls made meanwhile wait', async () => {
+  it('reconnects after 1001 and resumes from its positions; calls made meanwhile wait; stream states are told', async () => {
     const { server, client } = await setup();
     const seqs = notices(client);
     const conn = await loginAsGuest(server, client);
@@ -285,15 +300,22 @@ describe('LobbyClient', () => {
 
     const conn2 = await server.nextConn();
     const resume = await conn2.expect('session.resume');
-    expect(resume.data).toEqual({ token: 't1', lastSeq: 3 });
+    expect(resume.data).toEqual({ token: 't1', streams: [{ stream: 'user:u1', offset: 3, epoch: 'e1' }] });
     const resumed = nextState(client, 'resumed');
-    conn2.ok(resume.id, { userId: 'u1', name: 'Ann', token: 't2', expiresAt: Date.now() + HOUR, resumed: true, seq: 5 });
+    const told: [string, string][] = [];
+    client.onStream((stream, st) => told.push([stream, st]));
+    conn2.ok(resume.id, {
+      userId: 'u1', name: 'Ann', token: 't2', expiresAt: Date.now() + HOUR, resumed: true,
+      streams: [{ stream: 'user:u1', offset: 5, epoch: 'e1', state: 'resumed' }, { stream: 'game:g1', offset: 2, epoch: 'e9', state: 'gone' }],
+    });
     conn2.event(3); // already seen: must not be delivered again
     conn2.event(4);
     conn2.event(5);
     await resumed;
     expect(await seqs.next()).toBe(4);
     expect(await seqs.next()).toBe(5);
+    expect(told).toEqual([['user:u1', 'resumed'], ['game:g1', 'gone']]);
+    expect(client.positions()).toEqual([{ stream: 'user:u1', offset: 5, epoch: 'e1' }]);
     expect(client.token).toBe('t2');
 
     const ping = await conn2.expect('session.ping');
@@ -315,11 +337,11 @@ describe('LobbyClient', () => {
     const conn3 = await server.nextConn();
     const resume = await conn3.expect('session.resume');
     const resumed = nextState(client, 'resumed');
-    conn3.ok(resume.id, { userId: 'u1', name: 'Ann', expiresAt: Date.now() + HOUR, resumed: true, seq: 0 });
+    conn3.ok(resume.id, { userId: 'u1', name: 'Ann', expiresAt: Date.now() + HOUR, resumed: true, streams: [] });
     await resumed;
   });
 
-  it('resyncs when the server could not resume: lastSeq restarts', async () => {
+  it('resyncs when the server could not resume: positions start from the reply', async () => {
     const { server, client } = await setup();
     const seqs = notices(client);
     const conn = await loginAsGuest(server, client);
@@ -330,12 +352,12 @@ describe('LobbyClient', () => {
     conn.close(4006, 'heartbeat timeout');
     const conn2 = await server.nextConn();
     const resume = await conn2.expect('session.resume');
-    expect(resume.data).toEqual({ token: 't1', lastSeq: 2 });
+    expect(resume.data).toEqual({ token: 't1', streams: [{ stream: 'user:u1', offset: 2, epoch: 'e1' }] });
     const resynced = nextState(client, 'resynced');
-    conn2.ok(resume.id, { userId: 'u1', name: 'Ann', expiresAt: Date.now() + HOUR, resumed: false, seq: 0 });
+    conn2.ok(resume.id, { userId: 'u1', name: 'Ann', expiresAt: Date.now() + HOUR, resumed: false, streams: [{ stream: 'user:u1', offset: 0, epoch: 'e5', state: 'resynced' }] });
     await resynced;
-    expect(client.lastSeq).toBe(0);
-    conn2.event(1);
+    expect(client.positions()).toEqual([{ stream: 'user:u1', offset: 0, epoch: 'e5' }]);
+    conn2.event(1, 'fresh', 'e5');
     expect(await seqs.next()).toBe(1);
   });
 
@@ -459,10 +481,10 @@ describe('LobbyClient', () => {
     conn.close(1001, 'node gone');
     const conn3 = await s3.nextConn();
     const resume = await conn3.expect('session.resume');
-    expect(resume.data).toEqual({ token: 't1', lastSeq: 0 });
+    expect(resume.data).toEqual({ token: 't1', streams: [] });
     expect(conn3.url.searchParams.get('v')).toBe(String(PROTOCOL_VERSION));
     const resynced = nextState(client, 'resynced');
-    conn3.ok(resume.id, { userId: 'u1', name: 'Ann', expiresAt: Date.now() + HOUR, resumed: false, seq: 0 });
+    conn3.ok(resume.id, { userId: 'u1', name: 'Ann', expiresAt: Date.now() + HOUR, resumed: false, streams: [] });
     await resynced;
     expect(attempts).toEqual([1, 2]);
     expect(client.url).toBe(s3.url);
@@ -472,9 +494,9 @@ describe('LobbyClient', () => {
     conn3.close(4004, 'draining');
     const back = await s1.nextConn();
     const resume2 = await back.expect('session.resume');
-    expect(resume2.data).toEqual({ token: 't1', lastSeq: 0 });
+    expect(resume2.data).toEqual({ token: 't1', streams: [] });
     const resumed = nextState(client, 'resumed');
-    back.ok(resume2.id, { userId: 'u1', name: 'Ann', expiresAt: Date.now() + HOUR, resumed: true, seq: 0 });
+    back.ok(resume2.id, { userId: 'u1', name: 'Ann', expiresAt: Date.now() + HOUR, resumed: true, streams: [] });
     await resumed;
     expect(client.url).toBe(s1.url);
     const ping = client.call('session.ping', {});

@@ -378,7 +378,7 @@ describe('update', () => {
     const h = game({ maxPlayers: 3, startMode: 'auto' }, 'bob');
     for (const u of ['ann', 'bob']) h.ok({ type: 'setReady', by: who(u), ready: true });
     const d = h.ok({ type: 'update', by: who('ann'), changes: { maxPlayers: 2 } });
-    expect(d.events.map((e) => e.ev)).toEqual(['game.updated', 'game.started', 'game.started']);
+    expect(d.events.map((e) => e.ev)).toEqual(['game.updated', 'game.started']);
     expect(h.s.inProgress).toBe(true);
   });
 });
@@ -412,7 +412,7 @@ describe('setReady', () => {
     expect(h.s.inProgress).toBe(false);
     h.now += 5000;
     const d = h.ok({ type: 'setReady', by: who('bob'), ready: true });
-    expect(d.events.map((e) => e.ev)).toEqual(['game.playerUpdated', 'game.started', 'game.started']);
+    expect(d.events.map((e) => e.ev)).toEqual(['game.playerUpdated', 'game.started']);
     expect(d.timers).toEqual([
       { afterMs: rules.confirmTimeoutMs, command: { type: 'confirmDeadline' } },
       { afterMs: rules.maxDurationMs, command: { type: 'end', reason: 'maxDuration' } },
@@ -452,7 +452,7 @@ describe('start', () => {
     expect(h.refused({ type: 'start', by: who('ann') })).toBe('GAME_IN_PROGRESS');
   });
 
-  it('gives every player its own key and the server address, spectators neither; one version for the whole start', () => {
+  it('one game.started for everyone with no key in its data; every player\'s own key and the server address ride along for the replicas', () => {
     const h = game({}, 'bob');
     h.ok(h.join('cat', { spectate: true }));
     h.ok(h.join('dan', { spectate: true }));
@@ -461,9 +461,7 @@ describe('start', () => {
     const confirmBy = h.now + rules.confirmTimeoutMs;
     const common = { gameId: 'g1', version: 5, confirmBy };
     expect(d.events).toEqual([
-      { ev: 'game.started', to: ['ann'], startedAt: h.now, data: { ...common, sessionKey: 'g1.key1', serverAddress: rules.serverAddress } },
-      { ev: 'game.started', to: ['bob'], startedAt: h.now, data: { ...common, sessionKey: 'g1.key2', serverAddress: rules.serverAddress } },
-      { ev: 'game.started', to: ['cat', 'dan'], startedAt: h.now, data: common },
+      { ev: 'game.started', startedAt: h.now, data: common, keys: { ann: 'g1.key1', bob: 'g1.key2' }, serverAddress: rules.serverAddress },
     ]);
     expect(d.timers).toEqual([
       { afterMs: rules.confirmTimeoutMs, command: { type: 'confirmDeadline' } },
@@ -474,9 +472,11 @@ describe('start', () => {
     expect(viewOf(h.s)).not.toHaveProperty('sessionKeys');
   });
 
-  it('omits the spectator event when nobody watches', () => {
+  it('keys only the players, not the spectators', () => {
     const h = game({}, 'bob');
-    expect(h.ok({ type: 'start', by: who('ann') }).events.map((e) => e.ev === 'game.started' && e.to)).toEqual([['ann'], ['bob']]);
+    h.ok(h.join('cat', { spectate: true }));
+    const [started] = h.ok({ type: 'start', by: who('ann') }).events;
+    expect(started?.ev === 'game.started' && Object.keys(started.keys)).toEqual(['ann', 'bob']);
   });
 });
 

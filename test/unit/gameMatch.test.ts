@@ -15,8 +15,9 @@ describe('createMatch', () => {
     const view = viewOf(s!);
     expect(view).toMatchObject({ id: 'm1', inProgress: true, maxPlayers: 4, teamSize: 2, ownerId: 'a', confirmBy: 1100 });
     expect(view.players.map((x) => [x.userId, x.slot, x.teamIndex])).toEqual([['a', 1, 0], ['b', 2, 0], ['c', 3, 1], ['d', 4, 1]]);
-    const keys = d.events.filter((e) => e.ev === 'game.started').map((e) => e.ev === 'game.started' && e.data.sessionKey);
+    const keys = d.events.flatMap((e) => (e.ev === 'game.started' ? Object.values(e.keys) : []));
     expect(new Set(keys).size).toBe(4);
+    expect(Object.keys(s!.sessionKeys).sort()).toEqual(['a', 'b', 'c', 'd']);
     expect(d.timers.map((t) => t.command.type).sort()).toEqual(['confirmDeadline', 'end']);
     // Nobody can join a match game.
     const j = decideGame(s, { type: 'join', by: { userId: 'e', name: 'E' }, spectate: false, profile: { level: 1, rating: 1000 }, friendOfOwner: false }, ctx, rules);

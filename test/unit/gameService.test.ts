@@ -20,11 +20,17 @@ const PASSWORDS = ['pw-alpha-1', 'pw-beta-2'];
  * registry with validated data, deliveries land in a list.
  */
 function harness() {
-  const delivered: { users: readonly string[]; ev: string; data: unknown }[] = [];
+  // `to`: the stream an event was published on, or the users a personal one went to.
+  const delivered: { to: readonly string[]; ev: string; data: unknown }[] = [];
   const listeners: SessionListener[] = [];
   const gateway = {
-    deliverHere: (audience: { users: readonly string[] }, ev: string, data: unknown) => delivered.push({ users: audience.users, ev, data }),
-    deliverEncoded: (audience: { users: readonly string[] }, ev: string, encoded: string) => delivered.push({ users: audience.users, ev, data: JSON.parse(encoded) }),
+    publish: (stream: string, ev: string, data: unknown) => delivered.push({ to: [stream], ev, data }),
+    publishEncoded: (stream: string, ev: string, encoded: string) => delivered.push({ to: [stream], ev, data: JSON.parse(encoded) }),
+    toUsersHere: (users: readonly string[], ev: string, data: unknown) => delivered.push({ to: users, ev, data }),
+    subscribe: () => {},
+    unsubscribe: () => {},
+    snapshotter: () => {},
+    hub: { onDropped: () => {} },
     onSession: (l: SessionListener) => listeners.push(l),
   } as unknown as Gateway;
   const registry = new OpRegistry();

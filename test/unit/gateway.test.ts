@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TokenBucket } from '../../server/src/gateway/rateLimit.js';
-import { ReplayBuffer } from '../../server/src/gateway/replay.js';
+import { Stream } from '../../server/src/gateway/streams.js';
 
 describe('TokenBucket', () => {
   it('allows the burst at once, then refills at the rate', () => {
@@ -14,52 +14,51 @@ describe('TokenBucket', () => {
   });
 });
 
-describe('ReplayBuffer', () => {
-  it('replays what came after lastSeq', () => {
-    const r = new ReplayBuffer(10, 1000);
-    for (let s = 1; s <= 5; s++) r.push(s, `f${s}`);
-    expect(r.since(2, 5)).toEqual(['f3', 'f4', 'f5']);
-    expect(r.since(5, 5)).toEqual([]);
+/** A stream that published `frames` (offsets 1..n), keeping at most `maxFrames` / `maxBytes` of them. */
+function published(frames: string[], maxFrames: number, maxBytes: number): Stream {
+  const st = new Stream('user:u', 'e1');
+  for (const f of frames) {
+    st.offset++;
+    st.remember(f, maxFrames, maxBytes);
+  }
+  return st;
+}
+
+describe('Stream history', () => {
+  it('replays what came after a position of its epoch', () => {
+    const st = published(['f1', 'f2', 'f3', 'f4', 'f5'], 10, 1000);
+    expect(st.covers('e1', 2)).toBe(true);
+    expect(st.since(2)).toEqual(['f3', 'f4', 'f5']);
+    expect(st.since(5)).toEqual([]);
+    expect(st.covers('e1', 0)).toBe(true);
+    expect(st.since(0)).toEqual(['f1', 'f2', 'f3', 'f4', 'f5']);
   });
 
-  it('forgets acknowledged frames: a resume from the ack replays the rest, one from before it resyncs', () => {
-    const r = new ReplayBuffer(10, 1000);
-    for (let s = 1; s <= 5; s++) r.push(s, `f${s}`);
-    r.ack(3);
-    expect(r.since(3, 5)).toEqual(['f4', 'f5']);
-    expect(r.since(2, 5)).toBeUndefined();
-    r.ack(5);
-    expect(r.since(5, 5)).toEqual([]);
-    r.push(6, 'f6');
-    expect(r.since(5, 6)).toEqual(['f6']);
+  it('does not cover another epoch, a position ahead of it, or one whose frames were evicted', () => {
+    const st = published(['f1', 'f2', 'f3', 'f4', 'f5'], 3, 1000);
+    expect(st.covers('e2', 4)).toBe(false);
+    expect(st.covers('e1', 6)).toBe(false);
+    expect(st.covers('e1', 1)).toBe(false);
+    expect(st.covers('e1', 2)).toBe(true);
+    expect(st.since(2)).toEqual(['f3', 'f4', 'f5']);
   });
 
-  it('asks for a resync once the needed frames were evicted, or lastSeq is ahead', () => {
-    const r = new ReplayBuffer(3, 1000);
-    for (let s = 1; s <= 5; s++) r.push(s, `f${s}`);
-    expect(r.since(1, 5)).toBeUndefined();
-    expect(r.since(2, 5)).toEqual(['f3', 'f4', 'f5']);
-    expect(r.since(6, 5)).toBeUndefined();
+  it('is bounded by bytes as well as by count, and keeps no array while empty', () => {
+    const st = published(['aaaa', 'bbbb', 'cccc'], 100, 10);
+    expect(st.kept).toBe(2);
+    expect(st.since(1)).toEqual(['bbbb', 'cccc']);
+    expect(st.covers('e1', 0)).toBe(false);
+    expect(new Stream('user:v', 'e2').kept).toBe(0);
   });
 
-  it('is bounded by bytes as well as by count', () => {
-    const r = new ReplayBuffer(100, 10);
-    r.push(1, 'aaaa');
-    r.push(2, 'bbbb');
-    r.push(3, 'cccc');
-    expect(r.since(1, 3)).toEqual(['bbbb', 'cccc']);
-    expect(r.since(0, 3)).toBeUndefined();
-  });
-
-  it('never replays a gap: the result is complete or undefined (property)', () => {
+  it('never replays a gap: what it covers it replays completely (property)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 5, max: 200 }), fc.array(fc.string({ maxLength: 30 }), { maxLength: 300 }), fc.nat({ max: 320 }), (maxFrames, maxBytes, frames, lastSeq) => {
-        const r = new ReplayBuffer(maxFrames, maxBytes);
-        frames.forEach((f, i) => r.push(i + 1, `${i + 1}:${f}`));
-        const out = r.since(lastSeq, frames.length);
-        if (out === undefined) return;
-        expect(out.length).toBe(frames.length - lastSeq);
-        out.forEach((f, i) => expect(f.startsWith(`${lastSeq + i + 1}:`)).toBe(true));
+      fc.property(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 5, max: 200 }), fc.array(fc.string({ maxLength: 30 }), { maxLength: 300 }), fc.nat({ max: 320 }), (maxFrames, maxBytes, frames, from) => {
+        const st = published(frames.map((f, i) => `${i + 1}:${f}`), maxFrames, maxBytes);
+        if (!st.covers('e1', from)) return;
+        const out = st.since(from);
+        expect(out.length).toBe(frames.length - from);
+        out.forEach((f, i) => expect(f.startsWith(`${from + i + 1}:`)).toBe(true));
       }),
     );
   });

@@ -86,7 +86,7 @@ export class Dispatch {
   private failed(c: Connection, req: Request, started: number, err: unknown): void {
     const body = errorBody(err);
     if (body.code === 'INTERNAL') this.deps.log.error({ err, op: req.op }, 'handler failed');
-    c.reply(req.id, undefined, body, req.op.slice(0, 64));
+    c.reply(req.id, undefined, body, req.op);
     this.measure(req.op, body.code, started);
   }
 

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { EventName, GameFilter, GameSort, GameSummary, GameView, SessionKeyHolder } from '@foyer/shared';
+import type { GameFilter, GameSort, GameSummary, GameView, SessionKeyHolder } from '@foyer/shared';
 import type { Logger } from 'pino';
 import type { Cluster } from '../cluster/cluster.js';
 import { Entities } from '../cluster/entities.js';

@@ -102,8 +102,10 @@ export function createUwsTransport(uws: Uws, opts: TransportOptions): Transport 
     // uWS drops an oversize frame's connection without a close frame; a
     // margin lets us send 1009 like ws does, up to a hard cap that bounds memory.
     maxPayloadLength: opts.maxFrameBytes * 4,
-    // Above this uWS drops frames; the gateway disconnects the slow reader first.
-    maxBackpressure: opts.maxBufferedBytes * 2,
+    // Above this uWS drops frames; the gateway disconnects the slow reader first. Published frames reach the
+    // sockets as uWS drains its topics, a moment after the gateway looked: the margin keeps room for what a
+    // burst adds meanwhile, and for the close frame (4003) that must follow it.
+    maxBackpressure: opts.maxBufferedBytes * 2 + 1024 * 1024,
     idleTimeout: 0, // the gateway runs its own heartbeat, the same on both transports
     sendPingsAutomatically: false,
     compression: uws.DISABLED,
