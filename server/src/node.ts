@@ -88,7 +88,7 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
   let bus: Bus;
   if (config.redisUrl || config.redisCluster) {
     const redis = new RedisBus(config.redisCluster ? { cluster: config.redisCluster } : { url: config.redisUrl! }, log);
-    redis.connect().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'redis not reachable yet; retrying, not ready until then'));
+    void redis.connect(); // retries until Redis answers; the node is not ready until then
     bus = redis;
   } else bus = new LocalBus();
   const cluster = new Cluster(bus, { nodeId, prefix: config.redisPrefix, heartbeatMs: config.nodeHeartbeatMs, timeoutMs: config.nodeTimeoutMs, callTimeoutMs: config.clusterTimeoutMs }, log);

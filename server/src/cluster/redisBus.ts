@@ -79,13 +79,27 @@ export class RedisBus implements Bus {
       this.sub = new ChannelSubscriber(target.url, options, hooks);
     } else {
       this.sharded = true;
-      this.cmd = new Cluster(target.cluster, {
+      const retry = (times: number) => Math.min(50 * times, 500);
+      const cluster = new Cluster(target.cluster, {
         enableOfflineQueue: false,
         lazyConnect: true,
-        clusterRetryStrategy: (times: number) => Math.min(50 * times, 500),
+        clusterRetryStrategy: retry,
+        clusterNodeRetryStrategy: retry,
         redisOptions: { maxRetriesPerRequest: 0, connectTimeout: 2000 },
       });
-      this.sub = new ShardedSubscriber(this.cmd, options, hooks);
+      // A connection to every master at once, not on first use: ioredis retries a command sent to a connection
+      // still being made later, after the ones that follow it (one channel's order lost). Only once the cluster is
+      // ready: its ready check refuses a connection that is being made.
+      const eager = (node: Redis) => node.status === 'wait' && node.connect().catch(() => {});
+      cluster.on('+node', (node: Redis) => {
+        node.on('ready', () => this.report());
+        node.on('close', () => this.report());
+        if (cluster.status === 'ready') eager(node);
+      });
+      cluster.on('-node', () => this.report());
+      cluster.on('ready', () => cluster.nodes('master').forEach(eager));
+      this.cmd = cluster;
+      this.sub = new ShardedSubscriber(cluster, options, hooks);
     }
     this.cmd.on('error', (err: Error) => this.log.debug({ err: err.message, conn: 'cmd' }, 'redis error'));
     this.cmd.on('close', () => this.setCmdReady(false));
@@ -93,14 +107,27 @@ export class RedisBus implements Bus {
     this.cmd.on('ready', () => this.setCmdReady(true));
   }
 
-  /** Connects; resolves once up (rejects if the first connect fails). */
+  /** Connects (retrying for as long as it takes); resolves once up. */
   async connect(): Promise<void> {
-    await Promise.all([this.cmd.connect(), this.sub.connect()]);
-    await new Promise<void>((resolve) => (this.up ? resolve() : this.listeners.push(function once(up) { if (up) resolve(); })));
+    const up = new Promise<void>((resolve) => this.listeners.push((isUp) => isUp && resolve()));
+    // A failed first attempt is logged and retried like any later one (ioredis's connect() may
+    // settle late, or not at all, when its first attempt fails and a retry succeeds).
+    for (const conn of [this.cmd, this.sub]) {
+      conn.connect().catch((err: Error) => this.log.warn({ err: err.message }, 'redis not reachable yet; retrying'));
+    }
+    await (this.up ? Promise.resolve() : up);
   }
 
   get up(): boolean {
-    return this.cmdReady && this.sub.ready;
+    return this.cmdUp && this.sub.ready;
+  }
+
+  /** Commands go through: connected (on a Redis Cluster, to every master). */
+  private get cmdUp(): boolean {
+    if (!this.cmdReady) return false;
+    if (!this.sharded) return true;
+    const masters = (this.cmd as Cluster).nodes('master');
+    return masters.length > 0 && masters.every((m) => m.status === 'ready');
   }
 
   onStatus(fn: (up: boolean) => void): void {
@@ -172,7 +199,7 @@ export class RedisBus implements Bus {
   }
 
   private check(): void {
-    if (!this.cmdReady) throw new BusDown();
+    if (!this.cmdUp) throw new BusDown();
   }
 
   async close(): Promise<void> {

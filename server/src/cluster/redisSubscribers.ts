@@ -26,6 +26,28 @@ export interface SubscriberHooks {
 }
 
 /**
+ * `fn`, never twice at once: a call while it runs has it run once more
+ * afterwards (it may have missed that call's change) and waits for that.
+ */
+function serial(fn: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  let again = false;
+  const loop = async () => {
+    do {
+      again = false;
+      await fn();
+    } while (again);
+  };
+  return () => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    return (running = loop().finally(() => (running = undefined)));
+  };
+}
+
+/**
  * One connection that brings its subscriptions in line with `wanted`, again
  * after every connect: SUBSCRIBE, or SSUBSCRIBE for a shard of a Redis
  * Cluster (given the channels of the slots that shard serves).
@@ -33,8 +55,8 @@ export interface SubscriberHooks {
 class Connection {
   ready = false;
   private readonly subscribed = new Set<string>();
-  private syncing: Promise<void> | undefined;
-  private again = false;
+  /** Subscribes what is wanted and not subscribed, unsubscribes the reverse; then ready. */
+  readonly sync = serial(() => this.syncOnce());
 
   constructor(
     readonly redis: Redis,
@@ -55,42 +77,30 @@ class Connection {
     redis.on('moved', () => onMoved());
   }
 
-  /** Subscribes what is wanted and not subscribed, unsubscribes the reverse, until both agree; then ready. */
-  sync(): Promise<void> {
-    if (this.syncing) {
-      this.again = true;
-      return this.syncing;
+  private async syncOnce(): Promise<void> {
+    try {
+      if (this.redis.status !== 'ready') return;
+      const want = this.wanted();
+      const add = [...want].filter((c) => !this.subscribed.has(c));
+      const drop = [...this.subscribed].filter((c) => !want.has(c));
+      // One channel per command: on a Redis Cluster, channels of one SSUBSCRIBE must share a slot.
+      await Promise.all([
+        ...add.map(async (c) => {
+          await (this.sharded ? this.redis.ssubscribe(c) : this.redis.subscribe(c));
+          this.subscribed.add(c);
+        }),
+        ...drop.map(async (c) => {
+          this.subscribed.delete(c);
+          await (this.sharded ? this.redis.sunsubscribe(c) : this.redis.unsubscribe(c));
+        }),
+      ]);
+      this.setReady(this.redis.status === 'ready');
+    } catch (err) {
+      const message = (err as Error).message;
+      this.hooks.log.warn({ err: message }, 'redis subscribe failed; retrying');
+      if (/MOVED/.test(message)) this.onMoved();
+      else setTimeout(() => void this.sync(), 200).unref();
     }
-    return (this.syncing = (async () => {
-      try {
-        do {
-          this.again = false;
-          if (this.redis.status !== 'ready') return;
-          const want = this.wanted();
-          const add = [...want].filter((c) => !this.subscribed.has(c));
-          const drop = [...this.subscribed].filter((c) => !want.has(c));
-          // One channel per command: on a Redis Cluster, channels of one SSUBSCRIBE must share a slot.
-          await Promise.all([
-            ...add.map(async (c) => {
-              await (this.sharded ? this.redis.ssubscribe(c) : this.redis.subscribe(c));
-              this.subscribed.add(c);
-            }),
-            ...drop.map(async (c) => {
-              this.subscribed.delete(c);
-              await (this.sharded ? this.redis.sunsubscribe(c) : this.redis.unsubscribe(c));
-            }),
-          ]);
-        } while (this.again);
-        this.setReady(this.redis.status === 'ready');
-      } catch (err) {
-        const message = (err as Error).message;
-        this.hooks.log.warn({ err: message }, 'redis subscribe failed; retrying');
-        if (/MOVED/.test(message)) this.onMoved();
-        else setTimeout(() => void this.sync(), 200).unref();
-      } finally {
-        this.syncing = undefined;
-      }
-    })());
   }
 
   /** A shard's channels changed (its slots did). */
@@ -158,9 +168,9 @@ export class ShardedSubscriber implements Subscriber {
   private readonly shards = new Map<string, Connection>();
   /** Slot → "host:port" of its master; undefined until read. */
   private owners: string[] | undefined;
-  private mapping: Promise<void> | undefined;
-  private remapAgain = false;
   private closed = false;
+  /** Reads the slot map and moves connections and channels to match it. */
+  readonly remap = serial(() => this.remapOnce());
 
   constructor(
     private readonly cmd: Cluster,
@@ -182,43 +192,31 @@ export class ShardedSubscriber implements Subscriber {
     await Promise.all([...this.shards.values()].map((s) => s.sync()));
   }
 
-  /** Reads the slot map and moves connections and channels to match it. */
-  remap(): Promise<void> {
-    if (this.mapping) {
-      this.remapAgain = true;
-      return this.mapping;
-    }
-    return (this.mapping = (async () => {
-      try {
-        do {
-          this.remapAgain = false;
-          if (this.closed) return;
-          // Each range: [first slot, last slot, master [host, port, id], ...replicas].
-          const ranges = (await this.cmd.cluster('SLOTS')).map(([from, to, master]) => ({ from, to, master: `${master![0]}:${master![1]}` }));
-          const owners: string[] = new Array(16384);
-          for (const r of ranges) owners.fill(r.master, r.from, r.to + 1);
-          this.owners = owners;
-          const masters = new Set(ranges.map((r) => r.master));
-          for (const [key, shard] of this.shards) {
-            if (masters.has(key)) continue;
-            this.shards.delete(key);
-            shard.redis.disconnect();
-          }
-          for (const key of masters) {
-            const mine = () => new Set([...this.hooks.wanted].filter((c) => this.owners?.[slotOf(c)] === key));
-            const shard = this.shards.get(key);
-            if (shard) shard.assign(mine);
-            else this.addShard(key, mine);
-          }
-        } while (this.remapAgain);
-        this.hooks.onChange();
-      } catch (err) {
-        this.hooks.log.warn({ err: (err as Error).message }, 'reading the Redis Cluster slot map failed; retrying');
-        setTimeout(() => void this.remap(), 500).unref();
-      } finally {
-        this.mapping = undefined;
+  private async remapOnce(): Promise<void> {
+    if (this.closed) return;
+    try {
+      // Each range: [first slot, last slot, master [host, port, id], ...replicas].
+      const ranges = (await this.cmd.cluster('SLOTS')).map(([from, to, master]) => ({ from, to, master: `${master![0]}:${master![1]}` }));
+      const owners: string[] = new Array(16384);
+      for (const r of ranges) owners.fill(r.master, r.from, r.to + 1);
+      this.owners = owners;
+      const masters = new Set(ranges.map((r) => r.master));
+      for (const [key, shard] of this.shards) {
+        if (masters.has(key)) continue;
+        this.shards.delete(key);
+        shard.redis.disconnect();
       }
-    })());
+      for (const key of masters) {
+        const mine = () => new Set([...this.hooks.wanted].filter((c) => this.owners?.[slotOf(c)] === key));
+        const shard = this.shards.get(key);
+        if (shard) shard.assign(mine);
+        else this.addShard(key, mine);
+      }
+      this.hooks.onChange();
+    } catch (err) {
+      this.hooks.log.warn({ err: (err as Error).message }, 'reading the Redis Cluster slot map failed; retrying');
+      setTimeout(() => void this.remap(), 500).unref();
+    }
   }
 
   private addShard(key: string, wanted: () => ReadonlySet<string>): void {
