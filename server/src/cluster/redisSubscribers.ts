@@ -178,7 +178,16 @@ export class ShardedSubscriber implements Subscriber {
     private readonly hooks: SubscriberHooks,
   ) {
     cmd.on('ready', () => void this.remap());
+    // ioredis read the slot map again (a MOVED answer, a failover): follow it.
+    cmd.on('refresh', () => void this.remap());
+    // While a shard is unreachable, its slots may have gone to a replica that took over: ask again now and then.
+    this.watch = setInterval(() => {
+      if (!this.ready && cmd.status === 'ready') cmd.refreshSlotsCache();
+    }, 1000);
+    this.watch.unref();
   }
+
+  private readonly watch: NodeJS.Timeout;
 
   get ready(): boolean {
     return this.owners !== undefined && this.shards.size > 0 && [...this.shards.values()].every((s) => s.ready);
@@ -231,6 +240,7 @@ export class ShardedSubscriber implements Subscriber {
 
   close(): void {
     this.closed = true;
+    clearInterval(this.watch);
     for (const s of this.shards.values()) s.redis.disconnect();
   }
 }
