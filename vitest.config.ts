@@ -50,6 +50,21 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      // The same cluster tests with the nodes on a Redis Cluster (3 masters: sharded pub/sub, hash-tagged keys)
+      // instead of one Redis: test/setup/redisCluster.ts starts one for the run (or takes FOYER_TEST_REDIS_CLUSTER's).
+      // After the single-Redis run, so that no more than one file's nodes run at a time.
+      {
+        extends: true,
+        test: {
+          name: 'cluster-rc',
+          include: ['test/cluster/**/*.test.ts'],
+          globalSetup: ['test/setup/redisCluster.ts'],
+          fileParallelism: false,
+          sequence: { groupOrder: 2 },
+          testTimeout: 60_000,
+          hookTimeout: 90_000,
+        },
+      },
       // The lobby page in headless Chromium against an in-process node (uws only: the transports are covered above).
       {
         extends: true,

@@ -32,6 +32,22 @@ const DEFAULT_QUEUES = [
   { name: 'team', teams: 2, teamSize: 3 },
 ];
 
+/** `host:port,host:port`: seed nodes of a Redis Cluster (any few of its nodes; the rest is discovered). */
+const clusterNodes = optionalString.transform((raw, ctx) => {
+  if (raw === undefined) return undefined;
+  const nodes: { host: string; port: number }[] = [];
+  for (const item of raw.split(',').map((s) => s.trim())) {
+    const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/.exec(item);
+    const port = Number(m?.[2]);
+    if (!m || port < 1 || port > 65535) {
+      ctx.addIssue({ code: 'custom', message: `"${item}" is not host:port (a comma-separated list of seed nodes, e.g. 10.0.0.1:6379,10.0.0.2:6379)` });
+      return z.NEVER;
+    }
+    nodes.push({ host: m[1]!.replace(/^\[|\]$/g, ''), port });
+  }
+  return nodes;
+});
+
 /** Inline JSON or a file path; names must be unique. */
 const queuesSchema = z
   .union([z.string(), z.array(z.unknown())])
@@ -98,7 +114,8 @@ export const settings = {
   mailInboxMax: setting('FOYER_MAIL_INBOX_MAX', positive(100, 100_000), 'Unacknowledged messages one user may hold; a send beyond that fails for them with INBOX_FULL.'),
   mailTtlMs: setting('FOYER_MAIL_TTL_MS', z.coerce.number().int().min(1).max(365 * 86_400_000).default(30 * 86_400_000), 'How long a message waits to be acknowledged; after that it is never listed or delivered, and a periodic purge deletes it.'),
 
-  redisUrl: setting('REDIS_URL', optionalString, 'redis://… of the Redis server the nodes of a cluster share. Unset: this node runs alone with the in-process bus.', true),
+  redisUrl: setting('REDIS_URL', optionalString, 'redis://… of the Redis server the nodes of a cluster share (classic pub/sub). Unset, and FOYER_REDIS_CLUSTER unset too: this node runs alone with the in-process bus.', true),
+  redisCluster: setting('FOYER_REDIS_CLUSTER', clusterNodes, 'Seed nodes of a Redis Cluster the nodes of a cluster share instead of one Redis: `host:port,host:port` (a few of its nodes; the others are discovered). Keys are hash-tagged per entity and messages go through sharded pub/sub (Redis 7 or later). Set this or REDIS_URL, not both.'),
   redisPrefix: setting('FOYER_REDIS_PREFIX', z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/).default('foyer'), 'Prefix of every Redis key and channel of this cluster (several clusters can share one Redis).'),
   nodeHeartbeatMs: setting('FOYER_NODE_HEARTBEAT_MS', ms(1000), 'How often a node tells the cluster it is alive.'),
   nodeTimeoutMs: setting('FOYER_NODE_TIMEOUT_MS', ms(3000), 'A node not heard from for this long is dead: its games, parties and queues are taken over.'),
@@ -153,6 +170,9 @@ export function loadConfig(argv: readonly string[] = [], env: Record<string, str
   }
   if (problems.length) throw new ConfigError('invalid configuration:\n  ' + problems.join('\n  '));
   const config = out as Config;
+  if (config.redisUrl && config.redisCluster) {
+    throw new ConfigError('invalid configuration:\n  REDIS_URL and FOYER_REDIS_CLUSTER are both set: one Redis, or a Redis Cluster, not both');
+  }
   if (config.heartbeatTimeoutMs <= config.heartbeatIntervalMs) {
     throw new ConfigError('invalid configuration:\n  FOYER_HEARTBEAT_TIMEOUT_MS must be greater than FOYER_HEARTBEAT_INTERVAL_MS');
   }

@@ -86,9 +86,9 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
   const db = unlimited.limited(config.storageTimeoutMs);
   const accounts = new Accounts(db);
   let bus: Bus;
-  if (config.redisUrl) {
-    const redis = new RedisBus(config.redisUrl, log);
-    redis.connect().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'redis not reachable yet; retrying, not ready until then'));
+  if (config.redisUrl || config.redisCluster) {
+    const redis = new RedisBus(config.redisCluster ? { cluster: config.redisCluster } : { url: config.redisUrl! }, log);
+    void redis.connect(); // retries until Redis answers; the node is not ready until then
     bus = redis;
   } else bus = new LocalBus();
   const cluster = new Cluster(bus, { nodeId, prefix: config.redisPrefix, heartbeatMs: config.nodeHeartbeatMs, timeoutMs: config.nodeTimeoutMs, callTimeoutMs: config.clusterTimeoutMs }, log);
@@ -240,7 +240,7 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
     throw err;
   }
   listening = true;
-  log.info({ port, transport: transport.name, cluster: config.redisUrl ? config.redisPrefix : 'alone', config: redactedConfig(config) }, 'lobby node listening');
+  log.info({ port, transport: transport.name, cluster: config.redisUrl || config.redisCluster ? config.redisPrefix : 'alone', config: redactedConfig(config) }, 'lobby node listening');
 
   let stopping: Promise<void> | undefined;
   const node: LobbyNode = {

@@ -1,14 +1,28 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { GAME_EVENTS, Inbox } from '../helpers/events.js';
 import { RedisServer, errorCode, listedEverywhere, retrying, useCluster, within } from '../helpers/cluster.js';
+import { RedisCluster } from '../helpers/redisCluster.js';
 
-// A redis-server of this file's own: stopping it never touches the Redis other tests share.
+// A Redis of this file's own, so that an outage never touches the one other tests share: a
+// redis-server, or in the cluster-rc project a Redis Cluster of 3 masters, every one of them
+// killed at once and started again (with its slots, without its data).
+const onRedisCluster = inject('redisCluster') !== undefined;
 let redis: RedisServer | undefined;
+let redisCluster: RedisCluster | undefined;
+const outage = {
+  stop: async () => void (await (redisCluster ? redisCluster.stop() : redis!.stop('SIGKILL'))),
+  restart: () => (redisCluster ? redisCluster.start() : redis!.start()),
+};
 // Registered before the cluster's hooks, so it runs after the nodes are stopped.
 afterAll(async () => {
   await redis?.stop();
+  await redisCluster?.destroy();
 });
 const cluster = useCluster(async () => {
+  if (onRedisCluster) {
+    redisCluster = await RedisCluster.start(3);
+    return { redisCluster: redisCluster.seeds };
+  }
   redis = await RedisServer.start();
   return { redisUrl: redis.url };
 });
@@ -31,8 +45,8 @@ describe('cluster: Redis outage', () => {
     const before = await c.converged(watchers, 5000);
     expect(before.map((g) => g.id).sort()).toEqual([g1.id, g2.id].sort());
 
-    // Redis dies.
-    await redis!.stop('SIGKILL');
+    // Redis dies (every master of a Redis Cluster).
+    await outage.stop();
     await Promise.all(c.nodes.map((n) => n.waitNotReady(15_000)));
     for (const n of c.nodes) {
       expect(n.running, `${n.id} keeps running without Redis`).toBe(true);
@@ -49,7 +63,7 @@ describe('cluster: Redis outage', () => {
     expect((await b.call('game.current', {})).game?.id).toBe(g1.id);
 
     // Redis is back, empty: every node rejoins and resyncs.
-    await redis!.start();
+    await outage.restart();
     await Promise.all(c.nodes.map((n) => n.waitReady(20_000)));
     const after = await c.converged(watchers, 10_000);
     expect(after.map((g) => g.id).sort()).toEqual([g1.id, g2.id].sort());

@@ -2,12 +2,14 @@ import { LobbyClient, LobbyError, type LobbyClientOptions, type LobbyState, type
 import { afterAll, afterEach, beforeAll, inject } from 'vitest';
 import { ClusterProcs, NodeProcess, RedisServer, pollUntil, uniquePrefix, type ExitInfo } from '../../bench/clusterNodes.js';
 import { Invariants, converged } from './invariants.js';
+import { deleteClusterKeys } from './redisCluster.js';
 
 /**
  * Clusters of real node processes (server/dist/main.js: build first with
  * `npx tsc -b`) for the cluster tests: N nodes on 127.0.0.2… sharing the
  * run's Postgres database and a Redis (the local one, under a key and
- * channel prefix of their own, or a private redis-server), SDK clients
+ * channel prefix of their own, or a private redis-server) or, in the
+ * cluster-rc project, a Redis Cluster (test/setup/redisCluster.ts), SDK clients
  * spread over them that reconnect through every node's address, and the
  * invariant checker watching each client.
  */
@@ -103,8 +105,13 @@ export interface ClusterOptions {
   nodeEnv?: (i: number) => Record<string, string>;
   /** Extra flags of every node (`--drain`). */
   args?: string[];
-  /** Default REDIS_URL (the shared one). */
+  /** Default REDIS_URL (the shared one), unless on a Redis Cluster. */
   redisUrl?: string;
+  /**
+   * Seed nodes of a Redis Cluster (FOYER_REDIS_CLUSTER) instead of one Redis.
+   * Default: the cluster-rc project's (inject('redisCluster')) unless `redisUrl` is given.
+   */
+  redisCluster?: string;
   /** Default: inject('databaseUrl'), the run's own database. */
   databaseUrl?: string;
 }
@@ -113,6 +120,8 @@ export interface TestCluster {
   readonly nodes: TestNode[];
   readonly prefix: string;
   readonly redisUrl: string;
+  /** Seed nodes of the Redis Cluster the nodes share, when they share one instead of `redisUrl`. */
+  readonly redisCluster: string | undefined;
   readonly inv: Invariants;
   /** Every node's address, starting with `home`'s and going round: a client's `url` list. */
   urls(home: number): string[];
@@ -134,7 +143,10 @@ export interface TestCluster {
 
 export async function startCluster(opts: ClusterOptions = {}): Promise<TestCluster> {
   const prefix = uniquePrefix('foyertest');
-  const redisUrl = opts.redisUrl ?? REDIS_URL;
+  const redisCluster = opts.redisUrl ? undefined : (opts.redisCluster ?? inject('redisCluster'));
+  // On a Redis Cluster, `redisUrl` is one of its nodes (for the harness; the nodes get the seeds, and no REDIS_URL).
+  const redisUrl = redisCluster ? `redis://${redisCluster.split(',')[0]}` : (opts.redisUrl ?? REDIS_URL);
+  const busEnv: Record<string, string> = redisCluster ? { REDIS_URL: '', FOYER_REDIS_CLUSTER: redisCluster } : {};
   const procs = await ClusterProcs.start({
     nodes: opts.nodes ?? 3,
     redisUrl,
@@ -142,7 +154,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
     databaseUrl: opts.databaseUrl ?? inject('databaseUrl'),
     tokenSecret: TOKEN_SECRET,
     adminToken: ADMIN_TOKEN,
-    env: { ...TEST_ENV, ...opts.env },
+    env: { ...TEST_ENV, ...busEnv, ...opts.env },
     ...(opts.nodeEnv ? { nodeEnv: opts.nodeEnv } : {}),
     ...(opts.args ? { args: opts.args } : {}),
   });
@@ -167,6 +179,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
     nodes,
     prefix,
     redisUrl,
+    redisCluster,
     inv,
     urls,
     client,
@@ -191,6 +204,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
     async stop() {
       await Promise.all(clients.map((c) => c.close().catch(() => {})));
       await procs.stop();
+      if (redisCluster) await deleteClusterKeys(redisCluster, prefix).catch(() => 0);
     },
     logs: () => procs.logs(),
   };

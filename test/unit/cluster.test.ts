@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BusDown, LocalBus, LocalHub, type Bus } from '../../server/src/cluster/bus.js';
 import { Cluster } from '../../server/src/cluster/cluster.js';
 import { Entities, type EntitySpec } from '../../server/src/cluster/entities.js';
+import { Names } from '../../server/src/cluster/names.js';
 import { LobbyError } from '../../server/src/errors.js';
 
 /*
@@ -14,6 +15,7 @@ import { LobbyError } from '../../server/src/errors.js';
  */
 
 const PREFIX = 't';
+const names = new Names(PREFIX);
 const HEARTBEAT_MS = 25;
 const TIMEOUT_MS = 250;
 const CALL_TIMEOUT_MS = 300;
@@ -127,9 +129,23 @@ class TestBus implements Bus {
     return this.inner.cas(key, expect, next, ttlMs);
   }
 
-  async keys(prefix: string): Promise<string[]> {
+  async unsubscribe(channel: string): Promise<void> {
+    return this.inner.unsubscribe(channel);
+  }
+
+  async beat(set: string, member: string, value: string, ttlMs: number): Promise<void> {
     this.alive();
-    return this.inner.keys(prefix);
+    return this.inner.beat(set, member, value, ttlMs);
+  }
+
+  async members(set: string): Promise<Map<string, string>> {
+    this.alive();
+    return this.inner.members(set);
+  }
+
+  async leave(set: string, member: string): Promise<void> {
+    this.alive();
+    return this.inner.leave(set, member);
   }
 
   close(): Promise<void> {
@@ -215,7 +231,7 @@ async function epochOf(node: TestNode, id: string): Promise<number> {
 
 /** A batch on the wire exactly as `node` would cast it. */
 function publishAs(hub: LocalHub, from: string, kind: string, body: unknown): void {
-  new LocalBus(hub).publish(`${PREFIX}:all`, JSON.stringify({ t: 'cast', from, kind, body }));
+  new LocalBus(hub).publish(names.broadcast, JSON.stringify({ t: 'cast', from, kind, body }));
 }
 
 // ------------------------------------------------------------------ tests
@@ -473,11 +489,11 @@ describe('failover', () => {
     expect(heirNode.counters.owned()).toEqual(['x']);
     expect(other.counters.owned()).toEqual([]);
     expect(await epochOf(heirNode, 'x')).toBe(2);
-    expect(hub.read(`${PREFIX}:lease:counter:x`)).toBe(`${heir}:2`);
+    expect(hub.read(names.lease('counter:x'))).toBe(`${heir}:2`);
 
     // The other node cannot take it too: the lease moved from A:1 once.
     expect(await other.cluster.lease('counter:x', { owner: 'A', epoch: 1 }, { owner: other.id, epoch: 2 })).toBe(false);
-    expect(hub.read(`${PREFIX}:lease:counter:x`)).toBe(`${heir}:2`);
+    expect(hub.read(names.lease('counter:x'))).toBe(`${heir}:2`);
 
     // A, partitioned rather than dead, still thinks it owns x; its batch (epoch 1, next version) arrives late.
     publishAs(hub, 'A', 'counter.batch', { id: 'x', owner: 'A', epoch: 1, from: 2, to: 3, events: [{ type: 'added', n: 100, version: 3 }] });
@@ -512,7 +528,7 @@ describe('failover', () => {
     kill(heirNode);
     await until(() => last.counters.ownerOf('x') === last.id, `${last.id} to take x over`);
     expect(await epochOf(last, 'x')).toBe(3);
-    expect(hub.read(`${PREFIX}:lease:counter:x`)).toBe(`${last.id}:3`);
+    expect(hub.read(names.lease('counter:x'))).toBe(`${last.id}:3`);
     // Runs here now, with nothing lost.
     expect(await last.counters.exec('x', { type: 'add', n: 1 })).toBe(3);
     expect(last.counters.get('x')).toEqual({ id: 'x', version: 3, value: 3 });
@@ -521,7 +537,7 @@ describe('failover', () => {
   it('lease() moves a lease once from a given owner and epoch', async () => {
     const hub = new LocalHub();
     const [a, b, c] = await startCluster(hub, 'A', 'B', 'C');
-    const lease = `${PREFIX}:lease:counter:y`;
+    const lease = names.lease('counter:y');
 
     // Never written (the creator owns by birth): the first mover wins, the second is refused.
     expect(await b!.cluster.lease('counter:y', { owner: 'A', epoch: 1 }, { owner: 'B', epoch: 2 })).toBe(true);
@@ -605,10 +621,10 @@ describe('claim', () => {
     const heir = nodes[0]!.cluster.successor('queue:q1')!;
     for (const n of nodes) expect(n.cluster.successor('queue:q1')).toBe(heir);
     for (const n of nodes) if (n.id !== heir) expect(await queues.get(n.id)!.claim('q1')).toBe(false);
-    expect(hub.read(`${PREFIX}:lease:queue:q1`)).toBeNull();
+    expect(hub.read(names.lease('queue:q1'))).toBeNull();
     expect(await queues.get(heir)!.claim('q1')).toBe(true);
     expect(await queues.get(heir)!.claim('q1')).toBe(false); // once
-    expect(hub.read(`${PREFIX}:lease:queue:q1`)).toBe(`${heir}:1`);
+    expect(hub.read(names.lease('queue:q1'))).toBe(`${heir}:1`);
     await until(() => [...queues.values()].every((q) => q.ownerOf('q1') === heir), 'every node to follow the claim');
 
     const from = nodes.find((n) => n.id !== heir)!;
@@ -624,7 +640,7 @@ describe('claimLogin', () => {
   it('asks a live holder to let go and returns its answer; skips a dead one', async () => {
     const hub = new LocalHub();
     const [a, b] = await startCluster(hub, 'A', 'B');
-    const key = (u: string) => `${PREFIX}:login:${u}`;
+    const key = (u: string) => names.login(u);
 
     const nobody = vi.fn(async () => true);
     expect(await a!.cluster.claimLogin('u1', nobody)).toBe(false);

@@ -1,17 +1,28 @@
 /**
- * What the nodes of a cluster share: pub/sub channels and a few keys with
- * atomic compare-and-set (node liveness, leases, logins). Redis in a cluster
- * (redisBus.ts); `LocalBus` when a node runs alone, or for several nodes in
- * one process. The cluster logic above it is the same either way.
+ * What the nodes of a cluster share: pub/sub channels, a few keys with
+ * atomic compare-and-set (leases, logins), and the set of live nodes. Redis
+ * in a cluster (redisBus.ts: one Redis, or a Redis Cluster); `LocalBus` when
+ * a node runs alone, or for several nodes in one process. The cluster logic
+ * above it is the same either way.
+ *
+ * Names (names.ts) carry a hash tag per entity, so that on a Redis Cluster
+ * every key an operation touches, and every channel, has one slot.
  */
 export interface Bus {
   /** Whether messages and key operations go through now. */
   readonly up: boolean;
   /** Called when the bus comes up (first connect and every reconnect, subscriptions restored) or goes down. */
   onStatus(fn: (up: boolean) => void): void;
-  /** Fire and forget; messages of one publisher arrive in the order published. Throws BusDown when down. */
+  /**
+   * Fire and forget; the messages of one publisher on one channel arrive in
+   * the order published (on a Redis Cluster, channels of different shards
+   * are not ordered against each other). Throws BusDown when down.
+   */
   publish(channel: string, message: string): void;
+  /** Adds `fn` for `channel`; resolves once subscribed (or, while down, once registered: the bus comes up subscribed). */
   subscribe(channel: string, fn: (message: string) => void): Promise<void>;
+  /** Drops every handler this bus has for `channel`, and the subscription itself. */
+  unsubscribe(channel: string): Promise<void>;
   get(key: string): Promise<string | null>;
   set(key: string, value: string, ttlMs?: number): Promise<void>;
   /**
@@ -19,8 +30,15 @@ export interface Bus {
    * now (is absent, when `expect` is null). True when it did.
    */
   cas(key: string, expect: string | null, next: string | null, ttlMs?: number): Promise<boolean>;
-  /** Keys starting with `prefix`. */
-  keys(prefix: string): Promise<string[]>;
+  /**
+   * Records `member` of the set `set` with `value`, live for `ttlMs` from now
+   * (by the shared clock: Redis's time, not this machine's).
+   */
+  beat(set: string, member: string, value: string, ttlMs: number): Promise<void>;
+  /** The live members of `set` and their values (expired ones are pruned). One key: no scan of the keyspace. */
+  members(set: string): Promise<Map<string, string>>;
+  /** Removes `member` from `set` at once. */
+  leave(set: string, member: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -30,10 +48,11 @@ export class BusDown extends Error {
   }
 }
 
-/** Channels and keys of one process, shared by every LocalBus made on the same hub. */
+/** Channels, keys and member sets of one process, shared by every LocalBus made on the same hub. */
 export class LocalHub {
   readonly channels = new Map<string, Set<(message: string) => void>>();
   readonly keys = new Map<string, { value: string; expires: number }>();
+  readonly sets = new Map<string, Map<string, { value: string; expires: number }>>();
 
   read(key: string, now = Date.now()): string | null {
     const e = this.keys.get(key);
@@ -49,7 +68,7 @@ export class LocalHub {
 /** The in-process bus. Delivery is asynchronous, as through Redis, and in publish order. */
 export class LocalBus implements Bus {
   readonly up = true;
-  private readonly mine: [string, (message: string) => void][] = [];
+  private readonly mine = new Map<string, ((message: string) => void)[]>();
 
   constructor(private readonly hub = new LocalHub()) {}
 
@@ -65,7 +84,14 @@ export class LocalBus implements Bus {
     let set = this.hub.channels.get(channel);
     if (!set) this.hub.channels.set(channel, (set = new Set()));
     set.add(fn);
-    this.mine.push([channel, fn]);
+    this.mine.set(channel, [...(this.mine.get(channel) ?? []), fn]);
+  }
+
+  async unsubscribe(channel: string): Promise<void> {
+    const set = this.hub.channels.get(channel);
+    for (const fn of this.mine.get(channel) ?? []) set?.delete(fn);
+    if (set?.size === 0) this.hub.channels.delete(channel);
+    this.mine.delete(channel);
   }
 
   async get(key: string): Promise<string | null> {
@@ -83,11 +109,28 @@ export class LocalBus implements Bus {
     return true;
   }
 
-  async keys(prefix: string): Promise<string[]> {
-    return [...this.hub.keys.keys()].filter((k) => k.startsWith(prefix) && this.hub.read(k) !== null);
+  async beat(set: string, member: string, value: string, ttlMs: number): Promise<void> {
+    let s = this.hub.sets.get(set);
+    if (!s) this.hub.sets.set(set, (s = new Map()));
+    s.set(member, { value, expires: Date.now() + ttlMs });
+  }
+
+  async members(set: string): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    const s = this.hub.sets.get(set);
+    const now = Date.now();
+    for (const [member, e] of s ?? []) {
+      if (e.expires <= now) s!.delete(member);
+      else out.set(member, e.value);
+    }
+    return out;
+  }
+
+  async leave(set: string, member: string): Promise<void> {
+    this.hub.sets.get(set)?.delete(member);
   }
 
   async close(): Promise<void> {
-    for (const [channel, fn] of this.mine) this.hub.channels.get(channel)?.delete(fn);
+    for (const channel of [...this.mine.keys()]) await this.unsubscribe(channel);
   }
 }

@@ -3,6 +3,7 @@ import type { ErrorCode } from '@foyer/shared';
 import type { Logger } from 'pino';
 import { LobbyError } from '../errors.js';
 import { BusDown, type Bus } from './bus.js';
+import { Names } from './names.js';
 
 export interface ClusterOptions {
   nodeId: string;
@@ -42,6 +43,7 @@ type Handler = (body: never, from: string) => unknown;
  */
 export class Cluster {
   readonly nodeId: string;
+  private readonly names: Names;
   private readonly peers = new Map<string, { draining: boolean; lastSeen: number }>();
   private readonly handlers = new Map<string, Handler>();
   private readonly castHandlers = new Map<string, ((body: never, from: string) => void)[]>();
@@ -63,14 +65,14 @@ export class Cluster {
     private readonly log: Logger,
   ) {
     this.nodeId = opts.nodeId;
+    this.names = new Names(opts.prefix);
     this.handle('cluster.sync', () => Object.fromEntries([...this.syncables].map(([name, s]) => [name, s.export()])));
   }
 
   /** Subscribes, learns the other nodes, resyncs from them, and keeps heartbeating. */
   async start(): Promise<void> {
-    const { prefix } = this.opts;
-    await this.bus.subscribe(`${prefix}:all`, (m) => this.onMessage(m));
-    await this.bus.subscribe(`${prefix}:node:${this.nodeId}`, (m) => this.onMessage(m));
+    await this.bus.subscribe(this.names.broadcast, (m) => this.onMessage(m));
+    await this.bus.subscribe(this.names.node(this.nodeId), (m) => this.onMessage(m));
     this.bus.onStatus((up) => (up ? void this.rejoin() : this.onBusDown()));
     this.timer = setInterval(() => this.tick(), this.opts.heartbeatMs);
     this.timer.unref();
@@ -155,7 +157,7 @@ export class Cluster {
       }, this.opts.callTimeoutMs);
       this.pending.set(rid, { resolve: resolve as (v: unknown) => void, reject, timer, node });
       try {
-        this.send(`${this.opts.prefix}:node:${node}`, { t: 'req', from: this.nodeId, rid, kind, body });
+        this.send(this.names.node(node), { t: 'req', from: this.nodeId, rid, kind, body });
       } catch (err) {
         clearTimeout(timer);
         this.pending.delete(rid);
@@ -168,7 +170,7 @@ export class Cluster {
   cast(kind: string, body: unknown): void {
     if (!this.peers.size && !this.bus.up) return;
     try {
-      this.send(`${this.opts.prefix}:all`, { t: 'cast', from: this.nodeId, kind, body });
+      this.send(this.names.broadcast, { t: 'cast', from: this.nodeId, kind, body });
     } catch (err) {
       if (!(err instanceof LobbyError)) throw err;
     }
@@ -178,7 +180,7 @@ export class Cluster {
   tell(node: string, kind: string, body: unknown): void {
     if (node === this.nodeId) return void this.castHandlers.get(kind)?.forEach((fn) => fn(body as never, node));
     try {
-      this.send(`${this.opts.prefix}:node:${node}`, { t: 'cast', from: this.nodeId, kind, body });
+      this.send(this.names.node(node), { t: 'cast', from: this.nodeId, kind, body });
     } catch (err) {
       if (!(err instanceof LobbyError)) throw err;
     }
@@ -190,7 +192,7 @@ export class Cluster {
    * restart counts as held by whoever the caller believes holds it.
    */
   async lease(key: string, from: { owner: string; epoch: number }, to: { owner: string; epoch: number }): Promise<boolean> {
-    const k = `${this.opts.prefix}:lease:${key}`;
+    const k = this.names.lease(key);
     const next = `${to.owner}:${to.epoch}`;
     try {
       // A day: an entity lives no longer without being taken over or renewed, and stale keys expire.
@@ -208,7 +210,7 @@ export class Cluster {
    * down the login is local only: there is nobody to ask.
    */
   async claimLogin(userId: string, letGo: (node: string) => Promise<boolean>): Promise<boolean> {
-    const key = `${this.opts.prefix}:login:${userId}`;
+    const key = this.names.login(userId);
     if (!this.bus.up) return false;
     try {
       for (let attempt = 0; attempt < 5; attempt++) {
@@ -226,7 +228,7 @@ export class Cluster {
 
   /** Takes over the login record of a user whose node died, unless their session went on elsewhere meanwhile. */
   async takeLogin(userId: string, dead: string): Promise<boolean> {
-    const key = `${this.opts.prefix}:login:${userId}`;
+    const key = this.names.login(userId);
     try {
       return (await this.bus.cas(key, dead, this.nodeId)) || (await this.bus.cas(key, null, this.nodeId));
     } catch {
@@ -235,7 +237,7 @@ export class Cluster {
   }
 
   releaseLogin(userId: string): void {
-    if (this.bus.up) this.bus.cas(`${this.opts.prefix}:login:${userId}`, this.nodeId, null).catch(() => {});
+    if (this.bus.up) this.bus.cas(this.names.login(userId), this.nodeId, null).catch(() => {});
   }
 
   /** Draining: the node takes no new work; others stop choosing it as a successor. */
@@ -249,13 +251,13 @@ export class Cluster {
     this.stopped = true;
     clearInterval(this.timer);
     try {
-      // The key goes first: a node starting now must not wait for this one.
-      if (this.bus.up) await this.bus.cas(`${this.opts.prefix}:nodes:${this.nodeId}`, this.beatValue(), null);
+      // Membership goes first: a node starting now must not wait for this one.
+      if (this.bus.up) await this.bus.leave(this.names.members, this.nodeId);
     } catch {
       // it expires
     }
     try {
-      if (this.bus.up) this.send(`${this.opts.prefix}:all`, { t: 'bye', from: this.nodeId });
+      if (this.bus.up) this.send(this.names.broadcast, { t: 'bye', from: this.nodeId });
     } catch {
       // leaving anyway; the others notice the missing heartbeat
     }
@@ -277,10 +279,9 @@ export class Cluster {
 
   private beat(hello = false): void {
     if (!this.bus.up) return;
-    const { prefix, timeoutMs } = this.opts;
-    this.bus.set(`${prefix}:nodes:${this.nodeId}`, this.beatValue(), timeoutMs).catch(() => {});
+    this.bus.beat(this.names.members, this.nodeId, this.beatValue(), this.opts.timeoutMs).catch(() => {});
     try {
-      this.send(`${prefix}:all`, { t: 'beat', from: this.nodeId, draining: this.draining, ...(hello && { hello: true as const }) });
+      this.send(this.names.broadcast, { t: 'beat', from: this.nodeId, draining: this.draining, ...(hello && { hello: true as const }) });
     } catch {
       // down again; the next connect says hello
     }
@@ -321,13 +322,11 @@ export class Cluster {
     this.upSince = Date.now();
     return (this.syncing ??= (async () => {
       try {
-        const { prefix } = this.opts;
         const now = Date.now();
         for (const p of this.peers.values()) p.lastSeen = now;
-        for (const key of await this.bus.keys(`${prefix}:nodes:`)) {
-          const node = key.slice(`${prefix}:nodes:`.length);
+        for (const [node, value] of await this.bus.members(this.names.members)) {
           if (node === this.nodeId || this.peers.has(node)) continue;
-          const info = JSON.parse((await this.bus.get(key)) ?? '{}') as { draining?: boolean };
+          const info = JSON.parse(value) as { draining?: boolean };
           this.peers.set(node, { draining: !!info.draining, lastSeen: now });
         }
         this.beat(true);
@@ -416,7 +415,7 @@ export class Cluster {
       res = { t: 'res', from: this.nodeId, rid: w.rid, error };
     }
     try {
-      this.send(`${this.opts.prefix}:node:${w.from}`, res);
+      this.send(this.names.node(w.from), res);
     } catch {
       // the caller times out
     }

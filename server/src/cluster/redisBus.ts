@@ -1,6 +1,7 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { BusDown, type Bus } from './bus.js';
+import { ChannelSubscriber, ShardedSubscriber, type Subscriber } from './redisSubscribers.js';
 
 // Compare-and-set in one step: ARGV[1] expected ('' = absent), ARGV[2] next ('' = delete), ARGV[3] ttl ms (0 = none).
 const CAS = `
@@ -11,71 +12,134 @@ elseif ARGV[3] ~= '0' then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 else redis.call('SET', KEYS[1], ARGV[2]) end
 return 1`;
 
+// A member set is one hash: member -> "<expiry, Redis time in ms>|<value>". The hash itself expires
+// when no member has beaten for a whole ttl. ARGV: member, value, ttl ms.
+const NOW = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+const BEAT = `${NOW}
+local ttl = tonumber(ARGV[3])
+redis.call('HSET', KEYS[1], ARGV[1], string.format('%d', now + ttl) .. '|' .. ARGV[2])
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 1`;
+// The live members, as [member, value, member, value, ...]; expired ones are deleted on the way.
+const MEMBERS = `${NOW}
+local all = redis.call('HGETALL', KEYS[1])
+local out = {}
+for i = 1, #all, 2 do
+  local v = all[i + 1]
+  local sep = string.find(v, '|', 1, true)
+  if not sep or tonumber(string.sub(v, 1, sep - 1)) <= now then redis.call('HDEL', KEYS[1], all[i])
+  else out[#out + 1] = all[i]; out[#out + 1] = string.sub(v, sep + 1) end
+end
+return out`;
+
+/** Where the bus's Redis is: one server (`redis://…`), or the seed nodes of a Redis Cluster. */
+export type RedisTarget = { url: string } | { cluster: { host: string; port: number }[] };
+
 /**
- * The cluster bus on Redis (ioredis): one connection for commands and
- * publishing, one for subscriptions. Commands fail at once while Redis is
- * away (no offline queue: a caller must learn now, not when Redis is back);
- * both connections retry forever, and the bus reports itself up again only
- * once every channel is subscribed anew.
+ * The cluster bus on Redis (ioredis): one connection (or, on a Redis
+ * Cluster, one per master, managed by ioredis) for commands and publishing,
+ * and subscriptions apart (redisSubscribers.ts): classic pub/sub on one
+ * Redis, sharded pub/sub (SPUBLISH/SSUBSCRIBE) on a Redis Cluster. Commands
+ * fail at once while Redis is away (no offline queue: a caller must learn
+ * now, not when Redis is back); every connection retries forever, and the
+ * bus reports itself up again only once every channel is subscribed anew.
  */
 export class RedisBus implements Bus {
-  private readonly cmd: Redis;
-  private readonly sub: Redis;
+  private readonly cmd: Redis | Cluster;
+  private readonly sub: Subscriber;
+  private readonly sharded: boolean;
   private readonly handlers = new Map<string, ((message: string) => void)[]>();
+  /** The channels Redis is to be subscribed to: those with handlers. */
+  private readonly wanted = new Set<string>();
   private readonly listeners: ((up: boolean) => void)[] = [];
   private cmdReady = false;
-  private subReady = false;
   private reported = false;
   private closed = false;
 
-  constructor(url: string, private readonly log: Logger) {
-    const options = {
+  constructor(target: RedisTarget, private readonly log: Logger) {
+    const options: RedisOptions = {
       enableOfflineQueue: false,
       autoResubscribe: false,
       maxRetriesPerRequest: 0,
       lazyConnect: true,
       retryStrategy: (times: number) => Math.min(50 * times, 500),
     };
-    this.cmd = new Redis(url, options);
-    this.sub = new Redis(url, options);
-    for (const [conn, which] of [[this.cmd, 'cmd'], [this.sub, 'sub']] as const) {
-      conn.on('error', (err: Error) => this.log.debug({ err: err.message, conn: which }, 'redis error'));
-      conn.on('close', () => this.setReady(which, false));
+    const hooks = {
+      wanted: this.wanted,
+      onMessage: (channel: string, message: string) => {
+        for (const fn of this.handlers.get(channel) ?? []) fn(message);
+      },
+      onChange: () => this.report(),
+      log,
+    };
+    if ('url' in target) {
+      this.sharded = false;
+      this.cmd = new Redis(target.url, options);
+      this.sub = new ChannelSubscriber(target.url, options, hooks);
+    } else {
+      this.sharded = true;
+      const retry = (times: number) => Math.min(50 * times, 500);
+      const cluster = new Cluster(target.cluster, {
+        enableOfflineQueue: false,
+        lazyConnect: true,
+        clusterRetryStrategy: retry,
+        clusterNodeRetryStrategy: retry,
+        redisOptions: { maxRetriesPerRequest: 0, connectTimeout: 2000 },
+      });
+      // A connection to every master at once, not on first use: ioredis retries a command sent to a connection
+      // still being made later, after the ones that follow it (one channel's order lost). Only once the cluster is
+      // ready: its ready check refuses a connection that is being made.
+      const eager = (node: Redis) => node.status === 'wait' && node.connect().catch(() => {});
+      cluster.on('+node', (node: Redis) => {
+        node.on('ready', () => this.report());
+        node.on('close', () => this.report());
+        if (cluster.status === 'ready') eager(node);
+      });
+      cluster.on('-node', () => this.report());
+      cluster.on('ready', () => cluster.nodes('master').forEach(eager));
+      this.cmd = cluster;
+      this.sub = new ShardedSubscriber(cluster, options, hooks);
     }
-    this.cmd.on('ready', () => this.setReady('cmd', true));
-    this.sub.on('ready', () => void this.resubscribe());
-    this.sub.on('message', (channel: string, message: string) => {
-      for (const fn of this.handlers.get(channel) ?? []) fn(message);
-    });
+    this.cmd.on('error', (err: Error) => this.log.debug({ err: err.message, conn: 'cmd' }, 'redis error'));
+    this.cmd.on('close', () => this.setCmdReady(false));
+    this.cmd.on('end', () => this.setCmdReady(false));
+    this.cmd.on('ready', () => this.setCmdReady(true));
   }
 
-  /** Connects both; resolves once up (rejects if the first connect fails). */
+  /** Connects (retrying for as long as it takes); resolves once up. */
   async connect(): Promise<void> {
-    await Promise.all([this.cmd.connect(), this.sub.connect()]);
-    await new Promise<void>((resolve) => (this.up ? resolve() : this.listeners.push(function once(up) { if (up) resolve(); })));
+    const up = new Promise<void>((resolve) => this.listeners.push((isUp) => isUp && resolve()));
+    // A failed first attempt is logged and retried like any later one (ioredis's connect() may
+    // settle late, or not at all, when its first attempt fails and a retry succeeds).
+    for (const conn of [this.cmd, this.sub]) {
+      conn.connect().catch((err: Error) => this.log.warn({ err: err.message }, 'redis not reachable yet; retrying'));
+    }
+    await (this.up ? Promise.resolve() : up);
   }
 
   get up(): boolean {
-    return this.cmdReady && this.subReady;
+    return this.cmdUp && this.sub.ready;
+  }
+
+  /** Commands go through: connected (on a Redis Cluster, to every master). */
+  private get cmdUp(): boolean {
+    if (!this.cmdReady) return false;
+    if (!this.sharded) return true;
+    const masters = (this.cmd as Cluster).nodes('master');
+    return masters.length > 0 && masters.every((m) => m.status === 'ready');
   }
 
   onStatus(fn: (up: boolean) => void): void {
     this.listeners.push(fn);
   }
 
-  private async resubscribe(): Promise<void> {
-    try {
-      const channels = [...this.handlers.keys()];
-      if (channels.length) await this.sub.subscribe(...channels);
-      this.setReady('sub', true);
-    } catch (err) {
-      this.log.warn({ err }, 'redis resubscribe failed; retrying on the next reconnect');
-    }
+  private setCmdReady(ready: boolean): void {
+    this.cmdReady = ready;
+    this.report();
   }
 
-  private setReady(which: 'cmd' | 'sub', ready: boolean): void {
-    if (which === 'cmd') this.cmdReady = ready;
-    else this.subReady = ready;
+  private report(): void {
     if (this.closed || this.up === this.reported) return;
     this.reported = this.up;
     for (const fn of [...this.listeners]) fn(this.up);
@@ -83,14 +147,21 @@ export class RedisBus implements Bus {
 
   publish(channel: string, message: string): void {
     if (!this.up) throw new BusDown();
-    this.cmd.publish(channel, message).catch((err: Error) => this.log.warn({ err: err.message, channel }, 'redis publish failed'));
+    (this.sharded ? this.cmd.spublish(channel, message) : this.cmd.publish(channel, message)).catch((err: Error) => this.log.warn({ err: err.message, channel }, 'redis publish failed'));
   }
 
   async subscribe(channel: string, fn: (message: string) => void): Promise<void> {
     const list = this.handlers.get(channel);
     if (list) return void list.push(fn);
     this.handlers.set(channel, [fn]);
-    if (this.subReady) await this.sub.subscribe(channel);
+    this.wanted.add(channel);
+    await this.sub.sync();
+  }
+
+  async unsubscribe(channel: string): Promise<void> {
+    if (!this.handlers.delete(channel)) return;
+    this.wanted.delete(channel);
+    await this.sub.sync();
   }
 
   async get(key: string): Promise<string | null> {
@@ -109,25 +180,31 @@ export class RedisBus implements Bus {
     return (await this.cmd.eval(CAS, 1, key, expect ?? '', next ?? '', String(ttlMs ?? 0))) === 1;
   }
 
-  async keys(prefix: string): Promise<string[]> {
+  async beat(set: string, member: string, value: string, ttlMs: number): Promise<void> {
     this.check();
-    const out: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, batch] = await this.cmd.scan(cursor, 'MATCH', `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`, 'COUNT', 500);
-      cursor = next;
-      out.push(...batch);
-    } while (cursor !== '0');
+    await this.cmd.eval(BEAT, 1, set, member, value, String(ttlMs));
+  }
+
+  async members(set: string): Promise<Map<string, string>> {
+    this.check();
+    const flat = (await this.cmd.eval(MEMBERS, 1, set)) as string[];
+    const out = new Map<string, string>();
+    for (let i = 0; i < flat.length; i += 2) out.set(flat[i]!, flat[i + 1]!);
     return out;
   }
 
+  async leave(set: string, member: string): Promise<void> {
+    this.check();
+    await this.cmd.hdel(set, member);
+  }
+
   private check(): void {
-    if (!this.cmdReady) throw new BusDown();
+    if (!this.cmdUp) throw new BusDown();
   }
 
   async close(): Promise<void> {
     this.closed = true;
     this.cmd.disconnect();
-    this.sub.disconnect();
+    this.sub.close();
   }
 }

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomUUID, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { LobbyError } from '../errors.js';
+import { Batch } from './batch.js';
 import type { Db } from './db.js';
 
 const scrypt = (password: string, salt: Buffer, keylen: number, options: ScryptOptions) =>
@@ -79,6 +80,12 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return timingSafeEqual(got, expected);
 }
 
+interface NewGuest {
+  id: string;
+  name: string;
+  deviceKey: string;
+}
+
 const deviceKey = (secret: string) => createHash('sha256').update(secret).digest('hex');
 
 /** Display names are unique among named accounts, whatever their case. */
@@ -86,9 +93,41 @@ const nameKey = (name: string) => name.normalize('NFKC').toLowerCase();
 
 /** Accounts: guests that persist by a device secret, named accounts with a password, external subjects. */
 export class Accounts {
+  /** Logins read the account they just made or checked (standings): one statement per burst. */
+  private readonly gets = new Batch<string, Account | undefined>(
+    async (ids) => {
+      const r = await this.db.query<Row>(`select ${COLUMNS} from accounts where id = any($1::text[])`, [ids]);
+      const byId = new Map(r.rows.map((row) => [row.id, row]));
+      return ids.map((id) => {
+        const row = byId.get(id);
+        return row && fromRow(row);
+      });
+    },
+    { alone: (id) => this.getOne(id) },
+  );
+  /** New guests come in bursts (a game's players arriving): one multi-row insert per burst. */
+  private readonly guests = new Batch<NewGuest, Account>(
+    async (guests) => {
+      const r = await this.db.query<Row>(
+        `insert into accounts (id, kind, name, device_key, last_login_at)
+         select id, 'guest', name, device_key, now() from unnest($1::text[], $2::text[], $3::text[]) as g(id, name, device_key)
+         returning ${COLUMNS}`,
+        [guests.map((g) => g.id), guests.map((g) => g.name), guests.map((g) => g.deviceKey)],
+      );
+      const byId = new Map(r.rows.map((row) => [row.id, row]));
+      return guests.map((g) => fromRow(byId.get(g.id)!));
+    },
+    // A failed insert (a constraint) is tried again row by row: it fails only the guest it is about.
+    { alone: (g) => this.insertGuest(g) },
+  );
+
   constructor(private readonly db: Db) {}
 
-  async get(id: string): Promise<Account | undefined> {
+  get(id: string): Promise<Account | undefined> {
+    return this.gets.call(id);
+  }
+
+  private async getOne(id: string): Promise<Account | undefined> {
     const r = await this.db.query<Row>(`select ${COLUMNS} from accounts where id = $1`, [id]);
     return r.rows[0] && fromRow(r.rows[0]);
   }
@@ -101,12 +140,17 @@ export class Accounts {
   /** A new guest; the device secret is returned once and only its hash is kept. */
   async createGuest(name: string): Promise<{ account: Account; deviceSecret: string }> {
     const deviceSecret = randomBytes(32).toString('base64url');
+    const account = await this.guests.call({ id: randomUUID(), name, deviceKey: deviceKey(deviceSecret) });
+    return { account, deviceSecret };
+  }
+
+  private async insertGuest(g: NewGuest): Promise<Account> {
     const r = await this.db.query<Row>(`insert into accounts (id, kind, name, device_key, last_login_at) values ($1, 'guest', $2, $3, now()) returning ${COLUMNS}`, [
-      randomUUID(),
-      name,
-      deviceKey(deviceSecret),
+      g.id,
+      g.name,
+      g.deviceKey,
     ]);
-    return { account: fromRow(r.rows[0]!), deviceSecret };
+    return fromRow(r.rows[0]!);
   }
 
   async guestByDevice(deviceSecret: string): Promise<Account | undefined> {

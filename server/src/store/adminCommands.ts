@@ -1,3 +1,4 @@
+import { Batch, byCall } from './batch.js';
 import type { Db } from './db.js';
 
 /** A deferred admin command waiting for its player's next login. */
@@ -60,6 +61,19 @@ interface AuditDbRow {
 
 const COMMAND_COLUMNS = 'id, user_id, kind, args, issued_by, created_at, expires_at';
 
+/** One login's call: the user and the time it asks at. */
+interface UserCall {
+  userId: string;
+  now: number;
+}
+
+const userArrays = (calls: UserCall[]) => [calls.map((c) => c.userId), calls.map((c) => new Date(c.now).toISOString())];
+const prefixed = (table: string, columns: string) =>
+  columns
+    .split(', ')
+    .map((c) => `${table}.${c}`)
+    .join(', ');
+
 const commandOf = (r: CommandRow): PendingCommand => ({
   id: r.id,
   userId: r.user_id,
@@ -92,6 +106,32 @@ const auditOf = (r: AuditDbRow): AuditRow => ({
  * runs once; an expired one is never claimed.
  */
 export class AdminStore {
+  /** Every login drops the player's expired commands, then reads the pending ones: one statement each per burst of logins. */
+  private readonly dropping = new Batch<UserCall, PendingCommand[]>(
+    async (calls) => {
+      // A row is deleted once, however many calls of the batch name its user: it goes to one of them.
+      const r = await this.db.query<CommandRow & { i: number }>(
+        `delete from admin_commands c using unnest($1::text[], $2::timestamptz[]) with ordinality as u(user_id, now, i)
+          where c.user_id = u.user_id and c.expires_at <= u.now returning u.i::int as i, ${prefixed('c', COMMAND_COLUMNS)}`,
+        userArrays(calls),
+      );
+      return byCall(calls, r.rows).map((rows) => rows.map(commandOf));
+    },
+    { alone: (c) => this.dropExpiredOne(c) },
+  );
+  private readonly pendingLists = new Batch<UserCall, string[]>(
+    async (calls) => {
+      const r = await this.db.query<{ id: string; i: number }>(
+        `select u.i::int as i, c.id from unnest($1::text[], $2::timestamptz[]) with ordinality as u(user_id, now, i)
+           join admin_commands c on c.user_id = u.user_id and c.expires_at > u.now
+          order by u.i, c.seq`,
+        userArrays(calls),
+      );
+      return byCall(calls, r.rows).map((rows) => rows.map((x) => x.id));
+    },
+    { alone: (c) => this.pendingIdsOne(c) },
+  );
+
   constructor(private readonly db: Db) {}
 
   async defer(c: { id: string; userId: string; kind: string; args: unknown; issuedBy: string; expiresAt: number }): Promise<PendingCommand> {
@@ -111,7 +151,11 @@ export class AdminStore {
   }
 
   /** Ids of a user's unexpired pending commands, in the order they were issued. */
-  async pendingIds(userId: string, now = Date.now()): Promise<string[]> {
+  pendingIds(userId: string, now = Date.now()): Promise<string[]> {
+    return this.pendingLists.call({ userId, now });
+  }
+
+  private async pendingIdsOne({ userId, now }: UserCall): Promise<string[]> {
     const r = await this.db.query<{ id: string }>('select id from admin_commands where user_id = $1 and expires_at > $2 order by seq', [userId, new Date(now)]);
     return r.rows.map((x) => x.id);
   }
@@ -129,7 +173,11 @@ export class AdminStore {
   }
 
   /** Deletes a user's expired commands (never run) and returns them, for the audit. */
-  async dropExpired(userId: string, now = Date.now()): Promise<PendingCommand[]> {
+  dropExpired(userId: string, now = Date.now()): Promise<PendingCommand[]> {
+    return this.dropping.call({ userId, now });
+  }
+
+  private async dropExpiredOne({ userId, now }: UserCall): Promise<PendingCommand[]> {
     const r = await this.db.query<CommandRow>(`delete from admin_commands where user_id = $1 and expires_at <= $2 returning ${COMMAND_COLUMNS}`, [userId, new Date(now)]);
     return r.rows.map(commandOf);
   }

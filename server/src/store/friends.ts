@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { LobbyError } from '../errors.js';
+import { Batch, groupBy } from './batch.js';
 import type { Db } from './db.js';
 
 /** At most this many entries (friends, requests either way, blocks) in one user's list. */
@@ -43,16 +44,53 @@ const lockKey = (userId: string) => createHash('sha256').update(`friends:${userI
 
 type Tx = Db;
 
+/** A user's list from the rows of their pairs (oldest first, with the other side's name). */
+function entriesOf(userId: string, rows: (Row & { name: string })[]): FriendEntry[] {
+  const byOther = new Map<string, { name: string; rows: Row[] }>();
+  for (const row of rows) {
+    const other = row.user_id === userId ? row.other_id : row.user_id;
+    const e = byOther.get(other) ?? { name: row.name, rows: [] };
+    e.rows.push(row);
+    byOther.set(other, e);
+  }
+  return [...byOther].flatMap(([other, e]) => {
+    const v = viewOf(userId, other, e.rows);
+    return v ? [{ userId: other, name: e.name, ...v }] : [];
+  });
+}
+
 /**
  * Friendships, requests and blocks in Postgres. Every change runs in one
  * transaction holding both users' locks, and returns what each side should
  * be told; the caller pushes it and keeps its caches.
  */
 export class Friends {
+  /** Lists are read at login: one statement per burst of logins. */
+  private readonly lists = new Batch<string, FriendEntry[]>(
+    async (owners) => {
+      const r = await this.db.query<Row & { name: string; owner: string }>(
+        // Two index lookups per owner (its own rows, requests to it), as in listOne; a row is never both (user_id <> other_id).
+        `select p.owner, p.user_id, p.other_id, p.state, p.created_at, a.name
+           from (select o.owner, f.* from unnest($1::text[]) as o(owner) join friendships f on f.user_id = o.owner
+                 union all
+                 select o.owner, f.* from unnest($1::text[]) as o(owner) join friendships f on f.other_id = o.owner and f.state = 'requested') p
+           join accounts a on a.id = case when p.user_id = p.owner then p.other_id else p.user_id end
+          order by p.created_at, a.id`,
+        [[...new Set(owners)]],
+      );
+      return groupBy(owners, r.rows, (row) => row.owner).map((rows, i) => entriesOf(owners[i]!, rows));
+    },
+    { alone: (userId) => this.listOne(userId) },
+  );
+
   constructor(private readonly db: Db) {}
 
   /** A user's whole list: friends, requests both ways, and whom they blocked; oldest first. */
-  async list(userId: string): Promise<FriendEntry[]> {
+  list(userId: string): Promise<FriendEntry[]> {
+    return this.lists.call(userId);
+  }
+
+  private async listOne(userId: string): Promise<FriendEntry[]> {
     const r = await this.db.query<Row & { name: string }>(
       `select f.user_id, f.other_id, f.state, f.created_at, a.name
          from friendships f
@@ -61,17 +99,7 @@ export class Friends {
         order by f.created_at, a.id`,
       [userId],
     );
-    const byOther = new Map<string, { name: string; rows: Row[] }>();
-    for (const row of r.rows) {
-      const other = row.user_id === userId ? row.other_id : row.user_id;
-      const e = byOther.get(other) ?? { name: row.name, rows: [] };
-      e.rows.push(row);
-      byOther.set(other, e);
-    }
-    return [...byOther].flatMap(([other, e]) => {
-      const v = viewOf(userId, other, e.rows);
-      return v ? [{ userId: other, name: e.name, ...v }] : [];
-    });
+    return entriesOf(userId, r.rows);
   }
 
   /** How many friends a user has (admin views). */

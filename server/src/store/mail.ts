@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ErrorCode } from '@foyer/shared';
+import { Batch, byCall } from './batch.js';
 import type { Db } from './db.js';
 
 /** One stored message, as its recipient sees it (MailView). */
@@ -56,6 +57,12 @@ const fromRow = (r: Row): MailMessage => ({
   expiresAt: r.expires_at.getTime(),
 });
 
+interface ListCall {
+  recipient: string;
+  limit: number;
+  now: number;
+}
+
 // Per-recipient locks (two-key advisory locks: a space apart from the one-key migration lock).
 const LOCK_SPACE = 0x6d61696c; // "mail"
 const PURGE_BATCH = 5000;
@@ -68,6 +75,21 @@ const PURGE_BATCH = 5000;
  * returns the same ids — for as long as the message is stored.
  */
 export class Mail {
+  /** Inboxes are read at every login: one statement per burst of logins, each call with its own limit and time. */
+  private readonly lists = new Batch<ListCall, MailMessage[]>(
+    async (calls) => {
+      const r = await this.db.query<Row & { i: number }>(
+        `select u.i::int as i, m.*
+           from unnest($1::text[], $2::timestamptz[], $3::int[]) with ordinality as u(recipient, now, lim, i)
+           cross join lateral (select ${COLUMNS}, seq from mail where recipient = u.recipient and expires_at > u.now order by seq limit u.lim) m
+          order by u.i, m.seq`,
+        [calls.map((c) => c.recipient), calls.map((c) => new Date(c.now).toISOString()), calls.map((c) => c.limit)],
+      );
+      return byCall(calls, r.rows).map((rows) => rows.map(fromRow));
+    },
+    { alone: (c) => this.listOne(c) },
+  );
+
   constructor(
     private readonly db: Db,
     readonly options: MailOptions,
@@ -138,7 +160,11 @@ export class Mail {
   }
 
   /** The recipient's unexpired messages, oldest first. */
-  async list(recipient: string, limit: number, now = Date.now()): Promise<MailMessage[]> {
+  list(recipient: string, limit: number, now = Date.now()): Promise<MailMessage[]> {
+    return this.lists.call({ recipient, limit, now });
+  }
+
+  private async listOne({ recipient, limit, now }: ListCall): Promise<MailMessage[]> {
     const r = await this.db.query<Row>(`select ${COLUMNS} from mail where recipient = $1 and expires_at > $2 order by seq limit $3`, [
       recipient,
       new Date(now),

@@ -1,0 +1,35 @@
+/**
+ * Every Redis key and channel of a cluster, under its prefix. The part in
+ * braces is a Redis Cluster hash tag: it alone decides the slot, so each
+ * entity's keys (and each channel) live in one slot, scripts touch one slot,
+ * and entities spread over the shards. The prefix allows no braces (config),
+ * so the first `{` is always ours.
+ */
+export class Names {
+  constructor(readonly prefix: string) {}
+
+  /** Casts and heartbeats to every node. */
+  get broadcast(): string {
+    return `${this.prefix}:{all}`;
+  }
+
+  /** Calls and answers to one node. */
+  node(nodeId: string): string {
+    return `${this.prefix}:{node:${nodeId}}`;
+  }
+
+  /** The live nodes (a member set: one key, no scan). */
+  get members(): string {
+    return `${this.prefix}:{nodes}`;
+  }
+
+  /** Which node holds `userId`'s session. */
+  login(userId: string): string {
+    return `${this.prefix}:{user:${userId}}:login`;
+  }
+
+  /** The owner and fencing epoch of an entity (`game:<id>`, `party:<id>`, …). */
+  lease(entity: string): string {
+    return `${this.prefix}:{${entity}}:lease`;
+  }
+}

@@ -1,0 +1,190 @@
+import pino from 'pino';
+import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { BusDown } from '../../server/src/cluster/bus.js';
+import { Names } from '../../server/src/cluster/names.js';
+import { RedisBus, type RedisTarget } from '../../server/src/cluster/redisBus.js';
+import { slotOf } from '../../server/src/cluster/redisSubscribers.js';
+import { REDIS_URL, RedisServer, eventually, within } from '../helpers/cluster.js';
+import { deleteClusterKeys, parseSeeds, RedisCluster } from '../helpers/redisCluster.js';
+import { uniquePrefix } from '../../bench/clusterNodes.js';
+
+/*
+ * RedisBus against a real Redis: the shared one (project cluster), or the
+ * run's Redis Cluster of 3 masters (project cluster-rc: sharded pub/sub,
+ * one slot per entity). Each test uses a prefix of its own.
+ */
+
+const seeds = inject('redisCluster');
+const target: RedisTarget = seeds ? { cluster: parseSeeds(seeds) } : { url: REDIS_URL };
+const log = pino({ level: 'silent' });
+const buses: RedisBus[] = [];
+let prefix = uniquePrefix('foyertest');
+
+async function bus(at: RedisTarget = target): Promise<RedisBus> {
+  const b = new RedisBus(at, log);
+  buses.push(b);
+  await within(b.connect(), 10_000, 'the bus to come up');
+  return b;
+}
+
+/** The master ("host:port") serving `name`'s slot on the run's Redis Cluster. */
+async function masterOf(name: string): Promise<string> {
+  const r = new Redis(parseSeeds(seeds!)[0]!);
+  try {
+    const slot = slotOf(name);
+    const range = (await r.cluster('SLOTS')).find(([from, to]) => from <= slot && slot <= to)!;
+    return `${range[2]![0]}:${range[2]![1]}`;
+  } finally {
+    r.disconnect();
+  }
+}
+
+/** Messages a handler got, and a way to wait for one. */
+function inbox() {
+  const got: string[] = [];
+  return {
+    got,
+    fn: (m: string) => void got.push(m),
+    has: (m: string, what = `message ${m}`) => eventually(() => got.includes(m), 5000, what),
+  };
+}
+
+afterEach(async () => {
+  await Promise.all(buses.splice(0).map((b) => b.close()));
+  if (seeds) await deleteClusterKeys(seeds, prefix);
+  else {
+    const r = new Redis(REDIS_URL);
+    const keys = await r.keys(`${prefix}*`);
+    if (keys.length) await r.del(...keys);
+    r.disconnect();
+  }
+  prefix = uniquePrefix('foyertest');
+});
+
+describe(`RedisBus on ${seeds ? 'a Redis Cluster' : 'one Redis'}`, () => {
+  it('hashes names by their tag, as Redis Cluster does', async () => {
+    const names = new Names(prefix);
+    // Known values (CLUSTER KEYSLOT): the tag alone decides.
+    expect(slotOf('foo')).toBe(12182);
+    expect(slotOf('{user1000}.following')).toBe(slotOf('{user1000}.followers'));
+    expect(slotOf('a{}b')).toBe(slotOf('a{}b'));
+    expect(slotOf(names.login('u1'))).toBe(slotOf('user:u1'));
+    if (seeds) {
+      const [seed] = parseSeeds(seeds);
+      const r = new Redis(seed!);
+      try {
+        for (const name of [names.broadcast, names.node('n1'), names.members, names.login('Ann'), names.lease('game:g1'), 'a{}b', 'x{y']) {
+          expect(slotOf(name), name).toBe(await r.cluster('KEYSLOT', name));
+        }
+      } finally {
+        r.disconnect();
+      }
+    }
+  });
+
+  it('delivers on channels of every shard, in order per channel, to every subscriber, and stops after unsubscribe', async () => {
+    const names = new Names(prefix);
+    const [a, b] = [await bus(), await bus()];
+    // Enough node channels to land on every master of a 3-master cluster.
+    const channels = [names.broadcast, ...Array.from({ length: 12 }, (_, i) => names.node(`n${i}`))];
+    if (seeds) expect(new Set(await Promise.all(channels.map(masterOf))).size, 'masters serving the channels').toBe(3);
+    const inboxes = new Map(channels.map((c) => [c, inbox()]));
+    for (const c of channels) await b.subscribe(c, inboxes.get(c)!.fn);
+    const second = inbox();
+    await b.subscribe(names.broadcast, second.fn);
+    for (const c of channels) for (let i = 0; i < 5; i++) a.publish(c, `${c}#${i}`);
+    for (const c of channels) {
+      await inboxes.get(c)!.has(`${c}#4`, `the last message on ${c}`);
+      expect(inboxes.get(c)!.got).toEqual([0, 1, 2, 3, 4].map((i) => `${c}#${i}`));
+    }
+    await second.has(`${names.broadcast}#4`);
+
+    // Unsubscribed: nothing more arrives on that channel, the others go on.
+    const gone = names.node('n0');
+    await b.unsubscribe(gone);
+    a.publish(gone, 'after');
+    a.publish(names.broadcast, 'marker');
+    await inboxes.get(names.broadcast)!.has('marker');
+    // A message published before the marker by the same publisher, had it been delivered, would be there by now
+    // on one Redis; on a Redis Cluster its shard may differ, so give it the marker's round trip again.
+    a.publish(names.node('n1'), 'marker-1');
+    await inboxes.get(names.node('n1'))!.has('marker-1');
+    expect(inboxes.get(gone)!.got).not.toContain('after');
+    // And it can subscribe again.
+    await b.subscribe(gone, inboxes.get(gone)!.fn);
+    a.publish(gone, 'again');
+    await inboxes.get(gone)!.has('again');
+  });
+
+  it('compare-and-sets one key, with expiry', async () => {
+    const names = new Names(prefix);
+    const a = await bus();
+    const key = names.lease('game:g1');
+    expect(await a.cas(key, null, 'n1:1', 60_000)).toBe(true);
+    expect(await a.cas(key, null, 'n2:1', 60_000)).toBe(false);
+    expect(await a.cas(key, 'n2:1', 'n2:2', 60_000)).toBe(false);
+    expect(await a.cas(key, 'n1:1', 'n2:2', 60_000)).toBe(true);
+    expect(await a.get(key)).toBe('n2:2');
+    expect(await a.cas(key, 'n2:2', null)).toBe(true);
+    expect(await a.get(key)).toBeNull();
+    await a.set(names.login('u1'), 'n1', 50);
+    expect(await a.get(names.login('u1'))).toBe('n1');
+    await eventually(async () => (await a.get(names.login('u1'))) === null, 2000, 'the login key to expire');
+  });
+
+  it('keeps the live members of a set in one key: beats, expiry by Redis time, leave', async () => {
+    const names = new Names(prefix);
+    const [a, b] = [await bus(), await bus()];
+    await a.beat(names.members, 'n1', '{"draining":false}', 60_000);
+    await b.beat(names.members, 'n2', '{"draining":true}', 300);
+    expect(Object.fromEntries(await a.members(names.members))).toEqual({ n1: '{"draining":false}', n2: '{"draining":true}' });
+    // n2 stops beating: gone once its lifetime passed.
+    await eventually(async () => !(await b.members(names.members)).has('n2'), 3000, 'n2 to expire');
+    await a.leave(names.members, 'n1');
+    expect((await b.members(names.members)).size).toBe(0);
+  });
+});
+
+// A Redis of this file's own for the outage, so the shared one is never touched.
+let own: { target: RedisTarget; stop(): Promise<unknown>; start(): Promise<void>; destroy(): Promise<unknown> } | undefined;
+afterAll(async () => {
+  await own?.destroy();
+});
+
+describe(`RedisBus through an outage of ${seeds ? 'a whole Redis Cluster' : 'its Redis'}`, () => {
+  it('reports down, refuses at once while down, and comes back up subscribed', async () => {
+    if (seeds) {
+      const rc = await RedisCluster.start(3);
+      own = { target: { cluster: parseSeeds(rc.seeds) }, stop: () => rc.stop(), start: () => rc.start(), destroy: () => rc.destroy() };
+    } else {
+      const r = await RedisServer.start();
+      own = { target: { url: r.url }, stop: () => r.stop('SIGKILL'), start: () => r.start(), destroy: () => r.stop() };
+    }
+    const names = new Names(prefix);
+    const [a, b] = [await bus(own.target), await bus(own.target)];
+    const statuses: boolean[] = [];
+    b.onStatus((up) => statuses.push(up));
+    const channels = Array.from({ length: 6 }, (_, i) => names.node(`n${i}`));
+    const inboxes = channels.map(() => inbox());
+    for (const [i, c] of channels.entries()) await b.subscribe(c, inboxes[i]!.fn);
+
+    await own.stop();
+    await eventually(() => !a.up && !b.up, 10_000, 'both buses to see Redis gone');
+    expect(statuses).toEqual([false]);
+    expect(() => a.publish(channels[0]!, 'lost')).toThrow(BusDown);
+    await expect(a.get(names.login('u1'))).rejects.toThrow();
+    // A channel subscribed while down is subscribed when Redis is back.
+    const late = inbox();
+    await b.subscribe(names.broadcast, late.fn);
+
+    await own.start();
+    await eventually(() => a.up && b.up, 20_000, 'both buses up again');
+    expect(statuses).toEqual([false, true]);
+    for (const [i, c] of channels.entries()) a.publish(c, `back ${i}`);
+    a.publish(names.broadcast, 'late');
+    for (const [i, box] of inboxes.entries()) await box.has(`back ${i}`, `the message on ${channels[i]} after the outage`);
+    await late.has('late');
+    expect(await a.cas(names.lease('game:g1'), null, 'n1:1')).toBe(true);
+  });
+});
