@@ -68,6 +68,15 @@ describe('game', () => {
     expect(s.game?.players).toHaveLength(1);
   });
 
+  it('a join reply says whether one plays or watches by the game it carries, not by what was asked for', () => {
+    const played = gameView('g1', 3);
+    const asked = { gameId: 'g1', spectate: true } as OpData<'game.join'>;
+    // A player asking to watch their own game stays a player: the join changed nothing.
+    expect(reduceGame(emptyGame, reply('game.join', asked, { game: played }), 'me')).toMatchObject({ game: { id: 'g1' }, spectating: false });
+    const watched = { ...gameView('g1', 4, [player('bob', 1)]), spectators: [{ userId: 'me', name: 'me' }] };
+    expect(reduceGame(emptyGame, reply('game.join', asked, { game: watched }), 'me')).toMatchObject({ spectating: true });
+  });
+
   it('an older snapshot does not undo newer events', () => {
     let s = inGame(3);
     s = reduceGame(s, ev('game.playerJoined', { gameId: 'g1', version: 4, player: player('bob', 2) }), 'me');

@@ -36,11 +36,7 @@ export function reduceGame(s: GameMirror, input: MirrorInput, me: string | undef
     const { gameId, sessionKey, serverAddress } = input.data;
     return { ...s, startKey: { gameId, sessionKey, serverAddress } };
   }
-  if (isEvent(input, 'game.snapshot')) {
-    const view = input.data.game;
-    const spectating = !view.players.some((p) => p.userId === me) && view.spectators.some((p) => p.userId === me);
-    return enter(s, view, spectating, input.at, me);
-  }
+  if (isEvent(input, 'game.snapshot')) return enter(s, input.data.game, watching(input.data.game, me), input.at, me);
   if (isEvent(input, 'mm.status')) {
     const t = input.data;
     if (t.status !== 'ready' || !t.gameId) return s;
@@ -55,7 +51,8 @@ export function reduceGame(s: GameMirror, input: MirrorInput, me: string | undef
   }
   if (isReply(input, 'game.current')) return enter(s, input.result.game, input.result.spectating, input.at, me);
   if (isReply(input, 'game.create', 'games.quickJoin')) return enter(s, input.result.game, false, input.at, me);
-  if (isReply(input, 'game.join')) return enter(s, input.result.game, input.data.spectate === true, input.at, me);
+  // Not what was asked for: a player asking to watch the game they play in stays a player (the join changes nothing).
+  if (isReply(input, 'game.join')) return enter(s, input.result.game, watching(input.result.game, me), input.at, me);
   if (isReply(input, 'game.leave')) return enter(s, null, false, input.at, me);
   const gone = goneStream(input);
   if (gone !== undefined) {
@@ -63,6 +60,11 @@ export function reduceGame(s: GameMirror, input: MirrorInput, me: string | undef
     return id === undefined ? s : dropGame(s, id);
   }
   return s;
+}
+
+/** Whether `me` watches `view` rather than plays in it. */
+function watching(view: GameView, me: string | undefined): boolean {
+  return !view.players.some((p) => p.userId === me) && view.spectators.some((p) => p.userId === me);
 }
 
 /** The session no longer receives the game `id`: it, its key and the events kept for it go. */
