@@ -87,11 +87,21 @@ export class LobbyMirror {
   ) {
     this.#state = options.initial ?? emptyMirror;
     const accept = options.accept ?? (() => true);
-    // Before the app's own state listeners (when made before them): what they fetch again finds the old session's things gone.
-    this.#unsubscribe.push(client.onState((state) => state === 'resynced' && this.apply({ local: 'resynced', at: Date.now() })));
+    // The streams the last session.resume named as received (resumed or resynced), told before its state.
+    let held = new Set<string>();
     // A stream the session no longer receives (session.resume said `gone`): what came on it is over. A `resynced` stream
     // needs nothing here: its snapshot event follows and replaces what the mirror holds.
-    this.#unsubscribe.push(client.onStream((stream, state) => state === 'gone' && this.apply({ local: 'streamGone', stream, at: Date.now() })));
+    this.#unsubscribe.push(
+      client.onStream((stream, state) => (state === 'gone' ? this.apply({ local: 'streamGone', stream, at: Date.now() }) : held.add(stream))),
+    );
+    // Before the app's own state listeners (when made before them): what they fetch again finds the old session's things gone.
+    this.#unsubscribe.push(
+      client.onState((state) => {
+        if (state === 'resynced') this.apply({ local: 'resynced', at: Date.now() });
+        if (state === 'resumed' || state === 'resynced') this.#dropUnheld(held);
+        held = new Set();
+      }),
+    );
     for (const ev of eventNames) {
       this.#unsubscribe.push(
         client.on(ev as EventName, (data, frame) => {
@@ -99,6 +109,19 @@ export class LobbyMirror {
         }),
       );
     }
+  }
+
+  /**
+   * session.resume names every stream the session receives. A game, party or
+   * list shown whose stream it did not name is over for this session, though
+   * the client could not list it as gone: no event of it had come (a game
+   * created alone, then left or ended while the connection was down; the
+   * old session's game after a new one started).
+   */
+  #dropUnheld(held: ReadonlySet<string>): void {
+    const s = this.#state;
+    const shown = [s.game.game && `game:${s.game.game.id}`, s.party.party && `party:${s.party.party.id}`, s.gameList.subscriptionId];
+    for (const stream of shown) if (stream && !held.has(stream)) this.apply({ local: 'streamGone', stream, at: Date.now() });
   }
 
   get state(): MirrorState {
