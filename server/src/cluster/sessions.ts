@@ -134,8 +134,8 @@ export class SessionRecords {
     await this.bus.leave(this.names.sessionsOn(node), userId);
   }
 
-  /** Takes over the record of a session on a dead node, unless it went on elsewhere meanwhile. */
-  async adopt(userId: string, dead: string): Promise<SessionRecord | undefined> {
+  /** Takes over the record of a session on a dead node, unless it went on elsewhere meanwhile. Returns the new record and the dead node's. */
+  async adopt(userId: string, dead: string): Promise<{ record: SessionRecord; previous: SessionRecord | undefined } | undefined> {
     try {
       const key = this.names.session(userId);
       const raw = await this.bus.get(key);
@@ -144,7 +144,7 @@ export class SessionRecords {
       const record = { node: this.nodeId, fence: this.localFence(cur?.fence), name: cur?.name ?? '' };
       if (!(await this.bus.cas(key, raw, encodeRecord(record), RECORD_TTL_MS))) return undefined;
       this.listHere(userId, record.name);
-      return record;
+      return { record, previous: cur };
     } catch {
       return undefined;
     }

@@ -337,7 +337,10 @@ export class Gateway {
     await Promise.all(
       [...listed.keys()].map(async (userId) => {
         if (cluster.successor(`user:${userId}`) !== cluster.nodeId) return;
-        const record = this.sessions.has(userId) ? undefined : await cluster.sessions.adopt(userId, dead);
+        const adopted = this.sessions.has(userId) ? undefined : await cluster.sessions.adopt(userId, dead);
+        // Taken for dead but alive after all (a stall): it drops its session when it hears.
+        if (adopted?.previous) cluster.tell(dead, 'session.taken', { userId, fence: adopted.previous.fence });
+        const record = adopted?.record;
         if (record && !this.sessions.has(userId)) {
           const s = new Session(userId, record.name || listed.get(userId)!);
           s.adopted = true;

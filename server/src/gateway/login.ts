@@ -129,22 +129,23 @@ export class Login {
     // Refused before the record is touched.
     if (refuse && here?.link) throw new LobbyError('ALREADY_LOGGED_IN', 'this account is logged in on another connection');
     if (cluster.sessions.up) {
-      let unanswered: SessionRecord | undefined;
+      let answered: SessionRecord | undefined;
       try {
         const { record, previous, moved } = await cluster.sessions.claim(userId, name, async (holder) => {
           try {
-            return (await cluster.call<{ answer: LetGo }>(holder.node, 'session.move', { userId, fence: holder.fence, refuse, resuming })).answer;
+            const { answer } = await cluster.call<{ answer: LetGo }>(holder.node, 'session.move', { userId, fence: holder.fence, refuse, resuming });
+            answered = holder;
+            return answer;
           } catch (err) {
             if (err instanceof LobbyError && err.code === 'ALREADY_LOGGED_IN') throw err;
             // Under `refuse` a login that cannot be checked is refused; otherwise the newer login wins.
             if (refuse) throw new LobbyError('NODE_UNAVAILABLE', 'the node holding this account\'s session did not answer; try again shortly');
             log.warn({ userId, holder: holder.node, err: (err as Error).message }, 'the node that held the session did not answer; going on here');
-            unanswered = holder;
             return 'none';
           }
         });
-        // Told once it can hear again: its session, if it still has it, is the older one.
-        if (unanswered && previous?.node === unanswered.node) cluster.tell(previous.node, 'session.taken', { userId, fence: previous.fence });
+        // A holder that did not answer, or was taken for dead, hears it once it can: its session, if it still has it, is the older one.
+        if (previous && previous.node !== cluster.nodeId && answered !== previous) cluster.tell(previous.node, 'session.taken', { userId, fence: previous.fence });
         return { record: { record, recorded: true }, moved };
       } catch (err) {
         if (err instanceof LobbyError) throw err;
