@@ -79,10 +79,14 @@ export class SessionRecords {
    * Makes this node the holder of the user's session. A live other node
    * holding it is asked first (`letGo`, which may throw, e.g.
    * ALREADY_LOGGED_IN); 'stale' means that node holds a newer session than
-   * the record read (the record is read again). Returns the new record and
-   * the one it replaced. Throws BusDown when Redis is away.
+   * the record read (the record is read again). `writing` hears each fence
+   * just before it is written: once written, another node may read it and
+   * ask this one for the session before this node has the answer of its own
+   * write (the answer and the request come on different connections).
+   * Returns the new record and the one it replaced. Throws BusDown when
+   * Redis is away.
    */
-  async claim(userId: string, name: string, letGo: (holder: SessionRecord) => Promise<LetGo>): Promise<{ record: SessionRecord; previous: SessionRecord | undefined; moved: boolean }> {
+  async claim(userId: string, name: string, letGo: (holder: SessionRecord) => Promise<LetGo>, writing: (fence: number) => void = () => {}): Promise<{ record: SessionRecord; previous: SessionRecord | undefined; moved: boolean }> {
     const key = this.names.session(userId);
     for (let attempt = 0; attempt < 8; attempt++) {
       const raw = await this.bus.get(key);
@@ -94,6 +98,7 @@ export class SessionRecords {
         moved = answer === 'moved';
       }
       const record = { node: this.nodeId, fence: this.localFence(cur?.fence), name };
+      writing(record.fence);
       if (await this.bus.cas(key, raw, encodeRecord(record), RECORD_TTL_MS)) {
         this.listHere(userId, name);
         return { record, previous: cur, moved };

@@ -68,6 +68,13 @@ const HEARTBEAT_TICK_MS = 100;
 export class Gateway {
   readonly sessions = new Map<string, Session>();
   readonly directory: Directory;
+  /**
+   * Per user, the fence of this node's login being written to Redis. Its
+   * record may be read, and its session asked for, before this node reads
+   * the answer of its own write: then the login is `superseded` (it lost)
+   * or the asker refused.
+   */
+  readonly claiming = new Map<string, { fence: number; superseded?: string }>();
   private readonly connections = new Set<Connection>();
   private readonly heartbeat: NodeJS.Timeout;
   private closing = false;
@@ -263,6 +270,13 @@ export class Gateway {
   private joinCluster(cluster: Cluster): void {
     // Another node's login asks for the session its record names (by fence).
     cluster.handle<{ userId: string; fence: number; refuse: boolean; resuming: boolean }>('session.move', ({ userId, fence, refuse, resuming }, from) => {
+      const claiming = this.claiming.get(userId);
+      if (claiming?.fence === fence) {
+        if (refuse) throw new LobbyError('ALREADY_LOGGED_IN', 'this account is logged in on another node');
+        claiming.superseded = resuming ? 'session resumed on another connection' : 'logged in elsewhere';
+        this.directory.learn(userId, from, this.sessions.get(userId)?.name ?? '');
+        return { answer: 'moved' satisfies LetGo };
+      }
       const s = this.sessions.get(userId);
       if (s?.record?.recorded && s.record.record.fence > fence) return { answer: 'stale' satisfies LetGo };
       if (s?.link && refuse) throw new LobbyError('ALREADY_LOGGED_IN', 'this account is logged in on another node');

@@ -100,7 +100,17 @@ export class Login {
   private claimAndLogin(c: Connection, id: Identity, listed?: StreamPosition[]): Promise<{ resumed: boolean; streams: (StreamPosition | StreamResume)[] }> {
     const prev = this.pending.get(id.userId) ?? Promise.resolve();
     const run = prev.then(async () => {
+      this.gw.claiming.delete(id.userId);
       const { record, moved } = await this.claim(id.userId, id.name, listed !== undefined);
+      const claimed = this.gw.claiming.get(id.userId);
+      this.gw.claiming.delete(id.userId);
+      if (claimed?.superseded) {
+        // Another node's login took the record from this one before it went live: this login lost (replace).
+        const here = this.gw.sessions.get(id.userId);
+        if (here) ((here.link as Connection | undefined)?.evict(CloseCode.REPLACED, claimed.superseded), this.gw.drop(here, 'moved'));
+        c.closeWith(CloseCode.REPLACED, claimed.superseded);
+        throw new LobbyError('ALREADY_LOGGED_IN', 'logged in elsewhere at the same time');
+      }
       try {
         return await this.login(c, id, listed, moved, record);
       } catch (err) {
@@ -143,7 +153,7 @@ export class Login {
             log.warn({ userId, holder: holder.node, err: (err as Error).message }, 'the node that held the session did not answer; going on here');
             return 'none';
           }
-        });
+        }, (fence) => this.gw.claiming.set(userId, { fence }));
         // A holder that did not answer, or was taken for dead, hears it once it can: its session, if it still has it, is the older one.
         if (previous && previous.node !== cluster.nodeId && answered !== previous) cluster.tell(previous.node, 'session.taken', { userId, fence: previous.fence });
         return { record: { record, recorded: true }, moved };
