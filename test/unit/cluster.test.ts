@@ -6,6 +6,8 @@ import { Entities, type EntitySpec } from '../../server/src/cluster/entities.js'
 import { Names } from '../../server/src/cluster/names.js';
 import { decodeRecord, prevails, type LetGo, type SessionRecord } from '../../server/src/cluster/sessions.js';
 import { LobbyError } from '../../server/src/errors.js';
+import { Directory, type Remote } from '../../server/src/gateway/directory.js';
+import { Session } from '../../server/src/gateway/session.js';
 
 /*
  * Several Cluster nodes in one process, on one LocalHub, with real short
@@ -118,6 +120,11 @@ class TestBus implements Bus {
   async get(key: string): Promise<string | null> {
     this.alive();
     return this.inner.get(key);
+  }
+
+  async getMany(keys: readonly string[]): Promise<(string | null)[]> {
+    this.alive();
+    return this.inner.getMany(keys);
   }
 
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
@@ -720,5 +727,43 @@ describe('session records', () => {
     expect(prevails(tieB, tieA, 'replace')).toBe(true);
     expect(prevails(tieA, tieB, 'replace')).toBe(false);
     expect(prevails(tieA, tieB, 'refuse')).toBe(!prevails(tieB, tieA, 'refuse'));
+  });
+});
+
+describe('session directory', () => {
+  it('finds sessions on other nodes in one batch per tick, answers each user in call order, caches found ones, and forgets a dead node', async () => {
+    const hub = new LocalHub();
+    const [a, b, c] = await startCluster(hub, 'A', 'B', 'C');
+    const here = new Map<string, Session>([['local', new Session('local', 'Lo')]]);
+    const dir = new Directory(here, a!.cluster, log);
+    await b!.cluster.sessions.claim('onB', 'Bee', async () => 'none');
+    await c!.cluster.sessions.claim('onC', 'Cee', async () => 'none');
+    const reads = vi.spyOn(a!.bus, 'getMany');
+
+    // Three calls in one tick: one read of Redis, and answers in the order asked.
+    const order: string[] = [];
+    const first = new Promise<Map<string, Remote>>((r) => dir.where(['onB', 'nobody', 'local'], (m) => (order.push('first'), r(m))));
+    const second = new Promise<Map<string, Remote>>((r) => dir.where(['onC', 'onB'], (m) => (order.push('second'), r(m))));
+    const third = dir.locate(['onC']);
+    expect(await first).toEqual(new Map([['onB', expect.objectContaining({ node: 'B', name: 'Bee' })]]));
+    expect([...(await second).entries()].map(([u, r]) => `${u}@${r.node}`)).toEqual(['onC@C', 'onB@B']);
+    expect((await third).get('onC')?.node).toBe('C');
+    expect(order).toEqual(['first', 'second']);
+    expect(reads).toHaveBeenCalledTimes(1);
+    expect(new Set(reads.mock.calls[0]![0])).toEqual(new Set(['onB', 'nobody', 'onC'].map((u) => names.session(u))));
+
+    // Found sessions are cached: answered at once, without Redis; a user without a session is asked again.
+    let sync = false;
+    dir.where(['onB', 'onC'], () => (sync = true));
+    expect(sync).toBe(true);
+    expect(dir.online('onB')).toEqual(expect.objectContaining({ name: 'Bee' }));
+    await dir.locate(['nobody']);
+    expect(reads).toHaveBeenCalledTimes(2);
+
+    // C dies: its entries go with it.
+    kill(c!);
+    await until(() => !a!.cluster.isLive('C'), 'A to declare C down');
+    expect(dir.known('onC')).toBeUndefined();
+    expect(dir.known('onB')?.node).toBe('B');
   });
 });
