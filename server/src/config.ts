@@ -78,7 +78,7 @@ export const settings = {
   externalJwksFile: setting('FOYER_EXTERNAL_JWKS_FILE', optionalString, 'Path of a JWKS file with the public keys of an external issuer (RS256/ES256/EdDSA).'),
   externalIssuer: setting('FOYER_EXTERNAL_ISSUER', optionalString, 'Required `iss` of external tokens (recommended).'),
   externalAudience: setting('FOYER_EXTERNAL_AUDIENCE', optionalString, 'Required `aud` of external tokens.'),
-  loginPolicy: setting('FOYER_LOGIN_POLICY', z.enum(['replace', 'refuse']).default('replace'), 'A second login of a connected account: `replace` closes the old connection (4001), `refuse` answers ALREADY_LOGGED_IN.'),
+  loginPolicy: setting('FOYER_LOGIN_POLICY', z.enum(['replace', 'refuse']).default('replace'), 'A second login of an account with a session anywhere in the cluster: `replace` closes the old connection (4001), `refuse` answers ALREADY_LOGGED_IN (and, while Redis is away, refuses a login it cannot check).'),
 
   authTimeoutMs: setting('FOYER_AUTH_TIMEOUT_MS', ms(10_000), 'A connection that has not logged in by then is closed (4007).'),
   heartbeatIntervalMs: setting('FOYER_HEARTBEAT_INTERVAL_MS', ms(15_000), 'How often the server pings each connection.'),

@@ -10,6 +10,7 @@ import { AdminViews } from './admin/views.js';
 import { LocalBus, type Bus } from './cluster/bus.js';
 import { Cluster } from './cluster/cluster.js';
 import { RedisBus } from './cluster/redisBus.js';
+import type { ThrottleStore } from './gateway/rateLimit.js';
 import { redactedConfig, type Config } from './config.js';
 import { Gateway } from './gateway/gateway.js';
 import { loginOps } from './gateway/login.js';
@@ -86,13 +87,15 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
   const db = unlimited.limited(config.storageTimeoutMs);
   const accounts = new Accounts(db);
   let bus: Bus;
+  let throttleStore: ThrottleStore | undefined;
   if (config.redisUrl || config.redisCluster) {
     const redis = new RedisBus(config.redisCluster ? { cluster: config.redisCluster } : { url: config.redisUrl! }, log);
     void redis.connect(); // retries until Redis answers; the node is not ready until then
     bus = redis;
+    throttleStore = redis.client;
   } else bus = new LocalBus();
   const cluster = new Cluster(bus, { nodeId, prefix: config.redisPrefix, heartbeatMs: config.nodeHeartbeatMs, timeoutMs: config.nodeTimeoutMs, callTimeoutMs: config.clusterTimeoutMs }, log);
-  const gateway = new Gateway({ config, log, metrics, tokens, registry, accounts, cluster });
+  const gateway = new Gateway({ config, log, metrics, tokens, registry, accounts, cluster, ...(throttleStore && { throttleStore }) });
   const profiles = new ProfileService(accounts, tokens);
   const friendStore = new Friends(db);
   const friends = new FriendService({ log, gateway, store: friendStore });
@@ -148,8 +151,8 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
     log,
     deliverMail: (u, m) => mail.deliver(u, m),
     ranFor: (u) => standings.reload(u).then(() => undefined, (err: unknown) => log.warn({ err, userId: u }, 'reloading the standing after an admin command failed')),
-    forward: (req, actor) => {
-      const node = gateway.nodeOf(req.userId);
+    forward: async (req, actor) => {
+      const node = await gateway.nodeOf(req.userId);
       return node === undefined ? undefined : cluster.call(node, 'admin.issue', { req, actor });
     },
   });

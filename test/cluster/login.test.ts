@@ -47,6 +47,32 @@ describe('cluster: one login per account, policy replace', () => {
   });
 });
 
+describe('cluster: failed logins', () => {
+  const cluster = useCluster({ nodes: 2 });
+
+  it('are counted for the whole cluster: guesses spread over the nodes are throttled together, even the right password then', async () => {
+    const c = cluster();
+    const name = unique('Guessed');
+    const owner = c.client(0, 'owner');
+    await owner.connect();
+    await owner.call('auth.register', { name, password: 'the real password' });
+    const guessers = c.nodes.map((n, i) => c.client(i, `guesser@${n.id}`, { url: n.url, reconnect: false }));
+    await Promise.all(guessers.map((g) => g.connect()));
+    const codes: string[] = [];
+    // 10 failures a minute per name: 5 through each node.
+    for (let i = 0; i < 10; i++) codes.push(await errorCode(guessers[i % 2]!.call('auth.login', { name, password: `guess ${i}` })));
+    expect(codes).toEqual(Array(10).fill('WRONG_CREDENTIALS'));
+    for (const g of guessers) expect(await errorCode(g.call('auth.login', { name, password: 'the real password' }))).toBe('LOGIN_THROTTLED');
+    // Other names are not affected.
+    const other = unique('Other');
+    await owner.call('session.ping', {});
+    const fresh = c.client(1, 'fresh', { url: c.nodes[1]!.url });
+    await fresh.connect();
+    await fresh.call('auth.register', { name: other, password: 'another password' });
+    expect(await errorCode(guessers[0]!.call('auth.login', { name: other, password: 'wrong' }))).toBe('WRONG_CREDENTIALS');
+  });
+});
+
 describe('cluster: one login per account, policy refuse', () => {
   const cluster = useCluster({ nodes: 2, env: { FOYER_LOGIN_POLICY: 'refuse' } });
 

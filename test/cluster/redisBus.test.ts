@@ -69,12 +69,12 @@ describe(`RedisBus on ${seeds ? 'a Redis Cluster' : 'one Redis'}`, () => {
     expect(slotOf('foo')).toBe(12182);
     expect(slotOf('{user1000}.following')).toBe(slotOf('{user1000}.followers'));
     expect(slotOf('a{}b')).toBe(slotOf('a{}b'));
-    expect(slotOf(names.login('u1'))).toBe(slotOf('user:u1'));
+    expect(slotOf(names.session('u1'))).toBe(slotOf('user:u1'));
     if (seeds) {
       const [seed] = parseSeeds(seeds);
       const r = new Redis(seed!);
       try {
-        for (const name of [names.broadcast, names.node('n1'), names.members, names.login('Ann'), names.lease('game:g1'), 'a{}b', 'x{y']) {
+        for (const name of [names.broadcast, names.node('n1'), names.members, names.session('Ann'), names.lease('game:g1'), 'a{}b', 'x{y']) {
           expect(slotOf(name), name).toBe(await r.cluster('KEYSLOT', name));
         }
       } finally {
@@ -128,9 +128,18 @@ describe(`RedisBus on ${seeds ? 'a Redis Cluster' : 'one Redis'}`, () => {
     expect(await a.get(key)).toBe('n2:2');
     expect(await a.cas(key, 'n2:2', null)).toBe(true);
     expect(await a.get(key)).toBeNull();
-    await a.set(names.login('u1'), 'n1', 50);
-    expect(await a.get(names.login('u1'))).toBe('n1');
-    await eventually(async () => (await a.get(names.login('u1'))) === null, 2000, 'the login key to expire');
+    await a.set(names.session('u1'), 'n1', 50);
+    expect(await a.get(names.session('u1'))).toBe('n1');
+    await eventually(async () => (await a.get(names.session('u1'))) === null, 2000, 'the session key to expire');
+  });
+
+  it('reads keys of many slots at once, in the order asked, null for an absent one (session lookups)', async () => {
+    const names = new Names(prefix);
+    const a = await bus();
+    const users = Array.from({ length: 20 }, (_, i) => `reader-${i}`);
+    for (const [i, u] of users.entries()) if (i % 3) await a.set(names.session(u), `rec-${i}`, 60_000);
+    expect(await a.getMany(users.map((u) => names.session(u)))).toEqual(users.map((_, i) => (i % 3 ? `rec-${i}` : null)));
+    expect(await a.getMany([])).toEqual([]);
   });
 
   it('keeps the live members of a set in one key: beats, expiry by Redis time, leave', async () => {
@@ -173,7 +182,7 @@ describe(`RedisBus through an outage of ${seeds ? 'a whole Redis Cluster' : 'its
     await eventually(() => !a.up && !b.up, 10_000, 'both buses to see Redis gone');
     expect(statuses).toEqual([false]);
     expect(() => a.publish(channels[0]!, 'lost')).toThrow(BusDown);
-    await expect(a.get(names.login('u1'))).rejects.toThrow();
+    await expect(a.get(names.session('u1'))).rejects.toThrow();
     // A channel subscribed while down is subscribed when Redis is back.
     const late = inbox();
     await b.subscribe(names.broadcast, late.fn);

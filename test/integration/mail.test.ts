@@ -345,7 +345,7 @@ describe('mail delivery within one login', () => {
     const sessions = new Map<string, Session>();
     const gateway = {
       sessions,
-      nodeOf: () => undefined,
+      nodeOf: async () => undefined,
       onSession: (l: SessionListener) => void listeners.push(l),
       toUsers: (_to: unknown, _ev: string, data: { mail: MailMessage }) => void delivered.push(data.mail.id),
     } as unknown as Gateway;

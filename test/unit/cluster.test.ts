@@ -4,7 +4,10 @@ import { BusDown, LocalBus, LocalHub, type Bus } from '../../server/src/cluster/
 import { Cluster } from '../../server/src/cluster/cluster.js';
 import { Entities, type EntitySpec } from '../../server/src/cluster/entities.js';
 import { Names } from '../../server/src/cluster/names.js';
+import { decodeRecord, prevails, type LetGo, type SessionRecord } from '../../server/src/cluster/sessions.js';
 import { LobbyError } from '../../server/src/errors.js';
+import { Directory, type Remote } from '../../server/src/gateway/directory.js';
+import { Session } from '../../server/src/gateway/session.js';
 
 /*
  * Several Cluster nodes in one process, on one LocalHub, with real short
@@ -117,6 +120,11 @@ class TestBus implements Bus {
   async get(key: string): Promise<string | null> {
     this.alive();
     return this.inner.get(key);
+  }
+
+  async getMany(keys: readonly string[]): Promise<(string | null)[]> {
+    this.alive();
+    return this.inner.getMany(keys);
   }
 
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
@@ -636,50 +644,126 @@ describe('claim', () => {
   });
 });
 
-describe('claimLogin', () => {
-  it('asks a live holder to let go and returns its answer; skips a dead one', async () => {
+describe('session records', () => {
+  it('claim asks a live holder by its fence, re-reads when the holder has a newer session, skips a dead holder; release removes only its own record', async () => {
     const hub = new LocalHub();
     const [a, b] = await startCluster(hub, 'A', 'B');
-    const key = (u: string) => names.login(u);
+    const read = (u: string) => decodeRecord(hub.read(names.session(u)));
 
-    const nobody = vi.fn(async () => true);
-    expect(await a!.cluster.claimLogin('u1', nobody)).toBe(false);
+    const nobody = vi.fn(async (): Promise<LetGo> => 'none');
+    const first = await a!.cluster.sessions.claim('u1', 'Ann', nobody);
     expect(nobody).not.toHaveBeenCalled();
-    expect(hub.read(key('u1'))).toBe('A');
+    expect(first.previous).toBeUndefined();
+    expect(read('u1')).toEqual(first.record);
+    expect(first.record.node).toBe('A');
+    expect([...(await a!.cluster.sessions.listedOn('A')).keys()]).toEqual(['u1']);
 
-    // Again on the same node: no one else to ask.
-    expect(await a!.cluster.claimLogin('u1', nobody)).toBe(false);
+    // Again on the same node: no one else to ask; the fence grows.
+    const again = await a!.cluster.sessions.claim('u1', 'Ann', nobody);
     expect(nobody).not.toHaveBeenCalled();
+    expect(again.record.fence).toBeGreaterThan(first.record.fence);
 
-    // B claims a login that live A holds: A is asked, its answer comes back, the login is B's.
-    const letGo = vi.fn(async (_node: string) => true);
-    expect(await b!.cluster.claimLogin('u1', letGo)).toBe(true);
-    expect(letGo.mock.calls).toEqual([['A']]);
-    expect(hub.read(key('u1'))).toBe('B');
+    // B claims what live A holds: A is asked with the fence it holds; its answer comes back.
+    const letGo = vi.fn(async (_holder: SessionRecord): Promise<LetGo> => 'moved');
+    const onB = await b!.cluster.sessions.claim('u1', 'Ann', letGo);
+    expect(letGo.mock.calls).toEqual([[again.record]]);
+    expect(onB.moved).toBe(true);
+    expect(read('u1')).toEqual(onB.record);
 
-    const noSession = vi.fn(async (_node: string) => false);
-    expect(await a!.cluster.claimLogin('u1', noSession)).toBe(false);
-    expect(noSession.mock.calls).toEqual([['B']]);
-    expect(hub.read(key('u1'))).toBe('A');
+    // The holder has a newer session than the record read ('stale'): the record is read again, then claimed.
+    let asked = 0;
+    const stale = vi.fn(async (): Promise<LetGo> => (++asked === 1 ? 'stale' : 'none'));
+    const onA = await a!.cluster.sessions.claim('u1', 'Ann', stale);
+    expect(stale).toHaveBeenCalledTimes(2);
+    expect(onA.moved).toBe(false);
 
-    // The holder refuses: the refusal reaches the claimer and the login stays where it was.
-    const refuse = vi.fn(async (_node: string): Promise<boolean> => {
+    // The holder refuses: the refusal reaches the claimer and the record stays.
+    const refuse = vi.fn(async (): Promise<LetGo> => {
       throw new LobbyError('ALREADY_LOGGED_IN', 'refused');
     });
-    const err = await rejection(b!.cluster.claimLogin('u1', refuse));
-    expect((err as LobbyError).code).toBe('ALREADY_LOGGED_IN');
-    expect(hub.read(key('u1'))).toBe('A');
+    expect(((await rejection(b!.cluster.sessions.claim('u1', 'Ann', refuse))) as LobbyError).code).toBe('ALREADY_LOGGED_IN');
+    expect(read('u1')).toEqual(onA.record);
 
-    // A dies holding u1: B takes the login without asking anyone.
+    // A stale release (an older record of A's) leaves the current one.
+    a!.cluster.sessions.release('u1', first.record);
+    await flush();
+    expect(read('u1')).toEqual(onA.record);
+
+    // A dies holding u1: B takes the record without asking anyone.
     kill(a!);
     await until(() => !b!.cluster.isLive('A'), 'B to declare A down');
-    const unasked = vi.fn(async (_node: string) => true);
-    expect(await b!.cluster.claimLogin('u1', unasked)).toBe(false);
+    const unasked = vi.fn(async (): Promise<LetGo> => 'moved');
+    const taken = await b!.cluster.sessions.claim('u1', 'Ann', unasked);
     expect(unasked).not.toHaveBeenCalled();
-    expect(hub.read(key('u1'))).toBe('B');
+    expect(read('u1')?.node).toBe('B');
 
-    // Released: gone from the bus.
-    b!.cluster.releaseLogin('u1');
-    await until(() => hub.read(key('u1')) === null, 'the login to be released');
+    b!.cluster.sessions.release('u1', taken.record);
+    await until(() => hub.read(names.session('u1')) === null, 'the record to be released');
+  });
+
+  it('two claims of one user at once: exactly one holds the record, and the loser asked the winner by the winning fence', async () => {
+    const hub = new LocalHub();
+    const [a, b] = await startCluster(hub, 'A', 'B');
+    const asked: SessionRecord[] = [];
+    const letGo = async (holder: SessionRecord): Promise<LetGo> => (asked.push(holder), 'moved');
+    const [x, y] = await Promise.all([a!.cluster.sessions.claim('u2', 'Bo', letGo), b!.cluster.sessions.claim('u2', 'Bo', letGo)]);
+    const final = decodeRecord(hub.read(names.session('u2')))!;
+    const winner = final.node === 'A' ? x : y;
+    const loser = final.node === 'A' ? y : x;
+    expect(final).toEqual(winner.record);
+    // The later claim replaced the earlier one: it asked the earlier one's holder, naming its fence.
+    expect(winner.previous).toEqual(loser.record);
+    expect(asked).toEqual([loser.record]);
+  });
+
+  it('prevails: the newer login under replace, the older under refuse; ties by node', () => {
+    const old = { node: 'B', fence: 100, name: 'x' };
+    const recent = { node: 'A', fence: 200, name: 'x' };
+    expect(prevails(recent, old, 'replace')).toBe(true);
+    expect(prevails(old, recent, 'replace')).toBe(false);
+    expect(prevails(old, recent, 'refuse')).toBe(true);
+    const tieA = { node: 'A', fence: 5, name: 'x' };
+    const tieB = { node: 'B', fence: 5, name: 'x' };
+    expect(prevails(tieB, tieA, 'replace')).toBe(true);
+    expect(prevails(tieA, tieB, 'replace')).toBe(false);
+    expect(prevails(tieA, tieB, 'refuse')).toBe(!prevails(tieB, tieA, 'refuse'));
+  });
+});
+
+describe('session directory', () => {
+  it('finds sessions on other nodes in one batch per tick, answers each user in call order, caches found ones, and forgets a dead node', async () => {
+    const hub = new LocalHub();
+    const [a, b, c] = await startCluster(hub, 'A', 'B', 'C');
+    const here = new Map<string, Session>([['local', new Session('local', 'Lo')]]);
+    const dir = new Directory(here, a!.cluster, log);
+    await b!.cluster.sessions.claim('onB', 'Bee', async () => 'none');
+    await c!.cluster.sessions.claim('onC', 'Cee', async () => 'none');
+    const reads = vi.spyOn(a!.bus, 'getMany');
+
+    // Three calls in one tick: one read of Redis, and answers in the order asked.
+    const order: string[] = [];
+    const first = new Promise<Map<string, Remote>>((r) => dir.where(['onB', 'nobody', 'local'], (m) => (order.push('first'), r(m))));
+    const second = new Promise<Map<string, Remote>>((r) => dir.where(['onC', 'onB'], (m) => (order.push('second'), r(m))));
+    const third = dir.locate(['onC']);
+    expect(await first).toEqual(new Map([['onB', expect.objectContaining({ node: 'B', name: 'Bee' })]]));
+    expect([...(await second).entries()].map(([u, r]) => `${u}@${r.node}`)).toEqual(['onC@C', 'onB@B']);
+    expect((await third).get('onC')?.node).toBe('C');
+    expect(order).toEqual(['first', 'second']);
+    expect(reads).toHaveBeenCalledTimes(1);
+    expect(new Set(reads.mock.calls[0]![0])).toEqual(new Set(['onB', 'nobody', 'onC'].map((u) => names.session(u))));
+
+    // Found sessions are cached: answered at once, without Redis; a user without a session is asked again.
+    let sync = false;
+    dir.where(['onB', 'onC'], () => (sync = true));
+    expect(sync).toBe(true);
+    expect(dir.online('onB')).toEqual(expect.objectContaining({ name: 'Bee' }));
+    await dir.locate(['nobody']);
+    expect(reads).toHaveBeenCalledTimes(2);
+
+    // C dies: its entries go with it.
+    kill(c!);
+    await until(() => !a!.cluster.isLive('C'), 'A to declare C down');
+    expect(dir.known('onC')).toBeUndefined();
+    expect(dir.known('onB')?.node).toBe('B');
   });
 });

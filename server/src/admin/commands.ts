@@ -212,7 +212,7 @@ export interface AdminCommandsDeps {
   /** How long a deferred command waits by default (30 days). */
   defaultExpiryMs?: number;
   /** Runs the request on the node holding the player's session, when that is another node (cluster); undefined otherwise. */
-  forward?: (req: CommandRequest, actor: string) => Promise<IssueOutcome> | undefined;
+  forward?: (req: CommandRequest, actor: string) => Promise<IssueOutcome | undefined>;
 }
 
 /**
@@ -245,7 +245,7 @@ export class AdminCommands {
 
   async issue(req: CommandRequest, actor = 'admin'): Promise<IssueOutcome> {
     // A player online on another node is served there: live effects (kick, chat ban) need their session.
-    const forwarded = this.deps.gateway.sessions.has(req.userId) ? undefined : this.deps.forward?.(req, actor);
+    const forwarded = this.deps.gateway.sessions.has(req.userId) ? undefined : await this.deps.forward?.(req, actor);
     if (forwarded) return forwarded;
     const spec = kindOf(req.kind)!;
     const args = spec.args.parse(req.args);

@@ -83,7 +83,9 @@ export function createViewRoutes(deps: ViewRouteDeps): (req: HttpRequest) => Pro
         const byId = q.data.q ? await deps.accounts.get(q.data.q) : undefined;
         const ids = await deps.commands.store.findUserIds((q.data.q ?? q.data.name)!, q.data.limit);
         const found = (await Promise.all(ids.filter((id) => id !== byId?.id).map((id) => deps.accounts.get(id)))).filter((a): a is Account => !!a);
-        return json(200, { users: [...(byId ? [byId] : []), ...found].slice(0, q.data.limit).map((a) => ({ ...adminProfile(a), online: !!deps.gateway.online(a.id) })) });
+        const users = [...(byId ? [byId] : []), ...found].slice(0, q.data.limit);
+        const elsewhere = await deps.gateway.locate(users.map((a) => a.id));
+        return json(200, { users: users.map((a) => ({ ...adminProfile(a), online: deps.gateway.sessions.has(a.id) || elsewhere.has(a.id) })) });
       }
     }
     const game = gamePath.exec(p);

@@ -218,7 +218,7 @@ export class AdminViews {
   async session(userId: string): Promise<{ node: string; connected: boolean; since: number } | null> {
     const here = this.sessionHere(userId);
     if (here) return here;
-    const node = this.deps.gateway.nodeOf(userId);
+    const node = await this.deps.gateway.nodeOf(userId);
     if (node === undefined) return null;
     try {
       return await this.deps.cluster.call<ReturnType<AdminViews['sessionHere']>>(node, 'admin.session', { userId });

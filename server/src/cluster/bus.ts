@@ -24,6 +24,8 @@ export interface Bus {
   /** Drops every handler this bus has for `channel`, and the subscription itself. */
   unsubscribe(channel: string): Promise<void>;
   get(key: string): Promise<string | null>;
+  /** Several keys in one go (a session lookup per tick): null for an absent one, in the order asked. */
+  getMany(keys: readonly string[]): Promise<(string | null)[]>;
   set(key: string, value: string, ttlMs?: number): Promise<void>;
   /**
    * Sets `key` to `next` (deletes it when null) only if it holds `expect`
@@ -96,6 +98,10 @@ export class LocalBus implements Bus {
 
   async get(key: string): Promise<string | null> {
     return this.hub.read(key);
+  }
+
+  async getMany(keys: readonly string[]): Promise<(string | null)[]> {
+    return keys.map((k) => this.hub.read(k));
   }
 
   async set(key: string, value: string, ttlMs?: number): Promise<void> {

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { LobbyError } from '../errors.js';
 import { BusDown, type Bus } from './bus.js';
 import { Names } from './names.js';
+import { SessionRecords } from './sessions.js';
 
 export interface ClusterOptions {
   nodeId: string;
@@ -37,7 +38,7 @@ type Handler = (body: never, from: string) => unknown;
 /**
  * A node's view of the cluster: which nodes are alive (heartbeats through the
  * bus), routed calls to one node with a deadline, casts to all, leases with a
- * fencing epoch, one login per account, and the resync that makes a node
+ * fencing epoch, the session records (sessions.ts), and the resync that makes a node
  * ready. Alone (no peers), every call is local and every cast goes nowhere:
  * the lobby runs the same code either way.
  */
@@ -50,6 +51,9 @@ export class Cluster {
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout; node: string }>();
   private readonly syncables = new Map<string, Syncable>();
   private readonly downListeners: ((node: string) => void)[] = [];
+  private readonly rejoinTasks: (() => Promise<void>)[] = [];
+  /** The per-user session records (one session per account; the directory). */
+  readonly sessions: SessionRecords;
   private rid = 0;
   private timer: NodeJS.Timeout | undefined;
   /** Since when the bus has been up without a break: no node is declared dead before a full timeout of it. */
@@ -66,6 +70,7 @@ export class Cluster {
   ) {
     this.nodeId = opts.nodeId;
     this.names = new Names(opts.prefix);
+    this.sessions = new SessionRecords(bus, this.names, this.nodeId, (node) => this.isLive(node), log);
     this.handle('cluster.sync', () => Object.fromEntries([...this.syncables].map(([name, s]) => [name, s.export()])));
   }
 
@@ -120,6 +125,11 @@ export class Cluster {
 
   syncable(name: string, s: Syncable): void {
     this.syncables.set(name, s);
+  }
+
+  /** Runs at every (re)join, after the others' state is in and before the node reports ready (Redis may have lost what it held). */
+  onRejoin(fn: () => Promise<void>): void {
+    this.rejoinTasks.push(fn);
   }
 
   onNodeDown(fn: (node: string) => void): void {
@@ -201,43 +211,6 @@ export class Cluster {
       if (err instanceof BusDown) return !this.peers.size; // alone, nobody can disagree
       throw err;
     }
-  }
-
-  /**
-   * Records this node as the one holding `userId`'s session. When another
-   * live node holds it, `letGo` asks that node to give it up first (and may
-   * throw, e.g. ALREADY_LOGGED_IN); its answer is returned. With the bus
-   * down the login is local only: there is nobody to ask.
-   */
-  async claimLogin(userId: string, letGo: (node: string) => Promise<boolean>): Promise<boolean> {
-    const key = this.names.login(userId);
-    if (!this.bus.up) return false;
-    try {
-      for (let attempt = 0; attempt < 5; attempt++) {
-        const cur = await this.bus.get(key);
-        const had = cur !== null && cur !== this.nodeId && this.isLive(cur) ? await letGo(cur) : false;
-        if (await this.bus.cas(key, cur, this.nodeId)) return had;
-      }
-    } catch (err) {
-      if (err instanceof LobbyError) throw err;
-      this.log.warn({ userId, err: (err as Error).message }, 'login not recorded in the cluster (bus trouble); local only');
-      return false;
-    }
-    throw unavailable('the login could not be recorded; try again');
-  }
-
-  /** Takes over the login record of a user whose node died, unless their session went on elsewhere meanwhile. */
-  async takeLogin(userId: string, dead: string): Promise<boolean> {
-    const key = this.names.login(userId);
-    try {
-      return (await this.bus.cas(key, dead, this.nodeId)) || (await this.bus.cas(key, null, this.nodeId));
-    } catch {
-      return false;
-    }
-  }
-
-  releaseLogin(userId: string): void {
-    if (this.bus.up) this.bus.cas(this.names.login(userId), this.nodeId, null).catch(() => {});
   }
 
   /** Draining: the node takes no new work; others stop choosing it as a successor. */
@@ -331,6 +304,7 @@ export class Cluster {
         }
         this.beat(true);
         await Promise.all([...this.peers.keys()].map((node) => this.syncFrom(node)));
+        for (const task of this.rejoinTasks) await task();
         this.synced = this.bus.up;
         if (this.synced) this.log.info({ nodes: this.nodes() }, 'cluster joined and synced');
       } catch (err) {

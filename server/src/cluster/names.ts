@@ -23,9 +23,14 @@ export class Names {
     return `${this.prefix}:{nodes}`;
   }
 
-  /** Which node holds `userId`'s session. */
-  login(userId: string): string {
-    return `${this.prefix}:{user:${userId}}:login`;
+  /** The user's session record: which node holds the session, its fencing token, the display name. */
+  session(userId: string): string {
+    return `${this.prefix}:{user:${userId}}:session`;
+  }
+
+  /** The users whose sessions a node holds (a member set), for its successors to adopt them when it dies. */
+  sessionsOn(nodeId: string): string {
+    return `${this.prefix}:{node:${nodeId}}:sessions`;
   }
 
   /** The owner and fencing epoch of an entity (`game:<id>`, `party:<id>`, …). */

@@ -107,6 +107,11 @@ export class RedisBus implements Bus {
     this.cmd.on('ready', () => this.setCmdReady(true));
   }
 
+  /** The command connection, for what keeps its own keys in the same Redis (the login throttle). */
+  get client(): Redis | Cluster {
+    return this.cmd;
+  }
+
   /** Connects (retrying for as long as it takes); resolves once up. */
   async connect(): Promise<void> {
     const up = new Promise<void>((resolve) => this.listeners.push((isUp) => isUp && resolve()));
@@ -167,6 +172,13 @@ export class RedisBus implements Bus {
   async get(key: string): Promise<string | null> {
     this.check();
     return this.cmd.get(key);
+  }
+
+  async getMany(keys: readonly string[]): Promise<(string | null)[]> {
+    this.check();
+    if (!keys.length) return [];
+    // On a Redis Cluster the keys are in different slots: one GET each, sent at once (ioredis pipelines them per master).
+    return this.sharded ? Promise.all(keys.map((k) => this.cmd.get(k))) : this.cmd.mget(...keys);
   }
 
   async set(key: string, value: string, ttlMs?: number): Promise<void> {

@@ -31,10 +31,19 @@ export class Delivery {
       metrics.events.inc(reached.size);
       for (const s of reached) (s.link as Checked | undefined)?.checkSlow();
     });
-    cluster.onCast<{ users?: string[]; ev: EventName; data: unknown }>('user.event', ({ users, ev, data }) => {
+    cluster.onCast<{ users?: string[]; ev: EventName; data: unknown; passed?: true }>('user.event', ({ users, ev, data, passed }) => {
       const encoded = JSON.stringify(data);
-      if (users) for (const u of users) this.toUserEncoded(u, ev, encoded);
-      else for (const s of this.sessions.values()) this.hub.publishEncoded(userStream(s.userId), ev, encoded);
+      if (!users) {
+        for (const s of this.sessions.values()) this.hub.publishEncoded(userStream(s.userId), ev, encoded);
+        return;
+      }
+      const gone: string[] = [];
+      for (const u of users) {
+        if (this.sessions.has(u)) this.toUserEncoded(u, ev, encoded);
+        else gone.push(u);
+      }
+      // Sent here from a cached lookup, but the session went on elsewhere meanwhile: passed on once.
+      if (gone.length && !passed) this.toOthers(gone, ev, data, true);
     });
     cluster.onCast<{ stream: string; ev: EventName; data: unknown }>('stream.publish', ({ stream, ev, data }) => this.hub.publishEncoded(stream, ev, JSON.stringify(data)));
   }
@@ -46,20 +55,26 @@ export class Delivery {
 
   /** A personal event on each user's own stream, wherever their session is: here, and through the cluster (one message per node). */
   toUsers<E extends EventName>(users: readonly string[], ev: E, data: EventData<E>): void {
-    const encoded = JSON.stringify(data);
-    let byNode: Map<string, string[]> | undefined;
+    let encoded: string | undefined;
+    let away: string[] | undefined;
     for (const userId of users) {
-      if (this.sessions.has(userId)) {
-        this.toUserEncoded(userId, ev, encoded);
-        continue;
-      }
-      const node = this.directory.get(userId)?.node;
-      if (node === undefined) continue;
-      const list = (byNode ??= new Map()).get(node);
-      if (list) list.push(userId);
-      else byNode.set(node, [userId]);
+      if (this.sessions.has(userId)) this.toUserEncoded(userId, ev, (encoded ??= JSON.stringify(data)));
+      else (away ??= []).push(userId);
     }
-    if (byNode) for (const [node, list] of byNode) this.cluster.tell(node, 'user.event', { users: list, ev, data });
+    if (away) this.toOthers(away, ev, data);
+  }
+
+  /** To the nodes holding these users' sessions, as the directory finds them. */
+  private toOthers(users: string[], ev: EventName, data: unknown, passed?: true): void {
+    this.directory.where(users, (remote) => {
+      const byNode = new Map<string, string[]>();
+      for (const [userId, r] of remote) {
+        const list = byNode.get(r.node);
+        if (list) list.push(userId);
+        else byNode.set(r.node, [userId]);
+      }
+      for (const [node, list] of byNode) this.cluster.tell(node, 'user.event', { users: list, ev, data, ...(passed && { passed }) });
+    });
   }
 
   /** A personal event to users whose session is on this node only (the others' nodes publish it from their own replica). */
@@ -82,13 +97,12 @@ export class Delivery {
    */
   publishToMembers<E extends EventName>(stream: string, members: readonly string[], ev: E, data: EventData<E>): void {
     this.publish(stream, ev, data);
-    if (!this.directory.size) return;
-    const nodes = new Set<string>();
-    for (const userId of members) {
-      const node = this.sessions.has(userId) ? undefined : this.directory.get(userId)?.node;
-      if (node !== undefined) nodes.add(node);
-    }
-    for (const node of nodes) this.cluster.tell(node, 'stream.publish', { stream, ev, data });
+    if (this.cluster.nodes().length === 1) return;
+    const away = members.filter((u) => !this.sessions.has(u));
+    if (!away.length) return;
+    this.directory.where(away, (remote) => {
+      for (const node of new Set([...remote.values()].map((r) => r.node))) this.cluster.tell(node, 'stream.publish', { stream, ev, data });
+    });
   }
 
   private toUserEncoded(userId: string, ev: EventName, encoded: string): void {

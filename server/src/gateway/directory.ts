@@ -1,5 +1,12 @@
+import type { Logger } from 'pino';
 import type { Cluster } from '../cluster/cluster.js';
 import type { Session } from './session.js';
+
+/** The users of one lookup to Redis, and who waits for its answer. */
+interface Batch {
+  users: Set<string>;
+  waiting: (() => void)[];
+}
 
 /** A session on another node of the cluster. */
 export interface Remote {
@@ -8,67 +15,134 @@ export interface Remote {
 }
 
 /**
- * The session directory: which user has a session on which other node, from
- * the `session.up/down` casts and each node's sessions at resync. Every node
- * keeps it for its own lookups (presence, delivery, admin forwarding).
+ * How long a found session stays cached. Short: a session that moves on
+ * is learnt at once by the node it left (session.move), and the others
+ * find it again after this; an event sent to the old node meanwhile is
+ * passed on from there (Delivery).
+ */
+const CACHE_MS = 1000;
+
+/**
+ * The session directory: on which other node a user's session is, read from
+ * the user's session record in Redis (cluster/sessions.ts), never from a
+ * broadcast. Each node holds only its own sessions. Lookups of one tick go
+ * to Redis in one batch (MGET) and found sessions are cached briefly, so
+ * the hot paths (personal events, chat to members) do not ask Redis per
+ * event; a node that goes down takes its entries with it. Users without a
+ * session are not cached: a login is seen at the next lookup.
  */
 export class Directory {
-  private readonly elsewhere = new Map<string, Remote>();
+  private readonly cache = new Map<string, Remote & { until: number }>();
+  /** The users looked up in the batch being collected, or in flight, and who waits for them. */
+  private batch: Batch | undefined;
+  private readonly inFlight = new Map<string, { waiting: (() => void)[] }>();
 
   constructor(
     private readonly sessions: ReadonlyMap<string, Session>,
-    cluster: Cluster,
+    private readonly cluster: Cluster,
+    private readonly log: Logger,
   ) {
-    cluster.onCast<{ userId: string }>('session.down', ({ userId }, from) => {
-      if (this.elsewhere.get(userId)?.node === from) this.elsewhere.delete(userId);
-    });
-    cluster.syncable('sessions', {
-      export: () => [...sessions.values()].map((s) => ({ userId: s.userId, name: s.name })),
-      import: (from, data) => {
-        for (const [userId, e] of [...this.elsewhere]) if (e.node === from) this.elsewhere.delete(userId);
-        for (const { userId, name } of (data ?? []) as { userId: string; name: string }[]) if (!sessions.has(userId)) this.elsewhere.set(userId, { node: from, name });
-      },
+    cluster.onNodeDown((node) => {
+      for (const [userId, e] of this.cache) if (e.node === node) this.cache.delete(userId);
     });
   }
 
-  get size(): number {
-    return this.elsewhere.size;
+  /** What a lookup knows now without asking Redis: a live other node, `null` (here, or no session), or undefined (unknown). */
+  known(userId: string, now = Date.now()): Remote | null | undefined {
+    if (this.sessions.has(userId)) return null;
+    const e = this.cache.get(userId);
+    if (e && e.until > now && this.cluster.isLive(e.node)) return e;
+    return undefined;
   }
 
-  get(userId: string): Remote | undefined {
-    return this.elsewhere.get(userId);
+  /** A user's session went to `node` (it asked this node to let it go): cached without asking. */
+  learn(userId: string, node: string, name: string): void {
+    if (node !== this.cluster.nodeId) this.cache.set(userId, { node, name, until: Date.now() + CACHE_MS });
   }
 
-  has(userId: string): boolean {
-    return this.elsewhere.has(userId);
-  }
-
-  set(userId: string, remote: Remote): void {
-    this.elsewhere.set(userId, remote);
-  }
-
+  /** The user's session is here now, or ended: what was cached is wrong. */
   forget(userId: string): void {
-    this.elsewhere.delete(userId);
+    this.cache.delete(userId);
   }
 
-  /** The users whose sessions were on `node`, forgotten here. */
-  takeFrom(node: string): [string, Remote][] {
-    const out: [string, Remote][] = [];
-    for (const [userId, e] of [...this.elsewhere]) {
-      if (e.node !== node) continue;
-      this.elsewhere.delete(userId);
-      out.push([userId, e]);
+  /**
+   * Calls `fn` with the sessions of `users` on other nodes: at once when
+   * every one is known, else once this tick's batch is answered. Calls for
+   * one user are answered in the order made (events to them keep their order).
+   */
+  where(users: readonly string[], fn: (remote: Map<string, Remote>) => void): void {
+    const now = Date.now();
+    const unknown: string[] = [];
+    for (const u of users) if (this.known(u, now) === undefined) unknown.push(u);
+    const answer = () => {
+      const out = new Map<string, Remote>();
+      const at = Date.now();
+      for (const u of users) {
+        const r = this.known(u, at);
+        if (r) out.set(u, r);
+      }
+      fn(out);
+    };
+    // Waits behind earlier lookups of the same users, so a later event never overtakes an earlier one.
+    const marks = new Set<{ waiting: (() => void)[] }>();
+    for (const u of users) {
+      const m = this.inFlight.get(u);
+      if (m) marks.add(m);
     }
-    return out;
+    const fresh = unknown.filter((u) => !this.inFlight.has(u));
+    // Alone, or without Redis: nobody to find (what is cached still counts).
+    if (fresh.length && this.cluster.sessions.up && this.cluster.nodes().length > 1) {
+      const b = (this.batch ??= this.newBatch());
+      for (const u of fresh) b.users.add(u);
+      marks.add(b);
+    }
+    if (!marks.size) return answer();
+    let left = marks.size;
+    const done = () => void (--left === 0 && answer());
+    for (const m of marks) m.waiting.push(done);
+  }
+
+  /** The sessions of `users` on other nodes. */
+  locate(users: readonly string[]): Promise<Map<string, Remote>> {
+    return new Promise((resolve) => this.where(users, resolve));
   }
 
   /** The other node holding the user's session, if one does. */
-  nodeOf(userId: string): string | undefined {
-    return this.sessions.has(userId) ? undefined : this.elsewhere.get(userId)?.node;
+  async nodeOf(userId: string): Promise<string | undefined> {
+    return (await this.locate([userId])).get(userId)?.node;
   }
 
-  /** Whether the user has a session on this node or another; its display name. */
+  /** Whether the user has a session on this node or another (as cached: `locate` first); its display name. */
   online(userId: string): { name: string } | undefined {
-    return this.sessions.get(userId) ?? this.elsewhere.get(userId);
+    return this.sessions.get(userId) ?? this.known(userId) ?? undefined;
+  }
+
+  private newBatch() {
+    const b: Batch = { users: new Set(), waiting: [] };
+    setImmediate(() => void this.send(b));
+    return b;
+  }
+
+  private async send(b: Batch): Promise<void> {
+    if (this.batch === b) this.batch = undefined;
+    const users = [...b.users].filter((u) => !this.sessions.has(u));
+    const mark = b;
+    for (const u of users) this.inFlight.set(u, mark);
+    try {
+      if (users.length && this.cluster.sessions.up) {
+        const records = await this.cluster.sessions.lookup(users);
+        const until = Date.now() + CACHE_MS;
+        records.forEach((r, i) => {
+          const u = users[i]!;
+          if (r && r.node !== this.cluster.nodeId && this.cluster.isLive(r.node)) this.cache.set(u, { node: r.node, name: r.name, until });
+          else this.cache.delete(u);
+        });
+      }
+    } catch (err) {
+      this.log.debug({ err: (err as Error).message, users: users.length }, 'session lookup failed; going on with what is cached');
+    } finally {
+      for (const u of users) if (this.inFlight.get(u) === mark) this.inFlight.delete(u);
+      for (const fn of mark.waiting) fn();
+    }
   }
 }

@@ -10,12 +10,14 @@ import type { Conn, ConnHandlers, UpgradeInfo } from '../transport/index.js';
 import type { Accounts } from '../store/accounts.js';
 import { Connection } from './connection.js';
 import { Delivery } from './delivery.js';
-import { Directory } from './directory.js';
+import { Directory, type Remote } from './directory.js';
+import { prevails, type LetGo, type SessionRecord } from '../cluster/sessions.js';
 import { Dispatch } from './dispatch.js';
 import { Login, type LoginHandler, type LoginOp } from './login.js';
 import type { OpRegistry } from './registry.js';
 import { Session } from './session.js';
 import type { Tokens } from './tokens.js';
+import type { ThrottleStore } from './rateLimit.js';
 
 
 /**
@@ -44,6 +46,8 @@ export interface GatewayDeps {
   registry: OpRegistry;
   accounts: Accounts;
   cluster: Cluster;
+  /** The Redis where failed logins are counted for the whole cluster; in memory without. */
+  throttleStore?: ThrottleStore;
 }
 
 
@@ -64,6 +68,13 @@ const HEARTBEAT_TICK_MS = 100;
 export class Gateway {
   readonly sessions = new Map<string, Session>();
   readonly directory: Directory;
+  /**
+   * Per user, the fence of this node's login being written to Redis. Its
+   * record may be read, and its session asked for, before this node reads
+   * the answer of its own write: then the login is `superseded` (it lost)
+   * or the asker refused.
+   */
+  readonly claiming = new Map<string, { fence: number; superseded?: string }>();
   private readonly connections = new Set<Connection>();
   private readonly heartbeat: NodeJS.Timeout;
   private closing = false;
@@ -79,7 +90,7 @@ export class Gateway {
     // every socket in one sweep stalls the node for a moment at 10,000 connections.
     this.heartbeat = setInterval(() => this.sweep(), Math.max(10, Math.min(HEARTBEAT_TICK_MS, Math.floor(config.heartbeatIntervalMs / 10))));
     this.heartbeat.unref();
-    this.directory = new Directory(this.sessions, deps.cluster);
+    this.directory = new Directory(this.sessions, deps.cluster, deps.log);
     this.delivery = new Delivery(this.sessions, this.directory, deps.cluster, deps.metrics, { events: config.streamHistoryEvents, bytes: config.streamHistoryBytes });
     this.login = new Login(this);
     this.dispatch = new Dispatch({ ...deps, loginOps: this.login.ops as Record<LoginOp, LoginHandler<LoginOp>>, closing: () => this.closing });
@@ -146,11 +157,16 @@ export class Gateway {
   }
 
   /** The other node holding the user's session, if one does. */
-  nodeOf(userId: string): string | undefined {
+  nodeOf(userId: string): Promise<string | undefined> {
     return this.directory.nodeOf(userId);
   }
 
-  /** Whether the user has a session on this node or another; its display name. */
+  /** The sessions of these users on other nodes (a directory lookup, batched and cached briefly). */
+  locate(users: readonly string[]): Promise<Map<string, Remote>> {
+    return this.directory.locate(users);
+  }
+
+  /** Whether the user has a session on this node or another, as far as this node knows now (`locate` first for others); its display name. */
   online(userId: string): { name: string } | undefined {
     return this.directory.online(userId);
   }
@@ -228,9 +244,11 @@ export class Gateway {
   endSession(userId: string, code: number, reason: string): boolean {
     const s = this.sessions.get(userId);
     if (!s) {
-      const e = this.directory.get(userId);
-      if (e) this.deps.cluster.tell(e.node, 'session.end', { userId, code, reason });
-      return !!e;
+      this.directory.where([userId], (remote) => {
+        const e = remote.get(userId);
+        if (e) this.deps.cluster.tell(e.node, 'session.end', { userId, code, reason });
+      });
+      return false;
     }
     (s.link as Connection | undefined)?.closeWith(code, reason);
     this.drop(s, 'ended');
@@ -244,50 +262,113 @@ export class Gateway {
     this.sessions.delete(s.userId);
     this.delivery.hub.unsubscribeAll(s);
     this.deps.metrics.sessions.set(this.sessions.size);
-    if (how === 'ended') {
-      this.deps.cluster.releaseLogin(s.userId);
-      this.deps.cluster.cast('session.down', { userId: s.userId });
-    }
+    if (how === 'ended' && s.record) this.deps.cluster.sessions.release(s.userId, s.record.record);
+    else if (how === 'moved') this.deps.cluster.sessions.unlist(s.userId);
     this.notify(how, s.userId);
   }
 
   private joinCluster(cluster: Cluster): void {
-    cluster.handle<{ userId: string; refuse: boolean; resuming: boolean }>('session.move', ({ userId, refuse, resuming }, from) => {
+    // Another node's login asks for the session its record names (by fence).
+    cluster.handle<{ userId: string; fence: number; refuse: boolean; resuming: boolean }>('session.move', ({ userId, fence, refuse, resuming }, from) => {
+      const claiming = this.claiming.get(userId);
+      if (claiming?.fence === fence) {
+        if (refuse) throw new LobbyError('ALREADY_LOGGED_IN', 'this account is logged in on another node');
+        claiming.superseded = resuming ? 'session resumed on another connection' : 'logged in elsewhere';
+        this.directory.learn(userId, from, this.sessions.get(userId)?.name ?? '');
+        return { answer: 'moved' satisfies LetGo };
+      }
       const s = this.sessions.get(userId);
+      if (s?.record?.recorded && s.record.record.fence > fence) return { answer: 'stale' satisfies LetGo };
       if (s?.link && refuse) throw new LobbyError('ALREADY_LOGGED_IN', 'this account is logged in on another node');
-      // Recorded even without a session here: a dead node's session this node is about to adopt went on there.
-      this.directory.set(userId, { node: from, name: s?.name ?? this.directory.get(userId)?.name ?? '' });
-      if (!s) return { had: false };
+      this.directory.learn(userId, from, s?.name ?? '');
+      if (!s) return { answer: 'none' satisfies LetGo };
       (s.link as Connection | undefined)?.evict(CloseCode.REPLACED, resuming ? 'session resumed on another connection' : 'logged in elsewhere');
       this.drop(s, 'moved');
-      return { had: true };
+      return { answer: 'moved' satisfies LetGo };
     });
-    cluster.onCast<{ userId: string; name: string }>('session.up', ({ userId, name }, from) => {
+    // A login elsewhere went on without this node's answer: a session here as old as the record it replaced goes.
+    cluster.onCast<{ userId: string; fence: number }>('session.taken', ({ userId, fence }) => {
       const s = this.sessions.get(userId);
-      if (s?.link) return;
-      // A session here without a connection (in its grace period, or adopted from a dead node) went on there.
-      if (s) this.drop(s, 'moved');
-      this.directory.set(userId, { node: from, name });
+      if (s?.record && s.record.record.fence <= fence) this.evictMoved(s, 'logged in elsewhere');
+    });
+    // Redis came back (maybe empty) and a record of another node names a session this node holds too.
+    cluster.handle<{ userId: string; rival: SessionRecord }>('session.conflict', ({ userId, rival }) => {
+      const s = this.sessions.get(userId);
+      if (!s?.record || prevails(rival, s.record.record, this.deps.config.loginPolicy)) {
+        if (s) this.evictMoved(s, 'logged in elsewhere');
+        return { keep: false };
+      }
+      return { keep: true };
     });
     cluster.onCast<{ userId: string; code: number; reason: string }>('session.end', ({ userId, code, reason }) => void this.endSession(userId, code, reason));
+    cluster.onRejoin(() => this.reassert());
     // The sessions of a dead node wait out their grace period on a successor, as if their connections had just dropped.
-    // (Unless the user logged in again elsewhere first: the login record says where the session is.)
-    cluster.onNodeDown((dead) => {
-      for (const [userId, e] of this.directory.takeFrom(dead)) {
-        if (this.sessions.has(userId) || cluster.successor(`user:${userId}`) !== cluster.nodeId) continue;
-        void cluster.takeLogin(userId, dead).then((taken) => {
-          if (!taken || this.sessions.has(userId) || this.directory.has(userId)) return;
-          const s = new Session(userId, e.name);
+    cluster.onNodeDown((dead) => void this.adoptFrom(dead));
+  }
+
+  private evictMoved(s: Session, reason: string): void {
+    (s.link as Connection | undefined)?.evict(CloseCode.REPLACED, reason);
+    this.drop(s, 'moved');
+  }
+
+  /**
+   * Writes this node's session records again (Redis came back, maybe having
+   * lost them). A user whose record another node wrote meanwhile has two
+   * sessions: the two nodes settle which stays by policy (`prevails`).
+   */
+  private async reassert(): Promise<void> {
+    const { cluster, log, config } = this.deps;
+    const all = [...this.sessions.values()];
+    for (let i = 0; i < all.length; i += 200) {
+      await Promise.all(
+        all.slice(i, i + 200).map(async (s) => {
+          const mine = s.record;
+          if (!mine || this.sessions.get(s.userId) !== s) return;
+          const theirs = await cluster.sessions.reassert(s.userId, mine.record);
+          mine.recorded = true;
+          if (!theirs) return;
+          try {
+            const { keep } = await cluster.call<{ keep: boolean }>(theirs.node, 'session.conflict', { userId: s.userId, rival: mine.record });
+            if (keep) return void (this.sessions.get(s.userId) === s && this.evictMoved(s, 'logged in elsewhere'));
+            if (!(await cluster.sessions.replace(s.userId, theirs, mine.record))) await cluster.sessions.reassert(s.userId, mine.record);
+          } catch (err) {
+            log.warn({ userId: s.userId, other: theirs.node, policy: config.loginPolicy, err: (err as Error).message }, 'two sessions of one account; not settled yet');
+          }
+        }),
+      );
+    }
+  }
+
+  /** Adopts the sessions a dead node listed, those whose successor this node is (unless they went on elsewhere). */
+  private async adoptFrom(dead: string): Promise<void> {
+    const { cluster } = this.deps;
+    let listed: Map<string, string>;
+    try {
+      listed = await cluster.sessions.listedOn(dead);
+    } catch {
+      return; // Redis is away: its records stay with the dead node until they are claimed
+    }
+    await Promise.all(
+      [...listed.keys()].map(async (userId) => {
+        if (cluster.successor(`user:${userId}`) !== cluster.nodeId) return;
+        const adopted = this.sessions.has(userId) ? undefined : await cluster.sessions.adopt(userId, dead);
+        // Taken for dead but alive after all (a stall): it drops its session when it hears.
+        if (adopted?.previous) cluster.tell(dead, 'session.taken', { userId, fence: adopted.previous.fence });
+        const record = adopted?.record;
+        if (record && !this.sessions.has(userId)) {
+          const s = new Session(userId, record.name || listed.get(userId)!);
           s.adopted = true;
+          s.record = { record, recorded: true };
           this.sessions.set(userId, s);
+          this.directory.forget(userId);
           this.delivery.hub.subscribe(s, userStream(userId));
           this.notify('opened', userId);
           this.deps.metrics.sessions.set(this.sessions.size);
-          cluster.cast('session.up', { userId, name: e.name });
           this.sessionLost(s);
-        });
-      }
-    });
+        }
+        await cluster.sessions.unlistFrom(dead, userId).catch(() => {});
+      }),
+    );
   }
 
   /**

@@ -3,10 +3,12 @@ import { LobbyError } from '../errors.js';
 import { assertNotBanned, type Account } from '../store/accounts.js';
 import type { CatchUp, Connection } from './connection.js';
 import type { Gateway } from './gateway.js';
-import { FailureThrottle } from './rateLimit.js';
+import { LoginThrottle } from './rateLimit.js';
 import { Session } from './session.js';
 import { userStream } from './streams.js';
 import type { Identity } from './tokens.js';
+import type { LetGo, SessionRecord } from '../cluster/sessions.js';
+import type { Claimed } from './session.js';
 
 /** The ops that log a connection in or out; they need the connection, not only a session. */
 export const loginOps = ['auth.guest', 'auth.register', 'auth.login', 'auth.token', 'session.resume', 'session.logout'] as const;
@@ -20,18 +22,19 @@ export type LoginHandler<O extends LoginOp> = (data: OpParsed<O>, c: Connection,
  */
 export class Login {
   readonly ops: { [O in LoginOp]: LoginHandler<O> };
-  /** Failed logins: 10 at once per name, then one per 6 s; 50 per address (many players can share one). */
-  private readonly nameFailures = new FailureThrottle(10, 6000);
-  private readonly addressFailures = new FailureThrottle(50, 1200);
+  /** Failed logins across the cluster: 10 a minute per name, 50 per address (many players can share one). */
+  private readonly failures: LoginThrottle;
+  /** Per user, the login running on this node: the next one waits for it (claim and session are one step). */
+  private readonly pending = new Map<string, Promise<void>>();
 
   constructor(private readonly gw: Gateway) {
-    const { tokens, accounts } = gw.deps;
+    const { tokens, accounts, throttleStore, config } = gw.deps;
+    this.failures = new LoginThrottle({ ...(throttleStore && { store: throttleStore }), prefix: config.redisPrefix, name: 10, address: 50, windowSec: 60 });
     /** Logs the connection in as this account, with a fresh token. */
     const enter = async (c: Connection, a: Account, after: (fn: () => void) => void) => {
       assertNotBanned(a);
       const issued = await tokens.issue(a.id, a.name);
-      const moved = await this.claim(a.id, false);
-      const { streams } = await this.login(c, { userId: a.id, name: a.name, expiresAt: issued.expiresAt, external: false }, undefined, moved);
+      const { streams } = await this.claimAndLogin(c, { userId: a.id, name: a.name, expiresAt: issued.expiresAt, external: false });
       after(() => c.goLive());
       return { userId: a.id, name: a.name, ...issued, streams };
     };
@@ -41,10 +44,10 @@ export class Login {
           const { account, deviceSecret } = await accounts.createGuest(data.name);
           return { ...(await enter(c, account, after)), deviceSecret };
         }
-        this.throttle(c.conn.ip);
+        await this.throttle(c.conn.ip);
         const account = await accounts.guestByDevice(data.deviceSecret);
         if (!account) {
-          this.addressFailures.failed([c.conn.ip], Date.now());
+          await this.failures.failed(c.conn.ip);
           throw new LobbyError('WRONG_CREDENTIALS', 'unknown device secret');
         }
         return enter(c, account, after);
@@ -52,19 +55,17 @@ export class Login {
       'auth.register': async (data, c, after) => enter(c, await accounts.register(data.name, data.password), after),
       'auth.login': async (data, c, after) => {
         const name = data.name.toLowerCase();
-        this.throttle(c.conn.ip, name);
+        await this.throttle(c.conn.ip, name);
         const account = await accounts.login(data.name, data.password);
         if (!account) {
-          this.addressFailures.failed([c.conn.ip], Date.now());
-          this.nameFailures.failed([name], Date.now());
+          await this.failures.failed(c.conn.ip, name);
           throw new LobbyError('WRONG_CREDENTIALS', 'wrong name or password');
         }
         return enter(c, account, after);
       },
       'auth.token': async (data, c, after) => {
         const id = await this.identify(data.token);
-        const moved = await this.claim(id.userId, false);
-        const { streams } = await this.login(c, id, undefined, moved);
+        const { streams } = await this.claimAndLogin(c, id);
         after(() => c.goLive());
         return { userId: id.userId, name: id.name, expiresAt: id.expiresAt, streams };
       },
@@ -72,8 +73,7 @@ export class Login {
         // A session still on this node needs no storage: resuming works while the database is down.
         const verified = await tokens.verify(data.token);
         const id = !verified.external && this.gw.sessions.has(verified.userId) ? verified : await this.identify(data.token);
-        const moved = await this.claim(id.userId, true);
-        const { resumed, streams } = await this.login(c, id, data.streams, moved);
+        const { resumed, streams } = await this.claimAndLogin(c, id, data.streams);
         after(() => c.goLive());
         return { userId: id.userId, name: id.name, expiresAt: id.expiresAt, resumed, streams: streams as StreamResume[] };
       },
@@ -90,29 +90,90 @@ export class Login {
   }
 
   /**
-   * Makes this node the holder of the user's session in the cluster. True
-   * when another node held it: that node let go of it (closing its
-   * connection, if any, with REPLACED), and the session goes on here.
+   * One session per account: the user's session record is claimed in Redis
+   * (with a fresh fence) and the session bound to the connection, one login
+   * of the account at a time on this node. A live other node holding the
+   * session is asked to let it go first (closing its connection with
+   * REPLACED) or refuses (`refuse` policy, ALREADY_LOGGED_IN), before the
+   * record is ours: whichever login loses, the two are never both alive.
    */
-  async claim(userId: string, resuming: boolean): Promise<boolean> {
-    const { cluster, config } = this.gw.deps;
-    if (this.gw.isClosing) throw new LobbyError('SHUTTING_DOWN', 'server is shutting down; reconnect to another node');
-    const refuse = !resuming && config.loginPolicy === 'refuse';
-    return cluster.claimLogin(userId, async (previous) => {
+  private claimAndLogin(c: Connection, id: Identity, listed?: StreamPosition[]): Promise<{ resumed: boolean; streams: (StreamPosition | StreamResume)[] }> {
+    const prev = this.pending.get(id.userId) ?? Promise.resolve();
+    const run = prev.then(async () => {
+      this.gw.claiming.delete(id.userId);
+      const { record, moved } = await this.claim(id.userId, id.name, listed !== undefined);
+      const claimed = this.gw.claiming.get(id.userId);
+      this.gw.claiming.delete(id.userId);
+      if (claimed?.superseded) {
+        // Another node's login took the record from this one before it went live: this login lost (replace).
+        const here = this.gw.sessions.get(id.userId);
+        if (here) ((here.link as Connection | undefined)?.evict(CloseCode.REPLACED, claimed.superseded), this.gw.drop(here, 'moved'));
+        c.closeWith(CloseCode.REPLACED, claimed.superseded);
+        throw new LobbyError('ALREADY_LOGGED_IN', 'logged in elsewhere at the same time');
+      }
       try {
-        return (await cluster.call<{ had: boolean }>(previous, 'session.move', { userId, refuse, resuming })).had;
+        return await this.login(c, id, listed, moved, record);
       } catch (err) {
-        if (err instanceof LobbyError && err.code === 'ALREADY_LOGGED_IN') throw err;
-        this.gw.deps.log.warn({ userId, previous, err: (err as Error).message }, 'the node that held the session did not let go; going on here');
-        return false;
+        // Claimed but not logged in: the record now names a session still here, or nothing (then it goes).
+        const here = this.gw.sessions.get(id.userId);
+        if (here) here.record = record;
+        else this.gw.deps.cluster.sessions.release(id.userId, record.record);
+        throw err;
       }
     });
+    const tail = run.then(
+      () => {},
+      () => {},
+    );
+    this.pending.set(id.userId, tail);
+    void tail.then(() => this.pending.get(id.userId) === tail && this.pending.delete(id.userId));
+    return run;
+  }
+
+  /** Claims the user's session record for this node (see claimAndLogin). */
+  private async claim(userId: string, name: string, resuming: boolean): Promise<{ record: Claimed; moved: boolean }> {
+    const { cluster, config, log } = this.gw.deps;
+    if (this.gw.isClosing) throw new LobbyError('SHUTTING_DOWN', 'server is shutting down; reconnect to another node');
+    const refuse = !resuming && config.loginPolicy === 'refuse';
+    const here = this.gw.sessions.get(userId);
+    // Refused before the record is touched.
+    if (refuse && here?.link) throw new LobbyError('ALREADY_LOGGED_IN', 'this account is logged in on another connection');
+    if (cluster.sessions.up) {
+      let answered: SessionRecord | undefined;
+      try {
+        const { record, previous, moved } = await cluster.sessions.claim(userId, name, async (holder) => {
+          try {
+            const { answer } = await cluster.call<{ answer: LetGo }>(holder.node, 'session.move', { userId, fence: holder.fence, refuse, resuming });
+            answered = holder;
+            return answer;
+          } catch (err) {
+            if (err instanceof LobbyError && err.code === 'ALREADY_LOGGED_IN') throw err;
+            // Under `refuse` a login that cannot be checked is refused; otherwise the newer login wins.
+            if (refuse) throw new LobbyError('NODE_UNAVAILABLE', 'the node holding this account\'s session did not answer; try again shortly');
+            log.warn({ userId, holder: holder.node, err: (err as Error).message }, 'the node that held the session did not answer; going on here');
+            return 'none';
+          }
+        }, (fence) => this.gw.claiming.set(userId, { fence }));
+        // A holder that did not answer, or was taken for dead, hears it once it can: its session, if it still has it, is the older one.
+        if (previous && previous.node !== cluster.nodeId && answered !== previous) cluster.tell(previous.node, 'session.taken', { userId, fence: previous.fence });
+        return { record: { record, recorded: true }, moved };
+      } catch (err) {
+        if (err instanceof LobbyError) throw err;
+        log.warn({ userId, err: (err as Error).message }, 'the session record could not be read or written (Redis trouble)');
+      }
+    }
+    // Redis is away: a session held here is checked here; any other login is checked only under `replace`
+    // (the newer session wins when Redis is back), and refused under `refuse` unless this node is alone.
+    if (!here && config.loginPolicy === 'refuse' && cluster.nodes().length > 1) {
+      throw new LobbyError('NODE_UNAVAILABLE', 'the cluster bus (Redis) is down: this login cannot be checked against the other nodes; try again shortly');
+    }
+    const record = { node: cluster.nodeId, fence: cluster.sessions.localFence(here?.record?.record.fence), name };
+    return { record: { record, recorded: false }, moved: false };
   }
 
   /** Checked before the password, so a throttled guesser learns nothing, even with the right one. */
-  private throttle(address: string, name?: string): void {
-    const now = Date.now();
-    if (!this.addressFailures.allowed([address], now) || (name !== undefined && !this.nameFailures.allowed([name], now))) {
+  private async throttle(address: string, name?: string): Promise<void> {
+    if (!(await this.failures.allowed(address, name))) {
       throw new LobbyError('LOGIN_THROTTLED', 'too many failed logins; wait a minute');
     }
   }
@@ -142,7 +203,7 @@ export class Login {
    * resyncs every stream. A plain login that takes over a session held here
    * sends every stream's snapshot; a brand-new session sends none.
    */
-  private async login(c: Connection, id: Identity, listed?: StreamPosition[], moved = false): Promise<{ resumed: boolean; streams: (StreamPosition | StreamResume)[] }> {
+  private async login(c: Connection, id: Identity, listed: StreamPosition[] | undefined, moved: boolean, record: Claimed): Promise<{ resumed: boolean; streams: (StreamPosition | StreamResume)[] }> {
     if (this.gw.isClosing) throw new LobbyError('SHUTTING_DOWN', 'server is shutting down; reconnect to another node');
     const { config } = this.gw.deps;
     let s = this.gw.sessions.get(id.userId);
@@ -156,6 +217,7 @@ export class Login {
     let resumed = false;
     let held = false;
     if (s) {
+      s.record = record;
       held = true;
       if (!s.link) this.gw.notify('back', s.userId);
       clearTimeout(s.graceTimer);
@@ -165,11 +227,11 @@ export class Login {
       if (!resumed) this.gw.notify('restarted', s.userId);
     } else {
       s = new Session(id.userId, id.name);
+      s.record = record;
       this.gw.sessions.set(id.userId, s);
       this.gw.hub.subscribe(s, userStream(id.userId));
       this.gw.directory.forget(id.userId);
       this.gw.deps.metrics.sessions.set(this.gw.sessions.size);
-      this.gw.deps.cluster.cast('session.up', { userId: id.userId, name: id.name });
       this.gw.notify('opened', id.userId);
       this.gw.notify('started', id.userId);
       // It was on another node: to the lobby, the player is back.
@@ -213,8 +275,7 @@ export class Login {
   async urlLogin(c: Connection, token: string): Promise<void> {
     try {
       const id = await this.identify(token);
-      const moved = await this.claim(id.userId, false);
-      await this.login(c, id, undefined, moved);
+      await this.claimAndLogin(c, id);
       c.goLive();
     } catch (err) {
       const expired = err instanceof LobbyError && err.code === 'TOKEN_EXPIRED';

@@ -1,3 +1,6 @@
+import type { Cluster, Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
+
 /**
  * Token bucket: `capacity` requests at once, refilled at `perSec`. Time comes
  * in as an argument so the arithmetic is testable without a clock.
@@ -35,29 +38,37 @@ export class TokenBucket {
   }
 }
 
+/** Where failed logins are counted across the cluster: the bus's Redis client, when the nodes share one. */
+export type ThrottleStore = Redis | Cluster;
+
 /**
- * Failed logins, throttled per key (a name, an address): `burst` failures at
- * once, then one more every `everyMs`. Successes cost nothing.
+ * Failed logins, counted per name and per address for the whole cluster in
+ * Redis (rate-limiter-flexible), so a guesser gains nothing by spreading
+ * tries over the nodes; counted in memory when the node runs alone, and
+ * while Redis is away (the limiter's insurance). Successes cost nothing.
  */
-export class FailureThrottle {
-  private readonly buckets = new Map<string, TokenBucket>();
+export class LoginThrottle {
+  private readonly byName: RateLimiterAbstract;
+  private readonly byAddress: RateLimiterAbstract;
 
-  constructor(
-    private readonly burst: number,
-    private readonly everyMs: number,
-  ) {}
-
-  allowed(keys: string[], now: number): boolean {
-    return keys.every((k) => this.buckets.get(k)?.available(now) ?? true);
+  /** `name`/`address`: how many failures within `windowSec` before further tries wait for the window to end. */
+  constructor(opts: { store?: ThrottleStore; prefix: string; name: number; address: number; windowSec: number }) {
+    const make = (kind: string, points: number): RateLimiterAbstract => {
+      const memory = new RateLimiterMemory({ points, duration: opts.windowSec, keyPrefix: kind });
+      if (!opts.store) return memory;
+      return new RateLimiterRedis({ storeClient: opts.store, points, duration: opts.windowSec, keyPrefix: `${opts.prefix}:login-failures:${kind}`, insuranceLimiter: memory });
+    };
+    this.byName = make('name', opts.name);
+    this.byAddress = make('address', opts.address);
   }
 
-  failed(keys: string[], now: number): void {
-    for (const k of keys) {
-      let b = this.buckets.get(k);
-      if (!b) this.buckets.set(k, (b = new TokenBucket(this.burst, 1000 / this.everyMs, now)));
-      b.take(now);
-    }
-    // Forget keys that have recovered, so memory follows the attack, not history.
-    if (this.buckets.size > 10_000) for (const [k, b] of this.buckets) if (b.full(now)) this.buckets.delete(k);
+  /** Whether another try is allowed now. */
+  async allowed(address: string, name?: string): Promise<boolean> {
+    const [a, n] = await Promise.all([this.byAddress.get(address), name === undefined ? null : this.byName.get(name)]);
+    return (a?.remainingPoints ?? 1) > 0 && (n?.remainingPoints ?? 1) > 0;
+  }
+
+  async failed(address: string, name?: string): Promise<void> {
+    await Promise.all([this.byAddress.penalty(address), name === undefined ? null : this.byName.penalty(name)]);
   }
 }

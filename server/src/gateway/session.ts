@@ -1,3 +1,11 @@
+import type { SessionRecord } from '../cluster/sessions.js';
+
+/** A session's record, and whether Redis has it (a login made while Redis was away is written at its return). */
+export interface Claimed {
+  record: SessionRecord;
+  recorded: boolean;
+}
+
 /** What a session needs from its current connection. */
 export interface SessionLink {
   /** The session now receives this stream: a live socket subscribes to its topic. */
@@ -19,6 +27,12 @@ export class Session {
   adopted = false;
   /** The player's stored level and rating (OpenSkill ordinal), kept current by services/standings.ts. */
   standing: { level: number; rating: number } | undefined;
+  /**
+   * Its record in Redis (this node, the fencing token of the login that
+   * made or took it over): a request to let it go must name this fence, and
+   * only this record is released at its end.
+   */
+  record: Claimed | undefined;
   /** When this session began on this node (admin views). */
   readonly since = Date.now();
 

@@ -89,7 +89,7 @@ export class FriendService {
     });
   }
 
-  /** A user on another node of the cluster: status from the replicated games and queues; the activity is known there. */
+  /** A user on another node of the cluster (as the directory has it cached: `locate` first): status from the replicated games and queues; the activity is known there. */
   presenceOf(userId: string): PresenceView {
     const p = this.presences.get(userId);
     if (p) return { status: p.status, activity: p.activity };
@@ -105,19 +105,19 @@ export class FriendService {
 
   /** A change of name, rating or side is pushed to the user's online friends. */
   profileChanged(profile: z.output<typeof ProfileView>): void {
-    const users = this.onlineFriends(profile.userId);
+    const users = this.friendsOf(profile.userId);
     if (users.length) this.deps.gateway.toUsers(users, 'friends.profileChanged', { userId: profile.userId, profile });
   }
 
-  /** The user's friends that are online on this node. */
-  private onlineFriends(userId: string): string[] {
+  /** The user's friends; events to them reach those online, wherever they are (the directory finds them, offline ones get nothing). */
+  private friendsOf(userId: string): string[] {
     const out: string[] = [];
-    for (const [other, state] of this.lists.get(userId) ?? []) if (state === 'friend' && this.deps.gateway.online(other)) out.push(other);
+    for (const [other, state] of this.lists.get(userId) ?? []) if (state === 'friend') out.push(other);
     return out;
   }
 
   private announce(userId: string, p: PresenceRecord): void {
-    const users = this.onlineFriends(userId);
+    const users = this.friendsOf(userId);
     p.name = this.deps.gateway.sessions.get(userId)?.name ?? p.name; // a guest may have taken a name since
     if (users.length) this.deps.gateway.toUsers(users, 'presence.changed', { userId, name: p.name, presence: { status: p.status, activity: p.activity } });
   }
@@ -214,12 +214,14 @@ export class FriendService {
 
   async request(userId: string, other: string): Promise<FriendViewOut> {
     const changes = await this.deps.store.request(userId, other);
+    await this.deps.gateway.locate([other]); // for the presence in the views
     this.apply(changes);
     return this.mine(changes, userId);
   }
 
   async accept(userId: string, other: string): Promise<FriendViewOut> {
     const changes = await this.deps.store.accept(userId, other);
+    await this.deps.gateway.locate([other]);
     this.apply(changes);
     return this.mine(changes, userId);
   }
@@ -231,6 +233,7 @@ export class FriendService {
 
   async list(userId: string): Promise<FriendViewOut[]> {
     const entries = await this.deps.store.list(userId);
+    await this.deps.gateway.locate(entries.filter((e) => e.state === 'friend').map((e) => e.userId));
     // Storage is back (the list loaded): a cache that failed to load need not wait for its retry.
     if (!this.lists.has(userId) && this.deps.gateway.sessions.has(userId)) void this.load(userId);
     return entries.map((e) => this.view(e));

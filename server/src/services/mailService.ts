@@ -92,8 +92,10 @@ export class MailService {
    * mail: admin sendMail): here, or on the node holding their session.
    */
   deliver(userId: string, mail: MailMessage): void {
-    const node = this.deps.gateway.nodeOf(userId);
-    if (node !== undefined) return this.deps.cluster.tell(node, 'mail.deliver', { userId, mail });
+    if (!this.deps.gateway.sessions.has(userId)) {
+      void this.deps.gateway.nodeOf(userId).then((node) => node !== undefined && this.deps.cluster.tell(node, 'mail.deliver', { userId, mail }));
+      return;
+    }
     const sent = this.sent.get(userId);
     if (!sent || sent.has(mail.id) || !this.deps.gateway.sessions.has(userId)) return;
     sent.add(mail.id);

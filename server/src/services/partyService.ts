@@ -194,6 +194,7 @@ export class PartyService {
 
   async invite(by: Member, target: string): Promise<PartyView> {
     if (target === by.userId) throw new LobbyError('INVITE_SELF', 'you cannot invite yourself');
+    await this.deps.gateway.locate([target]);
     const session = this.deps.gateway.online(target);
     if (!session) throw new LobbyError((await this.deps.knownUser(target)) ? 'USER_OFFLINE' : 'USER_NOT_FOUND', 'that user is not online');
     if ((await this.deps.blocks?.(target, by.userId)) || (await this.deps.blocks?.(by.userId, target))) throw new LobbyError('BLOCKED', 'one of you blocked the other');
