@@ -27,10 +27,15 @@ export class Delivery {
     metrics: Metrics,
     history: { events: number; bytes: number },
   ) {
-    this.hub = new StreamHub(history, (reached) => {
-      metrics.events.inc(reached.size);
-      for (const s of reached) (s.link as Checked | undefined)?.checkSlow();
+    this.hub = new StreamHub(history, (sessions) => {
+      for (const s of sessions) (s.link as Checked | undefined)?.checkSlow();
     });
+    // Counted per frame in a plain number, added to the metric when it is read.
+    const events = metrics.events as typeof metrics.events & { collect?: () => void };
+    events.collect = () => {
+      const n = this.hub.takeDelivered();
+      if (n) events.inc(n);
+    };
     cluster.onCast<{ users?: string[]; ev: EventName; data: unknown }>('user.event', ({ users, ev, data }) => {
       const encoded = JSON.stringify(data);
       if (users) for (const u of users) this.toUserEncoded(u, ev, encoded);

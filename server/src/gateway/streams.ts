@@ -2,6 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { jsonCodec, type EventName } from '@foyer/shared';
 import type { Session } from './session.js';
 
+/**
+ * How long after a frame its stream's sessions are checked for slow reading
+ * (at most; a check covers every stream published on meanwhile). The
+ * transport's own hard limit (uWS maxBackpressure) leaves room for what
+ * arrives in between.
+ */
+export const SLOW_CHECK_MS = 50;
+
 /** The kinds of stream (shared/src/streams.ts): the part of a stream's name before the colon. */
 export type StreamKind = 'game' | 'party' | 'user' | 'games';
 
@@ -35,6 +43,8 @@ export interface Publisher {
  */
 export class Stream {
   offset = 0;
+  /** Published on since the hub's last takeHot(). */
+  hot = false;
   readonly sessions = new Set<Session>();
   /** The latest frames, oldest first from `head`; made at the first event (most user streams of idle sessions never get one). */
   private frames: (string | undefined)[] | undefined;
@@ -101,10 +111,21 @@ export class StreamHub {
   /** A stream nobody here receives any more was dropped (the game list stops watching its filter). */
   onDropped: (name: string) => void = () => {};
 
+  /**
+   * Streams published on since the last check of their sessions for slow
+   * reading, which runs SLOW_CHECK_MS after the first of them: once per
+   * stream and check rather than per frame and subscriber (uWS writes
+   * published frames only after the callback anyway, so a check right after
+   * the publish saw the backlog before it).
+   */
+  private hot: Stream[] = [];
+  /** Frames handed to sessions since the last takeDelivered() (a metric's source). */
+  private delivered = 0;
+
   constructor(
     private readonly history: { events: number; bytes: number },
-    /** Called after each frame with how many sessions it reached, and for each live one of them (slow readers). */
-    private readonly delivered: (sessions: ReadonlySet<Session>) => void,
+    /** Called for each stream published on, SLOW_CHECK_MS after the first one: cut its slow readers off. */
+    private readonly checkSlow: (sessions: ReadonlySet<Session>) => void,
   ) {}
 
   get(name: string): Stream | undefined {
@@ -130,7 +151,26 @@ export class StreamHub {
     const frame = jsonCodec.eventFrame(ev, name, ++st.offset, st.epoch, encoded);
     st.remember(frame, this.history.events, this.history.bytes);
     this.publisher?.publish(name, frame);
-    this.delivered(st.sessions);
+    this.delivered += st.sessions.size;
+    if (st.hot) return;
+    st.hot = true;
+    if (this.hot.push(st) === 1) setTimeout(this.checkHot, SLOW_CHECK_MS).unref();
+  }
+
+  private readonly checkHot = (): void => {
+    const hot = this.hot;
+    this.hot = [];
+    for (const st of hot) {
+      st.hot = false;
+      this.checkSlow(st.sessions);
+    }
+  };
+
+  /** Frames handed to sessions since the last call. */
+  takeDelivered(): number {
+    const n = this.delivered;
+    this.delivered = 0;
+    return n;
   }
 
   /** The session receives the stream from now on (its live socket subscribes at once). */
