@@ -41,7 +41,7 @@ export class Delivery {
       if (users) for (const u of users) this.toUserEncoded(u, ev, encoded);
       else for (const s of this.sessions.values()) this.hub.publishEncoded(userStream(s.userId), ev, encoded);
     });
-    cluster.onCast<{ stream: string; ev: EventName; data: unknown }>('stream.publish', ({ stream, ev, data }) => this.hub.publishEncoded(stream, ev, JSON.stringify(data)));
+    cluster.onCast<{ stream: string; ev: EventName; encoded: string }>('stream.publish', ({ stream, ev, encoded }) => this.hub.publishEncoded(stream, ev, encoded));
   }
 
   /** One event on a stream this node carries (its data encoded once, for every subscriber here). */
@@ -83,17 +83,19 @@ export class Delivery {
   /**
    * A stream whose events are not replicated (chat lines): published here,
    * and told to each other node holding a member's session, which publishes
-   * it on its own instance of the stream.
+   * it on its own instance of the stream. `encoded`: the JSON of the event's
+   * data; `members`: called only when sessions are on other nodes.
    */
-  publishToMembers<E extends EventName>(stream: string, members: readonly string[], ev: E, data: EventData<E>): void {
-    this.publish(stream, ev, data);
+  publishToMembers(stream: string, members: () => readonly string[], ev: EventName, encoded: string): void {
+    this.hub.publishEncoded(stream, ev, encoded);
+    // Alone (no session elsewhere): nobody to tell, and the members are not even listed.
     if (!this.directory.size) return;
     const nodes = new Set<string>();
-    for (const userId of members) {
+    for (const userId of members()) {
       const node = this.sessions.has(userId) ? undefined : this.directory.get(userId)?.node;
       if (node !== undefined) nodes.add(node);
     }
-    for (const node of nodes) this.cluster.tell(node, 'stream.publish', { stream, ev, data });
+    for (const node of nodes) this.cluster.tell(node, 'stream.publish', { stream, ev, encoded });
   }
 
   private toUserEncoded(userId: string, ev: EventName, encoded: string): void {
