@@ -175,16 +175,19 @@ export class StreamHub {
 
   /** The session receives the stream from now on (its live socket subscribes at once). */
   subscribe(session: Session, name: string): void {
-    if (session.streams.has(name)) return;
-    session.streams.add(name);
+    if (session.streams.includes(name)) return;
     let st = this.streams.get(name);
     if (!st) this.streams.set(name, (st = new Stream(name, `${this.epochPrefix}${(++this.epochs).toString(36)}`)));
+    // The stream's own name: one string for all its sessions, not a copy each (`game:<id>` is made anew per call).
+    session.streams.push(st.name);
     st.sessions.add(session);
-    session.link?.subscribed(name);
+    session.link?.subscribed(st.name);
   }
 
   unsubscribe(session: Session, name: string): void {
-    if (!session.streams.delete(name)) return;
+    const i = session.streams.indexOf(name);
+    if (i < 0) return;
+    session.streams.splice(i, 1);
     session.link?.unsubscribed(name);
     const st = this.streams.get(name);
     if (!st) return;
