@@ -10,6 +10,8 @@ interface Checked {
   checkSlow(): void;
 }
 
+const checkSlow = (s: Session) => (s.link as Checked | undefined)?.checkSlow();
+
 /**
  * Events to streams. Games and parties are replicated on every node, so each
  * node publishes their events itself, from its own effects (`publish`).
@@ -27,9 +29,7 @@ export class Delivery {
     metrics: Metrics,
     history: { events: number; bytes: number },
   ) {
-    this.hub = new StreamHub(history, (sessions) => {
-      for (const s of sessions) (s.link as Checked | undefined)?.checkSlow();
-    });
+    this.hub = new StreamHub(history, (stream) => stream.forEachSession(checkSlow));
     // Counted per frame in a plain number, added to the metric when it is read.
     const events = metrics.events as typeof metrics.events & { collect?: () => void };
     events.collect = () => {

@@ -43,9 +43,15 @@ export interface Publisher {
  */
 export class Stream {
   offset = 0;
-  /** Published on since the hub's last takeHot(). */
+  /** Published on since the hub's last slow-reader check. */
   hot = false;
-  readonly sessions = new Set<Session>();
+  /**
+   * The sessions here that receive it: the first alone, a Set once there are
+   * more. Most streams are a user's own (one session each); a Set and its
+   * table would cost a node of 10,000 sessions about 1.5 MiB.
+   */
+  private one: Session | undefined;
+  private many: Set<Session> | undefined;
   /** The latest frames, oldest first from `head`; made at the first event (most user streams of idle sessions never get one). */
   private frames: (string | undefined)[] | undefined;
   private head = 0;
@@ -55,6 +61,31 @@ export class Stream {
     readonly name: string,
     readonly epoch: string,
   ) {}
+
+  /** How many sessions here receive it. */
+  get size(): number {
+    return this.many ? this.many.size : this.one ? 1 : 0;
+  }
+
+  add(session: Session): void {
+    if (this.many) this.many.add(session);
+    else if (!this.one || this.one === session) this.one = session;
+    else this.many = new Set([this.one, session]);
+  }
+
+  /** False when the session was not one of them. */
+  delete(session: Session): boolean {
+    if (this.many) return this.many.delete(session);
+    if (this.one !== session) return false;
+    this.one = undefined;
+    return true;
+  }
+
+  /** Calls `fn` for each session that receives it. */
+  forEachSession(fn: (session: Session) => void): void {
+    if (this.many) for (const s of this.many) fn(s);
+    else if (this.one) fn(this.one);
+  }
 
   /** Frames kept. */
   get kept(): number {
@@ -125,7 +156,7 @@ export class StreamHub {
   constructor(
     private readonly history: { events: number; bytes: number },
     /** Called for each stream published on, SLOW_CHECK_MS after the first one: cut its slow readers off. */
-    private readonly checkSlow: (sessions: ReadonlySet<Session>) => void,
+    private readonly checkSlow: (stream: Stream) => void,
   ) {}
 
   get(name: string): Stream | undefined {
@@ -151,7 +182,7 @@ export class StreamHub {
     const frame = jsonCodec.eventFrame(ev, name, ++st.offset, st.epoch, encoded);
     st.remember(frame, this.history.events, this.history.bytes);
     this.publisher?.publish(name, frame);
-    this.delivered += st.sessions.size;
+    this.delivered += st.size;
     if (st.hot) return;
     st.hot = true;
     if (this.hot.push(st) === 1) setTimeout(this.checkHot, SLOW_CHECK_MS).unref();
@@ -162,7 +193,7 @@ export class StreamHub {
     this.hot = [];
     for (const st of hot) {
       st.hot = false;
-      this.checkSlow(st.sessions);
+      this.checkSlow(st);
     }
   };
 
@@ -180,7 +211,7 @@ export class StreamHub {
     if (!st) this.streams.set(name, (st = new Stream(name, `${this.epochPrefix}${(++this.epochs).toString(36)}`)));
     // The stream's own name: one string for all its sessions, not a copy each (`game:<id>` is made anew per call).
     session.streams.push(st.name);
-    st.sessions.add(session);
+    st.add(session);
     session.link?.subscribed(st.name);
   }
 
@@ -191,8 +222,8 @@ export class StreamHub {
     session.link?.unsubscribed(name);
     const st = this.streams.get(name);
     if (!st) return;
-    st.sessions.delete(session);
-    if (st.sessions.size) return;
+    st.delete(session);
+    if (st.size) return;
     this.streams.delete(name);
     this.onDropped(name);
   }
