@@ -20,6 +20,8 @@
  *
  * Flags (npm run bench:connect -- --flag value):
  *   --connections N        sessions to open (10000)
+ *   --in-games R           each session also sits in a game of R (client i in game ⌊i/R⌋, made by the
+ *                          first of its group, the others join): memory per session in a game (0: none)
  *   --requests M           pings per connection in the flat-out run (10)
  *   --inflight K           pings in flight in the flat-out run (100)
  *   --rate R               paced requests/s (10000)
@@ -62,6 +64,7 @@ async function main(): Promise<void> {
   const { values: flags } = parseArgs({
     options: {
       connections: { type: 'string', default: '10000' },
+      'in-games': { type: 'string', default: '0' },
       requests: { type: 'string', default: '10' },
       inflight: { type: 'string', default: '100' },
       rate: { type: 'string', default: '10000' },
@@ -95,6 +98,7 @@ async function main(): Promise<void> {
     return v;
   };
   const N = int('connections', 1);
+  const IN_GAMES = int('in-games', 0);
   const M = int('requests', 0);
   const INFLIGHT = int('inflight', 1);
   const RATE = int('rate', 1);
@@ -129,7 +133,7 @@ async function main(): Promise<void> {
   const notes: string[] = [];
 
   say(
-    `Foyer bench:connect — ${N} sessions; flat out ${M} pings/conn (${INFLIGHT} in flight); paced ${RATE} req/s ` +
+    `Foyer bench:connect — ${N} sessions${IN_GAMES > 0 ? `, each in a game of ${IN_GAMES}` : ''}; flat out ${M} pings/conn (${INFLIGHT} in flight); paced ${RATE} req/s ` +
       `(${DURATION_S} s steady${HEARTBEAT ? ', on to one whole heartbeat interval' : ''}); transports ${TRANSPORTS.join(',')}`,
   );
   say(
@@ -163,7 +167,7 @@ async function main(): Promise<void> {
   say('');
 
   const cfg: ConnectConfig = {
-    N, M, INFLIGHT, RATE, DURATION_S, CONNECT_CONCURRENCY, SETTLE_MS, HEARTBEAT, GC, SERVER_ARGS, HEARTBEAT_MS, SOURCES,
+    N, M, INFLIGHT, RATE, DURATION_S, CONNECT_CONCURRENCY, SETTLE_MS, HEARTBEAT, GC, SERVER_ARGS, HEARTBEAT_MS, SOURCES, IN_GAMES,
     flags: { 'heap-snapshot': flags['heap-snapshot'], 'node-arg': flags['node-arg'] ?? [], 'server-output': flags['server-output'], timeline: flags.timeline },
   };
   const results: Result[] = [];

@@ -24,6 +24,8 @@ export interface ConnectConfig extends ReportConfig {
   SERVER_ARGS: string[];
   HEARTBEAT_MS: number;
   SOURCES: number;
+  /** Sessions per game (each sits in one), or 0: none in a game. */
+  IN_GAMES: number;
   flags: { 'heap-snapshot': boolean; 'node-arg': string[]; 'server-output': boolean; timeline: boolean };
 }
 
@@ -90,6 +92,17 @@ export async function runTransport(cfg: ConnectConfig, transport: string, result
   const connectErrors = new Errors();
   let connectMs = 0;
   let progressAt = performance.now();
+  // --in-games R: client i sits in game ⌊i / R⌋, made by the first of its group to get there.
+  const ROOM = cfg.IN_GAMES;
+  const games = new Map<number, Promise<string>>();
+  const seat = async (client: LobbyClient, i: number) => {
+    const g = Math.floor(i / ROOM);
+    let game = games.get(g);
+    if (!game) {
+      games.set(g, (game = client.call('game.create', { name: `connect ${g}`, gameType: 'idle', maxPlayers: Math.max(2, ROOM) }).then((r) => r.game.id)));
+      await game;
+    } else await client.call('game.join', { gameId: await game });
+  };
   const connectRange = async (from: number, to: number) => {
     const t0 = performance.now();
     await pool(to - from, CONNECT_CONCURRENCY, async (j) => {
@@ -98,6 +111,7 @@ export async function runTransport(cfg: ConnectConfig, transport: string, result
       try {
         await client.connect();
         await client.call('auth.guest', { name: `bench-${i}` });
+        if (ROOM > 0) await seat(client, i);
         clients.push(client);
         client.onState((state) => state === 'closed' && dropped++);
       } catch (err) {
@@ -113,7 +127,8 @@ export async function runTransport(cfg: ConnectConfig, transport: string, result
   };
   // Half, a pause to read memory, then the rest: the second half's growth is the marginal cost of a session,
   // without one-off growth (young generation, code, buffers) that the first connections trigger.
-  const half = Math.floor(N / 2);
+  // (In games: at a game's boundary, so each half holds whole games.)
+  const half = ROOM > 0 ? Math.floor(N / 2 / ROOM) * ROOM : Math.floor(N / 2);
   await connectRange(0, half);
   const mid = await measure(cfg, server);
   const midSessions = clients.length;
@@ -125,7 +140,7 @@ export async function runTransport(cfg: ConnectConfig, transport: string, result
   const n = clients.length;
   r.conns = n;
   r.connPerSec = n / connectS;
-  log(`${n}/${N} logged in in ${fmt(connectS, 2)} s: ${fmtInt(r.connPerSec)} conn/s${connectErrors.count ? `; ${connectErrors.count} FAILED: ${connectErrors}` : ''}`);
+  log(`${n}/${N} logged in${ROOM > 0 ? ` and seated in games of ${ROOM}` : ''} in ${fmt(connectS, 2)} s: ${fmtInt(r.connPerSec)} conn/s${connectErrors.count ? `; ${connectErrors.count} FAILED: ${connectErrors}` : ''}`);
   if (connectErrors.count) errors.push(`${connectErrors.count} connects failed: ${connectErrors}`);
 
   const after = await measure(cfg, server);

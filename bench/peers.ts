@@ -29,6 +29,9 @@
  *   --duration S       chat seconds per run (15)
  *   --systems S,…      foyer-uws, foyer-ws, socketio, colyseus-uws, colyseus-ws (all five)
  *   --harness DIR      the harness (../shared/peers beside the checkout)
+ *   --node-args "A …"  extra node flags for Foyer's node (space-separated)
+ *   --profile DIR      profile Foyer's node (bench/peersProfile.ts: 5 s slices under DIR/<run>/) and
+ *                      print the top self-time functions of each run's busiest slice (the chat window)
  *   --profile-joins    instead: profile one Foyer node (uws) while N clients log in and take their
  *                      seats, and print its top self-time functions and server time per op
  */
@@ -41,7 +44,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { REPORT_PREFIX, type DriverReport } from './peersDriver.js';
-import { SERVER_MAIN, fmt, fmtInt, intFlag, numFlag, printHelp, say, table } from './lib.js';
+import { SERVER_MAIN, fmt, fmtInt, intFlag, numFlag, printHelp, profileSelfTimes, say, summarizeProfile, table } from './lib.js';
 import { profileJoins } from './peersJoins.js';
 
 const SYSTEMS = ['foyer-uws', 'foyer-ws', 'socketio', 'colyseus-uws', 'colyseus-ws'] as const;
@@ -54,6 +57,7 @@ const PAIRS: [System, System][] = [
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DRIVER = new URL('./peersDriver.js', import.meta.url).href;
 const READY_PRELOAD = new URL('./peersReady.js', import.meta.url).href;
+const PROFILE_PRELOAD = new URL('./peersProfile.js', import.meta.url).href;
 /** Foyer's limits for this load: 4 lines/s per client at 250 ms must never be refused. */
 export const FOYER_LOAD_ENV = {
   FOYER_CHAT_PER_SEC: '100',
@@ -71,6 +75,8 @@ const { values: flags } = parseArgs({
     duration: { type: 'string', default: '15' },
     systems: { type: 'string', default: SYSTEMS.join(',') },
     harness: { type: 'string', default: resolve(ROOT, '../shared/peers') },
+    'node-args': { type: 'string', default: '' },
+    profile: { type: 'string' },
     'profile-joins': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -168,6 +174,8 @@ interface Run {
   joined?: Extract<DriverReport, { kind: 'joined' }>;
   sent?: Extract<DriverReport, { kind: 'sent' }>;
   error?: string;
+  /** With --profile: where this run's node wrote its profile slices. */
+  profileDir?: string;
 }
 
 /** The process group of the load.mjs running now (its servers are in it): killed on any exit. */
@@ -187,17 +195,20 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => (killRun
 async function runLoad(dir: string, run: Run): Promise<void> {
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${pathToFileURL(join(dir, 'gcpre.mjs')).href}`.trim() };
   if (run.system.startsWith('foyer')) {
+    const nodeArgs = flags['node-args'].split(' ').filter(Boolean);
+    if (run.profileDir) nodeArgs.push(`--import=${PROFILE_PRELOAD}`);
     Object.assign(env, FOYER_LOAD_ENV, {
       FOYER_DIR: ROOT,
       FOYER_START: process.execPath,
       // The node process itself (its CPU and RSS are what the harness reads), with the READY line it waits for.
-      FOYER_ARGS: `--import=${READY_PRELOAD} ${SERVER_MAIN}`,
+      FOYER_ARGS: [...nodeArgs, `--import=${READY_PRELOAD}`, SERVER_MAIN].join(' '),
       FOYER_DRIVER: DRIVER,
       FOYER_DATA_DIR: 'memory',
       FOYER_TOKEN_SECRET: randomBytes(32).toString('hex'),
       LOG_LEVEL: 'warn',
       HOST: '127.0.0.1',
     });
+    if (run.profileDir) env.FOYER_PROFILE_DIR = run.profileDir;
   }
   const args = ['load.mjs', '--system', run.system, '--clients', String(CLIENTS), '--room', String(ROOM), '--period', String(run.period), '--duration', String(DURATION)];
   // Its own process group, so that the server it starts goes down with it whatever happens.
@@ -317,13 +328,30 @@ function report(runs: Run[]): void {
     if (run.error) notes.push(`${tag}: FAILED: ${run.error}`);
     if (run.joined?.waitedMs) notes.push(`${tag}: the node listened ${fmt(run.joined.waitedMs / 1000, 1)} s after the harness stopped waiting (8 s): joins/s and RSS per client from the driver`);
     if (run.joined?.failed) notes.push(`${tag}: ${run.joined.failed} clients failed to join: ${run.joined.errors}`);
-    const refused = Object.entries(run.sent?.refused ?? {});
-    if (refused.length) notes.push(`${tag}: chat lines refused: ${refused.map(([k, v]) => `${v}× ${k}`).join(', ')}`);
+    if (run.sent) {
+      const refused = Object.entries(run.sent.refused);
+      notes.push(`${tag}: ${fmtInt(run.sent.sent)} chat lines sent (without id), ${refused.length ? `refused: ${refused.map(([k, v]) => `${v}× ${k}`).join(', ')}` : 'none refused'}`);
+    }
   }
   const loads = runs.map((r) => r.load1);
   notes.push(`load average (1 min) at the start of the runs: ${range(loads, (v) => fmt(v, 1))}`);
   say();
   for (const n of notes) say(`- ${n}`);
+}
+
+/** The summary of the slice of a run's profile where Foyer's code and native calls were busiest (the chat window). */
+function printBusiestSlice(dir: string): void {
+  const slices = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')) : [];
+  let best: { file: string; busy: number } | undefined;
+  for (const f of slices) {
+    // The chat window, not start-up or the joins: the slice where Foyer's own code and the native calls (writes) took most.
+    const t = profileSelfTimes(join(dir, f));
+    let busy = 0;
+    for (const [where, us] of t.fileSelf) if (/^(server|shared)\/|^\(native\/V8\)$/.test(where)) busy += us;
+    if (!best || busy > best.busy) best = { file: join(dir, f), busy };
+  }
+  if (!best) return say(`  (no profile slices in ${dir})`);
+  for (const line of summarizeProfile(best.file, 30)) say(`  ${line}`);
 }
 
 // ---- main ----
@@ -340,8 +368,10 @@ for (let round = 1; round <= ROUNDS; round++) {
   for (const period of PERIODS) {
     for (const system of systems) {
       const run: Run = { round, period, system, load1: loadavg()[0]! };
+      if (flags.profile && system.startsWith('foyer')) run.profileDir = join(resolve(flags.profile), `r${round}-${period}ms-${system}`);
       runs.push(run);
       await runLoad(dir, run);
+      if (run.profileDir) printBusiestSlice(run.profileDir);
       const r = run.result;
       const f = r && figures(run);
       say(

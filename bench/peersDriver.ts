@@ -3,11 +3,12 @@
  * bench:peers`): the harness imports this module (FOYER_DRIVER) and calls
  * connectAll({ port, N, R, onChat }).
  *
- * It uses the SDK's public API only (LobbyClient: connect, call, on, close),
+ * It uses the SDK's public API only (LobbyClient: connect, call, send, on, onRefusal, close),
  * so it keeps working when the protocol underneath changes. Each client logs
  * in as a guest; each group of R clients shares one game (the first creates
  * it, the others join); a chat line carries the harness's message as JSON in
- * its text.
+ * its text, sent without id (LobbyClient.send): refusals come back through
+ * onRefusal and are counted.
  *
  * What the harness cannot see is written to stderr as lines
  * `foyer-driver {json}` (bench/peers.ts reads them): how long the server took
@@ -54,7 +55,7 @@ export type DriverReport =
       /** Measured by the driver when the node listened late (the harness's own figure is wrong then). */
       rssPerClientKiB?: number;
     }
-  | { kind: 'sent'; sent: number; ok: number; refused: Record<string, number> };
+  | { kind: 'sent'; sent: number; refused: Record<string, number> };
 
 export const REPORT_PREFIX = 'foyer-driver ';
 
@@ -141,27 +142,24 @@ export async function connectAll({ port, N, R, onChat, concurrency = 50 }: Conne
   report({ kind: 'joined', clients: clients.length, failed: N - clients.length, errors: errors.toString(), waitedMs, joinMs, rssPerClientKiB });
 
   let sent = 0;
-  let ok = 0;
   const refused: Record<string, number> = {};
   let reported = false;
   return clients.map((client) => {
     client.on('chat.message', (d) => {
       if (d.channel === 'game') onChat(JSON.parse(d.text));
     });
+    client.onRefusal((_op, err) => {
+      refused[err.code] = (refused[err.code] ?? 0) + 1;
+    });
     return {
       send(msg: unknown) {
         sent++;
-        client.call('chat.send', { channel: 'game', text: JSON.stringify(msg) }).then(
-          () => void ok++,
-          (err: { code?: string }) => {
-            const code = err.code ?? 'ERROR';
-            refused[code] = (refused[code] ?? 0) + 1;
-          },
-        );
+        // Without id, as a game's chat would: no reply unless refused (onRefusal above).
+        client.send('chat.send', { channel: 'game', text: JSON.stringify(msg) });
       },
       close() {
         // The harness closes every client and exits at once: report while it still can (stderr is synchronous on a pipe).
-        if (!reported) (reported = true), report({ kind: 'sent', sent, ok, refused });
+        if (!reported) (reported = true), report({ kind: 'sent', sent, refused });
         void client.close();
       },
     };

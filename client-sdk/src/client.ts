@@ -156,7 +156,7 @@ export class LobbyClient {
    */
   send<O extends OpName>(op: O, ...args: {} extends OpData<O> ? [data?: OpData<O>] : [data: OpData<O>]): void {
     if (this.#state === 'closed') throw new LobbyError('CLOSED', `${op}: the client is closed; connect() first`);
-    const call = this.#makeCall(op, args[0] ?? {}, this.#callTimeoutMs, () => {}, (err) => this.#refusalListeners.emit(op, { code: err.code === 'DISCONNECTED' || err.code === 'CLOSED' ? 'TIMEOUT' : err.code, message: err.message }));
+    const call = this.#makeCall(op, args[0] ?? {}, this.#ready ? Infinity : this.#callTimeoutMs /* sent at once when ready: no timer */, () => {}, (err) => this.#refusalListeners.emit(op, { code: err.code === 'DISCONNECTED' || err.code === 'CLOSED' ? 'TIMEOUT' : err.code, message: err.message }));
     call.fireAndForget = true;
     if (this.#ready) this.#send(call);
     else this.#queue.push(call);

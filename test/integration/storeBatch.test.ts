@@ -119,6 +119,17 @@ describe.each(['pglite', 'postgres'] as const)('batched storage calls on %s', (e
     expect(short.map((m) => m.body)).toEqual(['first']); // each call keeps its own limit…
     expect(later).toEqual([]); // …and its own time (all expired by then)
 
+    // A login's two steps in one statement: the expired deleted (once, for one of a user's two calls), the pending listed.
+    db.statements.length = 0;
+    const logins = await Promise.all([a, b, a, c].map((u) => batched.admin.atLogin(u, now)));
+    expect(db.statements).toHaveLength(1);
+    expect([...logins[0]!.expired, ...logins[2]!.expired].map((x) => x.id)).toEqual([c1]);
+    expect(logins[1]!.expired.map((x) => x.id)).toEqual([c4]);
+    expect(logins.map((l) => l.pending)).toEqual([[c2, c3], [], [c2, c3], []]);
+    expect(logins[3]!.expired).toEqual([]);
+    await alone.admin.defer({ id: c1!, userId: a, kind: 'kick', args: {}, issuedBy: 'op', expiresAt: now - 1000 });
+    await alone.admin.defer({ id: c4!, userId: b, kind: 'kick', args: {}, issuedBy: 'op', expiresAt: now - 1 });
+
     // Expired commands are deleted once: a user named twice in one batch gets them in one of the two answers.
     const dropped = await Promise.all([a, b, a, c].map((u) => batched.admin.dropExpired(u, now)));
     expect([...dropped[0]!, ...dropped[2]!].map((x) => x.id)).toEqual([c1]);

@@ -292,10 +292,11 @@ export class AdminCommands {
   /** At login: drops the player's expired commands (audited), then runs the others in the order they were issued. */
   private async runPending(userId: string): Promise<void> {
     try {
-      for (const c of await this.store.dropExpired(userId)) {
+      const { expired, pending } = await this.store.atLogin(userId);
+      for (const c of expired) {
         await this.store.audit({ actor: c.issuedBy, userId, kind: c.kind, args: c.args, mode: 'deferred', event: 'expired', commandId: c.id, ok: false, error: 'expired before the player logged in', result: { expiresAt: c.expiresAt } });
       }
-      for (const id of await this.store.pendingIds(userId)) {
+      for (const id of pending) {
         const ran = await this.runDeferred(userId, id);
         if (ran === undefined && !this.deps.gateway.sessions.has(userId)) return; // logged out meanwhile: the rest waits
       }

@@ -21,6 +21,12 @@ export interface Bus {
   publish(channel: string, message: string): void;
   /** Adds `fn` for `channel`; resolves once subscribed (or, while down, once registered: the bus comes up subscribed). */
   subscribe(channel: string, fn: (message: string) => void): Promise<void>;
+  /**
+   * Whether only this bus's own handlers listen on `channel` now, so a
+   * publish would reach nobody else. Only a bus that knows says so (the
+   * in-process one); Redis's may have listeners it cannot see.
+   */
+  alone?(channel: string): boolean;
   /** Drops every handler this bus has for `channel`, and the subscription itself. */
   unsubscribe(channel: string): Promise<void>;
   get(key: string): Promise<string | null>;
@@ -80,6 +86,10 @@ export class LocalBus implements Bus {
 
   publish(channel: string, message: string): void {
     for (const fn of this.hub.channels.get(channel) ?? []) queueMicrotask(() => fn(message));
+  }
+
+  alone(channel: string): boolean {
+    return (this.hub.channels.get(channel)?.size ?? 0) <= (this.mine.get(channel)?.length ?? 0);
   }
 
   async subscribe(channel: string, fn: (message: string) => void): Promise<void> {

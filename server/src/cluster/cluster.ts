@@ -178,7 +178,8 @@ export class Cluster {
 
   /** To every other node; dropped while the bus is down (a resync follows its return). */
   cast(kind: string, body: unknown): void {
-    if (!this.peers.size && !this.bus.up) return;
+    // Alone on an in-process bus: nobody to hear it, so it is not even encoded (the node itself would only drop it).
+    if (!this.peers.size && (!this.bus.up || this.bus.alone?.(this.names.broadcast))) return;
     try {
       this.send(this.names.broadcast, { t: 'cast', from: this.nodeId, kind, body });
     } catch (err) {

@@ -129,7 +129,7 @@ export class Connection implements SessionLink, ConnHandlers {
     this.conn.cork(() => {
       if (plan) {
         for (const [name, p] of plan) {
-          const st = s.streams.has(name) ? hub.get(name) : undefined;
+          const st = s.streams.includes(name) ? hub.get(name) : undefined;
           if (!st || st.epoch !== p.epoch) continue;
           if (p.snapshot) {
             const frame = hub.snapshotFrame(name, p.offset, p.snapshot);
@@ -212,7 +212,7 @@ class Lane {
   constructor(after?: Promise<void>) {
     if (after) {
       this.busy = 1;
-      this.tail = after.then(() => void this.busy--);
+      this.tail = after.then(() => this.finished());
     }
   }
 
@@ -223,13 +223,18 @@ class Lane {
 
   run(task: () => Promise<void> | undefined): void {
     if (this.busy++ > 0) {
-      this.tail = this.tail.then(task).then(() => void this.busy--);
+      this.tail = this.tail.then(task).then(() => this.finished());
       return;
     }
     const before = this.tail;
     const running = task();
     if (!running) return void this.busy--; // the common case: nothing allocated
     // A task queued by this one's synchronous part (which it may be waiting for) chained on `before`; idle() waits for both.
-    this.tail = (this.tail === before ? running : Promise.all([this.tail, running])).then(() => void this.busy--);
+    this.tail = (this.tail === before ? running : Promise.all([this.tail, running])).then(() => this.finished());
+  }
+
+  /** A task finished; with none left, the lane lets go of its last promise (10,000 idle connections would each keep one). */
+  private finished(): void {
+    if (--this.busy === 0) this.tail = settled;
   }
 }

@@ -10,6 +10,8 @@ interface Checked {
   checkSlow(): void;
 }
 
+const checkSlow = (s: Session) => (s.link as Checked | undefined)?.checkSlow();
+
 /**
  * Events to streams. Games and parties are replicated on every node, so each
  * node publishes their events itself, from its own effects (`publish`).
@@ -27,10 +29,13 @@ export class Delivery {
     metrics: Metrics,
     history: { events: number; bytes: number },
   ) {
-    this.hub = new StreamHub(history, (reached) => {
-      metrics.events.inc(reached.size);
-      for (const s of reached) (s.link as Checked | undefined)?.checkSlow();
-    });
+    this.hub = new StreamHub(history, (stream) => stream.forEachSession(checkSlow));
+    // Counted per frame in a plain number, added to the metric when it is read.
+    const events = metrics.events as typeof metrics.events & { collect?: () => void };
+    events.collect = () => {
+      const n = this.hub.takeDelivered();
+      if (n) events.inc(n);
+    };
     cluster.onCast<{ users?: string[]; ev: EventName; data: unknown; passed?: true }>('user.event', ({ users, ev, data, passed }) => {
       const encoded = JSON.stringify(data);
       if (!users) {
@@ -45,7 +50,7 @@ export class Delivery {
       // Sent here from a cached lookup, but the session went on elsewhere meanwhile: passed on once.
       if (gone.length && !passed) this.toOthers(gone, ev, data, true);
     });
-    cluster.onCast<{ stream: string; ev: EventName; data: unknown }>('stream.publish', ({ stream, ev, data }) => this.hub.publishEncoded(stream, ev, JSON.stringify(data)));
+    cluster.onCast<{ stream: string; ev: EventName; encoded: string }>('stream.publish', ({ stream, ev, encoded }) => this.hub.publishEncoded(stream, ev, encoded));
   }
 
   /** One event on a stream this node carries (its data encoded once, for every subscriber here). */
@@ -93,15 +98,17 @@ export class Delivery {
   /**
    * A stream whose events are not replicated (chat lines): published here,
    * and told to each other node holding a member's session, which publishes
-   * it on its own instance of the stream.
+   * it on its own instance of the stream. `encoded`: the JSON of the event's
+   * data; `members`: called only when sessions are on other nodes.
    */
-  publishToMembers<E extends EventName>(stream: string, members: readonly string[], ev: E, data: EventData<E>): void {
-    this.publish(stream, ev, data);
+  publishToMembers(stream: string, members: () => readonly string[], ev: EventName, encoded: string): void {
+    this.hub.publishEncoded(stream, ev, encoded);
+    // Alone: nobody to tell, and the members are not even listed.
     if (this.cluster.nodes().length === 1) return;
-    const away = members.filter((u) => !this.sessions.has(u));
+    const away = members().filter((u) => !this.sessions.has(u));
     if (!away.length) return;
     this.directory.where(away, (remote) => {
-      for (const node of new Set([...remote.values()].map((r) => r.node))) this.cluster.tell(node, 'stream.publish', { stream, ev, data });
+      for (const node of new Set([...remote.values()].map((r) => r.node))) this.cluster.tell(node, 'stream.publish', { stream, ev, encoded });
     });
   }
 

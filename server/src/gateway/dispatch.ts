@@ -109,15 +109,12 @@ export class Dispatch {
   }
 
   private measure(op: string, outcome: string, started: number): void {
-    const label = this.count(op, outcome);
-    this.deps.metrics.requestSeconds.observe({ op: label }, (performance.now() - started) / 1000);
+    this.deps.metrics.requestTally.record(isOpName(op) ? op : 'unknown', outcome, (performance.now() - started) / 1000);
   }
 
-  /** Counts one request; returns its op label (ops outside the protocol count as `unknown`). */
-  private count(op: string, outcome: string): string {
-    const label = isOpName(op) ? op : 'unknown';
-    this.deps.metrics.requests.inc({ op: label, outcome });
-    return label;
+  /** Counts one request that did not run (ops outside the protocol count as `unknown`). */
+  private count(op: string, outcome: string): void {
+    this.deps.metrics.requestTally.record(isOpName(op) ? op : 'unknown', outcome);
   }
 }
 

@@ -207,9 +207,9 @@ export class Gateway {
     this.delivery.hub.publishEncoded(stream, ev, encoded);
   }
 
-  /** Chat lines (not replicated): published here and on the nodes holding the other members' sessions. */
-  publishToMembers<E extends EventName>(stream: string, members: readonly string[], ev: E, data: EventData<E>): void {
-    this.delivery.publishToMembers(stream, members, ev, data);
+  /** Chat lines (not replicated): published here and on the nodes holding the other members' sessions; `encoded` is the JSON of the event's data. */
+  publishToMembers(stream: string, members: () => readonly string[], ev: EventName, encoded: string): void {
+    this.delivery.publishToMembers(stream, members, ev, encoded);
   }
 
   /** A personal event on each user's own stream, wherever their session is. */

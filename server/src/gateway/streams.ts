@@ -2,6 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { jsonCodec, type EventName } from '@foyer/shared';
 import type { Session } from './session.js';
 
+/**
+ * How long after a frame its stream's sessions are checked for slow reading
+ * (at most; a check covers every stream published on meanwhile). The
+ * transport's own hard limit (uWS maxBackpressure) leaves room for what
+ * arrives in between.
+ */
+export const SLOW_CHECK_MS = 50;
+
 /** The kinds of stream (shared/src/streams.ts): the part of a stream's name before the colon. */
 export type StreamKind = 'game' | 'party' | 'user' | 'games';
 
@@ -35,7 +43,15 @@ export interface Publisher {
  */
 export class Stream {
   offset = 0;
-  readonly sessions = new Set<Session>();
+  /** Published on since the hub's last slow-reader check. */
+  hot = false;
+  /**
+   * The sessions here that receive it: the first alone, a Set once there are
+   * more. Most streams are a user's own (one session each); a Set and its
+   * table would cost a node of 10,000 sessions about 1.5 MiB.
+   */
+  private one: Session | undefined;
+  private many: Set<Session> | undefined;
   /** The latest frames, oldest first from `head`; made at the first event (most user streams of idle sessions never get one). */
   private frames: (string | undefined)[] | undefined;
   private head = 0;
@@ -45,6 +61,31 @@ export class Stream {
     readonly name: string,
     readonly epoch: string,
   ) {}
+
+  /** How many sessions here receive it. */
+  get size(): number {
+    return this.many ? this.many.size : this.one ? 1 : 0;
+  }
+
+  add(session: Session): void {
+    if (this.many) this.many.add(session);
+    else if (!this.one || this.one === session) this.one = session;
+    else this.many = new Set([this.one, session]);
+  }
+
+  /** False when the session was not one of them. */
+  delete(session: Session): boolean {
+    if (this.many) return this.many.delete(session);
+    if (this.one !== session) return false;
+    this.one = undefined;
+    return true;
+  }
+
+  /** Calls `fn` for each session that receives it. */
+  forEachSession(fn: (session: Session) => void): void {
+    if (this.many) for (const s of this.many) fn(s);
+    else if (this.one) fn(this.one);
+  }
 
   /** Frames kept. */
   get kept(): number {
@@ -101,10 +142,21 @@ export class StreamHub {
   /** A stream nobody here receives any more was dropped (the game list stops watching its filter). */
   onDropped: (name: string) => void = () => {};
 
+  /**
+   * Streams published on since the last check of their sessions for slow
+   * reading, which runs SLOW_CHECK_MS after the first of them: once per
+   * stream and check rather than per frame and subscriber (uWS writes
+   * published frames only after the callback anyway, so a check right after
+   * the publish saw the backlog before it).
+   */
+  private hot: Stream[] = [];
+  /** Frames handed to sessions since the last takeDelivered() (a metric's source). */
+  private delivered = 0;
+
   constructor(
     private readonly history: { events: number; bytes: number },
-    /** Called after each frame with how many sessions it reached, and for each live one of them (slow readers). */
-    private readonly delivered: (sessions: ReadonlySet<Session>) => void,
+    /** Called for each stream published on, SLOW_CHECK_MS after the first one: cut its slow readers off. */
+    private readonly checkSlow: (stream: Stream) => void,
   ) {}
 
   get(name: string): Stream | undefined {
@@ -130,26 +182,48 @@ export class StreamHub {
     const frame = jsonCodec.eventFrame(ev, name, ++st.offset, st.epoch, encoded);
     st.remember(frame, this.history.events, this.history.bytes);
     this.publisher?.publish(name, frame);
-    this.delivered(st.sessions);
+    this.delivered += st.size;
+    if (st.hot) return;
+    st.hot = true;
+    if (this.hot.push(st) === 1) setTimeout(this.checkHot, SLOW_CHECK_MS).unref();
+  }
+
+  private readonly checkHot = (): void => {
+    const hot = this.hot;
+    this.hot = [];
+    for (const st of hot) {
+      st.hot = false;
+      this.checkSlow(st);
+    }
+  };
+
+  /** Frames handed to sessions since the last call. */
+  takeDelivered(): number {
+    const n = this.delivered;
+    this.delivered = 0;
+    return n;
   }
 
   /** The session receives the stream from now on (its live socket subscribes at once). */
   subscribe(session: Session, name: string): void {
-    if (session.streams.has(name)) return;
-    session.streams.add(name);
+    if (session.streams.includes(name)) return;
     let st = this.streams.get(name);
     if (!st) this.streams.set(name, (st = new Stream(name, `${this.epochPrefix}${(++this.epochs).toString(36)}`)));
-    st.sessions.add(session);
-    session.link?.subscribed(name);
+    // The stream's own name: one string for all its sessions, not a copy each (`game:<id>` is made anew per call).
+    session.streams.push(st.name);
+    st.add(session);
+    session.link?.subscribed(st.name);
   }
 
   unsubscribe(session: Session, name: string): void {
-    if (!session.streams.delete(name)) return;
+    const i = session.streams.indexOf(name);
+    if (i < 0) return;
+    session.streams.splice(i, 1);
     session.link?.unsubscribed(name);
     const st = this.streams.get(name);
     if (!st) return;
-    st.sessions.delete(session);
-    if (st.sessions.size) return;
+    st.delete(session);
+    if (st.size) return;
     this.streams.delete(name);
     this.onDropped(name);
   }

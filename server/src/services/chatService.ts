@@ -6,8 +6,8 @@ import { gameStream, partyStream } from '../gateway/streams.js';
 import { TokenBucket } from '../gateway/rateLimit.js';
 import type { Session } from '../gateway/session.js';
 
-/** Where a user's lines go on one channel: the room's id and everyone in it. */
-export type ChatRoom = { id: string; members: string[] } | undefined;
+/** Where a user's lines go on one channel: the room's id and everyone in it (listed only when needed). */
+export type ChatRoom = { id: string; members: () => readonly string[] } | undefined;
 
 export type ChatChannel = 'game' | 'party';
 
@@ -40,14 +40,18 @@ export class ChatService {
     let bucket = this.buckets.get(session.userId);
     if (!bucket) this.buckets.set(session.userId, (bucket = new TokenBucket(config.chatBurst, config.chatPerSec, now)));
     if (!bucket.take(now)) throw new LobbyError('CHAT_TOO_FAST', 'you are sending chat lines too fast');
-    const from = { userId: session.userId, name: session.name };
     // Chat lines are not replicated: the nodes holding the other members' sessions are told.
-    gateway.publishToMembers(
-      channel === 'game' ? gameStream(room.id) : partyStream(room.id),
-      room.members,
-      'chat.message',
-      channel === 'game' ? { channel: 'game', gameId: room.id, from, text, at: now } : { channel: 'party', partyId: room.id, from, text, at: now },
-    );
+    gateway.publishToMembers(channel === 'game' ? gameStream(room.id) : partyStream(room.id), room.members, 'chat.message', encodeChatLine(channel, room.id, session, text, now));
     return {};
   }
+}
+
+/**
+ * The JSON of a chat.message's data, as JSON.stringify would write
+ * `{ channel, gameId | partyId, from: { userId, name }, text, at }`, in a
+ * fraction of its time: the busiest event of all.
+ */
+export function encodeChatLine(channel: ChatChannel, roomId: string, from: { userId: string; name: string }, text: string, at: number): string {
+  const room = channel === 'game' ? '"channel":"game","gameId":' : '"channel":"party","partyId":';
+  return `{${room}${JSON.stringify(roomId)},"from":{"userId":${JSON.stringify(from.userId)},"name":${JSON.stringify(from.name)}},"text":${JSON.stringify(text)},"at":${at}}`;
 }

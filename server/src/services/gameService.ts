@@ -144,7 +144,7 @@ export class GameService {
   chatRoom(userId: string): ChatRoom {
     const w = this.whereIs.get(userId);
     const game = w && this.games.get(w.gameId);
-    return game && { id: game.id, members: members(game) };
+    return game && { id: game.id, members: () => members(game) };
   }
 
   /** Every game of the cluster, read-only (admin views, invariant checks). */

@@ -101,7 +101,7 @@ export class PartyService {
 
   chatRoom(userId: string): ChatRoom {
     const p = this.partyOfUser(userId);
-    return p && { id: p.id, members: partyMembers(p) };
+    return p && { id: p.id, members: () => partyMembers(p) };
   }
 
   /** The party's ticket ended (matched, cancelled, timed out): it is no longer queued. */

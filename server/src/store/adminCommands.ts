@@ -132,7 +132,36 @@ export class AdminStore {
     { alone: (c) => this.pendingIdsOne(c) },
   );
 
+  /**
+   * A login's both steps in one statement per burst of logins: its user's
+   * expired commands deleted (returned for the audit) and the ids of the
+   * others, oldest first. The delete and the read see the same snapshot and
+   * disjoint rows (expired or not at the call's time).
+   */
+  private readonly logins = new Batch<UserCall, { expired: PendingCommand[]; pending: string[] }>(
+    async (calls) => {
+      const r = await this.db.query<CommandRow & { i: number; expired: boolean }>(
+        `with u as (select * from unnest($1::text[], $2::timestamptz[]) with ordinality as u(user_id, now, i)),
+           dropped as (delete from admin_commands c using u where c.user_id = u.user_id and c.expires_at <= u.now
+                       returning u.i, true as expired, c.seq, ${prefixed('c', COMMAND_COLUMNS)})
+         select x.i::int as i, x.expired, ${prefixed('x', COMMAND_COLUMNS)}
+           from (select * from dropped
+                 union all
+                 select u.i, false, c.seq, ${prefixed('c', COMMAND_COLUMNS)} from u join admin_commands c on c.user_id = u.user_id and c.expires_at > u.now) x
+          order by x.i, x.expired desc, x.seq`,
+        userArrays(calls),
+      );
+      return byCall(calls, r.rows).map((rows) => ({ expired: rows.filter((x) => x.expired).map(commandOf), pending: rows.filter((x) => !x.expired).map((x) => x.id) }));
+    },
+    { alone: async (c) => ({ expired: await this.dropExpiredOne(c), pending: await this.pendingIdsOne(c) }) },
+  );
+
   constructor(private readonly db: Db) {}
+
+  /** At login: the user's expired commands, deleted, and the ids of the pending ones (as dropExpired, then pendingIds). */
+  atLogin(userId: string, now = Date.now()): Promise<{ expired: PendingCommand[]; pending: string[] }> {
+    return this.logins.call({ userId, now });
+  }
 
   async defer(c: { id: string; userId: string; kind: string; args: unknown; issuedBy: string; expiresAt: number }): Promise<PendingCommand> {
     const r = await this.db.query<CommandRow>(

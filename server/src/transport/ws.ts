@@ -155,6 +155,17 @@ export function createWsTransport(opts: TransportOptions): Transport {
   const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxFrameBytes, perMessageDeflate: false });
   const sockets = new Set<WebSocket>();
   const topics: Topics = new Map();
+  /**
+   * Sockets corked by publish() in this turn of the event loop: uncorked
+   * together once its I/O is done, so that the frames due to one socket in
+   * one turn leave in one write, as uWS does for its topics.
+   */
+  let corked: import('node:net').Socket[] = [];
+  const uncorkAll = () => {
+    const all = corked;
+    corked = [];
+    for (const raw of all) raw.uncork();
+  };
 
   server.on('upgrade', (req, socket, head) => {
     wss.handleUpgrade(req, socket, head, (ws) => {
@@ -173,7 +184,15 @@ export function createWsTransport(opts: TransportOptions): Transport {
       if (!set) return;
       // One Buffer for every subscriber: ws frames it without copying or encoding it again.
       const bytes = Buffer.from(frame);
-      for (const c of set) if (c.ws.readyState === c.ws.OPEN) c.ws.send(bytes, TEXT);
+      for (const c of set) {
+        if (c.ws.readyState !== c.ws.OPEN) continue;
+        const raw = (c.ws as unknown as { _socket?: import('node:net').Socket })._socket;
+        if (raw && !raw.writableCorked) {
+          raw.cork();
+          if (corked.push(raw) === 1) setImmediate(uncorkAll);
+        }
+        c.ws.send(bytes, TEXT);
+      }
     },
     listen: () =>
       new Promise((resolve, reject) => {
