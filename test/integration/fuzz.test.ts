@@ -5,7 +5,8 @@ import { fuzz } from '../../bench/fuzzer.js';
 import { startTestNode, withNode, type TestNode } from '../helpers/node.js';
 import { RawClient } from '../helpers/raw.js';
 
-const opNames = Object.keys(ops);
+/** Every op but session.logout: a logout that succeeds (with an id or without) ends the connection, and the window's sentinels would never be answered. Logout has its own tests (logout.test.ts). */
+const opNames = Object.keys(ops).filter((op) => op !== 'session.logout');
 
 /** Frames a broken or hostile client might send: junk, wrong shapes, real ops with wrong data. */
 const frame = fc.oneof(
