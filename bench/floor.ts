@@ -16,6 +16,12 @@
  * core busy, and the CPU share a given delivery rate costs at that price.
  *
  * Flags: --connections K (1000)  --rounds R (20)  --rate D deliveries/s to price (37000)
+ *
+ * --memory: instead, what one bare idle connection costs the server process in
+ * memory (bench/floorMemory.ts): a fresh server process per server holds N
+ * idle connections (--connections, 10000 in this mode) from plain `ws`
+ * clients in a child process; marginal RSS per connection between N/2 and N
+ * (--half) after a full GC, split into V8 heap and outside it.
  */
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
@@ -24,6 +30,7 @@ import { WebSocketServer, WebSocket } from 'ws';
 import type * as UWS from 'uWebSockets.js';
 import { loadUws } from '@foyer/server/transport/uws';
 import { fmt, say, sleep } from './lib.js';
+import { memoryChild, memoryMain } from './floorMemory.js';
 
 const FRAME = JSON.stringify({
   ev: 'games.updated',
@@ -114,9 +121,19 @@ async function measure(send: () => void, frames: number): Promise<{ user: number
 
 async function main(): Promise<void> {
   const { values: flags } = parseArgs({
-    options: { connections: { type: 'string', default: '1000' }, rounds: { type: 'string', default: '20' }, rate: { type: 'string', default: '37000' } },
+    options: {
+      connections: { type: 'string' },
+      rounds: { type: 'string', default: '20' },
+      rate: { type: 'string', default: '37000' },
+      memory: { type: 'boolean', default: false },
+      half: { type: 'string' },
+    },
   });
-  const K = Number(flags.connections);
+  if (flags.memory) {
+    const n = Number(flags.connections ?? '10000');
+    return memoryMain(n, Number(flags.half ?? Math.floor(n / 2)));
+  }
+  const K = Number(flags.connections ?? '1000');
   const R = Number(flags.rounds);
   const RATE = Number(flags.rate);
   say(`Foyer bench:floor — ${K} connections, ${R} rounds of a ${FRAME.length}-byte frame; no lobby, bare servers`);
@@ -154,4 +171,4 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[2] === '--child') void clients(process.argv[3]!, Number(process.argv[4]));
-else void main();
+else if (!memoryChild(process.argv.slice(2))) void main();
