@@ -1,7 +1,6 @@
 import type { LobbyClient } from '@foyer/client-sdk';
-import { afterAll, describe, expect, inject, it } from 'vitest';
-import { RedisServer, errorCode, nextState, useCluster, within, type TestCluster } from '../helpers/cluster.js';
-import { RedisCluster } from '../helpers/redisCluster.js';
+import { describe, expect, it } from 'vitest';
+import { errorCode, privateRedis, nextState, useCluster, within, type TestCluster } from '../helpers/cluster.js';
 
 /*
  * One session per account, whatever the timing: two logins of one account on
@@ -12,29 +11,8 @@ import { RedisCluster } from '../helpers/redisCluster.js';
  */
 
 const ROUNDS = 100;
-const onRedisCluster = inject('redisCluster') !== undefined;
-let redis: RedisServer | undefined;
-let redisCluster: RedisCluster | undefined;
-let started: Promise<{ redisUrl: string } | { redisCluster: string }> | undefined;
 /** The file's Redis, started once for both clusters (each under its own prefix). */
-const ownRedis = () =>
-  (started ??= (async () => {
-    if (onRedisCluster) {
-      redisCluster = await RedisCluster.start(3);
-      return { redisCluster: redisCluster.seeds };
-    }
-    redis = await RedisServer.start();
-    return { redisUrl: redis.url };
-  })());
-const outage = {
-  stop: async () => void (await (redisCluster ? redisCluster.stop() : redis!.stop('SIGKILL'))),
-  restart: () => (redisCluster ? redisCluster.start() : redis!.start()),
-};
-// Registered before the clusters' hooks, so it runs after their nodes are stopped.
-afterAll(async () => {
-  await redis?.stop();
-  await redisCluster?.destroy();
-});
+const outage = privateRedis();
 
 type Outcome = { client: LobbyClient; result: 'ok' | string; closed: Promise<number | undefined> };
 
@@ -115,7 +93,7 @@ async function rounds(c: TestCluster, policy: 'replace' | 'refuse', token: strin
 
 for (const policy of ['replace', 'refuse'] as const) {
   describe(`cluster: double logins, policy ${policy}`, () => {
-    const cluster = useCluster(async () => ({ nodes: 2, env: { FOYER_LOGIN_POLICY: policy }, ...(await ownRedis()) }));
+    const cluster = useCluster(async () => ({ nodes: 2, env: { FOYER_LOGIN_POLICY: policy }, ...(await outage.config()) }));
 
     it(`${ROUNDS} simultaneous double logins on two nodes leave exactly one live session every time; the same after Redis restarts empty`, async () => {
       const c = cluster();

@@ -1,31 +1,12 @@
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { GAME_EVENTS, Inbox } from '../helpers/events.js';
-import { RedisServer, errorCode, listedEverywhere, retrying, useCluster, within } from '../helpers/cluster.js';
-import { RedisCluster } from '../helpers/redisCluster.js';
+import { errorCode, privateRedis, listedEverywhere, retrying, useCluster, within } from '../helpers/cluster.js';
 
 // A Redis of this file's own, so that an outage never touches the one other tests share: a
 // redis-server, or in the cluster-rc project a Redis Cluster of 3 masters, every one of them
 // killed at once and started again (with its slots, without its data).
-const onRedisCluster = inject('redisCluster') !== undefined;
-let redis: RedisServer | undefined;
-let redisCluster: RedisCluster | undefined;
-const outage = {
-  stop: async () => void (await (redisCluster ? redisCluster.stop() : redis!.stop('SIGKILL'))),
-  restart: () => (redisCluster ? redisCluster.start() : redis!.start()),
-};
-// Registered before the cluster's hooks, so it runs after the nodes are stopped.
-afterAll(async () => {
-  await redis?.stop();
-  await redisCluster?.destroy();
-});
-const cluster = useCluster(async () => {
-  if (onRedisCluster) {
-    redisCluster = await RedisCluster.start(3);
-    return { redisCluster: redisCluster.seeds };
-  }
-  redis = await RedisServer.start();
-  return { redisUrl: redis.url };
-});
+const outage = privateRedis();
+const cluster = useCluster(outage.config);
 
 // Scenario (d): Redis goes away mid-run and comes back empty (no persistence).
 describe('cluster: Redis outage', () => {

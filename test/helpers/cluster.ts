@@ -2,7 +2,7 @@ import { LobbyClient, LobbyError, type LobbyClientOptions, type LobbyState, type
 import { afterAll, afterEach, beforeAll, inject } from 'vitest';
 import { ClusterProcs, NodeProcess, RedisServer, pollUntil, uniquePrefix, type ExitInfo } from '../../bench/clusterNodes.js';
 import { Invariants, converged } from './invariants.js';
-import { deleteClusterKeys } from './redisCluster.js';
+import { RedisCluster, deleteClusterKeys } from './redisCluster.js';
 
 /**
  * Clusters of real node processes (server/dist/main.js: build first with
@@ -298,4 +298,35 @@ export async function errorCode(p: Promise<unknown>): Promise<string> {
     throw err;
   }
   throw new Error('expected the call to fail');
+}
+
+/**
+ * A Redis of one test file's own — a redis-server, or in the cluster-rc
+ * project a Redis Cluster of 3 masters — so that stopping it touches no other
+ * test. Started once, at the first `config()`; `stop` kills it at once and
+ * `restart` starts it again empty (a Redis Cluster keeps its slots). Call it
+ * before `useCluster`: its clean-up then runs after the nodes are stopped.
+ */
+export function privateRedis() {
+  let redis: RedisServer | undefined;
+  let redisCluster: RedisCluster | undefined;
+  let started: Promise<{ redisUrl: string } | { redisCluster: string }> | undefined;
+  afterAll(async () => {
+    await redis?.stop();
+    await redisCluster?.destroy();
+  });
+  return {
+    /** What useCluster needs to put its nodes on this Redis. */
+    config: () =>
+      (started ??= (async () => {
+        if (inject('redisCluster') !== undefined) {
+          redisCluster = await RedisCluster.start(3);
+          return { redisCluster: redisCluster.seeds };
+        }
+        redis = await RedisServer.start();
+        return { redisUrl: redis.url };
+      })()),
+    stop: async () => void (await (redisCluster ? redisCluster.stop() : redis!.stop('SIGKILL'))),
+    restart: () => (redisCluster ? redisCluster.start() : redis!.start()),
+  };
 }

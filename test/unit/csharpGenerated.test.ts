@@ -1,19 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { onDisk } from '../helpers/onDisk.js';
 import { errorCodes, events, ops } from '@foyer/shared';
 import { CSHARP_CLIENT, CSHARP_PROTOCOL, generateCsharp, pascal } from '../../scripts/csharp.ts';
 import { generateDocs, PROTOCOL_SCHEMA } from '../../scripts/docs.ts';
-
-const root = fileURLToPath(new URL('../../', import.meta.url));
-
-function onDisk(rel: string): string | undefined {
-  try {
-    return readFileSync(root + rel, 'utf8').replace(/\r\n/g, '\n');
-  } catch {
-    return undefined;
-  }
-}
 
 describe('generated C# client code', () => {
   const schema = JSON.parse(generateDocs()[PROTOCOL_SCHEMA]!);

@@ -1,18 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { onDisk } from '../helpers/onDisk.js';
 import { closeCodes, errorCodes, events, ops } from '@foyer/shared';
 import { CONFIGURATION_MD, defName, generateDocs, PROTOCOL_MD, PROTOCOL_SCHEMA } from '../../scripts/docs.ts';
-
-const root = fileURLToPath(new URL('../../', import.meta.url));
-
-function onDisk(rel: string): string | undefined {
-  try {
-    return readFileSync(root + rel, 'utf8').replace(/\r\n/g, '\n');
-  } catch {
-    return undefined;
-  }
-}
 
 describe('generated docs', () => {
   const docs = generateDocs();

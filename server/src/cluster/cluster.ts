@@ -97,6 +97,11 @@ export class Cluster {
     return this.draining;
   }
 
+  /** No other live node (a check on hot paths: `nodes()` makes an array). */
+  get alone(): boolean {
+    return this.peers.size === 0;
+  }
+
   /** Live nodes, this one included. */
   nodes(): string[] {
     return [this.nodeId, ...this.peers.keys()];
@@ -179,7 +184,7 @@ export class Cluster {
   /** To every other node; dropped while the bus is down (a resync follows its return). */
   cast(kind: string, body: unknown): void {
     // Alone on an in-process bus: nobody to hear it, so it is not even encoded (the node itself would only drop it).
-    if (!this.peers.size && (!this.bus.up || this.bus.alone?.(this.names.broadcast))) return;
+    if (this.alone && (!this.bus.up || this.bus.alone?.(this.names.broadcast))) return;
     try {
       this.send(this.names.broadcast, { t: 'cast', from: this.nodeId, kind, body });
     } catch (err) {
@@ -209,7 +214,7 @@ export class Cluster {
       // A day: an entity lives no longer without being taken over or renewed, and stale keys expire.
       return (await this.bus.cas(k, `${from.owner}:${from.epoch}`, next, 86_400_000)) || (await this.bus.cas(k, null, next, 86_400_000));
     } catch (err) {
-      if (err instanceof BusDown) return !this.peers.size; // alone, nobody can disagree
+      if (err instanceof BusDown) return this.alone; // nobody can disagree
       throw err;
     }
   }

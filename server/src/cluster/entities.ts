@@ -116,7 +116,7 @@ export class Entities<S, C, E, R> {
    */
   async arrival(id: string, ms: number): Promise<S | undefined> {
     const s = this.states.get(id);
-    if (s || this.cluster.nodes().length === 1) return s;
+    if (s || this.cluster.alone) return s;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, ms);
       const list = this.waiting.get(id) ?? [];

@@ -38,17 +38,10 @@ export class Delivery {
     };
     cluster.onCast<{ users?: string[]; ev: EventName; data: unknown; passed?: true }>('user.event', ({ users, ev, data, passed }) => {
       const encoded = JSON.stringify(data);
-      if (!users) {
-        for (const s of this.sessions.values()) this.hub.publishEncoded(userStream(s.userId), ev, encoded);
-        return;
-      }
-      const gone: string[] = [];
-      for (const u of users) {
-        if (this.sessions.has(u)) this.toUserEncoded(u, ev, encoded);
-        else gone.push(u);
-      }
+      if (!users) return this.everyoneHere(ev, encoded);
+      const gone = this.here(users, ev, () => encoded);
       // Sent here from a cached lookup, but the session went on elsewhere meanwhile: passed on once.
-      if (gone.length && !passed) this.toOthers(gone, ev, data, true);
+      if (gone && !passed) this.toOthers(gone, ev, data, true);
     });
     cluster.onCast<{ stream: string; ev: EventName; encoded: string }>('stream.publish', ({ stream, ev, encoded }) => this.hub.publishEncoded(stream, ev, encoded));
   }
@@ -60,13 +53,26 @@ export class Delivery {
 
   /** A personal event on each user's own stream, wherever their session is: here, and through the cluster (one message per node). */
   toUsers<E extends EventName>(users: readonly string[], ev: E, data: EventData<E>): void {
+    const away = this.here(users, ev, () => JSON.stringify(data));
+    if (away) this.toOthers(away, ev, data);
+  }
+
+  /**
+   * Publishes on the user streams of those users whose session is here, the
+   * data encoded once (by `encode`, only if one is); returns the others.
+   */
+  private here(users: readonly string[], ev: EventName, encode: () => string): string[] | undefined {
     let encoded: string | undefined;
     let away: string[] | undefined;
     for (const userId of users) {
-      if (this.sessions.has(userId)) this.toUserEncoded(userId, ev, (encoded ??= JSON.stringify(data)));
+      if (this.sessions.has(userId)) this.hub.publishEncoded(userStream(userId), ev, (encoded ??= encode()));
       else (away ??= []).push(userId);
     }
-    if (away) this.toOthers(away, ev, data);
+    return away;
+  }
+
+  private everyoneHere(ev: EventName, encoded: string): void {
+    for (const s of this.sessions.values()) this.hub.publishEncoded(userStream(s.userId), ev, encoded);
   }
 
   /** To the nodes holding these users' sessions, as the directory finds them. */
@@ -84,14 +90,12 @@ export class Delivery {
 
   /** A personal event to users whose session is on this node only (the others' nodes publish it from their own replica). */
   toUsersHere<E extends EventName>(users: readonly string[], ev: E, data: EventData<E>): void {
-    let encoded: string | undefined;
-    for (const userId of users) if (this.sessions.has(userId)) this.toUserEncoded(userId, ev, (encoded ??= JSON.stringify(data)));
+    this.here(users, ev, () => JSON.stringify(data));
   }
 
   /** To every session of the cluster, each on its own user stream. */
   toEveryone<E extends EventName>(ev: E, data: EventData<E>): void {
-    const encoded = JSON.stringify(data);
-    for (const s of this.sessions.values()) this.hub.publishEncoded(userStream(s.userId), ev, encoded);
+    this.everyoneHere(ev, JSON.stringify(data));
     this.cluster.cast('user.event', { ev, data });
   }
 
@@ -104,15 +108,11 @@ export class Delivery {
   publishToMembers(stream: string, members: () => readonly string[], ev: EventName, encoded: string): void {
     this.hub.publishEncoded(stream, ev, encoded);
     // Alone: nobody to tell, and the members are not even listed.
-    if (this.cluster.nodes().length === 1) return;
+    if (this.cluster.alone) return;
     const away = members().filter((u) => !this.sessions.has(u));
     if (!away.length) return;
     this.directory.where(away, (remote) => {
       for (const node of new Set([...remote.values()].map((r) => r.node))) this.cluster.tell(node, 'stream.publish', { stream, ev, encoded });
     });
-  }
-
-  private toUserEncoded(userId: string, ev: EventName, encoded: string): void {
-    if (this.sessions.has(userId)) this.hub.publishEncoded(userStream(userId), ev, encoded);
   }
 }

@@ -91,7 +91,7 @@ export class Directory {
     }
     const fresh = unknown.filter((u) => !this.inFlight.has(u));
     // Alone, or without Redis: nobody to find (what is cached still counts).
-    if (fresh.length && this.cluster.sessions.up && this.cluster.nodes().length > 1) {
+    if (fresh.length && this.cluster.sessions.up && !this.cluster.alone) {
       const b = (this.batch ??= this.newBatch());
       for (const u of fresh) b.users.add(u);
       marks.add(b);

@@ -164,7 +164,7 @@ export class Login {
     }
     // Redis is away: a session held here is checked here; any other login is checked only under `replace`
     // (the newer session wins when Redis is back), and refused under `refuse` unless this node is alone.
-    if (!here && config.loginPolicy === 'refuse' && cluster.nodes().length > 1) {
+    if (!here && config.loginPolicy === 'refuse' && !cluster.alone) {
       throw new LobbyError('NODE_UNAVAILABLE', 'the cluster bus (Redis) is down: this login cannot be checked against the other nodes; try again shortly');
     }
     const record = { node: cluster.nodeId, fence: cluster.sessions.localFence(here?.record?.record.fence), name };
