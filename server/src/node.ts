@@ -5,7 +5,7 @@ import type pino from 'pino';
 import type { Logger } from 'pino';
 import { AdminCommands } from './admin/commands.js';
 import { createHttpHandler } from './admin/http.js';
-import { createMetrics } from './admin/metrics.js';
+import { createMetrics, registerBusMetrics } from './admin/metrics.js';
 import { AdminViews } from './admin/views.js';
 import { LocalBus, type Bus } from './cluster/bus.js';
 import { Cluster } from './cluster/cluster.js';
@@ -91,6 +91,7 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
   if (config.redisUrl || config.redisCluster) {
     const redis = new RedisBus(config.redisCluster ? { cluster: config.redisCluster } : { url: config.redisUrl! }, log);
     void redis.connect(); // retries until Redis answers; the node is not ready until then
+    registerBusMetrics(metrics.registry, redis.traffic);
     bus = redis;
     throttleStore = redis.client;
   } else bus = new LocalBus();

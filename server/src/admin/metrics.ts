@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BusTraffic } from '../cluster/bus.js';
 import { RequestMetrics } from './requestMetrics.js';
 
 /** One registry per node, so several nodes in one process (tests) never share counters. */
@@ -54,3 +55,26 @@ export function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * The Redis bus's pub/sub traffic (foyer_bus_messages_total and
+ * foyer_bus_bytes_total by direction): what a node carries for the cluster,
+ * read from the bus's plain counts when /metrics is scraped.
+ */
+export function registerBusMetrics(registry: Registry, traffic: Readonly<BusTraffic>): void {
+  const counter = (name: string, help: string, read: (direction: 'published' | 'received') => number) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['direction'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const direction of ['published', 'received'] as const) this.inc({ direction }, read(direction));
+      },
+    });
+  counter('foyer_bus_messages_total', 'Pub/sub messages through Redis: published by this node, or received by its subscriber connection(s).', (d) =>
+    d === 'published' ? traffic.publishedMessages : traffic.receivedMessages,
+  );
+  counter('foyer_bus_bytes_total', 'Payload bytes (UTF-8) of those messages.', (d) => (d === 'published' ? traffic.publishedBytes : traffic.receivedBytes));
+}

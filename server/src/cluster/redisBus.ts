@@ -1,6 +1,6 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
-import { BusDown, type Bus } from './bus.js';
+import { BusDown, type Bus, type BusTraffic } from './bus.js';
 import { ChannelSubscriber, ShardedSubscriber, type Subscriber } from './redisSubscribers.js';
 
 // Compare-and-set in one step: ARGV[1] expected ('' = absent), ARGV[2] next ('' = delete), ARGV[3] ttl ms (0 = none).
@@ -53,6 +53,8 @@ export class RedisBus implements Bus {
   /** The channels Redis is to be subscribed to: those with handlers. */
   private readonly wanted = new Set<string>();
   private readonly listeners: ((up: boolean) => void)[] = [];
+  /** Counted here, not in a handler: what a node carries is every message its subscribers get, handled or not. */
+  readonly traffic: BusTraffic = { publishedMessages: 0, publishedBytes: 0, receivedMessages: 0, receivedBytes: 0 };
   private cmdReady = false;
   private reported = false;
   private closed = false;
@@ -68,6 +70,8 @@ export class RedisBus implements Bus {
     const hooks = {
       wanted: this.wanted,
       onMessage: (channel: string, message: string) => {
+        this.traffic.receivedMessages++;
+        this.traffic.receivedBytes += Buffer.byteLength(message);
         for (const fn of this.handlers.get(channel) ?? []) fn(message);
       },
       onChange: () => this.report(),
@@ -152,6 +156,8 @@ export class RedisBus implements Bus {
 
   publish(channel: string, message: string): void {
     if (!this.up) throw new BusDown();
+    this.traffic.publishedMessages++;
+    this.traffic.publishedBytes += Buffer.byteLength(message);
     (this.sharded ? this.cmd.spublish(channel, message) : this.cmd.publish(channel, message)).catch((err: Error) => this.log.warn({ err: err.message, channel }, 'redis publish failed'));
   }
 
