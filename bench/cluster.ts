@@ -21,6 +21,15 @@
  *      game.current showing the game, and to the first command the game
  *      accepts again (the successor owns it). With the server's default
  *      membership timings unless --heartbeat-ms / --node-timeout-ms.
+ *   5. idle nodes: every player of --games games on n1, toggling
+ *      game.setReady and chatting; per node messages/s and bytes/s from
+ *      Redis, CPU, and each idle node's share of n1's (bench/clusterLoad.ts).
+ *   6. a foreign event's cost on a node that applies it: one player of each
+ *      game on n2, setReady at --cost-rates; µs CPU per message received.
+ *   7. Redis's own costs, on a private redis-server and a private Redis
+ *      Cluster of 3 masters (no lobby nodes): CPU per PUBLISH / SPUBLISH
+ *      fanned out to K subscribers, per snapshot SET, per session record
+ *      claim and lookup (bench/clusterCosts.ts).
  *
  * Needs Redis (REDIS_URL, default redis://127.0.0.1:6379; keys and channels
  * under a prefix of its own, deleted after) and Postgres (DATABASE_URL of a
@@ -28,14 +37,22 @@
  * postgres://postgres@127.0.0.1:5432/postgres; dropped after). Loopback only.
  *
  * Flags (npm run bench:cluster -- --flag value):
- *   --parts 1,2,3,4      which parts to run
+ *   --parts 1,2,3,4,5    which parts to run (6 and 7 on request)
+ *   --redis-cluster S    the nodes share a Redis Cluster (FOYER_REDIS_CLUSTER) instead of REDIS_URL:
+ *                        seed nodes host:port,host:port, or `own` for a private one of 3 masters
+ *   --server-dir DIR     run DIR/server/dist/main.js (another checkout's build) instead of this one's
  *   --transport uws      uws or ws
  *   --samples N          joins and changes measured in parts 1 and 2 (300), after 30 unmeasured
  *   --clients K          part 3 clients (60)
  *   --duration S         part 3 measured seconds per layout (4), after 1 s of warm-up
  *   --heartbeat-ms H     FOYER_NODE_HEARTBEAT_MS of the nodes (server default)
  *   --node-timeout-ms T  FOYER_NODE_TIMEOUT_MS of the nodes (server default)
- *   --timeout-s T        hard limit for the whole run; child processes are killed (110)
+ *   --games G            parts 5 and 6: games of 4–10 players (30)
+ *   --ready-rate R       part 5: game.setReady per second (109, the issue's before-figure)
+ *   --chat-rate C        part 5: chat lines per second (50)
+ *   --load-seconds S     parts 5 and 6: measured seconds per window (10)
+ *   --cost-rates A,B     part 6: setReady rates per second (50,200,800)
+ *   --timeout-s T        hard limit for the whole run; child processes are killed (110 + 60 per part past 4)
  *   --server-output      echo what the nodes print
  */
 import { randomBytes } from 'node:crypto';
@@ -44,18 +61,33 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { LobbyClient, LobbyError, type LobbyClientOptions } from '@foyer/client-sdk';
 import { ClusterProcs, killAllChildren, pingRedis, uniquePrefix, type NodeProcess } from './clusterNodes.js';
+import { partForeignCost, partIdle } from './clusterLoad.js';
+import { partRedisCosts } from './clusterCosts.js';
+import { parseSeeds, RedisCluster } from './redisCluster.js';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Redis } from 'ioredis';
 import { Errors, Samples, cpuBetween, cpuSnapshot, fmt, fmtInt, hardTimeout, intFlag, numFlag, transportFlag, pct, printHelp, say, socketClass, stats, table, type Stats } from './lib.js';
 
 const { values: flags } = parseArgs({
   options: {
-    parts: { type: 'string', default: '1,2,3,4' },
+    parts: { type: 'string', default: '1,2,3,4,5' },
+    'redis-cluster': { type: 'string' },
+    'server-dir': { type: 'string' },
+    games: { type: 'string', default: '30' },
+    'ready-rate': { type: 'string', default: '109' },
+    'chat-rate': { type: 'string', default: '50' },
+    'load-seconds': { type: 'string', default: '10' },
+    'cost-rates': { type: 'string', default: '50,200,800' },
     transport: { type: 'string', default: 'uws' },
     samples: { type: 'string', default: '300' },
     clients: { type: 'string', default: '60' },
     duration: { type: 'string', default: '4' },
     'heartbeat-ms': { type: 'string' },
     'node-timeout-ms': { type: 'string' },
-    'timeout-s': { type: 'string', default: '110' },
+    'timeout-s': { type: 'string' },
     'server-output': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -70,12 +102,18 @@ const TRANSPORT = transportFlag(flags.transport);
 const SAMPLES = intFlag('samples', flags.samples, 10);
 const K = Math.max(2, intFlag('clients', flags.clients, 2) & ~1);
 const DURATION_S = numFlag('duration', flags.duration, 0.5);
-const TIMEOUT_S = intFlag('timeout-s', flags['timeout-s'], 10);
+const TIMEOUT_S = flags['timeout-s'] ? intFlag('timeout-s', flags['timeout-s'], 10) : 110 + 60 * [...PARTS].filter((p) => Number(p) > 4).length;
+const GAMES = intFlag('games', flags.games, 1);
+const LOAD_S = numFlag('load-seconds', flags['load-seconds'], 1);
+const COST_RATES = flags['cost-rates'].split(',').map((r) => numFlag('cost-rates', r, 1));
+const SERVER_MAIN = flags['server-dir'] ? resolve(flags['server-dir'], 'server/dist/main.js') : undefined;
 const WARMUP = 30;
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const ADMIN_DB_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 
 const TARGET = { joinP99: 15, lagP99: 10, failoverMs: 5000 };
+
+const uptimeLine = () => `load average ${loadavg().map((l) => l.toFixed(2)).join(', ')} (1, 5, 15 min; ${new Date().toISOString().slice(0, 16)}Z)`;
 
 const printed: string[] = [];
 const out = (s = '') => {
@@ -176,6 +214,8 @@ async function partJoin(): Promise<void> {
     statsRow('client on n2, game owned by n1 (routed)', remote.s, `p99 < ${TARGET.joinP99} ms: ${verdict(remote.s.p99, TARGET.joinP99)}`),
     statsRow('client on n1, game owned by n1 (local)', local.s),
   ]));
+  const ratio = remote.s.p99 / local.s.p99;
+  out(`cross-node p99 ÷ same-node p99: ${fmt(ratio, 2)}× (target ≤ 1.5×: ${Number.isFinite(ratio) ? (ratio <= 1.5 ? 'ok' : 'MISSED') : 'no data'})`);
   for (const [k, r] of [['cross-node', remote], ['local', local]] as const) if (r.errors.count) out(`${k} join errors: ${r.errors.count} (${r.errors})`);
 }
 
@@ -368,14 +408,65 @@ async function partFailover(): Promise<void> {
 
 // ---- main ----
 
+/** Where the nodes' Redis is: one Redis, or a Redis Cluster (given, or a private one started here). */
+async function redisTarget(): Promise<{ label: string; seeds?: string; ports: number[]; stop(): Promise<void> }> {
+  const flag = flags['redis-cluster'];
+  if (!flag) {
+    const u = new URL(REDIS_URL);
+    if (!(await pingRedis(u.hostname, Number(u.port || 6379), 2000))) throw new Error(`no Redis answers at ${REDIS_URL} (set REDIS_URL)`);
+    return { label: `Redis ${REDIS_URL}`, ports: [Number(u.port || 6379)], stop: async () => {} };
+  }
+  const own = flag === 'own' ? await RedisCluster.start(3) : undefined;
+  const seeds = own?.seeds ?? flag;
+  const probe = new Redis({ ...parseSeeds(seeds)[0]!, lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 2000, retryStrategy: () => null });
+  probe.on('error', () => {});
+  try {
+    await probe.connect();
+    const masters = new Set((await probe.cluster('SLOTS')).map(([, , m]) => Number(m![1])));
+    return { label: `Redis Cluster ${seeds}${own ? ' (started for this run)' : ''}, ${masters.size} masters`, seeds, ports: [...masters], stop: async () => void (await own?.destroy()) };
+  } catch (err) {
+    await own?.destroy();
+    throw new Error(`no Redis Cluster answers at ${seeds}: ${String(err)}`);
+  } finally {
+    probe.disconnect();
+  }
+}
+
+/** Which build the nodes run: this checkout's, or --server-dir's (its commit, and whether its dist is older than its sources). */
+function serverLabel(): string {
+  if (!SERVER_MAIN) return 'this checkout\'s server/dist';
+  const dir = flags['server-dir']!;
+  if (!existsSync(SERVER_MAIN)) throw new Error(`${SERVER_MAIN} does not exist: build that checkout first (npx tsc -b there)`);
+  let commit = '?';
+  try {
+    commit = execFileSync('git', ['-C', dir, 'log', '-1', '--format=%h %cd', '--date=iso'], { encoding: 'utf8' }).trim();
+  } catch {
+    // not a git checkout
+  }
+  const newest = (folder: string): number => {
+    let t = 0;
+    for (const e of readdirSync(folder, { withFileTypes: true })) {
+      const p = join(folder, e.name);
+      t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+    }
+    return t;
+  };
+  const stale = newest(resolve(dir, 'server/src')) > statSync(SERVER_MAIN).mtimeMs;
+  return `${SERVER_MAIN} (commit ${commit}${stale ? '; STALE: server/src changed after main.js was built' : ''})`;
+}
+
 async function main(): Promise<void> {
   const hard = hardTimeout(TIMEOUT_S, () => {
     killAllChildren();
     say(printed.join('\n'));
   });
-  const u = new URL(REDIS_URL);
-  if (!(await pingRedis(u.hostname, Number(u.port || 6379), 2000))) {
-    process.stderr.write(`bench: no Redis answers at ${REDIS_URL} (set REDIS_URL)\n`);
+  let redis: Awaited<ReturnType<typeof redisTarget>>;
+  let server: string;
+  try {
+    server = serverLabel();
+    redis = await redisTarget();
+  } catch (err) {
+    process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(2);
   }
   let db: Awaited<ReturnType<typeof scratchDatabase>>;
@@ -395,7 +486,8 @@ async function main(): Promise<void> {
     ...(flags['heartbeat-ms'] ? { FOYER_NODE_HEARTBEAT_MS: String(intFlag('heartbeat-ms', flags['heartbeat-ms'], 1)) } : {}),
     ...(flags['node-timeout-ms'] ? { FOYER_NODE_TIMEOUT_MS: String(intFlag('node-timeout-ms', flags['node-timeout-ms'], 1)) } : {}),
   };
-  out(`# bench:cluster — 3 nodes (${TRANSPORT}), Redis ${REDIS_URL} (prefix ${prefix}), Postgres scratch database`);
+  out(`# bench:cluster — 3 nodes (${TRANSPORT}), ${redis.label} (prefix ${prefix}), Postgres scratch database`);
+  out(`server: ${server}; ${uptimeLine()}`);
   let cluster: ClusterProcs | undefined;
   let failed = false;
   try {
@@ -403,6 +495,8 @@ async function main(): Promise<void> {
     cluster = await ClusterProcs.start({
       nodes: 3,
       redisUrl: REDIS_URL,
+      ...(redis.seeds ? { redisCluster: redis.seeds } : {}),
+      ...(SERVER_MAIN ? { serverMain: SERVER_MAIN } : {}),
       prefix,
       databaseUrl: db.url,
       tokenSecret: randomBytes(32).toString('hex'),
@@ -424,6 +518,11 @@ async function main(): Promise<void> {
     await run('1', partJoin);
     await run('2', partLag);
     await run('3', partThroughput);
+    const ctx = { nodes, redisPorts: redis.ports, guest: (home: number, name: string) => guest(home, name), out, notes };
+    await run('5', () => partIdle(ctx, { games: GAMES, readyPerSec: numFlag('ready-rate', flags['ready-rate'], 1), chatPerSec: numFlag('chat-rate', flags['chat-rate'], 0), seconds: LOAD_S }));
+    await run('6', () => partForeignCost(ctx, { games: GAMES, rates: COST_RATES, seconds: LOAD_S }));
+    await run('7', () => partRedisCosts(out));
+    // Part 4 last: it kills n3.
     await run('4', partFailover);
   } catch (err) {
     failed = true;
@@ -432,9 +531,11 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all(clients.map((c) => c.close().catch(() => {})));
     await cluster?.stop();
+    await redis.stop().catch((err: unknown) => notes.push(`could not stop the private Redis Cluster: ${String(err)}`));
     await db.drop().catch((err: unknown) => notes.push(`could not drop the scratch database: ${String(err)}`));
     hard.clear();
   }
+  out(`\n${uptimeLine()}`);
   if (notes.length) out(`\nnotes:\n- ${notes.join('\n- ')}`);
   process.exit(failed ? 1 : 0);
 }

@@ -1,5 +1,6 @@
 /**
- * Lobby nodes of a cluster as child processes, and a private redis-server:
+ * Lobby nodes of a cluster as child processes, and a private redis-server
+ * (a private Redis Cluster: redisCluster.ts):
  * what `npm run bench:cluster` (bench/cluster.ts) and the cluster tests
  * (test/helpers/cluster.ts) share. Node builtins and ioredis only, so the
  * tests can import it from source and the bench from bench/dist.
@@ -16,6 +17,7 @@ import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { deleteClusterKeys } from './redisCluster.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The repository root: this file runs as bench/clusterNodes.ts (tests) or bench/dist/clusterNodes.js (bench). */
@@ -110,6 +112,8 @@ export interface NodeProcessOptions {
   args?: string[];
   /** Extra node flags. */
   nodeArgs?: string[];
+  /** The server entry point to run (another checkout's build); default SERVER_MAIN. */
+  serverMain?: string;
   /** How long to wait for the port line (ms). Default 60000. */
   startTimeoutMs?: number;
   /** Every output line, as it comes (say, echo to the console). */
@@ -166,7 +170,7 @@ export class NodeProcess {
     const run = ++this.starts;
     const o = this.options;
     const child = track(
-      spawn(process.execPath, [...(o.nodeArgs ?? []), SERVER_MAIN, ...(o.args ?? [])], {
+      spawn(process.execPath, [...(o.nodeArgs ?? []), o.serverMain ?? SERVER_MAIN, ...(o.args ?? [])], {
         env: { ...process.env, ...o.env, PORT: String(this.port), HOST: this.host, FOYER_NODE_ID: this.id },
         stdio: ['ignore', 'pipe', 'pipe'],
       }),
@@ -297,7 +301,12 @@ export class NodeProcess {
 export interface ClusterSpec {
   /** How many nodes (n1…nN on 127.0.0.2…). */
   nodes: number;
+  /** One Redis (REDIS_URL), unless `redisCluster` is set. */
   redisUrl: string;
+  /** Seed nodes of a Redis Cluster (FOYER_REDIS_CLUSTER, `host:port,…`) instead of `redisUrl`. */
+  redisCluster?: string;
+  /** The server entry point every node runs; default SERVER_MAIN. */
+  serverMain?: string;
   /** FOYER_REDIS_PREFIX: keys and channels of this cluster only. */
   prefix: string;
   /** Shared by every node: accounts must be the same everywhere. */
@@ -318,7 +327,7 @@ export interface ClusterSpec {
 /** The environment every cluster node gets unless the spec overrides it. */
 export function clusterEnv(spec: ClusterSpec): Record<string, string> {
   return {
-    REDIS_URL: spec.redisUrl,
+    ...(spec.redisCluster ? { FOYER_REDIS_CLUSTER: spec.redisCluster } : { REDIS_URL: spec.redisUrl }),
     FOYER_REDIS_PREFIX: spec.prefix,
     DATABASE_URL: spec.databaseUrl,
     FOYER_TOKEN_SECRET: spec.tokenSecret,
@@ -346,6 +355,7 @@ export class ClusterProcs {
           host: nodeHost(i),
           env: { ...clusterEnv(spec), ...spec.env, ...spec.nodeEnv?.(i) },
           ...(spec.args ? { args: spec.args } : {}),
+          ...(spec.serverMain ? { serverMain: spec.serverMain } : {}),
           ...(spec.echo ? { echo: spec.echo } : {}),
         }),
     );
@@ -371,7 +381,8 @@ export class ClusterProcs {
   /** Kills every node and deletes the cluster's keys in Redis (if Redis answers). */
   async stop(): Promise<void> {
     await this.kill();
-    await deleteKeys(this.spec.redisUrl, this.spec.prefix).catch(() => 0);
+    const { redisCluster, redisUrl, prefix } = this.spec;
+    await (redisCluster ? deleteClusterKeys(redisCluster, prefix) : deleteKeys(redisUrl, prefix)).catch(() => 0);
   }
 
   /** Every node's kept output, for a failure report. */

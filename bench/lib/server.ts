@@ -237,13 +237,15 @@ export async function serverMemory(s: ServerProc, settleMs = 1000, gc = true): P
 }
 
 /**
- * The node's /metrics as `name{labels}` → value (counters, gauges, histogram
- * buckets). Empty if it does not answer.
+ * The node's /metrics (`at`: its port on 127.0.0.1, or its base http://host:port)
+ * as `name{labels}` → value (counters, gauges, histogram buckets). Empty if
+ * it does not answer.
  */
-export async function metricsOf(port: number): Promise<Map<string, number>> {
+export async function metricsOf(at: number | string): Promise<Map<string, number>> {
   const out = new Map<string, number>();
+  const base = typeof at === 'number' ? `http://127.0.0.1:${at}` : at;
   try {
-    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+    const text = await (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
     for (const line of text.split('\n')) {
       if (!line || line.startsWith('#')) continue;
       const i = line.lastIndexOf(' ');

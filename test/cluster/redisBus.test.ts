@@ -8,7 +8,7 @@ import { Names } from '../../server/src/cluster/names.js';
 import { RedisBus, type RedisTarget } from '../../server/src/cluster/redisBus.js';
 import { slotOf } from '../../server/src/cluster/redisSubscribers.js';
 import { REDIS_URL, RedisServer, eventually, within } from '../helpers/cluster.js';
-import { deleteClusterKeys, parseSeeds, RedisCluster } from '../helpers/redisCluster.js';
+import { deleteClusterKeys, parseSeeds, RedisCluster } from '../../bench/redisCluster.js';
 import { uniquePrefix } from '../../bench/clusterNodes.js';
 
 /*

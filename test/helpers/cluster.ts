@@ -2,7 +2,7 @@ import { LobbyClient, LobbyError, type LobbyClientOptions, type LobbyState, type
 import { afterAll, afterEach, beforeAll, inject } from 'vitest';
 import { ClusterProcs, NodeProcess, RedisServer, pollUntil, uniquePrefix, type ExitInfo } from '../../bench/clusterNodes.js';
 import { Invariants, converged } from './invariants.js';
-import { RedisCluster, deleteClusterKeys } from './redisCluster.js';
+import { RedisCluster, deleteClusterKeys } from '../../bench/redisCluster.js';
 
 /**
  * Clusters of real node processes (server/dist/main.js: build first with

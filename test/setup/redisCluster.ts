@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { RedisCluster } from '../helpers/redisCluster.js';
+import { RedisCluster } from '../../bench/redisCluster.js';
 import { ensureSystemPackages } from './systemPackages.js';
 
 declare module 'vitest' {

@@ -30,7 +30,7 @@ async function info(port: number): Promise<string> {
 }
 
 /**
- * A Redis Cluster of its own: `masters` redis-servers with cluster mode on
+ * A Redis Cluster of its own (the cluster-rc tests' and bench:cluster's): `masters` redis-servers with cluster mode on
  * (no replicas, no persistence) on free local ports, their cluster config in
  * a temporary folder. stop() then start() is an outage of the whole cluster:
  * the servers come back with their slots (nodes.conf) but no data.
