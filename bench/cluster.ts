@@ -440,6 +440,7 @@ function serverLabel(): string {
   let commit = '?';
   try {
     commit = execFileSync('git', ['-C', dir, 'log', '-1', '--format=%h %cd', '--date=iso'], { encoding: 'utf8' }).trim();
+    if (execFileSync('git', ['-C', dir, 'status', '--porcelain', 'server', 'shared'], { encoding: 'utf8' }).trim()) commit += ', with uncommitted changes in server/ or shared/';
   } catch {
     // not a git checkout
   }
@@ -451,8 +452,8 @@ function serverLabel(): string {
     }
     return t;
   };
-  const stale = newest(resolve(dir, 'server/src')) > statSync(SERVER_MAIN).mtimeMs;
-  return `${SERVER_MAIN} (commit ${commit}${stale ? '; STALE: server/src changed after main.js was built' : ''})`;
+  const stale = newest(resolve(dir, 'server/src')) > newest(resolve(dir, 'server/dist'));
+  return `${SERVER_MAIN} (commit ${commit}${stale ? '; STALE: server/src changed after its last build' : ''})`;
 }
 
 async function main(): Promise<void> {

@@ -181,18 +181,22 @@ export async function partRedisCosts(out: (s?: string) => void): Promise<void> {
   const single = await RedisServer.start();
   const rc = await RedisCluster.start(3);
   try {
-    const payload = 'x'.repeat(400); // about one game batch (see part 5's B/msg)
     const N = 20_000;
     const rows: string[][] = [];
-    for (const k of [1, 3, 10, 30]) {
-      const one = await fanOut({ single: single.port }, ['bench:{game:g0}'], k, N, payload);
+    // 400 B: about one game batch (part 5's B/msg). 16 KiB: a list channel's summaries of one tick, to every node.
+    const cases = [...[1, 3, 10, 30].map((k) => ({ size: 400, k })), ...[10, 30, 100].map((k) => ({ size: 16_384, k }))];
+    for (const { size, k } of cases) {
+      const payload = 'x'.repeat(size);
+      // At most ~200 MB of copies per row: the harness reads every one on the same two cores.
+      const n = Math.max(300, Math.min(N, Math.floor(2e8 / (size * k))));
+      const one = await fanOut({ single: single.port }, ['bench:{game:g0}'], k, n, payload);
       const channels = Array.from({ length: 30 }, (_, i) => `bench:{game:g${i}}`);
-      const three = await fanOut({ masters: rc.ports, seeds: rc.seeds }, channels, k, N, payload);
-      const row = (label: string, f: FanOut) => [label, String(k), fmt(f.usPerPublish, 1), fmtInt(f.sustained), fmtInt(f.reached), f.complete ? 'yes' : 'NO'];
+      const three = await fanOut({ masters: rc.ports, seeds: rc.seeds }, channels, k, n, payload);
+      const row = (label: string, f: FanOut) => [label, fmtInt(size), String(k), fmtInt(n), fmt(f.usPerPublish, 1), fmtInt(f.sustained), fmtInt(f.reached), f.complete ? 'yes' : 'NO'];
       rows.push(row('PUBLISH, one Redis', one), row('SPUBLISH, 3 masters (per publish, all shards)', three));
     }
-    out(table(['command (400-byte message)', 'subscribers K', 'µs Redis CPU per publish', 'publishes/s at one full core', 'publishes/s reached here', 'every copy arrived'], rows));
-    out(`(${fmtInt(N)} publishes per row, 100 at a time auto-pipelined; on 3 masters spread over 30 channels, each master's channels with K subscriber connections. "At one full core": 10⁶ ÷ µs per publish, what one shard sustains when its core does nothing else; "reached here": on this 2-core machine with the publisher and the subscribers on the same cores)`);
+    out(table(['command', 'bytes', 'subscribers K', 'publishes', 'µs Redis CPU per publish', 'publishes/s at one full core', 'publishes/s reached here', 'every copy arrived'], rows));
+    out(`(100 publishes at a time, auto-pipelined; on 3 masters spread over 30 channels, each master's channels with K subscriber connections. "At one full core": 10⁶ ÷ µs per publish, what one shard sustains when its core does nothing else; "reached here": on this 2-core machine with the publisher and the subscribers on the same cores)`);
 
     const snap = [1024, 4096].map((size) => {
       const value = 's'.repeat(size);
