@@ -9,6 +9,10 @@ import { Redis } from 'ioredis';
 const HOST = '127.0.0.1';
 const run = promisify(execFile);
 
+// Every server still running when this process exits (a bench's hard timeout, a crash) is killed with it.
+const live = new Set<ChildProcess>();
+process.once('exit', () => live.forEach((c) => c.kill('SIGKILL')));
+
 /** A port free on 127.0.0.1 whose cluster-bus port (port + 10000) is free too. */
 async function freeClusterPort(taken: Set<number>): Promise<number> {
   const free = (port: number) =>
@@ -77,7 +81,11 @@ export class RedisCluster {
         '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000',
       ], { stdio: 'ignore' });
       this.children.set(port, child);
-      child.once('exit', () => this.children.get(port) === child && this.children.delete(port));
+      live.add(child);
+      child.once('exit', () => {
+        live.delete(child);
+        if (this.children.get(port) === child) this.children.delete(port);
+      });
     }
     await this.waitUp();
     // Before the first join (start() of a new cluster) there is no cluster to wait for yet.
