@@ -25,7 +25,8 @@
  *      game.setReady and chatting; per node messages/s and bytes/s from
  *      Redis, CPU, and each idle node's share of n1's (bench/clusterLoad.ts).
  *   6. a foreign event's cost on a node that applies it: one player of each
- *      game on n2, setReady at --cost-rates; µs CPU per message received.
+ *      game on n2, setReady (or renames: --cost-op) at --cost-rates; µs CPU
+ *      per op and per message received.
  *   7. Redis's own costs, on a private redis-server and a private Redis
  *      Cluster of 3 masters (no lobby nodes): CPU per PUBLISH / SPUBLISH
  *      fanned out to K subscribers, per snapshot SET, per session record
@@ -51,7 +52,9 @@
  *   --ready-rate R       part 5: game.setReady per second (109, the issue's before-figure)
  *   --chat-rate C        part 5: chat lines per second (50)
  *   --load-seconds S     parts 5 and 6: measured seconds per window (10)
- *   --cost-rates A,B     part 6: setReady rates per second (50,200,800)
+ *   --cost-rates A,B     part 6: ops per second (50,200,800)
+ *   --cost-op OP         part 6: ready (game.setReady by n1's players) or rename (game.update of the name by each
+ *                        owner: a change the game list shows, so a listing where the list is fed by listings)
  *   --timeout-s T        hard limit for the whole run; child processes are killed (110 + 60 per part past 4)
  *   --server-output      echo what the nodes print
  */
@@ -81,6 +84,7 @@ const { values: flags } = parseArgs({
     'chat-rate': { type: 'string', default: '50' },
     'load-seconds': { type: 'string', default: '10' },
     'cost-rates': { type: 'string', default: '50,200,800' },
+    'cost-op': { type: 'string', default: 'ready' },
     transport: { type: 'string', default: 'uws' },
     samples: { type: 'string', default: '300' },
     clients: { type: 'string', default: '60' },
@@ -106,12 +110,18 @@ const TIMEOUT_S = flags['timeout-s'] ? intFlag('timeout-s', flags['timeout-s'], 
 const GAMES = intFlag('games', flags.games, 1);
 const LOAD_S = numFlag('load-seconds', flags['load-seconds'], 1);
 const COST_RATES = flags['cost-rates'].split(',').map((r) => numFlag('cost-rates', r, 1));
+const COST_OP = flags['cost-op'] === 'rename' ? 'rename' : flags['cost-op'] === 'ready' ? 'ready' : fail(`--cost-op: ready or rename, not "${flags['cost-op']}"`);
 const SERVER_MAIN = flags['server-dir'] ? resolve(flags['server-dir'], 'server/dist/main.js') : undefined;
 const WARMUP = 30;
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const ADMIN_DB_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 
 const TARGET = { joinP99: 15, lagP99: 10, failoverMs: 5000 };
+
+function fail(message: string): never {
+  process.stderr.write(`bench: ${message}\n`);
+  process.exit(2);
+}
 
 const uptimeLine = () => `load average ${loadavg().map((l) => l.toFixed(2)).join(', ')} (1, 5, 15 min; ${new Date().toISOString().slice(0, 16)}Z)`;
 
@@ -526,7 +536,7 @@ async function main(): Promise<void> {
     await run('3', partThroughput);
     const ctx = { nodes, redisPorts: redis.ports, guest: (home: number, name: string) => guest(home, name), out, notes };
     await run('5', () => partIdle(ctx, { games: GAMES, readyPerSec: numFlag('ready-rate', flags['ready-rate'], 1), chatPerSec: numFlag('chat-rate', flags['chat-rate'], 0), seconds: LOAD_S }));
-    await run('6', () => partForeignCost(ctx, { games: GAMES, rates: COST_RATES, seconds: LOAD_S }));
+    await run('6', () => partForeignCost(ctx, { games: GAMES, rates: COST_RATES, seconds: LOAD_S, op: COST_OP }));
     await run('7', () => partRedisCosts(out));
     // Part 4 last: it kills n3.
     await run('4', partFailover);

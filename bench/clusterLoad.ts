@@ -65,6 +65,9 @@ export function tcpBytesWith(ports: number[], pids: number[]): { received: numbe
 
 interface Reading {
   at: number;
+  /** What the driver had sent at `at`. */
+  sent: number;
+  chats: number;
   cpu: number[];
   messages: number[];
   bytes: number[];
@@ -73,19 +76,27 @@ interface Reading {
   tcpSent: number[];
 }
 
-async function read(ctx: LoadContext): Promise<Reading> {
+/**
+ * Every figure at one moment: the clock, the driver's counts, CPU and the kernel's byte counts first (read at
+ * once), then the nodes' /metrics (an HTTP round trip each, slow on a busy machine: counted from a moment later).
+ */
+async function read(ctx: LoadContext, counts: () => { sent: number; chats: number }): Promise<Reading> {
   const pids = ctx.nodes.map((n) => n.pid!);
+  const at = ms();
+  const { sent, chats } = counts();
+  const cpu = cpuSnapshot(pids).procs.map((t) => t.user + t.sys);
+  const tcp = tcpBytesWith(ctx.redisPorts, pids);
   const metrics = await Promise.all(ctx.nodes.map((n) => metricsOf(n.http)));
   const has = (m: Map<string, number>, name: string) => [...m.keys()].some((k) => k.startsWith(name));
   const counter = (name: string, direction = 'received') => metrics.map((m) => (has(m, name) ? metricSum(m, name, `direction="${direction}"`) : NaN));
-  const cpu = cpuSnapshot(pids).procs.map((t) => t.user + t.sys);
-  const tcp = tcpBytesWith(ctx.redisPorts, pids);
-  return { at: ms(), cpu, messages: counter('foyer_bus_messages_total'), bytes: counter('foyer_bus_bytes_total'), published: counter('foyer_bus_bytes_total', 'published'), tcp: tcp.received, tcpSent: tcp.sent };
+  return { at, sent, chats, cpu, messages: counter('foyer_bus_messages_total'), bytes: counter('foyer_bus_bytes_total'), published: counter('foyer_bus_bytes_total', 'published'), tcp: tcp.received, tcpSent: tcp.sent };
 }
 
-/** Per node over a window: seconds, CPU seconds, messages/s, payload bytes/s received and published, TCP bytes/s from and to Redis. */
+/** Per node over a window: seconds, ops and chat lines sent per second, CPU seconds, messages/s, payload bytes/s received and published, TCP bytes/s from and to Redis. */
 interface Window {
   secs: number;
+  sent: number;
+  chats: number;
   cpu: number[];
   msgs: number[];
   bytes: number[];
@@ -99,6 +110,8 @@ function between(a: Reading, b: Reading): Window {
   const rate = (x: number[], y: number[]) => y.map((v, i) => (v - x[i]!) / secs);
   return {
     secs,
+    sent: (b.sent - a.sent) / secs,
+    chats: (b.chats - a.chats) / secs,
     cpu: b.cpu.map((v, i) => v - a.cpu[i]!),
     msgs: rate(a.messages, b.messages),
     bytes: rate(a.bytes, b.bytes),
@@ -128,12 +141,14 @@ async function seatGames(ctx: LoadContext, games: number, homeOf: (game: number,
   return seated;
 }
 
+/** What a driven player sends: game.setReady (toggling its own), or game.update of its game's name (owners only: a change the game list shows). */
+export type CostOp = 'ready' | 'rename';
+
 /**
- * Sends `perSec` game.setReady (each player toggling its own) and
- * `chatPerSec` chat lines, spread over every player round-robin, until
- * stop() is called; counts what was sent and refused.
+ * Sends `perSec` ops and `chatPerSec` chat lines, spread over `players`
+ * round-robin, until stop() is called; counts what was sent and refused.
  */
-function drive(players: LobbyClient[], perSec: number, chatPerSec: number) {
+function drive(players: LobbyClient[], perSec: number, chatPerSec: number, op: CostOp = 'ready') {
   const ready = new Map<LobbyClient, boolean>();
   const errors = new Errors();
   let sent = 0;
@@ -146,6 +161,10 @@ function drive(players: LobbyClient[], perSec: number, chatPerSec: number) {
     const elapsed = (ms() - t0) / 1000;
     for (; sent < elapsed * perSec; sent++) {
       const p = players[next++ % players.length]!;
+      if (op === 'rename') {
+        void fire(p.call('game.update', { name: `load ${next} ${sent}` }));
+        continue;
+      }
       const r = !ready.get(p);
       ready.set(p, r);
       void fire(p.call('game.setReady', { ready: r }));
@@ -159,11 +178,13 @@ function drive(players: LobbyClient[], perSec: number, chatPerSec: number) {
   };
 }
 
-/** Measures `secs` of whatever runs now. */
-async function measure(ctx: LoadContext, secs: number): Promise<Window> {
-  const a = await read(ctx);
+const idle = () => ({ sent: 0, chats: 0 });
+
+/** Measures `secs` of whatever runs now (`counts`: the driver's, if one runs). */
+async function measure(ctx: LoadContext, secs: number, counts = idle): Promise<Window> {
+  const a = await read(ctx, counts);
   await sleep(secs * 1000);
-  return between(a, await read(ctx));
+  return between(a, await read(ctx, counts));
 }
 
 const kib = (v: number) => fmt(v / 1024, 2);
@@ -184,9 +205,7 @@ export async function partIdle(ctx: LoadContext, o: IdleOptions): Promise<void> 
   const quiet = await measure(ctx, Math.max(2, o.seconds / 2));
   const load = drive(players, o.readyPerSec, o.chatPerSec);
   await sleep(2000); // warm-up
-  const c0 = load.counts();
-  const w = await measure(ctx, o.seconds);
-  const c1 = load.counts();
+  const w = await measure(ctx, o.seconds, load.counts);
   load.stop();
   const rows = ctx.nodes.map((n, i) => [
     `${n.id}${i === 0 ? ' (all players)' : ' (idle)'}`,
@@ -204,9 +223,7 @@ export async function partIdle(ctx: LoadContext, o: IdleOptions): Promise<void> 
     i === 0 ? '' : pct(w.cpu[i]! / w.cpu[0]!, 1),
   ]);
   ctx.out(table(['node', 'msgs/s received', 'KiB/s received', 'KiB/s published', 'TCP KiB/s from Redis', 'TCP KiB/s to Redis', `CPU s in ${fmt(w.secs, 1)} s`, 'CPU', 'quiet: TCP KiB/s from Redis', 'quiet: CPU', 'TCP from Redis ÷ n1\'s from Redis', '÷ n1\'s to Redis', 'CPU ÷ n1'], rows));
-  const sent = (c1.sent - c0.sent) / w.secs;
-  const chats = (c1.chats - c0.chats) / w.secs;
-  ctx.out(`(measured: ${fmt(sent, 0)} game.setReady/s and ${fmt(chats, 0)} chat lines/s from ${players.length} players; errors ${load.errors.count}${load.errors.count ? `: ${load.errors}` : ''}. Received and published: pub/sub payload, the node's foyer_bus_* counters; TCP: the kernel's byte counts of the node's connections to Redis, framing and commands included. n1's to Redis includes what it stores there (snapshots, records), not only what it publishes. Quiet: the same nodes, players seated and silent, ${fmt(quiet.secs, 1)} s)`);
+  ctx.out(`(measured: ${fmt(w.sent, 0)} game.setReady/s and ${fmt(w.chats, 0)} chat lines/s from ${players.length} players; errors ${load.errors.count}${load.errors.count ? `: ${load.errors}` : ''}. Received and published: pub/sub payload, the node's foyer_bus_* counters; TCP: the kernel's byte counts of the node's connections to Redis, framing and commands included. n1's to Redis includes what it stores there (snapshots, records), not only what it publishes. Quiet: the same nodes, players seated and silent, ${fmt(quiet.secs, 1)} s)`);
   const ok = (v: number) => (Number.isFinite(v) ? (v <= 0.05 ? 'ok' : 'MISSED') : 'no data');
   for (const i of [1, 2]) {
     const tcpShare = w.tcp[i]! / w.tcp[0]!;
@@ -215,7 +232,7 @@ export async function partIdle(ctx: LoadContext, o: IdleOptions): Promise<void> 
   }
   // A build where the owner does not hear its own games back receives little: then the share above compares two floors.
   if (w.tcp[0]! < 4 * quiet.tcp[0]!) ctx.out(`(n1 itself received only ${kib(w.tcp[0]!)} KiB/s from Redis, near its quiet ${kib(quiet.tcp[0]!)}: read the idle nodes against their own quiet figures and n1's bytes to Redis)`);
-  if (w.bytes.some((b) => Number.isNaN(b))) ctx.out('(received and published "-": this server build has no foyer_bus_* counters)');
+  if (w.bytes.some((b) => Number.isNaN(b))) ctx.out('(received and published "-": this server build has no foyer_bus_* counters, or a node did not answer /metrics within 5 s)');
   await Promise.all(players.map((p) => p.close()));
 }
 
@@ -225,22 +242,26 @@ export interface CostOptions {
   games: number;
   rates: number[];
   seconds: number;
+  op: CostOp;
 }
 
 export async function partForeignCost(ctx: LoadContext, o: CostOptions): Promise<void> {
-  ctx.out(`\n## 6. A foreign event's cost: ${o.games} games owned by n1, one player of each on n2, nobody on n3; game.setReady at ${o.rates.join(', ')}/s\n`);
+  const opName = o.op === 'rename' ? 'game.update of the name (by each owner; a listed field)' : 'game.setReady';
+  ctx.out(`\n## 6. A foreign event's cost: ${o.games} games owned by n1, one player of each on n2, nobody on n3; ${opName} at ${o.rates.join(', ')}/s\n`);
   // The last seat of each game is on n2: n1 owns the game (its creator is seat 0, on n1).
   const games = await seatGames(ctx, o.games, (g, seat) => (seat === gameSize(g) - 1 ? 1 : 0));
-  const players = games.flatMap((g) => g.slice(0, -1)); // only n1's players toggle: every event is foreign to n2 and n3
+  // Only n1's players act: every event is foreign to n2 and n3.
+  const players = o.op === 'rename' ? games.map((g) => g[0]!) : games.flatMap((g) => g.slice(0, -1));
   const quiet = await measure(ctx, o.seconds);
   const floor = quiet.cpu.map((c) => c / quiet.secs);
   const rows: string[][] = [];
+  let uncounted = false;
   for (const rate of o.rates) {
-    const load = drive(players, rate, 0);
+    const load = drive(players, rate, 0, o.op);
     await sleep(1500);
-    const c0 = load.counts();
-    const w = await measure(ctx, o.seconds);
-    const sent = (load.counts().sent - c0.sent) / w.secs;
+    const w = await measure(ctx, o.seconds, load.counts);
+    const sent = w.sent;
+    uncounted ||= w.msgs.some((m) => Number.isNaN(m));
     load.stop();
     if (load.errors.count) ctx.notes.push(`part 6 at ${rate}/s: ${load.errors}`);
     await sleep(500); // the last replies in
@@ -252,13 +273,15 @@ export async function partForeignCost(ctx: LoadContext, o: CostOptions): Promise
         `${n.id}${i === 0 ? ' (owner, all but one player)' : i === 1 ? ' (one player per game)' : ' (nobody)'}`,
         fmtInt(w.msgs[i]!),
         fmt(w.msgs[i] ? w.bytes[i]! / w.msgs[i]! : NaN, 0),
+        kib(w.tcp[i]!),
         pct(w.cpu[i]! / w.secs, 1),
-        i === 0 ? fmt((above / (sent * w.secs)) * 1e6, 0) : '',
+        fmt((above / (sent * w.secs)) * 1e6, 0),
         i === 0 ? '' : fmt(received > 0 ? (above / received) * 1e6 : NaN, 0),
       ]);
     }
   }
-  ctx.out(table(['setReady/s', 'node', 'msgs/s from Redis', 'B/msg', 'CPU', 'owner: µs CPU per setReady', 'µs CPU per msg received'], rows));
-  ctx.out(`(CPU above each node's quiet floor: ${ctx.nodes.map((n, i) => `${n.id} ${pct(floor[i]!, 1)}`).join(', ')} over ${fmt(quiet.secs, 1)} s with the players seated and silent; a message received is a batch of one game's events, or another cast)`);
+  ctx.out(table(['ops/s', 'node', 'msgs/s from Redis', 'B/msg', 'TCP KiB/s from Redis', 'CPU', 'µs CPU per op', 'µs CPU per msg received'], rows));
+  ctx.out(`(µs per op: on n1 what the owner spends on a command; on n2 and n3 what one op's events cost a node that only hears them. CPU above each node's quiet floor: ${ctx.nodes.map((n, i) => `${n.id} ${pct(floor[i]!, 1)}`).join(', ')} over ${fmt(quiet.secs, 1)} s with the players seated and silent; a message received is a batch of one game's events, or another cast)`);
+  if (uncounted) ctx.out('("-" per message: this server build has no foyer_bus_* counters, or a node did not answer /metrics within 5 s)');
   await Promise.all(games.flat().map((p) => p.close()));
 }
