@@ -16,8 +16,10 @@
  *   b. SET of a stored snapshot (1 KiB, 4 KiB) with an expiry.
  *   c. a session record claim (GET, compare-and-set script, the node's
  *      session set script: the server's own SessionRecords.claim on its
- *      RedisBus) and a lookup of 100 users (one MGET): Redis CPU per
- *      operation, and the CPU of the node's side of it (this process).
+ *      RedisBus) and a lookup of 100 users (one MGET; on a Redis Cluster one
+ *      GET per key, also straight through ioredis with and without its
+ *      auto-pipelining): Redis CPU per operation, and the CPU of the node's
+ *      side of it (this process).
  */
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -176,6 +178,24 @@ async function sessions(target: RedisTarget, ports: number[], n: number): Promis
   return { claim, lookup };
 }
 
+/**
+ * The same 100-key lookup on a Redis Cluster straight through ioredis, with
+ * and without its auto-pipelining: what RedisBus.getMany's one GET per key
+ * costs Redis, and what sending each master's GETs together would.
+ */
+async function rawLookups(seeds: string, ports: number[], autoPipelining: boolean, n: number): Promise<[number, number]> {
+  const c = new Cluster(parseSeeds(seeds), { enableAutoPipelining: autoPipelining });
+  const keys = Array.from({ length: 100 }, (_, i) => `bench:{user:u${i}}:session`);
+  await Promise.all(keys.map((k) => c.set(k, 'r'.repeat(60))));
+  const cpu0 = await redisCpu(ports);
+  const t0 = ms();
+  for (let i = 0; i < n; i++) await Promise.all(keys.map((k) => c.get(k)));
+  const secs = (ms() - t0) / 1000;
+  const cpu = (await redisCpu(ports)) - cpu0;
+  c.disconnect();
+  return [(cpu / n) * 1e6, n / secs];
+}
+
 export async function partRedisCosts(out: (s?: string) => void): Promise<void> {
   out('\n## 7. Redis\'s own costs (a private redis-server, and a private Redis Cluster of 3 masters; Redis CPU from INFO cpu)\n');
   const single = await RedisServer.start();
@@ -210,11 +230,14 @@ export async function partRedisCosts(out: (s?: string) => void): Promise<void> {
     const s1 = await sessions({ url: single.url }, [single.port], 5000);
     const s3 = await sessions({ cluster: parseSeeds(rc.seeds) }, rc.ports, 5000);
     const srow = (label: string, r: [number, number, number]) => [label, fmt(r[0], 1), fmt(r[1], 1), fmtInt(r[2])];
+    const [plain, auto] = [await rawLookups(rc.seeds, rc.ports, false, 300), await rawLookups(rc.seeds, rc.ports, true, 300)];
     out(table(['session records (SessionRecords, 50 at once)', 'µs Redis CPU per op', 'µs node CPU per op', 'ops/s reached here'], [
       srow('claim (GET + CAS script + session-set script), one Redis', s1.claim),
       srow('claim, Redis Cluster of 3', s3.claim),
       srow('lookup of 100 users (MGET), one Redis', s1.lookup),
-      srow('lookup of 100 users (100 GETs, pipelined per master), Redis Cluster of 3', s3.lookup),
+      srow('lookup of 100 users (100 GETs), Redis Cluster of 3', s3.lookup),
+      srow('the same 100 GETs straight through ioredis (each written on its own), one lookup at a time', [plain[0], NaN, plain[1]]),
+      srow('the same with ioredis\'s enableAutoPipelining (each master\'s GETs written together), one lookup at a time', [auto[0], NaN, auto[1]]),
     ]));
   } finally {
     await single.stop();
