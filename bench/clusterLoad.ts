@@ -225,10 +225,15 @@ export async function partIdle(ctx: LoadContext, o: IdleOptions): Promise<void> 
   ctx.out(table(['node', 'msgs/s received', 'KiB/s received', 'KiB/s published', 'TCP KiB/s from Redis', 'TCP KiB/s to Redis', `CPU s in ${fmt(w.secs, 1)} s`, 'CPU', 'quiet: TCP KiB/s from Redis', 'quiet: CPU', 'TCP from Redis ÷ n1\'s from Redis', '÷ n1\'s to Redis', 'CPU ÷ n1'], rows));
   ctx.out(`(measured: ${fmt(w.sent, 0)} game.setReady/s and ${fmt(w.chats, 0)} chat lines/s from ${players.length} players; errors ${load.errors.count}${load.errors.count ? `: ${load.errors}` : ''}. Received and published: pub/sub payload, the node's foyer_bus_* counters; TCP: the kernel's byte counts of the node's connections to Redis, framing and commands included. n1's to Redis includes what it stores there (snapshots, records), not only what it publishes. Quiet: the same nodes, players seated and silent, ${fmt(quiet.secs, 1)} s)`);
   const ok = (v: number) => (Number.isFinite(v) ? (v <= 0.05 ? 'ok' : 'MISSED') : 'no data');
+  // What the load adds: each node's rate above its own quiet one (heartbeats and timers stay whatever the games do).
+  const added = (x: number[], q: number[], i: number) => Math.max(0, x[i]! - q[i]!);
+  const cpuRate = (x: Window) => x.cpu.map((c) => c / x.secs);
   for (const i of [1, 2]) {
     const tcpShare = w.tcp[i]! / w.tcp[0]!;
     const cpuShare = w.cpu[i]! / w.cpu[0]!;
-    ctx.out(`${ctx.nodes[i]!.id}: bytes from Redis ${pct(tcpShare, 1)} of n1's (target ≤ 5 %: ${ok(tcpShare)}), CPU ${pct(cpuShare, 1)} of n1's (target ≤ 5 %: ${ok(cpuShare)})`);
+    const tcpAdded = added(w.tcp, quiet.tcp, i) / added(w.tcp, quiet.tcp, 0);
+    const cpuAdded = added(cpuRate(w), cpuRate(quiet), i) / added(cpuRate(w), cpuRate(quiet), 0);
+    ctx.out(`${ctx.nodes[i]!.id}: bytes from Redis ${pct(tcpShare, 1)} of n1's (target ≤ 5 %: ${ok(tcpShare)}), CPU ${pct(cpuShare, 1)} of n1's (target ≤ 5 %: ${ok(cpuShare)}); above each node's quiet figures: bytes ${pct(tcpAdded, 1)}, CPU ${pct(cpuAdded, 1)} of n1's`);
   }
   // A build where the owner does not hear its own games back receives little: then the share above compares two floors.
   if (w.tcp[0]! < 4 * quiet.tcp[0]!) ctx.out(`(n1 itself received only ${kib(w.tcp[0]!)} KiB/s from Redis, near its quiet ${kib(quiet.tcp[0]!)}: read the idle nodes against their own quiet figures and n1's bytes to Redis)`);
