@@ -5,11 +5,14 @@
  *   5. idle nodes: every player of G games (4–10 players each) on n1,
  *      toggling game.setReady and chatting at a fixed rate; per node, over a
  *      measured window: messages and bytes per second from Redis, CPU, and
- *      each idle node's share of n1's.
+ *      each idle node's share of n1's: as they are (the issue's target), and
+ *      what the load adds to each node's quiet figures (a node's heartbeats
+ *      and timers stay whatever the games do).
  *   6. a foreign event's cost: the same games owned by n1, but one player of
  *      each on n2 (n2 must apply and deliver every game's events); n3 holds
- *      nobody. setReady at a few rates; per node the CPU per message
- *      received above the node's own quiet floor (measured first).
+ *      nobody. setReady (or renames) at a few rates; per node the CPU per op
+ *      and per message received above the node's own quiet floor (measured
+ *      first).
  *
  * Bytes from Redis are read two ways: the node's own counter
  * (foyer_bus_bytes_total{direction="received"} on /metrics: pub/sub
