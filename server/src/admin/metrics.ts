@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { BusTraffic } from '../cluster/bus.js';
+import type { BusTraffic } from '../cluster/redisBus.js';
 import { RequestMetrics } from './requestMetrics.js';
 
 /** One registry per node, so several nodes in one process (tests) never share counters. */

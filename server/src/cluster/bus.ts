@@ -50,18 +50,6 @@ export interface Bus {
   close(): Promise<void>;
 }
 
-/**
- * What went through a bus since it started: pub/sub messages and their
- * payload bytes (UTF-8), published by this node and received by its
- * subscriber(s). Plain numbers on the hot path; /metrics reads them.
- */
-export interface BusTraffic {
-  publishedMessages: number;
-  publishedBytes: number;
-  receivedMessages: number;
-  receivedBytes: number;
-}
-
 export class BusDown extends Error {
   constructor() {
     super('the cluster bus is down');

@@ -1,6 +1,6 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
-import { BusDown, type Bus, type BusTraffic } from './bus.js';
+import { BusDown, type Bus } from './bus.js';
 import { ChannelSubscriber, ShardedSubscriber, type Subscriber } from './redisSubscribers.js';
 
 // Compare-and-set in one step: ARGV[1] expected ('' = absent), ARGV[2] next ('' = delete), ARGV[3] ttl ms (0 = none).
@@ -225,4 +225,16 @@ export class RedisBus implements Bus {
     this.cmd.disconnect();
     this.sub.close();
   }
+}
+
+/**
+ * What went through a bus since it started: pub/sub messages and their
+ * payload bytes (UTF-8), published by this node and received by its
+ * subscriber(s). Plain numbers on the hot path; /metrics reads them.
+ */
+export interface BusTraffic {
+  publishedMessages: number;
+  publishedBytes: number;
+  receivedMessages: number;
+  receivedBytes: number;
 }
