@@ -160,7 +160,7 @@ describe(`RedisBus on ${seeds ? 'a Redis Cluster' : 'one Redis'}`, () => {
     const names = new Names(prefix);
     const [a, b] = [await bus(), await bus()];
     const box = inbox();
-    // Two channels (on a Redis Cluster, channels of different shards), one handled twice:
+    // Two channels, one handled twice:
     // a message counts once however many handlers it has.
     await b.subscribe(names.broadcast, box.fn);
     await b.subscribe(names.broadcast, () => {});
