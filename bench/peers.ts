@@ -11,7 +11,14 @@
  * into every server (its "before" RSS excludes start-up garbage). Foyer runs
  * as the node process itself (server/dist/main.js, built by `tsc -b`) with
  * in-memory storage, log level warn, and chat and request limits raised for
- * the load; the clients use the SDK through bench/peersDriver.ts.
+ * the load; the clients use the SDK through bench/peersDriver.ts, in worker
+ * threads of the harness's process (FOYER_DRIVER_WORKERS, default 2), so the
+ * harness's own thread keeps its send timers and its latency clock punctual.
+ * For Foyer the driver also counts the deliveries the lines it sent call for
+ * and those it received ("received % of sent": what the harness's expected/s
+ * cannot say, as it counts lines the clients never sent), the load
+ * generator's CPU, and what handing lines from its workers to the harness's
+ * thread added to the latency.
  *
  * Systems run interleaved in rounds (a, b, c, a, b, c, …), because the
  * machine is shared and noisy: compare within a round. The table gives, per

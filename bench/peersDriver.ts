@@ -180,7 +180,7 @@ export async function connectAll({ port, N, R, onChat, concurrency = 50 }: Conne
 /** The main thread's side of one worker (bench/peersWorker.ts). */
 class DriverWorker {
   readonly #worker = new Worker(new URL('./peersWorker.js', import.meta.url));
-  readonly #joins = new Map<number, (r: Extract<FromWorker, { type: 'joined' }>) => void>();
+  readonly #joins = new Map<number, { resolve: (r: Extract<FromWorker, { type: 'joined' }>) => void; reject: (err: unknown) => void }>();
   /** Groups this worker is seating now. */
   joining = 0;
   readonly refused = new Map<string, number>();
@@ -201,19 +201,24 @@ class DriverWorker {
         this.handOver[Math.min(this.handOver.length - 1, Math.max(0, Date.now() - m.firstAt))]! += ts.length;
       } else if (m.type === 'joined') {
         this.joining--;
-        this.#joins.get(m.g)!(m);
+        this.#joins.get(m.g)!.resolve(m);
         this.#joins.delete(m.g);
       } else {
         this.refused.set(m.code, (this.refused.get(m.code) ?? 0) + 1);
       }
     });
-    this.#worker.on('error', (err) => void process.stderr.write(`foyer-driver: worker failed: ${String(err)}\n`));
+    // A worker that dies fails the joins it was running (the harness's run fails, rather than waiting for ever).
+    this.#worker.on('error', (err) => {
+      process.stderr.write(`foyer-driver: worker failed: ${String(err)}\n`);
+      for (const j of this.#joins.values()) j.reject(err);
+      this.#joins.clear();
+    });
   }
 
   join(g: number, size: number, R: number, url: string): Promise<Extract<FromWorker, { type: 'joined' }>> {
     this.joining++;
-    return new Promise((resolve) => {
-      this.#joins.set(g, resolve);
+    return new Promise((resolve, reject) => {
+      this.#joins.set(g, { resolve, reject });
       this.#post({ type: 'join', g, size, R, url });
     });
   }
