@@ -348,9 +348,11 @@ function report(runs: Run[]): void {
     if (run.sent) {
       const refused = Object.entries(run.sent.refused);
       const h = run.sent.handOverMs;
+      const lost = Object.entries(run.sent.lost);
       const offered = ` (${fmt((100 * run.sent.received) / run.sent.offered, 1)} % of the deliveries they call for received)`;
       notes.push(
         `${tag}: ${fmtInt(run.sent.sent)} chat lines sent (without id)${offered}, ${refused.length ? `refused: ${refused.map(([k, v]) => `${v}× ${k}`).join(', ')}` : 'none refused'}` +
+          `; ${lost.length ? `connections lost: ${lost.map(([k, v]) => `${v}× close ${k}`).join(', ')}` : 'no connection lost'}` +
           `; the load generator used ${fmt(run.sent.cpuPct, 0)} % of a core, and the hand-over from its ${run.joined?.workers ?? '?'} worker thread(s) added p50 ${h.p50} ms, p99 ${h.p99} ms, max ${h.max} ms to the latency`,
       );
     }

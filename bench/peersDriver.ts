@@ -77,6 +77,8 @@ export type DriverReport =
       /** Chat lines the clients received, all of them before the harness closed them. */
       received: number;
       refused: Record<string, number>;
+      /** Clients whose connection ended before the harness closed them, by close code (4003: a slow reader cut off). */
+      lost: Record<string, number>;
       /** What handing received lines from the workers to the harness's thread added to the latency (ms, whole: p50, p99, max). */
       handOverMs: { p50: number; p99: number; max: number };
       /** CPU of the harness's process (its thread and the workers) from the last seat to the close, % of one core. */
@@ -167,11 +169,15 @@ export async function connectAll({ port, N, R, onChat, concurrency = 50 }: Conne
       // The harness closes every client and exits at once: report while it still can (stderr is synchronous on a pipe).
       if (--open > 0) return;
       const refused: Record<string, number> = {};
-      for (const w of workers) for (const [code, n] of w.refused) refused[code] = (refused[code] ?? 0) + n;
+      const lost: Record<string, number> = {};
+      for (const w of workers) {
+        for (const [code, n] of w.refused) refused[code] = (refused[code] ?? 0) + n;
+        for (const [code, n] of w.lost) lost[code] = (lost[code] ?? 0) + n;
+      }
       const received = workers.reduce((n, w) => n + w.received, 0);
       const cpu = process.cpuUsage(cpu0);
       const cpuPct = (100 * (cpu.user + cpu.system)) / 1000 / (performance.now() - chatT0);
-      report({ kind: 'sent', sent, offered, received, refused, handOverMs: handOverOf(workers), cpuPct });
+      report({ kind: 'sent', sent, offered, received, refused, lost, handOverMs: handOverOf(workers), cpuPct });
       for (const w of workers) w.close();
     },
   }));
@@ -184,6 +190,8 @@ class DriverWorker {
   /** Groups this worker is seating now. */
   joining = 0;
   readonly refused = new Map<string, number>();
+  /** Clients whose connection ended before the harness closed them, by close code. */
+  readonly lost = new Map<number, number>();
   /** Chat lines its clients received. */
   received = 0;
   /** Chat lines per hand-over delay in whole ms (the last bucket: this many or more). */
@@ -203,6 +211,8 @@ class DriverWorker {
         this.joining--;
         this.#joins.get(m.g)!.resolve(m);
         this.#joins.delete(m.g);
+      } else if (m.type === 'lost') {
+        this.lost.set(m.code, (this.lost.get(m.code) ?? 0) + 1);
       } else {
         this.refused.set(m.code, (this.refused.get(m.code) ?? 0) + 1);
       }

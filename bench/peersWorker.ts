@@ -24,11 +24,14 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'joined'; g: number; slots: number[]; failed: { count: number; samples: [string, number][] } }
   | { type: 'chat'; ts: Float64Array; firstAt: number }
-  | { type: 'refused'; code: string };
+  | { type: 'refused'; code: string }
+  /** A seated client's connection ended before the harness closed it (a slow reader cut off, say): its close code. */
+  | { type: 'lost'; code: number };
 
 const port = parentPort!;
 const post = (m: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 const clients: LobbyClient[] = [];
+let closing = false;
 
 /**
  * The `t` of chat lines received, handed over once this turn's socket reads
@@ -94,6 +97,7 @@ async function join(g: number, size: number, R: number, url: string): Promise<vo
       if (d.channel === 'game') onLine(d.text);
     });
     c.onRefusal((_op, err) => post({ type: 'refused', code: err.code }));
+    c.onState((state, info) => state === 'closed' && !closing && post({ type: 'lost', code: info.close?.code ?? 0 }));
     return clients.push(c) - 1;
   });
   post({ type: 'joined', g, slots, failed: { count: errors.count, samples: [...errors.samples] } });
@@ -123,6 +127,7 @@ port.on('message', (m: ToWorker) => {
   } else if (m.type === 'join') {
     void join(m.g, m.size, m.R, m.url);
   } else {
+    closing = true;
     for (const c of clients) void c.close();
   }
 });

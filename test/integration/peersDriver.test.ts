@@ -49,6 +49,6 @@ describe('the peers bench driver (bench/peersDriver.ts)', () => {
     for (const c of clients.slice(1)) c.close();
     expect(reports).toHaveLength(1);
     clients[0]!.close();
-    expect(reports.at(-1)).toMatchObject({ kind: 'sent', sent: N, offered: expected, received: expected, refused: {} });
+    expect(reports.at(-1)).toMatchObject({ kind: 'sent', sent: N, offered: expected, received: expected, refused: {}, lost: {} });
   });
 });
