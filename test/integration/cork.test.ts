@@ -20,7 +20,12 @@ class FromSource extends WebSocket {
  * made one at a time show how many writes each one's frames took.
  */
 function segmentsTo(port: number): number {
-  const out = execFileSync('ss', ['-tinH', 'state', 'established', `( sport = :${port} )`, 'dst', SOURCE], { encoding: 'utf8' });
+  let out: string;
+  try {
+    out = execFileSync('ss', ['-tinH', 'state', 'established', `( sport = :${port} )`, 'dst', SOURCE], { encoding: 'utf8' });
+  } catch (err) {
+    throw new Error(`this test reads the kernel's TCP counters with ss (Debian package iproute2): ${String(err)}`);
+  }
   const counts = [...out.matchAll(/data_segs_out:(\d+)/g)].map((m) => Number(m[1]));
   // One connection, which has sent something (its login reply at least).
   expect(counts).toHaveLength(1);
