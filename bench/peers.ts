@@ -11,7 +11,14 @@
  * into every server (its "before" RSS excludes start-up garbage). Foyer runs
  * as the node process itself (server/dist/main.js, built by `tsc -b`) with
  * in-memory storage, log level warn, and chat and request limits raised for
- * the load; the clients use the SDK through bench/peersDriver.ts.
+ * the load; the clients use the SDK through bench/peersDriver.ts, in worker
+ * threads of the harness's process (FOYER_DRIVER_WORKERS, default 2), so the
+ * harness's own thread keeps its send timers and its latency clock punctual.
+ * For Foyer the driver also counts the deliveries the lines it sent call for
+ * and those it received ("received % of sent": what the harness's expected/s
+ * cannot say, as it counts lines the clients never sent), the load
+ * generator's CPU, and what handing lines from its workers to the harness's
+ * thread added to the latency.
  *
  * Systems run interleaved in rounds (a, b, c, a, b, c, …), because the
  * machine is shared and noisy: compare within a round. The table gives, per
@@ -32,6 +39,8 @@
  *   --node-args "A …"  extra node flags for Foyer's node (space-separated)
  *   --profile DIR      profile Foyer's node (bench/peersProfile.ts: 5 s slices under DIR/<run>/) and
  *                      print the top self-time functions of each run's busiest slice (the chat window)
+ *   --profile-harness DIR  write a CPU profile of each run's load generator (load.mjs with the clients of
+ *                      the driver, not the server) to DIR/<run>/ (node --cpu-prof; written at its exit)
  *   --profile-joins    instead: profile one Foyer node (uws) while N clients log in and take their
  *                      seats, and print its top self-time functions and server time per op
  */
@@ -77,6 +86,7 @@ const { values: flags } = parseArgs({
     harness: { type: 'string', default: resolve(ROOT, '../shared/peers') },
     'node-args': { type: 'string', default: '' },
     profile: { type: 'string' },
+    'profile-harness': { type: 'string' },
     'profile-joins': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -210,7 +220,10 @@ async function runLoad(dir: string, run: Run): Promise<void> {
     });
     if (run.profileDir) env.FOYER_PROFILE_DIR = run.profileDir;
   }
-  const args = ['load.mjs', '--system', run.system, '--clients', String(CLIENTS), '--room', String(ROOM), '--period', String(run.period), '--duration', String(DURATION)];
+  const harnessArgs = flags['profile-harness']
+    ? ['--cpu-prof', `--cpu-prof-dir=${join(resolve(flags['profile-harness']), `r${run.round}-${run.period}ms-${run.system}`)}`]
+    : [];
+  const args = [...harnessArgs, 'load.mjs', '--system', run.system, '--clients', String(CLIENTS), '--room', String(ROOM), '--period', String(run.period), '--duration', String(DURATION)];
   // Its own process group, so that the server it starts goes down with it whatever happens.
   const child = spawn(process.execPath, args, { cwd: dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   running = child;
@@ -253,6 +266,8 @@ function figures(run: Run) {
     cpu: r.serverCpuPct,
     us: usPerMsg(r),
     deliveredPct: (100 * r.deliveredPerSec) / r.expectedPerSec,
+    // Foyer's driver counts what its clients sent and received; the harness's other systems do not say.
+    receivedPct: run.sent ? (100 * run.sent.received) / run.sent.offered : NaN,
     p50: r.p50ms,
     p99: r.p99ms,
     rss: late ? (run.joined!.rssPerClientKiB ?? NaN) : r.rssPerClientKiB,
@@ -276,7 +291,7 @@ function report(runs: Run[]): void {
     for (const system of systems) {
       const f = done.filter((r) => r.period === period && r.system === system).map(figures);
       if (!f.length) {
-        rows.push([`${period}`, system, '-', '-', '-', '-', '-', '-', '-', '0']);
+        rows.push([`${period}`, system, '-', '-', '-', '-', '-', '-', '-', '-', '0']);
         continue;
       }
       rows.push([
@@ -285,6 +300,7 @@ function report(runs: Run[]): void {
         range(f.map((x) => x.cpu), (v) => fmt(v, 0)),
         range(f.map((x) => x.us), (v) => fmt(v, 1)),
         range(f.map((x) => x.deliveredPct), (v) => fmt(v, 1)),
+        range(f.map((x) => x.receivedPct), (v) => fmt(v, 2)),
         range(f.map((x) => x.p50), (v) => fmt(v, 0)),
         range(f.map((x) => x.p99), (v) => fmt(v, 0)),
         range(f.map((x) => x.rss), (v) => fmt(v, 1)),
@@ -298,9 +314,10 @@ function report(runs: Run[]): void {
   // The harness divides by D + 0.5 s (its drain), and each client's interval starts at a random point of
   // the first period, so it sends D/P − 1 lines: a run that loses nothing shows this share, not 100 %.
   const ceiling = (p: number) => (1 - p / 1000 / DURATION) * (DURATION / (DURATION + 0.5));
+  say('received % of sent (Foyer only: its driver counts both): deliveries received of those the lines sent call for (one per member of the room)');
   say(`delivered % of expected: a run that loses nothing shows about ${PERIODS.map((p) => `${fmt(100 * ceiling(p), 1)} % at ${p} ms`).join(', ')} (the harness's expected/s counts its 0.5 s drain and every client's first period)`);
   say();
-  say(table(['period ms', 'system', 'server CPU %', 'CPU µs / delivered', 'delivered % of expected', 'p50 ms', 'p99 ms', 'RSS KiB / client', 'joins/s', 'runs'], rows));
+  say(table(['period ms', 'system', 'server CPU %', 'CPU µs / delivered', 'delivered % of expected', 'received % of sent', 'p50 ms', 'p99 ms', 'RSS KiB / client', 'joins/s', 'runs'], rows));
 
   const ratioRows: string[][] = [];
   for (const period of PERIODS) {
@@ -330,7 +347,14 @@ function report(runs: Run[]): void {
     if (run.joined?.failed) notes.push(`${tag}: ${run.joined.failed} clients failed to join: ${run.joined.errors}`);
     if (run.sent) {
       const refused = Object.entries(run.sent.refused);
-      notes.push(`${tag}: ${fmtInt(run.sent.sent)} chat lines sent (without id), ${refused.length ? `refused: ${refused.map(([k, v]) => `${v}× ${k}`).join(', ')}` : 'none refused'}`);
+      const h = run.sent.handOverMs;
+      const lost = Object.entries(run.sent.lost);
+      const offered = ` (${fmt((100 * run.sent.received) / run.sent.offered, 1)} % of the deliveries they call for received)`;
+      notes.push(
+        `${tag}: ${fmtInt(run.sent.sent)} chat lines sent (without id)${offered}, ${refused.length ? `refused: ${refused.map(([k, v]) => `${v}× ${k}`).join(', ')}` : 'none refused'}` +
+          `; ${lost.length ? `connections lost: ${lost.map(([k, v]) => `${v}× close ${k}`).join(', ')}` : 'no connection lost'}` +
+          `; the load generator used ${fmt(run.sent.cpuPct, 0)} % of a core, and the hand-over from its ${run.joined?.workers ?? '?'} worker thread(s) added p50 ${h.p50} ms, p99 ${h.p99} ms, max ${h.max} ms to the latency`,
+      );
     }
   }
   const loads = runs.map((r) => r.load1);

@@ -3,7 +3,15 @@
  * bench:peers`): the harness imports this module (FOYER_DRIVER) and calls
  * connectAll({ port, N, R, onChat }).
  *
- * It uses the SDK's public API only (LobbyClient: connect, call, send, on, onRefusal, close),
+ * The clients live in worker threads (bench/peersWorker.ts, FOYER_DRIVER_WORKERS:
+ * 2): 2,000 SDK clients in the harness's own thread fell behind its timers
+ * (lines sent late, latency measured late), and the machine's second core sat
+ * idle. The harness's thread keeps its timers and its clock: send(msg) queues
+ * the line for the client's worker (one message per turn of its loop), and
+ * each worker hands back the received lines' `t` once per turn of its own
+ * loop; the 'sent' report says what that hand-over added to the latency.
+ *
+ * The workers use the SDK's public API only (LobbyClient: connect, call, send, on, onRefusal, close),
  * so it keeps working when the protocol underneath changes. Each client logs
  * in as a guest; each group of R clients shares one game (the first creates
  * it, the others join); a chat line carries the harness's message as JSON in
@@ -20,8 +28,12 @@
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { LobbyClient } from '@foyer/client-sdk';
-import { Errors, memOf, openClients, pool, settle, sleep } from './lib.js';
+import { Worker } from 'node:worker_threads';
+import { Errors, memOf, pool, settle, sleep } from './lib.js';
+import type { FromWorker, ToWorker } from './peersWorker.js';
+
+/** Worker threads holding the clients (FOYER_DRIVER_WORKERS, 2: the machine's second core). */
+const WORKERS = Math.max(1, Number(process.env.FOYER_DRIVER_WORKERS ?? 2));
 
 /** One client as the harness sees it. */
 export interface PeerClient {
@@ -49,13 +61,29 @@ export type DriverReport =
       failed: number;
       errors: string;
       /** How long the node took to accept connections after the harness stopped waiting for it (0: it was listening). */
+      /** Worker threads holding the clients. */
+      workers: number;
       waitedMs: number;
       /** From the first connection to the last client seated. */
       joinMs: number;
       /** Measured by the driver when the node listened late (the harness's own figure is wrong then). */
       rssPerClientKiB?: number;
     }
-  | { kind: 'sent'; sent: number; refused: Record<string, number> };
+  | {
+      kind: 'sent';
+      sent: number;
+      /** Deliveries those lines call for (each to every member of its game). */
+      offered: number;
+      /** Chat lines the clients received, all of them before the harness closed them. */
+      received: number;
+      refused: Record<string, number>;
+      /** Clients whose connection ended before the harness closed them, by close code (4003: a slow reader cut off). */
+      lost: Record<string, number>;
+      /** What handing received lines from the workers to the harness's thread added to the latency (ms, whole: p50, p99, max). */
+      handOverMs: { p50: number; p99: number; max: number };
+      /** CPU of the harness's process (its thread and the workers) from the last seat to the close, % of one core. */
+      cpuPct: number;
+    };
 
 export const REPORT_PREFIX = 'foyer-driver ';
 
@@ -103,65 +131,147 @@ async function lateBaseline(pid: number): Promise<number> {
 }
 
 export async function connectAll({ port, N, R, onChat, concurrency = 50 }: ConnectAllOptions): Promise<PeerClient[]> {
+  const workers = Array.from({ length: WORKERS }, () => new DriverWorker(onChat));
   const waitedMs = await waitForListener(port);
   const pid = waitedMs > 0 ? serverPid() : undefined;
   const rss0 = pid ? await lateBaseline(pid) : NaN;
   const url = `ws://127.0.0.1:${port}/`;
   const t0 = performance.now();
   const groups = Math.ceil(N / R);
-  const seated: LobbyClient[][] = new Array(groups);
+  const seated: [DriverWorker, number][][] = new Array(groups);
   const errors = new Errors();
-  // A group's clients connect together, so about `concurrency` clients are in flight at once.
+  // A group's clients connect together, so about `concurrency` clients are in flight at once, across the workers.
   await pool(groups, Math.max(1, Math.floor(concurrency / R)), async (g) => {
-    const size = Math.min(R, N - g * R);
-    const opened = await openClients(url, size, { concurrency: size, name: (i) => `peer-${g * R + i}` });
-    errors.addAll(opened.errors);
-    const [first, ...others] = opened.clients;
-    if (!first) return;
-    let gameId: string;
-    try {
-      gameId = (await first.call('game.create', { name: `peers ${g}`, gameType: 'chat', maxPlayers: R })).game.id;
-    } catch (err) {
-      errors.add(err);
-      for (const c of opened.clients) void c.close();
-      return;
-    }
-    const joined = await Promise.all(
-      others.map((c) =>
-        c.call('game.join', { gameId }).then(
-          () => c,
-          (err: unknown) => (errors.add(err), void c.close(), undefined),
-        ),
-      ),
-    );
-    seated[g] = [first, ...joined.filter((c): c is LobbyClient => c !== undefined)];
+    const worker = workers.reduce((a, b) => (b.joining < a.joining ? b : a));
+    const { slots, failed } = await worker.join(g, Math.min(R, N - g * R), R, url);
+    errors.addAll(Errors.from(failed));
+    seated[g] = slots.map((slot) => [worker, slot]);
   });
   const joinMs = performance.now() - t0;
   const clients = seated.flat().filter(Boolean);
+  const seatedIn = seated.flatMap((group) => (group ?? []).map(() => group.length));
   const rssPerClientKiB = pid ? (memOf(pid).rss - rss0) / clients.length / 1024 : undefined;
-  report({ kind: 'joined', clients: clients.length, failed: N - clients.length, errors: errors.toString(), waitedMs, joinMs, rssPerClientKiB });
+  report({ kind: 'joined', clients: clients.length, failed: N - clients.length, errors: errors.toString(), workers: WORKERS, waitedMs, joinMs, rssPerClientKiB });
 
+  const cpu0 = process.cpuUsage();
+  const chatT0 = performance.now();
   let sent = 0;
-  const refused: Record<string, number> = {};
-  let reported = false;
-  return clients.map((client) => {
-    client.on('chat.message', (d) => {
-      if (d.channel === 'game') onChat(JSON.parse(d.text));
+  /** Deliveries the lines sent call for: one per member of the sender's game, the sender too. */
+  let offered = 0;
+  let open = clients.length;
+  return clients.map(([worker, slot], i) => ({
+    send(msg: unknown) {
+      sent++;
+      offered += seatedIn[i]!;
+      worker.send(slot, (msg as { t: number }).t);
+    },
+    close() {
+      // The harness closes every client and exits at once: report while it still can (stderr is synchronous on a pipe).
+      if (--open > 0) return;
+      const refused: Record<string, number> = {};
+      const lost: Record<string, number> = {};
+      for (const w of workers) {
+        for (const [code, n] of w.refused) refused[code] = (refused[code] ?? 0) + n;
+        for (const [code, n] of w.lost) lost[code] = (lost[code] ?? 0) + n;
+      }
+      const received = workers.reduce((n, w) => n + w.received, 0);
+      const cpu = process.cpuUsage(cpu0);
+      const cpuPct = (100 * (cpu.user + cpu.system)) / 1000 / (performance.now() - chatT0);
+      report({ kind: 'sent', sent, offered, received, refused, lost, handOverMs: handOverOf(workers), cpuPct });
+      for (const w of workers) w.close();
+    },
+  }));
+}
+
+/** The main thread's side of one worker (bench/peersWorker.ts). */
+class DriverWorker {
+  readonly #worker = new Worker(new URL('./peersWorker.js', import.meta.url));
+  readonly #joins = new Map<number, { resolve: (r: Extract<FromWorker, { type: 'joined' }>) => void; reject: (err: unknown) => void }>();
+  /** Groups this worker is seating now. */
+  joining = 0;
+  readonly refused = new Map<string, number>();
+  /** Clients whose connection ended before the harness closed them, by close code. */
+  readonly lost = new Map<number, number>();
+  /** Chat lines its clients received. */
+  received = 0;
+  /** Chat lines per hand-over delay in whole ms (the last bucket: this many or more). */
+  readonly handOver = new Float64Array(1001);
+  #batch = new Float64Array(1024);
+  #length = 0;
+
+  constructor(onChat: (msg: unknown) => void) {
+    this.#worker.on('message', (m: FromWorker) => {
+      if (m.type === 'chat') {
+        const ts = m.ts;
+        this.received += ts.length;
+        for (let i = 0; i < ts.length; i++) onChat({ t: ts[i] });
+        // When the harness's clock saw these lines, against when the worker read the first of them.
+        this.handOver[Math.min(this.handOver.length - 1, Math.max(0, Date.now() - m.firstAt))]! += ts.length;
+      } else if (m.type === 'joined') {
+        this.joining--;
+        this.#joins.get(m.g)!.resolve(m);
+        this.#joins.delete(m.g);
+      } else if (m.type === 'lost') {
+        this.lost.set(m.code, (this.lost.get(m.code) ?? 0) + 1);
+      } else {
+        this.refused.set(m.code, (this.refused.get(m.code) ?? 0) + 1);
+      }
     });
-    client.onRefusal((_op, err) => {
-      refused[err.code] = (refused[err.code] ?? 0) + 1;
+    // A worker that dies fails the joins it was running (the harness's run fails, rather than waiting for ever).
+    this.#worker.on('error', (err) => {
+      process.stderr.write(`foyer-driver: worker failed: ${String(err)}\n`);
+      for (const j of this.#joins.values()) j.reject(err);
+      this.#joins.clear();
     });
-    return {
-      send(msg: unknown) {
-        sent++;
-        // Without id, as a game's chat would: no reply unless refused (onRefusal above).
-        client.send('chat.send', { channel: 'game', text: JSON.stringify(msg) });
-      },
-      close() {
-        // The harness closes every client and exits at once: report while it still can (stderr is synchronous on a pipe).
-        if (!reported) (reported = true), report({ kind: 'sent', sent, refused });
-        void client.close();
-      },
-    };
-  });
+  }
+
+  join(g: number, size: number, R: number, url: string): Promise<Extract<FromWorker, { type: 'joined' }>> {
+    this.joining++;
+    return new Promise((resolve, reject) => {
+      this.#joins.set(g, { resolve, reject });
+      this.#post({ type: 'join', g, size, R, url });
+    });
+  }
+
+  /** Queues a chat line; the lines queued in one turn of the harness's loop (its timers) go to the worker together. */
+  send(slot: number, t: number): void {
+    if (this.#length === 0) setImmediate(this.#flush);
+    if (this.#length === this.#batch.length) {
+      const bigger = new Float64Array(this.#length * 2);
+      bigger.set(this.#batch);
+      this.#batch = bigger;
+    }
+    this.#batch[this.#length++] = slot;
+    this.#batch[this.#length++] = t;
+  }
+
+  readonly #flush = () => {
+    const batch = this.#batch.slice(0, this.#length);
+    this.#length = 0;
+    this.#post({ type: 'send', batch }, [batch.buffer]);
+  };
+
+  close(): void {
+    this.#post({ type: 'close' });
+    this.#worker.unref();
+  }
+
+  #post(m: ToWorker, transfer: ArrayBuffer[] = []): void {
+    this.#worker.postMessage(m, transfer);
+  }
+}
+
+/** What handing received lines from the workers to the harness's thread added to its latency, over every line. */
+function handOverOf(workers: DriverWorker[]): { p50: number; p99: number; max: number } {
+  const hist = new Float64Array(workers[0]!.handOver.length);
+  for (const w of workers) for (let i = 0; i < hist.length; i++) hist[i]! += w.handOver[i]!;
+  const total = hist.reduce((a, b) => a + b, 0);
+  const at = (q: number) => {
+    let seen = 0;
+    for (let i = 0; i < hist.length; i++) if ((seen += hist[i]!) >= q * total) return i;
+    return hist.length - 1;
+  };
+  let max = 0;
+  for (let i = 0; i < hist.length; i++) if (hist[i]) max = i;
+  return { p50: at(0.5), p99: at(0.99), max };
 }

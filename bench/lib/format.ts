@@ -99,6 +99,13 @@ export class Errors {
     const key = err instanceof Error ? `${(err as { code?: string }).code ?? err.name}: ${err.message}`.slice(0, 160) : String(err);
     this.samples.set(key, (this.samples.get(key) ?? 0) + 1);
   }
+  /** A tally sent as plain data (from a worker thread). */
+  static from(data: { count: number; samples: [string, number][] }): Errors {
+    const e = new Errors();
+    e.count = data.count;
+    for (const [k, c] of data.samples) e.samples.set(k, c);
+    return e;
+  }
   /** Adds another tally's failures to this one. */
   addAll(other: Errors): void {
     this.count += other.count;

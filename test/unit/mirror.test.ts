@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  emptyGame, emptyGameList, emptyMirror, emptyParty, emptySocial, emptyTicket, eventNames, eventsOf,
+  CHAT_KEEP, emptyGame, emptyGameList, emptyMirror, emptyParty, emptySocial, emptyTicket, eventNames, eventsOf,
   reduceGame, reduceGameList, reduceMirror, reduceParty, reduceSocial, reduceTicket,
 } from '@foyer/client-sdk';
 import type { EventData, EventName, Friend, GameMirror, Mail, MirrorInput, MirrorState, OpData, OpName, OpResult } from '@foyer/client-sdk';
@@ -424,6 +424,18 @@ describe('the whole mirror', () => {
     expect(s.chat.game).toEqual({ roomId: 'g2', lines: [] });
     const other = reduceMirror(s, login('you'));
     expect(other).toMatchObject({ me: { userId: 'you' }, game: { game: null }, chat: { game: { roomId: null } } });
+  });
+
+  it('a chat line changes the chat only, keeping the latest CHAT_KEEP lines of its room', () => {
+    let s: MirrorState = reduceMirror(emptyMirror, login('me'));
+    s = reduceMirror(s, reply('game.create', {} as OpData<'game.create'>, { game: gameView('g1', 1) }));
+    const before = s;
+    for (let i = 0; i < CHAT_KEEP + 5; i++) s = reduceMirror(s, ev('chat.message', { channel: 'game', gameId: 'g1', from: { userId: 'bob', name: 'bob' }, text: `l${i}`, at: i }));
+    // Every other part is the very same object: nothing else was recomputed or copied.
+    for (const k of Object.keys(before) as (keyof MirrorState)[]) if (k !== 'chat') expect(s[k]).toBe(before[k]);
+    expect(s.chat.game.lines.map((l) => l.text)).toEqual(Array.from({ length: CHAT_KEEP }, (_, i) => `l${i + 5}`));
+    // The state before is left as it was (a new lines array each time).
+    expect(before.chat.game.lines).toEqual([]);
   });
 
   it('a ready ticket in a user snapshot gives the start key, since game.sessionKey is not sent again', () => {

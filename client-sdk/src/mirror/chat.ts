@@ -35,7 +35,9 @@ export function reduceChat(s: ChatMirror, input: MirrorInput, gameId: string | u
     const roomId = (channel === 'game' ? d.gameId : d.partyId) ?? null;
     const line: ChatLine = { id: s.nextLine, from: d.from, text: d.text, at: d.at };
     const chat = s[channel];
-    const lines = chat.roomId === roomId ? [...chat.lines, line].slice(-CHAT_KEEP) : [line];
+    // One copy per line: the latest CHAT_KEEP - 1 lines, then this one.
+    const lines = chat.roomId === roomId ? chat.lines.slice(Math.max(0, chat.lines.length - CHAT_KEEP + 1)) : [];
+    lines.push(line);
     next = { ...s, [channel]: { roomId, lines }, nextLine: s.nextLine + 1 };
   }
   if (gameId !== undefined && next.game.roomId !== gameId) next = { ...next, game: { roomId: gameId, lines: [] } };

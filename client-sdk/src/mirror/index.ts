@@ -12,5 +12,5 @@ export { emptySocial, reduceSocial } from './social.js';
 export type { Friend, Mail, SocialMirror } from './social.js';
 export { emptyTicket, reduceTicket } from './ticket.js';
 export type { TicketMirror } from './ticket.js';
-export { emptyChat, reduceChat } from './chat.js';
+export { CHAT_KEEP, emptyChat, reduceChat } from './chat.js';
 export type { Chat, ChatLine, ChatMirror } from './chat.js';

@@ -5,7 +5,7 @@ import type { CallArgs } from '../types.js';
 import { emptyChat, reduceChat, type ChatMirror } from './chat.js';
 import { emptyGame, reduceGame, type GameMirror } from './game.js';
 import { emptyGameList, reduceGameList, type GameListMirror } from './gameList.js';
-import { isReply, type MirrorInput, type ReceivedReply } from './input.js';
+import { isEvent, isReply, type MirrorInput, type ReceivedReply } from './input.js';
 import { emptyParty, reduceParty, type PartyMirror } from './party.js';
 import { emptySocial, reduceSocial, type SocialMirror } from './social.js';
 import { emptyTicket, reduceTicket, type TicketMirror } from './ticket.js';
@@ -40,6 +40,8 @@ const FRESH_LOGINS = ['auth.guest', 'auth.register', 'auth.login'] as const;
 
 /** The mirror after one event or reply: each feature's reducer takes what concerns it and ignores the rest. */
 export function reduceMirror(s: MirrorState, input: MirrorInput): MirrorState {
+  // A chat line concerns the chat alone (every other reducer passes it by): the busiest event runs one reducer.
+  if (isEvent(input, 'chat.message')) return { ...s, chat: reduceChat(s.chat, input, s.game.game?.id, s.party.party?.id) };
   const start = isReply(input, ...FRESH_LOGINS) ? emptyMirror : s;
   const me = reduceMe(start.me, input);
   const userId = me?.userId;

@@ -233,7 +233,11 @@ export class AdminCommands {
     this.chatBans = new ChatBans(this.accounts);
     this.deliverMail = deps.deliverMail ?? ((userId, mail) => deps.gateway.toUsers([userId], 'mail.received', { mail }));
     deps.gateway.onSession({
-      started: (userId) => this.track(this.runPending(userId)),
+      started: (userId, known) => {
+        if (known) this.chatBans.note(userId, known.account.chatBannedUntil);
+        // Nobody could defer a command to an account made by this very login.
+        if (!known?.created) this.track(this.runPending(userId));
+      },
       ended: (userId) => this.chatBans.forget(userId),
     });
   }
@@ -400,7 +404,7 @@ export class ChatBans {
     return c.until;
   }
 
-  /** A chatBan ran here: it wins over a read in flight. */
+  /** A chatBan ran here, or a login just read the account: it wins over a read in flight. */
   note(userId: string, until: number | null): void {
     this.cache.set(userId, { until, at: Date.now() });
   }

@@ -7,7 +7,7 @@ import type { Metrics } from '../admin/metrics.js';
 import type { Cluster } from '../cluster/cluster.js';
 import { LobbyError } from '../errors.js';
 import type { Conn, ConnHandlers, UpgradeInfo } from '../transport/index.js';
-import type { Accounts } from '../store/accounts.js';
+import type { Account, Accounts } from '../store/accounts.js';
 import { Connection } from './connection.js';
 import { Delivery } from './delivery.js';
 import { Directory, type Remote } from './directory.js';
@@ -24,8 +24,18 @@ import type { ThrottleStore } from './rateLimit.js';
  * What the lobby hears about sessions: a connection was lost (the grace period
  * starts), the session came back within it, or it ended for good.
  */
+/**
+ * The account as the login that started a session read or made it, so a
+ * listener need not read it again. `created`: made by this very login, so
+ * nothing refers to it yet (no friends, mail, deferred commands).
+ */
+export interface LoginAccount {
+  account: Account;
+  created: boolean;
+}
+
 export interface SessionListener {
-  started?(userId: string): void;
+  started?(userId: string, known?: LoginAccount): void;
   lost?(userId: string): void;
   back?(userId: string): void;
   ended?(userId: string): void;
@@ -114,10 +124,10 @@ export class Gateway {
     return this.closing;
   }
 
-  notify(kind: keyof SessionListener, userId: string): void {
+  notify(kind: keyof SessionListener, userId: string, known?: LoginAccount): void {
     for (const l of this.listeners) {
       try {
-        l[kind]?.(userId);
+        l[kind]?.(userId, known);
       } catch (err) {
         this.deps.log.error({ err, userId, kind }, 'session listener failed');
       }

@@ -2,7 +2,7 @@ import { CloseCode, type OpParsed, type OpResult, type StreamPosition, type Stre
 import { LobbyError } from '../errors.js';
 import { assertNotBanned, type Account } from '../store/accounts.js';
 import type { CatchUp, Connection } from './connection.js';
-import type { Gateway } from './gateway.js';
+import type { Gateway, LoginAccount } from './gateway.js';
 import { LoginThrottle } from './rateLimit.js';
 import { Session } from './session.js';
 import { userStream } from './streams.js';
@@ -30,11 +30,11 @@ export class Login {
   constructor(private readonly gw: Gateway) {
     const { tokens, accounts, throttleStore, config } = gw.deps;
     this.failures = new LoginThrottle({ ...(throttleStore && { store: throttleStore }), prefix: config.redisPrefix, name: 10, address: 50, windowSec: 60 });
-    /** Logs the connection in as this account, with a fresh token. */
-    const enter = async (c: Connection, a: Account, after: (fn: () => void) => void) => {
+    /** Logs the connection in as this account, with a fresh token; `created`: the login made the account. */
+    const enter = async (c: Connection, a: Account, after: (fn: () => void) => void, created = false) => {
       assertNotBanned(a);
       const issued = await tokens.issue(a.id, a.name);
-      const { streams } = await this.claimAndLogin(c, { userId: a.id, name: a.name, expiresAt: issued.expiresAt, external: false });
+      const { streams } = await this.claimAndLogin(c, { userId: a.id, name: a.name, expiresAt: issued.expiresAt, external: false }, undefined, { account: a, created });
       after(() => c.goLive());
       return { userId: a.id, name: a.name, ...issued, streams };
     };
@@ -42,7 +42,7 @@ export class Login {
       'auth.guest': async (data, c, after) => {
         if (data.deviceSecret === undefined) {
           const { account, deviceSecret } = await accounts.createGuest(data.name);
-          return { ...(await enter(c, account, after)), deviceSecret };
+          return { ...(await enter(c, account, after, true)), deviceSecret };
         }
         await this.throttle(c.conn.ip);
         const account = await accounts.guestByDevice(data.deviceSecret);
@@ -52,7 +52,7 @@ export class Login {
         }
         return enter(c, account, after);
       },
-      'auth.register': async (data, c, after) => enter(c, await accounts.register(data.name, data.password), after),
+      'auth.register': async (data, c, after) => enter(c, await accounts.register(data.name, data.password), after, true),
       'auth.login': async (data, c, after) => {
         const name = data.name.toLowerCase();
         await this.throttle(c.conn.ip, name);
@@ -97,7 +97,7 @@ export class Login {
    * REPLACED) or refuses (`refuse` policy, ALREADY_LOGGED_IN), before the
    * record is ours: whichever login loses, the two are never both alive.
    */
-  private claimAndLogin(c: Connection, id: Identity, listed?: StreamPosition[]): Promise<{ resumed: boolean; streams: (StreamPosition | StreamResume)[] }> {
+  private claimAndLogin(c: Connection, id: Identity, listed?: StreamPosition[], known?: LoginAccount): Promise<{ resumed: boolean; streams: (StreamPosition | StreamResume)[] }> {
     const prev = this.pending.get(id.userId) ?? Promise.resolve();
     const run = prev.then(async () => {
       this.gw.claiming.delete(id.userId);
@@ -112,7 +112,7 @@ export class Login {
         throw new LobbyError('ALREADY_LOGGED_IN', 'logged in elsewhere at the same time');
       }
       try {
-        return await this.login(c, id, listed, moved, record);
+        return await this.login(c, id, listed, moved, record, known);
       } catch (err) {
         // Claimed but not logged in: the record now names a session still here, or nothing (then it goes).
         const here = this.gw.sessions.get(id.userId);
@@ -203,7 +203,14 @@ export class Login {
    * resyncs every stream. A plain login that takes over a session held here
    * sends every stream's snapshot; a brand-new session sends none.
    */
-  private async login(c: Connection, id: Identity, listed: StreamPosition[] | undefined, moved: boolean, record: Claimed): Promise<{ resumed: boolean; streams: (StreamPosition | StreamResume)[] }> {
+  private async login(
+    c: Connection,
+    id: Identity,
+    listed: StreamPosition[] | undefined,
+    moved: boolean,
+    record: Claimed,
+    known: LoginAccount | undefined,
+  ): Promise<{ resumed: boolean; streams: (StreamPosition | StreamResume)[] }> {
     if (this.gw.isClosing) throw new LobbyError('SHUTTING_DOWN', 'server is shutting down; reconnect to another node');
     const { config } = this.gw.deps;
     let s = this.gw.sessions.get(id.userId);
@@ -233,7 +240,7 @@ export class Login {
       this.gw.directory.forget(id.userId);
       this.gw.deps.metrics.sessions.set(this.gw.sessions.size);
       this.gw.notify('opened', id.userId);
-      this.gw.notify('started', id.userId);
+      this.gw.notify('started', id.userId, known);
       // It was on another node: to the lobby, the player is back.
       if (moved) this.gw.notify('back', id.userId);
     }

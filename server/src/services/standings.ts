@@ -18,8 +18,8 @@ export class Standings {
   constructor(private readonly deps: { accounts: Accounts; gateway: Gateway; cluster: Cluster }) {
     deps.cluster.onCast<{ userId: string; standing: Standing }>('standing.changed', (b) => this.note(b.userId, b.standing));
     deps.gateway.onSession({
-      // Loaded at login; a failure here leaves it to the first use.
-      started: (userId) => void this.reload(userId).catch(() => undefined),
+      // Loaded at login (from the account the login read, if it did); a failure here leaves it to the first use.
+      started: (userId, known) => (known ? this.note(userId, standingOf(known.account)) : void this.reload(userId).catch(() => undefined)),
     });
   }
 

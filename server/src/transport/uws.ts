@@ -24,6 +24,24 @@ interface SocketData {
   closed: boolean;
 }
 
+/**
+ * The socket whose frame is being handled, or that a cork() is writing to,
+ * now: the frames published meanwhile to a topic it is subscribed to go to
+ * it by a direct send, into the same write as its reply (see publish below).
+ */
+let writing: { ws: UWS.WebSocket<SocketData>; data: SocketData } | undefined;
+
+/** Runs `fn` with `ws` as the socket being written to (restoring the one before: corks nest). */
+function writingTo(ws: UWS.WebSocket<SocketData>, data: SocketData, fn: () => void): void {
+  const before = writing;
+  writing = { ws, data };
+  try {
+    fn();
+  } finally {
+    writing = before;
+  }
+}
+
 /** One uWS socket as a Conn: methods on a prototype, no closures per connection. */
 class UwsConn implements Conn {
   constructor(
@@ -42,7 +60,7 @@ class UwsConn implements Conn {
 
   cork(fn: () => void): void {
     if (this.data.closed) fn();
-    else this.ws.cork(fn);
+    else this.ws.cork(() => writingTo(this.ws, this.data, fn));
   }
 
   subscribe(topic: string): void {
@@ -146,7 +164,8 @@ export function createUwsTransport(uws: Uws, opts: TransportOptions): Transport 
       } catch {
         return h.message(null);
       }
-      h.message(text);
+      // uWS corks the socket for this callback: what the frame makes (its reply, its events) leaves in one write.
+      writingTo(ws, data, () => h.message(text));
     },
     pong(ws) {
       ws.getUserData().handlers?.pong();
@@ -209,7 +228,15 @@ export function createUwsTransport(uws: Uws, opts: TransportOptions): Transport 
   return {
     name: 'uws',
     publish(topic, frame) {
-      app.publish(topic, frame, false);
+      // A frame for the socket being written to goes into its cork by a direct send, and to the topic's other
+      // subscribers through ws.publish, which skips the sender. app.publish would leave this socket's copy to
+      // uWS's topic drain, a write of its own after the reply. (A direct send first writes what the topics
+      // still hold for the socket, so the order within each stream stays the same for every subscriber.)
+      const w = writing;
+      if (w && !w.data.closed && w.ws.isSubscribed(topic)) {
+        w.ws.publish(topic, frame, false);
+        w.ws.send(frame, false);
+      } else app.publish(topic, frame, false);
     },
     listen: () =>
       new Promise((resolve, reject) => {
