@@ -47,8 +47,29 @@ export interface Bus {
   members(set: string): Promise<Map<string, string>>;
   /** Removes `member` from `set` at once. */
   leave(set: string, member: string): Promise<void>;
+  /**
+   * An entity's stored snapshot, fenced by its owner's epoch: written (or,
+   * `value` null, turned into a short-lived tombstone) only when the stored
+   * one's epoch is not higher, and `publish` sent in the same step (one
+   * script: the channel must share the key's hash tag). False when fenced out.
+   */
+  store(key: string, epoch: number, value: string | null, publish?: { channel: string; message: string }): Promise<boolean>;
+  /** Adds to or removes from a plain set (which entities a node owns). */
+  setAdd(set: string, member: string): Promise<void>;
+  setRemove(set: string, member: string): Promise<void>;
+  setMembers(set: string): Promise<string[]>;
   close(): Promise<void>;
 }
+
+/** A stored snapshot as `store` writes it: `<epoch>|<value>`; an empty value is a tombstone (the entity ended). */
+export function readStored(raw: string | null): { epoch: number; value: string | null } | undefined {
+  if (raw === null) return undefined;
+  const sep = raw.indexOf('|');
+  return { epoch: Number(raw.slice(0, sep)), value: raw.slice(sep + 1) || null };
+}
+
+/** How long a tombstone stays: long enough to fence a stale owner's late write, short enough not to pile up. */
+export const TOMBSTONE_MS = 60_000;
 
 export class BusDown extends Error {
   constructor() {
@@ -61,6 +82,7 @@ export class LocalHub {
   readonly channels = new Map<string, Set<(message: string) => void>>();
   readonly keys = new Map<string, { value: string; expires: number }>();
   readonly sets = new Map<string, Map<string, { value: string; expires: number }>>();
+  readonly plainSets = new Map<string, Set<string>>();
 
   read(key: string, now = Date.now()): string | null {
     const e = this.keys.get(key);
@@ -144,6 +166,28 @@ export class LocalBus implements Bus {
 
   async leave(set: string, member: string): Promise<void> {
     this.hub.sets.get(set)?.delete(member);
+  }
+
+  async store(key: string, epoch: number, value: string | null, publish?: { channel: string; message: string }): Promise<boolean> {
+    const cur = readStored(this.hub.read(key));
+    if (cur && cur.epoch > epoch) return false;
+    await this.set(key, `${epoch}|${value ?? ''}`, value === null ? TOMBSTONE_MS : undefined);
+    if (publish) this.publish(publish.channel, publish.message);
+    return true;
+  }
+
+  async setAdd(set: string, member: string): Promise<void> {
+    let s = this.hub.plainSets.get(set);
+    if (!s) this.hub.plainSets.set(set, (s = new Set()));
+    s.add(member);
+  }
+
+  async setRemove(set: string, member: string): Promise<void> {
+    this.hub.plainSets.get(set)?.delete(member);
+  }
+
+  async setMembers(set: string): Promise<string[]> {
+    return [...(this.hub.plainSets.get(set) ?? [])];
   }
 
   async close(): Promise<void> {

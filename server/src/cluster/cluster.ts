@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ErrorCode } from '@foyer/shared';
 import type { Logger } from 'pino';
 import { LobbyError } from '../errors.js';
-import { BusDown, type Bus } from './bus.js';
+import { BusDown, readStored, type Bus } from './bus.js';
 import { Names } from './names.js';
 import { SessionRecords } from './sessions.js';
 
@@ -217,6 +217,46 @@ export class Cluster {
       if (err instanceof BusDown) return this.alone; // nobody can disagree
       throw err;
     }
+  }
+
+  /**
+   * Stores an entity's snapshot (`game:<id>`) under its owner's fencing
+   * epoch (null: it ended), and only then is the batch that made it sent
+   * (`publish`, on the same step when it is the entity's own channel). False
+   * when an owner with a higher epoch fenced this one out. Alone on an
+   * in-process bus there is nobody to take over: nothing is written. While
+   * Redis is down nothing can be written either; the node serves what it
+   * owns and stores it all again at its rejoin.
+   */
+  async store(entity: string, epoch: number, json: string | null, publish?: { channel: string; message: string }): Promise<boolean> {
+    if (this.alone && this.bus.alone?.(this.names.broadcast)) return true;
+    try {
+      return await this.bus.store(this.names.snapshot(entity), epoch, json, publish);
+    } catch (err) {
+      if (err instanceof BusDown || (err instanceof Error && /Connection|connect|ECONN|closed|writeable/i.test(err.message))) return true;
+      throw err;
+    }
+  }
+
+  /** The stored snapshots of `entities` (undefined: none stored; value null: it ended), in one round trip. */
+  async stored(entities: readonly string[]): Promise<({ epoch: number; value: string | null } | undefined)[]> {
+    const raws = await this.bus.getMany(entities.map((e) => this.names.snapshot(e)));
+    return raws.map(readStored);
+  }
+
+  /** Records that `node` owns (`owns` true) or no longer owns `entity`: a dead node's successors learn its entities from this set. */
+  async owning(node: string, entity: string, owns: boolean): Promise<void> {
+    if (this.alone && this.bus.alone?.(this.names.broadcast)) return;
+    try {
+      await (owns ? this.bus.setAdd(this.names.owns(node), entity) : this.bus.setRemove(this.names.owns(node), entity));
+    } catch (err) {
+      if (!(err instanceof BusDown)) this.log.warn({ err: (err as Error).message, node, entity }, 'owner set not updated');
+    }
+  }
+
+  /** The entities `node` owned, as recorded (a dead node's, to take over). */
+  ownedBy(node: string): Promise<string[]> {
+    return this.bus.setMembers(this.names.owns(node));
   }
 
   /** Draining: the node takes no new work; others stop choosing it as a successor. */

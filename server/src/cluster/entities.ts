@@ -41,6 +41,13 @@ export interface EntitySpec<S, C, E, R> {
    * command for it waits for that (NODE_UNAVAILABLE meanwhile).
    */
   claimed?: boolean;
+  /**
+   * Durable before acknowledged: the owner stores the entity's snapshot in
+   * Redis, fenced by its epoch, before it sends a batch or answers, and a
+   * dead owner's successor rebuilds the entity from it (queues: no, they are
+   * replicated on every node).
+   */
+  stored?: boolean;
   /** State as plain JSON for a snapshot, and back (default: the state is plain JSON already). */
   toJSON?(s: S): unknown;
   fromJSON?(id: string, json: unknown): S;
@@ -83,6 +90,8 @@ export class Entities<S, C, E, R> {
   private readonly owners = new Map<string, Owner>();
   private readonly timers = new Map<string, NodeJS.Timeout[]>();
   private readonly waiting = new Map<string, (() => void)[]>();
+  /** Dead nodes whose owner sets may still list entities nobody took over. */
+  private readonly orphanSets = new Set<string>();
 
   constructor(
     private readonly spec: EntitySpec<S, C, E, R>,
@@ -94,7 +103,8 @@ export class Entities<S, C, E, R> {
     cluster.handle<{ id: string }>(`${k}.snapshot`, (b) => this.snapshotOf(b.id));
     cluster.onCast<Batch<E>>(`${k}.batch`, (b) => this.onBatch(b));
     cluster.onCast<Owner & { id: string; version: number }>(`${k}.owner`, (b, from) => this.onOwner(b, from));
-    cluster.onNodeDown(() => void this.takeOver());
+    cluster.onNodeDown((node) => void this.takeOver(node));
+    if (spec.stored) cluster.onRejoin(() => this.restore());
     cluster.syncable(k, {
       export: () => [...this.owners].filter(([, o]) => o.owner === cluster.nodeId).map(([id]) => this.snapshotOf(id)),
       import: (from, data) => this.importFrom(from, (data ?? []) as Snapshot<S>[]),
@@ -161,7 +171,7 @@ export class Entities<S, C, E, R> {
     return this.cluster.call<R>(owner, `${this.spec.kind}.exec`, { id, command, hops });
   }
 
-  private run(id: string, command: C): R {
+  private run(id: string, command: C): R | Promise<R> {
     const before = this.states.get(id);
     const d = this.spec.decide(id, before, command);
     const known = this.owners.get(id);
@@ -169,16 +179,40 @@ export class Entities<S, C, E, R> {
     // Read before applying: a queue's state changes in place.
     const from = before ? this.spec.version(before) : 0;
     const after = this.commit(id, before, d.events, { owner: this.cluster.nodeId, epoch });
-    if (d.events.length) this.cluster.cast(`${this.spec.kind}.batch`, {
-      id,
-      owner: this.cluster.nodeId,
-      epoch,
-      from,
-      to: after ? this.spec.version(after) : null,
-      events: d.events,
-    } satisfies Batch<E>);
     if (after) for (const t of d.timers) this.schedule(id, t.afterMs, t.command);
-    return d.result;
+    if (!d.events.length) return d.result;
+    const batch: Batch<E> = { id, owner: this.cluster.nodeId, epoch, from, to: after ? this.spec.version(after) : null, events: d.events };
+    if (!this.spec.stored) return (this.cluster.cast(`${this.spec.kind}.batch`, batch), d.result);
+    return this.persist(id, epoch, before === undefined, after === undefined, batch).then(() => d.result);
+  }
+
+  /**
+   * Stores the entity as it is now (the batch just committed), then sends
+   * the batch: replicas never see a state a takeover could not rebuild, and
+   * the caller is answered only once Redis holds it.
+   */
+  private async persist(id: string, epoch: number, born: boolean, ended: boolean, batch: Batch<E> | undefined): Promise<void> {
+    const key = this.key(id);
+    const json = ended ? null : JSON.stringify(this.snapshotOf(id));
+    const stored = this.cluster.store(key, epoch, json).then((ok) => {
+      if (ok && batch) this.cluster.cast(`${this.spec.kind}.batch`, batch);
+      return ok;
+    });
+    const [ok] = await Promise.all([stored, born || ended ? this.cluster.owning(this.cluster.nodeId, key, born) : undefined]);
+    if (!ok) {
+      this.log.warn({ kind: this.spec.kind, id, epoch }, 'fenced out: another node owns this entity now');
+      throw new LobbyError('NODE_UNAVAILABLE', `the ${this.spec.kind} moved to another node; try again`);
+    }
+  }
+
+  /** The entity's name in the cluster's keys and leases. */
+  private key(id: string): string {
+    return `${this.spec.kind}:${id}`;
+  }
+
+  /** At every (re)join: Redis may have lost what this node stored (a restart), so it stores again all it owns. */
+  private async restore(): Promise<void> {
+    await Promise.all(this.owned().map((id) => this.persist(id, this.owners.get(id)!.epoch, true, false, undefined).catch(() => {})));
   }
 
   private commit(id: string, before: S | undefined, events: E[], owner: Owner): S | undefined {
@@ -203,10 +237,13 @@ export class Entities<S, C, E, R> {
   private schedule(id: string, afterMs: number, command: C): void {
     const timer = setTimeout(() => {
       if (this.owners.get(id)?.owner !== this.cluster.nodeId) return;
-      try {
-        this.run(id, command);
-      } catch (err) {
+      const failed = (err: unknown) => {
         if (!(err instanceof LobbyError)) this.log.error({ err, kind: this.spec.kind, id }, 'timer command failed');
+      };
+      try {
+        void Promise.resolve(this.run(id, command)).catch(failed);
+      } catch (err) {
+        failed(err);
       }
     }, Math.max(0, afterMs));
     timer.unref();
@@ -265,10 +302,19 @@ export class Entities<S, C, E, R> {
   /** A gap: the replica missed events; the owner's snapshot replaces it. */
   private async refresh(id: string, node: string): Promise<void> {
     try {
-      this.install(await this.cluster.call<Snapshot<S>>(node, `${this.spec.kind}.snapshot`, { id }));
+      this.install((await this.fromStore(id)) ?? (await this.cluster.call<Snapshot<S>>(node, `${this.spec.kind}.snapshot`, { id })));
     } catch (err) {
       this.log.warn({ kind: this.spec.kind, id, node, err: (err as Error).message }, 'snapshot fetch failed; the next resync repairs it');
     }
+  }
+
+  /** The stored snapshot (a stored kind; undefined when nothing is stored: alone, or never written). */
+  private async fromStore(id: string): Promise<Snapshot<S> | undefined> {
+    if (!this.spec.stored) return undefined;
+    const [stored] = await this.cluster.stored([this.key(id)]);
+    if (!stored) return undefined;
+    if (stored.value === null) return { id, owner: this.owners.get(id)?.owner ?? '', epoch: stored.epoch, state: null };
+    return JSON.parse(stored.value) as Snapshot<S>;
   }
 
   private install(snap: Snapshot<S>): void {
@@ -323,10 +369,53 @@ export class Entities<S, C, E, R> {
    * node takes its share. Every orphan, not only the dead node's: a successor
    * chosen earlier may have died before it took over.
    */
-  private async takeOver(): Promise<void> {
+  private async takeOver(dead: string): Promise<void> {
+    if (this.spec.stored) {
+      this.orphanSets.add(dead);
+      for (const node of [...this.orphanSets]) await this.takeOverStored(node);
+    }
     for (const [id, o] of [...this.owners]) {
-      if (this.cluster.isLive(o.owner) || this.cluster.successor(`${this.spec.kind}:${id}`) !== this.cluster.nodeId) continue;
+      if (this.cluster.isLive(o.owner) || this.cluster.successor(this.key(id)) !== this.cluster.nodeId) continue;
       await this.move(id, o, this.cluster.nodeId);
+    }
+  }
+
+  /**
+   * What a dead node owned, as its owner set records it: this node takes its
+   * share, each rebuilt from the stored snapshot (durable before it was
+   * acknowledged), whether or not a replica is here. The set is kept until
+   * emptied: a successor that dies before it took over leaves the rest to
+   * the next one.
+   */
+  private async takeOverStored(dead: string): Promise<void> {
+    let entities: string[];
+    try {
+      entities = (await this.cluster.ownedBy(dead)).filter((e) => e.startsWith(`${this.spec.kind}:`));
+    } catch (err) {
+      return void this.log.warn({ kind: this.spec.kind, dead, err: (err as Error).message }, 'owner set of a dead node not read; the next node-down retries');
+    }
+    if (!entities.length) return void this.orphanSets.delete(dead);
+    for (const key of entities) {
+      if (this.cluster.successor(key) !== this.cluster.nodeId) continue;
+      const id = key.slice(this.spec.kind.length + 1);
+      try {
+        const snap = await this.fromStore(id);
+        const known = this.owners.get(id);
+        if (snap?.state == null) {
+          // Ended (or never stored): nothing to take over, unless a replica here says otherwise.
+          if (!known || known.owner !== dead) await this.cluster.owning(dead, key, false);
+          continue;
+        }
+        if (snap.owner !== dead && this.cluster.isLive(snap.owner)) {
+          await this.cluster.owning(dead, key, false); // taken over already
+          continue;
+        }
+        // The stored snapshot is at least as new as any replica (batches are sent after it is stored).
+        if (!known || known.epoch <= snap.epoch) this.install(snap);
+        if (await this.move(id, this.owners.get(id)!, this.cluster.nodeId)) await this.cluster.owning(dead, key, false);
+      } catch (err) {
+        this.log.warn({ kind: this.spec.kind, id, err: (err as Error).message }, 'takeover from the stored snapshot failed');
+      }
     }
   }
 
@@ -343,6 +432,11 @@ export class Entities<S, C, E, R> {
     if (!s || this.owners.get(id)?.epoch !== from.epoch) return false;
     this.owners.set(id, next);
     this.clearTimers(id);
+    if (this.spec.stored) {
+      // Stored under the new epoch first: the old owner's late writes are fenced out from now on.
+      await this.persist(id, next.epoch, false, false, undefined).catch(() => {});
+      await Promise.all([this.cluster.owning(to, this.key(id), true), from.owner === this.cluster.nodeId ? this.cluster.owning(from.owner, this.key(id), false) : undefined]);
+    }
     this.cluster.cast(`${this.spec.kind}.owner`, { id, ...next, version: this.spec.version(s) });
     this.adoptIfMine(id);
     this.log.info({ kind: this.spec.kind, id, from: from.owner, to }, 'ownership moved');

@@ -33,6 +33,21 @@ export class Names {
     return `${this.prefix}:{node:${nodeId}}:sessions`;
   }
 
+  /** The entities (`game:<id>`, …) a node owns, for its successors to take them over when it dies. */
+  owns(nodeId: string): string {
+    return `${this.prefix}:{node:${nodeId}}:owns`;
+  }
+
+  /** An entity's stored snapshot (`<epoch>|<json>`), written by its owner before it answers: what a takeover rebuilds from. */
+  snapshot(entity: string): string {
+    return `${this.prefix}:{${entity}}:snap`;
+  }
+
+  /** An entity's own channel: its owner's batches, heard by the nodes with interest in it. */
+  entity(entity: string): string {
+    return `${this.prefix}:{${entity}}`;
+  }
+
   /** The owner and fencing epoch of an entity (`game:<id>`, `party:<id>`, …). */
   lease(entity: string): string {
     return `${this.prefix}:{${entity}}:lease`;

@@ -1,6 +1,6 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
-import { BusDown, type Bus } from './bus.js';
+import { BusDown, TOMBSTONE_MS, type Bus } from './bus.js';
 import { ChannelSubscriber, ShardedSubscriber, type Subscriber } from './redisSubscribers.js';
 
 // Compare-and-set in one step: ARGV[1] expected ('' = absent), ARGV[2] next ('' = delete), ARGV[3] ttl ms (0 = none).
@@ -32,6 +32,19 @@ for i = 1, #all, 2 do
   else out[#out + 1] = all[i]; out[#out + 1] = string.sub(v, sep + 1) end
 end
 return out`;
+
+// An entity's stored snapshot, fenced: KEYS[1] the snapshot; ARGV epoch, value ('' = tombstone), tombstone ttl ms,
+// then channel and message to publish in the same step ('' = none) and the publish command (PUBLISH or SPUBLISH).
+const STORE = `
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local sep = string.find(cur, '|', 1, true)
+  if sep and tonumber(string.sub(cur, 1, sep - 1)) > tonumber(ARGV[1]) then return 0 end
+end
+if ARGV[2] == '' then redis.call('SET', KEYS[1], ARGV[1] .. '|', 'PX', ARGV[3])
+else redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[2]) end
+if ARGV[4] ~= '' then redis.call(ARGV[6], ARGV[4], ARGV[5]) end
+return 1`;
 
 /** Where the bus's Redis is: one server (`redis://…`), or the seed nodes of a Redis Cluster. */
 export type RedisTarget = { url: string } | { cluster: { host: string; port: number }[] };
@@ -208,6 +221,27 @@ export class RedisBus implements Bus {
   async leave(set: string, member: string): Promise<void> {
     this.check();
     await this.cmd.hdel(set, member);
+  }
+
+  async store(key: string, epoch: number, value: string | null, publish?: { channel: string; message: string }): Promise<boolean> {
+    this.check();
+    const verb = this.sharded ? 'SPUBLISH' : 'PUBLISH';
+    return (await this.cmd.eval(STORE, 1, key, String(epoch), value ?? '', String(TOMBSTONE_MS), publish?.channel ?? '', publish?.message ?? '', verb)) === 1;
+  }
+
+  async setAdd(set: string, member: string): Promise<void> {
+    this.check();
+    await this.cmd.sadd(set, member);
+  }
+
+  async setRemove(set: string, member: string): Promise<void> {
+    this.check();
+    await this.cmd.srem(set, member);
+  }
+
+  async setMembers(set: string): Promise<string[]> {
+    this.check();
+    return this.cmd.smembers(set);
   }
 
   private check(): void {
