@@ -89,7 +89,7 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
   let bus: Bus;
   let throttleStore: ThrottleStore | undefined;
   if (config.redisUrl || config.redisCluster) {
-    const redis = new RedisBus(config.redisCluster ? { cluster: config.redisCluster } : { url: config.redisUrl! }, log);
+    const redis = new RedisBus(config.redisCluster ? { cluster: config.redisCluster } : { url: config.redisUrl! }, log, `${config.redisPrefix}:${nodeId}`);
     void redis.connect(); // retries until Redis answers; the node is not ready until then
     bus = redis;
     throttleStore = redis.client;
@@ -132,7 +132,7 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
     // At once, as the snapshot's offset is taken: mail published after it is replayed, so the push must skip it.
     mail.resynced(s.userId);
     const list = await friends.list(s.userId);
-    return { ev: 'user.snapshot', data: { friends: list, invites: parties.current(s.userId).invites, ticket: matchmaking.current(s.userId) } };
+    return { ev: 'user.snapshot', data: { friends: list, invites: parties.invitesOf(s.userId), ticket: matchmaking.current(s.userId) } };
   });
   registerProfileOps(registry, profiles, matchResults);
   registerFriendOps(registry, friends);

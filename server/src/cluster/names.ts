@@ -28,6 +28,11 @@ export class Names {
     return `${this.prefix}:{user:${userId}}:session`;
   }
 
+  /** The user's game or party (`kind`), by id: written by its owner as they join and leave. */
+  where(userId: string, kind: string): string {
+    return `${this.prefix}:{user:${userId}}:${kind}`;
+  }
+
   /** The users whose sessions a node holds (a member set), for its successors to adopt them when it dies. */
   sessionsOn(nodeId: string): string {
     return `${this.prefix}:{node:${nodeId}}:sessions`;

@@ -70,7 +70,8 @@ export class RedisBus implements Bus {
   private reported = false;
   private closed = false;
 
-  constructor(target: RedisTarget, private readonly log: Logger) {
+  /** `name`: the subscriber connections' name in Redis (CLIENT LIST), `<name>:sub`, so an operator can tell whose they are. */
+  constructor(target: RedisTarget, private readonly log: Logger, name?: string) {
     const options: RedisOptions = {
       enableOfflineQueue: false,
       autoResubscribe: false,
@@ -89,7 +90,7 @@ export class RedisBus implements Bus {
     if ('url' in target) {
       this.sharded = false;
       this.cmd = new Redis(target.url, options);
-      this.sub = new ChannelSubscriber(target.url, options, hooks);
+      this.sub = new ChannelSubscriber(target.url, { ...options, ...(name && { connectionName: `${name}:sub` }) }, hooks);
     } else {
       this.sharded = true;
       const retry = (times: number) => Math.min(50 * times, 500);
@@ -112,7 +113,7 @@ export class RedisBus implements Bus {
       cluster.on('-node', () => this.report());
       cluster.on('ready', () => cluster.nodes('master').forEach(eager));
       this.cmd = cluster;
-      this.sub = new ShardedSubscriber(cluster, options, hooks);
+      this.sub = new ShardedSubscriber(cluster, { ...options, ...(name && { connectionName: `${name}:sub` }) }, hooks);
     }
     this.cmd.on('error', (err: Error) => this.log.debug({ err: err.message, conn: 'cmd' }, 'redis error'));
     this.cmd.on('close', () => this.setCmdReady(false));
