@@ -88,6 +88,15 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
     return this.hold(id, () => this.states.get(id));
   }
 
+  /** The entity as held here, else as stored (read, not held: an admin view, a fact about another node's user). */
+  async peek(id: string): Promise<S | undefined> {
+    const held = this.states.get(id);
+    if (held || !this.spec.stored) return held;
+    const snap = await this.fromStore(id);
+    if (!snap?.state) return undefined;
+    return this.spec.fromJSON ? this.spec.fromJSON(id, snap.state) : snap.state;
+  }
+
   /**
    * On the owner, from `effects`: a personal event for users of other nodes
    * that the batch being committed takes in (an invite). It goes with the
@@ -221,9 +230,15 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
     }
   }
 
-  /** At every (re)join: Redis may have lost what this node stored (a restart), so it stores again all it owns. */
+  /** At every (re)join: Redis may have lost what this node stored (a restart), so it stores again all it owns, and where its members are. */
   private async restore(): Promise<void> {
-    await Promise.all(this.owned().map((id) => this.persist(id, this.owners.get(id)!.epoch, true, false, undefined).catch(() => {})));
+    await Promise.all(
+      this.owned().map((id) => {
+        // The members' records too (by interest), as if they had all just joined.
+        const moves = this.movesOf(undefined, this.states.get(id));
+        return this.persist(id, this.owners.get(id)!.epoch, true, false, undefined, moves && { came: [], joined: moves.joined, left: [] }).catch(() => {});
+      }),
+    );
   }
 
   private schedule(id: string, afterMs: number, command: C): void {

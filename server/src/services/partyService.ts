@@ -124,6 +124,14 @@ export class PartyService {
     return this.partyOfUser(userId);
   }
 
+  /** The user's party, held here or not (read from its stored snapshot: an admin view, an invitee of another node). */
+  async partyAnywhere(userId: string): Promise<PartyState | undefined> {
+    const known = this.partyOfUser(userId);
+    if (known) return known;
+    const partyId = await this.deps.cluster.placeOf(userId, 'party');
+    return partyId === undefined ? undefined : this.parties.peek(partyId);
+  }
+
   chatRoom(userId: string): ChatRoom {
     const p = this.partyOfUser(userId);
     return p && { id: p.id, members: () => partyMembers(p) };
@@ -142,6 +150,12 @@ export class PartyService {
   /** Draining: every party goes to another node. */
   handOver(): Promise<number> {
     return this.parties.handOver();
+  }
+
+  /** As isPermanentMember, for a user whose party may be held on another node only. */
+  private async isPermanentAnywhere(userId: string, except: string): Promise<boolean> {
+    const p = await this.partyAnywhere(userId);
+    return !!p && p.id !== except && p.members.length > 1;
   }
 
   private isPermanentMember(userId: string, except?: string): boolean {
@@ -250,7 +264,7 @@ export class PartyService {
       by,
       target: { userId: target, name: session.name },
       facts: {
-        targetInOtherPermanentParty: this.isPermanentMember(target, partyId),
+        targetInOtherPermanentParty: await this.isPermanentAnywhere(target, partyId),
         targetQueued: this.queueing.isQueued(target),
         inviterQueued: this.queueing.isQueued(by.userId),
       },
