@@ -47,6 +47,17 @@ export interface Bus {
   members(set: string): Promise<Map<string, string>>;
   /** Removes `member` from `set` at once. */
   leave(set: string, member: string): Promise<void>;
+  /**
+   * In one atomic step: stores `message` as `field` of the hash `key` (or,
+   * when `removes`, deletes the field) and publishes it on `channel` —
+   * unless the field holds a newer stamp. A stamp is a message's leading
+   * `<epoch> <version> `, ordered epoch first; at equal stamps only a removal
+   * goes through. `channel` has the same hash tag as `key`. True when it went
+   * through.
+   */
+  putNewer(key: string, field: string, message: string, removes: boolean, channel: string): Promise<boolean>;
+  /** A page of the hash `key` from `cursor` ('0' to begin; the next is '0' after the last page): about `count` fields. */
+  scanHash(key: string, cursor: string, count: number): Promise<{ cursor: string; entries: [field: string, value: string][] }>;
   close(): Promise<void>;
 }
 
@@ -61,6 +72,7 @@ export class LocalHub {
   readonly channels = new Map<string, Set<(message: string) => void>>();
   readonly keys = new Map<string, { value: string; expires: number }>();
   readonly sets = new Map<string, Map<string, { value: string; expires: number }>>();
+  readonly hashes = new Map<string, Map<string, string>>();
 
   read(key: string, now = Date.now()): string | null {
     const e = this.keys.get(key);
@@ -146,7 +158,31 @@ export class LocalBus implements Bus {
     this.hub.sets.get(set)?.delete(member);
   }
 
+  async putNewer(key: string, field: string, message: string, removes: boolean, channel: string): Promise<boolean> {
+    let hash = this.hub.hashes.get(key);
+    if (!hash) this.hub.hashes.set(key, (hash = new Map()));
+    const cur = hash.get(field);
+    if (cur !== undefined && !stampedNewer(message, removes, cur)) return false;
+    if (removes) hash.delete(field);
+    else hash.set(field, message);
+    this.publish(channel, message);
+    return true;
+  }
+
+  async scanHash(key: string): Promise<{ cursor: string; entries: [string, string][] }> {
+    // One page: nothing is awaited between reading and applying it here.
+    return { cursor: '0', entries: [...(this.hub.hashes.get(key) ?? [])] };
+  }
+
   async close(): Promise<void> {
     for (const channel of [...this.mine.keys()]) await this.unsubscribe(channel);
   }
+}
+
+/** Whether `message` goes over `stored` by their leading `<epoch> <version> ` (as RedisBus's script decides). */
+function stampedNewer(message: string, removes: boolean, stored: string): boolean {
+  const stamp = (m: string) => m.split(' ', 2).map(Number) as [number, number];
+  const [e, v] = stamp(message);
+  const [se, sv] = stamp(stored);
+  return e !== se ? e > se : v !== sv ? v > sv : removes;
 }

@@ -56,7 +56,7 @@ interface Batch<E> {
   events: E[];
 }
 
-interface Owner {
+export interface Owner {
   owner: string;
   /** Fencing: raised by every takeover and handover; an owner's batches with a lower one are ignored. */
   epoch: number;
@@ -140,6 +140,11 @@ export class Entities<S, C, E, R> {
 
   ownerOf(id: string): string | undefined {
     return this.owners.get(id)?.owner;
+  }
+
+  /** The owner and its fencing epoch, as this node knows them. */
+  ownership(id: string): Readonly<Owner> | undefined {
+    return this.owners.get(id);
   }
 
   /** Entities this node owns. */
