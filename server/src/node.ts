@@ -89,7 +89,7 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
   let bus: Bus;
   let throttleStore: ThrottleStore | undefined;
   if (config.redisUrl || config.redisCluster) {
-    const redis = new RedisBus(config.redisCluster ? { cluster: config.redisCluster } : { url: config.redisUrl! }, log);
+    const redis = new RedisBus(config.redisCluster ? { cluster: config.redisCluster } : { url: config.redisUrl! }, log, `${config.redisPrefix}:${nodeId}`);
     void redis.connect(); // retries until Redis answers; the node is not ready until then
     bus = redis;
     throttleStore = redis.client;

@@ -71,7 +71,8 @@ export class RedisBus implements Bus {
   private reported = false;
   private closed = false;
 
-  constructor(target: RedisTarget, private readonly log: Logger) {
+  /** `name`: the connections' client name in Redis (CLIENT LIST), `<name>:cmd` and `<name>:sub`, so an operator sees whose they are. */
+  constructor(target: RedisTarget, private readonly log: Logger, name = 'foyer') {
     const options: RedisOptions = {
       enableOfflineQueue: false,
       autoResubscribe: false,
@@ -87,10 +88,11 @@ export class RedisBus implements Bus {
       onChange: () => this.report(),
       log,
     };
+    const subOptions = { ...options, connectionName: `${name}:sub` };
     if ('url' in target) {
       this.sharded = false;
-      this.cmd = new Redis(target.url, options);
-      this.sub = new ChannelSubscriber(target.url, options, hooks);
+      this.cmd = new Redis(target.url, { ...options, connectionName: `${name}:cmd` });
+      this.sub = new ChannelSubscriber(target.url, subOptions, hooks);
     } else {
       this.sharded = true;
       const retry = (times: number) => Math.min(50 * times, 500);
@@ -99,7 +101,7 @@ export class RedisBus implements Bus {
         lazyConnect: true,
         clusterRetryStrategy: retry,
         clusterNodeRetryStrategy: retry,
-        redisOptions: { maxRetriesPerRequest: 0, connectTimeout: 2000 },
+        redisOptions: { maxRetriesPerRequest: 0, connectTimeout: 2000, connectionName: `${name}:cmd` },
       });
       // A connection to every master at once, not on first use: ioredis retries a command sent to a connection
       // still being made later, after the ones that follow it (one channel's order lost). Only once the cluster is
@@ -113,7 +115,7 @@ export class RedisBus implements Bus {
       cluster.on('-node', () => this.report());
       cluster.on('ready', () => cluster.nodes('master').forEach(eager));
       this.cmd = cluster;
-      this.sub = new ShardedSubscriber(cluster, options, hooks);
+      this.sub = new ShardedSubscriber(cluster, subOptions, hooks);
     }
     this.cmd.on('error', (err: Error) => this.log.debug({ err: err.message, conn: 'cmd' }, 'redis error'));
     this.cmd.on('close', () => this.setCmdReady(false));

@@ -159,21 +159,14 @@ export class ListFeed {
   /**
    * The node (re)joined: Redis may have missed this node's listings while it
    * was away (or lost everything in a restart), and this node may have missed
-   * anyone's. First this node stores every listing it is the owner of again
-   * (and a tombstone for what it listed and no longer holds), then it reads
-   * every list shard a page at a time; a listed game that no shard holds and
-   * that nobody spoke of since the reading began is gone.
+   * anyone's. First this node stores every listing it owns again, then it
+   * reads every list shard a page at a time: a listed game that no shard
+   * holds and that nobody spoke of since the reading began is gone. Last, what
+   * is listed as this node's and it does not hold (it ended while Redis was
+   * away; this node restarted under the same id) is removed.
    */
   async catchUp(): Promise<void> {
-    const me = this.deps.nodeId;
-    const mine = new Set(this.deps.owned());
-    for (const [id, k] of this.book.listed()) {
-      if (k.owner !== me || mine.has(id)) continue;
-      mine.add(id);
-      // Not held any more: removed at its listed epoch, one version on.
-      if (!this.deps.ownership(id)) this.dirty.set(id, { epoch: k.epoch, version: k.version + 1 });
-    }
-    await Promise.all(this.flushSome(mine));
+    await Promise.all(this.flushSome(new Set(this.deps.owned())));
     const since = ++this.gen;
     for (let n = 0; n < LIST_SHARDS; n++) {
       const seen = new Set<string>();
@@ -191,6 +184,10 @@ export class ListFeed {
         this.take({ id, owner: k.owner, epoch: k.epoch, version: k.version, game: null }, since);
       }
     }
+    for (const [id, k] of this.book.listed()) {
+      if (k.owner === this.deps.nodeId && !this.deps.ownership(id) && !this.deps.state(id)) this.dirty.set(id, { epoch: k.epoch, version: k.version + 1 });
+    }
+    await Promise.all(this.flushSome());
     this.sweepSoon();
   }
 
