@@ -72,6 +72,17 @@ function node(hub: LocalHub, nodeId: string, world: { live: Set<string>; success
   return { feed, bus, list, states, owners, clock, change, end, turn };
 }
 
+/** n1 and n2 on one hub, both alive, n2 the successor of every game, their feeds subscribed. */
+async function twoNodes() {
+  const hub = new LocalHub();
+  const world = { live: new Set(['n1', 'n2']), successor: 'n2' };
+  const n1 = node(hub, 'n1', world);
+  const n2 = node(hub, 'n2', world);
+  await n1.feed.start();
+  await n2.feed.start();
+  return { hub, world, n1, n2 };
+}
+
 /** Everything published on the list channels of a hub, decoded. */
 async function wire(hub: LocalHub): Promise<Listing[]> {
   const seen: Listing[] = [];
@@ -124,12 +135,7 @@ describe('the ordering rule', () => {
 
 describe('ListFeed (in-process bus, fake clock)', () => {
   it('coalesces the changes of one turn into one listing with the last version, and lists nothing for a change the list does not show', async () => {
-    const hub = new LocalHub();
-    const world = { live: new Set(['n1', 'n2']), successor: 'n2' };
-    const n1 = node(hub, 'n1', world);
-    const n2 = node(hub, 'n2', world);
-    await n1.feed.start();
-    await n2.feed.start();
+    const { hub, n1, n2 } = await twoNodes();
     const seen = await wire(hub);
     let g = newGame('g1');
     n1.change(g);
@@ -178,12 +184,7 @@ describe('ListFeed (in-process bus, fake clock)', () => {
   });
 
   it('removes an ended game everywhere (a tombstone), from the stored shard too, and a stale listing does not bring it back', async () => {
-    const hub = new LocalHub();
-    const world = { live: new Set(['n1', 'n2']), successor: 'n2' };
-    const n1 = node(hub, 'n1', world);
-    const n2 = node(hub, 'n2', world);
-    await n1.feed.start();
-    await n2.feed.start();
+    const { hub, n1, n2 } = await twoNodes();
     const seen = await wire(hub);
     const g = newGame('g1');
     n1.change(g);
@@ -231,12 +232,7 @@ describe('ListFeed (in-process bus, fake clock)', () => {
   });
 
   it("removes a dead owner's game that nobody took over, once its successor's grace is over; a later takeover lists it again", async () => {
-    const hub = new LocalHub();
-    const world = { live: new Set(['n1', 'n2']), successor: 'n2' };
-    const n1 = node(hub, 'n1', world);
-    const n2 = node(hub, 'n2', world);
-    await n1.feed.start();
-    await n2.feed.start();
+    const { hub, world, n1, n2 } = await twoNodes();
     const g = newGame('g1');
     n1.change(g);
     n1.turn();
