@@ -207,7 +207,7 @@ describe('ListFeed (in-process bus, fake clock)', () => {
     expect(n2.list.get('g1')).toBeUndefined();
   });
 
-  it('a node that starts later lists every game from the stored shards, and drops what none holds any more', async () => {
+  it('a node that starts later lists every game from the stored shards, takes them again after a Redis restart lost them, and drops what none holds any more', async () => {
     const hub = new LocalHub();
     const world = { live: new Set(['n1', 'n3']), successor: 'n1' };
     const n1 = node(hub, 'n1', world);
@@ -220,6 +220,14 @@ describe('ListFeed (in-process bus, fake clock)', () => {
     await n3.feed.catchUp();
     for (const g of games) expect(n3.list.get(g.id)).toEqual(n1.list.get(g.id));
     expect(n3.list.size).toBe(40);
+    // Redis restarts empty: n3 finds nothing stored until n1, rejoining too, lists its games again (same stamps).
+    hub.hashes.clear();
+    await n3.feed.catchUp();
+    expect(n3.list.size).toBe(0);
+    await n1.feed.catchUp();
+    await delivered();
+    expect(n3.list.size).toBe(40);
+    for (const g of games) expect(n3.list.get(g.id)).toEqual(n1.list.get(g.id));
     // n3 misses a game's end (its subscription was gone): the next catch-up removes it.
     await n3.bus.unsubscribe(names.listChannel(shardOf('g7')));
     n1.end('g7');

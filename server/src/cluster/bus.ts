@@ -165,7 +165,8 @@ export class LocalBus implements Bus {
     if (cur !== undefined && !stampedNewer(message, removes, cur)) return false;
     if (removes) hash.delete(field);
     else hash.set(field, message);
-    this.publish(channel, message);
+    // Nobody else in this process listens: the publisher has it already.
+    if (!this.alone(channel)) this.publish(channel, message);
     return true;
   }
 

@@ -161,7 +161,9 @@ export class ListFeed {
    * was away (or lost everything in a restart), and this node may have missed
    * anyone's. First this node stores every listing it owns again, then it
    * reads every list shard a page at a time: a listed game that no shard
-   * holds and that nobody spoke of since the reading began is gone. Last, what
+   * holds and that nobody spoke of since the reading began is gone (after a
+   * Redis restart, until its owner lists it again: every owner does at its
+   * own rejoin, and that listing is taken whenever it comes). Last, what
    * is listed as this node's and it does not hold (it ended while Redis was
    * away; this node restarted under the same id) is removed.
    */
@@ -180,8 +182,8 @@ export class ListFeed {
         }
       } while (cursor !== '0');
       for (const id of this.book.unseen(n, seen, since)) {
-        const k = this.book.get(id)!;
-        this.take({ id, owner: k.owner, epoch: k.epoch, version: k.version, game: null }, since);
+        this.book.forget(id);
+        this.deps.apply(this.deps.list.get(id), undefined, id);
       }
     }
     for (const [id, k] of this.book.listed()) {

@@ -135,6 +135,17 @@ export class ListBook {
     return true;
   }
 
+  /**
+   * Forgets a game without a tombstone: a catch-up found it in no stored
+   * shard. That may be a removal it missed, or a Redis that lost everything
+   * and whose owner lists it again in a moment at the same stamp (which a
+   * tombstone would refuse).
+   */
+  forget(id: string): void {
+    this.live.delete(id);
+    this.tombstones.delete(id);
+  }
+
   /** Listed games of `shard` that a catch-up begun at `since` did not see and nobody spoke of meanwhile: gone. */
   unseen(shard: number, seen: ReadonlySet<string>, since: number): string[] {
     const out: string[] = [];
