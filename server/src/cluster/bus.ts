@@ -29,6 +29,17 @@ export interface Bus {
   alone?(channel: string): boolean;
   /** Drops every handler this bus has for `channel`, and the subscription itself. */
   unsubscribe(channel: string): Promise<void>;
+  /**
+   * In one atomic step: stores `message` as `field` of the hash `key` (or,
+   * when `removes`, deletes the field) and publishes it on `channel` —
+   * unless the field holds a newer stamp. A stamp is a message's leading
+   * `<epoch> <version> `, ordered epoch first; at equal stamps only a removal
+   * goes through. `channel` has the same hash tag as `key`. True when it went
+   * through.
+   */
+  putNewer(key: string, field: string, message: string, removes: boolean, channel: string): Promise<boolean>;
+  /** A page of the hash `key` from `cursor` ('0' to begin; the next is '0' after the last page): about `count` fields. */
+  scanHash(key: string, cursor: string, count: number): Promise<{ cursor: string; entries: [field: string, value: string][] }>;
   get(key: string): Promise<string | null>;
   /** Several keys in one go (a session lookup per tick): null for an absent one, in the order asked. */
   getMany(keys: readonly string[]): Promise<(string | null)[]>;
@@ -47,17 +58,6 @@ export interface Bus {
   members(set: string): Promise<Map<string, string>>;
   /** Removes `member` from `set` at once. */
   leave(set: string, member: string): Promise<void>;
-  /**
-   * In one atomic step: stores `message` as `field` of the hash `key` (or,
-   * when `removes`, deletes the field) and publishes it on `channel` —
-   * unless the field holds a newer stamp. A stamp is a message's leading
-   * `<epoch> <version> `, ordered epoch first; at equal stamps only a removal
-   * goes through. `channel` has the same hash tag as `key`. True when it went
-   * through.
-   */
-  putNewer(key: string, field: string, message: string, removes: boolean, channel: string): Promise<boolean>;
-  /** A page of the hash `key` from `cursor` ('0' to begin; the next is '0' after the last page): about `count` fields. */
-  scanHash(key: string, cursor: string, count: number): Promise<{ cursor: string; entries: [field: string, value: string][] }>;
   close(): Promise<void>;
 }
 
@@ -72,7 +72,6 @@ export class LocalHub {
   readonly channels = new Map<string, Set<(message: string) => void>>();
   readonly keys = new Map<string, { value: string; expires: number }>();
   readonly sets = new Map<string, Map<string, { value: string; expires: number }>>();
-  readonly hashes = new Map<string, Map<string, string>>();
 
   read(key: string, now = Date.now()): string | null {
     const e = this.keys.get(key);
@@ -83,6 +82,8 @@ export class LocalHub {
     }
     return e.value;
   }
+
+  readonly hashes = new Map<string, Map<string, string>>();
 }
 
 /** The in-process bus. Delivery is asynchronous, as through Redis, and in publish order. */
@@ -116,6 +117,23 @@ export class LocalBus implements Bus {
     for (const fn of this.mine.get(channel) ?? []) set?.delete(fn);
     if (set?.size === 0) this.hub.channels.delete(channel);
     this.mine.delete(channel);
+  }
+
+  async putNewer(key: string, field: string, message: string, removes: boolean, channel: string): Promise<boolean> {
+    let hash = this.hub.hashes.get(key);
+    if (!hash) this.hub.hashes.set(key, (hash = new Map()));
+    const cur = hash.get(field);
+    if (cur !== undefined && !stampedNewer(message, removes, cur)) return false;
+    if (removes) hash.delete(field);
+    else hash.set(field, message);
+    // Nobody else in this process listens: the publisher has it already.
+    if (!this.alone(channel)) this.publish(channel, message);
+    return true;
+  }
+
+  async scanHash(key: string): Promise<{ cursor: string; entries: [string, string][] }> {
+    // One page: nothing is awaited between reading and applying it here.
+    return { cursor: '0', entries: [...(this.hub.hashes.get(key) ?? [])] };
   }
 
   async get(key: string): Promise<string | null> {
@@ -156,23 +174,6 @@ export class LocalBus implements Bus {
 
   async leave(set: string, member: string): Promise<void> {
     this.hub.sets.get(set)?.delete(member);
-  }
-
-  async putNewer(key: string, field: string, message: string, removes: boolean, channel: string): Promise<boolean> {
-    let hash = this.hub.hashes.get(key);
-    if (!hash) this.hub.hashes.set(key, (hash = new Map()));
-    const cur = hash.get(field);
-    if (cur !== undefined && !stampedNewer(message, removes, cur)) return false;
-    if (removes) hash.delete(field);
-    else hash.set(field, message);
-    // Nobody else in this process listens: the publisher has it already.
-    if (!this.alone(channel)) this.publish(channel, message);
-    return true;
-  }
-
-  async scanHash(key: string): Promise<{ cursor: string; entries: [string, string][] }> {
-    // One page: nothing is awaited between reading and applying it here.
-    return { cursor: '0', entries: [...(this.hub.hashes.get(key) ?? [])] };
   }
 
   async close(): Promise<void> {

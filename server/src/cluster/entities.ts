@@ -56,7 +56,7 @@ interface Batch<E> {
   events: E[];
 }
 
-export interface Owner {
+interface Owner {
   owner: string;
   /** Fencing: raised by every takeover and handover; an owner's batches with a lower one are ignored. */
   epoch: number;
@@ -143,7 +143,7 @@ export class Entities<S, C, E, R> {
   }
 
   /** The owner and its fencing epoch, as this node knows them. */
-  ownership(id: string): Readonly<Owner> | undefined {
+  ownership(id: string): { readonly owner: string; readonly epoch: number } | undefined {
     return this.owners.get(id);
   }
 

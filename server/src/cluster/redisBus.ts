@@ -12,6 +12,20 @@ elseif ARGV[3] ~= '0' then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 else redis.call('SET', KEYS[1], ARGV[2]) end
 return 1`;
 
+// Stores a listing unless a newer one is there, and publishes it (bus.ts, putNewer). A stamp is a value's
+// leading "<epoch> <version> ". KEYS[1] the hash; ARGV: field, message, '1' to remove, channel, publish command.
+const PUT_NEWER = `
+local function stamp(s) local e, v = string.match(s, '^(%d+) (%d+) ') return tonumber(e), tonumber(v) end
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if cur then
+  local e, v = stamp(ARGV[2])
+  local ce, cv = stamp(cur)
+  if ce and (ce > e or (ce == e and (cv > v or (cv == v and ARGV[3] ~= '1')))) then return 0 end
+end
+if ARGV[3] == '1' then redis.call('HDEL', KEYS[1], ARGV[1]) else redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+redis.call(ARGV[5], ARGV[4], ARGV[2])
+return 1`;
+
 // A member set is one hash: member -> "<expiry, Redis time in ms>|<value>". The hash itself expires
 // when no member has beaten for a whole ttl. ARGV: member, value, ttl ms.
 const NOW = `local t = redis.call('TIME')
@@ -32,20 +46,6 @@ for i = 1, #all, 2 do
   else out[#out + 1] = all[i]; out[#out + 1] = string.sub(v, sep + 1) end
 end
 return out`;
-
-// Stores a listing unless a newer one is there, and publishes it (bus.ts, putNewer). A stamp is a value's
-// leading "<epoch> <version> ". KEYS[1] the hash; ARGV: field, message, '1' to remove, channel, publish command.
-const PUT_NEWER = `
-local function stamp(s) local e, v = string.match(s, '^(%d+) (%d+) ') return tonumber(e), tonumber(v) end
-local cur = redis.call('HGET', KEYS[1], ARGV[1])
-if cur then
-  local e, v = stamp(ARGV[2])
-  local ce, cv = stamp(cur)
-  if ce and (ce > e or (ce == e and (cv > v or (cv == v and ARGV[3] ~= '1')))) then return 0 end
-end
-if ARGV[3] == '1' then redis.call('HDEL', KEYS[1], ARGV[1]) else redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
-redis.call(ARGV[5], ARGV[4], ARGV[2])
-return 1`;
 
 /** Where the bus's Redis is: one server (`redis://…`), or the seed nodes of a Redis Cluster. */
 export type RedisTarget = { url: string } | { cluster: { host: string; port: number }[] };
@@ -71,8 +71,8 @@ export class RedisBus implements Bus {
   private reported = false;
   private closed = false;
 
-  /** `name`: the connections' client name in Redis (CLIENT LIST), `<name>:cmd` and `<name>:sub`, so an operator sees whose they are. */
-  constructor(target: RedisTarget, private readonly log: Logger, name = 'foyer') {
+  /** `name`: the subscriber connections' name in Redis (CLIENT LIST), `<name>:sub`, so an operator can tell whose they are. */
+  constructor(target: RedisTarget, private readonly log: Logger, name?: string) {
     const options: RedisOptions = {
       enableOfflineQueue: false,
       autoResubscribe: false,
@@ -88,11 +88,10 @@ export class RedisBus implements Bus {
       onChange: () => this.report(),
       log,
     };
-    const subOptions = { ...options, connectionName: `${name}:sub` };
     if ('url' in target) {
       this.sharded = false;
-      this.cmd = new Redis(target.url, { ...options, connectionName: `${name}:cmd` });
-      this.sub = new ChannelSubscriber(target.url, subOptions, hooks);
+      this.cmd = new Redis(target.url, options);
+      this.sub = new ChannelSubscriber(target.url, { ...options, ...(name && { connectionName: `${name}:sub` }) }, hooks);
     } else {
       this.sharded = true;
       const retry = (times: number) => Math.min(50 * times, 500);
@@ -101,7 +100,7 @@ export class RedisBus implements Bus {
         lazyConnect: true,
         clusterRetryStrategy: retry,
         clusterNodeRetryStrategy: retry,
-        redisOptions: { maxRetriesPerRequest: 0, connectTimeout: 2000, connectionName: `${name}:cmd` },
+        redisOptions: { maxRetriesPerRequest: 0, connectTimeout: 2000 },
       });
       // A connection to every master at once, not on first use: ioredis retries a command sent to a connection
       // still being made later, after the ones that follow it (one channel's order lost). Only once the cluster is
@@ -115,7 +114,7 @@ export class RedisBus implements Bus {
       cluster.on('-node', () => this.report());
       cluster.on('ready', () => cluster.nodes('master').forEach(eager));
       this.cmd = cluster;
-      this.sub = new ShardedSubscriber(cluster, subOptions, hooks);
+      this.sub = new ShardedSubscriber(cluster, { ...options, ...(name && { connectionName: `${name}:sub` }) }, hooks);
     }
     this.cmd.on('error', (err: Error) => this.log.debug({ err: err.message, conn: 'cmd' }, 'redis error'));
     this.cmd.on('close', () => this.setCmdReady(false));
@@ -185,6 +184,20 @@ export class RedisBus implements Bus {
     await this.sub.sync();
   }
 
+  async putNewer(key: string, field: string, message: string, removes: boolean, channel: string): Promise<boolean> {
+    this.check();
+    // SPUBLISH from a script is allowed on a Redis Cluster when the channel is in the script's slot (same hash tag).
+    return (await this.cmd.eval(PUT_NEWER, 1, key, field, message, removes ? '1' : '0', channel, this.sharded ? 'SPUBLISH' : 'PUBLISH')) === 1;
+  }
+
+  async scanHash(key: string, cursor: string, count: number): Promise<{ cursor: string; entries: [string, string][] }> {
+    this.check();
+    const [next, flat] = await this.cmd.hscan(key, cursor, 'COUNT', count);
+    const entries: [string, string][] = [];
+    for (let i = 0; i < flat.length; i += 2) entries.push([flat[i]!, flat[i + 1]!]);
+    return { cursor: next, entries };
+  }
+
   async get(key: string): Promise<string | null> {
     this.check();
     return this.cmd.get(key);
@@ -224,20 +237,6 @@ export class RedisBus implements Bus {
   async leave(set: string, member: string): Promise<void> {
     this.check();
     await this.cmd.hdel(set, member);
-  }
-
-  async putNewer(key: string, field: string, message: string, removes: boolean, channel: string): Promise<boolean> {
-    this.check();
-    // SPUBLISH from a script is allowed on a Redis Cluster when the channel is in the script's slot (same hash tag).
-    return (await this.cmd.eval(PUT_NEWER, 1, key, field, message, removes ? '1' : '0', channel, this.sharded ? 'SPUBLISH' : 'PUBLISH')) === 1;
-  }
-
-  async scanHash(key: string, cursor: string, count: number): Promise<{ cursor: string; entries: [string, string][] }> {
-    this.check();
-    const [next, flat] = await this.cmd.hscan(key, cursor, 'COUNT', count);
-    const entries: [string, string][] = [];
-    for (let i = 0; i < flat.length; i += 2) entries.push([flat[i]!, flat[i + 1]!]);
-    return { cursor: next, entries };
   }
 
   private check(): void {
