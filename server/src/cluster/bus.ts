@@ -29,6 +29,17 @@ export interface Bus {
   alone?(channel: string): boolean;
   /** Drops every handler this bus has for `channel`, and the subscription itself. */
   unsubscribe(channel: string): Promise<void>;
+  /**
+   * In one atomic step: stores `message` as `field` of the hash `key` (or,
+   * when `removes`, deletes the field) and publishes it on `channel` —
+   * unless the field holds a newer stamp. A stamp is a message's leading
+   * `<epoch> <version> `, ordered epoch first; at equal stamps only a removal
+   * goes through. `channel` has the same hash tag as `key`. True when it went
+   * through.
+   */
+  putNewer(key: string, field: string, message: string, removes: boolean, channel: string): Promise<boolean>;
+  /** A page of the hash `key` from `cursor` ('0' to begin; the next is '0' after the last page): about `count` fields. */
+  scanHash(key: string, cursor: string, count: number): Promise<{ cursor: string; entries: [field: string, value: string][] }>;
   get(key: string): Promise<string | null>;
   /** Several keys in one go (a session lookup per tick): null for an absent one, in the order asked. */
   getMany(keys: readonly string[]): Promise<(string | null)[]>;
@@ -93,6 +104,8 @@ export class LocalHub {
     }
     return e.value;
   }
+
+  readonly hashes = new Map<string, Map<string, string>>();
 }
 
 /** The in-process bus. Delivery is asynchronous, as through Redis, and in publish order. */
@@ -126,6 +139,23 @@ export class LocalBus implements Bus {
     for (const fn of this.mine.get(channel) ?? []) set?.delete(fn);
     if (set?.size === 0) this.hub.channels.delete(channel);
     this.mine.delete(channel);
+  }
+
+  async putNewer(key: string, field: string, message: string, removes: boolean, channel: string): Promise<boolean> {
+    let hash = this.hub.hashes.get(key);
+    if (!hash) this.hub.hashes.set(key, (hash = new Map()));
+    const cur = hash.get(field);
+    if (cur !== undefined && !stampedNewer(message, removes, cur)) return false;
+    if (removes) hash.delete(field);
+    else hash.set(field, message);
+    // Nobody else in this process listens: the publisher has it already.
+    if (!this.alone(channel)) this.publish(channel, message);
+    return true;
+  }
+
+  async scanHash(key: string): Promise<{ cursor: string; entries: [string, string][] }> {
+    // One page: nothing is awaited between reading and applying it here.
+    return { cursor: '0', entries: [...(this.hub.hashes.get(key) ?? [])] };
   }
 
   async get(key: string): Promise<string | null> {
@@ -193,4 +223,12 @@ export class LocalBus implements Bus {
   async close(): Promise<void> {
     for (const channel of [...this.mine.keys()]) await this.unsubscribe(channel);
   }
+}
+
+/** Whether `message` goes over `stored` by their leading `<epoch> <version> ` (as RedisBus's script decides). */
+function stampedNewer(message: string, removes: boolean, stored: string): boolean {
+  const stamp = (m: string) => m.split(' ', 2).map(Number) as [number, number];
+  const [e, v] = stamp(message);
+  const [se, sv] = stamp(stored);
+  return e !== se ? e > se : v !== sv ? v > sv : removes;
 }

@@ -44,7 +44,8 @@ type Handler = (body: never, from: string) => unknown;
  */
 export class Cluster {
   readonly nodeId: string;
-  private readonly names: Names;
+  /** The cluster's key and channel names (the game list feed has channels of its own). */
+  readonly names: Names;
   private readonly peers = new Map<string, { draining: boolean; lastSeen: number }>();
   private readonly handlers = new Map<string, Handler>();
   private readonly castHandlers = new Map<string, ((body: never, from: string) => void)[]>();
@@ -64,7 +65,8 @@ export class Cluster {
   private stopped = false;
 
   constructor(
-    private readonly bus: Bus,
+    /** Shared with what keeps its own channels and keys beside the cluster's (the game list feed). */
+    readonly bus: Bus,
     private readonly opts: ClusterOptions,
     private readonly log: Logger,
   ) {

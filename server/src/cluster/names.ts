@@ -57,4 +57,14 @@ export class Names {
   lease(entity: string): string {
     return `${this.prefix}:{${entity}}:lease`;
   }
+
+  /** A game list channel: every game's listing goes on the one of its shard (domain/gameList/feed.ts). */
+  listChannel(shard: number): string {
+    return `${this.prefix}:{games:${shard}}`;
+  }
+
+  /** The listings of a list shard, stored (a hash: game id → its last listing) for nodes that catch up. */
+  listShard(shard: number): string {
+    return `${this.prefix}:{games:${shard}}:listings`;
+  }
 }

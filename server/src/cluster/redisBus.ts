@@ -12,6 +12,20 @@ elseif ARGV[3] ~= '0' then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 else redis.call('SET', KEYS[1], ARGV[2]) end
 return 1`;
 
+// Stores a listing unless a newer one is there, and publishes it (bus.ts, putNewer). A stamp is a value's
+// leading "<epoch> <version> ". KEYS[1] the hash; ARGV: field, message, '1' to remove, channel, publish command.
+const PUT_NEWER = `
+local function stamp(s) local e, v = string.match(s, '^(%d+) (%d+) ') return tonumber(e), tonumber(v) end
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if cur then
+  local e, v = stamp(ARGV[2])
+  local ce, cv = stamp(cur)
+  if ce and (ce > e or (ce == e and (cv > v or (cv == v and ARGV[3] ~= '1')))) then return 0 end
+end
+if ARGV[3] == '1' then redis.call('HDEL', KEYS[1], ARGV[1]) else redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+redis.call(ARGV[5], ARGV[4], ARGV[2])
+return 1`;
+
 // A member set is one hash: member -> "<expiry, Redis time in ms>|<value>". The hash itself expires
 // when no member has beaten for a whole ttl. ARGV: member, value, ttl ms.
 const NOW = `local t = redis.call('TIME')
@@ -181,6 +195,20 @@ export class RedisBus implements Bus {
     if (!this.handlers.delete(channel)) return;
     this.wanted.delete(channel);
     await this.sub.sync();
+  }
+
+  async putNewer(key: string, field: string, message: string, removes: boolean, channel: string): Promise<boolean> {
+    this.check();
+    // SPUBLISH from a script is allowed on a Redis Cluster when the channel is in the script's slot (same hash tag).
+    return (await this.cmd.eval(PUT_NEWER, 1, key, field, message, removes ? '1' : '0', channel, this.sharded ? 'SPUBLISH' : 'PUBLISH')) === 1;
+  }
+
+  async scanHash(key: string, cursor: string, count: number): Promise<{ cursor: string; entries: [string, string][] }> {
+    this.check();
+    const [next, flat] = await this.cmd.hscan(key, cursor, 'COUNT', count);
+    const entries: [string, string][] = [];
+    for (let i = 0; i < flat.length; i += 2) entries.push([flat[i]!, flat[i + 1]!]);
+    return { cursor: next, entries };
   }
 
   async get(key: string): Promise<string | null> {

@@ -57,6 +57,11 @@ export class Replicas<S, C, E, R> {
     return this.owners.get(id)?.owner;
   }
 
+  /** The owner and its fencing epoch, as this node knows them. */
+  ownership(id: string): { readonly owner: string; readonly epoch: number } | undefined {
+    return this.owners.get(id);
+  }
+
   /** Entities this node owns. */
   owned(): string[] {
     return [...this.owners].filter(([, o]) => o.owner === this.cluster.nodeId).map(([id]) => id);

@@ -7,10 +7,11 @@ import type { Config } from '../config.js';
 import { LobbyError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
 import { gameStream } from '../gateway/streams.js';
-import { applyGame, decideGame, gameOfKey, members, resumeTimers, summaryOf, viewOf, type GameCommand, type GameCtx, type GameEvent, type GameRules, type GameState, type PlayerProfile } from '../domain/game/index.js';
+import { applyGame, decideGame, gameOfKey, members, resumeTimers, viewOf, type GameCommand, type GameCtx, type GameEvent, type GameRules, type GameState, type PlayerProfile } from '../domain/game/index.js';
 import type { Member, Standing } from '../domain/kit.js';
 import type { ChatRoom } from './chatService.js';
 import { CursorError, GameList, type GameListPage, type GameListQuery } from '../domain/gameList/index.js';
+import { ListFeed } from './listFeed.js';
 
 /** Picks the game server for a starting game; the default hands out one configured address. */
 export type ServerAllocator = (game: GameView) => Promise<string> | string;
@@ -69,6 +70,8 @@ export class GameService {
   /** Where each user is, from the games' events. */
   private readonly whereIs = new Map<string, { gameId: string; spectating: boolean }>();
   readonly list = new GameList();
+  /** What feeds the list: every game's listing from its owner (listFeed.ts). */
+  readonly feed: ListFeed;
   /** The filter of each list stream this node carries (`games:<key>`). */
   private readonly listFilters = new Map<string, GameFilter>();
   /** Per user with list subscriptions here: each one's sort and limit (its snapshot's first page). */
@@ -104,11 +107,32 @@ export class GameService {
         effects: (id, e, before, after) => this.effects(id, e, before, after),
         applied: (id, before, after, events) => this.applied(id, before, after, events),
         replace: (id, before, after) => this.replace(id, before, after),
-        resume: (g, now) => resumeTimers(g, now, this.rules).map((t) => ({ afterMs: t.afterMs, command: { command: t.command } })),
+        resume: (g, now) => {
+          this.feed.changed(g.id, g.version); // this node owns it now: it lists it, at its epoch
+          return resumeTimers(g, now, this.rules).map((t) => ({ afterMs: t.afterMs, command: { command: t.command } }));
+        },
       },
       deps.cluster,
       deps.log,
     );
+    const { cluster } = deps;
+    this.feed = new ListFeed({
+      bus: cluster.bus,
+      names: cluster.names,
+      nodeId: cluster.nodeId,
+      log: deps.log,
+      list: this.list,
+      orphanGraceMs: deps.config.nodeTimeoutMs,
+      state: (id) => this.games.get(id),
+      ownership: (id) => this.games.ownership(id),
+      owned: () => this.games.owned(),
+      isLive: (node) => cluster.isLive(node),
+      successor: (key) => cluster.successor(key),
+      apply: (before, after, id) => this.publishListChange(before, after, id),
+    });
+    void this.feed.start();
+    cluster.onRejoin(() => this.feed.catchUp());
+    cluster.onNodeDown(() => this.feed.sweepSoon());
     deps.gateway.onSession({
       lost: (userId) => this.onConnection(userId, false),
       back: (userId) => this.onConnection(userId, true),
@@ -160,6 +184,7 @@ export class GameService {
 
   stop(): void {
     this.games.stop();
+    this.feed.stop();
   }
 
   /** Games this node owns. */
@@ -234,18 +259,15 @@ export class GameService {
     for (const u of was) if (!is.includes(u)) gateway.unsubscribe(u, stream);
   }
 
-  /** What a whole batch sets off: matchmaking hears of roster changes, the list and its subscribers of the new listing (once per batch). */
+  /** What a whole batch sets off: matchmaking hears of roster changes; on the owner, the game is listed anew (once per turn). */
   private applied(gameId: string, before: GameState | undefined, after: GameState | undefined, events: GameEvent[]): void {
     if (events.some((e) => e.ev === 'game.playerJoined' || e.ev === 'game.playerLeft' || e.ev === 'game.ended')) {
       this.onRosterChanged(gameId, after?.players.map((p) => p.userId) ?? []);
     }
-    // The list still holds the listing from before the batch: nothing else updates it.
-    const listedBefore = before && !before.hidden ? this.list.get(gameId) : undefined;
-    const listedAfter = after && !after.hidden ? summaryOf(after) : undefined;
-    if (!sameListing(listedBefore, listedAfter)) this.publishListChange(listedBefore, listedAfter, gameId);
+    this.feed.changed(gameId, after?.version ?? (before ? before.version + 1 : 0));
   }
 
-  /** A snapshot replaced the replica (it had missed events): whereabouts and the list follow it. */
+  /** A snapshot replaced the replica (it had missed events): whereabouts follow it (the list follows the owner's listings). */
   private replace(gameId: string, before: GameState | undefined, after: GameState | undefined): void {
     const stream = gameStream(gameId);
     for (const u of before ? members(before) : []) if (!after || !members(after).includes(u)) this.deps.gateway.unsubscribe(u, stream);
@@ -262,9 +284,6 @@ export class GameService {
       this.whereIs.set(userId, { gameId, spectating });
       this.onWhereChanged(userId);
     }
-    const listedBefore = before && !before.hidden ? this.list.get(gameId) : undefined;
-    const listedAfter = after && !after.hidden ? summaryOf(after) : undefined;
-    if (!sameListing(listedBefore, listedAfter) || listedBefore?.version !== listedAfter?.version) this.publishListChange(listedBefore, listedAfter, gameId);
   }
 
   /** Keeps the users' whereabouts in step with the game's events. */
@@ -502,10 +521,9 @@ export class GameService {
       if (!candidates.length) break;
       for (const c of candidates) {
         tried.add(c.id);
-        const game = this.games.get(c.id);
-        if (!game) continue;
         try {
-          const view = await this.join(c.id, { type: 'join', by, spectate: false, profile, friendOfOwner: this.isFriend(game.ownerId, by.userId) });
+          // The listing has what the choice needs (this node may hold no copy of the game).
+          const view = await this.join(c.id, { type: 'join', by, spectate: false, profile, friendOfOwner: this.isFriend(c.ownerId, by.userId) });
           return { game: view, created: false };
         } catch (err) {
           if (!(err instanceof LobbyError)) throw err;
@@ -515,16 +533,6 @@ export class GameService {
     if (!create) throw new LobbyError('NO_GAME_FOUND', `no open ${gameType} game fits; pass create to open one`);
     return { game: await this.create(by.userId, by.name, { ...create, gameType, profile }), created: true };
   }
-}
-
-/** Whether the list shows the same thing (a ready toggle bumps the version but changes no listed field). */
-function sameListing(a: GameSummary | undefined, b: GameSummary | undefined): boolean {
-  if (!a || !b) return a === b;
-  for (const k of Object.keys(a) as (keyof GameSummary)[]) {
-    if (k === 'version') continue;
-    if (k === 'attributes' ? JSON.stringify(a[k]) !== JSON.stringify(b[k]) : a[k] !== b[k]) return false;
-  }
-  return true;
 }
 
 /** Keys in a fixed order at every depth: one filter, one text. */
