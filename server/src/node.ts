@@ -111,7 +111,7 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
   };
   const matchmaking = new MatchmakingService({ config, log, gateway, metrics, games, parties, cluster, standingOf });
   // Presence follows games and queues.
-  friends.whereabouts = { inGame: (u) => !!games.chatRoom(u), inQueue: (u) => matchmaking.isQueued(u) };
+  friends.whereabouts = { inGame: (u) => !!games.chatRoom(u) || games.inGameElsewhere(u), inQueue: (u) => matchmaking.isQueued(u), lookUp: (users) => games.lookUp(users) };
   games.onWhereChanged = (u) => friends.touched(u);
   matchmaking.onQueueChanged = (users) => users.forEach((u) => friends.touched(u));
   const chat = new ChatService({ config, gateway, rooms: { game: (u) => games.chatRoom(u), party: (u) => parties.chatRoom(u) }, chatBannedUntil: (u) => commands.chatBans.until(u) });

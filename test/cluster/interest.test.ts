@@ -2,7 +2,7 @@ import { LobbyMirror, type EventName, type LobbyClient } from '@foyer/client-sdk
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { Inbox } from '../helpers/events.js';
-import { eventually, nextState, retrying, useCluster, within, type TestCluster } from '../helpers/cluster.js';
+import { eventually, listedEverywhere, nextState, retrying, useCluster, within, type TestCluster } from '../helpers/cluster.js';
 
 const cluster = useCluster();
 
@@ -83,6 +83,33 @@ describe('cluster: by interest', () => {
     await eventually(async () => (await listeners(c, entity)) === 1, 10_000, 'n3 stops listening');
     await b.call('party.leave', {});
     await eventually(async () => (await listeners(c, entity)) === 0, 10_000, 'n2 stops listening');
+    await c.checkInvariants();
+  });
+
+  it('a node listens on a game\'s channel only while a player or spectator there needs it, and the list still shows it everywhere', async () => {
+    const c = cluster();
+    const watchers = await c.watchers();
+    const a = await c.guest(0, 'Gus'); // n1 creates: owns the game
+    const b = await c.guest(1, 'Gil'); // n2 joins
+    const cc = await c.guest(2, 'Gia'); // n3 watches, then leaves
+    const { game } = await a.call('game.create', { name: 'Interest', gameType: 'interest', maxPlayers: 4 });
+    const entity = `game:${game.id}`;
+    await listedEverywhere(watchers, game.id);
+    // Listed on every node, held by none but its owner.
+    expect(await listeners(c, entity)).toBe(0);
+    await b.call('game.join', { gameId: game.id });
+    expect(await listeners(c, entity)).toBe(1);
+    await cc.call('game.join', { gameId: game.id, spectate: true });
+    expect(await listeners(c, entity)).toBe(2);
+    // Ready toggles reach the spectator on n3 through the game's own channel.
+    const ic = new Inbox(cc, ['game.playerUpdated']);
+    await b.call('game.setReady', { ready: true });
+    await within(ic.next('game.playerUpdated', (e) => e.player.userId === b.userId && e.player.ready), 5000, 'the spectator on n3 sees B ready');
+    await cc.call('game.leave', {});
+    await eventually(async () => (await listeners(c, entity)) === 1, 10_000, 'n3 stops listening');
+    await b.call('game.leave', {});
+    await eventually(async () => (await listeners(c, entity)) === 0, 10_000, 'n2 stops listening');
+    await a.call('game.leave', {});
     await c.checkInvariants();
   });
 

@@ -307,6 +307,16 @@ export class Cluster {
     }
   }
 
+  /** As placeOf, for many users in one round trip (undefined for each one when Redis is unreachable). */
+  async placesOf(userIds: readonly string[], kind: string): Promise<(string | undefined)[]> {
+    if (!userIds.length || (this.alone && this.bus.alone?.(this.names.broadcast))) return userIds.map(() => undefined);
+    try {
+      return (await this.bus.getMany(userIds.map((u) => this.names.where(u, kind)))).map((v) => v ?? undefined);
+    } catch {
+      return userIds.map(() => undefined);
+    }
+  }
+
   /** The entities `node` owned, as recorded (a dead node's, to take over). */
   ownedBy(node: string): Promise<string[]> {
     return this.bus.setMembers(this.names.owns(node));

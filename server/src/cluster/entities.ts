@@ -142,6 +142,8 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
   private hold<T>(id: string, task: () => T | Promise<T>): Promise<T> {
     const interest = this.interest!;
     return interest.during(id, async () => {
+      // Nothing to read it from, and no way to hear it: what needs another node is refused while Redis is away.
+      if (!this.states.has(id) && !this.cluster.busUp) throw new LobbyError('NODE_UNAVAILABLE', 'the cluster bus (Redis) is down');
       await interest.listen(id);
       if (!this.states.has(id)) await this.refresh(id);
       return task();

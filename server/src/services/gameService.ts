@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { GameFilter, GameSort, GameSummary, GameView, SessionKeyHolder } from '@foyer/shared';
+import type { EventName, GameFilter, GameSort, GameSummary, GameView, SessionKeyHolder } from '@foyer/shared';
 import type { Logger } from 'pino';
 import type { Cluster } from '../cluster/cluster.js';
 import { Entities } from '../cluster/entities.js';
@@ -44,9 +44,6 @@ interface GameMsg {
   serverAddress?: string;
 }
 
-/** How long a join waits for a game id this node has not heard of yet (created on another node an instant ago). */
-const ARRIVAL_MS = 250;
-
 /** At most this many live game-list subscriptions per user. */
 const MAX_SUBSCRIPTIONS = 8;
 
@@ -70,6 +67,8 @@ export class GameService {
   /** Where each user is, from the games' events. */
   private readonly whereIs = new Map<string, { gameId: string; spectating: boolean }>();
   readonly list = new GameList();
+  /** Users of other nodes found in a game by their records at the last lookUp (friend lists' presence). */
+  private readonly elsewhere = new Set<string>();
   /** What feeds the list: every game's listing from its owner (listFeed.ts). */
   readonly feed: ListFeed;
   /** The filter of each list stream this node carries (`games:<key>`). */
@@ -111,6 +110,17 @@ export class GameService {
           this.feed.changed(g.id, g.version); // this node owns it now: it lists it, at its epoch
           return resumeTimers(g, now, this.rules).map((t) => ({ afterMs: t.afterMs, command: { command: t.command } }));
         },
+        interest: {
+          users: (g) => members(g),
+          members: (g) => members(g),
+          here: (u) => deps.gateway.sessions.has(u),
+          locate: async (users) => new Map([...(await deps.gateway.locate(users))].map(([u, r]) => [u, r.node])),
+          deliver: (users, ev, data) => this.deliverPosted(users, ev, data),
+          // The sessions here missed events: the game as it is now stands for them.
+          resynced: (id, after) => {
+            if (after) deps.gateway.publish(gameStream(id), 'game.snapshot', { game: viewOf(after) });
+          },
+        },
       },
       deps.cluster,
       deps.log,
@@ -142,6 +152,8 @@ export class GameService {
       opened: (userId) => {
         const w = this.whereIs.get(userId);
         if (w) deps.gateway.subscribe(userId, gameStream(w.gameId));
+        // A session that started here while its game is held elsewhere: the record says which, holding it subscribes it.
+        else void this.find(userId).catch((err: unknown) => deps.log.warn({ err, userId }, 'finding the game of a new session failed'));
       },
     });
     // The last session here left a list stream: the list stops watching its filter.
@@ -199,7 +211,7 @@ export class GameService {
 
   /** The game server (or an operator) ends a started game. */
   async end(gameId: string): Promise<boolean> {
-    if (!this.games.get(gameId)) return false;
+    if (!(await this.games.load(gameId))) return false;
     await this.run(gameId, { type: 'end', reason: 'ended' });
     return true;
   }
@@ -210,7 +222,7 @@ export class GameService {
    */
   async useSessionKey(sessionKey: string): Promise<SessionKeyHolder> {
     const gameId = gameOfKey(sessionKey);
-    if (!gameId || !this.games.get(gameId)) throw new LobbyError('WRONG_SESSION_KEY', 'no started game has this session key');
+    if (!gameId || !(await this.games.load(gameId))) throw new LobbyError('WRONG_SESSION_KEY', 'no started game has this session key');
     return (await this.games.exec(gameId, { command: { type: 'useKey', sessionKey } })) as SessionKeyHolder;
   }
 
@@ -221,7 +233,7 @@ export class GameService {
   async createMatch(name: string, gameType: string, teams: { member: Member; profile: Standing }[][]): Promise<{ gameId: string; sessionKeys: Map<string, string>; serverAddress: string }> {
     for (const team of teams) for (const p of team) await this.leaveCurrent(p.member.userId, 'joinedAnother');
     const gameId = randomUUID();
-    await this.run(gameId, { type: 'createMatch', gameId, name, gameType, teams });
+    await this.games.create(gameId, { command: { type: 'createMatch', gameId, name, gameType, teams } });
     const sessionKeys = new Map(Object.entries(this.games.get(gameId)?.sessionKeys ?? {}));
     return { gameId, sessionKeys, serverAddress: this.rules.serverAddress };
   }
@@ -251,17 +263,24 @@ export class GameService {
     // game.created is for replication only: the creator gets the reply.
     if (e.ev !== 'game.created') gateway.publish(stream, e.ev, e.data as never);
     if (e.ev === 'game.started') {
-      // Each player's own way in, on their own stream only.
+      // Each player's own way in, on their own stream only (by the node holding their session).
       for (const [userId, sessionKey] of Object.entries(e.keys)) {
         gateway.toUsersHere([userId], 'game.sessionKey', { gameId, sessionKey, serverAddress: e.serverAddress, confirmBy: e.data.confirmBy });
       }
+    }
+    // Users of other nodes the owner took in (a match, a party brought in): their nodes may not hold the game yet;
+    // once they do, these users get the game's snapshot on its stream.
+    if (after && this.games.ownerOf(gameId) === this.deps.cluster.nodeId) {
+      const away = is.filter((u) => !was.includes(u) && !gateway.sessions.has(u));
+      if (away.length) this.games.post(gameId, away, 'game.snapshot', { game: viewOf(after) });
     }
     for (const u of was) if (!is.includes(u)) gateway.unsubscribe(u, stream);
   }
 
   /** What a whole batch sets off: matchmaking hears of roster changes; on the owner, the game is listed anew (once per turn). */
   private applied(gameId: string, before: GameState | undefined, after: GameState | undefined, events: GameEvent[]): void {
-    if (events.some((e) => e.ev === 'game.playerJoined' || e.ev === 'game.playerLeft' || e.ev === 'game.ended')) {
+    // Told once, by the owner (the nodes holding a game are only those of its players).
+    if (this.games.ownerOf(gameId) === this.deps.cluster.nodeId && events.some((e) => e.ev === 'game.playerJoined' || e.ev === 'game.playerLeft' || e.ev === 'game.ended')) {
       this.onRosterChanged(gameId, after?.players.map((p) => p.userId) ?? []);
     }
     this.feed.changed(gameId, after?.version ?? (before ? before.version + 1 : 0));
@@ -332,11 +351,11 @@ export class GameService {
     else this.list.remove(gameId);
   }
 
-  current(userId: string): { gameId: string; spectating: boolean; game: GameState } {
-    const w = this.whereIs.get(userId);
-    const game = w && this.games.get(w.gameId);
-    if (!w || !game) throw new LobbyError('NOT_IN_GAME', 'you are not in a game');
-    return { ...w, game };
+  /** The user's game (found by its record when this node does not hold it yet); NOT_IN_GAME when none. */
+  async current(userId: string): Promise<{ gameId: string; spectating: boolean; game: GameState }> {
+    const w = await this.find(userId);
+    if (!w) throw new LobbyError('NOT_IN_GAME', 'you are not in a game');
+    return { gameId: w.game.id, spectating: w.spectating, game: w.game };
   }
 
   /** Leaves the current game, if any, before the user goes elsewhere. */
@@ -356,7 +375,7 @@ export class GameService {
    */
   async join(gameId: string, command: Extract<GameCommand, { type: 'join' }>): Promise<GameView> {
     this.refuseWhileDraining();
-    const game = await this.games.arrival(gameId, ARRIVAL_MS);
+    const game = await this.games.load(gameId);
     if (!game) throw new LobbyError('GAME_NOT_FOUND', 'no such game');
     const trial = decideGame(game, command, ctx(), this.rules);
     if (!trial.ok) throw new LobbyError(trial.code, trial.message);
@@ -378,7 +397,7 @@ export class GameService {
     const party = this.partyOf(leader.userId);
     if (!party) throw new LobbyError('NOT_IN_PARTY', 'you are not in a party');
     if (party.leaderId !== leader.userId) throw new LobbyError('NOT_LEADER', 'only the party leader brings the party');
-    if (!this.games.get(gameId)) throw new LobbyError('GAME_NOT_FOUND', 'no such game');
+    if (!(await this.games.load(gameId))) throw new LobbyError('GAME_NOT_FOUND', 'no such game');
     // Each member brings their own stored level and rating; only the leader chose a school here.
     const standings = await Promise.all(party.members.map((m) => this.deps.standingOf(m.userId)));
     let scratch = this.games.get(gameId);
@@ -403,7 +422,7 @@ export class GameService {
     this.refuseWhileDraining();
     await this.leaveCurrent(userId, 'joinedAnother');
     const gameId = randomUUID();
-    return (await this.run(gameId, { type: 'create', gameId, by: { userId, name }, settings }))!;
+    return (await this.games.create(gameId, { command: { type: 'create', gameId, by: { userId, name }, settings } })) as GameView;
   }
 
   private onConnection(userId: string, connected: boolean): void {
@@ -444,28 +463,58 @@ export class GameService {
 
   /** A game of the cluster, waiting a moment for one created elsewhere an instant ago. */
   arrival(gameId: string): Promise<GameState | undefined> {
-    return this.games.arrival(gameId, ARRIVAL_MS);
+    return this.games.load(gameId);
+  }
+
+  /** The user's game, held here first when only its record knows it (their session started on another node than it was held). */
+  async find(userId: string): Promise<{ game: GameState; spectating: boolean } | undefined> {
+    const known = this.whereabouts(userId);
+    if (known) return known;
+    const gameId = await this.deps.cluster.placeOf(userId, 'game');
+    if (gameId === undefined) return undefined;
+    await this.games.load(gameId);
+    return this.whereabouts(userId);
+  }
+
+  /** Whether a user of another node was in a game at the last `lookUp` (presence in a friend list). */
+  inGameElsewhere(userId: string): boolean {
+    return this.elsewhere.has(userId);
+  }
+
+  /** Reads the game records of users of other nodes (one round trip), for `inGameElsewhere`. */
+  async lookUp(users: readonly string[]): Promise<void> {
+    const places = await this.deps.cluster.placesOf(users, 'game');
+    users.forEach((u, i) => (places[i] ? this.elsewhere.add(u) : this.elsewhere.delete(u)));
+  }
+
+  /** A personal event the owner posted for users of this node it took in (a match, a party brought in): delivered once this node holds the game. */
+  private deliverPosted(users: readonly string[], ev: string, data: unknown): void {
+    // Their game's whole state, as held here now (never older than what its stream carried), on its stream, which
+    // they receive from now on: a snapshot, as a resync is.
+    const game = ev === 'game.snapshot' ? this.games.get((data as { game: GameView }).game.id) : undefined;
+    if (game) this.deps.gateway.publish(gameStream(game.id), 'game.snapshot', { game: viewOf(game) });
+    else if (ev !== 'game.snapshot') this.deps.gateway.toUsersHere(users, ev as EventName, data as never);
   }
 
   /** Runs a command on the game the user is in (NOT_IN_GAME when none). */
   async inCurrent(userId: string, command: ViewCommand): Promise<GameView | null> {
-    return this.run(this.current(userId).gameId, command);
+    return this.run((await this.current(userId)).gameId, command);
   }
 
   async leave(userId: string): Promise<string> {
-    const { gameId } = this.current(userId);
+    const { gameId } = await this.current(userId);
     await this.run(gameId, { type: 'leave', userId, reason: 'left' });
     return gameId;
   }
 
   async update(by: Member, changes: Extract<GameCommand, { type: 'update' }>['changes']): Promise<GameView> {
-    const { gameId } = this.current(by.userId);
+    const { gameId } = await this.current(by.userId);
     return (await this.run(gameId, { type: 'update', by, changes })) ?? viewOf(this.games.get(gameId)!);
   }
 
   /** Starts the user's game on a server the allocator picks; the confirm deadline. */
   async start(by: Member): Promise<number> {
-    const { gameId, game } = this.current(by.userId);
+    const { gameId, game } = await this.current(by.userId);
     const serverAddress = this.deps.allocateServer ? await this.deps.allocateServer(viewOf(game)) : this.rules.serverAddress;
     // The allocator may have taken a while: the game could have changed or gone meanwhile.
     if (!this.games.get(gameId)) throw new LobbyError('GAME_NOT_FOUND', 'the game ended while a server was allocated');
