@@ -12,19 +12,19 @@ const LINGER_MS = 3000;
 import { Replicas } from './replicas.js';
 
 /**
- * Single writer per entity, events to every replica. Every node holds every
- * entity of the kind; the owner decides and applies, then publishes the
- * events as a versioned batch that every other node applies with the same
- * `apply`. Commands for an entity owned elsewhere are routed to its owner. A
+ * Single writer per entity, events to its replicas. The owner decides and
+ * applies, stores the entity's snapshot (a stored kind), then publishes the
+ * events as a versioned batch that the replicas apply with the same `apply`:
+ * every node's, cast to all (queues), or by interest only the nodes that
+ * need the entity, on its own channel (games, parties). Commands for an entity owned elsewhere are routed to its owner. A
  * replica that sees a gap fetches a snapshot. A dead owner's entities are
  * taken over by a deterministic successor under a lease with a fencing
  * epoch; a draining owner hands them over.
  */
 export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
-  /** Waiting for a change of an entity: each check says whether its waiter is done. */
   /** Dead nodes whose owner sets may still list entities nobody took over. */
   private readonly orphanSets = new Set<string>();
-  /** Snapshot fetches under way, and the batches that arrived meanwhile (applied after, those newer than it). */
+  /** By interest: which entities this node holds and listens to. */
   private readonly interest: Interest | undefined;
   /** Personal events posted by the batch being committed, per entity (`post`). */
   private readonly outbox = new Map<string, Posted[]>();

@@ -15,7 +15,9 @@ export class Replicas<S, C, E, R> {
   protected readonly states = new Map<string, S>();
   protected readonly owners = new Map<string, Owner>();
   protected readonly timers = new Map<string, NodeJS.Timeout[]>();
+  /** Waiting for a change of an entity: each check says whether its waiter is done. */
   protected readonly waiting = new Map<string, (() => boolean)[]>();
+  /** Snapshot fetches under way, and the batches that arrived meanwhile (applied after, those newer than it). */
   protected readonly fetches = new Map<string, { done: Promise<void>; buffered: Batch<E>[] }>();
 
   constructor(

@@ -54,9 +54,11 @@ const ctx = (): GameCtx => ({
 });
 
 /**
- * The I/O shell around the pure game entity. Every node holds every game of
- * the cluster (`Entities`: the owner decides, every node applies); this
- * service applies a game's events here — whereabouts, delivery to this node's
+ * The I/O shell around the pure game entity. A node holds a game while it
+ * owns it or a player or spectator has a session here (`Entities` by
+ * interest: the owner decides, those nodes apply); the list of every game
+ * comes from the owners' listings (listFeed.ts). This service applies a
+ * game's events here — whereabouts, delivery to this node's
  * players and spectators, the game list and its subscribers — and
  * coordinates what spans games (leaving one game to join another), in the
  * serialized requests of the user's own session.
@@ -184,7 +186,7 @@ export class GameService {
     return game && { id: game.id, members: () => members(game) };
   }
 
-  /** Every game of the cluster, read-only (admin views, invariant checks). */
+  /** The games this node holds (owned, or needed by its sessions), read-only (admin views). */
   get all(): ReadonlyMap<string, GameState> {
     return this.games.all;
   }
