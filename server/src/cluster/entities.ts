@@ -288,6 +288,8 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
       return this.log.warn({ kind: this.spec.kind }, 'unreadable entity message');
     }
     if (w.owner === this.cluster.nodeId && w.t === 'batch') return; // its own
+    // Still in flight when the replica was dropped: not fetched back for nobody.
+    if (!this.states.has(w.id) && !this.interest?.listens(w.id)) return;
     if (w.t === 'batch') this.onBatch(w);
     else this.onOwner(w, w.owner);
   }
