@@ -89,7 +89,7 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
   let bus: Bus;
   let throttleStore: ThrottleStore | undefined;
   if (config.redisUrl || config.redisCluster) {
-    const redis = new RedisBus(config.redisCluster ? { cluster: config.redisCluster } : { url: config.redisUrl! }, log);
+    const redis = new RedisBus(config.redisCluster ? { cluster: config.redisCluster } : { url: config.redisUrl! }, log, `${config.redisPrefix}:${nodeId}`);
     void redis.connect(); // retries until Redis answers; the node is not ready until then
     registerBusMetrics(metrics.registry, redis.traffic);
     bus = redis;
@@ -112,7 +112,7 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
   };
   const matchmaking = new MatchmakingService({ config, log, gateway, metrics, games, parties, cluster, standingOf });
   // Presence follows games and queues.
-  friends.whereabouts = { inGame: (u) => !!games.chatRoom(u), inQueue: (u) => matchmaking.isQueued(u) };
+  friends.whereabouts = { inGame: (u) => !!games.chatRoom(u) || games.inGameElsewhere(u), inQueue: (u) => matchmaking.isQueued(u), lookUp: (users) => games.lookUp(users) };
   games.onWhereChanged = (u) => friends.touched(u);
   matchmaking.onQueueChanged = (users) => users.forEach((u) => friends.touched(u));
   const chat = new ChatService({ config, gateway, rooms: { game: (u) => games.chatRoom(u), party: (u) => parties.chatRoom(u) }, chatBannedUntil: (u) => commands.chatBans.until(u) });
@@ -133,7 +133,7 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
     // At once, as the snapshot's offset is taken: mail published after it is replayed, so the push must skip it.
     mail.resynced(s.userId);
     const list = await friends.list(s.userId);
-    return { ev: 'user.snapshot', data: { friends: list, invites: parties.current(s.userId).invites, ticket: matchmaking.current(s.userId) } };
+    return { ev: 'user.snapshot', data: { friends: list, invites: parties.invitesOf(s.userId), ticket: matchmaking.current(s.userId) } };
   });
   registerProfileOps(registry, profiles, matchResults);
   registerFriendOps(registry, friends);

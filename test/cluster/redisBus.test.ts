@@ -119,6 +119,45 @@ describe(`RedisBus on ${seeds ? 'a Redis Cluster' : 'one Redis'}`, () => {
     await inboxes.get(gone)!.has('again');
   });
 
+  it('stores and publishes a stamped listing in one step only when it is newer, and pages through a stored hash', async () => {
+    const names = new Names(prefix);
+    const [a, b] = [await bus(), await bus()];
+    // The list shards' names: spread over every master of a 3-master cluster, hash and channel in one slot.
+    const shards = Array.from({ length: 16 }, (_, n) => n);
+    for (const n of shards) expect(slotOf(names.listShard(n))).toBe(slotOf(names.listChannel(n)));
+    if (seeds) expect(new Set(await Promise.all(shards.map((n) => masterOf(names.listChannel(n))))).size, 'masters serving the list channels').toBe(3);
+    const key = names.listShard(3);
+    const channel = names.listChannel(3);
+    const heard = inbox();
+    await b.subscribe(channel, heard.fn);
+    const put = (message: string, removes = false) => a.putNewer(key, 'g1', message, removes, channel);
+    expect(await put('1 5 + g1 five')).toBe(true);
+    expect(await put('1 3 + g1 three')).toBe(false); // older version
+    expect(await put('1 5 + g1 five again')).toBe(false); // same stamp: only a removal goes through
+    expect(await put('2 2 + g1 new owner')).toBe(true); // a higher epoch wins with a lower version
+    expect(await put('1 9 + g1 old owner')).toBe(false);
+    await heard.has('2 2 + g1 new owner');
+    expect(heard.got).toEqual(['1 5 + g1 five', '2 2 + g1 new owner']);
+    expect(await put('2 2 - g1 gone', true)).toBe(true); // a removal at the same stamp
+    await heard.has('2 2 - g1 gone');
+    expect((await a.scanHash(key, '0', 10)).entries).toEqual([]);
+
+    // Paging: every field over the pages, however many (past hash-max-listpack-entries, which HSCAN returns whole).
+    await Promise.all(Array.from({ length: 1200 }, (_, i) => a.putNewer(key, `g${i}`, `1 1 + g${i} x`, false, channel)));
+    const fields = new Map<string, string>();
+    let cursor = '0';
+    let pages = 0;
+    do {
+      const page = await b.scanHash(key, cursor, 100);
+      for (const [f, v] of page.entries) fields.set(f, v);
+      cursor = page.cursor;
+      pages++;
+    } while (cursor !== '0');
+    expect(fields.size).toBe(1200);
+    expect(fields.get('g42')).toBe('1 1 + g42 x');
+    expect(pages).toBeGreaterThan(1);
+  });
+
   it('compare-and-sets one key, with expiry', async () => {
     const names = new Names(prefix);
     const a = await bus();

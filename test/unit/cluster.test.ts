@@ -141,6 +141,26 @@ class TestBus implements Bus {
     return this.inner.unsubscribe(channel);
   }
 
+  async store(key: string, epoch: number, value: string | null, publish?: { channel: string; message: string }): Promise<boolean> {
+    this.alive();
+    return this.inner.store(key, epoch, value, publish && { channel: publish.channel, message: publish.message });
+  }
+
+  async setAdd(set: string, member: string): Promise<void> {
+    this.alive();
+    return this.inner.setAdd(set, member);
+  }
+
+  async setRemove(set: string, member: string): Promise<void> {
+    this.alive();
+    return this.inner.setRemove(set, member);
+  }
+
+  async setMembers(set: string): Promise<string[]> {
+    this.alive();
+    return this.inner.setMembers(set);
+  }
+
   async beat(set: string, member: string, value: string, ttlMs: number): Promise<void> {
     this.alive();
     return this.inner.beat(set, member, value, ttlMs);

@@ -102,6 +102,8 @@ describe('GameService invariants (property)', () => {
               await call(c.user, c.op, {});
           }
 
+          // The owner lists its games once the turn is done: as the next request would see it.
+          service.feed.flush();
           // A user is in at most one game, as player or spectator.
           const seen = new Map<string, string>();
           for (const g of service.all.values()) {

@@ -118,8 +118,7 @@ async function userView(deps: ViewRouteDeps, a: Account) {
       break;
     }
   }
-  const party = deps.parties.partyOfUser(a.id);
-  const [session, friends, mail] = await Promise.all([deps.views.session(a.id), deps.friends.friendCount(a.id), deps.mail.count(a.id)]);
+  const [session, friends, mail, party] = await Promise.all([deps.views.session(a.id), deps.friends.friendCount(a.id), deps.mail.count(a.id), deps.parties.partyAnywhere(a.id)]);
   return {
     profile: adminProfile(a),
     online: !!session,

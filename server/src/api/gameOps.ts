@@ -26,8 +26,8 @@ export function registerGameOps(registry: OpRegistry, games: GameService): void 
     };
   });
 
-  registry.register('game.current', (_data, { session }) => {
-    const w = games.whereabouts(session.userId);
+  registry.register('game.current', async (_data, { session }) => {
+    const w = await games.find(session.userId);
     return w ? { game: viewOf(w.game), spectating: w.spectating } : { game: null, spectating: false };
   });
 

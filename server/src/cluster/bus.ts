@@ -29,6 +29,17 @@ export interface Bus {
   alone?(channel: string): boolean;
   /** Drops every handler this bus has for `channel`, and the subscription itself. */
   unsubscribe(channel: string): Promise<void>;
+  /**
+   * In one atomic step: stores `message` as `field` of the hash `key` (or,
+   * when `removes`, deletes the field) and publishes it on `channel` —
+   * unless the field holds a newer stamp. A stamp is a message's leading
+   * `<epoch> <version> `, ordered epoch first; at equal stamps only a removal
+   * goes through. `channel` has the same hash tag as `key`. True when it went
+   * through.
+   */
+  putNewer(key: string, field: string, message: string, removes: boolean, channel: string): Promise<boolean>;
+  /** A page of the hash `key` from `cursor` ('0' to begin; the next is '0' after the last page): about `count` fields. */
+  scanHash(key: string, cursor: string, count: number): Promise<{ cursor: string; entries: [field: string, value: string][] }>;
   get(key: string): Promise<string | null>;
   /** Several keys in one go (a session lookup per tick): null for an absent one, in the order asked. */
   getMany(keys: readonly string[]): Promise<(string | null)[]>;
@@ -47,8 +58,29 @@ export interface Bus {
   members(set: string): Promise<Map<string, string>>;
   /** Removes `member` from `set` at once. */
   leave(set: string, member: string): Promise<void>;
+  /**
+   * An entity's stored snapshot, fenced by its owner's epoch: written (or,
+   * `value` null, turned into a short-lived tombstone) only when the stored
+   * one's epoch is not higher, and `publish` sent in the same step (one
+   * script: the channel must share the key's hash tag). False when fenced out.
+   */
+  store(key: string, epoch: number, value: string | null, publish?: { channel: string; message: string }): Promise<boolean>;
+  /** Adds to or removes from a plain set (which entities a node owns). */
+  setAdd(set: string, member: string): Promise<void>;
+  setRemove(set: string, member: string): Promise<void>;
+  setMembers(set: string): Promise<string[]>;
   close(): Promise<void>;
 }
+
+/** A stored snapshot as `store` writes it: `<epoch>|<value>`; an empty value is a tombstone (the entity ended). */
+export function readStored(raw: string | null): { epoch: number; value: string | null } | undefined {
+  if (raw === null) return undefined;
+  const sep = raw.indexOf('|');
+  return { epoch: Number(raw.slice(0, sep)), value: raw.slice(sep + 1) || null };
+}
+
+/** How long a tombstone stays: long enough to fence a stale owner's late write, short enough not to pile up. */
+export const TOMBSTONE_MS = 60_000;
 
 export class BusDown extends Error {
   constructor() {
@@ -61,6 +93,7 @@ export class LocalHub {
   readonly channels = new Map<string, Set<(message: string) => void>>();
   readonly keys = new Map<string, { value: string; expires: number }>();
   readonly sets = new Map<string, Map<string, { value: string; expires: number }>>();
+  readonly plainSets = new Map<string, Set<string>>();
 
   read(key: string, now = Date.now()): string | null {
     const e = this.keys.get(key);
@@ -71,6 +104,8 @@ export class LocalHub {
     }
     return e.value;
   }
+
+  readonly hashes = new Map<string, Map<string, string>>();
 }
 
 /** The in-process bus. Delivery is asynchronous, as through Redis, and in publish order. */
@@ -104,6 +139,23 @@ export class LocalBus implements Bus {
     for (const fn of this.mine.get(channel) ?? []) set?.delete(fn);
     if (set?.size === 0) this.hub.channels.delete(channel);
     this.mine.delete(channel);
+  }
+
+  async putNewer(key: string, field: string, message: string, removes: boolean, channel: string): Promise<boolean> {
+    let hash = this.hub.hashes.get(key);
+    if (!hash) this.hub.hashes.set(key, (hash = new Map()));
+    const cur = hash.get(field);
+    if (cur !== undefined && !stampedNewer(message, removes, cur)) return false;
+    if (removes) hash.delete(field);
+    else hash.set(field, message);
+    // Nobody else in this process listens: the publisher has it already.
+    if (!this.alone(channel)) this.publish(channel, message);
+    return true;
+  }
+
+  async scanHash(key: string): Promise<{ cursor: string; entries: [string, string][] }> {
+    // One page: nothing is awaited between reading and applying it here.
+    return { cursor: '0', entries: [...(this.hub.hashes.get(key) ?? [])] };
   }
 
   async get(key: string): Promise<string | null> {
@@ -146,7 +198,37 @@ export class LocalBus implements Bus {
     this.hub.sets.get(set)?.delete(member);
   }
 
+  async store(key: string, epoch: number, value: string | null, publish?: { channel: string; message: string }): Promise<boolean> {
+    const cur = readStored(this.hub.read(key));
+    if (cur && cur.epoch > epoch) return false;
+    await this.set(key, `${epoch}|${value ?? ''}`, value === null ? TOMBSTONE_MS : undefined);
+    if (publish) this.publish(publish.channel, publish.message);
+    return true;
+  }
+
+  async setAdd(set: string, member: string): Promise<void> {
+    let s = this.hub.plainSets.get(set);
+    if (!s) this.hub.plainSets.set(set, (s = new Set()));
+    s.add(member);
+  }
+
+  async setRemove(set: string, member: string): Promise<void> {
+    this.hub.plainSets.get(set)?.delete(member);
+  }
+
+  async setMembers(set: string): Promise<string[]> {
+    return [...(this.hub.plainSets.get(set) ?? [])];
+  }
+
   async close(): Promise<void> {
     for (const channel of [...this.mine.keys()]) await this.unsubscribe(channel);
   }
+}
+
+/** Whether `message` goes over `stored` by their leading `<epoch> <version> ` (as RedisBus's script decides). */
+function stampedNewer(message: string, removes: boolean, stored: string): boolean {
+  const stamp = (m: string) => m.split(' ', 2).map(Number) as [number, number];
+  const [e, v] = stamp(message);
+  const [se, sv] = stamp(stored);
+  return e !== se ? e > se : v !== sv ? v > sv : removes;
 }

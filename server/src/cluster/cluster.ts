@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ErrorCode } from '@foyer/shared';
 import type { Logger } from 'pino';
 import { LobbyError } from '../errors.js';
-import { BusDown, type Bus } from './bus.js';
+import { BusDown, readStored, type Bus } from './bus.js';
 import { Names } from './names.js';
 import { SessionRecords } from './sessions.js';
 
@@ -44,7 +44,8 @@ type Handler = (body: never, from: string) => unknown;
  */
 export class Cluster {
   readonly nodeId: string;
-  private readonly names: Names;
+  /** The cluster's key and channel names (the game list feed has channels of its own). */
+  readonly names: Names;
   private readonly peers = new Map<string, { draining: boolean; lastSeen: number }>();
   private readonly handlers = new Map<string, Handler>();
   private readonly castHandlers = new Map<string, ((body: never, from: string) => void)[]>();
@@ -64,7 +65,8 @@ export class Cluster {
   private stopped = false;
 
   constructor(
-    private readonly bus: Bus,
+    /** Shared with what keeps its own channels and keys beside the cluster's (the game list feed). */
+    readonly bus: Bus,
     private readonly opts: ClusterOptions,
     private readonly log: Logger,
   ) {
@@ -217,6 +219,107 @@ export class Cluster {
       if (err instanceof BusDown) return this.alone; // nobody can disagree
       throw err;
     }
+  }
+
+  /**
+   * Stores an entity's snapshot (`game:<id>`) under its owner's fencing
+   * epoch (null: it ended), and sends `message` on the entity's own
+   * channel in the same step. False
+   * when an owner with a higher epoch fenced this one out. Alone on an
+   * in-process bus there is nobody to take over: nothing is written. While
+   * Redis is down nothing can be written either; the node serves what it
+   * owns and stores it all again at its rejoin.
+   */
+  async store(entity: string, epoch: number, json: string | null, message?: string): Promise<boolean> {
+    if (this.alone && this.bus.alone?.(this.names.broadcast)) return true;
+    try {
+      return await this.bus.store(this.names.snapshot(entity), epoch, json, message === undefined ? undefined : { channel: this.names.entity(entity), message });
+    } catch (err) {
+      if (err instanceof BusDown || (err instanceof Error && /Connection|connect|ECONN|closed|writeable/i.test(err.message))) return true;
+      throw err;
+    }
+  }
+
+  /** Listens on an entity's own channel (a node with interest in it); resolves once subscribed. */
+  listen(entity: string, fn: (message: string) => void): Promise<void> {
+    return this.bus.subscribe(this.names.entity(entity), fn);
+  }
+
+  unlisten(entity: string): Promise<void> {
+    return this.bus.unsubscribe(this.names.entity(entity));
+  }
+
+  /** On an entity's own channel, outside a store (an ownership change); dropped while the bus is down. */
+  tellEntity(entity: string, message: string): void {
+    if (this.alone && this.bus.alone?.(this.names.broadcast)) return;
+    try {
+      this.bus.publish(this.names.entity(entity), message);
+    } catch (err) {
+      if (!(err instanceof BusDown)) throw err;
+    }
+  }
+
+  /** How long a routed call may take: what a caller waits for the events its answer promises. */
+  get callTimeoutMs(): number {
+    return this.opts.callTimeoutMs;
+  }
+
+  /** The stored snapshots of `entities` (undefined: none stored; value null: it ended), in one round trip. */
+  async stored(entities: readonly string[]): Promise<({ epoch: number; value: string | null } | undefined)[]> {
+    const raws = await this.bus.getMany(entities.map((e) => this.names.snapshot(e)));
+    return raws.map(readStored);
+  }
+
+  /** Records that `node` owns (`owns` true) or no longer owns `entity`: a dead node's successors learn its entities from this set. */
+  async owning(node: string, entity: string, owns: boolean): Promise<void> {
+    if (this.alone && this.bus.alone?.(this.names.broadcast)) return;
+    try {
+      await (owns ? this.bus.setAdd(this.names.owns(node), entity) : this.bus.setRemove(this.names.owns(node), entity));
+    } catch (err) {
+      if (!(err instanceof BusDown)) this.log.warn({ err: (err as Error).message, node, entity }, 'owner set not updated');
+    }
+  }
+
+  /**
+   * The record of where a user is (`kind`: game, party), written by the
+   * entity's owner as they join (`in`) or leave it: a session that starts on
+   * another node finds their game and party from it. Leaving clears it only
+   * when it still names this entity (they may have joined another since).
+   */
+  async place(userId: string, kind: string, id: string, isIn: boolean): Promise<void> {
+    if (this.alone && this.bus.alone?.(this.names.broadcast)) return;
+    const key = this.names.where(userId, kind);
+    try {
+      if (isIn) await this.bus.set(key, id, 86_400_000); // a day, as a lease: a record nobody cleared does not stay
+      else await this.bus.cas(key, id, null);
+    } catch (err) {
+      if (!(err instanceof BusDown)) this.log.warn({ err: (err as Error).message, userId, kind }, 'whereabouts record not written');
+    }
+  }
+
+  /** The user's game or party as its record says (undefined: none, or Redis unreachable). */
+  async placeOf(userId: string, kind: string): Promise<string | undefined> {
+    if (this.alone && this.bus.alone?.(this.names.broadcast)) return undefined;
+    try {
+      return (await this.bus.get(this.names.where(userId, kind))) ?? undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** As placeOf, for many users in one round trip (undefined for each one when Redis is unreachable). */
+  async placesOf(userIds: readonly string[], kind: string): Promise<(string | undefined)[]> {
+    if (!userIds.length || (this.alone && this.bus.alone?.(this.names.broadcast))) return userIds.map(() => undefined);
+    try {
+      return (await this.bus.getMany(userIds.map((u) => this.names.where(u, kind)))).map((v) => v ?? undefined);
+    } catch {
+      return userIds.map(() => undefined);
+    }
+  }
+
+  /** The entities `node` owned, as recorded (a dead node's, to take over). */
+  ownedBy(node: string): Promise<string[]> {
+    return this.bus.setMembers(this.names.owns(node));
   }
 
   /** Draining: the node takes no new work; others stop choosing it as a successor. */

@@ -1,150 +1,73 @@
 import type { Logger } from 'pino';
 import { LobbyError } from '../errors.js';
 import type { Cluster } from './cluster.js';
+import type { Answer, Batch, EntitySpec, EntityWire, Moves, Owner, Posted, Snapshot } from './entitySpec.js';
+import { Interest } from './interest.js';
 
-/** A decision of the owner: the caller's answer, the events to apply in order, the timers to schedule. */
-export interface Decided<E, C, R> {
-  result: R;
-  events: E[];
-  timers: { afterMs: number; command: C }[];
-}
+export type { Decided, EntitySpec } from './entitySpec.js';
 
-/** How a kind of entity (games, parties) plugs into the cluster. */
-export interface EntitySpec<S, C, E, R> {
-  /** `game`, `party`: names the cluster messages. */
-  kind: string;
-  version(s: S): number;
-  /** Against the current state; throws LobbyError on a refusal. */
-  decide(id: string, before: S | undefined, command: C): Decided<E, C, R>;
-  /**
-   * The entity's pure apply: the state after one event (undefined once it is
-   * gone), the owner's own or a replica's alike. It changes state and nothing
-   * else; what follows on this node is `effects`.
-   */
-  apply(id: string, before: S | undefined, e: E): S | undefined;
-  /**
-   * What follows on this node from one event just applied (on the owner and
-   * on every replica alike): delivery to its sessions, indexes, whereabouts.
-   * Runs right after `apply` of that event, with the state before and after
-   * it (a queue changes its state in place: there both are the same object).
-   */
-  effects?(id: string, e: E, before: S | undefined, after: S | undefined): void;
-  /** What follows from a whole batch once every event of it is applied (the game list takes a batch as one change). */
-  applied?(id: string, before: S | undefined, after: S | undefined, events: E[]): void;
-  /** A snapshot replaces the replica (undefined: the entity is gone): fix indexes, deliver nothing. */
-  replace(id: string, before: S | undefined, after: S | undefined): void;
-  /** The timers to run when this node takes the entity over (deadlines kept in the state). */
-  resume(s: S, now: number): { afterMs: number; command: C }[];
-  /**
-   * Games and parties are born on the node that creates them. A queue exists
-   * on every node from the start and has no owner until one claims it: a
-   * command for it waits for that (NODE_UNAVAILABLE meanwhile).
-   */
-  claimed?: boolean;
-  /** State as plain JSON for a snapshot, and back (default: the state is plain JSON already). */
-  toJSON?(s: S): unknown;
-  fromJSON?(id: string, json: unknown): S;
-}
+/** How long a replica nobody here needs stays (a user leaving and coming straight back). */
+const LINGER_MS = 3000;
 
-interface Batch<E> {
-  id: string;
-  owner: string;
-  epoch: number;
-  /** Version before and after; `to` null when the entity ended. */
-  from: number;
-  to: number | null;
-  events: E[];
-}
-
-interface Owner {
-  owner: string;
-  /** Fencing: raised by every takeover and handover; an owner's batches with a lower one are ignored. */
-  epoch: number;
-}
-
-interface Snapshot<S> {
-  id: string;
-  owner: string;
-  epoch: number;
-  state: S | null;
-}
+import { Replicas } from './replicas.js';
 
 /**
- * Single writer per entity, events to every replica. Every node holds every
- * entity of the kind; the owner decides and applies, then publishes the
- * events as a versioned batch that every other node applies with the same
- * `apply`. Commands for an entity owned elsewhere are routed to its owner. A
+ * Single writer per entity, events to its replicas. The owner decides and
+ * applies, stores the entity's snapshot (a stored kind), then publishes the
+ * events as a versioned batch that the replicas apply with the same `apply`:
+ * every node's, cast to all (queues), or by interest only the nodes that
+ * need the entity, on its own channel (games, parties). Commands for an entity owned elsewhere are routed to its owner. A
  * replica that sees a gap fetches a snapshot. A dead owner's entities are
  * taken over by a deterministic successor under a lease with a fencing
  * epoch; a draining owner hands them over.
  */
-export class Entities<S, C, E, R> {
-  private readonly states = new Map<string, S>();
-  private readonly owners = new Map<string, Owner>();
-  private readonly timers = new Map<string, NodeJS.Timeout[]>();
-  private readonly waiting = new Map<string, (() => void)[]>();
+export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
+  /** Dead nodes whose owner sets may still list entities nobody took over. */
+  private readonly orphanSets = new Set<string>();
+  /** By interest: which entities this node holds and listens to. */
+  private readonly interest: Interest | undefined;
+  /** Personal events posted by the batch being committed, per entity (`post`). */
+  private readonly outbox = new Map<string, Posted[]>();
 
-  constructor(
-    private readonly spec: EntitySpec<S, C, E, R>,
-    private readonly cluster: Cluster,
-    private readonly log: Logger,
-  ) {
+  constructor(spec: EntitySpec<S, C, E, R>, cluster: Cluster, log: Logger) {
+    super(spec, cluster, log);
     const k = spec.kind;
-    cluster.handle<{ id: string; command: C; hops?: number }>(`${k}.exec`, (b) => this.exec(b.id, b.command, (b.hops ?? 0) + 1));
+    cluster.handle<{ id: string; command: C; hops?: number }>(`${k}.exec`, (b) => (spec.interest ? this.answer(b.id, b.command, (b.hops ?? 0) + 1) : this.route(b.id, b.command, (b.hops ?? 0) + 1)));
     cluster.handle<{ id: string }>(`${k}.snapshot`, (b) => this.snapshotOf(b.id));
+    cluster.onNodeDown((node) => void this.takeOver(node));
+    if (spec.stored) cluster.onRejoin(() => this.restore());
+    const interest = spec.interest;
+    if (interest) {
+      // The owner put a user of this node in (a match, a party brought into a game, an invite): hold it, up to that version.
+      cluster.onCast<{ id: string; version: number; events?: Posted[] }>(`${k}.interest`, ({ id, version, events }) =>
+        void this.hold(id, async () => {
+          await this.reach(id, version);
+          for (const p of events ?? []) interest.deliver(p.users, p.ev, p.data);
+        }).catch((err: unknown) => log.warn({ kind: k, id, err: (err as Error).message }, 'taking interest failed')),
+      );
+      cluster.onCast<Owner & { id: string; version: number }>(`${k}.owner`, (b, from) => this.onOwner(b, from));
+      this.interest = new Interest(
+        {
+          listen: (id) => cluster.listen(this.key(id), (m) => this.onEntityMessage(m)),
+          unlisten: (id) => cluster.unlisten(this.key(id)),
+          needed: (id) => {
+            const s = this.states.get(id);
+            return this.owners.get(id)?.owner === cluster.nodeId || (!!s && interest.users(s).some((u) => interest.here(u)));
+          },
+          held: () => this.states.keys(),
+          drop: (id) => this.drop(id),
+        },
+        LINGER_MS,
+      );
+      cluster.onRejoin(() => this.resync());
+      return;
+    }
     cluster.onCast<Batch<E>>(`${k}.batch`, (b) => this.onBatch(b));
     cluster.onCast<Owner & { id: string; version: number }>(`${k}.owner`, (b, from) => this.onOwner(b, from));
-    cluster.onNodeDown(() => void this.takeOver());
     cluster.syncable(k, {
       export: () => [...this.owners].filter(([, o]) => o.owner === cluster.nodeId).map(([id]) => this.snapshotOf(id)),
       import: (from, data) => this.importFrom(from, (data ?? []) as Snapshot<S>[]),
     });
-  }
-
-  get(id: string): S | undefined {
-    return this.states.get(id);
-  }
-
-  get all(): ReadonlyMap<string, S> {
-    return this.states;
-  }
-
-  /**
-   * The entity, waiting up to `ms` for it when this replica does not know it
-   * yet: an id handed out on another node an instant ago (a game just
-   * created there) may be a few milliseconds ahead of its first batch.
-   */
-  async arrival(id: string, ms: number): Promise<S | undefined> {
-    const s = this.states.get(id);
-    if (s || this.cluster.alone) return s;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      const list = this.waiting.get(id) ?? [];
-      list.push(done);
-      this.waiting.set(id, list);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    this.waiting.delete(id);
-    return this.states.get(id);
-  }
-
-  private arrived(id: string): void {
-    const list = this.waiting.get(id);
-    if (!list) return;
-    this.waiting.delete(id);
-    for (const fn of list) fn();
-  }
-
-  ownerOf(id: string): string | undefined {
-    return this.owners.get(id)?.owner;
-  }
-
-  /** Entities this node owns. */
-  owned(): string[] {
-    return [...this.owners].filter(([, o]) => o.owner === this.cluster.nodeId).map(([id]) => id);
   }
 
   /**
@@ -153,15 +76,92 @@ export class Entities<S, C, E, R> {
    * otherwise on the owner node, whose events reach this replica before its
    * answer does.
    */
-  exec(id: string, command: C, hops = 0): R | Promise<R> {
+  exec(id: string, command: C): R | Promise<R> {
+    // By interest, an entity this node does not hold may exist elsewhere: hold it first (its owner is in its snapshot).
+    if (this.interest && !this.states.has(id)) return this.hold(id, () => this.route(id, command, 0));
+    return this.route(id, command, 0);
+  }
+
+  /** The entity, held first when this node does not hold it (by interest): undefined when it exists nowhere. */
+  async load(id: string): Promise<S | undefined> {
+    if (!this.interest || this.states.has(id)) return this.states.get(id);
+    return this.hold(id, () => this.states.get(id));
+  }
+
+  /** The entity as held here, else as stored (read, not held: an admin view, a fact about another node's user). */
+  async peek(id: string): Promise<S | undefined> {
+    const held = this.states.get(id);
+    if (held || !this.spec.stored) return held;
+    const snap = await this.fromStore(id);
+    if (!snap?.state) return undefined;
+    return this.spec.fromJSON ? this.spec.fromJSON(id, snap.state) : snap.state;
+  }
+
+  /**
+   * On the owner, from `effects`: a personal event for users of other nodes
+   * that the batch being committed takes in (an invite). It goes with the
+   * word to their nodes to take interest, and is delivered there once they
+   * hold the entity: what the user does next (accept) finds it there.
+   */
+  post(id: string, users: readonly string[], ev: string, data: unknown): void {
+    const list = this.outbox.get(id) ?? [];
+    list.push({ users, ev, data });
+    this.outbox.set(id, list);
+  }
+
+  /** Runs a command creating the entity here (a fresh id: there is nothing to look up first). */
+  create(id: string, command: C): R | Promise<R> {
+    return this.run(id, command);
+  }
+
+  private route(id: string, command: C, hops: number): R | Promise<R> {
     const owner = this.owners.get(id)?.owner;
     if (owner === undefined && this.spec.claimed) throw new LobbyError('NODE_UNAVAILABLE', `the ${this.spec.kind} ${id} has no owner node yet; try again shortly`);
     if (owner === undefined || owner === this.cluster.nodeId) return this.run(id, command);
     if (hops > 1) throw new LobbyError('NODE_UNAVAILABLE', `the ${this.spec.kind} is moving between nodes; try again`);
-    return this.cluster.call<R>(owner, `${this.spec.kind}.exec`, { id, command, hops });
+    if (!this.interest) return this.cluster.call<R>(owner, `${this.spec.kind}.exec`, { id, command, hops });
+    // The answer may come before the batch (another channel, maybe another shard): the replica catches up first.
+    return this.cluster.call<Answer<R>>(owner, `${this.spec.kind}.exec`, { id, command, hops }).then(async (a) => {
+      if (a.version !== null) await this.reach(id, a.version);
+      return a.result;
+    });
   }
 
-  private run(id: string, command: C): R {
+  /** On the owner, a routed command: its result and the version after it. */
+  private async answer(id: string, command: C, hops: number): Promise<Answer<R>> {
+    const result = await this.route(id, command, hops);
+    const s = this.states.get(id);
+    return { result, version: s ? this.spec.version(s) : null };
+  }
+
+  /**
+   * Holds the entity for the duration of `task` (and after it, as long as a
+   * session here needs it): listens on its channel, then, when no replica is
+   * here, installs the stored snapshot; batches arriving meanwhile wait for it.
+   */
+  private hold<T>(id: string, task: () => T | Promise<T>): Promise<T> {
+    const interest = this.interest!;
+    return interest.during(id, async () => {
+      // Nothing to read it from, and no way to hear it: what needs another node is refused while Redis is away.
+      if (!this.states.has(id) && !this.cluster.busUp) throw new LobbyError('NODE_UNAVAILABLE', 'the cluster bus (Redis) is down');
+      await interest.listen(id);
+      if (!this.states.has(id)) await this.refresh(id);
+      return task();
+    });
+  }
+
+  /** Waits until the replica has reached `version` (or is gone); a batch that does not come in time is fetched as a snapshot. */
+  private async reach(id: string, version: number): Promise<void> {
+    const reached = () => {
+      const s = this.states.get(id);
+      return !s || this.spec.version(s) >= version;
+    };
+    if (reached()) return;
+    await this.until(id, reached, this.cluster.callTimeoutMs);
+    if (!reached()) await this.refresh(id);
+  }
+
+  private run(id: string, command: C): R | Promise<R> {
     const before = this.states.get(id);
     const d = this.spec.decide(id, before, command);
     const known = this.owners.get(id);
@@ -169,66 +169,96 @@ export class Entities<S, C, E, R> {
     // Read before applying: a queue's state changes in place.
     const from = before ? this.spec.version(before) : 0;
     const after = this.commit(id, before, d.events, { owner: this.cluster.nodeId, epoch });
-    if (d.events.length) this.cluster.cast(`${this.spec.kind}.batch`, {
-      id,
-      owner: this.cluster.nodeId,
-      epoch,
-      from,
-      to: after ? this.spec.version(after) : null,
-      events: d.events,
-    } satisfies Batch<E>);
     if (after) for (const t of d.timers) this.schedule(id, t.afterMs, t.command);
-    return d.result;
+    if (!d.events.length) return d.result;
+    const batch: Batch<E> = { id, owner: this.cluster.nodeId, epoch, from, to: after ? this.spec.version(after) : null, events: d.events };
+    if (!this.spec.stored) return (this.cluster.cast(`${this.spec.kind}.batch`, batch), d.result);
+    const posted = this.outbox.get(id);
+    this.outbox.delete(id);
+    return this.persist(id, epoch, before === undefined, after === undefined, batch, this.movesOf(before, after), posted).then(() => d.result);
   }
 
-  private commit(id: string, before: S | undefined, events: E[], owner: Owner): S | undefined {
-    let after = before;
-    for (const e of events) {
-      const prior = after;
-      after = this.spec.apply(id, prior, e);
-      this.spec.effects?.(id, e, prior, after);
+  /** By interest: who came in (users of other nodes, whose nodes must hear of it), and whose records change. */
+  private movesOf(before: S | undefined, after: S | undefined): Moves | undefined {
+    const interest = this.spec.interest;
+    if (!interest) return undefined;
+    const diff = (a: readonly string[], b: readonly string[]) => a.filter((u) => !b.includes(u));
+    const [ub, ua] = [before ? interest.users(before) : [], after ? interest.users(after) : []];
+    const [mb, ma] = [before ? interest.members(before) : [], after ? interest.members(after) : []];
+    return { came: diff(ua, ub).filter((u) => !interest.here(u)), joined: diff(ma, mb), left: diff(mb, ma) };
+  }
+
+  /**
+   * Stores the entity as it is now (the batch just committed), then sends
+   * the batch: replicas never see a state a takeover could not rebuild, and
+   * the caller is answered only once Redis holds it.
+   */
+  private async persist(id: string, epoch: number, born: boolean, ended: boolean, batch: Batch<E> | undefined, moves?: Moves, posted?: Posted[]): Promise<void> {
+    const key = this.key(id);
+    const json = ended ? null : JSON.stringify(this.snapshotOf(id));
+    const stored = this.interest
+      ? this.cluster.store(key, epoch, json, batch && JSON.stringify({ t: 'batch', ...batch } satisfies EntityWire<E>))
+      : this.cluster.store(key, epoch, json).then((ok) => {
+          if (ok && batch) this.cluster.cast(`${this.spec.kind}.batch`, batch);
+          return ok;
+        });
+    const places = moves ? [...moves.joined.map((u) => this.cluster.place(u, this.spec.kind, id, true)), ...moves.left.map((u) => this.cluster.place(u, this.spec.kind, id, false))] : [];
+    const [ok] = await Promise.all([stored, born || ended ? this.cluster.owning(this.cluster.nodeId, key, born) : undefined, ...places]);
+    if (!ok) {
+      this.log.warn({ kind: this.spec.kind, id, epoch }, 'fenced out: another node owns this entity now');
+      this.clearTimers(id);
+      void this.refresh(id);
+      throw new LobbyError('NODE_UNAVAILABLE', `the ${this.spec.kind} moved to another node; try again`);
     }
-    if (events.length) this.spec.applied?.(id, before, after, events);
-    if (after) (this.states.set(id, after), this.owners.set(id, owner), this.arrived(id));
-    else this.forget(id);
-    return after;
+    if ((moves?.came.length || posted) && batch?.to != null) void this.tellNodes(id, batch.to, moves?.came ?? [], posted ?? []);
   }
 
-  private forget(id: string): void {
-    this.states.delete(id);
-    this.owners.delete(id);
-    this.clearTimers(id);
+  /**
+   * Users of other nodes that a batch put in, whose nodes may not hold the
+   * entity: each such node is told to take interest, up to that version (the
+   * node a user's own command came from already has: it hears it twice).
+   */
+  private async tellNodes(id: string, version: number, came: string[], posted: Posted[]): Promise<void> {
+    const interest = this.spec.interest!;
+    try {
+      const where = await interest.locate([...new Set([...came, ...posted.flatMap((p) => p.users)])]);
+      for (const node of new Set(where.values())) {
+        const here = (u: string) => where.get(u) === node;
+        const events = posted.map((p) => ({ ...p, users: p.users.filter(here) })).filter((p) => p.users.length);
+        this.cluster.tell(node, `${this.spec.kind}.interest`, { id, version, events });
+      }
+    } catch (err) {
+      this.log.warn({ kind: this.spec.kind, id, err: (err as Error).message }, 'nodes of new users not told');
+    }
+  }
+
+  /** At every (re)join: Redis may have lost what this node stored (a restart), so it stores again all it owns, and where its members are. */
+  private async restore(): Promise<void> {
+    await Promise.all(
+      this.owned().map((id) => {
+        // The members' records too (by interest), as if they had all just joined.
+        const moves = this.movesOf(undefined, this.states.get(id));
+        return this.persist(id, this.owners.get(id)!.epoch, true, false, undefined, moves && { came: [], joined: moves.joined, left: [] }).catch(() => {});
+      }),
+    );
   }
 
   private schedule(id: string, afterMs: number, command: C): void {
     const timer = setTimeout(() => {
       if (this.owners.get(id)?.owner !== this.cluster.nodeId) return;
-      try {
-        this.run(id, command);
-      } catch (err) {
+      const failed = (err: unknown) => {
         if (!(err instanceof LobbyError)) this.log.error({ err, kind: this.spec.kind, id }, 'timer command failed');
+      };
+      try {
+        void Promise.resolve(this.run(id, command)).catch(failed);
+      } catch (err) {
+        failed(err);
       }
     }, Math.max(0, afterMs));
     timer.unref();
     const list = this.timers.get(id);
     if (list) list.push(timer);
     else this.timers.set(id, [timer]);
-  }
-
-  private clearTimers(id: string): void {
-    for (const t of this.timers.get(id) ?? []) clearTimeout(t);
-    this.timers.delete(id);
-  }
-
-  private snapshotOf(id: string): Snapshot<S> {
-    const o = this.owners.get(id);
-    const s = this.states.get(id);
-    return { id, owner: o?.owner ?? this.cluster.nodeId, epoch: o?.epoch ?? 0, state: s === undefined ? null : ((this.spec.toJSON?.(s) ?? s) as S) };
-  }
-
-  /** An entity that exists before anyone owns it (a queue). */
-  seed(id: string, s: S): void {
-    this.states.set(id, s);
   }
 
   /** Claims an entity nobody owns, when this node is its successor; true when it did. */
@@ -246,55 +276,22 @@ export class Entities<S, C, E, R> {
   /** No more timers (the node stops). */
   stop(): void {
     for (const id of [...this.timers.keys()]) this.clearTimers(id);
+    this.interest?.stop();
   }
 
-  private onBatch(b: Batch<E>): void {
-    const known = this.owners.get(b.id);
-    if (known && b.epoch < known.epoch) return; // from an owner that was replaced: fenced out
-    if (known?.owner === this.cluster.nodeId) this.clearTimers(b.id); // another writer at an epoch as new: this node no longer owns it
-    const before = this.states.get(b.id);
-    const version = before ? this.spec.version(before) : 0;
-    if (b.to !== null && before && b.to <= version && known?.epoch === b.epoch) return; // seen already
-    if (version !== b.from) {
-      this.log.debug({ kind: this.spec.kind, id: b.id, version, from: b.from, to: b.to, owner: b.owner }, 'replica gap: fetching a snapshot');
-      return void this.refresh(b.id, b.owner);
-    }
-    this.commit(b.id, before, b.events, { owner: b.owner, epoch: b.epoch });
-  }
-
-  /** A gap: the replica missed events; the owner's snapshot replaces it. */
-  private async refresh(id: string, node: string): Promise<void> {
+  /** A message on an entity's own channel. */
+  private onEntityMessage(raw: string): void {
+    let w: EntityWire<E>;
     try {
-      this.install(await this.cluster.call<Snapshot<S>>(node, `${this.spec.kind}.snapshot`, { id }));
-    } catch (err) {
-      this.log.warn({ kind: this.spec.kind, id, node, err: (err as Error).message }, 'snapshot fetch failed; the next resync repairs it');
+      w = JSON.parse(raw) as EntityWire<E>;
+    } catch {
+      return this.log.warn({ kind: this.spec.kind }, 'unreadable entity message');
     }
-  }
-
-  private install(snap: Snapshot<S>): void {
-    const known = this.owners.get(snap.id);
-    // The owner no longer has it (it ended while this replica missed events): gone, whatever epoch the answer carries.
-    const goneAtOwner = snap.state === null && known?.owner === snap.owner;
-    if (known && snap.epoch < known.epoch && !goneAtOwner) return;
-    // A claimed entity (a queue) is never gone; a snapshot without a state only says nobody has it.
-    if (snap.state === null && this.spec.claimed) return void (known?.owner === snap.owner && this.owners.delete(snap.id));
-    const before = this.states.get(snap.id);
-    const after = snap.state === null ? undefined : this.spec.fromJSON ? this.spec.fromJSON(snap.id, snap.state) : snap.state;
-    this.spec.replace(snap.id, before, after);
-    if (after) (this.states.set(snap.id, after), this.owners.set(snap.id, { owner: snap.owner, epoch: snap.epoch }), this.arrived(snap.id));
-    else this.forget(snap.id);
-  }
-
-  /** Another node's full state (resync): what it owns replaces the replica; what it no longer has is gone. */
-  private importFrom(node: string, snaps: Snapshot<S>[]): void {
-    const present = new Set(snaps.map((s) => s.id));
-    for (const [id, o] of [...this.owners]) if (o.owner === node && !present.has(id)) this.install({ id, owner: node, epoch: o.epoch, state: null });
-    for (const s of snaps) {
-      const before = this.states.get(s.id);
-      const known = this.owners.get(s.id);
-      if (known && known.epoch === s.epoch && known.owner === s.owner && before && s.state && this.spec.version(before) === (s.state as { version?: number }).version) continue;
-      this.install(s);
-    }
+    if (w.owner === this.cluster.nodeId && w.t === 'batch') return; // its own
+    // Still in flight when the replica was dropped: not fetched back for nobody.
+    if (!this.states.has(w.id) && !this.interest?.listens(w.id)) return;
+    if (w.t === 'batch') this.onBatch(w);
+    else this.onOwner(w, w.owner);
   }
 
   /** The owner changed (takeover or handover): follow it; a replica behind it fetches a snapshot from the sender. */
@@ -305,7 +302,7 @@ export class Entities<S, C, E, R> {
     if (known?.owner === this.cluster.nodeId) this.clearTimers(b.id);
     if (!state || this.spec.version(state) !== b.version) {
       this.owners.set(b.id, { owner: b.owner, epoch: b.epoch });
-      return void this.refresh(b.id, from).then(() => this.adoptIfMine(b.id));
+      return void this.refresh(b.id, from === this.cluster.nodeId ? undefined : from).then(() => this.adoptIfMine(b.id));
     }
     this.owners.set(b.id, { owner: b.owner, epoch: b.epoch });
     this.adoptIfMine(b.id);
@@ -323,10 +320,53 @@ export class Entities<S, C, E, R> {
    * node takes its share. Every orphan, not only the dead node's: a successor
    * chosen earlier may have died before it took over.
    */
-  private async takeOver(): Promise<void> {
+  private async takeOver(dead: string): Promise<void> {
+    if (this.spec.stored) {
+      this.orphanSets.add(dead);
+      for (const node of [...this.orphanSets]) await this.takeOverStored(node);
+    }
     for (const [id, o] of [...this.owners]) {
-      if (this.cluster.isLive(o.owner) || this.cluster.successor(`${this.spec.kind}:${id}`) !== this.cluster.nodeId) continue;
+      if (this.cluster.isLive(o.owner) || this.cluster.successor(this.key(id)) !== this.cluster.nodeId) continue;
       await this.move(id, o, this.cluster.nodeId);
+    }
+  }
+
+  /**
+   * What a dead node owned, as its owner set records it: this node takes its
+   * share, each rebuilt from the stored snapshot (durable before it was
+   * acknowledged), whether or not a replica is here. The set is kept until
+   * emptied: a successor that dies before it took over leaves the rest to
+   * the next one.
+   */
+  private async takeOverStored(dead: string): Promise<void> {
+    let entities: string[];
+    try {
+      entities = (await this.cluster.ownedBy(dead)).filter((e) => e.startsWith(`${this.spec.kind}:`));
+    } catch (err) {
+      return void this.log.warn({ kind: this.spec.kind, dead, err: (err as Error).message }, 'owner set of a dead node not read; the next node-down retries');
+    }
+    if (!entities.length) return void this.orphanSets.delete(dead);
+    for (const key of entities) {
+      if (this.cluster.successor(key) !== this.cluster.nodeId) continue;
+      const id = key.slice(this.spec.kind.length + 1);
+      try {
+        const snap = await this.fromStore(id);
+        const known = this.owners.get(id);
+        if (snap?.state == null) {
+          // Ended (or never stored): nothing to take over, unless a replica here says otherwise.
+          if (!known || known.owner !== dead) await this.cluster.owning(dead, key, false);
+          continue;
+        }
+        if (snap.owner !== dead && this.cluster.isLive(snap.owner)) {
+          await this.cluster.owning(dead, key, false); // taken over already
+          continue;
+        }
+        // The stored snapshot is at least as new as any replica (batches are sent after it is stored).
+        if (!known || known.epoch <= snap.epoch) this.install(snap);
+        if (await this.move(id, this.owners.get(id)!, this.cluster.nodeId)) await this.cluster.owning(dead, key, false);
+      } catch (err) {
+        this.log.warn({ kind: this.spec.kind, id, err: (err as Error).message }, 'takeover from the stored snapshot failed');
+      }
     }
   }
 
@@ -343,7 +383,17 @@ export class Entities<S, C, E, R> {
     if (!s || this.owners.get(id)?.epoch !== from.epoch) return false;
     this.owners.set(id, next);
     this.clearTimers(id);
-    this.cluster.cast(`${this.spec.kind}.owner`, { id, ...next, version: this.spec.version(s) });
+    if (this.spec.stored) {
+      // Stored under the new epoch first: the old owner's late writes are fenced out from now on.
+      await this.persist(id, next.epoch, false, false, undefined).catch(() => {});
+      await Promise.all([this.cluster.owning(to, this.key(id), true), from.owner === this.cluster.nodeId ? this.cluster.owning(from.owner, this.key(id), false) : undefined]);
+    }
+    const change = { id, ...next, version: this.spec.version(s) };
+    if (this.interest) {
+      this.cluster.tellEntity(this.key(id), JSON.stringify({ t: 'owner', ...change } satisfies EntityWire<E>));
+      // The new owner may hold no replica: told directly, it reads the stored snapshot.
+      if (to !== this.cluster.nodeId) this.cluster.tell(to, `${this.spec.kind}.owner`, change);
+    } else this.cluster.cast(`${this.spec.kind}.owner`, change);
     this.adoptIfMine(id);
     this.log.info({ kind: this.spec.kind, id, from: from.owner, to }, 'ownership moved');
     return true;

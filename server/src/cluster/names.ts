@@ -28,13 +28,43 @@ export class Names {
     return `${this.prefix}:{user:${userId}}:session`;
   }
 
+  /** The user's game or party (`kind`), by id: written by its owner as they join and leave. */
+  where(userId: string, kind: string): string {
+    return `${this.prefix}:{user:${userId}}:${kind}`;
+  }
+
   /** The users whose sessions a node holds (a member set), for its successors to adopt them when it dies. */
   sessionsOn(nodeId: string): string {
     return `${this.prefix}:{node:${nodeId}}:sessions`;
   }
 
+  /** The entities (`game:<id>`, …) a node owns, for its successors to take them over when it dies. */
+  owns(nodeId: string): string {
+    return `${this.prefix}:{node:${nodeId}}:owns`;
+  }
+
+  /** An entity's stored snapshot (`<epoch>|<json>`), written by its owner before it answers: what a takeover rebuilds from. */
+  snapshot(entity: string): string {
+    return `${this.prefix}:{${entity}}:snap`;
+  }
+
+  /** An entity's own channel: its owner's batches, heard by the nodes with interest in it. */
+  entity(entity: string): string {
+    return `${this.prefix}:{${entity}}`;
+  }
+
   /** The owner and fencing epoch of an entity (`game:<id>`, `party:<id>`, …). */
   lease(entity: string): string {
     return `${this.prefix}:{${entity}}:lease`;
+  }
+
+  /** A game list channel: every game's listing goes on the one of its shard (domain/gameList/feed.ts). */
+  listChannel(shard: number): string {
+    return `${this.prefix}:{games:${shard}}`;
+  }
+
+  /** The listings of a list shard, stored (a hash: game id → its last listing) for nodes that catch up. */
+  listShard(shard: number): string {
+    return `${this.prefix}:{games:${shard}}:listings`;
   }
 }

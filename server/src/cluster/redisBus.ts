@@ -1,6 +1,6 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
-import { BusDown, type Bus } from './bus.js';
+import { BusDown, TOMBSTONE_MS, type Bus } from './bus.js';
 import { ChannelSubscriber, ShardedSubscriber, type Subscriber } from './redisSubscribers.js';
 
 // Compare-and-set in one step: ARGV[1] expected ('' = absent), ARGV[2] next ('' = delete), ARGV[3] ttl ms (0 = none).
@@ -10,6 +10,20 @@ if (ARGV[1] == '' and cur ~= false) or (ARGV[1] ~= '' and cur ~= ARGV[1]) then r
 if ARGV[2] == '' then redis.call('DEL', KEYS[1])
 elseif ARGV[3] ~= '0' then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 else redis.call('SET', KEYS[1], ARGV[2]) end
+return 1`;
+
+// Stores a listing unless a newer one is there, and publishes it (bus.ts, putNewer). A stamp is a value's
+// leading "<epoch> <version> ". KEYS[1] the hash; ARGV: field, message, '1' to remove, channel, publish command.
+const PUT_NEWER = `
+local function stamp(s) local e, v = string.match(s, '^(%d+) (%d+) ') return tonumber(e), tonumber(v) end
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if cur then
+  local e, v = stamp(ARGV[2])
+  local ce, cv = stamp(cur)
+  if ce and (ce > e or (ce == e and (cv > v or (cv == v and ARGV[3] ~= '1')))) then return 0 end
+end
+if ARGV[3] == '1' then redis.call('HDEL', KEYS[1], ARGV[1]) else redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+redis.call(ARGV[5], ARGV[4], ARGV[2])
 return 1`;
 
 // A member set is one hash: member -> "<expiry, Redis time in ms>|<value>". The hash itself expires
@@ -32,6 +46,19 @@ for i = 1, #all, 2 do
   else out[#out + 1] = all[i]; out[#out + 1] = string.sub(v, sep + 1) end
 end
 return out`;
+
+// An entity's stored snapshot, fenced: KEYS[1] the snapshot; ARGV epoch, value ('' = tombstone), tombstone ttl ms,
+// then channel and message to publish in the same step ('' = none) and the publish command (PUBLISH or SPUBLISH).
+const STORE = `
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local sep = string.find(cur, '|', 1, true)
+  if sep and tonumber(string.sub(cur, 1, sep - 1)) > tonumber(ARGV[1]) then return 0 end
+end
+if ARGV[2] == '' then redis.call('SET', KEYS[1], ARGV[1] .. '|', 'PX', ARGV[3])
+else redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[2]) end
+if ARGV[4] ~= '' then redis.call(ARGV[6], ARGV[4], ARGV[5]) end
+return 1`;
 
 /** Where the bus's Redis is: one server (`redis://…`), or the seed nodes of a Redis Cluster. */
 export type RedisTarget = { url: string } | { cluster: { host: string; port: number }[] };
@@ -59,7 +86,8 @@ export class RedisBus implements Bus {
   private reported = false;
   private closed = false;
 
-  constructor(target: RedisTarget, private readonly log: Logger) {
+  /** `name`: the subscriber connections' name in Redis (CLIENT LIST), `<name>:sub`, so an operator can tell whose they are. */
+  constructor(target: RedisTarget, private readonly log: Logger, name?: string) {
     const options: RedisOptions = {
       enableOfflineQueue: false,
       autoResubscribe: false,
@@ -80,7 +108,7 @@ export class RedisBus implements Bus {
     if ('url' in target) {
       this.sharded = false;
       this.cmd = new Redis(target.url, options);
-      this.sub = new ChannelSubscriber(target.url, options, hooks);
+      this.sub = new ChannelSubscriber(target.url, { ...options, ...(name && { connectionName: `${name}:sub` }) }, hooks);
     } else {
       this.sharded = true;
       const retry = (times: number) => Math.min(50 * times, 500);
@@ -103,7 +131,7 @@ export class RedisBus implements Bus {
       cluster.on('-node', () => this.report());
       cluster.on('ready', () => cluster.nodes('master').forEach(eager));
       this.cmd = cluster;
-      this.sub = new ShardedSubscriber(cluster, options, hooks);
+      this.sub = new ShardedSubscriber(cluster, { ...options, ...(name && { connectionName: `${name}:sub` }) }, hooks);
     }
     this.cmd.on('error', (err: Error) => this.log.debug({ err: err.message, conn: 'cmd' }, 'redis error'));
     this.cmd.on('close', () => this.setCmdReady(false));
@@ -175,6 +203,20 @@ export class RedisBus implements Bus {
     await this.sub.sync();
   }
 
+  async putNewer(key: string, field: string, message: string, removes: boolean, channel: string): Promise<boolean> {
+    this.check();
+    // SPUBLISH from a script is allowed on a Redis Cluster when the channel is in the script's slot (same hash tag).
+    return (await this.cmd.eval(PUT_NEWER, 1, key, field, message, removes ? '1' : '0', channel, this.sharded ? 'SPUBLISH' : 'PUBLISH')) === 1;
+  }
+
+  async scanHash(key: string, cursor: string, count: number): Promise<{ cursor: string; entries: [string, string][] }> {
+    this.check();
+    const [next, flat] = await this.cmd.hscan(key, cursor, 'COUNT', count);
+    const entries: [string, string][] = [];
+    for (let i = 0; i < flat.length; i += 2) entries.push([flat[i]!, flat[i + 1]!]);
+    return { cursor: next, entries };
+  }
+
   async get(key: string): Promise<string | null> {
     this.check();
     return this.cmd.get(key);
@@ -214,6 +256,27 @@ export class RedisBus implements Bus {
   async leave(set: string, member: string): Promise<void> {
     this.check();
     await this.cmd.hdel(set, member);
+  }
+
+  async store(key: string, epoch: number, value: string | null, publish?: { channel: string; message: string }): Promise<boolean> {
+    this.check();
+    const verb = this.sharded ? 'SPUBLISH' : 'PUBLISH';
+    return (await this.cmd.eval(STORE, 1, key, String(epoch), value ?? '', String(TOMBSTONE_MS), publish?.channel ?? '', publish?.message ?? '', verb)) === 1;
+  }
+
+  async setAdd(set: string, member: string): Promise<void> {
+    this.check();
+    await this.cmd.sadd(set, member);
+  }
+
+  async setRemove(set: string, member: string): Promise<void> {
+    this.check();
+    await this.cmd.srem(set, member);
+  }
+
+  async setMembers(set: string): Promise<string[]> {
+    this.check();
+    return this.cmd.smembers(set);
   }
 
   private check(): void {

@@ -17,6 +17,8 @@ export interface FriendServiceDeps {
 export interface Whereabouts {
   inGame(userId: string): boolean;
   inQueue(userId: string): boolean;
+  /** Looks up whether these users of other nodes are in a game (their nodes hold their games, this one may not), for `inGame`. */
+  lookUp?(users: readonly string[]): Promise<void>;
 }
 
 interface PresenceRecord {
@@ -234,7 +236,9 @@ export class FriendService {
 
   async list(userId: string): Promise<FriendViewOut[]> {
     const entries = await this.deps.store.list(userId);
-    await this.deps.gateway.locate(entries.filter((e) => e.state === 'friend').map((e) => e.userId));
+    const friends = entries.filter((e) => e.state === 'friend').map((e) => e.userId);
+    const away = await this.deps.gateway.locate(friends);
+    if (away.size) await this.whereabouts.lookUp?.([...away.keys()]);
     // Storage is back (the list loaded): a cache that failed to load need not wait for its retry.
     if (!this.lists.has(userId) && this.deps.gateway.sessions.has(userId)) void this.load(userId);
     return entries.map((e) => this.view(e));

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { GameFilter, GameSort, GameSummary, GameView, SessionKeyHolder } from '@foyer/shared';
+import type { EventName, GameFilter, GameSort, GameSummary, GameView, SessionKeyHolder } from '@foyer/shared';
 import type { Logger } from 'pino';
 import type { Cluster } from '../cluster/cluster.js';
 import { Entities } from '../cluster/entities.js';
@@ -7,10 +7,11 @@ import type { Config } from '../config.js';
 import { LobbyError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
 import { gameStream } from '../gateway/streams.js';
-import { applyGame, decideGame, gameOfKey, members, resumeTimers, summaryOf, viewOf, type GameCommand, type GameCtx, type GameEvent, type GameRules, type GameState, type PlayerProfile } from '../domain/game/index.js';
+import { applyGame, decideGame, gameOfKey, members, resumeTimers, viewOf, type GameCommand, type GameCtx, type GameEvent, type GameRules, type GameState, type PlayerProfile } from '../domain/game/index.js';
 import type { Member, Standing } from '../domain/kit.js';
 import type { ChatRoom } from './chatService.js';
 import { CursorError, GameList, type GameListPage, type GameListQuery } from '../domain/gameList/index.js';
+import { ListFeed } from './listFeed.js';
 
 /** Picks the game server for a starting game; the default hands out one configured address. */
 export type ServerAllocator = (game: GameView) => Promise<string> | string;
@@ -43,9 +44,6 @@ interface GameMsg {
   serverAddress?: string;
 }
 
-/** How long a join waits for a game id this node has not heard of yet (created on another node an instant ago). */
-const ARRIVAL_MS = 250;
-
 /** At most this many live game-list subscriptions per user. */
 const MAX_SUBSCRIPTIONS = 8;
 
@@ -56,9 +54,11 @@ const ctx = (): GameCtx => ({
 });
 
 /**
- * The I/O shell around the pure game entity. Every node holds every game of
- * the cluster (`Entities`: the owner decides, every node applies); this
- * service applies a game's events here — whereabouts, delivery to this node's
+ * The I/O shell around the pure game entity. A node holds a game while it
+ * owns it or a player or spectator has a session here (`Entities` by
+ * interest: the owner decides, those nodes apply); the list of every game
+ * comes from the owners' listings (listFeed.ts). This service applies a
+ * game's events here — whereabouts, delivery to this node's
  * players and spectators, the game list and its subscribers — and
  * coordinates what spans games (leaving one game to join another), in the
  * serialized requests of the user's own session.
@@ -69,6 +69,10 @@ export class GameService {
   /** Where each user is, from the games' events. */
   private readonly whereIs = new Map<string, { gameId: string; spectating: boolean }>();
   readonly list = new GameList();
+  /** Users of other nodes found in a game by their records at the last lookUp (friend lists' presence). */
+  private readonly elsewhere = new Set<string>();
+  /** What feeds the list: every game's listing from its owner (listFeed.ts). */
+  readonly feed: ListFeed;
   /** The filter of each list stream this node carries (`games:<key>`). */
   private readonly listFilters = new Map<string, GameFilter>();
   /** Per user with list subscriptions here: each one's sort and limit (its snapshot's first page). */
@@ -93,6 +97,7 @@ export class GameService {
     this.games = new Entities(
       {
         kind: 'game',
+        stored: true,
         version: (g) => g.version,
         decide: (_id, before, m) => {
           const d = decideGame(before, m.command, ctx(), m.serverAddress ? { ...this.rules, serverAddress: m.serverAddress } : this.rules);
@@ -103,11 +108,43 @@ export class GameService {
         effects: (id, e, before, after) => this.effects(id, e, before, after),
         applied: (id, before, after, events) => this.applied(id, before, after, events),
         replace: (id, before, after) => this.replace(id, before, after),
-        resume: (g, now) => resumeTimers(g, now, this.rules).map((t) => ({ afterMs: t.afterMs, command: { command: t.command } })),
+        resume: (g, now) => {
+          this.feed.changed(g.id, g.version); // this node owns it now: it lists it, at its epoch
+          return resumeTimers(g, now, this.rules).map((t) => ({ afterMs: t.afterMs, command: { command: t.command } }));
+        },
+        interest: {
+          users: (g) => members(g),
+          members: (g) => members(g),
+          here: (u) => deps.gateway.sessions.has(u),
+          locate: async (users) => new Map([...(await deps.gateway.locate(users))].map(([u, r]) => [u, r.node])),
+          deliver: (users, ev, data) => this.deliverPosted(users, ev, data),
+          // The sessions here missed events: the game as it is now stands for them.
+          resynced: (id, after) => {
+            if (after) deps.gateway.publish(gameStream(id), 'game.snapshot', { game: viewOf(after) });
+          },
+        },
       },
       deps.cluster,
       deps.log,
     );
+    const { cluster } = deps;
+    this.feed = new ListFeed({
+      bus: cluster.bus,
+      names: cluster.names,
+      nodeId: cluster.nodeId,
+      log: deps.log,
+      list: this.list,
+      orphanGraceMs: deps.config.nodeTimeoutMs,
+      state: (id) => this.games.get(id),
+      ownership: (id) => this.games.ownership(id),
+      owned: () => this.games.owned(),
+      isLive: (node) => cluster.isLive(node),
+      successor: (key) => cluster.successor(key),
+      apply: (before, after, id) => this.publishListChange(before, after, id),
+    });
+    void this.feed.start();
+    cluster.onRejoin(() => this.feed.catchUp());
+    cluster.onNodeDown(() => this.feed.sweepSoon());
     deps.gateway.onSession({
       lost: (userId) => this.onConnection(userId, false),
       back: (userId) => this.onConnection(userId, true),
@@ -117,6 +154,8 @@ export class GameService {
       opened: (userId) => {
         const w = this.whereIs.get(userId);
         if (w) deps.gateway.subscribe(userId, gameStream(w.gameId));
+        // A session that started here while its game is held elsewhere: the record says which, holding it subscribes it.
+        else void this.find(userId).catch((err: unknown) => deps.log.warn({ err, userId }, 'finding the game of a new session failed'));
       },
     });
     // The last session here left a list stream: the list stops watching its filter.
@@ -147,7 +186,7 @@ export class GameService {
     return game && { id: game.id, members: () => members(game) };
   }
 
-  /** Every game of the cluster, read-only (admin views, invariant checks). */
+  /** The games this node holds (owned, or needed by its sessions), read-only (admin views). */
   get all(): ReadonlyMap<string, GameState> {
     return this.games.all;
   }
@@ -159,6 +198,7 @@ export class GameService {
 
   stop(): void {
     this.games.stop();
+    this.feed.stop();
   }
 
   /** Games this node owns. */
@@ -173,7 +213,7 @@ export class GameService {
 
   /** The game server (or an operator) ends a started game. */
   async end(gameId: string): Promise<boolean> {
-    if (!this.games.get(gameId)) return false;
+    if (!(await this.games.load(gameId))) return false;
     await this.run(gameId, { type: 'end', reason: 'ended' });
     return true;
   }
@@ -184,7 +224,7 @@ export class GameService {
    */
   async useSessionKey(sessionKey: string): Promise<SessionKeyHolder> {
     const gameId = gameOfKey(sessionKey);
-    if (!gameId || !this.games.get(gameId)) throw new LobbyError('WRONG_SESSION_KEY', 'no started game has this session key');
+    if (!gameId || !(await this.games.load(gameId))) throw new LobbyError('WRONG_SESSION_KEY', 'no started game has this session key');
     return (await this.games.exec(gameId, { command: { type: 'useKey', sessionKey } })) as SessionKeyHolder;
   }
 
@@ -195,7 +235,7 @@ export class GameService {
   async createMatch(name: string, gameType: string, teams: { member: Member; profile: Standing }[][]): Promise<{ gameId: string; sessionKeys: Map<string, string>; serverAddress: string }> {
     for (const team of teams) for (const p of team) await this.leaveCurrent(p.member.userId, 'joinedAnother');
     const gameId = randomUUID();
-    await this.run(gameId, { type: 'createMatch', gameId, name, gameType, teams });
+    await this.games.create(gameId, { command: { type: 'createMatch', gameId, name, gameType, teams } });
     const sessionKeys = new Map(Object.entries(this.games.get(gameId)?.sessionKeys ?? {}));
     return { gameId, sessionKeys, serverAddress: this.rules.serverAddress };
   }
@@ -225,26 +265,30 @@ export class GameService {
     // game.created is for replication only: the creator gets the reply.
     if (e.ev !== 'game.created') gateway.publish(stream, e.ev, e.data as never);
     if (e.ev === 'game.started') {
-      // Each player's own way in, on their own stream only.
+      // Each player's own way in, on their own stream only (by the node holding their session).
       for (const [userId, sessionKey] of Object.entries(e.keys)) {
         gateway.toUsersHere([userId], 'game.sessionKey', { gameId, sessionKey, serverAddress: e.serverAddress, confirmBy: e.data.confirmBy });
       }
     }
+    // Users of other nodes the owner took in (a match, a party brought in): their nodes may not hold the game yet;
+    // once they do, these users get the game's snapshot on its stream.
+    if (after && this.games.ownerOf(gameId) === this.deps.cluster.nodeId) {
+      const away = is.filter((u) => !was.includes(u) && !gateway.sessions.has(u));
+      if (away.length) this.games.post(gameId, away, 'game.snapshot', { game: viewOf(after) });
+    }
     for (const u of was) if (!is.includes(u)) gateway.unsubscribe(u, stream);
   }
 
-  /** What a whole batch sets off: matchmaking hears of roster changes, the list and its subscribers of the new listing (once per batch). */
+  /** What a whole batch sets off: matchmaking hears of roster changes; on the owner, the game is listed anew (once per turn). */
   private applied(gameId: string, before: GameState | undefined, after: GameState | undefined, events: GameEvent[]): void {
-    if (events.some((e) => e.ev === 'game.playerJoined' || e.ev === 'game.playerLeft' || e.ev === 'game.ended')) {
+    // Told once, by the owner (the nodes holding a game are only those of its players).
+    if (this.games.ownerOf(gameId) === this.deps.cluster.nodeId && events.some((e) => e.ev === 'game.playerJoined' || e.ev === 'game.playerLeft' || e.ev === 'game.ended')) {
       this.onRosterChanged(gameId, after?.players.map((p) => p.userId) ?? []);
     }
-    // The list still holds the listing from before the batch: nothing else updates it.
-    const listedBefore = before && !before.hidden ? this.list.get(gameId) : undefined;
-    const listedAfter = after && !after.hidden ? summaryOf(after) : undefined;
-    if (!sameListing(listedBefore, listedAfter)) this.publishListChange(listedBefore, listedAfter, gameId);
+    this.feed.changed(gameId, after?.version ?? (before ? before.version + 1 : 0));
   }
 
-  /** A snapshot replaced the replica (it had missed events): whereabouts and the list follow it. */
+  /** A snapshot replaced the replica (it had missed events): whereabouts follow it (the list follows the owner's listings). */
   private replace(gameId: string, before: GameState | undefined, after: GameState | undefined): void {
     const stream = gameStream(gameId);
     for (const u of before ? members(before) : []) if (!after || !members(after).includes(u)) this.deps.gateway.unsubscribe(u, stream);
@@ -261,9 +305,6 @@ export class GameService {
       this.whereIs.set(userId, { gameId, spectating });
       this.onWhereChanged(userId);
     }
-    const listedBefore = before && !before.hidden ? this.list.get(gameId) : undefined;
-    const listedAfter = after && !after.hidden ? summaryOf(after) : undefined;
-    if (!sameListing(listedBefore, listedAfter) || listedBefore?.version !== listedAfter?.version) this.publishListChange(listedBefore, listedAfter, gameId);
   }
 
   /** Keeps the users' whereabouts in step with the game's events. */
@@ -312,11 +353,11 @@ export class GameService {
     else this.list.remove(gameId);
   }
 
-  current(userId: string): { gameId: string; spectating: boolean; game: GameState } {
-    const w = this.whereIs.get(userId);
-    const game = w && this.games.get(w.gameId);
-    if (!w || !game) throw new LobbyError('NOT_IN_GAME', 'you are not in a game');
-    return { ...w, game };
+  /** The user's game (found by its record when this node does not hold it yet); NOT_IN_GAME when none. */
+  async current(userId: string): Promise<{ gameId: string; spectating: boolean; game: GameState }> {
+    const w = await this.find(userId);
+    if (!w) throw new LobbyError('NOT_IN_GAME', 'you are not in a game');
+    return { gameId: w.game.id, spectating: w.spectating, game: w.game };
   }
 
   /** Leaves the current game, if any, before the user goes elsewhere. */
@@ -336,7 +377,7 @@ export class GameService {
    */
   async join(gameId: string, command: Extract<GameCommand, { type: 'join' }>): Promise<GameView> {
     this.refuseWhileDraining();
-    const game = await this.games.arrival(gameId, ARRIVAL_MS);
+    const game = await this.games.load(gameId);
     if (!game) throw new LobbyError('GAME_NOT_FOUND', 'no such game');
     const trial = decideGame(game, command, ctx(), this.rules);
     if (!trial.ok) throw new LobbyError(trial.code, trial.message);
@@ -358,7 +399,7 @@ export class GameService {
     const party = this.partyOf(leader.userId);
     if (!party) throw new LobbyError('NOT_IN_PARTY', 'you are not in a party');
     if (party.leaderId !== leader.userId) throw new LobbyError('NOT_LEADER', 'only the party leader brings the party');
-    if (!this.games.get(gameId)) throw new LobbyError('GAME_NOT_FOUND', 'no such game');
+    if (!(await this.games.load(gameId))) throw new LobbyError('GAME_NOT_FOUND', 'no such game');
     // Each member brings their own stored level and rating; only the leader chose a school here.
     const standings = await Promise.all(party.members.map((m) => this.deps.standingOf(m.userId)));
     let scratch = this.games.get(gameId);
@@ -383,7 +424,7 @@ export class GameService {
     this.refuseWhileDraining();
     await this.leaveCurrent(userId, 'joinedAnother');
     const gameId = randomUUID();
-    return (await this.run(gameId, { type: 'create', gameId, by: { userId, name }, settings }))!;
+    return (await this.games.create(gameId, { command: { type: 'create', gameId, by: { userId, name }, settings } })) as GameView;
   }
 
   private onConnection(userId: string, connected: boolean): void {
@@ -424,28 +465,58 @@ export class GameService {
 
   /** A game of the cluster, waiting a moment for one created elsewhere an instant ago. */
   arrival(gameId: string): Promise<GameState | undefined> {
-    return this.games.arrival(gameId, ARRIVAL_MS);
+    return this.games.load(gameId);
+  }
+
+  /** The user's game, held here first when only its record knows it (their session started on another node than it was held). */
+  async find(userId: string): Promise<{ game: GameState; spectating: boolean } | undefined> {
+    const known = this.whereabouts(userId);
+    if (known) return known;
+    const gameId = await this.deps.cluster.placeOf(userId, 'game');
+    if (gameId === undefined) return undefined;
+    await this.games.load(gameId);
+    return this.whereabouts(userId);
+  }
+
+  /** Whether a user of another node was in a game at the last `lookUp` (presence in a friend list). */
+  inGameElsewhere(userId: string): boolean {
+    return this.elsewhere.has(userId);
+  }
+
+  /** Reads the game records of users of other nodes (one round trip), for `inGameElsewhere`. */
+  async lookUp(users: readonly string[]): Promise<void> {
+    const places = await this.deps.cluster.placesOf(users, 'game');
+    users.forEach((u, i) => (places[i] ? this.elsewhere.add(u) : this.elsewhere.delete(u)));
+  }
+
+  /** A personal event the owner posted for users of this node it took in (a match, a party brought in): delivered once this node holds the game. */
+  private deliverPosted(users: readonly string[], ev: string, data: unknown): void {
+    // Their game's whole state, as held here now (never older than what its stream carried), on its stream, which
+    // they receive from now on: a snapshot, as a resync is.
+    const game = ev === 'game.snapshot' ? this.games.get((data as { game: GameView }).game.id) : undefined;
+    if (game) this.deps.gateway.publish(gameStream(game.id), 'game.snapshot', { game: viewOf(game) });
+    else if (ev !== 'game.snapshot') this.deps.gateway.toUsersHere(users, ev as EventName, data as never);
   }
 
   /** Runs a command on the game the user is in (NOT_IN_GAME when none). */
   async inCurrent(userId: string, command: ViewCommand): Promise<GameView | null> {
-    return this.run(this.current(userId).gameId, command);
+    return this.run((await this.current(userId)).gameId, command);
   }
 
   async leave(userId: string): Promise<string> {
-    const { gameId } = this.current(userId);
+    const { gameId } = await this.current(userId);
     await this.run(gameId, { type: 'leave', userId, reason: 'left' });
     return gameId;
   }
 
   async update(by: Member, changes: Extract<GameCommand, { type: 'update' }>['changes']): Promise<GameView> {
-    const { gameId } = this.current(by.userId);
+    const { gameId } = await this.current(by.userId);
     return (await this.run(gameId, { type: 'update', by, changes })) ?? viewOf(this.games.get(gameId)!);
   }
 
   /** Starts the user's game on a server the allocator picks; the confirm deadline. */
   async start(by: Member): Promise<number> {
-    const { gameId, game } = this.current(by.userId);
+    const { gameId, game } = await this.current(by.userId);
     const serverAddress = this.deps.allocateServer ? await this.deps.allocateServer(viewOf(game)) : this.rules.serverAddress;
     // The allocator may have taken a while: the game could have changed or gone meanwhile.
     if (!this.games.get(gameId)) throw new LobbyError('GAME_NOT_FOUND', 'the game ended while a server was allocated');
@@ -501,10 +572,9 @@ export class GameService {
       if (!candidates.length) break;
       for (const c of candidates) {
         tried.add(c.id);
-        const game = this.games.get(c.id);
-        if (!game) continue;
         try {
-          const view = await this.join(c.id, { type: 'join', by, spectate: false, profile, friendOfOwner: this.isFriend(game.ownerId, by.userId) });
+          // The listing has what the choice needs (this node may hold no copy of the game).
+          const view = await this.join(c.id, { type: 'join', by, spectate: false, profile, friendOfOwner: this.isFriend(c.ownerId, by.userId) });
           return { game: view, created: false };
         } catch (err) {
           if (!(err instanceof LobbyError)) throw err;
@@ -514,16 +584,6 @@ export class GameService {
     if (!create) throw new LobbyError('NO_GAME_FOUND', `no open ${gameType} game fits; pass create to open one`);
     return { game: await this.create(by.userId, by.name, { ...create, gameType, profile }), created: true };
   }
-}
-
-/** Whether the list shows the same thing (a ready toggle bumps the version but changes no listed field). */
-function sameListing(a: GameSummary | undefined, b: GameSummary | undefined): boolean {
-  if (!a || !b) return a === b;
-  for (const k of Object.keys(a) as (keyof GameSummary)[]) {
-    if (k === 'version') continue;
-    if (k === 'attributes' ? JSON.stringify(a[k]) !== JSON.stringify(b[k]) : a[k] !== b[k]) return false;
-  }
-  return true;
 }
 
 /** Keys in a fixed order at every depth: one filter, one text. */

@@ -156,10 +156,10 @@ export class MatchmakingService implements PartyQueueing {
 
   private onRosterChanged(gameId: string): void {
     // A game's team ticket stands for the players it had: any change drops it (the owner may queue again).
-    // Every node sees the change; the queue's owner acts on it.
+    // The game's owner hears of the change (only the nodes of its players hold the game); the cancel goes to the queue's owner.
     for (const [name, q] of this.queues.all) {
       const t = ticketOfGame(q, gameId);
-      if (t && this.isMine(name)) return this.background(name, () => this.run(name, { type: 'cancel', userId: t.players[0]!.userId, reason: 'teamChanged' }));
+      if (t) return this.background(name, () => this.run(name, { type: 'cancel', userId: t.players[0]!.userId, reason: 'teamChanged' }));
     }
   }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { EventName, PartyView, TicketUpdate } from '@foyer/shared';
+import type { EventData, EventName, PartyView, TicketUpdate } from '@foyer/shared';
 import type { Logger } from 'pino';
 import type { Cluster } from '../cluster/cluster.js';
 import { Entities } from '../cluster/entities.js';
@@ -9,7 +9,7 @@ import type { Gateway } from '../gateway/gateway.js';
 import { partyStream } from '../gateway/streams.js';
 import type { ChatRoom } from './chatService.js';
 import type { Member } from '../domain/kit.js';
-import { applyParty, decideParty, partyMembers, partyTimersOf, partyViewOf, type PartyCommand, type PartyCtx, type PartyEvent, type PartyRules, type PartyState } from '../domain/party.js';
+import { applyParty, decideParty, partyInvitees, partyMembers, partyTimersOf, partyViewOf, type PartyCommand, type PartyCtx, type PartyEvent, type PartyRules, type PartyState } from '../domain/party.js';
 
 /** What parties need from matchmaking. */
 export interface PartyQueueing {
@@ -35,8 +35,9 @@ export interface PartyServiceDeps {
 const ctx = (): PartyCtx => ({ now: Date.now(), newId: () => randomUUID() });
 
 /**
- * The I/O shell around the pure party entity. Every node holds every party
- * (`Entities`: the owner decides, every node applies); this service keeps
+ * The I/O shell around the pure party entity. A node holds a party while it
+ * owns it or a member or invitee has a session here (`Entities` by
+ * interest: the owner decides, those nodes apply); this service keeps
  * who is in which party and who holds which invites, gathers the facts a
  * decision needs from elsewhere (online, other parties, matchmaking), and
  * delivers a party's events to this node's sessions.
@@ -54,6 +55,7 @@ export class PartyService {
     this.parties = new Entities(
       {
         kind: 'party',
+        stored: true,
         version: (p) => p.version,
         decide: (_id, before, command) => {
           const d = decideParty(before, command, ctx(), this.rules);
@@ -72,6 +74,17 @@ export class PartyService {
           for (const u of after ? partyMembers(after) : []) deps.gateway.subscribe(u, stream);
         },
         resume: (p, now) => partyTimersOf(p, now),
+        interest: {
+          users: (p) => [...partyMembers(p), ...partyInvitees(p)],
+          members: (p) => partyMembers(p),
+          here: (u) => deps.gateway.sessions.has(u),
+          locate: async (users) => new Map([...(await deps.gateway.locate(users))].map(([u, r]) => [u, r.node])),
+          deliver: (users, ev, data) => deps.gateway.toUsersHere(users, ev as EventName, data as never),
+          // The sessions here missed events: the party as it is now stands for them (none: it is gone for them).
+          resynced: (id, after) => {
+            if (after) deps.gateway.publish(partyStream(id), 'party.snapshot', { party: partyViewOf(after) });
+          },
+        },
       },
       deps.cluster,
       deps.log,
@@ -80,6 +93,8 @@ export class PartyService {
       opened: (userId) => {
         const party = this.partyOfUser(userId);
         if (party) deps.gateway.subscribe(userId, partyStream(party.id));
+        // A session that started here while its party is held elsewhere: the record says which, holding it subscribes it.
+        else void this.find(userId).catch((err: unknown) => deps.log.warn({ err, userId }, 'finding the party of a new session failed'));
       },
       ended: (userId) => this.onSessionEnded(userId),
     });
@@ -99,6 +114,24 @@ export class PartyService {
     return id === undefined ? undefined : this.parties.get(id);
   }
 
+  /** The user's party, held here first when only its record knows it (their session started on another node than it was held). */
+  private async find(userId: string): Promise<PartyState | undefined> {
+    const known = this.partyOfUser(userId);
+    if (known) return known;
+    const partyId = await this.deps.cluster.placeOf(userId, 'party');
+    if (partyId === undefined) return undefined;
+    await this.parties.load(partyId);
+    return this.partyOfUser(userId);
+  }
+
+  /** The user's party, held here or not (read from its stored snapshot: an admin view, an invitee of another node). */
+  async partyAnywhere(userId: string): Promise<PartyState | undefined> {
+    const known = this.partyOfUser(userId);
+    if (known) return known;
+    const partyId = await this.deps.cluster.placeOf(userId, 'party');
+    return partyId === undefined ? undefined : this.parties.peek(partyId);
+  }
+
   chatRoom(userId: string): ChatRoom {
     const p = this.partyOfUser(userId);
     return p && { id: p.id, members: () => partyMembers(p) };
@@ -106,7 +139,8 @@ export class PartyService {
 
   /** The party's ticket ended (matched, cancelled, timed out): it is no longer queued. */
   async unqueued(partyId: string): Promise<void> {
-    if (this.parties.get(partyId)?.queue) await this.run(partyId, { type: 'unqueue' });
+    // The queue's owner may hold no replica of the party: loaded first.
+    if ((await this.parties.load(partyId))?.queue) await this.run(partyId, { type: 'unqueue' });
   }
 
   stop(): void {
@@ -116,6 +150,12 @@ export class PartyService {
   /** Draining: every party goes to another node. */
   handOver(): Promise<number> {
     return this.parties.handOver();
+  }
+
+  /** As isPermanentMember, for a user whose party may be held on another node only. */
+  private async isPermanentAnywhere(userId: string, except: string): Promise<boolean> {
+    const p = await this.partyAnywhere(userId);
+    return !!p && p.id !== except && p.members.length > 1;
   }
 
   private isPermanentMember(userId: string, except?: string): boolean {
@@ -171,15 +211,33 @@ export class PartyService {
     const is = after ? partyMembers(after) : [];
     for (const u of is) if (!was.includes(u)) gateway.subscribe(u, stream);
     if (e.ev !== 'party.created' && e.to.length) {
-      if (e.ev === 'party.snapshot') gateway.toUsersHere(e.to, e.ev, e.data);
+      if (e.ev === 'party.snapshot') this.toUsers(partyId, before, e.to, e.ev, e.data);
       else {
         const members = new Set([...was, ...is]);
         if (e.to.some((u) => members.has(u))) gateway.publish(stream, e.ev as EventName, e.data as never);
         const others = e.to.filter((u) => !members.has(u));
-        if (others.length) gateway.toUsersHere(others, e.ev as EventName, e.data as never);
+        if (others.length) this.toUsers(partyId, before, others, e.ev as EventName, e.data as never);
       }
     }
     for (const u of was) if (!is.includes(u)) gateway.unsubscribe(u, stream);
+  }
+
+  /**
+   * An event on recipients' own streams. Users the party already had (members,
+   * invitees) get it from the nodes holding their sessions, which hold the
+   * party, in order with its stream; a user it just took in (an invitee) gets
+   * it through the owner alone: on another node, once that node holds the
+   * party (so what they do next, accept, finds it there).
+   */
+  private toUsers<E extends EventName>(partyId: string, before: PartyState | undefined, users: readonly string[], ev: E, data: EventData<E>): void {
+    const known = new Set(before ? [...partyMembers(before), ...partyInvitees(before)] : []);
+    const old = users.filter((u) => known.has(u));
+    const fresh = users.filter((u) => !known.has(u));
+    if (old.length) this.deps.gateway.toUsersHere(old, ev, data);
+    if (!fresh.length || this.parties.ownerOf(partyId) !== this.deps.cluster.nodeId) return;
+    const here = fresh.filter((u) => this.deps.gateway.sessions.has(u));
+    if (here.length) this.deps.gateway.toUsersHere(here, ev, data);
+    if (here.length < fresh.length) this.parties.post(partyId, fresh.filter((u) => !here.includes(u)), ev, data);
   }
 
   private async onSessionEnded(userId: string): Promise<void> {
@@ -198,14 +256,15 @@ export class PartyService {
     const session = this.deps.gateway.online(target);
     if (!session) throw new LobbyError((await this.deps.knownUser(target)) ? 'USER_OFFLINE' : 'USER_NOT_FOUND', 'that user is not online');
     if ((await this.deps.blocks?.(target, by.userId)) || (await this.deps.blocks?.(by.userId, target))) throw new LobbyError('BLOCKED', 'one of you blocked the other');
-    const partyId = this.memberOf.get(by.userId) ?? randomUUID();
-    const after = await this.run(partyId, {
+    const own = this.memberOf.get(by.userId);
+    const partyId = own ?? randomUUID();
+    const after = await (own === undefined ? this.parties.create.bind(this.parties) : this.parties.exec.bind(this.parties))(partyId, {
       type: 'invite',
       partyId,
       by,
       target: { userId: target, name: session.name },
       facts: {
-        targetInOtherPermanentParty: this.isPermanentMember(target, partyId),
+        targetInOtherPermanentParty: await this.isPermanentAnywhere(target, partyId),
         targetQueued: this.queueing.isQueued(target),
         inviterQueued: this.queueing.isQueued(by.userId),
       },
@@ -214,7 +273,7 @@ export class PartyService {
   }
 
   async accept(by: Member, partyId: string): Promise<PartyView> {
-    const party = this.parties.get(partyId);
+    const party = await this.parties.load(partyId);
     if (!party) throw new LobbyError('INVITE_NOT_FOUND', 'no such invite');
     const command: PartyCommand = {
       type: 'accept',
@@ -242,7 +301,7 @@ export class PartyService {
   }
 
   async decline(by: Member, partyId: string): Promise<void> {
-    if (!this.parties.get(partyId)) throw new LobbyError('INVITE_NOT_FOUND', 'no such invite');
+    if (!(await this.parties.load(partyId))) throw new LobbyError('INVITE_NOT_FOUND', 'no such invite');
     await this.run(partyId, { type: 'decline', by });
   }
 
@@ -263,14 +322,18 @@ export class PartyService {
   }
 
   /** The user's party and the invites they hold. */
-  current(userId: string): { party: PartyView | null; invites: { partyId: string; from: Member; expiresAt: number }[] } {
-    const party = this.partyOfUser(userId);
-    const invites = [...(this.invitedTo.get(userId) ?? [])].flatMap((partyId) => {
+  async current(userId: string): Promise<{ party: PartyView | null; invites: { partyId: string; from: Member; expiresAt: number }[] }> {
+    const party = await this.find(userId);
+    return { party: party ? partyViewOf(party) : null, invites: this.invitesOf(userId) };
+  }
+
+  /** The invites the user holds (of the parties held here: an invitee's node holds the party). */
+  invitesOf(userId: string): { partyId: string; from: Member; expiresAt: number }[] {
+    return  [...(this.invitedTo.get(userId) ?? [])].flatMap((partyId) => {
       const p = this.parties.get(partyId);
       const invite = p?.invites.find((i) => i.userId === userId);
       const leader = p?.members.find((m) => m.userId === p.leaderId);
       return p && invite && leader ? [{ partyId, from: { userId: leader.userId, name: leader.name }, expiresAt: invite.expiresAt }] : [];
     });
-    return { party: party ? partyViewOf(party) : null, invites };
   }
 }
