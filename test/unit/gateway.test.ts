@@ -51,6 +51,25 @@ describe('Stream history', () => {
     expect(new Stream('user:v', 'e2').kept).toBe(0);
   });
 
+  it('forgets its history at the second age() without a frame in between, keeping its position', () => {
+    const st = published(['f1', 'f2'], 10, 1000);
+    st.age(); // published on since the last call: kept
+    expect(st.kept).toBe(2);
+    st.offset++;
+    st.remember('f3', 10, 1000);
+    st.age();
+    expect(st.since(0)).toEqual(['f1', 'f2', 'f3']);
+    st.age(); // quiet for a whole period: forgotten
+    expect(st.kept).toBe(0);
+    expect(st.covers('e1', 3)).toBe(true); // a client that saw everything needs nothing
+    expect(st.since(3)).toEqual([]);
+    expect(st.covers('e1', 2)).toBe(false); // one that missed a frame resyncs
+    st.offset++;
+    st.remember('f4', 10, 1000);
+    expect(st.covers('e1', 3)).toBe(true);
+    expect(st.since(3)).toEqual(['f4']);
+  });
+
   it('never replays a gap: what it covers it replays completely (property)', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 5, max: 200 }), fc.array(fc.string({ maxLength: 30 }), { maxLength: 300 }), fc.nat({ max: 320 }), (maxFrames, maxBytes, frames, from) => {

@@ -77,6 +77,8 @@ export class Gateway {
   readonly claiming = new Map<string, { fence: number; superseded?: string }>();
   private readonly connections = new Set<Connection>();
   private readonly heartbeat: NodeJS.Timeout;
+  /** When the streams' quiet histories are next forgotten (StreamHub.forgetQuiet, every heartbeat timeout + grace period). */
+  private forgetAt: number;
   private closing = false;
   private draining = false;
   private readonly listeners: SessionListener[] = [];
@@ -90,6 +92,7 @@ export class Gateway {
     // every socket in one sweep stalls the node for a moment at 10,000 connections.
     this.heartbeat = setInterval(() => this.sweep(), Math.max(10, Math.min(HEARTBEAT_TICK_MS, Math.floor(config.heartbeatIntervalMs / 10))));
     this.heartbeat.unref();
+    this.forgetAt = Date.now() + config.heartbeatTimeoutMs + config.reconnectGraceMs;
     this.directory = new Directory(this.sessions, deps.cluster, deps.log);
     this.delivery = new Delivery(this.sessions, this.directory, deps.cluster, deps.metrics, { events: config.streamHistoryEvents, bytes: config.streamHistoryBytes });
     this.login = new Login(this);
@@ -410,7 +413,11 @@ export class Gateway {
    */
   private sweep(): void {
     const now = Date.now();
-    const { heartbeatIntervalMs, heartbeatTimeoutMs, authTimeoutMs } = this.deps.config;
+    const { heartbeatIntervalMs, heartbeatTimeoutMs, authTimeoutMs, reconnectGraceMs } = this.deps.config;
+    if (now >= this.forgetAt) {
+      this.forgetAt = now + heartbeatTimeoutMs + reconnectGraceMs;
+      this.delivery.hub.forgetQuiet();
+    }
     for (const c of this.connections) {
       if (c.closed) continue;
       if (now - c.lastSeen > heartbeatTimeoutMs) c.closeWith(CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout');

@@ -14,6 +14,17 @@ export const SLOW_CHECK_MS = 50;
 export type StreamKind = 'game' | 'party' | 'user' | 'games';
 
 export const streamKind = (name: string): StreamKind => name.slice(0, name.indexOf(':')) as StreamKind;
+
+/**
+ * Whether a stream goes to its sessions' sockets by direct sends rather than
+ * through a transport topic: a user's own stream, which has one subscriber.
+ * A uWS topic per user would cost each session about 0.4 KiB of native
+ * memory (bench:floor --memory), and `ws` a Set per user. Shared streams
+ * (games, parties, lists) stay topics: one publish reaches every subscriber.
+ * Both keep publish order on a socket (uWS drains a socket's published
+ * frames before a send to it).
+ */
+export const isDirect = (name: string): boolean => name.startsWith('user:');
 export const userStream = (userId: string) => `user:${userId}`;
 export const gameStream = (gameId: string) => `game:${gameId}`;
 export const partyStream = (partyId: string) => `party:${partyId}`;
@@ -45,6 +56,8 @@ export class Stream {
   offset = 0;
   /** Published on since the hub's last slow-reader check. */
   hot = false;
+  /** Published on since the hub's last forgetQuiet(): a history is forgotten at the second call that finds it quiet. */
+  private recent = false;
   /**
    * The sessions here that receive it: the first alone, a Set once there are
    * more. Most streams are a user's own (one session each); a Set and its
@@ -92,10 +105,27 @@ export class Stream {
     return this.frames ? this.frames.length - this.head : 0;
   }
 
+  /** Hands a frame to each session's live connection (a direct stream: see isDirect). */
+  deliver(frame: string): void {
+    if (this.many) for (const s of this.many) s.link?.deliver(frame);
+    else this.one?.link?.deliver(frame);
+  }
+
   remember(frame: string, maxFrames: number, maxBytes: number): void {
+    this.recent = true;
     (this.frames ??= []).push(frame);
     this.bytes += frame.length;
     while (this.kept > maxFrames || (this.bytes > maxBytes && this.kept > 0)) this.dropOldest();
+  }
+
+  /** Drops the history if nothing was published since the previous call (see StreamHub.forgetQuiet). */
+  age(): void {
+    if (this.recent) this.recent = false;
+    else if (this.frames) {
+      this.frames = undefined;
+      this.head = 0;
+      this.bytes = 0;
+    }
   }
 
   private dropOldest(): void {
@@ -181,8 +211,10 @@ export class StreamHub {
     if (!st) return;
     const frame = jsonCodec.eventFrame(ev, name, ++st.offset, st.epoch, encoded);
     st.remember(frame, this.history.events, this.history.bytes);
-    this.publisher?.publish(name, frame);
     this.delivered += st.size;
+    // A direct send checks its reader at once (Connection.send).
+    if (isDirect(name)) return st.deliver(frame);
+    this.publisher?.publish(name, frame);
     if (st.hot) return;
     st.hot = true;
     if (this.hot.push(st) === 1) setTimeout(this.checkHot, SLOW_CHECK_MS).unref();
@@ -196,6 +228,21 @@ export class StreamHub {
       this.checkSlow(st);
     }
   };
+
+  /**
+   * Forgets the history of every stream not published on since the previous
+   * call. Called every `keepMs` (Gateway's sweep), it keeps a frame between
+   * keepMs and twice that after its stream's latest: a history that no
+   * resume can need any more goes, and an idle game costs no memory for the
+   * joins of long ago. What a resume can need: the frames published since
+   * the client last read its socket. A client that lost its connection
+   * resumes within the reconnect grace period after the server noticed,
+   * and the server notices within the heartbeat timeout; so keepMs is the
+   * sum of the two.
+   */
+  forgetQuiet(): void {
+    for (const st of this.streams.values()) st.age();
+  }
 
   /** Frames handed to sessions since the last call. */
   takeDelivered(): number {
