@@ -81,7 +81,7 @@ async function reading(conns: number): Promise<Reading> {
 }
 
 /** The servers measured: uWS bare, then with topics (`own`: one per socket; `own+shared`: and one per group of 10), then ws. */
-const UWS_KINDS: Record<string, string> = { uws: 'uWebSockets.js', 'uws-own': 'uWS + own topic', 'uws-own-shared': 'uWS + own + 1/10' };
+const UWS_KINDS: Record<string, string> = { uws: 'uWebSockets.js', 'uws-own': 'uWS + own topic', 'uws-own-shared': 'uWS + own + 1/10', 'uws-all-shared': 'uWS + all + 1/10' };
 
 async function bareServer(kind: string): Promise<{ name: string; port: number; count(): number }> {
   const name = UWS_KINDS[kind];
@@ -95,8 +95,9 @@ async function bareServer(kind: string): Promise<{ name: string; port: number; c
       open: (ws) => {
         socks.add(ws);
         const i = opened++;
-        if (kind !== 'uws') ws.subscribe(`user:${i}`);
-        if (kind === 'uws-own-shared') ws.subscribe(`game:${Math.floor(i / 10)}`);
+        if (kind === 'uws-own' || kind === 'uws-own-shared') ws.subscribe(`user:${i}`);
+        if (kind === 'uws-all-shared') ws.subscribe('all');
+        if (kind.endsWith('-shared')) ws.subscribe(`game:${Math.floor(i / 10)}`);
       },
       close: (ws) => void socks.delete(ws),
     });

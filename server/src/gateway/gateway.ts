@@ -265,7 +265,7 @@ export class Gateway {
     this.sessions.delete(s.userId);
     this.delivery.hub.unsubscribeAll(s);
     this.deps.metrics.sessions.set(this.sessions.size);
-    if (how === 'ended' && s.record) this.deps.cluster.sessions.release(s.userId, s.record.record);
+    if (how === 'ended' && s.record) this.deps.cluster.sessions.release(s.userId, s.record);
     else if (how === 'moved') this.deps.cluster.sessions.unlist(s.userId);
     this.notify(how, s.userId);
   }
@@ -281,7 +281,7 @@ export class Gateway {
         return { answer: 'moved' satisfies LetGo };
       }
       const s = this.sessions.get(userId);
-      if (s?.record?.recorded && s.record.record.fence > fence) return { answer: 'stale' satisfies LetGo };
+      if (s?.record?.recorded && s.record.fence > fence) return { answer: 'stale' satisfies LetGo };
       if (s?.link && refuse) throw new LobbyError('ALREADY_LOGGED_IN', 'this account is logged in on another node');
       this.directory.learn(userId, from, s?.name ?? '');
       if (!s) return { answer: 'none' satisfies LetGo };
@@ -292,12 +292,12 @@ export class Gateway {
     // A login elsewhere went on without this node's answer: a session here as old as the record it replaced goes.
     cluster.onCast<{ userId: string; fence: number }>('session.taken', ({ userId, fence }) => {
       const s = this.sessions.get(userId);
-      if (s?.record && s.record.record.fence <= fence) this.evictMoved(s, 'logged in elsewhere');
+      if (s?.record && s.record.fence <= fence) this.evictMoved(s, 'logged in elsewhere');
     });
     // Redis came back (maybe empty) and a record of another node names a session this node holds too.
     cluster.handle<{ userId: string; rival: SessionRecord }>('session.conflict', ({ userId, rival }) => {
       const s = this.sessions.get(userId);
-      if (!s?.record || prevails(rival, s.record.record, this.deps.config.loginPolicy)) {
+      if (!s?.record || prevails(rival, s.record, this.deps.config.loginPolicy)) {
         if (s) this.evictMoved(s, 'logged in elsewhere');
         return { keep: false };
       }
@@ -327,13 +327,13 @@ export class Gateway {
         all.slice(i, i + 200).map(async (s) => {
           const mine = s.record;
           if (!mine || this.sessions.get(s.userId) !== s) return;
-          const theirs = await cluster.sessions.reassert(s.userId, mine.record);
+          const theirs = await cluster.sessions.reassert(s.userId, mine);
           mine.recorded = true;
           if (!theirs) return;
           try {
-            const { keep } = await cluster.call<{ keep: boolean }>(theirs.node, 'session.conflict', { userId: s.userId, rival: mine.record });
+            const { keep } = await cluster.call<{ keep: boolean }>(theirs.node, 'session.conflict', { userId: s.userId, rival: { node: mine.node, fence: mine.fence, name: mine.name } });
             if (keep) return void (this.sessions.get(s.userId) === s && this.evictMoved(s, 'logged in elsewhere'));
-            if (!(await cluster.sessions.replace(s.userId, theirs, mine.record))) await cluster.sessions.reassert(s.userId, mine.record);
+            if (!(await cluster.sessions.replace(s.userId, theirs, mine))) await cluster.sessions.reassert(s.userId, mine);
           } catch (err) {
             log.warn({ userId: s.userId, other: theirs.node, policy: config.loginPolicy, err: (err as Error).message }, 'two sessions of one account; not settled yet');
           }
@@ -361,7 +361,7 @@ export class Gateway {
         if (record && !this.sessions.has(userId)) {
           const s = new Session(userId, record.name || listed.get(userId)!);
           s.adopted = true;
-          s.record = { record, recorded: true };
+          s.record = { ...record, recorded: true };
           this.sessions.set(userId, s);
           this.directory.forget(userId);
           this.delivery.hub.subscribe(s, userStream(userId));
@@ -413,7 +413,7 @@ export class Gateway {
    */
   private sweep(): void {
     const now = Date.now();
-    const { heartbeatIntervalMs, heartbeatTimeoutMs, authTimeoutMs, reconnectGraceMs } = this.deps.config;
+    const { heartbeatIntervalMs, heartbeatTimeoutMs, reconnectGraceMs } = this.deps.config;
     if (now >= this.forgetAt) {
       this.forgetAt = now + heartbeatTimeoutMs + reconnectGraceMs;
       this.delivery.hub.forgetQuiet();
@@ -421,12 +421,13 @@ export class Gateway {
     for (const c of this.connections) {
       if (c.closed) continue;
       if (now - c.lastSeen > heartbeatTimeoutMs) c.closeWith(CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout');
-      else if (c.session ? now >= c.expiresAt : now - c.openedAt >= authTimeoutMs) {
+      else if (now >= c.deadline) {
         if (c.session) c.closeWith(CloseCode.AUTH_EXPIRED, 'token expired');
         else c.closeWith(CloseCode.AUTH_TIMEOUT, 'not logged in in time');
       } else if (now >= c.nextPing) {
         c.conn.ping();
         c.nextPing = now + heartbeatIntervalMs;
+        c.rest(now);
       }
     }
   }

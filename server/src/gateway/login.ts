@@ -117,7 +117,7 @@ export class Login {
         // Claimed but not logged in: the record now names a session still here, or nothing (then it goes).
         const here = this.gw.sessions.get(id.userId);
         if (here) here.record = record;
-        else this.gw.deps.cluster.sessions.release(id.userId, record.record);
+        else this.gw.deps.cluster.sessions.release(id.userId, record);
         throw err;
       }
     });
@@ -156,7 +156,7 @@ export class Login {
         }, (fence) => this.gw.claiming.set(userId, { fence }));
         // A holder that did not answer, or was taken for dead, hears it once it can: its session, if it still has it, is the older one.
         if (previous && previous.node !== cluster.nodeId && answered !== previous) cluster.tell(previous.node, 'session.taken', { userId, fence: previous.fence });
-        return { record: { record, recorded: true }, moved };
+        return { record: { ...record, recorded: true }, moved };
       } catch (err) {
         if (err instanceof LobbyError) throw err;
         log.warn({ userId, err: (err as Error).message }, 'the session record could not be read or written (Redis trouble)');
@@ -167,8 +167,7 @@ export class Login {
     if (!here && config.loginPolicy === 'refuse' && !cluster.alone) {
       throw new LobbyError('NODE_UNAVAILABLE', 'the cluster bus (Redis) is down: this login cannot be checked against the other nodes; try again shortly');
     }
-    const record = { node: cluster.nodeId, fence: cluster.sessions.localFence(here?.record?.record.fence), name };
-    return { record: { record, recorded: false }, moved: false };
+    return { record: { node: cluster.nodeId, fence: cluster.sessions.localFence(here?.record?.fence), name, recorded: false }, moved: false };
   }
 
   /** Checked before the password, so a throttled guesser learns nothing, even with the right one. */

@@ -1,8 +1,7 @@
 import type { SessionRecord } from '../cluster/sessions.js';
 
-/** A session's record, and whether Redis has it (a login made while Redis was away is written at its return). */
-export interface Claimed {
-  record: SessionRecord;
+/** A session's record, and whether Redis has it (a login made while Redis was away is written at its return). One object: a session keeps it. */
+export interface Claimed extends SessionRecord {
   recorded: boolean;
 }
 
@@ -27,9 +26,11 @@ export class Session {
    * The streams this session receives (names: `user:<id>`, `game:<id>`, …),
    * each name the hub's own string. An array, not a Set: a session receives
    * a handful, and a Set with its table costs a node of 10,000 sessions
-   * about 1 MiB more.
+   * about 1 MiB more. Replaced, never changed in place (StreamHub), so it is
+   * always of its exact length, and iterating it while streams come and go
+   * is safe.
    */
-  readonly streams: string[] = [];
+  streams: readonly string[] = [];
   /** Taken over from a dead node: the client's positions are in another node's numbering, so a resume resyncs. */
   adopted = false;
   /** The player's stored level and rating (OpenSkill ordinal), kept current by services/standings.ts. */

@@ -257,7 +257,8 @@ export class StreamHub {
     let st = this.streams.get(name);
     if (!st) this.streams.set(name, (st = new Stream(name, `${this.epochPrefix}${(++this.epochs).toString(36)}`)));
     // The stream's own name: one string for all its sessions, not a copy each (`game:<id>` is made anew per call).
-    session.streams.push(st.name);
+    // A new array of the exact length (concat and toSpliced make one; push, spread and filter reserve room for 16 more).
+    session.streams = session.streams.concat(st.name);
     st.add(session);
     session.link?.subscribed(st.name);
   }
@@ -265,7 +266,7 @@ export class StreamHub {
   unsubscribe(session: Session, name: string): void {
     const i = session.streams.indexOf(name);
     if (i < 0) return;
-    session.streams.splice(i, 1);
+    session.streams = session.streams.toSpliced(i, 1);
     session.link?.unsubscribed(name);
     const st = this.streams.get(name);
     if (!st) return;
@@ -277,7 +278,7 @@ export class StreamHub {
 
   /** The session left this node: it receives nothing any more. */
   unsubscribeAll(session: Session): void {
-    for (const name of [...session.streams]) this.unsubscribe(session, name);
+    for (const name of session.streams) this.unsubscribe(session, name);
   }
 
   /** Where the session stands in each stream it receives (a login reply's `streams`). */
