@@ -3,7 +3,7 @@ import type { Conn, ConnHandlers } from '../transport/index.js';
 import type { Gateway } from './gateway.js';
 import { TokenBucket } from './rateLimit.js';
 import type { Session, SessionLink } from './session.js';
-import { isDirect, type Snapshot } from './streams.js';
+import type { Snapshot } from './streams.js';
 
 /**
  * How a connection catches up on one stream when it goes live: its snapshot
@@ -32,7 +32,7 @@ export class Connection implements SessionLink, ConnHandlers {
   nextPing: number;
   /**
    * When the connection is closed unless something happens first: before
-   * login, the end of the time allowed to log in (4002); after, the
+   * login, the end of the time allowed to log in (4007); after, the
    * session's token expiry (4005).
    */
   deadline: number;
@@ -119,17 +119,14 @@ export class Connection implements SessionLink, ConnHandlers {
 
   /** Until goLive: the stream catches up from where it stands now (a stream the session got after its login reply). */
   subscribed(stream: string): void {
-    if (this.live) {
-      if (!isDirect(stream)) this.conn.subscribe(stream);
-      return;
-    }
+    if (this.live) return this.conn.subscribe(stream);
     const st = this.gw.hub.get(stream);
     if (st && this.catchUp && !this.catchUp.has(stream)) this.catchUp.set(stream, { epoch: st.epoch, offset: st.offset });
   }
 
   unsubscribed(stream: string): void {
-    if (!this.live) this.catchUp?.delete(stream);
-    else if (!isDirect(stream)) this.conn.unsubscribe(stream);
+    if (this.live) this.conn.unsubscribe(stream);
+    else this.catchUp?.delete(stream);
   }
 
   /** The login's plan: how each stream the reply names catches up. */
@@ -163,13 +160,10 @@ export class Connection implements SessionLink, ConnHandlers {
         }
       }
       this.live = true;
-      for (const name of s.streams) if (!isDirect(name)) this.conn.subscribe(name);
+      for (const name of s.streams) this.conn.subscribe(name);
     });
   }
 
-  deliver(frame: string): void {
-    if (this.live) this.send(frame);
-  }
 
   armExpiry(expiresAt: number): void {
     this.deadline = expiresAt;

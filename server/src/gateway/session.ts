@@ -10,8 +10,6 @@ export interface SessionLink {
   /** The session now receives this stream: a live socket subscribes to its topic. */
   subscribed(stream: string): void;
   unsubscribed(stream: string): void;
-  /** A frame of a direct stream (see isDirect), sent to the socket if it is live. */
-  deliver(frame: string): void;
 }
 
 /**

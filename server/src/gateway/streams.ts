@@ -15,16 +15,6 @@ export type StreamKind = 'game' | 'party' | 'user' | 'games';
 
 export const streamKind = (name: string): StreamKind => name.slice(0, name.indexOf(':')) as StreamKind;
 
-/**
- * Whether a stream goes to its sessions' sockets by direct sends rather than
- * through a transport topic: a user's own stream, which has one subscriber.
- * A uWS topic per user would cost each session about 0.4 KiB of native
- * memory (bench:floor --memory), and `ws` a Set per user. Shared streams
- * (games, parties, lists) stay topics: one publish reaches every subscriber.
- * Both keep publish order on a socket (uWS drains a socket's published
- * frames before a send to it).
- */
-export const isDirect = (name: string): boolean => name.startsWith('user:');
 export const userStream = (userId: string) => `user:${userId}`;
 export const gameStream = (gameId: string) => `game:${gameId}`;
 export const partyStream = (partyId: string) => `party:${partyId}`;
@@ -103,12 +93,6 @@ export class Stream {
   /** Frames kept. */
   get kept(): number {
     return this.frames ? this.frames.length - this.head : 0;
-  }
-
-  /** Hands a frame to each session's live connection (a direct stream: see isDirect). */
-  deliver(frame: string): void {
-    if (this.many) for (const s of this.many) s.link?.deliver(frame);
-    else this.one?.link?.deliver(frame);
   }
 
   remember(frame: string, maxFrames: number, maxBytes: number): void {
@@ -211,10 +195,8 @@ export class StreamHub {
     if (!st) return;
     const frame = jsonCodec.eventFrame(ev, name, ++st.offset, st.epoch, encoded);
     st.remember(frame, this.history.events, this.history.bytes);
-    this.delivered += st.size;
-    // A direct send checks its reader at once (Connection.send).
-    if (isDirect(name)) return st.deliver(frame);
     this.publisher?.publish(name, frame);
+    this.delivered += st.size;
     if (st.hot) return;
     st.hot = true;
     if (this.hot.push(st) === 1) setTimeout(this.checkHot, SLOW_CHECK_MS).unref();

@@ -25,17 +25,6 @@ interface SocketData {
   closed: boolean;
 }
 
-/**
- * A topic every socket joins with its first and never leaves, and on which
- * nothing is published (no stream has this name). uWS frees a socket's
- * subscriber when it leaves its last topic, and with it the frames published
- * to it and not yet written: a game's last event (game.ended) would be lost
- * to players who leave its stream in the same tick. Joining one shared topic
- * costs a socket far less than a topic of its own would (bench:floor
- * --memory).
- */
-const ANCHOR = '\u0000anchor';
-
 /** One uWS socket as a Conn: methods on a prototype, no closures per connection. */
 class UwsConn implements Conn {
   constructor(
@@ -58,9 +47,7 @@ class UwsConn implements Conn {
   }
 
   subscribe(topic: string): void {
-    if (this.data.closed) return;
-    if (!this.ws.isSubscribed(ANCHOR)) this.ws.subscribe(ANCHOR);
-    this.ws.subscribe(topic);
+    if (!this.data.closed) this.ws.subscribe(topic);
   }
 
   unsubscribe(topic: string): void {
