@@ -15,7 +15,7 @@ import { prevails, type LetGo, type SessionRecord } from '../cluster/sessions.js
 import { Dispatch } from './dispatch.js';
 import { Login, type LoginHandler, type LoginOp } from './login.js';
 import type { OpRegistry } from './registry.js';
-import { Session } from './session.js';
+import { claimed, Session } from './session.js';
 import type { Tokens } from './tokens.js';
 import type { ThrottleStore } from './rateLimit.js';
 
@@ -361,7 +361,7 @@ export class Gateway {
         if (record && !this.sessions.has(userId)) {
           const s = new Session(userId, record.name || listed.get(userId)!);
           s.adopted = true;
-          s.record = { ...record, recorded: true };
+          s.record = claimed(record, true);
           this.sessions.set(userId, s);
           this.directory.forget(userId);
           this.delivery.hub.subscribe(s, userStream(userId));

@@ -5,6 +5,12 @@ export interface Claimed extends SessionRecord {
   recorded: boolean;
 }
 
+/**
+ * Always made here, as one literal: built by spreading a record, each
+ * would get a hidden class of its own (0.2 KiB a session in a heap snapshot).
+ */
+export const claimed = (r: SessionRecord, recorded: boolean): Claimed => ({ node: r.node, fence: r.fence, name: r.name, recorded });
+
 /** What a session needs from its current connection. */
 export interface SessionLink {
   /** The session now receives this stream: a live socket subscribes to its topic. */
