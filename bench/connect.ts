@@ -32,6 +32,10 @@
  *   --sources K            spread clients over 127.0.0.2..127.0.0.K+1 (0 = auto: only when ports run short)
  *   --timeout-s T          hard limit for the whole run; the server is killed (400)
  *   --settle-ms MS         pause before each RSS reading (1000)
+ *   --idle-s S             before the readings at half and all sessions, let them idle S s more (0): an idle
+ *                          connection lets go of its rate-limit bucket and request lanes at its next ping (one
+ *                          heartbeat interval), a quiet stream its history after a heartbeat timeout plus a grace
+ *                          period (up to twice that); 160 s covers both at the defaults
  *   --node-arg ARG         extra node flag for the server (repeatable), e.g. --node-arg=--trace-gc
  *   --server-arg ARG       extra server flag (repeatable, for diagnostics), e.g. --server-arg=--heartbeat-interval-ms=60000
  *   --heap-snapshot        write a server heap snapshot once all sessions are in (perturbs later phases)
@@ -75,6 +79,7 @@ async function main(): Promise<void> {
       sources: { type: 'string', default: '0' },
       'timeout-s': { type: 'string', default: '400' },
       'settle-ms': { type: 'string', default: '1000' },
+      'idle-s': { type: 'string', default: '0' },
       'node-arg': { type: 'string', multiple: true, default: [] },
       'server-arg': { type: 'string', multiple: true, default: [] },
       'heap-snapshot': { type: 'boolean', default: false },
@@ -106,6 +111,7 @@ async function main(): Promise<void> {
   const CONNECT_CONCURRENCY = int('connect-concurrency', 1);
   const TIMEOUT_S = int('timeout-s', 10);
   const SETTLE_MS = int('settle-ms', 0);
+  const IDLE_S = int('idle-s', 0);
   const HEARTBEAT = !flags['skip-heartbeat'];
   const GC = !flags['skip-gc'];
   const SERVER_ARGS = flags['server-arg'] ?? [];
@@ -134,7 +140,8 @@ async function main(): Promise<void> {
 
   say(
     `Foyer bench:connect — ${N} sessions${IN_GAMES > 0 ? `, each in a game of ${IN_GAMES}` : ''}; flat out ${M} pings/conn (${INFLIGHT} in flight); paced ${RATE} req/s ` +
-      `(${DURATION_S} s steady${HEARTBEAT ? ', on to one whole heartbeat interval' : ''}); transports ${TRANSPORTS.join(',')}`,
+      `(${DURATION_S} s steady${HEARTBEAT ? ', on to one whole heartbeat interval' : ''}); transports ${TRANSPORTS.join(',')}` +
+      (IDLE_S ? `; memory read after ${IDLE_S} s idle` : ''),
   );
   say(
     `machine: ${cores} CPU core(s), node ${process.version}; open files limit (ulimit -n) soft=${fds?.soft ?? '?'} hard=${fds?.hard ?? '?'}; ` +
@@ -167,7 +174,7 @@ async function main(): Promise<void> {
   say('');
 
   const cfg: ConnectConfig = {
-    N, M, INFLIGHT, RATE, DURATION_S, CONNECT_CONCURRENCY, SETTLE_MS, HEARTBEAT, GC, SERVER_ARGS, HEARTBEAT_MS, SOURCES, IN_GAMES,
+    N, M, INFLIGHT, RATE, DURATION_S, CONNECT_CONCURRENCY, SETTLE_MS, IDLE_S, HEARTBEAT, GC, SERVER_ARGS, HEARTBEAT_MS, SOURCES, IN_GAMES,
     flags: { 'heap-snapshot': flags['heap-snapshot'], 'node-arg': flags['node-arg'] ?? [], 'server-output': flags['server-output'], timeline: flags.timeline },
   };
   const results: Result[] = [];

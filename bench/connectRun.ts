@@ -21,6 +21,8 @@ export interface ConnectConfig extends ReportConfig {
   DURATION_S: number;
   CONNECT_CONCURRENCY: number;
   SETTLE_MS: number;
+  /** Seconds the sessions idle before the readings at half and all of them (see connect.ts). */
+  IDLE_S: number;
   SERVER_ARGS: string[];
   HEARTBEAT_MS: number;
   SOURCES: number;
@@ -129,7 +131,13 @@ export async function runTransport(cfg: ConnectConfig, transport: string, result
   // without one-off growth (young generation, code, buffers) that the first connections trigger.
   // (In games: at a game's boundary, so each half holds whole games.)
   const half = ROOM > 0 ? Math.floor(N / 2 / ROOM) * ROOM : Math.floor(N / 2);
+  const idleFor = async () => {
+    if (!cfg.IDLE_S) return;
+    log(`  idling ${cfg.IDLE_S} s before the reading…`);
+    await sleep(cfg.IDLE_S * 1000);
+  };
   await connectRange(0, half);
+  await idleFor();
   const mid = await measure(cfg, server);
   const midSessions = clients.length;
   r.rssMid = mid.raw;
@@ -143,6 +151,7 @@ export async function runTransport(cfg: ConnectConfig, transport: string, result
   log(`${n}/${N} logged in${ROOM > 0 ? ` and seated in games of ${ROOM}` : ''} in ${fmt(connectS, 2)} s: ${fmtInt(r.connPerSec)} conn/s${connectErrors.count ? `; ${connectErrors.count} FAILED: ${connectErrors}` : ''}`);
   if (connectErrors.count) errors.push(`${connectErrors.count} connects failed: ${connectErrors}`);
 
+  await idleFor();
   const after = await measure(cfg, server);
   r.rssAfter = after.raw;
   r.rssAfterGc = after.gc;

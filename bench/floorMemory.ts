@@ -15,6 +15,12 @@
  * and outside the V8 heap (RSS minus committed, as `bench:connect` reads it:
  * native sockets and buffers, the allocator's slack).
  *
+ * uWebSockets.js runs three times: bare, with each socket subscribed to a
+ * topic of its own (as a lobby session is to its `user:<id>` stream), and
+ * with that plus a topic shared by each group of 10 (a game's stream), so
+ * the part of a session's cost that its topics take outside the V8 heap
+ * shows apart from the socket's.
+ *
  * Flags: --connections N (10000)  --half HALF (N/2)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -74,14 +80,29 @@ async function reading(conns: number): Promise<Reading> {
   return { conns, rss: memOf(process.pid).rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external };
 }
 
+/** The servers measured: uWS bare, then with topics (`own`: one per socket; `own+shared`: and one per group of 10), then ws. */
+const UWS_KINDS: Record<string, string> = { uws: 'uWebSockets.js', 'uws-own': 'uWS + own topic', 'uws-own-shared': 'uWS + own + 1/10', 'uws-all-shared': 'uWS + all + 1/10' };
+
 async function bareServer(kind: string): Promise<{ name: string; port: number; count(): number }> {
-  if (kind === 'uws') {
+  const name = UWS_KINDS[kind];
+  if (name) {
     const uws = loadUws();
     const socks = new Set<unknown>();
     const app = uws.App();
-    app.ws('/*', { idleTimeout: 0, open: (ws) => void socks.add(ws), close: (ws) => void socks.delete(ws) });
+    let opened = 0;
+    app.ws('/*', {
+      idleTimeout: 0,
+      open: (ws) => {
+        socks.add(ws);
+        const i = opened++;
+        if (kind === 'uws-own' || kind === 'uws-own-shared') ws.subscribe(`user:${i}`);
+        if (kind === 'uws-all-shared') ws.subscribe('all');
+        if (kind.endsWith('-shared')) ws.subscribe(`game:${Math.floor(i / 10)}`);
+      },
+      close: (ws) => void socks.delete(ws),
+    });
     return new Promise((resolve, reject) =>
-      app.listen('127.0.0.1', 0, (ls) => (ls ? resolve({ name: 'uWebSockets.js', port: uws.us_socket_local_port(ls), count: () => socks.size }) : reject(new Error('uWS could not listen')))),
+      app.listen('127.0.0.1', 0, (ls) => (ls ? resolve({ name, port: uws.us_socket_local_port(ls), count: () => socks.size }) : reject(new Error('uWS could not listen')))),
     );
   }
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
@@ -129,7 +150,7 @@ export async function memoryMain(n: number, half: number): Promise<void> {
   const kinds = (() => {
     try {
       loadUws();
-      return ['uws', 'ws'];
+      return [...Object.keys(UWS_KINDS), 'ws'];
     } catch {
       return ['ws'];
     }
@@ -147,12 +168,12 @@ export async function memoryMain(n: number, half: number): Promise<void> {
         `(committed ${MiB(zero.heapTotal)} → ${MiB(mid.heapTotal)} → ${MiB(full.heapTotal)}), external ${MiB(zero.external)} → ${MiB(mid.external)} → ${MiB(full.external)} MiB (0 → ${fmtInt(mid.conns)} → ${fmtInt(full.conns)})`,
     );
     rows.push(
-      `| ${name.padEnd(14)} | ${KiB(per((r) => r.rss)).padStart(17)} | ${KiB(per((r) => r.heapUsed)).padStart(12)} | ${KiB(per((r) => r.heapTotal - r.heapUsed)).padStart(17)} | ${KiB(per((r) => r.rss - r.heapTotal)).padStart(15)} | ${KiB((full.rss - zero.rss) / full.conns).padStart(14)} |`,
+      `| ${name.padEnd(16)} | ${KiB(per((r) => r.rss)).padStart(17)} | ${KiB(per((r) => r.heapUsed)).padStart(12)} | ${KiB(per((r) => r.heapTotal - r.heapUsed)).padStart(17)} | ${KiB(per((r) => r.rss - r.heapTotal)).padStart(15)} | ${KiB((full.rss - zero.rss) / full.conns).padStart(14)} |`,
     );
   }
   say('');
-  say('| server         | marginal KiB/conn | V8 heap used | V8 heap free room | outside V8 heap | KiB/conn from 0 |');
-  say('|:---------------|------------------:|-------------:|------------------:|----------------:|---------------:|');
+  say('| server           | marginal KiB/conn | V8 heap used | V8 heap free room | outside V8 heap | KiB/conn from 0 |');
+  say('|:-----------------|------------------:|-------------:|------------------:|----------------:|---------------:|');
   for (const r of rows) say(r);
   say('');
   say('Marginal = (reading at N − reading at HALF) / (N − HALF), each after a full GC. The three parts add up to the RSS: V8 heap used,');

@@ -1,6 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { Connection } from '../../server/src/gateway/connection.js';
+import type { Gateway } from '../../server/src/gateway/gateway.js';
 import { TokenBucket } from '../../server/src/gateway/rateLimit.js';
+import type { Conn } from '../../server/src/transport/index.js';
 import { Stream } from '../../server/src/gateway/streams.js';
 
 describe('TokenBucket', () => {
@@ -51,6 +54,25 @@ describe('Stream history', () => {
     expect(new Stream('user:v', 'e2').kept).toBe(0);
   });
 
+  it('forgets its history at the second age() without a frame in between, keeping its position', () => {
+    const st = published(['f1', 'f2'], 10, 1000);
+    st.age(); // published on since the last call: kept
+    expect(st.kept).toBe(2);
+    st.offset++;
+    st.remember('f3', 10, 1000);
+    st.age();
+    expect(st.since(0)).toEqual(['f1', 'f2', 'f3']);
+    st.age(); // quiet for a whole period: forgotten
+    expect(st.kept).toBe(0);
+    expect(st.covers('e1', 3)).toBe(true); // a client that saw everything needs nothing
+    expect(st.since(3)).toEqual([]);
+    expect(st.covers('e1', 2)).toBe(false); // one that missed a frame resyncs
+    st.offset++;
+    st.remember('f4', 10, 1000);
+    expect(st.covers('e1', 3)).toBe(true);
+    expect(st.since(3)).toEqual(['f4']);
+  });
+
   it('never replays a gap: what it covers it replays completely (property)', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 5, max: 200 }), fc.array(fc.string({ maxLength: 30 }), { maxLength: 300 }), fc.nat({ max: 320 }), (maxFrames, maxBytes, frames, from) => {
@@ -61,5 +83,40 @@ describe('Stream history', () => {
         out.forEach((f, i) => expect(f.startsWith(`${from + i + 1}:`)).toBe(true));
       }),
     );
+  });
+});
+
+describe('Connection at rest', () => {
+  /** A connection on a stand-in gateway (only its config is read) and a socket that does nothing. */
+  function connection(): Connection {
+    const gw = { deps: { config: { rateLimitBurst: 3, rateLimitPerSec: 1, rateLimitStrikes: 2, heartbeatIntervalMs: 1000, authTimeoutMs: 1000 } } } as unknown as Gateway;
+    const conn: Conn = { ip: '127.0.0.1', send: () => true, bufferedAmount: () => 0, cork: (fn) => fn(), subscribe: () => {}, unsubscribe: () => {}, ping: () => {}, close: () => {} };
+    return new Connection(gw, conn);
+  }
+
+  it('keeps a rate limit that is not full again, and lets a full one go: the same as a fresh one', () => {
+    const c = connection();
+    expect([c.take(0), c.take(0), c.take(0), c.take(0)]).toEqual([true, true, true, false]);
+    c.rest(500); // half a token back: kept
+    expect(c.take(500)).toBe(false);
+    c.rest(3000); // full again: let go
+    expect([c.take(3000), c.take(3000), c.take(3000), c.take(3000)]).toEqual([true, true, true, false]);
+  });
+
+  it('lets an idle lane go and keeps a busy one: requests still run in order', async () => {
+    const c = connection();
+    const ran: number[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    c.enqueue(() => gate.then(() => void ran.push(1)));
+    c.rest(0); // the first request is still running
+    c.enqueue(() => void ran.push(2));
+    expect(ran).toEqual([]);
+    release();
+    await c.idle();
+    expect(ran).toEqual([1, 2]);
+    c.rest(0); // idle: let go; the next request runs at once
+    c.enqueue(() => void ran.push(3));
+    expect(ran).toEqual([1, 2, 3]);
   });
 });

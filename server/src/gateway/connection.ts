@@ -21,27 +21,33 @@ const settled = Promise.resolve();
  * One WebSocket and, once logged in, the session it carries. It is also the
  * transport's handlers for its socket. Kept small: a node holds 10,000 of
  * them, so no timers or closures of its own (the gateway's sweep checks its
- * deadlines).
+ * deadlines), and what an idle connection does not need is made when needed
+ * and let go at its next ping (rest()). Every time held in a field costs a
+ * 16-byte heap number besides.
  */
 export class Connection implements SessionLink, ConnHandlers {
   session: Session | undefined;
-  readonly openedAt = Date.now();
-  lastSeen = this.openedAt;
+  lastSeen = Date.now();
   /** Spread over the interval from the start, so pings never come all at once. */
   nextPing: number;
-  /** When the session's token expires (the connection is then closed with 4005). */
-  expiresAt = Infinity;
+  /**
+   * When the connection is closed unless something happens first: before
+   * login, the end of the time allowed to log in (4007); after, the
+   * session's token expiry (4005).
+   */
+  deadline: number;
   closed = false;
   /** Events flow only once the login reply is out (see Login): until then the socket subscribes to no stream. */
   private live = false;
   /** Until live: how each stream catches up (the login's plan, and streams the session got meanwhile). */
   private catchUp: Map<string, CatchUp> | undefined;
-  readonly bucket: TokenBucket;
+  /** The request rate limit; made at the first request, let go once full again (a full bucket and none are the same). */
+  private bucket: TokenBucket | undefined;
   /** RATE_LIMITED replies allowed before the connection is closed; one comes back per second. Made at the first. */
   private strikes: TokenBucket | undefined;
-  /** Requests that need no storage (and, before login, every request). */
-  private readonly main = new Lane();
-  /** Requests that need storage, and user tasks; made at the first. */
+  /** Requests that need no storage (and, before login, every request); made when needed, let go when idle. */
+  private main: Lane | undefined;
+  /** Requests that need storage, and user tasks; the same. */
   private storage: Lane | undefined;
 
   constructor(
@@ -49,8 +55,22 @@ export class Connection implements SessionLink, ConnHandlers {
     readonly conn: Conn,
   ) {
     const { config } = gw.deps;
-    this.nextPing = this.openedAt + Math.random() * config.heartbeatIntervalMs;
-    this.bucket = new TokenBucket(config.rateLimitBurst, config.rateLimitPerSec, this.openedAt);
+    this.nextPing = this.lastSeen + Math.random() * config.heartbeatIntervalMs;
+    this.deadline = this.lastSeen + config.authTimeoutMs;
+  }
+
+  /** Takes a token of the request rate limit; false when there is none. */
+  take(now: number): boolean {
+    const { rateLimitBurst, rateLimitPerSec } = this.gw.deps.config;
+    return (this.bucket ??= new TokenBucket(rateLimitBurst, rateLimitPerSec, now)).take(now);
+  }
+
+  /** At each ping: lets go of what an idle connection keeps for nothing (a full rate-limit bucket, lanes with nothing to run). */
+  rest(now: number): void {
+    if (this.bucket?.full(now)) this.bucket = undefined;
+    if (this.strikes?.full(now)) this.strikes = undefined;
+    if (this.main && !this.main.running()) this.main = undefined;
+    if (this.storage && !this.storage.running()) this.storage = undefined;
   }
 
   message(text: string | null): void {
@@ -81,13 +101,13 @@ export class Connection implements SessionLink, ConnHandlers {
    * holds at that moment (storage requests sent before the login reply).
    */
   enqueue(task: () => Promise<void> | undefined, storage = false): void {
-    if (!storage || !this.session) return this.main.run(task);
-    (this.storage ??= new Lane(this.main.running())).run(task);
+    if (!storage || !this.session) return (this.main ??= new Lane()).run(task);
+    (this.storage ??= new Lane(this.main?.running())).run(task);
   }
 
   /** Settles when every request taken so far has finished. */
   idle(): Promise<void> {
-    return this.storage ? Promise.all([this.main.tail, this.storage.tail]).then(() => undefined) : this.main.tail;
+    return Promise.all([this.main?.tail, this.storage?.tail]).then(() => undefined);
   }
 
   attach(s: Session, expiresAt: number): void {
@@ -144,8 +164,9 @@ export class Connection implements SessionLink, ConnHandlers {
     });
   }
 
+
   armExpiry(expiresAt: number): void {
-    this.expiresAt = expiresAt;
+    this.deadline = expiresAt;
     if (expiresAt <= Date.now()) this.closeWith(CloseCode.AUTH_EXPIRED, 'token expired');
   }
 

@@ -45,7 +45,7 @@ export class Dispatch {
       return c.replyError(re.success ? re.data : null, 'BAD_REQUEST', 'frame is not a request {id?, op, data}', why.ok ? undefined : why.issues);
     }
     const req = frame;
-    if (!c.bucket.take(now)) {
+    if (!c.take(now)) {
       this.count(req.op, 'RATE_LIMITED');
       c.replyError(req.id ?? null, 'RATE_LIMITED', 'too many requests; slow down', undefined, req.id === undefined ? req.op : undefined);
       if (!c.strike(now)) c.closeWith(CloseCode.RATE_LIMITED, 'rate limit exceeded repeatedly');

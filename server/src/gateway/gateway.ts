@@ -15,7 +15,7 @@ import { prevails, type LetGo, type SessionRecord } from '../cluster/sessions.js
 import { Dispatch } from './dispatch.js';
 import { Login, type LoginHandler, type LoginOp } from './login.js';
 import type { OpRegistry } from './registry.js';
-import { Session } from './session.js';
+import { claimed, Session } from './session.js';
 import type { Tokens } from './tokens.js';
 import type { ThrottleStore } from './rateLimit.js';
 
@@ -87,6 +87,8 @@ export class Gateway {
   readonly claiming = new Map<string, { fence: number; superseded?: string }>();
   private readonly connections = new Set<Connection>();
   private readonly heartbeat: NodeJS.Timeout;
+  /** When the streams' quiet histories are next forgotten (StreamHub.forgetQuiet, every heartbeat timeout + grace period). */
+  private forgetAt: number;
   private closing = false;
   private draining = false;
   private readonly listeners: SessionListener[] = [];
@@ -100,6 +102,7 @@ export class Gateway {
     // every socket in one sweep stalls the node for a moment at 10,000 connections.
     this.heartbeat = setInterval(() => this.sweep(), Math.max(10, Math.min(HEARTBEAT_TICK_MS, Math.floor(config.heartbeatIntervalMs / 10))));
     this.heartbeat.unref();
+    this.forgetAt = Date.now() + config.heartbeatTimeoutMs + config.reconnectGraceMs;
     this.directory = new Directory(this.sessions, deps.cluster, deps.log);
     this.delivery = new Delivery(this.sessions, this.directory, deps.cluster, deps.metrics, { events: config.streamHistoryEvents, bytes: config.streamHistoryBytes });
     this.login = new Login(this);
@@ -272,7 +275,7 @@ export class Gateway {
     this.sessions.delete(s.userId);
     this.delivery.hub.unsubscribeAll(s);
     this.deps.metrics.sessions.set(this.sessions.size);
-    if (how === 'ended' && s.record) this.deps.cluster.sessions.release(s.userId, s.record.record);
+    if (how === 'ended' && s.record) this.deps.cluster.sessions.release(s.userId, s.record);
     else if (how === 'moved') this.deps.cluster.sessions.unlist(s.userId);
     this.notify(how, s.userId);
   }
@@ -288,7 +291,7 @@ export class Gateway {
         return { answer: 'moved' satisfies LetGo };
       }
       const s = this.sessions.get(userId);
-      if (s?.record?.recorded && s.record.record.fence > fence) return { answer: 'stale' satisfies LetGo };
+      if (s?.record?.recorded && s.record.fence > fence) return { answer: 'stale' satisfies LetGo };
       if (s?.link && refuse) throw new LobbyError('ALREADY_LOGGED_IN', 'this account is logged in on another node');
       this.directory.learn(userId, from, s?.name ?? '');
       if (!s) return { answer: 'none' satisfies LetGo };
@@ -299,12 +302,12 @@ export class Gateway {
     // A login elsewhere went on without this node's answer: a session here as old as the record it replaced goes.
     cluster.onCast<{ userId: string; fence: number }>('session.taken', ({ userId, fence }) => {
       const s = this.sessions.get(userId);
-      if (s?.record && s.record.record.fence <= fence) this.evictMoved(s, 'logged in elsewhere');
+      if (s?.record && s.record.fence <= fence) this.evictMoved(s, 'logged in elsewhere');
     });
     // Redis came back (maybe empty) and a record of another node names a session this node holds too.
     cluster.handle<{ userId: string; rival: SessionRecord }>('session.conflict', ({ userId, rival }) => {
       const s = this.sessions.get(userId);
-      if (!s?.record || prevails(rival, s.record.record, this.deps.config.loginPolicy)) {
+      if (!s?.record || prevails(rival, s.record, this.deps.config.loginPolicy)) {
         if (s) this.evictMoved(s, 'logged in elsewhere');
         return { keep: false };
       }
@@ -334,13 +337,13 @@ export class Gateway {
         all.slice(i, i + 200).map(async (s) => {
           const mine = s.record;
           if (!mine || this.sessions.get(s.userId) !== s) return;
-          const theirs = await cluster.sessions.reassert(s.userId, mine.record);
+          const theirs = await cluster.sessions.reassert(s.userId, mine);
           mine.recorded = true;
           if (!theirs) return;
           try {
-            const { keep } = await cluster.call<{ keep: boolean }>(theirs.node, 'session.conflict', { userId: s.userId, rival: mine.record });
+            const { keep } = await cluster.call<{ keep: boolean }>(theirs.node, 'session.conflict', { userId: s.userId, rival: { node: mine.node, fence: mine.fence, name: mine.name } });
             if (keep) return void (this.sessions.get(s.userId) === s && this.evictMoved(s, 'logged in elsewhere'));
-            if (!(await cluster.sessions.replace(s.userId, theirs, mine.record))) await cluster.sessions.reassert(s.userId, mine.record);
+            if (!(await cluster.sessions.replace(s.userId, theirs, mine))) await cluster.sessions.reassert(s.userId, mine);
           } catch (err) {
             log.warn({ userId: s.userId, other: theirs.node, policy: config.loginPolicy, err: (err as Error).message }, 'two sessions of one account; not settled yet');
           }
@@ -368,7 +371,7 @@ export class Gateway {
         if (record && !this.sessions.has(userId)) {
           const s = new Session(userId, record.name || listed.get(userId)!);
           s.adopted = true;
-          s.record = { record, recorded: true };
+          s.record = claimed(record, true);
           this.sessions.set(userId, s);
           this.directory.forget(userId);
           this.delivery.hub.subscribe(s, userStream(userId));
@@ -420,16 +423,21 @@ export class Gateway {
    */
   private sweep(): void {
     const now = Date.now();
-    const { heartbeatIntervalMs, heartbeatTimeoutMs, authTimeoutMs } = this.deps.config;
+    const { heartbeatIntervalMs, heartbeatTimeoutMs, reconnectGraceMs } = this.deps.config;
+    if (now >= this.forgetAt) {
+      this.forgetAt = now + heartbeatTimeoutMs + reconnectGraceMs;
+      this.delivery.hub.forgetQuiet();
+    }
     for (const c of this.connections) {
       if (c.closed) continue;
       if (now - c.lastSeen > heartbeatTimeoutMs) c.closeWith(CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout');
-      else if (c.session ? now >= c.expiresAt : now - c.openedAt >= authTimeoutMs) {
+      else if (now >= c.deadline) {
         if (c.session) c.closeWith(CloseCode.AUTH_EXPIRED, 'token expired');
         else c.closeWith(CloseCode.AUTH_TIMEOUT, 'not logged in in time');
       } else if (now >= c.nextPing) {
         c.conn.ping();
         c.nextPing = now + heartbeatIntervalMs;
+        c.rest(now);
       }
     }
   }

@@ -4,11 +4,10 @@ import { assertNotBanned, type Account } from '../store/accounts.js';
 import type { CatchUp, Connection } from './connection.js';
 import type { Gateway, LoginAccount } from './gateway.js';
 import { LoginThrottle } from './rateLimit.js';
-import { Session } from './session.js';
+import { claimed, Session, type Claimed } from './session.js';
 import { userStream } from './streams.js';
 import type { Identity } from './tokens.js';
 import type { LetGo, SessionRecord } from '../cluster/sessions.js';
-import type { Claimed } from './session.js';
 
 /** The ops that log a connection in or out; they need the connection, not only a session. */
 export const loginOps = ['auth.guest', 'auth.register', 'auth.login', 'auth.token', 'session.resume', 'session.logout'] as const;
@@ -117,7 +116,7 @@ export class Login {
         // Claimed but not logged in: the record now names a session still here, or nothing (then it goes).
         const here = this.gw.sessions.get(id.userId);
         if (here) here.record = record;
-        else this.gw.deps.cluster.sessions.release(id.userId, record.record);
+        else this.gw.deps.cluster.sessions.release(id.userId, record);
         throw err;
       }
     });
@@ -156,7 +155,7 @@ export class Login {
         }, (fence) => this.gw.claiming.set(userId, { fence }));
         // A holder that did not answer, or was taken for dead, hears it once it can: its session, if it still has it, is the older one.
         if (previous && previous.node !== cluster.nodeId && answered !== previous) cluster.tell(previous.node, 'session.taken', { userId, fence: previous.fence });
-        return { record: { record, recorded: true }, moved };
+        return { record: claimed(record, true), moved };
       } catch (err) {
         if (err instanceof LobbyError) throw err;
         log.warn({ userId, err: (err as Error).message }, 'the session record could not be read or written (Redis trouble)');
@@ -167,8 +166,7 @@ export class Login {
     if (!here && config.loginPolicy === 'refuse' && !cluster.alone) {
       throw new LobbyError('NODE_UNAVAILABLE', 'the cluster bus (Redis) is down: this login cannot be checked against the other nodes; try again shortly');
     }
-    const record = { node: cluster.nodeId, fence: cluster.sessions.localFence(here?.record?.record.fence), name };
-    return { record: { record, recorded: false }, moved: false };
+    return { record: claimed({ node: cluster.nodeId, fence: cluster.sessions.localFence(here?.record?.fence), name }, false), moved: false };
   }
 
   /** Checked before the password, so a throttled guesser learns nothing, even with the right one. */

@@ -14,6 +14,7 @@ export const SLOW_CHECK_MS = 50;
 export type StreamKind = 'game' | 'party' | 'user' | 'games';
 
 export const streamKind = (name: string): StreamKind => name.slice(0, name.indexOf(':')) as StreamKind;
+
 export const userStream = (userId: string) => `user:${userId}`;
 export const gameStream = (gameId: string) => `game:${gameId}`;
 export const partyStream = (partyId: string) => `party:${partyId}`;
@@ -45,6 +46,8 @@ export class Stream {
   offset = 0;
   /** Published on since the hub's last slow-reader check. */
   hot = false;
+  /** Published on since the hub's last forgetQuiet(): a history is forgotten at the second call that finds it quiet. */
+  private recent = false;
   /**
    * The sessions here that receive it: the first alone, a Set once there are
    * more. Most streams are a user's own (one session each); a Set and its
@@ -93,9 +96,20 @@ export class Stream {
   }
 
   remember(frame: string, maxFrames: number, maxBytes: number): void {
+    this.recent = true;
     (this.frames ??= []).push(frame);
     this.bytes += frame.length;
     while (this.kept > maxFrames || (this.bytes > maxBytes && this.kept > 0)) this.dropOldest();
+  }
+
+  /** Drops the history if nothing was published since the previous call (see StreamHub.forgetQuiet). */
+  age(): void {
+    if (this.recent) this.recent = false;
+    else if (this.frames) {
+      this.frames = undefined;
+      this.head = 0;
+      this.bytes = 0;
+    }
   }
 
   private dropOldest(): void {
@@ -197,6 +211,21 @@ export class StreamHub {
     }
   };
 
+  /**
+   * Forgets the history of every stream not published on since the previous
+   * call. Called every `keepMs` (Gateway's sweep), it keeps a frame between
+   * keepMs and twice that after its stream's latest: a history that no
+   * resume can need any more goes, and an idle game costs no memory for the
+   * joins of long ago. What a resume can need: the frames published since
+   * the client last read its socket. A client that lost its connection
+   * resumes within the reconnect grace period after the server noticed,
+   * and the server notices within the heartbeat timeout; so keepMs is the
+   * sum of the two.
+   */
+  forgetQuiet(): void {
+    for (const st of this.streams.values()) st.age();
+  }
+
   /** Frames handed to sessions since the last call. */
   takeDelivered(): number {
     const n = this.delivered;
@@ -210,7 +239,8 @@ export class StreamHub {
     let st = this.streams.get(name);
     if (!st) this.streams.set(name, (st = new Stream(name, `${this.epochPrefix}${(++this.epochs).toString(36)}`)));
     // The stream's own name: one string for all its sessions, not a copy each (`game:<id>` is made anew per call).
-    session.streams.push(st.name);
+    // A new array of the exact length (concat and toSpliced make one; push, spread and filter reserve room for 16 more).
+    session.streams = session.streams.concat(st.name);
     st.add(session);
     session.link?.subscribed(st.name);
   }
@@ -218,7 +248,7 @@ export class StreamHub {
   unsubscribe(session: Session, name: string): void {
     const i = session.streams.indexOf(name);
     if (i < 0) return;
-    session.streams.splice(i, 1);
+    session.streams = session.streams.toSpliced(i, 1);
     session.link?.unsubscribed(name);
     const st = this.streams.get(name);
     if (!st) return;
@@ -230,7 +260,7 @@ export class StreamHub {
 
   /** The session left this node: it receives nothing any more. */
   unsubscribeAll(session: Session): void {
-    for (const name of [...session.streams]) this.unsubscribe(session, name);
+    for (const name of session.streams) this.unsubscribe(session, name);
   }
 
   /** Where the session stands in each stream it receives (a login reply's `streams`). */

@@ -255,8 +255,10 @@ export class GameService {
    * whereabouts, then the game's stream. Newcomers receive the stream before
    * the event that brought them in, leavers until the one that took them out.
    */
-  private effects(gameId: string, e: GameEvent, before: GameState | undefined, after: GameState | undefined): void {
+  private effects(requested: string, e: GameEvent, before: GameState | undefined, after: GameState | undefined): void {
     const { gateway } = this.deps;
+    // The game's own id string, kept in every player's whereabouts: the one a request parsed would be a copy per player.
+    const gameId = after?.id ?? before?.id ?? requested;
     const stream = gameStream(gameId);
     const was = before ? members(before) : [];
     const is = after ? members(after) : [];

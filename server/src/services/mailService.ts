@@ -37,8 +37,13 @@ export class MailService {
    */
   blocked: (senderId: string, recipientId: string) => boolean | Promise<boolean> = () => false;
   private readonly purgeTimer: NodeJS.Timeout;
-  /** Per user with a session here: the mail ids sent to (or acked by) it since its login, so live sends, the login push and acks never repeat each other. */
-  private readonly sent = new Map<string, Set<string>>();
+  /**
+   * Per user with a session here, one per login: the mail ids sent to (or
+   * acked by) it since, so live sends, the login push and acks never repeat
+   * each other. The Set is made at the first id: most sessions get no mail,
+   * and an empty Set costs 0.2 KiB.
+   */
+  private readonly sent = new Map<string, { ids: Set<string> | undefined }>();
   private purging: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly deps: MailServiceDeps) {
@@ -98,14 +103,14 @@ export class MailService {
       return;
     }
     const sent = this.sent.get(userId);
-    if (!sent || sent.has(mail.id) || !this.deps.gateway.sessions.has(userId)) return;
-    sent.add(mail.id);
+    if (!sent || sent.ids?.has(mail.id) || !this.deps.gateway.sessions.has(userId)) return;
+    (sent.ids ??= new Set()).add(mail.id);
     this.deps.gateway.toUsers([userId], 'mail.received', { mail });
   }
 
   /** The user's stream starts afresh (a new session, or its snapshot): what waits is pushed again. */
   resynced(userId: string): void {
-    this.sent.set(userId, new Set());
+    this.sent.set(userId, { ids: undefined });
     void this.pushPending(userId);
   }
 
@@ -141,7 +146,7 @@ export class MailService {
     const deleted = await this.deps.mail.ack(userId, ids);
     // Marked as sent: a login push read before the delete must not bring them back.
     const sent = this.sent.get(userId);
-    for (const id of ids) sent?.add(id);
+    if (sent) for (const id of ids) (sent.ids ??= new Set()).add(id);
     return deleted;
   }
 }

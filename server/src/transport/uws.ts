@@ -20,7 +20,8 @@ export function loadUws(): Uws {
 interface SocketData {
   /** Until the socket opens; then only the connection's handlers are kept. */
   info: UpgradeInfo | undefined;
-  handlers?: ConnHandlers;
+  /** Named from the start (undefined until open): a property added later would cost every socket an extra property array. */
+  handlers: ConnHandlers | undefined;
   closed: boolean;
 }
 
@@ -136,7 +137,7 @@ export function createUwsTransport(uws: Uws, opts: TransportOptions): Transport 
         ip: latin1.decode(res.getRemoteAddressAsText()),
       };
       res.upgrade<SocketData>(
-        { info, closed: false },
+        { info, handlers: undefined, closed: false },
         req.getHeader('sec-websocket-key'),
         req.getHeader('sec-websocket-protocol'),
         req.getHeader('sec-websocket-extensions'),
