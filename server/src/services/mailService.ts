@@ -50,7 +50,7 @@ export class MailService {
     deps.cluster.onCast<{ userId: string; mail: MailMessage }>('mail.deliver', ({ userId, mail }) => this.sent.has(userId) && this.deliver(userId, mail));
     // A resumed user stream replays what was pushed; a new session, or one whose user stream resynced (resynced()), is pushed to afresh.
     // An account made by this very login has no mail yet: nothing to read.
-    deps.gateway.onSession({ started: (userId, known) => (known?.created ? void this.sent.set(userId, new Set()) : this.resynced(userId)), ended: (userId) => this.sent.delete(userId), moved: (userId) => this.sent.delete(userId) });
+    deps.gateway.onSession({ started: (userId, known) => (known?.created ? void this.sent.set(userId, { ids: undefined }) : this.resynced(userId)), ended: (userId) => this.sent.delete(userId), moved: (userId) => this.sent.delete(userId) });
     // Every node purges: deleting what is expired twice is harmless.
     const every = Math.max(1000, Math.min(60_000, deps.config.mailTtlMs));
     this.purgeTimer = setInterval(() => void this.purge(), every);
