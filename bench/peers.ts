@@ -247,7 +247,11 @@ async function runLoad(dir: string, run: Run): Promise<void> {
   killRunning();
   running = undefined;
   if (result) run.result = result;
-  else run.error = `load.mjs exited with ${code ?? `a kill after ${limitMs / 1000} s`} and no result: ${stderr.slice(-5).join(' | ')}`;
+  else {
+    // The error's own message comes before its stack: show it, then the last lines.
+    const said = stderr.filter((l) => /error|cannot|fail/i.test(l) && !/^\s+at /.test(l)).slice(0, 3);
+    run.error = `load.mjs exited with ${code ?? `a kill after ${limitMs / 1000} s`} and no result: ${[...said, '…', ...stderr.slice(-3)].join(' | ')}`;
+  }
 }
 
 /** CPU per delivered message, µs. */
