@@ -74,7 +74,8 @@ describe('storage outage', () => {
  * storage timeout, and not at all once it is known to be down.
  */
 describe('storage that never answers', () => {
-  const TIMEOUT_MS = 500;
+  // Long enough that the six quick calls below surely answer before it, on a loaded machine too.
+  const TIMEOUT_MS = 2000;
   let t: TestNode;
   let db: Proxy;
   beforeAll(async () => {
@@ -101,19 +102,21 @@ describe('storage that never answers', () => {
     await ann.call('chat.send', { channel: 'game', text: 'hello' });
 
     db.blackhole(true);
-    const stuck = timed(ann.call('mail.list', {}));
-    // While Ann's call waits on storage, Ben's requests that need none answer at once, and so do Ann's own.
+    let stuckAnswered = false;
+    const stuck = timed(ann.call('mail.list', {})).finally(() => (stuckAnswered = true));
+    // While Ann's call waits on storage, Ben's requests that need none answer at once, and so do Ann's own: all of
+    // them before her storage call gives up (TIMEOUT_MS), so none waited behind it. (Not a bound in milliseconds:
+    // how fast "at once" is depends on the machine; whether they queued behind the stuck call does not.)
     for (const who of [ben, ann]) {
       const ping = await timed(who.call('session.ping', {}));
       const chat = await timed(who.call('chat.send', { channel: 'game', text: 'still here' }));
       const current = await timed(who.call('game.current', {}));
       expect(ping).toMatchObject({ outcome: 'ok' });
-      expect(ping.ms).toBeLessThan(100);
       expect(chat).toMatchObject({ outcome: 'ok' });
-      expect(chat.ms).toBeLessThan(100);
       expect(current).toMatchObject({ outcome: 'ok' });
-      expect(current.ms).toBeLessThan(100);
+      for (const r of [ping, chat, current]) expect(r.ms).toBeLessThan(TIMEOUT_MS);
     }
+    expect(stuckAnswered).toBe(false);
     const first = await stuck;
     expect(first.outcome).toBe('STORAGE_UNAVAILABLE');
     expect(first.ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 20);
@@ -121,10 +124,11 @@ describe('storage that never answers', () => {
 
     // Two more timeouts in a row open the breaker: from then on storage calls fail at once.
     for (let i = 0; i < 2; i++) expect((await timed(ben.call('profile.get', {}))).outcome).toBe('STORAGE_UNAVAILABLE');
+    // The breaker is open: the call fails without waiting for a timeout.
     const fast = await timed(ann.call('profile.get', {}));
     expect(fast.outcome).toBe('STORAGE_UNAVAILABLE');
-    expect(fast.ms).toBeLessThan(100);
-    expect((await timed(ann.call('session.ping', {}))).ms).toBeLessThan(100);
+    expect(fast.ms).toBeLessThan(TIMEOUT_MS / 2);
+    expect((await timed(ann.call('session.ping', {}))).outcome).toBe('ok');
 
     // Storage answers again: after the open period one call probes, and all is well.
     db.blackhole(false);
