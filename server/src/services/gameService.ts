@@ -384,11 +384,9 @@ export class GameService {
    */
   async join(gameId: string, command: Extract<GameCommand, { type: 'join' }>): Promise<GameView> {
     this.refuseWhileDraining();
-    const game = await this.games.load(gameId);
-    if (!game) throw new LobbyError('GAME_NOT_FOUND', 'no such game');
-    // Only the owner knows the password and checks it: this trial (on the game as this node holds it) leaves it out.
-    const trial = decideGame({ ...game, passwordHash: null }, command, ctx(), this.rules);
-    if (!trial.ok) throw new LobbyError(trial.code, trial.message);
+    if (!(await this.games.load(gameId))) throw new LobbyError('GAME_NOT_FOUND', 'no such game');
+    // A trial on the owner (the only node that knows the password), which throws the refusal if any.
+    await this.run(gameId, { ...command, trial: true });
     await this.leaveCurrent(command.by.userId, 'joinedAnother', gameId);
     return (await this.run(gameId, command)) ?? viewOf(this.games.get(gameId)!);
   }
