@@ -165,7 +165,14 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
 
   private run(id: string, command: C): R | Promise<R> {
     // Held here as other nodes see it (this node just became the owner): the secrets first, from the store.
-    if (this.spec.secret && this.states.has(id) && !this.whole.has(id)) return this.unseal(id).then(() => this.run(id, command));
+    if (this.spec.secret && this.states.has(id) && !this.whole.has(id)) {
+      return this.unseal(id).then(
+        () => this.run(id, command),
+        () => {
+          throw new LobbyError('NODE_UNAVAILABLE', `the ${this.spec.kind} is being taken over; try again`);
+        },
+      );
+    }
     const before = this.states.get(id);
     const d = this.spec.decide(id, before, command);
     const known = this.owners.get(id);
