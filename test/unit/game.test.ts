@@ -3,7 +3,7 @@ import { GameCreate } from '@foyer/shared';
 import type { ErrorCode } from '@foyer/shared';
 import type { z } from 'zod';
 import { describe, expect, it } from 'vitest';
-import { applyGame, decideGame, gameOfKey, members, summaryOf, viewOf } from '../../server/src/domain/game/index.js';
+import { applyGame, decideGame, gameOfKey, members, openState, ownerSecret, redactEvent, summaryOf, viewOf, withSecret } from '../../server/src/domain/game/index.js';
 import type { GameCommand, GameCtx, GameDecision, GameEvent, GameRules, GameState, PlayerProfile } from '../../server/src/domain/game/index.js';
 
 const rules: GameRules = { defaultTeamSize: 4, maxSpectators: 2, confirmTimeoutMs: 120_000, maxDurationMs: 3_600_000, serverAddress: 'play.example:7777' };
@@ -112,6 +112,26 @@ describe('create', () => {
     expect(created).toMatchObject({ ev: 'game.created', secret: { passwordHash: sha256hex('id1hunter2'), passwordSalt: 'id1' } });
     expect(JSON.stringify(created!.data)).not.toMatch(/hunter2|passwordHash|passwordSalt/);
     expect(JSON.stringify(created!.data)).not.toContain(sha256hex('id1hunter2'));
+  });
+
+  it('other nodes than the owner get events and a state without the password hash, salt or session keys, and decide nothing on them', () => {
+    const h = new Harness();
+    h.create({ password: 'hunter2' });
+    h.ok(h.join('bob', { password: 'hunter2' }));
+    h.ok({ type: 'update', by: who('ann'), changes: { password: 'swordfish' } });
+    h.ok({ type: 'start', by: who('ann') });
+    const secrets = [h.s.passwordHash!, h.s.passwordSalt, ...Object.values(h.s.sessionKeys)];
+    expect(secrets).toHaveLength(4);
+    // A replica applying the redacted events ends where the owner's state, opened, is.
+    let replica: GameState | undefined;
+    for (const e of h.log.map(redactEvent)) replica = applyGame(replica, e);
+    expect(replica).toEqual(openState(h.s));
+    for (const text of [JSON.stringify(h.log.map(redactEvent)), JSON.stringify(replica)]) for (const x of secrets) expect(text).not.toContain(x);
+    expect(viewOf(replica!)).toEqual(viewOf(h.s)); // what views show is the same: hasPassword included
+    // The right password on the replica's copy matches nothing: only the owner checks.
+    expect(decideGame(replica, h.join('cat', { spectate: true, password: 'swordfish' }), h.ctx(), rules)).toMatchObject({ ok: false, code: 'WRONG_PASSWORD' });
+    // A new owner puts the stored secrets back: the same game as the old owner's.
+    expect(withSecret(replica!, JSON.parse(JSON.stringify(ownerSecret(h.s))))).toEqual(h.s);
   });
 
   it('takes teamSize from the rules unless given', () => {

@@ -63,8 +63,11 @@ export interface Bus {
    * `value` null, turned into a short-lived tombstone) only when the stored
    * one's epoch is not higher, and `publish` sent in the same step (one
    * script: the channel must share the key's hash tag). False when fenced out.
+   * `secret`, when given, is written (null: deleted) in the same step: what
+   * only the entity's owner may read, kept apart from the snapshot that every
+   * node with interest reads.
    */
-  store(key: string, epoch: number, value: string | null, publish?: { channel: string; message: string }): Promise<boolean>;
+  store(key: string, epoch: number, value: string | null, publish?: { channel: string; message: string }, secret?: { key: string; value: string | null }): Promise<boolean>;
   /** Adds to or removes from a plain set (which entities a node owns). */
   setAdd(set: string, member: string): Promise<void>;
   setRemove(set: string, member: string): Promise<void>;
@@ -198,10 +201,12 @@ export class LocalBus implements Bus {
     this.hub.sets.get(set)?.delete(member);
   }
 
-  async store(key: string, epoch: number, value: string | null, publish?: { channel: string; message: string }): Promise<boolean> {
+  async store(key: string, epoch: number, value: string | null, publish?: { channel: string; message: string }, secret?: { key: string; value: string | null }): Promise<boolean> {
     const cur = readStored(this.hub.read(key));
     if (cur && cur.epoch > epoch) return false;
     await this.set(key, `${epoch}|${value ?? ''}`, value === null ? TOMBSTONE_MS : undefined);
+    if (secret?.value === null) this.hub.keys.delete(secret.key);
+    else if (secret) await this.set(secret.key, secret.value);
     if (publish) this.publish(publish.channel, publish.message);
     return true;
   }

@@ -224,16 +224,18 @@ export class Cluster {
   /**
    * Stores an entity's snapshot (`game:<id>`) under its owner's fencing
    * epoch (null: it ended), and sends `message` on the entity's own
-   * channel in the same step. False
+   * channel in the same step, and its owner-only `secret` (null: deleted)
+   * in a key of its own beside it. False
    * when an owner with a higher epoch fenced this one out. Alone on an
    * in-process bus there is nobody to take over: nothing is written. While
    * Redis is down nothing can be written either; the node serves what it
    * owns and stores it all again at its rejoin.
    */
-  async store(entity: string, epoch: number, json: string | null, message?: string): Promise<boolean> {
+  async store(entity: string, epoch: number, json: string | null, message?: string, secret?: string | null): Promise<boolean> {
     if (this.alone && this.bus.alone?.(this.names.broadcast)) return true;
     try {
-      return await this.bus.store(this.names.snapshot(entity), epoch, json, message === undefined ? undefined : { channel: this.names.entity(entity), message });
+      const publish = message === undefined ? undefined : { channel: this.names.entity(entity), message };
+      return await this.bus.store(this.names.snapshot(entity), epoch, json, publish, secret === undefined ? undefined : { key: this.names.secret(entity), value: secret });
     } catch (err) {
       if (err instanceof BusDown || (err instanceof Error && /Connection|connect|ECONN|closed|writeable/i.test(err.message))) return true;
       throw err;
@@ -268,6 +270,12 @@ export class Cluster {
   async stored(entities: readonly string[]): Promise<({ epoch: number; value: string | null } | undefined)[]> {
     const raws = await this.bus.getMany(entities.map((e) => this.names.snapshot(e)));
     return raws.map(readStored);
+  }
+
+  /** An entity's owner-only secret (`store`), for a node that becomes its owner: null when none is stored. */
+  async secretOf(entity: string): Promise<string | null> {
+    const [raw] = await this.bus.getMany([this.names.secret(entity)]);
+    return raw ?? null;
   }
 
   /** Records that `node` owns (`owns` true) or no longer owns `entity`: a dead node's successors learn its entities from this set. */

@@ -26,6 +26,8 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
   private readonly orphanSets = new Set<string>();
   /** By interest: which entities this node holds and listens to. */
   private readonly interest: Interest | undefined;
+  /** Secrets being read for entities this node now owns (`unseal`). */
+  private readonly unsealing = new Map<string, Promise<void>>();
   /** Personal events posted by the batch being committed, per entity (`post`). */
   private readonly outbox = new Map<string, Posted[]>();
 
@@ -162,6 +164,15 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
   }
 
   private run(id: string, command: C): R | Promise<R> {
+    // Held here as other nodes see it (this node just became the owner): the secrets first, from the store.
+    if (this.spec.secret && this.states.has(id) && !this.whole.has(id)) {
+      return this.unseal(id).then(
+        () => this.run(id, command),
+        () => {
+          throw new LobbyError('NODE_UNAVAILABLE', `the ${this.spec.kind} is being taken over; try again`);
+        },
+      );
+    }
     const before = this.states.get(id);
     const d = this.spec.decide(id, before, command);
     const known = this.owners.get(id);
@@ -169,13 +180,39 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
     // Read before applying: a queue's state changes in place.
     const from = before ? this.spec.version(before) : 0;
     const after = this.commit(id, before, d.events, { owner: this.cluster.nodeId, epoch });
+    if (after) this.whole.add(id);
     if (after) for (const t of d.timers) this.schedule(id, t.afterMs, t.command);
     if (!d.events.length) return d.result;
-    const batch: Batch<E> = { id, owner: this.cluster.nodeId, epoch, from, to: after ? this.spec.version(after) : null, events: d.events };
+    // Other nodes get the events without the owner's secrets.
+    const events = this.spec.secret ? d.events.map((e) => this.spec.secret!.redact(e)) : d.events;
+    const batch: Batch<E> = { id, owner: this.cluster.nodeId, epoch, from, to: after ? this.spec.version(after) : null, events };
     if (!this.spec.stored) return (this.cluster.cast(`${this.spec.kind}.batch`, batch), d.result);
     const posted = this.outbox.get(id);
     this.outbox.delete(id);
     return this.persist(id, epoch, before === undefined, after === undefined, batch, this.movesOf(before, after), posted).then(() => d.result);
+  }
+
+  /**
+   * Puts the stored secrets into the state held here, on a node that owns the
+   * entity now (the only reader of them). One read at a time per entity: a
+   * second command waits for the first read rather than reading an older one.
+   */
+  private unseal(id: string): Promise<void> {
+    const under = this.unsealing.get(id);
+    if (under) return under;
+    const done = (async () => {
+      try {
+        const raw = await this.cluster.secretOf(this.key(id));
+        const s = this.states.get(id);
+        if (!s || this.whole.has(id)) return;
+        if (raw !== null) this.states.set(id, this.spec.secret!.with(s, JSON.parse(raw)));
+        this.whole.add(id);
+      } finally {
+        this.unsealing.delete(id);
+      }
+    })();
+    this.unsealing.set(id, done);
+    return done;
   }
 
   /** By interest: who came in (users of other nodes, whose nodes must hear of it), and whose records change. */
@@ -196,9 +233,12 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
   private async persist(id: string, epoch: number, born: boolean, ended: boolean, batch: Batch<E> | undefined, moves?: Moves, posted?: Posted[]): Promise<void> {
     const key = this.key(id);
     const json = ended ? null : JSON.stringify(this.snapshotOf(id));
+    const s = this.states.get(id);
+    // Written only by a node that holds the secrets (undefined: the stored ones stay).
+    const secret = !this.spec.secret ? undefined : ended || !s ? null : this.whole.has(id) ? JSON.stringify(this.spec.secret.of(s)) : undefined;
     const stored = this.interest
-      ? this.cluster.store(key, epoch, json, batch && JSON.stringify({ t: 'batch', ...batch } satisfies EntityWire<E>))
-      : this.cluster.store(key, epoch, json).then((ok) => {
+      ? this.cluster.store(key, epoch, json, batch && JSON.stringify({ t: 'batch', ...batch } satisfies EntityWire<E>), secret)
+      : this.cluster.store(key, epoch, json, undefined, secret).then((ok) => {
           if (ok && batch) this.cluster.cast(`${this.spec.kind}.batch`, batch);
           return ok;
         });
@@ -379,6 +419,8 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
       this.log.warn({ kind: this.spec.kind, id, err: (err as Error).message }, 'lease not moved');
       return false;
     }
+    // Taking it over: the stored secrets, before it is stored again under the new epoch.
+    if (to === this.cluster.nodeId && this.spec.secret && this.states.has(id) && !this.whole.has(id)) await this.unseal(id).catch(() => {});
     const s = this.states.get(id);
     if (!s || this.owners.get(id)?.epoch !== from.epoch) return false;
     this.owners.set(id, next);

@@ -69,6 +69,19 @@ export interface EntitySpec<S, C, E, R> {
     /** The replica goes, nobody here needing it (default: `replace` with nothing). */
     dropped?(id: string, before: S): void;
   };
+  /**
+   * What only the owner may know (a game's password hash, its session keys):
+   * never in other nodes' traffic. Other nodes receive `redact`ed events and
+   * hold an `open` state (never deciding on it: only the owner decides); the
+   * owner stores the stored snapshot open and `of` apart, which a node reads
+   * back (`with`) only as it becomes the owner.
+   */
+  secret?: {
+    redact(e: E): E;
+    open(s: S): S;
+    of(s: S): unknown;
+    with(s: S, secret: unknown): S;
+  };
   /** State as plain JSON for a snapshot, and back (default: the state is plain JSON already). */
   toJSON?(s: S): unknown;
   fromJSON?(id: string, json: unknown): S;

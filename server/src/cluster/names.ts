@@ -48,6 +48,11 @@ export class Names {
     return `${this.prefix}:{${entity}}:snap`;
   }
 
+  /** What only an entity's owner reads (a game's password hash, its session keys), beside its snapshot, in its slot. */
+  secret(entity: string): string {
+    return `${this.prefix}:{${entity}}:secret`;
+  }
+
   /** An entity's own channel: its owner's batches, heard by the nodes with interest in it. */
   entity(entity: string): string {
     return `${this.prefix}:{${entity}}`;

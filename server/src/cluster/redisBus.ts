@@ -48,7 +48,8 @@ end
 return out`;
 
 // An entity's stored snapshot, fenced: KEYS[1] the snapshot; ARGV epoch, value ('' = tombstone), tombstone ttl ms,
-// then channel and message to publish in the same step ('' = none) and the publish command (PUBLISH or SPUBLISH).
+// then channel and message to publish in the same step ('' = none) and the publish command (PUBLISH or SPUBLISH);
+// KEYS[2], when given, the owner-only secret: ARGV[7] its value ('' = deleted).
 const STORE = `
 local cur = redis.call('GET', KEYS[1])
 if cur then
@@ -57,6 +58,9 @@ if cur then
 end
 if ARGV[2] == '' then redis.call('SET', KEYS[1], ARGV[1] .. '|', 'PX', ARGV[3])
 else redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[2]) end
+if KEYS[2] then
+  if ARGV[7] == '' then redis.call('DEL', KEYS[2]) else redis.call('SET', KEYS[2], ARGV[7]) end
+end
 if ARGV[4] ~= '' then redis.call(ARGV[6], ARGV[4], ARGV[5]) end
 return 1`;
 
@@ -258,10 +262,12 @@ export class RedisBus implements Bus {
     await this.cmd.hdel(set, member);
   }
 
-  async store(key: string, epoch: number, value: string | null, publish?: { channel: string; message: string }): Promise<boolean> {
+  async store(key: string, epoch: number, value: string | null, publish?: { channel: string; message: string }, secret?: { key: string; value: string | null }): Promise<boolean> {
     this.check();
     const verb = this.sharded ? 'SPUBLISH' : 'PUBLISH';
-    return (await this.cmd.eval(STORE, 1, key, String(epoch), value ?? '', String(TOMBSTONE_MS), publish?.channel ?? '', publish?.message ?? '', verb)) === 1;
+    const keys = secret ? [key, secret.key] : [key];
+    const args = [String(epoch), value ?? '', String(TOMBSTONE_MS), publish?.channel ?? '', publish?.message ?? '', verb, ...(secret ? [secret.value ?? ''] : [])];
+    return (await this.cmd.eval(STORE, keys.length, ...keys, ...args)) === 1;
   }
 
   async setAdd(set: string, member: string): Promise<void> {

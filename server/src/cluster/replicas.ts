@@ -17,6 +17,8 @@ export class Replicas<S, C, E, R> {
   protected readonly timers = new Map<string, NodeJS.Timeout[]>();
   /** Waiting for a change of an entity: each check says whether its waiter is done. */
   protected readonly waiting = new Map<string, (() => boolean)[]>();
+  /** Entities whose state here carries the owner's secrets (`spec.secret`): decided on here; the others only shown. */
+  protected readonly whole = new Set<string>();
   /** Snapshot fetches under way, and the batches that arrived meanwhile (applied after, those newer than it). */
   protected readonly fetches = new Map<string, { done: Promise<void>; buffered: Batch<E>[] }>();
 
@@ -110,6 +112,7 @@ export class Replicas<S, C, E, R> {
   }
 
   protected forget(id: string): void {
+    this.whole.delete(id);
     this.states.delete(id);
     this.owners.delete(id);
     this.clearTimers(id);
@@ -122,6 +125,7 @@ export class Replicas<S, C, E, R> {
     if (!before || this.owners.get(id)?.owner === this.cluster.nodeId) return;
     if (this.spec.interest?.dropped) this.spec.interest.dropped(id, before);
     else this.spec.replace(id, before, undefined);
+    this.whole.delete(id);
     this.states.delete(id);
     this.owners.delete(id);
     this.clearTimers(id);
@@ -135,7 +139,9 @@ export class Replicas<S, C, E, R> {
   protected snapshotOf(id: string): Snapshot<S> {
     const o = this.owners.get(id);
     const s = this.states.get(id);
-    return { id, owner: o?.owner ?? this.cluster.nodeId, epoch: o?.epoch ?? 0, state: s === undefined ? null : ((this.spec.toJSON?.(s) ?? s) as S) };
+    // What other nodes read: the state without the owner's secrets.
+    const open = s && this.spec.secret ? this.spec.secret.open(s) : s;
+    return { id, owner: o?.owner ?? this.cluster.nodeId, epoch: o?.epoch ?? 0, state: open === undefined ? null : ((this.spec.toJSON?.(open) ?? open) as S) };
   }
 
   /** An entity that exists before anyone owns it (a queue). */
@@ -156,6 +162,7 @@ export class Replicas<S, C, E, R> {
       this.log.debug({ kind: this.spec.kind, id: b.id, version, from: b.from, to: b.to, owner: b.owner }, 'replica gap: fetching a snapshot');
       return void this.refresh(b.id, b.owner);
     }
+    this.whole.delete(b.id); // another node's events: without secrets
     this.commit(b.id, before, b.events, { owner: b.owner, epoch: b.epoch });
   }
 
@@ -199,6 +206,7 @@ export class Replicas<S, C, E, R> {
     const before = this.states.get(snap.id);
     const after = snap.state === null ? undefined : this.spec.fromJSON ? this.spec.fromJSON(snap.id, snap.state) : snap.state;
     this.spec.replace(snap.id, before, after);
+    this.whole.delete(snap.id); // a snapshot is stored without secrets
     if (after) (this.states.set(snap.id, after), this.owners.set(snap.id, { owner: snap.owner, epoch: snap.epoch }), this.arrived(snap.id));
     else this.forget(snap.id);
     // Sessions here saw the state before: the snapshot stands for what they missed.

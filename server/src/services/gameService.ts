@@ -7,7 +7,7 @@ import type { Config } from '../config.js';
 import { LobbyError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
 import { gameStream } from '../gateway/streams.js';
-import { applyGame, decideGame, gameOfKey, members, resumeTimers, viewOf, type GameCommand, type GameCtx, type GameEvent, type GameRules, type GameState, type PlayerProfile } from '../domain/game/index.js';
+import { applyGame, decideGame, gameOfKey, members, openState, ownerSecret, redactEvent, resumeTimers, viewOf, withSecret, type GameCommand, type GameCtx, type GameEvent, type GameRules, type GameState, type OwnerSecret, type PlayerProfile } from '../domain/game/index.js';
 import type { Member, Standing } from '../domain/kit.js';
 import type { ChatRoom } from './chatService.js';
 import { CursorError, GameList, type GameListPage, type GameListQuery } from '../domain/gameList/index.js';
@@ -105,6 +105,8 @@ export class GameService {
           return { ...d, timers: d.timers.map((t) => ({ afterMs: t.afterMs, command: { command: t.command } })) };
         },
         apply: (_id, before, e) => applyGame(before, e),
+        // Passwords and session keys stay with the owner (and its store): other nodes show games, never decide on them.
+        secret: { redact: redactEvent, open: openState, of: ownerSecret, with: (g, secret) => withSecret(g, secret as OwnerSecret) },
         effects: (id, e, before, after) => this.effects(id, e, before, after),
         applied: (id, before, after, events) => this.applied(id, before, after, events),
         replace: (id, before, after) => this.replace(id, before, after),
@@ -267,9 +269,12 @@ export class GameService {
     // game.created is for replication only: the creator gets the reply.
     if (e.ev !== 'game.created') gateway.publish(stream, e.ev, e.data as never);
     if (e.ev === 'game.started') {
-      // Each player's own way in, on their own stream only (by the node holding their session).
+      // Each player's own way in, on their own stream only: the keys are on the owner alone (other nodes' copies of
+      // the event have none), which sends a player of another node theirs to that node only.
       for (const [userId, sessionKey] of Object.entries(e.keys)) {
-        gateway.toUsersHere([userId], 'game.sessionKey', { gameId, sessionKey, serverAddress: e.serverAddress, confirmBy: e.data.confirmBy });
+        const data = { gameId, sessionKey, serverAddress: e.serverAddress, confirmBy: e.data.confirmBy };
+        if (gateway.sessions.has(userId)) gateway.toUsersHere([userId], 'game.sessionKey', data);
+        else this.games.post(gameId, [userId], 'game.sessionKey', data);
       }
     }
     // Users of other nodes the owner took in (a match, a party brought in): their nodes may not hold the game yet;
@@ -379,10 +384,9 @@ export class GameService {
    */
   async join(gameId: string, command: Extract<GameCommand, { type: 'join' }>): Promise<GameView> {
     this.refuseWhileDraining();
-    const game = await this.games.load(gameId);
-    if (!game) throw new LobbyError('GAME_NOT_FOUND', 'no such game');
-    const trial = decideGame(game, command, ctx(), this.rules);
-    if (!trial.ok) throw new LobbyError(trial.code, trial.message);
+    if (!(await this.games.load(gameId))) throw new LobbyError('GAME_NOT_FOUND', 'no such game');
+    // A trial on the owner (the only node that knows the password), which throws the refusal if any.
+    await this.run(gameId, { ...command, trial: true });
     await this.leaveCurrent(command.by.userId, 'joinedAnother', gameId);
     return (await this.run(gameId, command)) ?? viewOf(this.games.get(gameId)!);
   }

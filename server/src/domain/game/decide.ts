@@ -179,6 +179,7 @@ function join(tx: GameTx, cmd: Command<'join'>, ctx: GameCtx, rules: GameRules):
   if (playerOf(s, id) || (cmd.spectate && isSpectator(s, id))) return tx.done();
   const refusal = joinChecks[cmd.spectate ? 'spectate' : 'play'].find(([, refuses]) => refuses(s, cmd, rules));
   if (refusal) return fail(refusal[0]);
+  if (cmd.trial) return tx.done();
   if (cmd.spectate) {
     return tx.emit({ ev: 'game.spectatorJoined', data: { gameId: s.id, version: tx.next, spectator: { userId: id, name: cmd.by.name } } }).done();
   }

@@ -17,4 +17,4 @@ export type { GameCtx, GameRules, GameState, Member, GameCommand, GameTimer, Gam
 export { viewOf, summaryOf, members, resumeTimers } from './view.js';
 export { applyGame } from './apply.js';
 export { decideGame } from './decide.js';
-export { gameOfKey } from './secret.js';
+export { gameOfKey, redactEvent, openState, ownerSecret, withSecret, type OwnerSecret } from './secret.js';

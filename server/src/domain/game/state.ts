@@ -41,7 +41,8 @@ export type GameCommand =
   | { type: 'create'; gameId: string; by: Member; settings: Omit<z.output<typeof GameCreate>, 'profile'> & { profile: PlayerProfile } }
   /** A match from a queue: a game born in progress, every player seated by team, keys issued. */
   | { type: 'createMatch'; gameId: string; name: string; gameType: string; teams: { member: Member; profile: PlayerProfile }[][] }
-  | { type: 'join'; by: Member; password?: string | undefined; spectate: boolean; profile: PlayerProfile; friendOfOwner: boolean }
+  /** `trial`: only the refusal, if any (no events): asked of the owner, the only node that knows the password. */
+  | { type: 'join'; by: Member; password?: string | undefined; spectate: boolean; profile: PlayerProfile; friendOfOwner: boolean; trial?: true }
   | { type: 'leave'; userId: string; reason: 'left' | 'disconnected' | 'joinedAnother' }
   | { type: 'kick'; by: Member; userId: string }
   | { type: 'update'; by: Member; changes: z.output<typeof GameSettingsUpdate> }
