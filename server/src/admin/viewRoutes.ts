@@ -65,7 +65,7 @@ export function createViewRoutes(deps: ViewRouteDeps): (req: HttpRequest) => Pro
         return json(200, { node: deps.nodeId, ...(await views.clusterMetrics()) });
       case '/admin/games': {
         const q = parseQuery(req, GamesQuery);
-        return q.ok ? json(200, { node: deps.nodeId, games: views.searchGames(q.data) }) : q.res;
+        return q.ok ? json(200, { node: deps.nodeId, games: await views.searchGames(q.data) }) : q.res;
       }
       case '/admin/queues': {
         const queues = deps.matchmaking.stats();
@@ -90,7 +90,7 @@ export function createViewRoutes(deps: ViewRouteDeps): (req: HttpRequest) => Pro
     }
     const game = gamePath.exec(p);
     if (game) {
-      const view = views.game(decodePart(game[1]!));
+      const view = await views.game(decodePart(game[1]!));
       return view ? json(200, view) : json(404, { error: 'no such game' });
     }
     const commands = userCommands.exec(p);
@@ -110,15 +110,14 @@ export function createViewRoutes(deps: ViewRouteDeps): (req: HttpRequest) => Pro
 
 /** What an operator sees of a player: the profile with sanctions, where their session is (any node), their game, party and ticket, and counts. */
 async function userView(deps: ViewRouteDeps, a: Account) {
-  let game: { id: string; name: string; gameType: string; inProgress: boolean; spectating: boolean } | null = null;
-  for (const g of deps.games.all.values()) {
-    const playing = g.players.some((pl) => pl.userId === a.id);
-    if (playing || g.spectators.some((sp) => sp.userId === a.id)) {
-      game = { id: g.id, name: g.name, gameType: g.gameType, inProgress: g.inProgress, spectating: !playing };
-      break;
-    }
-  }
-  const [session, friends, mail, party] = await Promise.all([deps.views.session(a.id), deps.friends.friendCount(a.id), deps.mail.count(a.id), deps.parties.partyAnywhere(a.id)]);
+  const [session, friends, mail, party, g] = await Promise.all([
+    deps.views.session(a.id),
+    deps.friends.friendCount(a.id),
+    deps.mail.count(a.id),
+    deps.parties.partyAnywhere(a.id),
+    deps.games.gameOf(a.id),
+  ]);
+  const game = g ? { id: g.id, name: g.name, gameType: g.gameType, inProgress: g.inProgress, spectating: !g.players.some((pl) => pl.userId === a.id) } : null;
   return {
     profile: adminProfile(a),
     online: !!session,

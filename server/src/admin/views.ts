@@ -11,8 +11,9 @@ import type { Metrics } from './metrics.js';
 /**
  * What the operator console (and anyone with the admin token) reads about
  * the running lobby: one node's own figures, and the cluster-wide views
- * assembled from them. Games, parties and queues are replicated on every
- * node, so those views come from this node's copy; per-node figures
+ * assembled from them. Queues are replicated on every node, so their views
+ * come from this node's copy; games and parties are held by interest, so a
+ * game not held here is read from the list and its stored snapshot; per-node figures
  * (sessions, owned entities, metrics) are asked of each live node through
  * the cluster.
  */
@@ -140,22 +141,35 @@ export class AdminViews {
     return true;
   }
 
-  /** Games of the whole cluster matching every given filter, newest first. */
-  searchGames(f: { q?: string | undefined; gameType?: string | undefined; player?: string | undefined; limit: number }): ReturnType<AdminViews['gameSummary']>[] {
+  /**
+   * Games of the whole cluster matching every given filter, newest first.
+   * A node holds only some games' state (by interest), but lists every listed
+   * game: the search runs over the games held here and the list's summaries of
+   * the others; the page's rows not held here are read from their stored
+   * snapshots (a peek: no interest taken). A hidden game held by another node
+   * is found by its id (`q`) or by a player's id (`player`, through the user's
+   * game record), not by name: finding it so would mean scanning the keyspace.
+   */
+  async searchGames(f: { q?: string | undefined; gameType?: string | undefined; player?: string | undefined; limit: number }): Promise<ReturnType<AdminViews['gameSummary']>[]> {
+    const { games } = this.deps;
     const q = f.q?.toLowerCase();
     const player = f.player?.toLowerCase();
-    const out: GameState[] = [];
-    for (const g of this.deps.games.all.values()) {
-      if (q && g.id !== f.q && !g.name.toLowerCase().includes(q)) continue;
-      if (f.gameType && g.gameType !== f.gameType) continue;
+    const named = (g: { id: string; name: string; gameType: string }) => (!q || g.id === f.q || g.name.toLowerCase().includes(q)) && (!f.gameType || g.gameType === f.gameType);
+    const found = new Map<string, { createdAt: number; game?: GameState }>();
+    const take = (g: GameState) => {
+      if (!named(g)) return;
       const people = [...g.players, ...g.spectators];
-      if (player && !people.some((p) => p.userId === f.player || p.name.toLowerCase().includes(player))) continue;
-      out.push(g);
-    }
-    return out
-      .sort((a, b) => b.createdAt - a.createdAt)
-      .slice(0, f.limit)
-      .map((g) => this.gameSummary(g));
+      if (player && !people.some((p) => p.userId === f.player || p.name.toLowerCase().includes(player))) return;
+      found.set(g.id, { createdAt: g.createdAt, game: g });
+    };
+    for (const g of games.all.values()) take(g);
+    // Listed games held elsewhere: the summary has no roster, so a player filter finds them by the user's record below.
+    if (!player) for (const s of games.list.summaries()) if (!found.has(s.id) && named(s)) found.set(s.id, { createdAt: s.createdAt });
+    const [byId, byPlayer] = await Promise.all([f.q && !found.has(f.q) ? games.peek(f.q) : undefined, f.player ? games.gameOf(f.player) : undefined]);
+    for (const g of [byId, byPlayer]) if (g && !found.get(g.id)?.game) take(g);
+    const page = [...found].sort(([, a], [, b]) => b.createdAt - a.createdAt).slice(0, f.limit);
+    const rows = await Promise.all(page.map(([id, r]) => r.game ?? games.peek(id)));
+    return rows.filter((g): g is GameState => g !== undefined).map((g) => this.gameSummary(g));
   }
 
   gameSummary(g: GameState) {
@@ -174,9 +188,9 @@ export class AdminViews {
     };
   }
 
-  /** A game's full view (its password hash and session keys stay out), players grouped by team. */
-  game(gameId: string) {
-    const g = this.deps.games.all.get(gameId);
+  /** A game's full view (its password hash and session keys stay out), players grouped by team: as held here, else as stored (a peek). */
+  async game(gameId: string) {
+    const g = await this.deps.games.peek(gameId);
     if (!g) return undefined;
     const { passwordHash, passwordSalt: _salt, sessionKeys: _keys, keysUsed: _used, ...view } = g;
     const teamCount = Math.max(1, Math.ceil(g.maxPlayers / Math.max(1, g.teamSize)));

@@ -208,6 +208,19 @@ export class GameService {
     return this.games.owned();
   }
 
+  /** A game as held here, else as its owner stored it, without its secrets (admin views: read, no interest taken). */
+  peek(gameId: string): Promise<GameState | undefined> {
+    return this.games.peek(gameId);
+  }
+
+  /** The game a user plays in or watches, held here or not (their game record, then a peek): admin views. */
+  async gameOf(userId: string): Promise<GameState | undefined> {
+    const w = this.whereIs.get(userId);
+    if (w) return this.games.get(w.gameId);
+    const gameId = await this.deps.cluster.placeOf(userId, 'game');
+    return gameId === undefined ? undefined : this.games.peek(gameId);
+  }
+
   /** The node that owns a game (admin views). */
   ownerOf(gameId: string): string | undefined {
     return this.games.ownerOf(gameId);

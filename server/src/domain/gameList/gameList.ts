@@ -43,6 +43,11 @@ export class GameList {
     return this.entries.get(gameId)?.g;
   }
 
+  /** Every listed game, in no order (an operator's search over the whole list). */
+  *summaries(): IterableIterator<GameSummary> {
+    for (const e of this.entries.values()) yield e.g;
+  }
+
   /** Adds a game or replaces it (same id). The service never upserts hidden games. */
   upsert(game: GameSummary): void {
     const e = this.entries.get(game.id);
