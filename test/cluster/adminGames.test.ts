@@ -8,6 +8,7 @@ interface Row {
   id: string;
   name: string;
   ownerId: string;
+  ownerNode: string | null;
   players: { userId: string; name: string }[];
 }
 
@@ -37,6 +38,7 @@ describe('cluster: admin game views see every game', () => {
       const byName = await search(`q=${encodeURIComponent('ann secret')}`);
       expect(byName.map((g) => g.id)).toEqual([game.id]);
       expect(byName[0]!.players.map((p) => p.name)).toEqual(['Ann', 'Bob']);
+      expect(byName[0]!.ownerNode).toBe(c.nodes[0]!.id);
       expect((await search(`gameType=${gameType}`)).map((g) => g.id)).toEqual([game.id]); // the hidden game is not listed
       expect((await search(`player=${bob.userId}`)).map((g) => g.id)).toEqual([game.id]);
       expect((await search(`q=${hidden.id}`)).map((g) => g.id)).toEqual([hidden.id]);
@@ -44,7 +46,7 @@ describe('cluster: admin game views see every game', () => {
 
       const view = await node.admin('GET', `/admin/games/${game.id}`);
       expect(view.status).toBe(200);
-      expect(view.body).toMatchObject({ id: game.id, name: 'Ann secret room', gameType, ownerId: ann.userId, hasPassword: true, state: 'open' });
+      expect(view.body).toMatchObject({ id: game.id, name: 'Ann secret room', gameType, ownerId: ann.userId, hasPassword: true, state: 'open', ownerNode: c.nodes[0]!.id });
       expect((view.body as Row).players.map((p) => p.userId)).toEqual([ann.userId, bob.userId]);
       const text = JSON.stringify(view.body);
       for (const secret of ['passwordHash', 'passwordSalt', 'sessionKeys', 'keysUsed', 'hunter22']) expect(text).not.toContain(secret);

@@ -168,17 +168,17 @@ export class AdminViews {
     const [byId, byPlayer] = await Promise.all([f.q && !found.has(f.q) ? games.peek(f.q) : undefined, f.player ? games.gameOf(f.player) : undefined]);
     for (const g of [byId, byPlayer]) if (g && !found.get(g.id)?.game) take(g);
     const page = [...found].sort(([, a], [, b]) => b.createdAt - a.createdAt).slice(0, f.limit);
-    const rows = await Promise.all(page.map(([id, r]) => r.game ?? games.peek(id)));
-    return rows.filter((g): g is GameState => g !== undefined).map((g) => this.gameSummary(g));
+    const rows = await Promise.all(page.map(([id, r]) => (r.game ? { state: r.game, owner: games.ownerOf(id) } : games.peekOwned(id))));
+    return rows.filter((r) => r !== undefined).map((r) => this.gameSummary(r.state, r.owner));
   }
 
-  gameSummary(g: GameState) {
+  gameSummary(g: GameState, ownerNode = this.deps.games.ownerOf(g.id)) {
     return {
       id: g.id,
       name: g.name,
       gameType: g.gameType,
       ownerId: g.ownerId,
-      ownerNode: this.deps.games.ownerOf(g.id) ?? null,
+      ownerNode: ownerNode ?? null,
       players: g.players.map((p) => ({ userId: p.userId, name: p.name, teamIndex: p.teamIndex })),
       spectators: g.spectators.length,
       maxPlayers: g.maxPlayers,
@@ -190,13 +190,14 @@ export class AdminViews {
 
   /** A game's full view (its password hash and session keys stay out), players grouped by team: as held here, else as stored (a peek). */
   async game(gameId: string) {
-    const g = await this.deps.games.peek(gameId);
-    if (!g) return undefined;
+    const found = await this.deps.games.peekOwned(gameId);
+    if (!found) return undefined;
+    const g = found.state;
     const { passwordHash, passwordSalt: _salt, sessionKeys: _keys, keysUsed: _used, ...view } = g;
     const teamCount = Math.max(1, Math.ceil(g.maxPlayers / Math.max(1, g.teamSize)));
     const teams = Array.from({ length: teamCount }, (_, i) => g.players.filter((p) => p.teamIndex === i).map((p) => p.userId));
     const state = g.confirmBy !== null ? 'confirming' : g.inProgress ? 'inProgress' : 'open';
-    return { ...view, hasPassword: passwordHash !== null, state, teams, ownerNode: this.deps.games.ownerOf(g.id) ?? null, ageMs: Date.now() - g.createdAt };
+    return { ...view, hasPassword: passwordHash !== null, state, teams, ownerNode: found.owner ?? null, ageMs: Date.now() - g.createdAt };
   }
 
   /** Every queue: the tickets waiting, their wait-time distribution, matches per minute and accept timeouts of the last minute. */

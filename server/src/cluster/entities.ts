@@ -92,11 +92,16 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
 
   /** The entity as held here, else as stored (read, not held: an admin view, a fact about another node's user). */
   async peek(id: string): Promise<S | undefined> {
+    return (await this.peekOwned(id))?.state;
+  }
+
+  /** As `peek`, with its owner node as this node knows it, else as the stored snapshot names it (admin views). */
+  async peekOwned(id: string): Promise<{ state: S; owner: string | undefined } | undefined> {
     const held = this.states.get(id);
-    if (held || !this.spec.stored) return held;
+    if (held || !this.spec.stored) return held && { state: held, owner: this.ownerOf(id) };
     const snap = await this.fromStore(id);
     if (!snap?.state) return undefined;
-    return this.spec.fromJSON ? this.spec.fromJSON(id, snap.state) : snap.state;
+    return { state: this.spec.fromJSON ? this.spec.fromJSON(id, snap.state) : snap.state, owner: snap.owner };
   }
 
   /**

@@ -213,6 +213,11 @@ export class GameService {
     return this.games.peek(gameId);
   }
 
+  /** As `peek`, with the game's owner node (as known here, else as its stored snapshot names it). */
+  peekOwned(gameId: string): Promise<{ state: GameState; owner: string | undefined } | undefined> {
+    return this.games.peekOwned(gameId);
+  }
+
   /** The game a user plays in or watches, held here or not (their game record, then a peek): admin views. */
   async gameOf(userId: string): Promise<GameState | undefined> {
     const w = this.whereIs.get(userId);
