@@ -10,7 +10,8 @@ import { OpRegistry } from '../../server/src/gateway/registry.js';
 import type { Session } from '../../server/src/gateway/session.js';
 import { summaryOf } from '../../server/src/domain/game/index.js';
 import { registerGameOps } from '../../server/src/api/gameOps.js';
-import { GameService, listEventData } from '../../server/src/services/gameService.js';
+import { listEventData } from '../../server/src/services/gameListStreams.js';
+import { GameService } from '../../server/src/services/gameService.js';
 
 const USERS = ['u1', 'u2', 'u3', 'u4', 'u5'];
 const PASSWORDS = ['pw-alpha-1', 'pw-beta-2'];
@@ -118,11 +119,11 @@ describe('GameService invariants (property)', () => {
               seen.set(id, g.id);
             }
             // The list shows exactly the listed games, as they are.
-            const listed = service.list.get(g.id);
+            const listed = service.listings.list.get(g.id);
             if (g.hidden) expect(listed).toBeUndefined();
             else expect({ ...listed, version: 0 }).toEqual({ ...summaryOf(g), version: 0 });
           }
-          expect(service.list.size).toBe([...service.all.values()].filter((g) => !g.hidden).length);
+          expect(service.listings.list.size).toBe([...service.all.values()].filter((g) => !g.hidden).length);
           // game.current agrees with the games.
           for (const u of USERS) {
             const r = await call(u, 'game.current', {});

@@ -164,7 +164,7 @@ export class AdminViews {
     };
     for (const g of games.all.values()) take(g);
     // Listed games held elsewhere: the summary has no roster, so a player filter finds them by the user's record below.
-    if (!player) for (const s of games.list.summaries()) if (!found.has(s.id) && named(s)) found.set(s.id, { createdAt: s.createdAt });
+    if (!player) for (const s of games.listings.list.summaries()) if (!found.has(s.id) && named(s)) found.set(s.id, { createdAt: s.createdAt });
     const [byId, byPlayer] = await Promise.all([f.q && !found.has(f.q) ? games.peek(f.q) : undefined, f.player ? games.gameOf(f.player) : undefined]);
     for (const g of [byId, byPlayer]) if (g && !found.get(g.id)?.game) take(g);
     const page = [...found].sort(([, a], [, b]) => b.createdAt - a.createdAt).slice(0, f.limit);

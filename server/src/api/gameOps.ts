@@ -62,12 +62,12 @@ export function registerGameOps(registry: OpRegistry, games: GameService): void 
     return {};
   });
 
-  registry.register('games.list', (data) => games.query(data));
+  registry.register('games.list', (data) => games.listings.query(data));
 
-  registry.register('games.subscribe', (data, { session }) => games.subscribe(session.userId, data));
+  registry.register('games.subscribe', (data, { session }) => games.listings.subscribe(session.userId, data));
 
   registry.register('games.unsubscribe', (data, { session }) => {
-    games.unsubscribeOf(session.userId, data.subscriptionId);
+    games.listings.unsubscribeOf(session.userId, data.subscriptionId);
     return {};
   });
 

@@ -1,5 +1,5 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { EventName, GameFilter, GameSort, GameSummary, GameView, SessionKeyHolder } from '@foyer/shared';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { EventName, GameView, SessionKeyHolder } from '@foyer/shared';
 import type { Logger } from 'pino';
 import type { Cluster } from '../cluster/cluster.js';
 import { Entities } from '../cluster/entities.js';
@@ -10,7 +10,7 @@ import { gameStream } from '../gateway/streams.js';
 import { applyGame, decideGame, gameOfKey, members, openState, ownerSecret, redactEvent, resumeTimers, viewOf, withSecret, type GameCommand, type GameCtx, type GameEvent, type GameRules, type GameState, type OwnerSecret, type PlayerProfile } from '../domain/game/index.js';
 import type { Member, Standing } from '../domain/kit.js';
 import type { ChatRoom } from './chatService.js';
-import { CursorError, GameList, type GameListPage, type GameListQuery } from '../domain/gameList/index.js';
+import { GameListStreams } from './gameListStreams.js';
 import { ListFeed } from './listFeed.js';
 
 /** Picks the game server for a starting game; the default hands out one configured address. */
@@ -45,7 +45,6 @@ interface GameMsg {
 }
 
 /** At most this many live game-list subscriptions per user. */
-const MAX_SUBSCRIPTIONS = 8;
 
 const ctx = (): GameCtx => ({
   now: Date.now(),
@@ -57,9 +56,9 @@ const ctx = (): GameCtx => ({
  * The I/O shell around the pure game entity. A node holds a game while it
  * owns it or a player or spectator has a session here (`Entities` by
  * interest: the owner decides, those nodes apply); the list of every game
- * comes from the owners' listings (listFeed.ts). This service applies a
- * game's events here — whereabouts, delivery to this node's
- * players and spectators, the game list and its subscribers — and
+ * comes from the owners' listings (listFeed.ts) and is served to clients by
+ * gameListStreams.ts. This service applies a game's events here —
+ * whereabouts, delivery to this node's players and spectators — and
  * coordinates what spans games (leaving one game to join another), in the
  * serialized requests of the user's own session.
  */
@@ -68,15 +67,12 @@ export class GameService {
   private readonly games: Entities<GameState, GameMsg, GameEvent, GameView | SessionKeyHolder | null>;
   /** Where each user is, from the games' events. */
   private readonly whereIs = new Map<string, { gameId: string; spectating: boolean }>();
-  readonly list = new GameList();
+  /** The game list, its list streams and each user's subscriptions (gameListStreams.ts). */
+  readonly listings: GameListStreams;
   /** Users of other nodes found in a game by their records at the last lookUp (friend lists' presence). */
   private readonly elsewhere = new Set<string>();
   /** What feeds the list: every game's listing from its owner (listFeed.ts). */
   readonly feed: ListFeed;
-  /** The filter of each list stream this node carries (`games:<key>`). */
-  private readonly listFilters = new Map<string, GameFilter>();
-  /** Per user with list subscriptions here: each one's sort and limit (its snapshot's first page). */
-  private readonly listPages = new Map<string, Map<string, { sort: GameSort; limit: number }>>();
   private readonly rules: GameRules;
   /** Set by the party service: the party a user is a member of. */
   partyOf: (userId: string) => PartyOf | undefined = () => undefined;
@@ -130,19 +126,20 @@ export class GameService {
       deps.log,
     );
     const { cluster } = deps;
+    this.listings = new GameListStreams(deps.gateway);
     this.feed = new ListFeed({
       bus: cluster.bus,
       names: cluster.names,
       nodeId: cluster.nodeId,
       log: deps.log,
-      list: this.list,
+      list: this.listings.list,
       orphanGraceMs: deps.config.nodeTimeoutMs,
       state: (id) => this.games.get(id),
       ownership: (id) => this.games.ownership(id),
       owned: () => this.games.owned(),
       isLive: (node) => cluster.isLive(node),
       successor: (key) => cluster.successor(key),
-      apply: (before, after, id) => this.publishListChange(before, after, id),
+      apply: (before, after, id) => this.listings.publishChange(before, after, id),
     });
     void this.feed.start();
     cluster.onRejoin(() => this.feed.catchUp());
@@ -151,8 +148,8 @@ export class GameService {
       lost: (userId) => this.onConnection(userId, false),
       back: (userId) => this.onConnection(userId, true),
       ended: (userId) => this.onSessionEnded(userId),
-      restarted: (userId) => this.unsubscribeAll(userId),
-      moved: (userId) => this.unsubscribeAll(userId),
+      restarted: (userId) => this.listings.unsubscribeAll(userId),
+      moved: (userId) => this.listings.unsubscribeAll(userId),
       opened: (userId) => {
         const w = this.whereIs.get(userId);
         if (w) deps.gateway.subscribe(userId, gameStream(w.gameId));
@@ -160,20 +157,9 @@ export class GameService {
         else void this.find(userId).catch((err: unknown) => deps.log.warn({ err, userId }, 'finding the game of a new session failed'));
       },
     });
-    // The last session here left a list stream: the list stops watching its filter.
-    deps.gateway.hub.onDropped = (name) => {
-      if (!this.listFilters.delete(name)) return;
-      this.list.unsubscribe(name);
-    };
     deps.gateway.snapshotter('game', (_s, name) => {
       const game = this.games.get(name.slice('game:'.length));
       return game && { ev: 'game.snapshot', data: { game: viewOf(game) } };
-    });
-    deps.gateway.snapshotter('games', (s, name) => {
-      const filter = this.listFilters.get(name);
-      const page = this.listPages.get(s.userId)?.get(name);
-      if (!filter || !page) return undefined;
-      return { ev: 'games.snapshot', data: { subscriptionId: name, games: this.list.query({ filter, sort: page.sort, limit: page.limit }).games } };
     });
   }
 
@@ -365,19 +351,6 @@ export class GameService {
     }
   }
 
-  private publishListChange(before: GameSummary | undefined, after: GameSummary | undefined, gameId: string): void {
-    const changes = this.list.changes(before, after);
-    // The game is encoded once for every list stream it changes in (one per distinct filter).
-    const game = changes.length && after ? JSON.stringify(after) : '';
-    const id = JSON.stringify(gameId);
-    for (const c of changes) {
-      if (c.kind === 'removed') this.deps.gateway.publishEncoded(c.subscriptionId, 'games.removed', listEventData(c.subscriptionId, 'gameId', id));
-      else this.deps.gateway.publishEncoded(c.subscriptionId, c.kind === 'added' ? 'games.added' : 'games.updated', listEventData(c.subscriptionId, 'game', game));
-    }
-    if (after) this.list.upsert(after);
-    else this.list.remove(gameId);
-  }
-
   /** The user's game (found by its record when this node does not hold it yet); NOT_IN_GAME when none. */
   async current(userId: string): Promise<{ gameId: string; spectating: boolean; game: GameState }> {
     const w = await this.find(userId);
@@ -456,15 +429,8 @@ export class GameService {
     if (w && !w.spectating && this.games.get(w.gameId)) this.background(userId, () => this.run(w.gameId, { type: 'setConnected', userId, connected }));
   }
 
-  /** The session starts afresh (or left): its list subscriptions are gone. */
-  private unsubscribeAll(userId: string): void {
-    const mine = this.listPages.get(userId);
-    this.listPages.delete(userId);
-    if (mine) for (const name of mine.keys()) this.deps.gateway.unsubscribe(userId, name);
-  }
-
   private onSessionEnded(userId: string): void {
-    this.unsubscribeAll(userId);
+    this.listings.unsubscribeAll(userId);
     this.background(userId, () => this.leaveCurrent(userId, 'disconnected'));
   }
 
@@ -548,51 +514,13 @@ export class GameService {
     return view?.confirmBy ?? this.games.get(gameId)!.confirmBy!;
   }
 
-  /** A page of the game list (BAD_REQUEST for a bad cursor). */
-  query(q: GameListQuery): GameListPage {
-    try {
-      return this.list.query(q);
-    } catch (err) {
-      if (err instanceof CursorError) throw new LobbyError('BAD_REQUEST', err.message);
-      throw err;
-    }
-  }
-
-  /**
-   * A live subscription to the list under `filter`, and its first page. The
-   * subscription is the filter's stream, shared by every session with the
-   * same filter: the same filter twice is the same subscription.
-   */
-  subscribe(userId: string, q: Omit<GameListQuery, 'cursor'> & { sort: GameSort; limit: number }): GameListPage & { subscriptionId: string } {
-    const filter = q.filter ?? { status: 'any' };
-    const subscriptionId = listStream(filter);
-    let mine = this.listPages.get(userId);
-    if (!mine?.has(subscriptionId) && (mine?.size ?? 0) >= MAX_SUBSCRIPTIONS) throw new LobbyError('BAD_REQUEST', `at most ${MAX_SUBSCRIPTIONS} game list subscriptions per user`);
-    // Subscribe before reading the page: a change in between is pushed, not lost.
-    if (!this.listFilters.has(subscriptionId)) {
-      this.listFilters.set(subscriptionId, filter);
-      this.list.subscribe(subscriptionId, filter);
-    }
-    if (!mine) this.listPages.set(userId, (mine = new Map()));
-    mine.set(subscriptionId, { sort: q.sort, limit: q.limit });
-    this.deps.gateway.subscribe(userId, subscriptionId);
-    return { subscriptionId, ...this.list.query({ filter, sort: q.sort, limit: q.limit }) };
-  }
-
-  unsubscribeOf(userId: string, subscriptionId: string): void {
-    const mine = this.listPages.get(userId);
-    if (!mine?.delete(subscriptionId)) throw new LobbyError('BAD_REQUEST', 'no such subscription');
-    if (!mine.size) this.listPages.delete(userId);
-    this.deps.gateway.unsubscribe(userId, subscriptionId);
-  }
-
   /** Joins the best fitting open game of the type, or creates one when `create` is given. */
   async quickJoin(by: Member, gameType: string, profile: JoinCommand['profile'], create: Omit<Extract<GameCommand, { type: 'create' }>['settings'], 'gameType' | 'profile'> | undefined): Promise<{ game: GameView; created: boolean }> {
     this.refuseWhileDraining();
     const tried = new Set<string>();
     // Candidates can fill up between ranking and joining (someone took the last seat): try the next.
     for (let round = 0; round < 3; round++) {
-      const candidates = this.list.quickJoin(gameType, profile, tried);
+      const candidates = this.listings.list.quickJoin(gameType, profile, tried);
       if (!candidates.length) break;
       for (const c of candidates) {
         tried.add(c.id);
@@ -608,24 +536,4 @@ export class GameService {
     if (!create) throw new LobbyError('NO_GAME_FOUND', `no open ${gameType} game fits; pass create to open one`);
     return { game: await this.create(by.userId, by.name, { ...create, gameType, profile }), created: true };
   }
-}
-
-/** Keys in a fixed order at every depth: one filter, one text. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
-/** The stream of a list filter: `games:` and a short stable hash of the filter, the same on every node. */
-export function listStream(filter: GameFilter): string {
-  return `games:${createHash('sha256').update(canonical(filter)).digest('base64url').slice(0, 16)}`;
-}
-
-/** The JSON of `{subscriptionId, [key]: value}` for a value already encoded, as JSON.stringify writes it. */
-export function listEventData(subscriptionId: string, key: 'game' | 'gameId', encodedValue: string): string {
-  return `{"subscriptionId":${JSON.stringify(subscriptionId)},"${key}":${encodedValue}}`;
 }
