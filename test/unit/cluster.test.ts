@@ -141,9 +141,9 @@ class TestBus implements Bus {
     return this.inner.unsubscribe(channel);
   }
 
-  async store(key: string, epoch: number, value: string | null, publish?: { channel: string; message: string }): Promise<boolean> {
+  async store(...args: Parameters<Bus['store']>): Promise<boolean> {
     this.alive();
-    return this.inner.store(key, epoch, value, publish && { channel: publish.channel, message: publish.message });
+    return this.inner.store(...args);
   }
 
   async setAdd(set: string, member: string): Promise<void> {

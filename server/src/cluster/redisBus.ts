@@ -229,7 +229,8 @@ export class RedisBus implements Bus {
   async getMany(keys: readonly string[]): Promise<(string | null)[]> {
     this.check();
     if (!keys.length) return [];
-    // On a Redis Cluster the keys are in different slots: one GET each, sent at once (ioredis pipelines them per master).
+    // On a Redis Cluster the keys are in different slots: one GET each, sent at once. Each is its own command to its
+    // master (bench:cluster part 7: 100 of them cost Redis 1.5-2.2 ms of CPU, against 0.25 ms auto-pipelined).
     return this.sharded ? Promise.all(keys.map((k) => this.cmd.get(k))) : this.cmd.mget(...keys);
   }
 
