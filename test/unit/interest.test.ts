@@ -160,6 +160,27 @@ describe('entities by interest', () => {
     expect(hub.plainSets.get(`t:{node:${heir.id}}:owns`)?.has('room:r3')).toBe(true);
     expect(hub.plainSets.get('t:{node:a}:owns')?.has('room:r3') ?? false).toBe(false);
   });
+  it("a routed command that ends the entity answers only once the caller's replica has applied the end, however late its channel", async () => {
+    const hub = new LocalHub();
+    const [a, b] = await start(hub, 'a', 'b');
+    a!.local.add('ann');
+    b!.local.add('bob');
+    await a!.rooms.create('r4', { type: 'enter', userId: 'ann' });
+    await b!.rooms.exec('r4', { type: 'enter', userId: 'bob' });
+    await a!.rooms.exec('r4', { type: 'leave', userId: 'ann' });
+    await flush();
+    expect(b!.rooms.get('r4')?.users).toEqual(['bob']);
+    // The room's channel now lags behind the answers (on a Redis Cluster it may sit on another shard than the reply).
+    const subscribers = hub.channels.get('t:{room:r4}')!;
+    for (const fn of [...subscribers]) {
+      subscribers.delete(fn);
+      subscribers.add((m) => void setTimeout(() => fn(m), 50));
+    }
+    // Bob, the last one, leaves: the room ends. When the answer reaches his node, so has the end.
+    await b!.rooms.exec('r4', { type: 'leave', userId: 'bob' });
+    expect(b!.rooms.get('r4')).toBeUndefined();
+    expect(b!.applied).toContain('r4');
+  });
 });
 
 describe('interest linger', () => {

@@ -128,8 +128,10 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
     if (hops > 1) throw new LobbyError('NODE_UNAVAILABLE', `the ${this.spec.kind} is moving between nodes; try again`);
     if (!this.interest) return this.cluster.call<R>(owner, `${this.spec.kind}.exec`, { id, command, hops });
     // The answer may come before the batch (another channel, maybe another shard): the replica catches up first.
+    // When the command ended the entity, the replica here must have applied the end too (its stream delivered it):
+    // what the caller does next, such as joining another game, goes out on another channel and must not overtake it.
     return this.cluster.call<Answer<R>>(owner, `${this.spec.kind}.exec`, { id, command, hops }).then(async (a) => {
-      if (a.version !== null) await this.reach(id, a.version);
+      await this.reach(id, a.version ?? Number.POSITIVE_INFINITY);
       return a.result;
     });
   }
@@ -157,7 +159,7 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
     });
   }
 
-  /** Waits until the replica has reached `version` (or is gone); a batch that does not come in time is fetched as a snapshot. */
+  /** Waits until the replica has reached `version` (or is gone: Infinity waits for that); a batch that does not come in time is fetched as a snapshot. */
   private async reach(id: string, version: number): Promise<void> {
     const reached = () => {
       const s = this.states.get(id);

@@ -67,6 +67,8 @@ export class GameService {
   private readonly games: Entities<GameState, GameMsg, GameEvent, GameView | SessionKeyHolder | null>;
   /** Where each user is, from the games' events. */
   private readonly whereIs = new Map<string, { gameId: string; spectating: boolean }>();
+  /** Sessions just opened here whose game is being looked up by its record (held elsewhere until then). */
+  private readonly finding = new Map<string, Promise<unknown>>();
   /** The game list, its list streams and each user's subscriptions (gameListStreams.ts). */
   readonly listings: GameListStreams;
   /** Users of other nodes found in a game by their records at the last lookUp (friend lists' presence). */
@@ -154,7 +156,13 @@ export class GameService {
         const w = this.whereIs.get(userId);
         if (w) deps.gateway.subscribe(userId, gameStream(w.gameId));
         // A session that started here while its game is held elsewhere: the record says which, holding it subscribes it.
-        else void this.find(userId).catch((err: unknown) => deps.log.warn({ err, userId }, 'finding the game of a new session failed'));
+        // Kept until done: a join or create sent meanwhile must leave that game first, so it waits for the lookup.
+        else {
+          const found: Promise<unknown> = this.find(userId)
+            .catch((err: unknown) => deps.log.warn({ err, userId }, 'finding the game of a new session failed'))
+            .finally(() => this.finding.get(userId) === found && this.finding.delete(userId));
+          this.finding.set(userId, found);
+        }
       },
     });
     deps.gateway.snapshotter('game', (_s, name) => {
@@ -360,6 +368,7 @@ export class GameService {
 
   /** Leaves the current game, if any, before the user goes elsewhere. */
   private async leaveCurrent(userId: string, reason: 'left' | 'joinedAnother' | 'disconnected', except?: string): Promise<void> {
+    await this.finding.get(userId);
     const w = this.whereIs.get(userId);
     if (!w || w.gameId === except || !this.games.get(w.gameId)) return;
     await this.run(w.gameId, { type: 'leave', userId, reason });
