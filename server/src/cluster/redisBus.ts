@@ -1,7 +1,7 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { BusDown, TOMBSTONE_MS, type Bus } from './bus.js';
-import { ChannelSubscriber, ShardedSubscriber, type Subscriber } from './redisSubscribers.js';
+import { ChannelSubscriber, ShardedSubscriber, slotOf, type Subscriber } from './redisSubscribers.js';
 
 // Compare-and-set in one step: ARGV[1] expected ('' = absent), ARGV[2] next ('' = delete), ARGV[3] ttl ms (0 = none).
 const CAS = `
@@ -229,9 +229,37 @@ export class RedisBus implements Bus {
   async getMany(keys: readonly string[]): Promise<(string | null)[]> {
     this.check();
     if (!keys.length) return [];
-    // On a Redis Cluster the keys are in different slots: one GET each, sent at once. Each is its own command to its
-    // master (bench:cluster part 7: 100 of them cost Redis 1.5-2.2 ms of CPU, against 0.25 ms auto-pipelined).
-    return this.sharded ? Promise.all(keys.map((k) => this.cmd.get(k))) : this.cmd.mget(...keys);
+    return this.sharded ? this.getAcrossSlots(this.cmd as Cluster, keys) : this.cmd.mget(...keys);
+  }
+
+  /**
+   * On a Redis Cluster the keys are in different slots, so no MGET: each master gets its keys' GETs in one pipeline
+   * (bench:cluster part 7: 100 GETs written one by one cost Redis 1.5-2.2 ms of CPU, written together 0.25 ms).
+   * Keys whose master is not known yet (slots not read), or a pipeline refused (a slot moving), go one GET each.
+   */
+  private async getAcrossSlots(c: Cluster, keys: readonly string[]): Promise<(string | null)[]> {
+    const out: (string | null)[] = new Array<string | null>(keys.length).fill(null);
+    const byMaster = new Map<string, number[]>();
+    const alone: number[] = [];
+    keys.forEach((k, i) => {
+      const master = c.slots[slotOf(k)]?.[0];
+      if (master === undefined) return void alone.push(i);
+      const list = byMaster.get(master);
+      if (list) list.push(i);
+      else byMaster.set(master, [i]);
+    });
+    const one = async (i: number) => void (out[i] = await c.get(keys[i]!));
+    await Promise.all([
+      ...alone.map(one),
+      ...[...byMaster.values()].map(async (idx) => {
+        const p = c.pipeline();
+        for (const i of idx) p.get(keys[i]!);
+        const res = await p.exec().catch(() => null);
+        if (!res || res.some(([err]) => err)) return void (await Promise.all(idx.map(one)));
+        res.forEach(([, v], j) => void (out[idx[j]!] = v as string | null));
+      }),
+    ]);
+    return out;
   }
 
   async set(key: string, value: string, ttlMs?: number): Promise<void> {

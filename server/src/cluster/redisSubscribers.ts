@@ -1,3 +1,4 @@
+import calculateSlot from 'cluster-key-slot';
 import { Redis, type Cluster, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 
@@ -141,20 +142,9 @@ export class ChannelSubscriber implements Subscriber {
   }
 }
 
-/** The Redis Cluster hash slot of a key or channel (CRC16/XMODEM of its hash tag, or of all of it, mod 16384). */
+/** The Redis Cluster hash slot of a key or channel (of its hash tag, if any), as ioredis computes it. */
 export function slotOf(name: string): number {
-  let key = Buffer.from(name);
-  const open = key.indexOf(0x7b); // {
-  if (open >= 0) {
-    const close = key.indexOf(0x7d, open + 1); // }
-    if (close > open + 1) key = key.subarray(open + 1, close);
-  }
-  let crc = 0;
-  for (const byte of key) {
-    crc ^= byte << 8;
-    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-  }
-  return crc & 16383;
+  return calculateSlot(name);
 }
 
 /**
