@@ -235,7 +235,7 @@ export async function partRedisCosts(out: (s?: string) => void): Promise<void> {
       srow('claim (GET + CAS script + session-set script), one Redis', s1.claim),
       srow('claim, Redis Cluster of 3', s3.claim),
       srow('lookup of 100 users (MGET), one Redis', s1.lookup),
-      srow('lookup of 100 users (100 GETs), Redis Cluster of 3', s3.lookup),
+      srow('lookup of 100 users (each master\'s GETs in one pipeline), Redis Cluster of 3', s3.lookup),
       srow('the same 100 GETs straight through ioredis (each written on its own), one lookup at a time', [plain[0], NaN, plain[1]]),
       srow('the same with ioredis\'s enableAutoPipelining (each master\'s GETs written together), one lookup at a time', [auto[0], NaN, auto[1]]),
     ]));
