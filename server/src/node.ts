@@ -132,7 +132,8 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
   gateway.snapshotter('user', async (s) => {
     // At once, as the snapshot's offset is taken: mail published after it is replayed, so the push must skip it.
     mail.resynced(s.userId);
-    const list = await friends.list(s.userId);
+    // A session that just moved here may hold invites to parties held elsewhere: read before they are shown.
+    const [list] = await Promise.all([friends.list(s.userId), parties.arrival(s.userId)]);
     return { ev: 'user.snapshot', data: { friends: list, invites: parties.invitesOf(s.userId), ticket: matchmaking.current(s.userId) } };
   });
   registerProfileOps(registry, profiles, matchResults);

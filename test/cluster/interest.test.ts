@@ -86,6 +86,30 @@ describe('cluster: by interest', () => {
     await c.checkInvariants();
   });
 
+  it('an invitee whose session moves to a node that never held the party finds the invite there: snapshot, party.current, accept', async () => {
+    const c = cluster();
+    const a = await c.guest(0, 'Ada'); // n1 invites: owns the party
+    const b = await c.guest(1, 'Bea', { reconnect: false }); // n2 holds it for B's invite (and does not come back when replaced)
+    const ib = new Inbox(b, PARTY_EVENTS);
+    const { party } = await retrying(() => a.call('party.invite', { userId: b.userId! }), 5000, ['USER_OFFLINE']);
+    await within(ib.next('party.invited', (e) => e.partyId === party.id), 5000, 'B invited on n2');
+    expect(await listeners(c, `party:${party.id}`)).toBe(1);
+
+    // B's session resumes on n3 (a reload there, say): new on n3, so every stream of it is resynced.
+    const moved = c.client(2, 'Bea on n3', { url: c.nodes[2]!.url, token: b.token!, positions: b.positions(), reconnect: false });
+    const mirror = new LobbyMirror(moved);
+    const resumed = nextState(moved, 'resynced', 'resumed', 'connected', 'closed');
+    await moved.connect();
+    expect((await within(resumed, 5000, 'B resumes on n3')).state).toBe('resynced');
+    // The user snapshot shows the invite, as does party.current: n3 read B's invite record and holds the party.
+    await eventually(() => mirror.state.party.invites.some((i) => i.partyId === party.id), 5000, 'the invite in B\'s mirror on n3');
+    expect((await moved.call('party.current', {})).invites.map((i) => i.partyId)).toEqual([party.id]);
+    await moved.call('party.accept', { partyId: party.id });
+    expect((await a.call('party.current', {})).party?.members.map((m) => m.userId)).toEqual([a.userId, b.userId]);
+    // B leaves: a party of its leader alone, with no invites, ends.
+    await moved.call('party.leave', {});
+  });
+
   it('a node listens on a game\'s channel only while a player or spectator there needs it, and the list still shows it everywhere', async () => {
     const c = cluster();
     const watchers = await c.watchers();

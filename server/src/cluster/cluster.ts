@@ -315,6 +315,27 @@ export class Cluster {
     }
   }
 
+  /** The set record of the user's invites to entities of `kind`, written by each entity's owner (see `place`). */
+  async invite(userId: string, kind: string, id: string, isIn: boolean): Promise<void> {
+    if (this.alone && this.bus.alone?.(this.names.broadcast)) return;
+    const key = this.names.invites(userId, kind);
+    try {
+      await (isIn ? this.bus.setAdd(key, id) : this.bus.setRemove(key, id));
+    } catch (err) {
+      if (!(err instanceof BusDown)) this.log.warn({ err: (err as Error).message, userId, kind }, 'invite record not written');
+    }
+  }
+
+  /** The entities of `kind` the user's record says they hold an invite to (none when Redis is unreachable). */
+  async invitesOf(userId: string, kind: string): Promise<string[]> {
+    if (this.alone && this.bus.alone?.(this.names.broadcast)) return [];
+    try {
+      return await this.bus.setMembers(this.names.invites(userId, kind));
+    } catch {
+      return [];
+    }
+  }
+
   /** As placeOf, for many users in one round trip (undefined for each one when Redis is unreachable). */
   async placesOf(userIds: readonly string[], kind: string): Promise<(string | undefined)[]> {
     if (!userIds.length || (this.alone && this.bus.alone?.(this.names.broadcast))) return userIds.map(() => undefined);

@@ -229,7 +229,8 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
     const diff = (a: readonly string[], b: readonly string[]) => a.filter((u) => !b.includes(u));
     const [ub, ua] = [before ? interest.users(before) : [], after ? interest.users(after) : []];
     const [mb, ma] = [before ? interest.members(before) : [], after ? interest.members(after) : []];
-    return { came: diff(ua, ub).filter((u) => !interest.here(u)), joined: diff(ma, mb), left: diff(mb, ma) };
+    const [ib, ia] = [before && interest.invitees ? interest.invitees(before) : [], after && interest.invitees ? interest.invitees(after) : []];
+    return { came: diff(ua, ub).filter((u) => !interest.here(u)), joined: diff(ma, mb), left: diff(mb, ma), invited: diff(ia, ib), uninvited: diff(ib, ia) };
   }
 
   /**
@@ -249,7 +250,15 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
           if (ok && batch) this.cluster.cast(`${this.spec.kind}.batch`, batch);
           return ok;
         });
-    const places = moves ? [...moves.joined.map((u) => this.cluster.place(u, this.spec.kind, id, true)), ...moves.left.map((u) => this.cluster.place(u, this.spec.kind, id, false))] : [];
+    const { kind } = this.spec;
+    const places = moves
+      ? [
+          ...moves.joined.map((u) => this.cluster.place(u, kind, id, true)),
+          ...moves.left.map((u) => this.cluster.place(u, kind, id, false)),
+          ...moves.invited.map((u) => this.cluster.invite(u, kind, id, true)),
+          ...moves.uninvited.map((u) => this.cluster.invite(u, kind, id, false)),
+        ]
+      : [];
     const [ok] = await Promise.all([stored, born || ended ? this.cluster.owning(this.cluster.nodeId, key, born) : undefined, ...places]);
     if (!ok) {
       this.log.warn({ kind: this.spec.kind, id, epoch }, 'fenced out: another node owns this entity now');
@@ -279,13 +288,13 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
     }
   }
 
-  /** At every (re)join: Redis may have lost what this node stored (a restart), so it stores again all it owns, and where its members are. */
+  /** At every (re)join: Redis may have lost what this node stored (a restart), so it stores again all it owns, and where its members and invitees are. */
   private async restore(): Promise<void> {
     await Promise.all(
       this.owned().map((id) => {
         // The members' records too (by interest), as if they had all just joined.
         const moves = this.movesOf(undefined, this.states.get(id));
-        return this.persist(id, this.owners.get(id)!.epoch, true, false, undefined, moves && { came: [], joined: moves.joined, left: [] }).catch(() => {});
+        return this.persist(id, this.owners.get(id)!.epoch, true, false, undefined, moves && { ...moves, came: [], left: [], uninvited: [] }).catch(() => {});
       }),
     );
   }

@@ -64,6 +64,11 @@ export interface EntitySpec<S, C, E, R> {
     deliver(users: readonly string[], ev: string, data: unknown): void;
     /** Who is in it (players and spectators, members): each one's record says where they are, for a session that starts on another node. */
     members(s: S): readonly string[];
+    /**
+     * Who holds an invite to it (not in it yet): each one's set record lists such entities (a user may hold
+     * several), so that a session that starts on another node finds its pending invites.
+     */
+    invitees?(s: S): readonly string[];
     /** A snapshot changed what this node's sessions had seen: deliver it on the stream (their resync). */
     resynced(id: string, after: S | undefined): void;
     /** The replica goes, nobody here needing it (default: `replace` with nothing). */
@@ -112,6 +117,9 @@ export interface Moves {
   came: string[];
   joined: string[];
   left: string[];
+  /** Invites given and ended (`interest.invitees`). */
+  invited: string[];
+  uninvited: string[];
 }
 
 export interface Posted {

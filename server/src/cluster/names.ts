@@ -33,6 +33,11 @@ export class Names {
     return `${this.prefix}:{user:${userId}}:${kind}`;
   }
 
+  /** The entities of `kind` the user holds an invite to (a set): written by each one's owner as invites come and go. */
+  invites(userId: string, kind: string): string {
+    return `${this.prefix}:{user:${userId}}:${kind}Invites`;
+  }
+
   /** The users whose sessions a node holds (a member set), for its successors to adopt them when it dies. */
   sessionsOn(nodeId: string): string {
     return `${this.prefix}:{node:${nodeId}}:sessions`;

@@ -46,6 +46,8 @@ export class PartyService {
   private readonly parties: Entities<PartyState, PartyCommand, PartyEvent, PartyView | null>;
   private readonly memberOf = new Map<string, string>(); // userId → partyId
   private readonly invitedTo = new Map<string, Set<string>>(); // userId → partyIds
+  /** Sessions just opened here whose party and invites are being looked up by their records. */
+  private readonly finding = new Map<string, Promise<unknown>>();
   private readonly rules: PartyRules;
   /** Set once matchmaking exists. */
   queueing!: PartyQueueing;
@@ -77,6 +79,7 @@ export class PartyService {
         interest: {
           users: (p) => [...partyMembers(p), ...partyInvitees(p)],
           members: (p) => partyMembers(p),
+          invitees: (p) => partyInvitees(p),
           here: (u) => deps.gateway.sessions.has(u),
           locate: async (users) => new Map([...(await deps.gateway.locate(users))].map(([u, r]) => [u, r.node])),
           deliver: (users, ev, data) => deps.gateway.toUsersHere(users, ev as EventName, data as never),
@@ -93,8 +96,12 @@ export class PartyService {
       opened: (userId) => {
         const party = this.partyOfUser(userId);
         if (party) deps.gateway.subscribe(userId, partyStream(party.id));
-        // A session that started here while its party is held elsewhere: the record says which, holding it subscribes it.
-        else void this.find(userId).catch((err: unknown) => deps.log.warn({ err, userId }, 'finding the party of a new session failed'));
+        // A session that started here while its party, or a party inviting it, is held elsewhere: the records say
+        // which; holding them subscribes it and shows its invites (the user's snapshot waits for this: `arrival`).
+        const found: Promise<unknown> = Promise.all([party ?? this.find(userId), this.findInvites(userId)])
+          .catch((err: unknown) => deps.log.warn({ err, userId }, 'finding the party or invites of a new session failed'))
+          .finally(() => this.finding.get(userId) === found && this.finding.delete(userId));
+        this.finding.set(userId, found);
       },
       ended: (userId) => this.onSessionEnded(userId),
     });
@@ -122,6 +129,17 @@ export class PartyService {
     if (partyId === undefined) return undefined;
     await this.parties.load(partyId);
     return this.partyOfUser(userId);
+  }
+
+  /** The parties whose invites the user's record lists, held here (an invitee's node holds the party). */
+  private async findInvites(userId: string): Promise<void> {
+    const ids = await this.deps.cluster.invitesOf(userId, 'party');
+    await Promise.all(ids.filter((id) => !this.invitedTo.get(userId)?.has(id)).map((id) => this.parties.load(id)));
+  }
+
+  /** Once a session just opened here knows its party and invites (held elsewhere until their records are read). */
+  async arrival(userId: string): Promise<void> {
+    await this.finding.get(userId);
   }
 
   /** The user's party, held here or not (read from its stored snapshot: an admin view, an invitee of another node). */
@@ -323,7 +341,7 @@ export class PartyService {
 
   /** The user's party and the invites they hold. */
   async current(userId: string): Promise<{ party: PartyView | null; invites: { partyId: string; from: Member; expiresAt: number }[] }> {
-    const party = await this.find(userId);
+    const [party] = await Promise.all([this.find(userId), this.arrival(userId)]);
     return { party: party ? partyViewOf(party) : null, invites: this.invitesOf(userId) };
   }
 
