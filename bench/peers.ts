@@ -52,7 +52,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { REPORT_PREFIX, type DriverReport } from './peersDriver.js';
+import { REPORT_PREFIX, SERVER_READ_MS, type DriverReport, type Quantiles } from './peersDriver.js';
 import { SERVER_MAIN, fmt, fmtInt, intFlag, numFlag, printHelp, profileSelfTimes, say, summarizeProfile, table } from './lib.js';
 import { profileJoins } from './peersJoins.js';
 
@@ -67,6 +67,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DRIVER = new URL('./peersDriver.js', import.meta.url).href;
 const READY_PRELOAD = new URL('./peersReady.js', import.meta.url).href;
 const PROFILE_PRELOAD = new URL('./peersProfile.js', import.meta.url).href;
+const SERVER_READ_S = SERVER_READ_MS / 1000;
 /** Foyer's limits for this load: 4 lines/s per client at 250 ms must never be refused. */
 export const FOYER_LOAD_ENV = {
   FOYER_CHAT_PER_SEC: '100',
@@ -359,12 +360,27 @@ function report(runs: Run[]): void {
           `; ${lost.length ? `connections lost: ${lost.map(([k, v]) => `${v}× close ${k}`).join(', ')}` : 'no connection lost'}` +
           `; the load generator used ${fmt(run.sent.cpuPct, 0)} % of a core, and the hand-over from its ${run.joined?.workers ?? '?'} worker thread(s) added p50 ${h.p50} ms, p99 ${h.p99} ms, max ${h.max} ms to the latency`,
       );
+      notes.push(`${tag}: where the latency went: ${breakdown(run.sent)}`);
     }
   }
   const loads = runs.map((r) => r.load1);
   notes.push(`load average (1 min) at the start of the runs: ${range(loads, (v) => fmt(v, 1))}`);
   say();
   for (const n of notes) say(`- ${n}`);
+}
+
+/** A Foyer run's latency by leg and the event-loop delays and GC pauses that make its tail. */
+function breakdown(sent: Extract<DriverReport, { kind: 'sent' }>): string {
+  const q = (x: Quantiles) => `p50 ${x.p50}, p99 ${x.p99}, max ${x.max} ms`;
+  const loop = (l: { p99: number; max: number }) => `p99 ${fmt(l.p99, 0)}, max ${fmt(l.max, 0)} ms`;
+  const s = sent.server;
+  const server = s
+    ? `the server's event-loop delay (worst ${SERVER_READ_S} s window) p99 ${fmt(s.lagP99Ms, 0)}, max ${fmt(s.lagMaxMs, 0)} ms, its GC ${fmtInt(s.gcCount)} pauses, ${fmt(s.gcMs, 0)} ms in all (major: ${fmtInt(s.majorCount)}, ${fmt(s.majorMs, 0)} ms)`
+    : 'the server\'s /metrics not read';
+  return (
+    `harness's t to the server taking the line ${q(sent.toServerMs)}; on to a worker reading it ${q(sent.toClientMs)}; ` +
+    `${server}; event-loop delay of the harness's thread ${loop(sent.harnessLoop)}, of the busiest worker ${loop(sent.workerLoop)}`
+  );
 }
 
 /** The summary of the slice of a run's profile where Foyer's code and native calls were busiest (the chat window). */

@@ -27,10 +27,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import { Errors, memOf, pool, settle, sleep } from './lib.js';
-import type { FromWorker, ToWorker } from './peersWorker.js';
+// The modules themselves, not ./lib.js: the harness times its joins from before it imports this driver, and the
+// SDK (lib/clients.js) is for the workers only.
+import { Errors, pool, sleep } from './lib/format.js';
+import { memOf } from './lib/machine.js';
+import { metricsOf, runtimeBetween, settle } from './lib/server.js';
+import type { FromWorker, Legs, LoopDelay, ToWorker } from './peersWorker.js';
 
 /** Worker threads holding the clients (FOYER_DRIVER_WORKERS, 2: the machine's second core). */
 const WORKERS = Math.max(1, Number(process.env.FOYER_DRIVER_WORKERS ?? 2));
@@ -80,12 +84,29 @@ export type DriverReport =
       /** Clients whose connection ended before the harness closed them, by close code (4003: a slow reader cut off). */
       lost: Record<string, number>;
       /** What handing received lines from the workers to the harness's thread added to the latency (ms, whole: p50, p99, max). */
-      handOverMs: { p50: number; p99: number; max: number };
+      handOverMs: Quantiles;
+      /** The lines' latency before the hand-over, in two legs (bench/peersWorker.ts, Legs): harness's `t` to the server's `at`, and on to a worker's read. */
+      toServerMs: Quantiles;
+      toClientMs: Quantiles;
+      /** Event-loop delay over the chat: the harness's thread, and the worst of its workers (ms). */
+      harnessLoop: LoopDelay;
+      workerLoop: LoopDelay;
+      /** The server's own view (its /metrics) from the last seat to the last reading before the close (every SERVER_READ_MS). */
+      server?: ReturnType<typeof runtimeBetween>;
       /** CPU of the harness's process (its thread and the workers) from the last seat to the close, % of one core. */
       cpuPct: number;
     };
 
+export type Quantiles = { p50: number; p99: number; max: number };
+
 export const REPORT_PREFIX = 'foyer-driver ';
+
+/**
+ * How often the driver reads the server's /metrics during the chat: its GC
+ * pauses and event-loop delay (prom-client resets the delay at each read, so
+ * the report gives the worst window's p99 and max).
+ */
+export const SERVER_READ_MS = 3000;
 
 const report = (r: DriverReport) => void process.stderr.write(REPORT_PREFIX + JSON.stringify(r) + '\n');
 
@@ -155,6 +176,9 @@ export async function connectAll({ port, N, R, onChat, concurrency = 50 }: Conne
 
   const cpu0 = process.cpuUsage();
   const chatT0 = performance.now();
+  const harnessLoop = monitorEventLoopDelay({ resolution: 10 });
+  harnessLoop.enable();
+  const server = watchServer(port);
   let sent = 0;
   /** Deliveries the lines sent call for: one per member of the sender's game, the sender too. */
   let offered = 0;
@@ -177,7 +201,22 @@ export async function connectAll({ port, N, R, onChat, concurrency = 50 }: Conne
       const received = workers.reduce((n, w) => n + w.received, 0);
       const cpu = process.cpuUsage(cpu0);
       const cpuPct = (100 * (cpu.user + cpu.system)) / 1000 / (performance.now() - chatT0);
-      report({ kind: 'sent', sent, offered, received, refused, lost, handOverMs: handOverOf(workers), cpuPct });
+      const ms = (ns: number) => ns / 1e6;
+      report({
+        kind: 'sent',
+        sent,
+        offered,
+        received,
+        refused,
+        lost,
+        handOverMs: quantiles(workers.map((w) => w.handOver)),
+        toServerMs: quantiles(workers.map((w) => w.legs?.toServer)),
+        toClientMs: quantiles(workers.map((w) => w.legs?.toClient)),
+        harnessLoop: { p99: ms(harnessLoop.percentile(99)), max: ms(harnessLoop.max) },
+        workerLoop: { p99: Math.max(...workers.map((w) => w.loop?.p99 ?? NaN)), max: Math.max(...workers.map((w) => w.loop?.max ?? NaN)) },
+        server: server.stop(),
+        cpuPct,
+      });
       for (const w of workers) w.close();
     },
   }));
@@ -194,6 +233,9 @@ class DriverWorker {
   readonly lost = new Map<number, number>();
   /** Chat lines its clients received. */
   received = 0;
+  /** The worker's latest stats (it posts them every 250 ms during the chat). */
+  legs: Legs | undefined;
+  loop: LoopDelay | undefined;
   /** Chat lines per hand-over delay in whole ms (the last bucket: this many or more). */
   readonly handOver = new Float64Array(1001);
   #batch = new Float64Array(1024);
@@ -207,6 +249,9 @@ class DriverWorker {
         for (let i = 0; i < ts.length; i++) onChat({ t: ts[i] });
         // When the harness's clock saw these lines, against when the worker read the first of them.
         this.handOver[Math.min(this.handOver.length - 1, Math.max(0, Date.now() - m.firstAt))]! += ts.length;
+      } else if (m.type === 'stats') {
+        this.legs = m.legs;
+        this.loop = m.loop;
       } else if (m.type === 'joined') {
         this.joining--;
         this.#joins.get(m.g)!.resolve(m);
@@ -261,10 +306,12 @@ class DriverWorker {
   }
 }
 
-/** What handing received lines from the workers to the harness's thread added to its latency, over every line. */
-function handOverOf(workers: DriverWorker[]): { p50: number; p99: number; max: number } {
-  const hist = new Float64Array(workers[0]!.handOver.length);
-  for (const w of workers) for (let i = 0; i < hist.length; i++) hist[i]! += w.handOver[i]!;
+/** p50, p99 and max of histograms of whole ms (summed; each bucket one ms, the last: this many or more). */
+function quantiles(hists: (Float64Array | undefined)[]): Quantiles {
+  const present = hists.filter((h) => h !== undefined);
+  if (!present.length) return { p50: NaN, p99: NaN, max: NaN };
+  const hist = new Float64Array(present[0]!.length);
+  for (const h of present) for (let i = 0; i < hist.length; i++) hist[i]! += h[i]!;
   const total = hist.reduce((a, b) => a + b, 0);
   const at = (q: number) => {
     let seen = 0;
@@ -274,4 +321,35 @@ function handOverOf(workers: DriverWorker[]): { p50: number; p99: number; max: n
   let max = 0;
   for (let i = 0; i < hist.length; i++) if (hist[i]) max = i;
   return { p50: at(0.5), p99: at(0.99), max };
+}
+
+/**
+ * Reads the server's /metrics now and every SERVER_READ_MS; stop() gives its
+ * GC pauses between the first reading and the last, and the worst window's
+ * event-loop delay. Synchronous at the end (the harness exits right after
+ * closing the clients): the last window is the last reading's.
+ */
+function watchServer(port: number): { stop(): ReturnType<typeof runtimeBetween> | undefined } {
+  let first: Map<string, number> | undefined;
+  let last: Map<string, number> | undefined;
+  let lagP99Ms = 0;
+  let lagMaxMs = 0;
+  const read = async () => {
+    const m = await metricsOf(port);
+    if (!m.size) return;
+    if (!first) return void (first = m);
+    const r = runtimeBetween(first, m);
+    lagP99Ms = Math.max(lagP99Ms, r.lagP99Ms);
+    lagMaxMs = Math.max(lagMaxMs, r.lagMaxMs);
+    last = m;
+  };
+  void read();
+  const timer = setInterval(() => void read(), SERVER_READ_MS);
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      return first && last ? { ...runtimeBetween(first, last), lagP99Ms, lagMaxMs } : undefined;
+    },
+  };
 }

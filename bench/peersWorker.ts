@@ -12,9 +12,11 @@
  * (`chat`), with the time the batch's first line arrived, so the driver can
  * say how much the hand-over adds to the harness's latency.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parentPort } from 'node:worker_threads';
-import type { LobbyClient } from '@foyer/client-sdk';
-import { Errors, openClients } from './lib.js';
+import { LobbyClient } from '@foyer/client-sdk';
+import { socketClass } from './lib/clients.js';
+import { Errors } from './lib/format.js';
 
 export type ToWorker =
   | { type: 'join'; g: number; size: number; R: number; url: string }
@@ -24,9 +26,32 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'joined'; g: number; slots: number[]; failed: { count: number; samples: [string, number][] } }
   | { type: 'chat'; ts: Float64Array; firstAt: number }
+  /** Since the first line sent, posted every STATS_MS: where the lines' latency went, and this thread's loop delay. */
+  | { type: 'stats'; legs: Legs; loop: LoopDelay }
   | { type: 'refused'; code: string }
   /** A seated client's connection ended before the harness closed it (a slow reader cut off, say): its close code. */
   | { type: 'lost'; code: number };
+
+/**
+ * Lines per whole ms, over two legs of their way (the server's chat.message
+ * carries `at`, the server's clock when it took the line, the same clock as
+ * the harness's on this machine): `toServer` from the harness's `t` to `at`
+ * (the harness's thread, the hand-over to this worker, its send, the socket,
+ * the server's read), `toClient` from `at` to this worker reading the line
+ * (the server's publish and write, the socket, this worker's read). The last
+ * bucket: this many or more.
+ */
+export interface Legs {
+  toServer: Float64Array;
+  toClient: Float64Array;
+}
+/** An event loop's delay (monitorEventLoopDelay, 10 ms resolution: only the upper percentiles mean much), ms. */
+export interface LoopDelay {
+  p99: number;
+  max: number;
+}
+const LEG_BUCKETS = 1001;
+const STATS_MS = 250;
 
 const port = parentPort!;
 const post = (m: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
@@ -52,11 +77,23 @@ const flush = () => {
   count = 0;
 };
 
-function onLine(text: string): void {
+const legs: Legs = { toServer: new Float64Array(LEG_BUCKETS), toClient: new Float64Array(LEG_BUCKETS) };
+const bucket = (ms: number) => Math.min(LEG_BUCKETS - 1, Math.max(0, ms));
+const loop = monitorEventLoopDelay({ resolution: 10 });
+let statsTimer: NodeJS.Timeout | undefined;
+const postStats = () => {
+  const ms = (ns: number) => ns / 1e6;
+  post({ type: 'stats', legs, loop: { p99: ms(loop.percentile(99)), max: ms(loop.max) } });
+};
+
+function onLine(text: string, at: number): void {
   // The harness's message is { t }; the line's text is that object as JSON (see sendQueued below).
   const t = (JSON.parse(text) as { t: number }).t;
+  const now = Date.now();
+  legs.toServer[bucket(at - t)]!++;
+  legs.toClient[bucket(now - at)]!++;
   if (count === 0) {
-    firstAt = Date.now();
+    firstAt = now;
     if (!scheduled) (scheduled = true), setImmediate(flush);
   }
   if (count === received.length) {
@@ -65,36 +102,38 @@ function onLine(text: string): void {
     received = bigger;
   }
   received[count++] = t;
-  if ((count & 63) === 0 && Date.now() - firstAt >= HAND_OVER_MS) flush();
+  if ((count & 63) === 0 && now - firstAt >= HAND_OVER_MS) flush();
 }
 
+const Socket = socketClass();
+
+/**
+ * Seats a group of clients in one game: each logs in as a guest; the first
+ * of them logged in creates the game and each other one joins it once both
+ * its login and the game are done (a group waits for no straggler's login
+ * before its game exists).
+ */
 async function join(g: number, size: number, R: number, url: string): Promise<void> {
   const errors = new Errors();
-  const opened = await openClients(url, size, { concurrency: size, name: (i) => `peer-${g * R + i}` });
-  errors.addAll(opened.errors);
-  const [first, ...others] = opened.clients;
-  const seated: LobbyClient[] = [];
-  if (first) {
+  let created: Promise<string> | undefined;
+  const seat = async (i: number): Promise<LobbyClient | undefined> => {
+    const c = new LobbyClient({ url, WebSocket: Socket, reconnect: false, callTimeoutMs: 30_000 });
     try {
-      const gameId = (await first.call('game.create', { name: `peers ${g}`, gameType: 'chat', maxPlayers: R })).game.id;
-      seated.push(first);
-      const joined = await Promise.all(
-        others.map((c) =>
-          c.call('game.join', { gameId }).then(
-            () => c,
-            (err: unknown) => (errors.add(err), void c.close(), undefined),
-          ),
-        ),
-      );
-      for (const c of joined) if (c) seated.push(c);
+      await c.connect();
+      await c.call('auth.guest', { name: `peer-${g * R + i}` });
+      if (created) await c.call('game.join', { gameId: await created });
+      else await (created = c.call('game.create', { name: `peers ${g}`, gameType: 'chat', maxPlayers: R }).then((r) => r.game.id));
+      return c;
     } catch (err) {
       errors.add(err);
-      for (const c of opened.clients) void c.close();
+      void c.close();
+      return undefined;
     }
-  }
+  };
+  const seated = (await Promise.all(Array.from({ length: size }, (_, i) => seat(i)))).filter((c) => c !== undefined);
   const slots = seated.map((c) => {
     c.on('chat.message', (d) => {
-      if (d.channel === 'game') onLine(d.text);
+      if (d.channel === 'game') onLine(d.text, d.at);
     });
     c.onRefusal((_op, err) => post({ type: 'refused', code: err.code }));
     c.onState((state, info) => state === 'closed' && !closing && post({ type: 'lost', code: info.close?.code ?? 0 }));
@@ -123,11 +162,16 @@ const sendQueued = () => {
 
 port.on('message', (m: ToWorker) => {
   if (m.type === 'send') {
+    if (!statsTimer) {
+      loop.enable();
+      statsTimer = setInterval(postStats, STATS_MS);
+    }
     if (toSend.push(m.batch) === 1) setImmediate(sendQueued);
   } else if (m.type === 'join') {
     void join(m.g, m.size, m.R, m.url);
   } else {
     closing = true;
+    clearInterval(statsTimer);
     for (const c of clients) void c.close();
   }
 });
