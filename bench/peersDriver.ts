@@ -34,7 +34,8 @@ import { Worker } from 'node:worker_threads';
 import { Errors, pool, sleep } from './lib/format.js';
 import { memOf } from './lib/machine.js';
 import { metricsOf, runtimeBetween, settle } from './lib/server.js';
-import type { FromWorker, Legs, LoopDelay, ToWorker } from './peersWorker.js';
+import { LINE } from './peersLine.js';
+import type { FromWorker, LoopDelay, ToWorker } from './peersWorker.js';
 
 /** Worker threads holding the clients (FOYER_DRIVER_WORKERS, 2: the machine's second core). */
 const WORKERS = Math.max(1, Number(process.env.FOYER_DRIVER_WORKERS ?? 2));
@@ -85,7 +86,7 @@ export type DriverReport =
       lost: Record<string, number>;
       /** What handing received lines from the workers to the harness's thread added to the latency (ms, whole: p50, p99, max). */
       handOverMs: Quantiles;
-      /** The lines' latency before the hand-over, in two legs (bench/peersWorker.ts, Legs): harness's `t` to the server's `at`, and on to a worker's read. */
+      /** The lines' latency before the hand-over, in two legs (Leg): the harness's `t` to the server's `at`, and on to a worker's read. */
       toServerMs: Quantiles;
       toClientMs: Quantiles;
       /** Event-loop delay over the chat: the harness's thread, and the worst of its workers (ms). */
@@ -209,9 +210,9 @@ export async function connectAll({ port, N, R, onChat, concurrency = 50 }: Conne
         received,
         refused,
         lost,
-        handOverMs: quantiles(workers.map((w) => w.handOver)),
-        toServerMs: quantiles(workers.map((w) => w.legs?.toServer)),
-        toClientMs: quantiles(workers.map((w) => w.legs?.toClient)),
+        handOverMs: quantiles(workers.map((w) => w.legs.handOver)),
+        toServerMs: quantiles(workers.map((w) => w.legs.toServer)),
+        toClientMs: quantiles(workers.map((w) => w.legs.toClient)),
         harnessLoop: { p99: ms(harnessLoop.percentile(99)), max: ms(harnessLoop.max) },
         workerLoop: { p99: Math.max(...workers.map((w) => w.loop?.p99 ?? NaN)), max: Math.max(...workers.map((w) => w.loop?.max ?? NaN)) },
         server: server.stop(),
@@ -233,24 +234,30 @@ class DriverWorker {
   readonly lost = new Map<number, number>();
   /** Chat lines its clients received. */
   received = 0;
-  /** The worker's latest stats (it posts them every 250 ms during the chat). */
-  legs: Legs | undefined;
+  /** Its event-loop delay, as it last posted it (every 250 ms during the chat). */
   loop: LoopDelay | undefined;
-  /** Chat lines per hand-over delay in whole ms (the last bucket: this many or more). */
-  readonly handOver = new Float64Array(1001);
+  /** Chat lines per ms of each leg of their way (whole ms, the last bucket: this many or more), Leg. */
+  readonly legs: Record<Leg, Float64Array> = { toServer: leg(), toClient: leg(), handOver: leg() };
   #batch = new Float64Array(1024);
   #length = 0;
 
   constructor(onChat: (msg: unknown) => void) {
     this.#worker.on('message', (m: FromWorker) => {
       if (m.type === 'chat') {
-        const ts = m.ts;
-        this.received += ts.length;
-        for (let i = 0; i < ts.length; i++) onChat({ t: ts[i] });
-        // When the harness's clock saw these lines, against when the worker read the first of them.
-        this.handOver[Math.min(this.handOver.length - 1, Math.max(0, Date.now() - m.firstAt))]! += ts.length;
-      } else if (m.type === 'stats') {
-        this.legs = m.legs;
+        const lines = m.lines;
+        const now = Date.now();
+        const { toServer, toClient, handOver } = this.legs;
+        for (let i = 0; i < lines.length; i += LINE) {
+          const t = lines[i]!;
+          const at = lines[i + 1]!;
+          const read = lines[i + 2]!;
+          onChat({ t });
+          this.received++;
+          toServer[bucket(at - t)]!++;
+          toClient[bucket(read - at)]!++;
+          handOver[bucket(now - read)]!++;
+        }
+      } else if (m.type === 'loop') {
         this.loop = m.loop;
       } else if (m.type === 'joined') {
         this.joining--;
@@ -306,12 +313,23 @@ class DriverWorker {
   }
 }
 
+/**
+ * The legs of a chat line's way, from the harness's `t` to the harness's
+ * thread taking the line (the latency it measures), at the server's `at` and
+ * the worker's read (bench/peersLine.ts): `toServer`, the harness's thread,
+ * the hand-over to a worker, its send, the socket and the server's read;
+ * `toClient`, the server's publish and write, the socket and the worker's
+ * read; `handOver`, the worker's batch and the harness's thread taking it.
+ */
+type Leg = 'toServer' | 'toClient' | 'handOver';
+const LEG_BUCKETS = 1001;
+const leg = () => new Float64Array(LEG_BUCKETS);
+const bucket = (ms: number) => Math.min(LEG_BUCKETS - 1, Math.max(0, ms));
+
 /** p50, p99 and max of histograms of whole ms (summed; each bucket one ms, the last: this many or more). */
-function quantiles(hists: (Float64Array | undefined)[]): Quantiles {
-  const present = hists.filter((h) => h !== undefined);
-  if (!present.length) return { p50: NaN, p99: NaN, max: NaN };
-  const hist = new Float64Array(present[0]!.length);
-  for (const h of present) for (let i = 0; i < hist.length; i++) hist[i]! += h[i]!;
+function quantiles(hists: Float64Array[]): Quantiles {
+  const hist = new Float64Array(LEG_BUCKETS);
+  for (const h of hists) for (let i = 0; i < hist.length; i++) hist[i]! += h[i]!;
   const total = hist.reduce((a, b) => a + b, 0);
   const at = (q: number) => {
     let seen = 0;

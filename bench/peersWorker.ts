@@ -17,6 +17,7 @@ import { parentPort } from 'node:worker_threads';
 import { LobbyClient } from '@foyer/client-sdk';
 import { socketClass } from './lib/clients.js';
 import { Errors } from './lib/format.js';
+import { LINE } from './peersLine.js';
 
 export type ToWorker =
   | { type: 'join'; g: number; size: number; R: number; url: string }
@@ -25,33 +26,20 @@ export type ToWorker =
 
 export type FromWorker =
   | { type: 'joined'; g: number; slots: number[]; failed: { count: number; samples: [string, number][] } }
-  | { type: 'chat'; ts: Float64Array; firstAt: number }
-  /** Since the first line sent, posted every STATS_MS: where the lines' latency went, and this thread's loop delay. */
-  | { type: 'stats'; legs: Legs; loop: LoopDelay }
+  /** Lines received, LINE numbers each (bench/peersLine.ts). */
+  | { type: 'chat'; lines: Float64Array }
+  /** This thread's event-loop delay since the first line sent, posted every LOOP_MS. */
+  | { type: 'loop'; loop: LoopDelay }
   | { type: 'refused'; code: string }
   /** A seated client's connection ended before the harness closed it (a slow reader cut off, say): its close code. */
   | { type: 'lost'; code: number };
 
-/**
- * Lines per whole ms, over two legs of their way (the server's chat.message
- * carries `at`, the server's clock when it took the line, the same clock as
- * the harness's on this machine): `toServer` from the harness's `t` to `at`
- * (the harness's thread, the hand-over to this worker, its send, the socket,
- * the server's read), `toClient` from `at` to this worker reading the line
- * (the server's publish and write, the socket, this worker's read). The last
- * bucket: this many or more.
- */
-export interface Legs {
-  toServer: Float64Array;
-  toClient: Float64Array;
-}
 /** An event loop's delay (monitorEventLoopDelay, 10 ms resolution: only the upper percentiles mean much), ms. */
 export interface LoopDelay {
   p99: number;
   max: number;
 }
-const LEG_BUCKETS = 1001;
-const STATS_MS = 250;
+const LOOP_MS = 250;
 
 const port = parentPort!;
 const post = (m: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
@@ -59,39 +47,32 @@ const clients: LobbyClient[] = [];
 let closing = false;
 
 /**
- * The `t` of chat lines received, handed over once this turn's socket reads
+ * The chat lines received (LINE numbers each), handed over once this turn's socket reads
  * are done, or sooner when the turn runs long (a worker that fell behind
  * reads thousands of frames in one turn): a line waits at most about
  * HAND_OVER_MS here.
  */
 const HAND_OVER_MS = 2;
-let received = new Float64Array(4096);
+let received = new Float64Array(4096 * LINE);
 let count = 0;
 let firstAt = 0;
 let scheduled = false;
 const flush = () => {
   scheduled = false;
   if (count === 0) return;
-  const ts = received.slice(0, count);
-  post({ type: 'chat', ts, firstAt }, [ts.buffer as ArrayBuffer]);
+  const lines = received.slice(0, count);
+  post({ type: 'chat', lines }, [lines.buffer as ArrayBuffer]);
   count = 0;
 };
 
-const legs: Legs = { toServer: new Float64Array(LEG_BUCKETS), toClient: new Float64Array(LEG_BUCKETS) };
-const bucket = (ms: number) => Math.min(LEG_BUCKETS - 1, Math.max(0, ms));
 const loop = monitorEventLoopDelay({ resolution: 10 });
-let statsTimer: NodeJS.Timeout | undefined;
-const postStats = () => {
-  const ms = (ns: number) => ns / 1e6;
-  post({ type: 'stats', legs, loop: { p99: ms(loop.percentile(99)), max: ms(loop.max) } });
-};
+let loopTimer: NodeJS.Timeout | undefined;
+const postLoop = () => post({ type: 'loop', loop: { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 } });
 
 function onLine(text: string, at: number): void {
   // The harness's message is { t }; the line's text is that object as JSON (see sendQueued below).
   const t = (JSON.parse(text) as { t: number }).t;
   const now = Date.now();
-  legs.toServer[bucket(at - t)]!++;
-  legs.toClient[bucket(now - at)]!++;
   if (count === 0) {
     firstAt = now;
     if (!scheduled) (scheduled = true), setImmediate(flush);
@@ -102,7 +83,9 @@ function onLine(text: string, at: number): void {
     received = bigger;
   }
   received[count++] = t;
-  if ((count & 63) === 0 && now - firstAt >= HAND_OVER_MS) flush();
+  received[count++] = at;
+  received[count++] = now;
+  if (count % (64 * LINE) === 0 && now - firstAt >= HAND_OVER_MS) flush();
 }
 
 const Socket = socketClass();
@@ -162,16 +145,16 @@ const sendQueued = () => {
 
 port.on('message', (m: ToWorker) => {
   if (m.type === 'send') {
-    if (!statsTimer) {
+    if (!loopTimer) {
       loop.enable();
-      statsTimer = setInterval(postStats, STATS_MS);
+      loopTimer = setInterval(postLoop, LOOP_MS);
     }
     if (toSend.push(m.batch) === 1) setImmediate(sendQueued);
   } else if (m.type === 'join') {
     void join(m.g, m.size, m.R, m.url);
   } else {
     closing = true;
-    clearInterval(statsTimer);
+    clearInterval(loopTimer);
     for (const c of clients) void c.close();
   }
 });

@@ -30,7 +30,7 @@ describe('the peers bench driver (bench/peersDriver.ts)', () => {
     await t?.stop();
   });
 
-  it('seats N clients in games of R, the first of each group creating it', async () => {
+  it('seats N clients in games of R, the first of each group logged in creating it', async () => {
     expect(clients).toHaveLength(N);
     expect(reports[0]).toMatchObject({ kind: 'joined', clients: N, failed: 0, waitedMs: 0, workers: 2 });
     const { body } = await t.admin('GET', '/admin/stats');
@@ -49,6 +49,13 @@ describe('the peers bench driver (bench/peersDriver.ts)', () => {
     for (const c of clients.slice(1)) c.close();
     expect(reports).toHaveLength(1);
     clients[0]!.close();
-    expect(reports.at(-1)).toMatchObject({ kind: 'sent', sent: N, offered: expected, received: expected, refused: {}, lost: {} });
+    const sent = reports.at(-1) as Extract<DriverReport, { kind: 'sent' }>;
+    expect(sent).toMatchObject({ kind: 'sent', sent: N, offered: expected, received: expected, refused: {}, lost: {} });
+    // Each line's latency in legs, split at the server's `at` and the worker's read: whole ms, ordered quantiles.
+    for (const leg of [sent.toServerMs, sent.toClientMs, sent.handOverMs]) {
+      expect(Number.isInteger(leg.p50) && leg.p50 >= 0).toBe(true);
+      expect(leg.p50).toBeLessThanOrEqual(leg.p99);
+      expect(leg.p99).toBeLessThanOrEqual(leg.max);
+    }
   });
 });

@@ -70,11 +70,9 @@ export class Dispatch {
       return void this.failed(c, req, started, err);
     }
     if (!(pending instanceof Promise)) return void this.answered(c, req, started, pending, step.after);
-    // Answered later, outside the transport's read callback (which corks the socket): corked here, so that the
-    // reply and the frames its topics hold for this socket by now (the request's own events) leave in one write.
     return withTimeout(pending, this.deps.config.requestTimeoutMs).then(
-      (result) => c.conn.cork(() => this.answered(c, req, started, result, step.after)),
-      (err: unknown) => c.conn.cork(() => this.failed(c, req, started, err)),
+      (result) => this.answered(c, req, started, result, step.after),
+      (err: unknown) => this.failed(c, req, started, err),
     );
   }
 
