@@ -35,6 +35,8 @@
  *   --periods P,…      each client's chat period in ms, one table block each (500,250)
  *   --duration S       chat seconds per run (15)
  *   --systems S,…      foyer-uws, foyer-ws, socketio, colyseus-uws, colyseus-ws (all five)
+ *   --driver-workers W,…  run each Foyer system once per count of the driver's worker threads
+ *                      (FOYER_DRIVER_WORKERS; 0: its clients in the harness's own thread, as the peers'), in each round
  *   --harness DIR      the harness (../shared/peers beside the checkout)
  *   --node-args "A …"  extra node flags for Foyer's node (space-separated)
  *   --profile DIR      profile Foyer's node (bench/peersProfile.ts: 5 s slices under DIR/<run>/) and
@@ -84,6 +86,7 @@ const { values: flags } = parseArgs({
     periods: { type: 'string', default: '500,250' },
     duration: { type: 'string', default: '15' },
     systems: { type: 'string', default: SYSTEMS.join(',') },
+    'driver-workers': { type: 'string' },
     harness: { type: 'string', default: resolve(ROOT, '../shared/peers') },
     'node-args': { type: 'string', default: '' },
     profile: { type: 'string' },
@@ -109,6 +112,16 @@ for (const s of systems) {
     process.exit(2);
   }
 }
+/** What runs in each round: each system, a Foyer one once per --driver-workers count (its label then says which). */
+interface Entry {
+  label: string;
+  system: System;
+  workers?: number;
+}
+const driverWorkers = flags['driver-workers']?.split(',').map((w) => intFlag('driver-workers', w.trim(), 0));
+const lineup: Entry[] = systems.flatMap((system): Entry[] =>
+  system.startsWith('foyer') && driverWorkers ? driverWorkers.map((workers) => ({ label: `${system} (${workers} workers)`, system, workers })) : [{ label: system, system }],
+);
 
 // ---- the harness, installed once per package-lock.json ----
 
@@ -179,6 +192,9 @@ interface Run {
   round: number;
   period: number;
   system: System;
+  label: string;
+  /** Foyer's driver's worker threads, when --driver-workers says. */
+  workers?: number;
   load1: number;
   result?: LoadResult;
   /** Foyer's driver reports. */
@@ -220,9 +236,10 @@ async function runLoad(dir: string, run: Run): Promise<void> {
       HOST: '127.0.0.1',
     });
     if (run.profileDir) env.FOYER_PROFILE_DIR = run.profileDir;
+    if (run.workers !== undefined) env.FOYER_DRIVER_WORKERS = String(run.workers);
   }
   const harnessArgs = flags['profile-harness']
-    ? ['--cpu-prof', `--cpu-prof-dir=${join(resolve(flags['profile-harness']), `r${run.round}-${run.period}ms-${run.system}`)}`]
+    ? ['--cpu-prof', `--cpu-prof-dir=${join(resolve(flags['profile-harness']), `r${run.round}-${run.period}ms-${slug(run.label)}`)}`]
     : [];
   const args = [...harnessArgs, 'load.mjs', '--system', run.system, '--clients', String(CLIENTS), '--room', String(ROOM), '--period', String(run.period), '--duration', String(DURATION)];
   // Its own process group, so that the server it starts goes down with it whatever happens.
@@ -254,6 +271,9 @@ async function runLoad(dir: string, run: Run): Promise<void> {
     run.error = `load.mjs exited with ${code ?? `a kill after ${limitMs / 1000} s`} and no result: ${[...said, '…', ...stderr.slice(-3)].join(' | ')}`;
   }
 }
+
+/** A run's label as a folder name. */
+const slug = (label: string) => label.replace(/[^\w-]+/g, '-').replace(/-+$/, '');
 
 /** CPU per delivered message, µs. */
 const usPerMsg = (r: LoadResult) => (r.serverCpuPct * 10_000) / r.deliveredPerSec;
@@ -293,15 +313,15 @@ function report(runs: Run[]): void {
   const done = runs.filter((r) => r.result);
   const rows: string[][] = [];
   for (const period of PERIODS) {
-    for (const system of systems) {
-      const f = done.filter((r) => r.period === period && r.system === system).map(figures);
+    for (const { label } of lineup) {
+      const f = done.filter((r) => r.period === period && r.label === label).map(figures);
       if (!f.length) {
-        rows.push([`${period}`, system, '-', '-', '-', '-', '-', '-', '-', '-', '0']);
+        rows.push([`${period}`, label, '-', '-', '-', '-', '-', '-', '-', '-', '0']);
         continue;
       }
       rows.push([
         `${period}`,
-        system,
+        label,
         range(f.map((x) => x.cpu), (v) => fmt(v, 0)),
         range(f.map((x) => x.us), (v) => fmt(v, 1)),
         range(f.map((x) => x.deliveredPct), (v) => fmt(v, 1)),
@@ -327,14 +347,16 @@ function report(runs: Run[]): void {
   const ratioRows: string[][] = [];
   for (const period of PERIODS) {
     for (const [foyer, peer] of PAIRS) {
-      if (!systems.includes(foyer) || !systems.includes(peer)) continue;
-      const cells: string[] = [];
-      for (let round = 1; round <= ROUNDS; round++) {
-        const a = done.find((r) => r.round === round && r.period === period && r.system === foyer);
-        const b = done.find((r) => r.round === round && r.period === period && r.system === peer);
-        cells.push(a && b ? fmt(usPerMsg(a.result!) / usPerMsg(b.result!), 2) : '-');
+      if (!systems.includes(peer)) continue;
+      for (const { label } of lineup.filter((e) => e.system === foyer)) {
+        const cells: string[] = [];
+        for (let round = 1; round <= ROUNDS; round++) {
+          const a = done.find((r) => r.round === round && r.period === period && r.label === label);
+          const b = done.find((r) => r.round === round && r.period === period && r.system === peer);
+          cells.push(a && b ? fmt(usPerMsg(a.result!) / usPerMsg(b.result!), 2) : '-');
+        }
+        ratioRows.push([`${period}`, `${label} / ${peer}`, ...cells]);
       }
-      ratioRows.push([`${period}`, `${foyer} / ${peer}`, ...cells]);
     }
   }
   if (ratioRows.length) {
@@ -346,7 +368,7 @@ function report(runs: Run[]): void {
 
   const notes: string[] = [];
   for (const run of runs) {
-    const tag = `round ${run.round}, ${run.period} ms, ${run.system}`;
+    const tag = `round ${run.round}, ${run.period} ms, ${run.label}`;
     if (run.error) notes.push(`${tag}: FAILED: ${run.error}`);
     if (run.joined?.waitedMs) notes.push(`${tag}: the node listened ${fmt(run.joined.waitedMs / 1000, 1)} s after the harness stopped waiting (8 s): joins/s and RSS per client from the driver`);
     if (run.joined?.failed) notes.push(`${tag}: ${run.joined.failed} clients failed to join: ${run.joined.errors}`);
@@ -358,7 +380,10 @@ function report(runs: Run[]): void {
       notes.push(
         `${tag}: ${fmtInt(run.sent.sent)} chat lines sent (without id)${offered}, ${refused.length ? `refused: ${refused.map(([k, v]) => `${v}× ${k}`).join(', ')}` : 'none refused'}` +
           `; ${lost.length ? `connections lost: ${lost.map(([k, v]) => `${v}× close ${k}`).join(', ')}` : 'no connection lost'}` +
-          `; the load generator used ${fmt(run.sent.cpuPct, 0)} % of a core, and the hand-over from its ${run.joined?.workers ?? '?'} worker thread(s) added p50 ${h.p50} ms, p99 ${h.p99} ms, max ${h.max} ms to the latency`,
+          `; the load generator used ${fmt(run.sent.cpuPct, 0)} % of a core, ` +
+          (run.joined?.workers === 0
+            ? "its clients in the harness's own thread"
+            : `and the hand-over from its ${run.joined?.workers ?? '?'} worker thread(s) added p50 ${h.p50} ms, p99 ${h.p99} ms, max ${h.max} ms to the latency`),
       );
       notes.push(`${tag}: where the latency went: ${breakdown(run.sent)}`);
     }
@@ -407,19 +432,19 @@ if (flags['profile-joins']) {
 
 const dir = harnessDir(resolve(flags.harness));
 const runs: Run[] = [];
-const total = ROUNDS * PERIODS.length * systems.length;
+const total = ROUNDS * PERIODS.length * lineup.length;
 for (let round = 1; round <= ROUNDS; round++) {
   for (const period of PERIODS) {
-    for (const system of systems) {
-      const run: Run = { round, period, system, load1: loadavg()[0]! };
-      if (flags.profile && system.startsWith('foyer')) run.profileDir = join(resolve(flags.profile), `r${round}-${period}ms-${system}`);
+    for (const { label, system, workers } of lineup) {
+      const run: Run = { round, period, system, label, load1: loadavg()[0]!, ...(workers !== undefined && { workers }) };
+      if (flags.profile && system.startsWith('foyer')) run.profileDir = join(resolve(flags.profile), `r${round}-${period}ms-${slug(label)}`);
       runs.push(run);
       await runLoad(dir, run);
       if (run.profileDir) printBusiestSlice(run.profileDir);
       const r = run.result;
       const f = r && figures(run);
       say(
-        `[${runs.length}/${total}] round ${round}, ${period} ms, ${system}: ` +
+        `[${runs.length}/${total}] round ${round}, ${period} ms, ${label}: ` +
           (r && f
             ? `CPU ${f.cpu} %, ${fmt(f.us, 1)} µs/msg, delivered ${fmtInt(r.deliveredPerSec)}/${fmtInt(r.expectedPerSec)} per s, p50 ${f.p50} ms, p99 ${f.p99} ms, RSS ${fmt(f.rss, 1)} KiB/client, ${fmtInt(f.joins)} joins/s (load ${fmt(run.load1, 1)})`
             : run.error),

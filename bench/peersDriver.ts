@@ -35,10 +35,11 @@ import { Errors, pool, sleep } from './lib/format.js';
 import { memOf } from './lib/machine.js';
 import { metricsOf, runtimeBetween, settle } from './lib/server.js';
 import { LINE } from './peersLine.js';
+import type { PeerClients, Seated } from './peersClients.js';
 import type { FromWorker, LoopDelay, ToWorker } from './peersWorker.js';
 
-/** Worker threads holding the clients (FOYER_DRIVER_WORKERS, 2: the machine's second core). */
-const WORKERS = Math.max(1, Number(process.env.FOYER_DRIVER_WORKERS ?? 2));
+/** Worker threads holding the clients by default (FOYER_DRIVER_WORKERS, 2: the machine's second core; 0: the harness's own thread). */
+const WORKERS = Math.max(0, Number(process.env.FOYER_DRIVER_WORKERS ?? 2));
 
 /** One client as the harness sees it. */
 export interface PeerClient {
@@ -56,6 +57,8 @@ export interface ConnectAllOptions {
   onChat: (msg: unknown) => void;
   /** Clients connecting at once; the harness's other systems use 50. */
   concurrency?: number;
+  /** Worker threads holding the clients (FOYER_DRIVER_WORKERS, 2); 0: the harness's own thread. */
+  workers?: number;
 }
 
 /** What the driver tells bench/peers.ts through stderr. */
@@ -152,15 +155,16 @@ async function lateBaseline(pid: number): Promise<number> {
   return memOf(pid).rss;
 }
 
-export async function connectAll({ port, N, R, onChat, concurrency = 50 }: ConnectAllOptions): Promise<PeerClient[]> {
-  const workers = Array.from({ length: WORKERS }, () => new DriverWorker(onChat));
+export async function connectAll({ port, N, R, onChat, concurrency = 50, workers: threads = WORKERS }: ConnectAllOptions): Promise<PeerClient[]> {
+  // In the harness's thread, the SDK is loaded only then (the workers load it in theirs).
+  const workers: Holder[] = threads ? Array.from({ length: threads }, () => new DriverWorker(onChat)) : [new InThread(onChat, (await import('./peersClients.js')).PeerClients)];
   const waitedMs = await waitForListener(port);
   const pid = waitedMs > 0 ? serverPid() : undefined;
   const rss0 = pid ? await lateBaseline(pid) : NaN;
   const url = `ws://127.0.0.1:${port}/`;
   const t0 = performance.now();
   const groups = Math.ceil(N / R);
-  const seated: [DriverWorker, number][][] = new Array(groups);
+  const seated: [Holder, number][][] = new Array(groups);
   const errors = new Errors();
   // A group's clients connect together, so about `concurrency` clients are in flight at once, across the workers.
   await pool(groups, Math.max(1, Math.floor(concurrency / R)), async (g) => {
@@ -173,7 +177,7 @@ export async function connectAll({ port, N, R, onChat, concurrency = 50 }: Conne
   const clients = seated.flat().filter(Boolean);
   const seatedIn = seated.flatMap((group) => (group ?? []).map(() => group.length));
   const rssPerClientKiB = pid ? (memOf(pid).rss - rss0) / clients.length / 1024 : undefined;
-  report({ kind: 'joined', clients: clients.length, failed: N - clients.length, errors: errors.toString(), workers: WORKERS, waitedMs, joinMs, rssPerClientKiB });
+  report({ kind: 'joined', clients: clients.length, failed: N - clients.length, errors: errors.toString(), workers: threads, waitedMs, joinMs, rssPerClientKiB });
 
   const cpu0 = process.cpuUsage();
   const chatT0 = performance.now();
@@ -223,40 +227,92 @@ export async function connectAll({ port, N, R, onChat, concurrency = 50 }: Conne
   }));
 }
 
-/** The main thread's side of one worker (bench/peersWorker.ts). */
-class DriverWorker {
-  readonly #worker = new Worker(new URL('./peersWorker.js', import.meta.url));
-  readonly #joins = new Map<number, { resolve: (r: Extract<FromWorker, { type: 'joined' }>) => void; reject: (err: unknown) => void }>();
-  /** Groups this worker is seating now. */
+/**
+ * Where a share of the clients runs, as the harness's thread sees it: what
+ * they received, refused and lost, and each received line's legs.
+ */
+abstract class Holder {
+  /** Groups it is seating now. */
   joining = 0;
   readonly refused = new Map<string, number>();
   /** Clients whose connection ended before the harness closed them, by close code. */
   readonly lost = new Map<number, number>();
   /** Chat lines its clients received. */
   received = 0;
-  /** Its event-loop delay, as it last posted it (every 250 ms during the chat). */
+  /** Its event-loop delay (a worker's, as it last posted it; none: the harness's thread, reported apart). */
   loop: LoopDelay | undefined;
   /** Chat lines per ms of each leg of their way (whole ms, the last bucket: this many or more), Leg. */
   readonly legs: Record<Leg, Float64Array> = { toServer: leg(), toClient: leg(), handOver: leg() };
+
+  constructor(protected readonly onChat: (msg: unknown) => void) {}
+
+  abstract join(g: number, size: number, R: number, url: string): Promise<Seated>;
+  abstract send(slot: number, t: number): void;
+  abstract close(): void;
+
+  /** One line received, handed to the harness (`now`: when its thread took it). */
+  protected line(t: number, at: number, read: number, now: number): void {
+    this.onChat({ t });
+    this.received++;
+    this.legs.toServer[bucket(at - t)]!++;
+    this.legs.toClient[bucket(read - at)]!++;
+    this.legs.handOver[bucket(now - read)]!++;
+  }
+
+  protected refuse(code: string): void {
+    this.refused.set(code, (this.refused.get(code) ?? 0) + 1);
+  }
+
+  protected lose(code: number): void {
+    this.lost.set(code, (this.lost.get(code) ?? 0) + 1);
+  }
+}
+
+/**
+ * The clients in the harness's own thread (FOYER_DRIVER_WORKERS=0), as the
+ * harness runs the peers' clients: a line is sent in the harness's timer and
+ * taken as its socket is read, nothing handed over.
+ */
+class InThread extends Holder {
+  readonly #clients: PeerClients;
+
+  constructor(onChat: (msg: unknown) => void, Clients: typeof PeerClients) {
+    super(onChat);
+    this.#clients = new Clients({ line: (t, at, read) => this.line(t, at, read, read), refused: (code) => this.refuse(code), lost: (code) => this.lose(code) });
+  }
+
+  async join(g: number, size: number, R: number, url: string): Promise<Seated> {
+    this.joining++;
+    try {
+      return await this.#clients.join(g, size, R, url);
+    } finally {
+      this.joining--;
+    }
+  }
+
+  send(slot: number, t: number): void {
+    this.#clients.send(slot, t);
+  }
+
+  close(): void {
+    this.#clients.close();
+  }
+}
+
+/** The main thread's side of one worker (bench/peersWorker.ts). */
+class DriverWorker extends Holder {
+  readonly #worker = new Worker(new URL('./peersWorker.js', import.meta.url));
+  readonly #joins = new Map<number, { resolve: (r: Seated) => void; reject: (err: unknown) => void }>();
   #batch = new Float64Array(1024);
   #length = 0;
 
   constructor(onChat: (msg: unknown) => void) {
+    super(onChat);
     this.#worker.on('message', (m: FromWorker) => {
       if (m.type === 'chat') {
         const lines = m.lines;
         const now = Date.now();
-        const { toServer, toClient, handOver } = this.legs;
-        for (let i = 0; i < lines.length; i += LINE) {
-          const t = lines[i]!;
-          const at = lines[i + 1]!;
-          const read = lines[i + 2]!;
-          onChat({ t });
-          this.received++;
-          toServer[bucket(at - t)]!++;
-          toClient[bucket(read - at)]!++;
-          handOver[bucket(now - read)]!++;
-        }
+        for (let i = 0; i < lines.length; i += LINE) this.line(lines[i]!, lines[i + 1]!, lines[i + 2]!, now);
       } else if (m.type === 'loop') {
         this.loop = m.loop;
       } else if (m.type === 'joined') {
@@ -264,9 +320,9 @@ class DriverWorker {
         this.#joins.get(m.g)!.resolve(m);
         this.#joins.delete(m.g);
       } else if (m.type === 'lost') {
-        this.lost.set(m.code, (this.lost.get(m.code) ?? 0) + 1);
+        this.lose(m.code);
       } else {
-        this.refused.set(m.code, (this.refused.get(m.code) ?? 0) + 1);
+        this.refuse(m.code);
       }
     });
     // A worker that dies fails the joins it was running (the harness's run fails, rather than waiting for ever).
@@ -277,7 +333,7 @@ class DriverWorker {
     });
   }
 
-  join(g: number, size: number, R: number, url: string): Promise<Extract<FromWorker, { type: 'joined' }>> {
+  join(g: number, size: number, R: number, url: string): Promise<Seated> {
     this.joining++;
     return new Promise((resolve, reject) => {
       this.#joins.set(g, { resolve, reject });

@@ -1,22 +1,19 @@
 /**
  * One worker thread of Foyer's peer driver (bench/peersDriver.ts): it holds a
- * share of the SDK clients, so that the clients' protocol work (frames read
- * and parsed, chat lines written) runs beside the harness's thread, whose
- * timers and latency clock must stay punctual. It uses the SDK's public API
- * only, as a studio's client would.
+ * share of the SDK clients (bench/peersClients.ts), so that the clients'
+ * protocol work (frames read and parsed, chat lines written) runs beside the
+ * harness's thread, whose timers and latency clock stay punctual.
  *
  * The main thread asks it to seat groups of clients (`join`), hands it the
  * chat lines to send in batches (`send`: pairs of client slot and the
- * harness's `t`), and gets back the `t` of every chat line its clients
- * received, in one Float64Array per turn of this thread's event loop
- * (`chat`), with the time the batch's first line arrived, so the driver can
- * say how much the hand-over adds to the harness's latency.
+ * harness's `t`), and gets back every chat line its clients received
+ * (bench/peersLine.ts: `t`, the server's `at`, the time it was read) in one
+ * Float64Array per turn of this thread's event loop (`chat`), so the driver
+ * can split the harness's latency into legs.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parentPort } from 'node:worker_threads';
-import { LobbyClient } from '@foyer/client-sdk';
-import { socketClass } from './lib/clients.js';
-import { Errors } from './lib/format.js';
+import { PeerClients, type Seated } from './peersClients.js';
 import { LINE } from './peersLine.js';
 
 export type ToWorker =
@@ -25,7 +22,7 @@ export type ToWorker =
   | { type: 'close' };
 
 export type FromWorker =
-  | { type: 'joined'; g: number; slots: number[]; failed: { count: number; samples: [string, number][] } }
+  | ({ type: 'joined'; g: number } & Seated)
   /** Lines received, LINE numbers each (bench/peersLine.ts). */
   | { type: 'chat'; lines: Float64Array }
   /** This thread's event-loop delay since the first line sent, posted every LOOP_MS. */
@@ -43,8 +40,6 @@ const LOOP_MS = 250;
 
 const port = parentPort!;
 const post = (m: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
-const clients: LobbyClient[] = [];
-let closing = false;
 
 /**
  * The chat lines received (LINE numbers each), handed over once this turn's socket reads
@@ -69,10 +64,7 @@ const loop = monitorEventLoopDelay({ resolution: 10 });
 let loopTimer: NodeJS.Timeout | undefined;
 const postLoop = () => post({ type: 'loop', loop: { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 } });
 
-function onLine(text: string, at: number): void {
-  // The harness's message is { t }; the line's text is that object as JSON (see sendQueued below).
-  const t = (JSON.parse(text) as { t: number }).t;
-  const now = Date.now();
+function onLine(t: number, at: number, now: number): void {
   if (count === 0) {
     firstAt = now;
     if (!scheduled) (scheduled = true), setImmediate(flush);
@@ -88,42 +80,11 @@ function onLine(text: string, at: number): void {
   if (count % (64 * LINE) === 0 && now - firstAt >= HAND_OVER_MS) flush();
 }
 
-const Socket = socketClass();
-
-/**
- * Seats a group of clients in one game: each logs in as a guest; the first
- * of them logged in creates the game and each other one joins it once both
- * its login and the game are done (a group waits for no straggler's login
- * before its game exists).
- */
-async function join(g: number, size: number, R: number, url: string): Promise<void> {
-  const errors = new Errors();
-  let created: Promise<string> | undefined;
-  const seat = async (i: number): Promise<LobbyClient | undefined> => {
-    const c = new LobbyClient({ url, WebSocket: Socket, reconnect: false, callTimeoutMs: 30_000 });
-    try {
-      await c.connect();
-      await c.call('auth.guest', { name: `peer-${g * R + i}` });
-      if (created) await c.call('game.join', { gameId: await created });
-      else await (created = c.call('game.create', { name: `peers ${g}`, gameType: 'chat', maxPlayers: R }).then((r) => r.game.id));
-      return c;
-    } catch (err) {
-      errors.add(err);
-      void c.close();
-      return undefined;
-    }
-  };
-  const seated = (await Promise.all(Array.from({ length: size }, (_, i) => seat(i)))).filter((c) => c !== undefined);
-  const slots = seated.map((c) => {
-    c.on('chat.message', (d) => {
-      if (d.channel === 'game') onLine(d.text, d.at);
-    });
-    c.onRefusal((_op, err) => post({ type: 'refused', code: err.code }));
-    c.onState((state, info) => state === 'closed' && !closing && post({ type: 'lost', code: info.close?.code ?? 0 }));
-    return clients.push(c) - 1;
-  });
-  post({ type: 'joined', g, slots, failed: { count: errors.count, samples: [...errors.samples] } });
-}
+const clients = new PeerClients({
+  line: onLine,
+  refused: (code) => post({ type: 'refused', code }),
+  lost: (code) => post({ type: 'lost', code }),
+});
 
 /**
  * Batches of lines to send, sent after this turn's socket reads. Node hands a
@@ -135,12 +96,7 @@ let toSend: Float64Array[] = [];
 const sendQueued = () => {
   const batches = toSend;
   toSend = [];
-  for (const b of batches) {
-    for (let i = 0; i < b.length; i += 2) {
-      // Without id, as a game's chat would: no reply unless refused (onRefusal above).
-      clients[b[i]!]!.send('chat.send', { channel: 'game', text: JSON.stringify({ t: b[i + 1] }) });
-    }
-  }
+  for (const b of batches) for (let i = 0; i < b.length; i += 2) clients.send(b[i]!, b[i + 1]!);
 };
 
 port.on('message', (m: ToWorker) => {
@@ -151,10 +107,9 @@ port.on('message', (m: ToWorker) => {
     }
     if (toSend.push(m.batch) === 1) setImmediate(sendQueued);
   } else if (m.type === 'join') {
-    void join(m.g, m.size, m.R, m.url);
+    void clients.join(m.g, m.size, m.R, m.url).then((seated) => post({ type: 'joined', g: m.g, ...seated }));
   } else {
-    closing = true;
     clearInterval(loopTimer);
-    for (const c of clients) void c.close();
+    clients.close();
   }
 });
