@@ -11,14 +11,16 @@
  * into every server (its "before" RSS excludes start-up garbage). Foyer runs
  * as the node process itself (server/dist/main.js, built by `tsc -b`) with
  * in-memory storage, log level warn, and chat and request limits raised for
- * the load; the clients use the SDK through bench/peersDriver.ts, in worker
- * threads of the harness's process (FOYER_DRIVER_WORKERS, default 2), so the
- * harness's own thread keeps its send timers and its latency clock punctual.
- * For Foyer the driver also counts the deliveries the lines it sent call for
- * and those it received ("received % of sent": what the harness's expected/s
- * cannot say, as it counts lines the clients never sent), the load
- * generator's CPU, and what handing lines from its workers to the harness's
- * thread added to the latency.
+ * the load; the clients use the SDK through bench/peersDriver.ts, each Foyer
+ * system run twice per round (--driver-workers): with the clients in the
+ * harness's own thread, as the harness runs the peers' clients, and in two
+ * worker threads, so that the harness's thread keeps its send timers
+ * punctual (the full load, heavier than a busy thread offers). For Foyer the
+ * driver also counts the deliveries the lines it sent call for and those it
+ * received ("received % of sent": what the harness's expected/s cannot say,
+ * as it counts lines the clients never sent), the load generator's CPU, and
+ * where each line's latency went (to the server, on to the client, the
+ * hand-over from a worker; event-loop delays; the server's GC pauses).
  *
  * Systems run interleaved in rounds (a, b, c, a, b, c, …), because the
  * machine is shared and noisy: compare within a round. The table gives, per
@@ -35,8 +37,10 @@
  *   --periods P,…      each client's chat period in ms, one table block each (500,250)
  *   --duration S       chat seconds per run (15)
  *   --systems S,…      foyer-uws, foyer-ws, socketio, colyseus-uws, colyseus-ws (all five)
- *   --driver-workers W,…  run each Foyer system once per count of the driver's worker threads
- *                      (FOYER_DRIVER_WORKERS; 0: its clients in the harness's own thread, as the peers'), in each round
+ *   --driver-workers W,…  run each Foyer system once per count of the driver's worker threads in each
+ *                      round (0,2): 0, its clients in the harness's own thread as the harness runs the
+ *                      peers' (a like-for-like comparison: a busy thread sends late, as theirs do); 2, in
+ *                      worker threads, which send every line on time (a heavier load than the peers get)
  *   --harness DIR      the harness (../shared/peers beside the checkout)
  *   --node-args "A …"  extra node flags for Foyer's node (space-separated)
  *   --profile DIR      profile Foyer's node (bench/peersProfile.ts: 5 s slices under DIR/<run>/) and
@@ -86,7 +90,7 @@ const { values: flags } = parseArgs({
     periods: { type: 'string', default: '500,250' },
     duration: { type: 'string', default: '15' },
     systems: { type: 'string', default: SYSTEMS.join(',') },
-    'driver-workers': { type: 'string' },
+    'driver-workers': { type: 'string', default: '0,2' },
     harness: { type: 'string', default: resolve(ROOT, '../shared/peers') },
     'node-args': { type: 'string', default: '' },
     profile: { type: 'string' },
@@ -118,9 +122,9 @@ interface Entry {
   system: System;
   workers?: number;
 }
-const driverWorkers = flags['driver-workers']?.split(',').map((w) => intFlag('driver-workers', w.trim(), 0));
+const driverWorkers = flags['driver-workers'].split(',').map((w) => intFlag('driver-workers', w.trim(), 0));
 const lineup: Entry[] = systems.flatMap((system): Entry[] =>
-  system.startsWith('foyer') && driverWorkers ? driverWorkers.map((workers) => ({ label: `${system} (${workers} workers)`, system, workers })) : [{ label: system, system }],
+  system.startsWith('foyer') ? driverWorkers.map((workers) => ({ label: `${system} (${workers} workers)`, system, workers })) : [{ label: system, system }],
 );
 
 // ---- the harness, installed once per package-lock.json ----
@@ -403,7 +407,7 @@ function breakdown(sent: Extract<DriverReport, { kind: 'sent' }>): string {
     ? `the server's event-loop delay (worst ${SERVER_READ_S} s window) p99 ${fmt(s.lagP99Ms, 0)}, max ${fmt(s.lagMaxMs, 0)} ms, its GC ${fmtInt(s.gcCount)} pauses, ${fmt(s.gcMs, 0)} ms in all (major: ${fmtInt(s.majorCount)}, ${fmt(s.majorMs, 0)} ms)`
     : 'the server\'s /metrics not read';
   return (
-    `harness's t to the server taking the line ${q(sent.toServerMs)}; on to a worker reading it ${q(sent.toClientMs)}; ` +
+    `harness's t to the server taking the line ${q(sent.toServerMs)}; on to a client reading it ${q(sent.toClientMs)}; ` +
     `${server}; event-loop delay of the harness's thread ${loop(sent.harnessLoop)}, of the busiest worker ${loop(sent.workerLoop)}`
   );
 }

@@ -378,7 +378,8 @@ class DriverWorker extends Holder {
  * read; `handOver`, the worker's batch and the harness's thread taking it.
  */
 type Leg = 'toServer' | 'toClient' | 'handOver';
-const LEG_BUCKETS = 1001;
+/** Whole ms up to 10 s: a loaded machine's tail is seconds long. */
+const LEG_BUCKETS = 10_001;
 const leg = () => new Float64Array(LEG_BUCKETS);
 const bucket = (ms: number) => Math.min(LEG_BUCKETS - 1, Math.max(0, ms));
 
