@@ -444,6 +444,13 @@ for (let round = 1; round <= ROUNDS; round++) {
       if (flags.profile && system.startsWith('foyer')) run.profileDir = join(resolve(flags.profile), `r${round}-${period}ms-${slug(label)}`);
       runs.push(run);
       await runLoad(dir, run);
+      // The harness picks its port at random (20000–40000), inside Linux's ephemeral range: on a busy machine a
+      // client socket of something else may hold it. Another try picks another port.
+      for (let retry = 0; retry < 2 && run.error && /port is in use|EADDRINUSE/.test(run.error); retry++) {
+        say(`  (${label}: its port was in use; again)`);
+        delete run.error;
+        await runLoad(dir, run);
+      }
       if (run.profileDir) printBusiestSlice(run.profileDir);
       const r = run.result;
       const f = r && figures(run);
