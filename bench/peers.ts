@@ -389,7 +389,7 @@ function report(runs: Run[]): void {
             ? "its clients in the harness's own thread"
             : `and the hand-over from its ${run.joined?.workers ?? '?'} worker thread(s) added p50 ${h.p50} ms, p99 ${h.p99} ms, max ${h.max} ms to the latency`),
       );
-      notes.push(`${tag}: where the latency went: ${breakdown(run.sent)}`);
+      notes.push(`${tag}: where the latency went: ${breakdown(run.sent, run.joined?.workers !== 0)}`);
     }
   }
   const loads = runs.map((r) => r.load1);
@@ -399,7 +399,7 @@ function report(runs: Run[]): void {
 }
 
 /** A Foyer run's latency by leg and the event-loop delays and GC pauses that make its tail. */
-function breakdown(sent: Extract<DriverReport, { kind: 'sent' }>): string {
+function breakdown(sent: Extract<DriverReport, { kind: 'sent' }>, workers: boolean): string {
   const q = (x: Quantiles) => `p50 ${x.p50}, p99 ${x.p99}, max ${x.max} ms`;
   const loop = (l: { p99: number; max: number }) => `p99 ${fmt(l.p99, 0)}, max ${fmt(l.max, 0)} ms`;
   const s = sent.server;
@@ -408,7 +408,8 @@ function breakdown(sent: Extract<DriverReport, { kind: 'sent' }>): string {
     : 'the server\'s /metrics not read';
   return (
     `harness's t to the server taking the line ${q(sent.toServerMs)}; on to a client reading it ${q(sent.toClientMs)}; ` +
-    `${server}; event-loop delay of the harness's thread ${loop(sent.harnessLoop)}, of the busiest worker ${loop(sent.workerLoop)}`
+    `${server}; event-loop delay of the harness's thread ${loop(sent.harnessLoop)}` +
+    (workers ? `, of the busiest worker ${loop(sent.workerLoop)}` : '')
   );
 }
 

@@ -3,20 +3,24 @@
  * bench:peers`): the harness imports this module (FOYER_DRIVER) and calls
  * connectAll({ port, N, R, onChat }).
  *
- * The clients live in worker threads (bench/peersWorker.ts, FOYER_DRIVER_WORKERS:
- * 2): 2,000 SDK clients in the harness's own thread fell behind its timers
- * (lines sent late, latency measured late), and the machine's second core sat
- * idle. The harness's thread keeps its timers and its clock: send(msg) queues
- * the line for the client's worker (one message per turn of its loop), and
- * each worker hands back the received lines' `t` once per turn of its own
- * loop; the 'sent' report says what that hand-over added to the latency.
+ * The clients (bench/peersClients.ts) live in worker threads
+ * (bench/peersWorker.ts, FOYER_DRIVER_WORKERS: 2), or in the harness's own
+ * thread (0), as the harness runs the peers' clients. In that thread, 2,000
+ * SDK clients fell behind the harness's timers on a busy machine (lines sent
+ * late, so a lighter load: the same for the peers' clients). With workers
+ * the harness's thread keeps its timers and its clock: send(msg) queues the
+ * line for the client's worker (one message per turn of its loop), and each
+ * worker hands back the lines its clients received once per turn of its own
+ * loop; the whole load goes out on time, and the line waits for its worker.
+ * The 'sent' report splits every line's latency in legs (Leg) and gives the
+ * event-loop delays and the server's GC pauses.
  *
- * The workers use the SDK's public API only (LobbyClient: connect, call, send, on, onRefusal, close),
+ * The clients use the SDK's public API only (LobbyClient: connect, call, send, on, onRefusal, close),
  * so it keeps working when the protocol underneath changes. Each client logs
- * in as a guest; each group of R clients shares one game (the first creates
- * it, the others join); a chat line carries the harness's message as JSON in
- * its text, sent without id (LobbyClient.send): refusals come back through
- * onRefusal and are counted.
+ * in as a guest; each group of R clients shares one game (the first logged in
+ * creates it, the others join); a chat line carries the harness's message as
+ * JSON in its text, sent without id (LobbyClient.send): refusals come back
+ * through onRefusal and are counted.
  *
  * What the harness cannot see is written to stderr as lines
  * `foyer-driver {json}` (bench/peers.ts reads them): how long the server took
