@@ -11,14 +11,16 @@
  * into every server (its "before" RSS excludes start-up garbage). Foyer runs
  * as the node process itself (server/dist/main.js, built by `tsc -b`) with
  * in-memory storage, log level warn, and chat and request limits raised for
- * the load; the clients use the SDK through bench/peersDriver.ts, in worker
- * threads of the harness's process (FOYER_DRIVER_WORKERS, default 2), so the
- * harness's own thread keeps its send timers and its latency clock punctual.
- * For Foyer the driver also counts the deliveries the lines it sent call for
- * and those it received ("received % of sent": what the harness's expected/s
- * cannot say, as it counts lines the clients never sent), the load
- * generator's CPU, and what handing lines from its workers to the harness's
- * thread added to the latency.
+ * the load; the clients use the SDK through bench/peersDriver.ts, each Foyer
+ * system run twice per round (--driver-workers): with the clients in the
+ * harness's own thread, as the harness runs the peers' clients, and in two
+ * worker threads, so that the harness's thread keeps its send timers
+ * punctual (the full load, heavier than a busy thread offers). For Foyer the
+ * driver also counts the deliveries the lines it sent call for and those it
+ * received ("received % of sent": what the harness's expected/s cannot say,
+ * as it counts lines the clients never sent), the load generator's CPU, and
+ * where each line's latency went (to the server, on to the client, the
+ * hand-over from a worker; event-loop delays; the server's GC pauses).
  *
  * Systems run interleaved in rounds (a, b, c, a, b, c, …), because the
  * machine is shared and noisy: compare within a round. The table gives, per
@@ -35,6 +37,10 @@
  *   --periods P,…      each client's chat period in ms, one table block each (500,250)
  *   --duration S       chat seconds per run (15)
  *   --systems S,…      foyer-uws, foyer-ws, socketio, colyseus-uws, colyseus-ws (all five)
+ *   --driver-workers W,…  run each Foyer system once per count of the driver's worker threads in each
+ *                      round (0,2): 0, its clients in the harness's own thread as the harness runs the
+ *                      peers' (a like-for-like comparison: a busy thread sends late, as theirs do); 2, in
+ *                      worker threads, which send every line on time (a heavier load than the peers get)
  *   --harness DIR      the harness (../shared/peers beside the checkout)
  *   --node-args "A …"  extra node flags for Foyer's node (space-separated)
  *   --profile DIR      profile Foyer's node (bench/peersProfile.ts: 5 s slices under DIR/<run>/) and
@@ -52,7 +58,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { REPORT_PREFIX, type DriverReport } from './peersDriver.js';
+import { REPORT_PREFIX, SERVER_READ_MS, type DriverReport, type Quantiles } from './peersDriver.js';
 import { SERVER_MAIN, fmt, fmtInt, intFlag, numFlag, printHelp, profileSelfTimes, say, summarizeProfile, table } from './lib.js';
 import { profileJoins } from './peersJoins.js';
 
@@ -67,6 +73,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DRIVER = new URL('./peersDriver.js', import.meta.url).href;
 const READY_PRELOAD = new URL('./peersReady.js', import.meta.url).href;
 const PROFILE_PRELOAD = new URL('./peersProfile.js', import.meta.url).href;
+const SERVER_READ_S = SERVER_READ_MS / 1000;
 /** Foyer's limits for this load: 4 lines/s per client at 250 ms must never be refused. */
 export const FOYER_LOAD_ENV = {
   FOYER_CHAT_PER_SEC: '100',
@@ -83,6 +90,7 @@ const { values: flags } = parseArgs({
     periods: { type: 'string', default: '500,250' },
     duration: { type: 'string', default: '15' },
     systems: { type: 'string', default: SYSTEMS.join(',') },
+    'driver-workers': { type: 'string', default: '0,2' },
     harness: { type: 'string', default: resolve(ROOT, '../shared/peers') },
     'node-args': { type: 'string', default: '' },
     profile: { type: 'string' },
@@ -108,6 +116,16 @@ for (const s of systems) {
     process.exit(2);
   }
 }
+/** What runs in each round: each system, a Foyer one once per --driver-workers count (its label then says which). */
+interface Entry {
+  label: string;
+  system: System;
+  workers?: number;
+}
+const driverWorkers = flags['driver-workers'].split(',').map((w) => intFlag('driver-workers', w.trim(), 0));
+const lineup: Entry[] = systems.flatMap((system): Entry[] =>
+  system.startsWith('foyer') ? driverWorkers.map((workers) => ({ label: `${system} (${workers} workers)`, system, workers })) : [{ label: system, system }],
+);
 
 // ---- the harness, installed once per package-lock.json ----
 
@@ -178,6 +196,9 @@ interface Run {
   round: number;
   period: number;
   system: System;
+  label: string;
+  /** Foyer's driver's worker threads, when --driver-workers says. */
+  workers?: number;
   load1: number;
   result?: LoadResult;
   /** Foyer's driver reports. */
@@ -219,9 +240,10 @@ async function runLoad(dir: string, run: Run): Promise<void> {
       HOST: '127.0.0.1',
     });
     if (run.profileDir) env.FOYER_PROFILE_DIR = run.profileDir;
+    if (run.workers !== undefined) env.FOYER_DRIVER_WORKERS = String(run.workers);
   }
   const harnessArgs = flags['profile-harness']
-    ? ['--cpu-prof', `--cpu-prof-dir=${join(resolve(flags['profile-harness']), `r${run.round}-${run.period}ms-${run.system}`)}`]
+    ? ['--cpu-prof', `--cpu-prof-dir=${join(resolve(flags['profile-harness']), `r${run.round}-${run.period}ms-${slug(run.label)}`)}`]
     : [];
   const args = [...harnessArgs, 'load.mjs', '--system', run.system, '--clients', String(CLIENTS), '--room', String(ROOM), '--period', String(run.period), '--duration', String(DURATION)];
   // Its own process group, so that the server it starts goes down with it whatever happens.
@@ -253,6 +275,9 @@ async function runLoad(dir: string, run: Run): Promise<void> {
     run.error = `load.mjs exited with ${code ?? `a kill after ${limitMs / 1000} s`} and no result: ${[...said, '…', ...stderr.slice(-3)].join(' | ')}`;
   }
 }
+
+/** A run's label as a folder name. */
+const slug = (label: string) => label.replace(/[^\w-]+/g, '-').replace(/-+$/, '');
 
 /** CPU per delivered message, µs. */
 const usPerMsg = (r: LoadResult) => (r.serverCpuPct * 10_000) / r.deliveredPerSec;
@@ -292,15 +317,15 @@ function report(runs: Run[]): void {
   const done = runs.filter((r) => r.result);
   const rows: string[][] = [];
   for (const period of PERIODS) {
-    for (const system of systems) {
-      const f = done.filter((r) => r.period === period && r.system === system).map(figures);
+    for (const { label } of lineup) {
+      const f = done.filter((r) => r.period === period && r.label === label).map(figures);
       if (!f.length) {
-        rows.push([`${period}`, system, '-', '-', '-', '-', '-', '-', '-', '-', '0']);
+        rows.push([`${period}`, label, '-', '-', '-', '-', '-', '-', '-', '-', '0']);
         continue;
       }
       rows.push([
         `${period}`,
-        system,
+        label,
         range(f.map((x) => x.cpu), (v) => fmt(v, 0)),
         range(f.map((x) => x.us), (v) => fmt(v, 1)),
         range(f.map((x) => x.deliveredPct), (v) => fmt(v, 1)),
@@ -326,14 +351,16 @@ function report(runs: Run[]): void {
   const ratioRows: string[][] = [];
   for (const period of PERIODS) {
     for (const [foyer, peer] of PAIRS) {
-      if (!systems.includes(foyer) || !systems.includes(peer)) continue;
-      const cells: string[] = [];
-      for (let round = 1; round <= ROUNDS; round++) {
-        const a = done.find((r) => r.round === round && r.period === period && r.system === foyer);
-        const b = done.find((r) => r.round === round && r.period === period && r.system === peer);
-        cells.push(a && b ? fmt(usPerMsg(a.result!) / usPerMsg(b.result!), 2) : '-');
+      if (!systems.includes(peer)) continue;
+      for (const { label } of lineup.filter((e) => e.system === foyer)) {
+        const cells: string[] = [];
+        for (let round = 1; round <= ROUNDS; round++) {
+          const a = done.find((r) => r.round === round && r.period === period && r.label === label);
+          const b = done.find((r) => r.round === round && r.period === period && r.system === peer);
+          cells.push(a && b ? fmt(usPerMsg(a.result!) / usPerMsg(b.result!), 2) : '-');
+        }
+        ratioRows.push([`${period}`, `${label} / ${peer}`, ...cells]);
       }
-      ratioRows.push([`${period}`, `${foyer} / ${peer}`, ...cells]);
     }
   }
   if (ratioRows.length) {
@@ -345,7 +372,7 @@ function report(runs: Run[]): void {
 
   const notes: string[] = [];
   for (const run of runs) {
-    const tag = `round ${run.round}, ${run.period} ms, ${run.system}`;
+    const tag = `round ${run.round}, ${run.period} ms, ${run.label}`;
     if (run.error) notes.push(`${tag}: FAILED: ${run.error}`);
     if (run.joined?.waitedMs) notes.push(`${tag}: the node listened ${fmt(run.joined.waitedMs / 1000, 1)} s after the harness stopped waiting (8 s): joins/s and RSS per client from the driver`);
     if (run.joined?.failed) notes.push(`${tag}: ${run.joined.failed} clients failed to join: ${run.joined.errors}`);
@@ -357,14 +384,33 @@ function report(runs: Run[]): void {
       notes.push(
         `${tag}: ${fmtInt(run.sent.sent)} chat lines sent (without id)${offered}, ${refused.length ? `refused: ${refused.map(([k, v]) => `${v}× ${k}`).join(', ')}` : 'none refused'}` +
           `; ${lost.length ? `connections lost: ${lost.map(([k, v]) => `${v}× close ${k}`).join(', ')}` : 'no connection lost'}` +
-          `; the load generator used ${fmt(run.sent.cpuPct, 0)} % of a core, and the hand-over from its ${run.joined?.workers ?? '?'} worker thread(s) added p50 ${h.p50} ms, p99 ${h.p99} ms, max ${h.max} ms to the latency`,
+          `; the load generator used ${fmt(run.sent.cpuPct, 0)} % of a core, ` +
+          (run.joined?.workers === 0
+            ? "its clients in the harness's own thread"
+            : `and the hand-over from its ${run.joined?.workers ?? '?'} worker thread(s) added p50 ${h.p50} ms, p99 ${h.p99} ms, max ${h.max} ms to the latency`),
       );
+      notes.push(`${tag}: where the latency went: ${breakdown(run.sent, run.joined?.workers !== 0)}`);
     }
   }
   const loads = runs.map((r) => r.load1);
   notes.push(`load average (1 min) at the start of the runs: ${range(loads, (v) => fmt(v, 1))}`);
   say();
   for (const n of notes) say(`- ${n}`);
+}
+
+/** A Foyer run's latency by leg and the event-loop delays and GC pauses that make its tail. */
+function breakdown(sent: Extract<DriverReport, { kind: 'sent' }>, workers: boolean): string {
+  const q = (x: Quantiles) => `p50 ${x.p50}, p99 ${x.p99}, max ${x.max} ms`;
+  const loop = (l: { p99: number; max: number }) => `p99 ${fmt(l.p99, 0)}, max ${fmt(l.max, 0)} ms`;
+  const s = sent.server;
+  const server = s
+    ? `the server's event-loop delay (worst ${SERVER_READ_S} s window) p99 ${fmt(s.lagP99Ms, 0)}, max ${fmt(s.lagMaxMs, 0)} ms, its GC ${fmtInt(s.gcCount)} pauses, ${fmt(s.gcMs, 0)} ms in all (major: ${fmtInt(s.majorCount)}, ${fmt(s.majorMs, 0)} ms)`
+    : 'the server\'s /metrics not read';
+  return (
+    `harness's t to the server taking the line ${q(sent.toServerMs)}; on to a client reading it ${q(sent.toClientMs)}; ` +
+    `${server}; event-loop delay of the harness's thread ${loop(sent.harnessLoop)}` +
+    (workers ? `, of the busiest worker ${loop(sent.workerLoop)}` : '')
+  );
 }
 
 /** The summary of the slice of a run's profile where Foyer's code and native calls were busiest (the chat window). */
@@ -391,19 +437,26 @@ if (flags['profile-joins']) {
 
 const dir = harnessDir(resolve(flags.harness));
 const runs: Run[] = [];
-const total = ROUNDS * PERIODS.length * systems.length;
+const total = ROUNDS * PERIODS.length * lineup.length;
 for (let round = 1; round <= ROUNDS; round++) {
   for (const period of PERIODS) {
-    for (const system of systems) {
-      const run: Run = { round, period, system, load1: loadavg()[0]! };
-      if (flags.profile && system.startsWith('foyer')) run.profileDir = join(resolve(flags.profile), `r${round}-${period}ms-${system}`);
+    for (const { label, system, workers } of lineup) {
+      const run: Run = { round, period, system, label, load1: loadavg()[0]!, ...(workers !== undefined && { workers }) };
+      if (flags.profile && system.startsWith('foyer')) run.profileDir = join(resolve(flags.profile), `r${round}-${period}ms-${slug(label)}`);
       runs.push(run);
       await runLoad(dir, run);
+      // The harness picks its port at random (20000–40000), inside Linux's ephemeral range: on a busy machine a
+      // client socket of something else may hold it. Another try picks another port.
+      for (let retry = 0; retry < 2 && run.error && /port is in use|EADDRINUSE/.test(run.error); retry++) {
+        say(`  (${label}: its port was in use; again)`);
+        delete run.error;
+        await runLoad(dir, run);
+      }
       if (run.profileDir) printBusiestSlice(run.profileDir);
       const r = run.result;
       const f = r && figures(run);
       say(
-        `[${runs.length}/${total}] round ${round}, ${period} ms, ${system}: ` +
+        `[${runs.length}/${total}] round ${round}, ${period} ms, ${label}: ` +
           (r && f
             ? `CPU ${f.cpu} %, ${fmt(f.us, 1)} µs/msg, delivered ${fmtInt(r.deliveredPerSec)}/${fmtInt(r.expectedPerSec)} per s, p50 ${f.p50} ms, p99 ${f.p99} ms, RSS ${fmt(f.rss, 1)} KiB/client, ${fmtInt(f.joins)} joins/s (load ${fmt(run.load1, 1)})`
             : run.error),

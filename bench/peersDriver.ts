@@ -3,20 +3,24 @@
  * bench:peers`): the harness imports this module (FOYER_DRIVER) and calls
  * connectAll({ port, N, R, onChat }).
  *
- * The clients live in worker threads (bench/peersWorker.ts, FOYER_DRIVER_WORKERS:
- * 2): 2,000 SDK clients in the harness's own thread fell behind its timers
- * (lines sent late, latency measured late), and the machine's second core sat
- * idle. The harness's thread keeps its timers and its clock: send(msg) queues
- * the line for the client's worker (one message per turn of its loop), and
- * each worker hands back the received lines' `t` once per turn of its own
- * loop; the 'sent' report says what that hand-over added to the latency.
+ * The clients (bench/peersClients.ts) live in worker threads
+ * (bench/peersWorker.ts, FOYER_DRIVER_WORKERS: 2), or in the harness's own
+ * thread (0), as the harness runs the peers' clients. In that thread, 2,000
+ * SDK clients fell behind the harness's timers on a busy machine (lines sent
+ * late, so a lighter load: the same for the peers' clients). With workers
+ * the harness's thread keeps its timers and its clock: send(msg) queues the
+ * line for the client's worker (one message per turn of its loop), and each
+ * worker hands back the lines its clients received once per turn of its own
+ * loop; the whole load goes out on time, and the line waits for its worker.
+ * The 'sent' report splits every line's latency in legs (Leg) and gives the
+ * event-loop delays and the server's GC pauses.
  *
- * The workers use the SDK's public API only (LobbyClient: connect, call, send, on, onRefusal, close),
+ * The clients use the SDK's public API only (LobbyClient: connect, call, send, on, onRefusal, close),
  * so it keeps working when the protocol underneath changes. Each client logs
- * in as a guest; each group of R clients shares one game (the first creates
- * it, the others join); a chat line carries the harness's message as JSON in
- * its text, sent without id (LobbyClient.send): refusals come back through
- * onRefusal and are counted.
+ * in as a guest; each group of R clients shares one game (the first logged in
+ * creates it, the others join); a chat line carries the harness's message as
+ * JSON in its text, sent without id (LobbyClient.send): refusals come back
+ * through onRefusal and are counted.
  *
  * What the harness cannot see is written to stderr as lines
  * `foyer-driver {json}` (bench/peers.ts reads them): how long the server took
@@ -27,13 +31,19 @@
  */
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import { Errors, memOf, pool, settle, sleep } from './lib.js';
-import type { FromWorker, ToWorker } from './peersWorker.js';
+// The modules themselves, not ./lib.js: the harness times its joins from before it imports this driver, and the
+// SDK (lib/clients.js) is for the workers only.
+import { Errors, pool, sleep } from './lib/format.js';
+import { memOf } from './lib/machine.js';
+import { metricsOf, runtimeBetween, settle } from './lib/server.js';
+import { LINE } from './peersLine.js';
+import type { PeerClients, Seated } from './peersClients.js';
+import type { FromWorker, LoopDelay, ToWorker } from './peersWorker.js';
 
-/** Worker threads holding the clients (FOYER_DRIVER_WORKERS, 2: the machine's second core). */
-const WORKERS = Math.max(1, Number(process.env.FOYER_DRIVER_WORKERS ?? 2));
+/** Worker threads holding the clients by default (FOYER_DRIVER_WORKERS, 2: the machine's second core; 0: the harness's own thread). */
+const WORKERS = Math.max(0, Number(process.env.FOYER_DRIVER_WORKERS ?? 2));
 
 /** One client as the harness sees it. */
 export interface PeerClient {
@@ -51,6 +61,8 @@ export interface ConnectAllOptions {
   onChat: (msg: unknown) => void;
   /** Clients connecting at once; the harness's other systems use 50. */
   concurrency?: number;
+  /** Worker threads holding the clients (FOYER_DRIVER_WORKERS, 2); 0: the harness's own thread. */
+  workers?: number;
 }
 
 /** What the driver tells bench/peers.ts through stderr. */
@@ -80,12 +92,29 @@ export type DriverReport =
       /** Clients whose connection ended before the harness closed them, by close code (4003: a slow reader cut off). */
       lost: Record<string, number>;
       /** What handing received lines from the workers to the harness's thread added to the latency (ms, whole: p50, p99, max). */
-      handOverMs: { p50: number; p99: number; max: number };
+      handOverMs: Quantiles;
+      /** The lines' latency before the hand-over, in two legs (Leg): the harness's `t` to the server's `at`, and on to a worker's read. */
+      toServerMs: Quantiles;
+      toClientMs: Quantiles;
+      /** Event-loop delay over the chat: the harness's thread, and the worst of its workers (ms). */
+      harnessLoop: LoopDelay;
+      workerLoop: LoopDelay;
+      /** The server's own view (its /metrics) from the last seat to the last reading before the close (every SERVER_READ_MS). */
+      server?: ReturnType<typeof runtimeBetween>;
       /** CPU of the harness's process (its thread and the workers) from the last seat to the close, % of one core. */
       cpuPct: number;
     };
 
+export type Quantiles = { p50: number; p99: number; max: number };
+
 export const REPORT_PREFIX = 'foyer-driver ';
+
+/**
+ * How often the driver reads the server's /metrics during the chat: its GC
+ * pauses and event-loop delay (prom-client resets the delay at each read, so
+ * the report gives the worst window's p99 and max).
+ */
+export const SERVER_READ_MS = 3000;
 
 const report = (r: DriverReport) => void process.stderr.write(REPORT_PREFIX + JSON.stringify(r) + '\n');
 
@@ -130,15 +159,16 @@ async function lateBaseline(pid: number): Promise<number> {
   return memOf(pid).rss;
 }
 
-export async function connectAll({ port, N, R, onChat, concurrency = 50 }: ConnectAllOptions): Promise<PeerClient[]> {
-  const workers = Array.from({ length: WORKERS }, () => new DriverWorker(onChat));
+export async function connectAll({ port, N, R, onChat, concurrency = 50, workers: threads = WORKERS }: ConnectAllOptions): Promise<PeerClient[]> {
+  // In the harness's thread, the SDK is loaded only then (the workers load it in theirs).
+  const workers: Holder[] = threads ? Array.from({ length: threads }, () => new DriverWorker(onChat)) : [new InThread(onChat, (await import('./peersClients.js')).PeerClients)];
   const waitedMs = await waitForListener(port);
   const pid = waitedMs > 0 ? serverPid() : undefined;
   const rss0 = pid ? await lateBaseline(pid) : NaN;
   const url = `ws://127.0.0.1:${port}/`;
   const t0 = performance.now();
   const groups = Math.ceil(N / R);
-  const seated: [DriverWorker, number][][] = new Array(groups);
+  const seated: [Holder, number][][] = new Array(groups);
   const errors = new Errors();
   // A group's clients connect together, so about `concurrency` clients are in flight at once, across the workers.
   await pool(groups, Math.max(1, Math.floor(concurrency / R)), async (g) => {
@@ -151,10 +181,13 @@ export async function connectAll({ port, N, R, onChat, concurrency = 50 }: Conne
   const clients = seated.flat().filter(Boolean);
   const seatedIn = seated.flatMap((group) => (group ?? []).map(() => group.length));
   const rssPerClientKiB = pid ? (memOf(pid).rss - rss0) / clients.length / 1024 : undefined;
-  report({ kind: 'joined', clients: clients.length, failed: N - clients.length, errors: errors.toString(), workers: WORKERS, waitedMs, joinMs, rssPerClientKiB });
+  report({ kind: 'joined', clients: clients.length, failed: N - clients.length, errors: errors.toString(), workers: threads, waitedMs, joinMs, rssPerClientKiB });
 
   const cpu0 = process.cpuUsage();
   const chatT0 = performance.now();
+  const harnessLoop = monitorEventLoopDelay({ resolution: 10 });
+  harnessLoop.enable();
+  const server = watchServer(port);
   let sent = 0;
   /** Deliveries the lines sent call for: one per member of the sender's game, the sender too. */
   let offered = 0;
@@ -177,44 +210,123 @@ export async function connectAll({ port, N, R, onChat, concurrency = 50 }: Conne
       const received = workers.reduce((n, w) => n + w.received, 0);
       const cpu = process.cpuUsage(cpu0);
       const cpuPct = (100 * (cpu.user + cpu.system)) / 1000 / (performance.now() - chatT0);
-      report({ kind: 'sent', sent, offered, received, refused, lost, handOverMs: handOverOf(workers), cpuPct });
+      const ms = (ns: number) => ns / 1e6;
+      report({
+        kind: 'sent',
+        sent,
+        offered,
+        received,
+        refused,
+        lost,
+        handOverMs: quantiles(workers.map((w) => w.legs.handOver)),
+        toServerMs: quantiles(workers.map((w) => w.legs.toServer)),
+        toClientMs: quantiles(workers.map((w) => w.legs.toClient)),
+        harnessLoop: { p99: ms(harnessLoop.percentile(99)), max: ms(harnessLoop.max) },
+        workerLoop: { p99: Math.max(...workers.map((w) => w.loop?.p99 ?? NaN)), max: Math.max(...workers.map((w) => w.loop?.max ?? NaN)) },
+        server: server.stop(),
+        cpuPct,
+      });
       for (const w of workers) w.close();
     },
   }));
 }
 
-/** The main thread's side of one worker (bench/peersWorker.ts). */
-class DriverWorker {
-  readonly #worker = new Worker(new URL('./peersWorker.js', import.meta.url));
-  readonly #joins = new Map<number, { resolve: (r: Extract<FromWorker, { type: 'joined' }>) => void; reject: (err: unknown) => void }>();
-  /** Groups this worker is seating now. */
+/**
+ * Where a share of the clients runs, as the harness's thread sees it: what
+ * they received, refused and lost, and each received line's legs.
+ */
+abstract class Holder {
+  /** Groups it is seating now. */
   joining = 0;
   readonly refused = new Map<string, number>();
   /** Clients whose connection ended before the harness closed them, by close code. */
   readonly lost = new Map<number, number>();
   /** Chat lines its clients received. */
   received = 0;
-  /** Chat lines per hand-over delay in whole ms (the last bucket: this many or more). */
-  readonly handOver = new Float64Array(1001);
+  /** Its event-loop delay (a worker's, as it last posted it; none: the harness's thread, reported apart). */
+  loop: LoopDelay | undefined;
+  /** Chat lines per ms of each leg of their way (whole ms, the last bucket: this many or more), Leg. */
+  readonly legs: Record<Leg, Float64Array> = { toServer: leg(), toClient: leg(), handOver: leg() };
+
+  constructor(protected readonly onChat: (msg: unknown) => void) {}
+
+  abstract join(g: number, size: number, R: number, url: string): Promise<Seated>;
+  abstract send(slot: number, t: number): void;
+  abstract close(): void;
+
+  /** One line received, handed to the harness (`now`: when its thread took it). */
+  protected line(t: number, at: number, read: number, now: number): void {
+    this.onChat({ t });
+    this.received++;
+    this.legs.toServer[bucket(at - t)]!++;
+    this.legs.toClient[bucket(read - at)]!++;
+    this.legs.handOver[bucket(now - read)]!++;
+  }
+
+  protected refuse(code: string): void {
+    this.refused.set(code, (this.refused.get(code) ?? 0) + 1);
+  }
+
+  protected lose(code: number): void {
+    this.lost.set(code, (this.lost.get(code) ?? 0) + 1);
+  }
+}
+
+/**
+ * The clients in the harness's own thread (FOYER_DRIVER_WORKERS=0), as the
+ * harness runs the peers' clients: a line is sent in the harness's timer and
+ * taken as its socket is read, nothing handed over.
+ */
+class InThread extends Holder {
+  readonly #clients: PeerClients;
+
+  constructor(onChat: (msg: unknown) => void, Clients: typeof PeerClients) {
+    super(onChat);
+    this.#clients = new Clients({ line: (t, at, read) => this.line(t, at, read, read), refused: (code) => this.refuse(code), lost: (code) => this.lose(code) });
+  }
+
+  async join(g: number, size: number, R: number, url: string): Promise<Seated> {
+    this.joining++;
+    try {
+      return await this.#clients.join(g, size, R, url);
+    } finally {
+      this.joining--;
+    }
+  }
+
+  send(slot: number, t: number): void {
+    this.#clients.send(slot, t);
+  }
+
+  close(): void {
+    this.#clients.close();
+  }
+}
+
+/** The main thread's side of one worker (bench/peersWorker.ts). */
+class DriverWorker extends Holder {
+  readonly #worker = new Worker(new URL('./peersWorker.js', import.meta.url));
+  readonly #joins = new Map<number, { resolve: (r: Seated) => void; reject: (err: unknown) => void }>();
   #batch = new Float64Array(1024);
   #length = 0;
 
   constructor(onChat: (msg: unknown) => void) {
+    super(onChat);
     this.#worker.on('message', (m: FromWorker) => {
       if (m.type === 'chat') {
-        const ts = m.ts;
-        this.received += ts.length;
-        for (let i = 0; i < ts.length; i++) onChat({ t: ts[i] });
-        // When the harness's clock saw these lines, against when the worker read the first of them.
-        this.handOver[Math.min(this.handOver.length - 1, Math.max(0, Date.now() - m.firstAt))]! += ts.length;
+        const lines = m.lines;
+        const now = Date.now();
+        for (let i = 0; i < lines.length; i += LINE) this.line(lines[i]!, lines[i + 1]!, lines[i + 2]!, now);
+      } else if (m.type === 'loop') {
+        this.loop = m.loop;
       } else if (m.type === 'joined') {
         this.joining--;
         this.#joins.get(m.g)!.resolve(m);
         this.#joins.delete(m.g);
       } else if (m.type === 'lost') {
-        this.lost.set(m.code, (this.lost.get(m.code) ?? 0) + 1);
+        this.lose(m.code);
       } else {
-        this.refused.set(m.code, (this.refused.get(m.code) ?? 0) + 1);
+        this.refuse(m.code);
       }
     });
     // A worker that dies fails the joins it was running (the harness's run fails, rather than waiting for ever).
@@ -225,7 +337,7 @@ class DriverWorker {
     });
   }
 
-  join(g: number, size: number, R: number, url: string): Promise<Extract<FromWorker, { type: 'joined' }>> {
+  join(g: number, size: number, R: number, url: string): Promise<Seated> {
     this.joining++;
     return new Promise((resolve, reject) => {
       this.#joins.set(g, { resolve, reject });
@@ -261,10 +373,24 @@ class DriverWorker {
   }
 }
 
-/** What handing received lines from the workers to the harness's thread added to its latency, over every line. */
-function handOverOf(workers: DriverWorker[]): { p50: number; p99: number; max: number } {
-  const hist = new Float64Array(workers[0]!.handOver.length);
-  for (const w of workers) for (let i = 0; i < hist.length; i++) hist[i]! += w.handOver[i]!;
+/**
+ * The legs of a chat line's way, from the harness's `t` to the harness's
+ * thread taking the line (the latency it measures), at the server's `at` and
+ * the worker's read (bench/peersLine.ts): `toServer`, the harness's thread,
+ * the hand-over to a worker, its send, the socket and the server's read;
+ * `toClient`, the server's publish and write, the socket and the worker's
+ * read; `handOver`, the worker's batch and the harness's thread taking it.
+ */
+type Leg = 'toServer' | 'toClient' | 'handOver';
+/** Whole ms up to 10 s: a loaded machine's tail is seconds long. */
+const LEG_BUCKETS = 10_001;
+const leg = () => new Float64Array(LEG_BUCKETS);
+const bucket = (ms: number) => Math.min(LEG_BUCKETS - 1, Math.max(0, ms));
+
+/** p50, p99 and max of histograms of whole ms (summed; each bucket one ms, the last: this many or more). */
+function quantiles(hists: Float64Array[]): Quantiles {
+  const hist = new Float64Array(LEG_BUCKETS);
+  for (const h of hists) for (let i = 0; i < hist.length; i++) hist[i]! += h[i]!;
   const total = hist.reduce((a, b) => a + b, 0);
   const at = (q: number) => {
     let seen = 0;
@@ -274,4 +400,35 @@ function handOverOf(workers: DriverWorker[]): { p50: number; p99: number; max: n
   let max = 0;
   for (let i = 0; i < hist.length; i++) if (hist[i]) max = i;
   return { p50: at(0.5), p99: at(0.99), max };
+}
+
+/**
+ * Reads the server's /metrics now and every SERVER_READ_MS; stop() gives its
+ * GC pauses between the first reading and the last, and the worst window's
+ * event-loop delay. Synchronous at the end (the harness exits right after
+ * closing the clients): the last window is the last reading's.
+ */
+function watchServer(port: number): { stop(): ReturnType<typeof runtimeBetween> | undefined } {
+  let first: Map<string, number> | undefined;
+  let last: Map<string, number> | undefined;
+  let lagP99Ms = 0;
+  let lagMaxMs = 0;
+  const read = async () => {
+    const m = await metricsOf(port);
+    if (!m.size) return;
+    if (!first) return void (first = m);
+    const r = runtimeBetween(first, m);
+    lagP99Ms = Math.max(lagP99Ms, r.lagP99Ms);
+    lagMaxMs = Math.max(lagMaxMs, r.lagMaxMs);
+    last = m;
+  };
+  void read();
+  const timer = setInterval(() => void read(), SERVER_READ_MS);
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      return first && last ? { ...runtimeBetween(first, last), lagP99Ms, lagMaxMs } : undefined;
+    },
+  };
 }

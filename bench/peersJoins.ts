@@ -10,7 +10,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { connectAll } from './peersDriver.js';
-import { fmt, fmtInt, histogramPercentile, metricSum, metricsOf, pct, profileSelfTimes, say, settle, startProfile, startServer, stopServer, summarizeProfile, table } from './lib.js';
+import { cpuTimes, fmt, fmtInt, histogramPercentile, metricSum, metricsOf, pct, profileSelfTimes, say, settle, startProfile, startServer, stopServer, summarizeProfile, table } from './lib.js';
 
 const DURATION = 'foyer_request_duration_seconds';
 
@@ -21,9 +21,11 @@ export async function profileJoins(opts: { clients: number; room: number; env: R
   await settle(server);
   const before = await metricsOf(server.port);
   const profile = await startProfile(server, 'peers-joins');
+  const cpu0 = cpuTimes(server.pid);
   const t0 = performance.now();
   const clients = await connectAll({ port: server.port, N: opts.clients, R: opts.room, onChat: () => {} });
   const secs = (performance.now() - t0) / 1000;
+  const cpu1 = cpuTimes(server.pid);
   const file = await profile.stop();
   const after = await metricsOf(server.port);
   say(`${clients.length} of ${opts.clients} clients logged in and seated in games of ${opts.room} in ${fmt(secs, 1)} s: ${fmtInt(clients.length / secs)} joins/s (node on ${server.transport})`);
@@ -33,6 +35,9 @@ export async function profileJoins(opts: { clients: number; room: number; env: R
   const self = profileSelfTimes(file);
   const storage = (self.fileSelf.get('node_modules/@electric-sql/pglite') ?? 0) + (self.fileSelf.get('(WebAssembly)') ?? 0);
   say(`storage (PGlite in memory: its JavaScript and its WebAssembly): ${fmt(storage / 1000, 0)} ms, ${pct(storage / self.busy, 1)} of busy time; busy CPU per client seated: ${fmt(self.busy / 1000 / clients.length, 2)} ms`);
+  // The profile samples wall-clock time (a node waiting for a core looks busy); /proc counts the CPU it got.
+  const per = (s: number) => fmt((s * 1000) / clients.length, 2);
+  say(`the node's CPU (/proc, profiler on) per client seated: ${per(cpu1.user - cpu0.user + cpu1.sys - cpu0.sys)} ms (user ${per(cpu1.user - cpu0.user)}, sys ${per(cpu1.sys - cpu0.sys)})`);
 
   const ops = new Set<string>();
   for (const k of after.keys()) if (k.startsWith(`${DURATION}_count{`)) ops.add(/op="([^"]+)"/.exec(k)![1]!);

@@ -5,7 +5,7 @@ import { startTestNode, type TestNode } from '../helpers/node.js';
 
 // The peer harness (../shared/peers) drives Foyer through this module: N clients, each group of R in one game,
 // send(msg) says a chat line to the client's game, onChat(msg) gets an equal object ({ t }) at every member.
-describe('the peers bench driver (bench/peersDriver.ts)', () => {
+describe.each([2, 0])('the peers bench driver (bench/peersDriver.ts), clients in %i worker threads (0: the harness\'s own thread)', (workers) => {
   let t: TestNode;
   let clients: PeerClient[];
   const received: { t: number }[] = [];
@@ -13,26 +13,24 @@ describe('the peers bench driver (bench/peersDriver.ts)', () => {
   const N = 12;
   const R = 5;
 
-  // The driver's reports to bench/peers.ts (stderr lines) are kept here instead of printed.
-  const stderr = vi.spyOn(process.stderr, 'write');
-
   beforeAll(async () => {
-    stderr.mockImplementation((chunk) => {
+    // The driver's reports to bench/peers.ts (stderr lines) are kept here instead of printed.
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
       const s = String(chunk);
       if (s.startsWith(REPORT_PREFIX)) reports.push(JSON.parse(s.slice(REPORT_PREFIX.length)) as DriverReport);
       return true;
     });
     t = await startTestNode({ logLevel: 'warn' });
-    clients = await connectAll({ port: t.node.port, N, R, onChat: (m) => received.push(m as { t: number }), concurrency: 10 });
+    clients = await connectAll({ port: t.node.port, N, R, onChat: (m) => received.push(m as { t: number }), concurrency: 10, workers });
   });
   afterAll(async () => {
-    stderr.mockRestore();
+    vi.restoreAllMocks();
     await t?.stop();
   });
 
-  it('seats N clients in games of R, the first of each group creating it', async () => {
+  it('seats N clients in games of R, the first of each group logged in creating it', async () => {
     expect(clients).toHaveLength(N);
-    expect(reports[0]).toMatchObject({ kind: 'joined', clients: N, failed: 0, waitedMs: 0, workers: 2 });
+    expect(reports[0]).toMatchObject({ kind: 'joined', clients: N, failed: 0, waitedMs: 0, workers });
     const { body } = await t.admin('GET', '/admin/stats');
     expect(body).toMatchObject({ games: Math.ceil(N / R) });
   });
@@ -49,6 +47,13 @@ describe('the peers bench driver (bench/peersDriver.ts)', () => {
     for (const c of clients.slice(1)) c.close();
     expect(reports).toHaveLength(1);
     clients[0]!.close();
-    expect(reports.at(-1)).toMatchObject({ kind: 'sent', sent: N, offered: expected, received: expected, refused: {}, lost: {} });
+    const sent = reports.at(-1) as Extract<DriverReport, { kind: 'sent' }>;
+    expect(sent).toMatchObject({ kind: 'sent', sent: N, offered: expected, received: expected, refused: {}, lost: {} });
+    // Each line's latency in legs, split at the server's `at` and the worker's read: whole ms, ordered quantiles.
+    for (const leg of [sent.toServerMs, sent.toClientMs, sent.handOverMs]) {
+      expect(Number.isInteger(leg.p50) && leg.p50 >= 0).toBe(true);
+      expect(leg.p50).toBeLessThanOrEqual(leg.p99);
+      expect(leg.p99).toBeLessThanOrEqual(leg.max);
+    }
   });
 });
