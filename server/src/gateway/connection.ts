@@ -4,6 +4,7 @@ import type { Gateway } from './gateway.js';
 import { TokenBucket } from './rateLimit.js';
 import type { Session, SessionLink } from './session.js';
 import type { Snapshot } from './streams.js';
+import { tenths, tenthsUntil } from './tenths.js';
 
 /**
  * How a connection catches up on one stream when it goes live: its snapshot
@@ -22,17 +23,19 @@ const settled = Promise.resolve();
  * transport's handlers for its socket. Kept small: a node holds 10,000 of
  * them, so no timers or closures of its own (the gateway's sweep checks its
  * deadlines), and what an idle connection does not need is made when needed
- * and let go at its next ping (rest()). Every time held in a field costs a
- * 16-byte heap number besides.
+ * and let go at its next ping (rest()). Its times are in tenths of a
+ * second (tenths.ts): small integers, where a Date.now() time costs a
+ * 16-byte heap number per field.
  */
 export class Connection implements SessionLink, ConnHandlers {
   session: Session | undefined;
-  lastSeen = Date.now();
-  /** Spread over the interval from the start, so pings never come all at once. */
+  /** When a frame or a pong last came (tenths). */
+  lastSeen: number;
+  /** When the next ping is due (tenths); spread over the interval from the start, so pings never come all at once. */
   nextPing: number;
   /**
-   * When the connection is closed unless something happens first: before
-   * login, the end of the time allowed to log in (4007); after, the
+   * When the connection is closed unless something happens first (tenths):
+   * before login, the end of the time allowed to log in (4007); after, the
    * session's token expiry (4005).
    */
   deadline: number;
@@ -55,8 +58,10 @@ export class Connection implements SessionLink, ConnHandlers {
     readonly conn: Conn,
   ) {
     const { config } = gw.deps;
-    this.nextPing = this.lastSeen + Math.random() * config.heartbeatIntervalMs;
-    this.deadline = this.lastSeen + config.authTimeoutMs;
+    const now = Date.now();
+    this.lastSeen = tenths(now);
+    this.nextPing = tenths(now + Math.random() * config.heartbeatIntervalMs);
+    this.deadline = tenthsUntil(now + config.authTimeoutMs);
   }
 
   /** Takes a token of the request rate limit; false when there is none. */
@@ -78,7 +83,7 @@ export class Connection implements SessionLink, ConnHandlers {
   }
 
   pong(): void {
-    this.lastSeen = Date.now();
+    this.lastSeen = tenths(Date.now());
   }
 
   close(): void {
@@ -165,8 +170,9 @@ export class Connection implements SessionLink, ConnHandlers {
   }
 
 
+  /** The session's token expires at `expiresAt` (ms). */
   armExpiry(expiresAt: number): void {
-    this.deadline = expiresAt;
+    this.deadline = tenthsUntil(expiresAt);
     if (expiresAt <= Date.now()) this.closeWith(CloseCode.AUTH_EXPIRED, 'token expired');
   }
 
