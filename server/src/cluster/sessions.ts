@@ -60,11 +60,11 @@ const RECORD_TTL_MS = 86_400_000;
  * A node alone on a bus of its own (`Bus.solo`) writes no records: only
  * other nodes read them (the directory, a login elsewhere, adoption), and
  * there can be none. Its fences still grow with every login, across all
- * its users. That spares each session a record, its key and an entry in
+ * its users (a count: there is no other node's clock to order against). That spares each session a record, its key and an entry in
  * the node's set (about 0.4 KiB in a heap snapshot).
  */
 export class SessionRecords {
-  /** Solo: the last fence handed out (nothing stored to read the previous one from). */
+  /** Solo: the last fence handed out. */
   private lastFence = 0;
 
   constructor(
@@ -96,7 +96,8 @@ export class SessionRecords {
    * Redis is away.
    */
   async claim(userId: string, name: string, letGo: (holder: SessionRecord) => Promise<LetGo>, writing: (fence: number) => void = () => {}): Promise<{ record: SessionRecord; previous: SessionRecord | undefined; moved: boolean }> {
-    if (this.bus.solo) return { record: { node: this.nodeId, fence: (this.lastFence = this.localFence(this.lastFence)), name }, previous: undefined, moved: false };
+    // Solo: a count will do (a small integer, where a clock's fence is a heap number per session): no other node orders against it.
+    if (this.bus.solo) return { record: { node: this.nodeId, fence: ++this.lastFence, name }, previous: undefined, moved: false };
     const key = this.names.session(userId);
     for (let attempt = 0; attempt < 8; attempt++) {
       const raw = await this.bus.get(key);

@@ -19,6 +19,14 @@ export const userStream = (userId: string) => `user:${userId}`;
 export const gameStream = (gameId: string) => `game:${gameId}`;
 export const partyStream = (partyId: string) => `party:${partyId}`;
 
+/**
+ * Epochs name each instance of a stream on a node: this process's prefix
+ * (a node restarted with the same id numbers anew) and a count shared by
+ * every hub in the process (several nodes in one process never share one).
+ */
+const EPOCH_PREFIX = randomBytes(4).toString('base64url').slice(0, 5);
+let epochs = 0;
+
 /** One event that stands for a stream's whole state: sent to one session in place of events it missed. */
 export interface Snapshot {
   ev: EventName;
@@ -61,10 +69,16 @@ export class Stream {
    */
   private history: History | undefined;
 
+  /** `serial`: its epoch's number (a small integer, where the epoch's string would cost every stream 26 bytes). */
   constructor(
     readonly name: string,
-    readonly epoch: string,
+    private readonly serial = ++epochs,
   ) {}
+
+  /** The epoch this instance of the stream numbers its offsets in (made when asked: at a publish, a login, a resume). */
+  get epoch(): string {
+    return EPOCH_PREFIX + this.serial.toString(36);
+  }
 
   /** How many sessions here receive it. */
   get size(): number {
@@ -160,9 +174,6 @@ interface History {
 export class StreamHub {
   private readonly streams = new Map<string, Stream>();
   private readonly snapshotters = new Map<StreamKind, Snapshotter>();
-  /** Unique per hub instance (a node restarted with the same id numbers anew). */
-  private readonly epochPrefix = randomBytes(4).toString('base64url').slice(0, 5);
-  private epochs = 0;
   publisher: Publisher | undefined;
   /** A stream nobody here receives any more was dropped (the game list stops watching its filter). */
   onDropped: (name: string) => void = () => {};
@@ -248,7 +259,7 @@ export class StreamHub {
   subscribe(session: Session, name: string): void {
     if (session.streams.includes(name)) return;
     let st = this.streams.get(name);
-    if (!st) this.streams.set(name, (st = new Stream(name, `${this.epochPrefix}${(++this.epochs).toString(36)}`)));
+    if (!st) this.streams.set(name, (st = new Stream(name)));
     // The stream's own name: one string for all its sessions, not a copy each (`game:<id>` is made anew per call).
     // A new array of the exact length (concat and toSpliced make one; push, spread and filter reserve room for 16 more).
     session.streams = session.streams.concat(st.name);
