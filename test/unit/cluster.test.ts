@@ -4,7 +4,7 @@ import { BusDown, LocalBus, LocalHub, type Bus } from '../../server/src/cluster/
 import { Cluster } from '../../server/src/cluster/cluster.js';
 import { Entities, type EntitySpec } from '../../server/src/cluster/entities.js';
 import { Names } from '../../server/src/cluster/names.js';
-import { decodeRecord, prevails, type LetGo, type SessionRecord } from '../../server/src/cluster/sessions.js';
+import { decodeRecord, prevails, SessionRecords, type LetGo, type SessionRecord } from '../../server/src/cluster/sessions.js';
 import { LobbyError } from '../../server/src/errors.js';
 import { Directory, type Remote } from '../../server/src/gateway/directory.js';
 import { Session } from '../../server/src/gateway/session.js';
@@ -719,6 +719,31 @@ describe('session records', () => {
 
     b!.cluster.sessions.release('u1', taken.record);
     await until(() => hub.read(names.session('u1')) === null, 'the record to be released');
+  });
+
+  it('a node alone on a bus of its own (solo) writes no records, and its fences still grow with every login', async () => {
+    const bus = new LocalBus();
+    expect(bus.solo).toBe(true);
+    expect(new LocalBus(new LocalHub()).solo).toBe(false);
+    const records = new SessionRecords(bus, names, 'A', (n) => n === 'A', log);
+    const nobody = vi.fn(async (): Promise<LetGo> => 'none');
+    const writing = vi.fn();
+    const first = await records.claim('u1', 'Ann', nobody, writing);
+    const other = await records.claim('u2', 'Bo', nobody, writing);
+    const again = await records.claim('u1', 'Ann', nobody, writing);
+    expect(first).toEqual({ record: { node: 'A', fence: first.record.fence, name: 'Ann' }, previous: undefined, moved: false });
+    expect(other.record.fence).toBeGreaterThan(first.record.fence);
+    expect(again.record.fence).toBeGreaterThan(other.record.fence);
+    // Nothing written: no record, no entry in the node's set, nobody asked (nobody else can hold one).
+    expect(await bus.getMany([names.session('u1'), names.session('u2')])).toEqual([null, null]);
+    expect((await records.listedOn('A')).size).toBe(0);
+    expect(nobody).not.toHaveBeenCalled();
+    expect(writing).not.toHaveBeenCalled();
+    expect(await records.lookup(['u1', 'u2'])).toEqual([undefined, undefined]);
+    expect(await records.reassert('u1', again.record)).toBeUndefined();
+    expect(await bus.get(names.session('u1'))).toBeNull();
+    records.release('u1', again.record);
+    expect(await records.adopt('u1', 'B')).toBeUndefined();
   });
 
   it('two claims of one user at once: exactly one holds the record, and the loser asked the winner by the winning fence', async () => {

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import type { Gateway } from '../gateway/gateway.js';
+import { msOf, tenths } from '../gateway/tenths.js';
 import { Accounts, type Account } from '../store/accounts.js';
 import { AdminStore, type AuditMode, type PendingCommand } from '../store/adminCommands.js';
 import type { Db } from '../store/db.js';
@@ -389,7 +390,13 @@ function publicResult(result: unknown): Record<string, unknown> {
  * background after `ttlMs` (a ban issued through another node).
  */
 export class ChatBans {
-  private readonly cache = new Map<string, { until: number | null; at: number } | Promise<number | null>>();
+  /**
+   * Per user with a session here: when the account was read (in tenths,
+   * tenths.ts) and found without a ban — a bare small integer, what nearly
+   * every session keeps, no object — or the ban and when it was read, or
+   * the read in flight.
+   */
+  private readonly cache = new Map<string, number | { until: number; at: number } | Promise<number | null>>();
 
   constructor(
     private readonly accounts: Pick<Accounts, 'get'>,
@@ -399,14 +406,15 @@ export class ChatBans {
   until(userId: string, now = Date.now()): number | null | Promise<number | null> {
     const c = this.cache.get(userId);
     if (c instanceof Promise) return c;
-    if (!c) return this.load(userId, null);
-    if (now - c.at >= this.ttlMs) void this.load(userId, c.until);
-    return c.until;
+    if (c === undefined) return this.load(userId, null);
+    const until = typeof c === 'number' ? null : c.until;
+    if (now - msOf(typeof c === 'number' ? c : c.at) >= this.ttlMs) void this.load(userId, until);
+    return until;
   }
 
   /** A chatBan ran here, or a login just read the account: it wins over a read in flight. */
-  note(userId: string, until: number | null): void {
-    this.cache.set(userId, { until, at: Date.now() });
+  note(userId: string, until: number | null, at = Date.now()): void {
+    this.cache.set(userId, until === null ? tenths(at) : { until, at: tenths(at) });
   }
 
   forget(userId: string): void {
@@ -422,7 +430,7 @@ export class ChatBans {
     this.cache.set(userId, p);
     void p.then((until) => {
       // Staggered by up to one TTL, so sessions that started together do not all re-read at once.
-      if (this.cache.get(userId) === p) this.cache.set(userId, { until, at: Date.now() + Math.random() * this.ttlMs });
+      if (this.cache.get(userId) === p) this.note(userId, until, Date.now() + Math.random() * this.ttlMs);
     });
     return p;
   }

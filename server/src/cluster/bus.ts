@@ -27,6 +27,12 @@ export interface Bus {
    * in-process one); Redis's may have listeners it cannot see.
    */
   alone?(channel: string): boolean;
+  /**
+   * No other node can ever share this bus (an in-process bus with a hub of
+   * its own: a node alone). What only other nodes would read need not be
+   * written at all.
+   */
+  readonly solo?: boolean;
   /** Drops every handler this bus has for `channel`, and the subscription itself. */
   unsubscribe(channel: string): Promise<void>;
   /**
@@ -114,9 +120,15 @@ export class LocalHub {
 /** The in-process bus. Delivery is asynchronous, as through Redis, and in publish order. */
 export class LocalBus implements Bus {
   readonly up = true;
+  readonly solo: boolean;
   private readonly mine = new Map<string, ((message: string) => void)[]>();
+  private readonly hub: LocalHub;
 
-  constructor(private readonly hub = new LocalHub()) {}
+  /** Without a hub, one of its own that no other bus can join: solo. */
+  constructor(hub?: LocalHub) {
+    this.solo = hub === undefined;
+    this.hub = hub ?? new LocalHub();
+  }
 
   onStatus(): void {
     // always up

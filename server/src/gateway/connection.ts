@@ -4,6 +4,7 @@ import type { Gateway } from './gateway.js';
 import { TokenBucket } from './rateLimit.js';
 import type { Session, SessionLink } from './session.js';
 import type { Snapshot } from './streams.js';
+import { tenths, tenthsUntil } from './tenths.js';
 
 /**
  * How a connection catches up on one stream when it goes live: its snapshot
@@ -22,17 +23,19 @@ const settled = Promise.resolve();
  * transport's handlers for its socket. Kept small: a node holds 10,000 of
  * them, so no timers or closures of its own (the gateway's sweep checks its
  * deadlines), and what an idle connection does not need is made when needed
- * and let go at its next ping (rest()). Every time held in a field costs a
- * 16-byte heap number besides.
+ * and let go at its next ping (rest()). Its times are in tenths of a
+ * second (tenths.ts): small integers, where a Date.now() time costs a
+ * 16-byte heap number per field.
  */
 export class Connection implements SessionLink, ConnHandlers {
   session: Session | undefined;
-  lastSeen = Date.now();
-  /** Spread over the interval from the start, so pings never come all at once. */
+  /** When a frame or a pong last came (tenths). */
+  lastSeen: number;
+  /** When the next ping is due (tenths); spread over the interval from the start, so pings never come all at once. */
   nextPing: number;
   /**
-   * When the connection is closed unless something happens first: before
-   * login, the end of the time allowed to log in (4007); after, the
+   * When the connection is closed unless something happens first (tenths):
+   * before login, the end of the time allowed to log in (4007); after, the
    * session's token expiry (4005).
    */
   deadline: number;
@@ -41,36 +44,40 @@ export class Connection implements SessionLink, ConnHandlers {
   private live = false;
   /** Until live: how each stream catches up (the login's plan, and streams the session got meanwhile). */
   private catchUp: Map<string, CatchUp> | undefined;
-  /** The request rate limit; made at the first request, let go once full again (a full bucket and none are the same). */
-  private bucket: TokenBucket | undefined;
-  /** RATE_LIMITED replies allowed before the connection is closed; one comes back per second. Made at the first. */
-  private strikes: TokenBucket | undefined;
-  /** Requests that need no storage (and, before login, every request); made when needed, let go when idle. */
-  private main: Lane | undefined;
-  /** Requests that need storage, and user tasks; the same. */
-  private storage: Lane | undefined;
+  /** What requests need: made at the first, let go at a ping once it is as a new one would be (one field while idle, not four). */
+  private busy: Busy | undefined;
 
   constructor(
     private readonly gw: Gateway,
     readonly conn: Conn,
   ) {
     const { config } = gw.deps;
-    this.nextPing = this.lastSeen + Math.random() * config.heartbeatIntervalMs;
-    this.deadline = this.lastSeen + config.authTimeoutMs;
+    const now = Date.now();
+    this.lastSeen = tenths(now);
+    this.nextPing = tenths(now + Math.random() * config.heartbeatIntervalMs);
+    this.deadline = tenthsUntil(now + config.authTimeoutMs);
   }
 
   /** Takes a token of the request rate limit; false when there is none. */
   take(now: number): boolean {
     const { rateLimitBurst, rateLimitPerSec } = this.gw.deps.config;
-    return (this.bucket ??= new TokenBucket(rateLimitBurst, rateLimitPerSec, now)).take(now);
+    const b = this.needs();
+    return (b.bucket ??= new TokenBucket(rateLimitBurst, rateLimitPerSec, now)).take(now);
   }
 
   /** At each ping: lets go of what an idle connection keeps for nothing (a full rate-limit bucket, lanes with nothing to run). */
   rest(now: number): void {
-    if (this.bucket?.full(now)) this.bucket = undefined;
-    if (this.strikes?.full(now)) this.strikes = undefined;
-    if (this.main && !this.main.running()) this.main = undefined;
-    if (this.storage && !this.storage.running()) this.storage = undefined;
+    const b = this.busy;
+    if (!b) return;
+    if (b.bucket?.full(now)) b.bucket = undefined;
+    if (b.strikes?.full(now)) b.strikes = undefined;
+    if (b.main && !b.main.running()) b.main = undefined;
+    if (b.storage && !b.storage.running()) b.storage = undefined;
+    if (!b.bucket && !b.strikes && !b.main && !b.storage) this.busy = undefined;
+  }
+
+  private needs(): Busy {
+    return (this.busy ??= { bucket: undefined, strikes: undefined, main: undefined, storage: undefined });
   }
 
   message(text: string | null): void {
@@ -78,7 +85,7 @@ export class Connection implements SessionLink, ConnHandlers {
   }
 
   pong(): void {
-    this.lastSeen = Date.now();
+    this.lastSeen = tenths(Date.now());
   }
 
   close(): void {
@@ -87,8 +94,8 @@ export class Connection implements SessionLink, ConnHandlers {
 
   /** One more RATE_LIMITED reply; false once there were too many. */
   strike(now: number): boolean {
-    this.strikes ??= new TokenBucket(this.gw.deps.config.rateLimitStrikes, 1, now);
-    return this.strikes.take(now);
+    const b = this.needs();
+    return (b.strikes ??= new TokenBucket(this.gw.deps.config.rateLimitStrikes, 1, now)).take(now);
   }
 
   /**
@@ -101,13 +108,14 @@ export class Connection implements SessionLink, ConnHandlers {
    * holds at that moment (storage requests sent before the login reply).
    */
   enqueue(task: () => Promise<void> | undefined, storage = false): void {
-    if (!storage || !this.session) return (this.main ??= new Lane()).run(task);
-    (this.storage ??= new Lane(this.main?.running())).run(task);
+    const b = this.needs();
+    if (!storage || !this.session) return (b.main ??= new Lane()).run(task);
+    (b.storage ??= new Lane(b.main?.running())).run(task);
   }
 
   /** Settles when every request taken so far has finished. */
   idle(): Promise<void> {
-    return Promise.all([this.main?.tail, this.storage?.tail]).then(() => undefined);
+    return Promise.all([this.busy?.main?.tail, this.busy?.storage?.tail]).then(() => undefined);
   }
 
   attach(s: Session, expiresAt: number): void {
@@ -165,8 +173,9 @@ export class Connection implements SessionLink, ConnHandlers {
   }
 
 
+  /** The session's token expires at `expiresAt` (ms). */
   armExpiry(expiresAt: number): void {
-    this.deadline = expiresAt;
+    this.deadline = tenthsUntil(expiresAt);
     if (expiresAt <= Date.now()) this.closeWith(CloseCode.AUTH_EXPIRED, 'token expired');
   }
 
@@ -222,6 +231,18 @@ export class Connection implements SessionLink, ConnHandlers {
   }
 }
 
+
+/** A connection's rate limits and request lanes (Connection.busy). */
+interface Busy {
+  /** The request rate limit (a full bucket and none are the same). */
+  bucket: TokenBucket | undefined;
+  /** RATE_LIMITED replies allowed before the connection is closed; one comes back per second. */
+  strikes: TokenBucket | undefined;
+  /** Requests that need no storage (and, before login, every request). */
+  main: Lane | undefined;
+  /** Requests that need storage, and user tasks. */
+  storage: Lane | undefined;
+}
 
 /** Tasks that run one after another. With nothing in progress a task starts at once, in the same tick; a task must never reject. */
 class Lane {

@@ -7,6 +7,7 @@ import { LobbyError } from '../errors.js';
 import type { Connection } from './connection.js';
 import type { LoginHandler, LoginOp } from './login.js';
 import type { OpRegistry } from './registry.js';
+import { tenths } from './tenths.js';
 
 export interface DispatchDeps {
   config: Config;
@@ -29,7 +30,7 @@ export class Dispatch {
   /** A frame from the connection's socket. */
   received(c: Connection, text: string | null): void {
     const now = Date.now();
-    c.lastSeen = now;
+    c.lastSeen = tenths(now);
     if (c.closed) return;
     if (text === null) return c.replyError(null, 'BAD_REQUEST', 'binary and non-UTF-8 frames are not supported; send JSON text');
     let frame: unknown;

@@ -16,6 +16,7 @@ import { Dispatch } from './dispatch.js';
 import { Login, type LoginHandler, type LoginOp } from './login.js';
 import type { OpRegistry } from './registry.js';
 import { claimed, Session } from './session.js';
+import { tenths } from './tenths.js';
 import type { Tokens } from './tokens.js';
 import type { ThrottleStore } from './rateLimit.js';
 
@@ -422,22 +423,25 @@ export class Gateway {
    * than by a timer per connection, which 10,000 connections would keep).
    */
   private sweep(): void {
-    const now = Date.now();
+    const ms = Date.now();
     const { heartbeatIntervalMs, heartbeatTimeoutMs, reconnectGraceMs } = this.deps.config;
-    if (now >= this.forgetAt) {
-      this.forgetAt = now + heartbeatTimeoutMs + reconnectGraceMs;
+    if (ms >= this.forgetAt) {
+      this.forgetAt = ms + heartbeatTimeoutMs + reconnectGraceMs;
       this.delivery.hub.forgetQuiet();
     }
+    // The connections' times are in tenths of a second (tenths.ts).
+    const now = tenths(ms);
+    const timeout = heartbeatTimeoutMs / 100;
     for (const c of this.connections) {
       if (c.closed) continue;
-      if (now - c.lastSeen > heartbeatTimeoutMs) c.closeWith(CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout');
+      if (now - c.lastSeen > timeout) c.closeWith(CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout');
       else if (now >= c.deadline) {
         if (c.session) c.closeWith(CloseCode.AUTH_EXPIRED, 'token expired');
         else c.closeWith(CloseCode.AUTH_TIMEOUT, 'not logged in in time');
       } else if (now >= c.nextPing) {
         c.conn.ping();
-        c.nextPing = now + heartbeatIntervalMs;
-        c.rest(now);
+        c.nextPing = tenths(ms + heartbeatIntervalMs);
+        c.rest(ms);
       }
     }
   }

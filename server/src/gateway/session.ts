@@ -1,4 +1,5 @@
 import type { SessionRecord } from '../cluster/sessions.js';
+import { msOf, tenths } from './tenths.js';
 
 /** A session's record, and whether Redis has it (a login made while Redis was away is written at its return). One object: a session keeps it. */
 export interface Claimed extends SessionRecord {
@@ -45,11 +46,16 @@ export class Session {
    * only this record is released at its end.
    */
   record: Claimed | undefined;
-  /** When this session began on this node (admin views). */
-  readonly since = Date.now();
+  /** When this session began on this node, in tenths (tenths.ts: no heap number per session). */
+  private readonly began = tenths(Date.now());
 
   constructor(
     readonly userId: string,
     public name: string,
   ) {}
+
+  /** When this session began on this node, Date.now() terms (admin views). */
+  get since(): number {
+    return msOf(this.began);
+  }
 }

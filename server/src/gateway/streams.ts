@@ -19,6 +19,14 @@ export const userStream = (userId: string) => `user:${userId}`;
 export const gameStream = (gameId: string) => `game:${gameId}`;
 export const partyStream = (partyId: string) => `party:${partyId}`;
 
+/**
+ * Epochs name each instance of a stream on a node: this process's prefix
+ * (a node restarted with the same id numbers anew) and a count shared by
+ * every hub in the process (several nodes in one process never share one).
+ */
+const EPOCH_PREFIX = randomBytes(4).toString('base64url').slice(0, 5);
+let epochs = 0;
+
 /** One event that stands for a stream's whole state: sent to one session in place of events it missed. */
 export interface Snapshot {
   ev: EventName;
@@ -53,76 +61,85 @@ export class Stream {
    * more. Most streams are a user's own (one session each); a Set and its
    * table would cost a node of 10,000 sessions about 1.5 MiB.
    */
-  private one: Session | undefined;
-  private many: Set<Session> | undefined;
-  /** The latest frames, oldest first from `head`; made at the first event (most user streams of idle sessions never get one). */
-  private frames: (string | undefined)[] | undefined;
-  private head = 0;
-  private bytes = 0;
+  private subs: Session | Set<Session> | undefined;
+  /**
+   * The latest frames; made at the first event and let go when quiet (most
+   * user streams of idle sessions never get one): one field while there is
+   * none, where its three would cost every stream 16 bytes more.
+   */
+  private history: History | undefined;
 
+  /** `serial`: its epoch's number (a small integer, where the epoch's string would cost every stream 26 bytes). */
   constructor(
     readonly name: string,
-    readonly epoch: string,
+    private readonly serial = ++epochs,
   ) {}
+
+  /** The epoch this instance of the stream numbers its offsets in (made when asked: at a publish, a login, a resume). */
+  get epoch(): string {
+    return EPOCH_PREFIX + this.serial.toString(36);
+  }
 
   /** How many sessions here receive it. */
   get size(): number {
-    return this.many ? this.many.size : this.one ? 1 : 0;
+    const s = this.subs;
+    return s instanceof Set ? s.size : s ? 1 : 0;
   }
 
   add(session: Session): void {
-    if (this.many) this.many.add(session);
-    else if (!this.one || this.one === session) this.one = session;
-    else this.many = new Set([this.one, session]);
+    const s = this.subs;
+    if (s instanceof Set) s.add(session);
+    else if (!s || s === session) this.subs = session;
+    else this.subs = new Set([s, session]);
   }
 
   /** False when the session was not one of them. */
   delete(session: Session): boolean {
-    if (this.many) return this.many.delete(session);
-    if (this.one !== session) return false;
-    this.one = undefined;
+    const s = this.subs;
+    if (s instanceof Set) return s.delete(session);
+    if (s !== session) return false;
+    this.subs = undefined;
     return true;
   }
 
   /** Calls `fn` for each session that receives it. */
   forEachSession(fn: (session: Session) => void): void {
-    if (this.many) for (const s of this.many) fn(s);
-    else if (this.one) fn(this.one);
+    const s = this.subs;
+    if (s instanceof Set) for (const x of s) fn(x);
+    else if (s) fn(s);
   }
 
   /** Frames kept. */
   get kept(): number {
-    return this.frames ? this.frames.length - this.head : 0;
+    const h = this.history;
+    return h ? h.frames.length - h.head : 0;
   }
 
   remember(frame: string, maxFrames: number, maxBytes: number): void {
     this.recent = true;
-    (this.frames ??= []).push(frame);
-    this.bytes += frame.length;
-    while (this.kept > maxFrames || (this.bytes > maxBytes && this.kept > 0)) this.dropOldest();
+    const h = (this.history ??= { frames: [], head: 0, bytes: 0 });
+    h.frames.push(frame);
+    h.bytes += frame.length;
+    while (this.kept > maxFrames || (h.bytes > maxBytes && this.kept > 0)) this.dropOldest(h);
   }
 
   /** Drops the history if nothing was published since the previous call (see StreamHub.forgetQuiet). */
   age(): void {
     if (this.recent) this.recent = false;
-    else if (this.frames) {
-      this.frames = undefined;
-      this.head = 0;
-      this.bytes = 0;
-    }
+    else this.history = undefined;
   }
 
-  private dropOldest(): void {
-    const frames = this.frames!;
-    this.bytes -= frames[this.head]!.length;
+  private dropOldest(h: History): void {
+    const frames = h.frames;
+    h.bytes -= frames[h.head]!.length;
     // Drop the reference now: the slot is only compacted away later.
-    frames[this.head++] = undefined;
+    frames[h.head++] = undefined;
     // Compact now and then rather than shifting the array on every eviction.
-    if (this.head === frames.length) this.frames = undefined;
-    else if (this.head > 64 && this.head * 2 > frames.length) {
-      this.frames = frames.slice(this.head);
-    } else return;
-    this.head = 0;
+    if (h.head === frames.length) this.history = undefined;
+    else if (h.head > 64 && h.head * 2 > frames.length) {
+      h.frames = frames.slice(h.head);
+      h.head = 0;
+    }
   }
 
   /** Whether every frame after `offset` of this epoch is still kept. */
@@ -133,9 +150,17 @@ export class Stream {
   /** The frames after `offset` (which must be covered). */
   since(offset: number): string[] {
     const n = this.offset - offset;
-    if (n <= 0 || !this.frames) return [];
-    return this.frames.slice(this.frames.length - n) as string[];
+    const frames = this.history?.frames;
+    if (n <= 0 || !frames) return [];
+    return frames.slice(frames.length - n) as string[];
   }
+}
+
+/** A stream's latest frames, oldest first from `head` (slots before it are emptied, compacted away now and then), and their size. */
+interface History {
+  frames: (string | undefined)[];
+  head: number;
+  bytes: number;
 }
 
 /**
@@ -149,9 +174,6 @@ export class Stream {
 export class StreamHub {
   private readonly streams = new Map<string, Stream>();
   private readonly snapshotters = new Map<StreamKind, Snapshotter>();
-  /** Unique per hub instance (a node restarted with the same id numbers anew). */
-  private readonly epochPrefix = randomBytes(4).toString('base64url').slice(0, 5);
-  private epochs = 0;
   publisher: Publisher | undefined;
   /** A stream nobody here receives any more was dropped (the game list stops watching its filter). */
   onDropped: (name: string) => void = () => {};
@@ -237,7 +259,7 @@ export class StreamHub {
   subscribe(session: Session, name: string): void {
     if (session.streams.includes(name)) return;
     let st = this.streams.get(name);
-    if (!st) this.streams.set(name, (st = new Stream(name, `${this.epochPrefix}${(++this.epochs).toString(36)}`)));
+    if (!st) this.streams.set(name, (st = new Stream(name)));
     // The stream's own name: one string for all its sessions, not a copy each (`game:<id>` is made anew per call).
     // A new array of the exact length (concat and toSpliced make one; push, spread and filter reserve room for 16 more).
     session.streams = session.streams.concat(st.name);

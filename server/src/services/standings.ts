@@ -15,6 +15,9 @@ export const standingOf = (a: Account): Standing => ({ level: a.level, rating: a
  * figures on here; the node that made the change tells the others.
  */
 export class Standings {
+  /** The figures noted last (see note). */
+  private last: Standing | undefined;
+
   constructor(private readonly deps: { accounts: Accounts; gateway: Gateway; cluster: Cluster }) {
     deps.cluster.onCast<{ userId: string; standing: Standing }>('standing.changed', (b) => this.note(b.userId, b.standing));
     deps.gateway.onSession({
@@ -47,6 +50,10 @@ export class Standings {
 
   private note(userId: string, standing: Standing): void {
     const s = this.deps.gateway.sessions.get(userId);
-    if (s) s.standing = standing;
+    if (!s) return;
+    // Sessions with the same figures as the one before share its object (never changed in place, only replaced):
+    // new players all start alike, and each copy would cost 56 bytes (the rating is a heap number).
+    const last = this.last;
+    s.standing = last?.level === standing.level && last.rating === standing.rating ? last : (this.last = standing);
   }
 }
