@@ -144,11 +144,6 @@ export class Replicas<S, C, E, R> {
     return { id, owner: o?.owner ?? this.cluster.nodeId, epoch: o?.epoch ?? 0, state: open === undefined ? null : ((this.spec.toJSON?.(open) ?? open) as S) };
   }
 
-  /** An entity that exists before anyone owns it (a queue). */
-  seed(id: string, s: S): void {
-    this.states.set(id, s);
-  }
-
   protected onBatch(b: Batch<E>): void {
     const fetch = this.fetches.get(b.id);
     if (fetch) return void fetch.buffered.push(b);
@@ -232,18 +227,6 @@ export class Replicas<S, C, E, R> {
         if (s && snap.state && known?.epoch === snap.epoch && this.spec.version(s) === (snap.state as { version?: number }).version) return;
         this.install(snap, true);
       });
-    }
-  }
-
-  /** Another node's full state (resync): what it owns replaces the replica; what it no longer has is gone. */
-  protected importFrom(node: string, snaps: Snapshot<S>[]): void {
-    const present = new Set(snaps.map((s) => s.id));
-    for (const [id, o] of [...this.owners]) if (o.owner === node && !present.has(id)) this.install({ id, owner: node, epoch: o.epoch, state: null });
-    for (const s of snaps) {
-      const before = this.states.get(s.id);
-      const known = this.owners.get(s.id);
-      if (known && known.epoch === s.epoch && known.owner === s.owner && before && s.state && this.spec.version(before) === (s.state as { version?: number }).version) continue;
-      this.install(s);
     }
   }
 }
