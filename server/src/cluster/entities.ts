@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { LobbyError } from '../errors.js';
 import type { Cluster } from './cluster.js';
-import type { Answer, Batch, EntitySpec, EntityWire, Moves, Owner, Posted } from './entitySpec.js';
+import type { Answer, Batch, EntitySpec, EntityWire, Moves, Owner, Posted, Snapshot } from './entitySpec.js';
 import { Interest } from './interest.js';
 
 export type { Decided, EntitySpec } from './entitySpec.js';
@@ -19,7 +19,8 @@ import { Replicas } from './replicas.js';
  * applies, stores the entity's snapshot, then publishes the events as a
  * versioned batch on the entity's own channel, which the nodes holding it by
  * interest apply with the same `apply` (games, parties); an entity held by
- * its owner alone (a queue) has no replicas and no batches. Commands for an
+ * its owner alone (a queue) has no replicas and no batches; a plain kind
+ * (not stored: the unit tests') is cast to every node. Commands for an
  * entity owned elsewhere are routed to its owner. A replica that sees a gap
  * fetches a snapshot. A dead owner's entities are taken over by a
  * deterministic successor under a lease with a fencing epoch; a draining
@@ -68,11 +69,20 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
       cluster.onRejoin(() => this.resync());
       return;
     }
-    // Held by its owner alone (a queue): the other nodes learn only who owns it, cast to all (rare: claims, takeovers, hand-overs).
     cluster.onCast<Owner & { id: string; version: number }>(`${k}.owner`, (b, from) => this.onOwner(b, from));
+    if (spec.ownerOnly) {
+      // Held by its owner alone (a queue): the other nodes learn only who owns it, cast to all (rare: claims, takeovers, hand-overs).
+      cluster.syncable(k, {
+        export: () => this.owned().map((id) => ({ id, ...this.owners.get(id)! })),
+        import: (from, data) => this.ownersFrom(from, (data ?? []) as (Owner & { id: string })[]),
+      });
+      return;
+    }
+    // Replicated on every node (the unit tests' plain kind): batches cast to all, whole states at a resync.
+    cluster.onCast<Batch<E>>(`${k}.batch`, (b) => this.onBatch(b));
     cluster.syncable(k, {
-      export: () => this.owned().map((id) => ({ id, ...this.owners.get(id)! })),
-      import: (from, data) => this.ownersFrom(from, (data ?? []) as (Owner & { id: string })[]),
+      export: () => [...this.owners].filter(([, o]) => o.owner === cluster.nodeId).map(([id]) => this.snapshotOf(id)),
+      import: (from, data) => this.importFrom(from, (data ?? []) as Snapshot<S>[]),
     });
   }
 
@@ -211,7 +221,8 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
     if (!d.events.length) return d.result;
     // Other nodes get the events without the owner's secrets (held by the owner alone: nobody gets them).
     const events = this.spec.secret ? d.events.map((e) => this.spec.secret!.redact(e)) : d.events;
-    const batch: Batch<E> | undefined = this.interest && { id, owner: this.cluster.nodeId, epoch, from, to: after ? this.spec.version(after) : null, events };
+    const batch: Batch<E> | undefined = this.spec.ownerOnly ? undefined : { id, owner: this.cluster.nodeId, epoch, from, to: after ? this.spec.version(after) : null, events };
+    if (!this.spec.stored) return (this.cluster.cast(`${this.spec.kind}.batch`, batch), d.result);
     const posted = this.outbox.get(id);
     this.outbox.delete(id);
     const moves = this.movesOf(before, after) ?? (this.spec.records && { ...NO_MOVES, ...this.spec.records.moves(d.events) });
@@ -350,7 +361,7 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
     this.states.set(id, s);
     this.whole.add(id);
     // Stored, and in this node's owner set, before anyone hears of it: a successor can take it over from then on.
-    await this.persist(id, 1, true, false, undefined);
+    if (this.spec.stored) await this.persist(id, 1, true, false, undefined);
     this.cluster.cast(`${this.spec.kind}.owner`, { id, owner: this.cluster.nodeId, epoch: 1, version: this.spec.version(s) });
     this.adoptIfMine(id);
     return true;
@@ -487,7 +498,7 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
       if (to !== this.cluster.nodeId) this.cluster.tell(to, `${this.spec.kind}.owner`, change);
     } else {
       this.cluster.cast(`${this.spec.kind}.owner`, change);
-      if (to !== this.cluster.nodeId) this.release(id);
+      if (this.spec.ownerOnly && to !== this.cluster.nodeId) this.release(id);
     }
     this.adoptIfMine(id);
     this.log.info({ kind: this.spec.kind, id, from: from.owner, to }, 'ownership moved');

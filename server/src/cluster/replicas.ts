@@ -229,4 +229,16 @@ export class Replicas<S, C, E, R> {
       });
     }
   }
+
+  /** Another node's full state (resync): what it owns replaces the replica; what it no longer has is gone. */
+  protected importFrom(node: string, snaps: Snapshot<S>[]): void {
+    const present = new Set(snaps.map((s) => s.id));
+    for (const [id, o] of [...this.owners]) if (o.owner === node && !present.has(id)) this.install({ id, owner: node, epoch: o.epoch, state: null });
+    for (const s of snaps) {
+      const before = this.states.get(s.id);
+      const known = this.owners.get(s.id);
+      if (known && known.epoch === s.epoch && known.owner === s.owner && before && s.state && this.spec.version(before) === (s.state as { version?: number }).version) continue;
+      this.install(s);
+    }
+  }
 }

@@ -284,8 +284,8 @@ export class MatchmakingService implements PartyQueueing {
     }
   }
 
-  private run(queue: string, command: MmCommand): Promise<TicketUpdate | undefined> {
-    return Promise.resolve(this.queues.exec(queue, command));
+  private async run(queue: string, command: MmCommand): Promise<TicketUpdate | undefined> {
+    return this.queues.exec(queue, command);
   }
 
   /** What a queue's event sets off on its owner, as it is applied: the admin views hear of it. */
