@@ -5,7 +5,7 @@ import type pino from 'pino';
 import type { Logger } from 'pino';
 import { AdminCommands } from './admin/commands.js';
 import { createHttpHandler } from './admin/http.js';
-import { createMetrics, registerBusMetrics } from './admin/metrics.js';
+import { createMetrics, registerBusMetrics, registerClusterMetrics } from './admin/metrics.js';
 import { AdminViews } from './admin/views.js';
 import { LocalBus, type Bus } from './cluster/bus.js';
 import { Cluster } from './cluster/cluster.js';
@@ -96,6 +96,7 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
     throttleStore = redis.client;
   } else bus = new LocalBus();
   const cluster = new Cluster(bus, { nodeId, prefix: config.redisPrefix, heartbeatMs: config.nodeHeartbeatMs, timeoutMs: config.nodeTimeoutMs, callTimeoutMs: config.clusterTimeoutMs }, log);
+  registerClusterMetrics(metrics.registry, cluster.received);
   const gateway = new Gateway({ config, log, metrics, tokens, registry, accounts, cluster, ...(throttleStore && { throttleStore }) });
   const profiles = new ProfileService(accounts, tokens);
   const friendStore = new Friends(db);

@@ -120,9 +120,11 @@ export class MatchmakingService implements PartyQueueing {
     this.queues.stop();
   }
 
-  /** Draining: the queues this node owns go to other nodes. */
-  handOver(): Promise<number> {
-    return this.queues.handOver();
+  /** Draining: the queues this node owns go to other nodes (and out of its gauge: their new owners report them). */
+  async handOver(): Promise<number> {
+    const moved = await this.queues.handOver();
+    for (const name of this.names) if (!this.isMine(name)) this.deps.metrics.queued.remove({ queue: name });
+    return moved;
   }
 
   /** The queues this node owns, read-only (admin views: their owner keeps their counters). */
@@ -276,7 +278,8 @@ export class MatchmakingService implements PartyQueueing {
     for (const name of this.configs.keys()) {
       const owner = this.queues.ownerOf(name);
       if (owner === undefined) {
-        if (this.deps.cluster.ready || !this.deps.cluster.busUp) void this.queues.claim(name).catch((err: unknown) => this.deps.log.warn({ err, queue: name }, 'claiming a queue failed'));
+        // Only once the node is in the cluster: a node still alone (its bus not up yet) would claim every queue for itself.
+        if (this.deps.cluster.ready) void this.queues.claim(name).catch((err: unknown) => this.deps.log.warn({ err, queue: name }, 'claiming a queue failed'));
         continue;
       }
       if (owner !== this.deps.cluster.nodeId || !this.queues.get(name)) continue;
