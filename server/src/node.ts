@@ -139,7 +139,7 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
     mail.resynced(s.userId);
     // A session that just moved here may hold invites to parties held elsewhere: read before they are shown.
     const [list] = await Promise.all([friends.list(s.userId), parties.arrival(s.userId)]);
-    return { ev: 'user.snapshot', data: { friends: list, invites: parties.invitesOf(s.userId), ticket: await matchmaking.current(s.userId) } };
+    return { ev: 'user.snapshot', data: { friends: list, invites: parties.invitesOf(s.userId), ticket: await matchmaking.currentOrNull(s.userId) } };
   });
   registerProfileOps(registry, profiles, matchResults);
   registerFriendOps(registry, friends);

@@ -13,7 +13,7 @@ interface Checked {
 const checkSlow = (s: Session) => (s.link as Checked | undefined)?.checkSlow();
 
 /**
- * Events to streams. Games and parties are replicated on every node, so each
+ * Events to streams. Games and parties are held by the nodes that need them, so each
  * node publishes their events itself, from its own effects (`publish`).
  * Personal events go to the node holding the user's session, which publishes
  * them on `user:<id>`; chat lines are published here and on the nodes holding

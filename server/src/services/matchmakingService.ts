@@ -109,7 +109,7 @@ export class MatchmakingService implements PartyQueueing {
     deps.parties.queueing = this;
     deps.games.onRosterChanged = (gameId, players) => this.onRosterChanged(gameId, players);
     deps.gateway.onSession({
-      opened: (userId) => void this.tickets.load(userId),
+      opened: (userId) => this.tickets.opened(userId),
       moved: (userId) => this.tickets.forget(userId),
       ended: (userId) => this.cancelTicketOf(userId, 'disconnected'),
     });
@@ -206,9 +206,10 @@ export class MatchmakingService implements PartyQueueing {
   }
 
   /** A user's ticket as the queue's owner has it now. */
-  private ask(queue: string, userId: string): Promise<TicketUpdate | null> {
+  private async ask(queue: string, userId: string): Promise<TicketUpdate | null> {
+    if (!this.configs.has(queue)) return null;
     const owner = this.queues.ownerOf(queue);
-    if (owner === undefined || !this.configs.has(queue)) return Promise.resolve(null);
+    if (owner === undefined) throw new LobbyError('NODE_UNAVAILABLE', `the queue ${queue} has no owner node yet; try again shortly`);
     return this.deps.cluster.call<TicketUpdate | null>(owner, 'mm.ticket', { queue, userId });
   }
 
@@ -236,7 +237,7 @@ export class MatchmakingService implements PartyQueueing {
 
   /** The user's session ended: their ticket is cancelled (known here from its statuses, or once its load is done). */
   private cancelTicketOf(userId: string, reason: string): void {
-    void this.tickets.current(userId).then((t) => {
+    void this.tickets.currentOrNull(userId).then((t) => {
       this.tickets.forget(userId);
       if (t) this.background(t.queue, () => this.run(t.queue, { type: 'cancel', userId, reason }));
     });
@@ -376,9 +377,14 @@ export class MatchmakingService implements PartyQueueing {
     await this.run(await this.mine(command.userId), command);
   }
 
-  /** The ticket of a user here as they see it, or null. */
+  /** The ticket of a user here as they see it, or null (NODE_UNAVAILABLE while its queue's owner does not answer). */
   current(userId: string): Promise<TicketUpdate | null> {
     return this.tickets.current(userId);
+  }
+
+  /** As `current`, null while the queue's owner does not answer (the user snapshot: the ticket follows as mm.status). */
+  currentOrNull(userId: string): Promise<TicketUpdate | null> {
+    return this.tickets.currentOrNull(userId);
   }
 }
 

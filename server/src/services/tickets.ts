@@ -13,6 +13,10 @@ export interface TicketsDeps {
   changed(userId: string): void;
 }
 
+/** How often, and how many times, a session's ticket is looked up again when its queue's owner did not answer (a takeover under way). */
+const RETRY_MS = 1000;
+const RETRIES = 10;
+
 /** Statuses of a ticket still in its queue; the others end it. */
 const live = (u: TicketUpdate | undefined): TicketUpdate | null => (u && (u.status === 'queued' || u.status === 'found') ? u : null);
 
@@ -29,7 +33,11 @@ const live = (u: TicketUpdate | undefined): TicketUpdate | null => (u && (u.stat
 export class Tickets {
   /** User here → the last status of their ticket (ended ones too: a ready one names the match's game). */
   private readonly last = new Map<string, TicketUpdate>();
+  /** Users here whose ticket this node knows (none counts): a status came, or their record and the queue's owner answered. */
+  private readonly known = new Set<string>();
   private readonly loading = new Map<string, Promise<void>>();
+  /** Users here whose last look-up failed: what a later one finds is sent to them. */
+  private readonly failed = new Set<string>();
   /** Users of other nodes whose record named a queue at the last `lookUp` (presence in a friend list). */
   private readonly elsewhere = new Set<string>();
 
@@ -41,6 +49,7 @@ export class Tickets {
   private noted(userId: string, update: TicketUpdate): void {
     const was = live(this.last.get(userId));
     this.last.set(userId, update);
+    this.known.add(userId);
     if (!was !== !live(update)) this.deps.changed(userId);
   }
 
@@ -53,17 +62,35 @@ export class Tickets {
     for (const u of userIds) if (this.deps.gateway.sessions.has(u) && this.last.get(u)?.ticketId !== update.ticketId) this.noted(u, update);
   }
 
-  /** A session opened here: where its ticket is, if it has one (the user's record, then the queue's owner). */
-  load(userId: string): Promise<void> {
+  /** A session opened here: where its ticket is, if it has one; looked up again a few times while the queue's owner does not answer. */
+  opened(userId: string, retries = RETRIES): void {
+    this.load(userId).catch((err: unknown) => {
+      this.deps.log.warn({ userId, err: (err as Error).message, retries }, 'the ticket of a new session was not found yet');
+      if (retries > 0) setTimeout(() => this.deps.gateway.sessions.has(userId) && !this.known.has(userId) && this.opened(userId, retries - 1), RETRY_MS).unref();
+    });
+  }
+
+  /**
+   * The user's record, then the queue's owner: their ticket now. Rejects
+   * (NODE_UNAVAILABLE) when the owner does not answer; a ticket found after a
+   * failed look-up goes to the session as its `mm.status` (the snapshot it
+   * was shown lacked it).
+   */
+  private load(userId: string): Promise<void> {
     const under = this.loading.get(userId);
-    if (under || this.last.has(userId)) return under ?? Promise.resolve();
+    if (under || this.known.has(userId)) return under ?? Promise.resolve();
     const done = (async () => {
       try {
         const queue = await this.deps.cluster.placeOf(userId, 'queue');
         const update = queue === undefined ? null : await this.deps.ask(queue, userId);
-        if (update && !this.last.has(userId) && this.deps.gateway.sessions.has(userId)) this.noted(userId, update);
+        if (this.known.has(userId) || !this.deps.gateway.sessions.has(userId)) return;
+        this.known.add(userId);
+        const retried = this.failed.delete(userId);
+        if (update && retried) this.deps.gateway.toUsersHere([userId], 'mm.status', update);
+        else if (update) this.noted(userId, update);
       } catch (err) {
-        this.deps.log.warn({ userId, err: (err as Error).message }, 'the ticket of a new session was not found');
+        this.failed.add(userId);
+        throw err;
       } finally {
         this.loading.delete(userId);
       }
@@ -75,12 +102,19 @@ export class Tickets {
   /** The user's session went elsewhere or ended: its statuses go there. */
   forget(userId: string): void {
     this.last.delete(userId);
+    this.known.delete(userId);
+    this.failed.delete(userId);
   }
 
-  /** The ticket of a user here, once its load (if any) is done; null when none. */
+  /** The ticket of a user here (null when none), looked up first when this node does not know it yet: NODE_UNAVAILABLE when that fails. */
   async current(userId: string): Promise<TicketUpdate | null> {
-    await this.loading.get(userId);
+    if (!this.known.has(userId) && this.deps.gateway.sessions.has(userId)) await this.load(userId);
     return live(this.last.get(userId));
+  }
+
+  /** As `current`, null when the look-up fails (a snapshot: the ticket follows as mm.status once found). */
+  currentOrNull(userId: string): Promise<TicketUpdate | null> {
+    return this.current(userId).catch(() => null);
   }
 
   /** The queue of a user here (undefined: no ticket, as far as this node knows now). */
