@@ -30,10 +30,16 @@ export interface MatchmakingServiceDeps {
 
 const ctx = (): MmCtx => ({ now: Date.now(), newId: () => randomUUID() });
 
-/** The last status an enqueue's events give its ticket: the enqueue's answer. */
-function statusOf(events: MmEvent[], ticketId: string): TicketUpdate | undefined {
+/**
+ * The answer to a user's command: the last status its events give the
+ * ticket it is about (the new ticket of an enqueue, the user's own for
+ * cancel, accept and decline). The user's node keeps it at once: the same
+ * status as `mm.status` may reach it after the answer.
+ */
+function statusOf(events: MmEvent[], command: MmCommand): TicketUpdate | undefined {
+  const about = (u: { ticketId: string; userIds: string[] }) => (command.type === 'enqueue' ? u.ticketId === command.ticketId : 'userId' in command && u.userIds.includes(command.userId));
   let last: TicketUpdate | undefined;
-  for (const e of events) for (const u of updatesOf(e)) if (u.ticketId === ticketId) last = u.update;
+  for (const e of events) for (const u of updatesOf(e)) if (about(u)) last = u.update;
   return last;
 }
 
@@ -80,7 +86,7 @@ export class MatchmakingService implements PartyQueueing {
         decide: (_name, before, command) => {
           const d = decideQueue(before!, command, ctx());
           if (!d.ok) throw new LobbyError(d.code, d.message);
-          return { result: command.type === 'enqueue' ? statusOf(d.events, command.ticketId) : undefined, events: d.events, timers: d.timers };
+          return { result: statusOf(d.events, command), events: d.events, timers: d.timers };
         },
         // A queue is never gone: its state changes in place.
         apply: (_name, state, e) => applyQueue(state!, e),
@@ -374,7 +380,8 @@ export class MatchmakingService implements PartyQueueing {
 
   /** A command of the user on their own ticket (cancel, accept, decline). */
   async onMine(command: Extract<MmCommand, { type: 'cancel' | 'accept' | 'decline' }>): Promise<void> {
-    await this.run(await this.mine(command.userId), command);
+    const update = await this.run(await this.mine(command.userId), command);
+    if (update) this.tickets.answered([command.userId], update);
   }
 
   /** The ticket of a user here as they see it, or null (NODE_UNAVAILABLE while its queue's owner does not answer). */

@@ -54,12 +54,18 @@ export class Tickets {
   }
 
   /**
-   * The answer to the user's own enqueue: kept unless a status of that
-   * ticket came first (the answer and the status travel apart: either may
-   * be first, and the status is never older).
+   * The answer to a user's own command (enqueue, cancel, accept, decline):
+   * the answer and the same status as `mm.status` travel apart, so either
+   * may come first. Kept when it names a newer ticket, or ends the ticket
+   * known here; never over an ended one (a ready status names the game) nor
+   * over a live one (the pushed statuses keep that in order).
    */
   answered(userIds: readonly string[], update: TicketUpdate): void {
-    for (const u of userIds) if (this.deps.gateway.sessions.has(u) && this.last.get(u)?.ticketId !== update.ticketId) this.noted(u, update);
+    for (const u of userIds) {
+      if (!this.deps.gateway.sessions.has(u)) continue;
+      const known = this.last.get(u);
+      if (!known || known.ticketId !== update.ticketId || (live(known) && !live(update))) this.noted(u, update);
+    }
   }
 
   /** A session opened here: where its ticket is, if it has one; looked up again a few times while the queue's owner does not answer. */
