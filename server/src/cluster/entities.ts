@@ -3,11 +3,9 @@ import { LobbyError } from '../errors.js';
 import type { Cluster } from './cluster.js';
 import type { Answer, Batch, EntitySpec, EntityWire, Moves, Owner, Posted, Snapshot } from './entitySpec.js';
 import { Interest } from './interest.js';
+import { movesOf, recordsOf } from './moves.js';
 
 export type { Decided, EntitySpec } from './entitySpec.js';
-
-/** A batch that changes nobody's records. */
-const NO_MOVES: Moves = { came: [], joined: [], left: [], invited: [], uninvited: [] };
 
 /** How long a replica nobody here needs stays (a user leaving and coming straight back). */
 const LINGER_MS = 3000;
@@ -225,7 +223,7 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
     if (!this.spec.stored) return (this.cluster.cast(`${this.spec.kind}.batch`, batch), d.result);
     const posted = this.outbox.get(id);
     this.outbox.delete(id);
-    const moves = this.movesOf(before, after) ?? (this.spec.records && { ...NO_MOVES, ...this.spec.records.moves(d.events) });
+    const moves = movesOf(this.spec, before, after, d.events);
     return this.persist(id, epoch, before === undefined, after === undefined, batch, moves, posted).then(() => {
       this.spec.durable?.(id, d.events);
       return d.result;
@@ -253,17 +251,6 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
     })();
     this.unsealing.set(id, done);
     return done;
-  }
-
-  /** By interest: who came in (users of other nodes, whose nodes must hear of it), and whose records change. */
-  private movesOf(before: S | undefined, after: S | undefined): Moves | undefined {
-    const interest = this.spec.interest;
-    if (!interest) return undefined;
-    const diff = (a: readonly string[], b: readonly string[]) => a.filter((u) => !b.includes(u));
-    const [ub, ua] = [before ? interest.users(before) : [], after ? interest.users(after) : []];
-    const [mb, ma] = [before ? interest.members(before) : [], after ? interest.members(after) : []];
-    const [ib, ia] = [before && interest.invitees ? interest.invitees(before) : [], after && interest.invitees ? interest.invitees(after) : []];
-    return { came: diff(ua, ub).filter((u) => !interest.here(u)), joined: diff(ma, mb), left: diff(mb, ma), invited: diff(ia, ib), uninvited: diff(ib, ia) };
   }
 
   /**
@@ -326,9 +313,8 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
     await Promise.all(
       this.owned().map((id) => {
         // The members' records too, as if they had all just joined.
-        const s = this.states.get(id)!;
-        const moves = this.movesOf(undefined, s) ?? (this.spec.records && { ...NO_MOVES, joined: [...this.spec.records.members(s)] });
-        return this.persist(id, this.owners.get(id)!.epoch, true, false, undefined, moves && { ...moves, came: [], left: [], uninvited: [] }).catch(() => {});
+        const moves = recordsOf(this.spec, this.states.get(id)!);
+        return this.persist(id, this.owners.get(id)!.epoch, true, false, undefined, moves).catch(() => {});
       }),
     );
   }
@@ -503,13 +489,6 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
     this.adoptIfMine(id);
     this.log.info({ kind: this.spec.kind, id, from: from.owner, to }, 'ownership moved');
     return true;
-  }
-
-  /** Held by its owner alone, and owned elsewhere now: the state goes (the new owner reads it from the store). */
-  private release(id: string): void {
-    this.states.delete(id);
-    this.whole.delete(id);
-    this.clearTimers(id);
   }
 
   /** Draining: hands what this node owns (and `keep` does not hold back) to the successors. */

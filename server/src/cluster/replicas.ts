@@ -131,6 +131,13 @@ export class Replicas<S, C, E, R> {
     this.clearTimers(id);
   }
 
+  /** Held by its owner alone, and owned elsewhere now: the state goes without a word (the new owner reads it from the store). */
+  protected release(id: string): void {
+    this.states.delete(id);
+    this.whole.delete(id);
+    this.clearTimers(id);
+  }
+
   protected clearTimers(id: string): void {
     for (const t of this.timers.get(id) ?? []) clearTimeout(t);
     this.timers.delete(id);
