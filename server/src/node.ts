@@ -5,7 +5,7 @@ import type pino from 'pino';
 import type { Logger } from 'pino';
 import { AdminCommands } from './admin/commands.js';
 import { createHttpHandler } from './admin/http.js';
-import { createMetrics, registerBusMetrics } from './admin/metrics.js';
+import { createMetrics, registerBusMetrics, registerClusterMetrics } from './admin/metrics.js';
 import { AdminViews } from './admin/views.js';
 import { LocalBus, type Bus } from './cluster/bus.js';
 import { Cluster } from './cluster/cluster.js';
@@ -96,6 +96,7 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
     throttleStore = redis.client;
   } else bus = new LocalBus();
   const cluster = new Cluster(bus, { nodeId, prefix: config.redisPrefix, heartbeatMs: config.nodeHeartbeatMs, timeoutMs: config.nodeTimeoutMs, callTimeoutMs: config.clusterTimeoutMs }, log);
+  registerClusterMetrics(metrics.registry, cluster.received);
   const gateway = new Gateway({ config, log, metrics, tokens, registry, accounts, cluster, ...(throttleStore && { throttleStore }) });
   const profiles = new ProfileService(accounts, tokens);
   const friendStore = new Friends(db);
@@ -112,7 +113,11 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
   };
   const matchmaking = new MatchmakingService({ config, log, gateway, metrics, games, parties, cluster, standingOf });
   // Presence follows games and queues.
-  friends.whereabouts = { inGame: (u) => !!games.chatRoom(u) || games.inGameElsewhere(u), inQueue: (u) => matchmaking.isQueued(u), lookUp: (users) => games.lookUp(users) };
+  friends.whereabouts = {
+    inGame: (u) => !!games.chatRoom(u) || games.inGameElsewhere(u),
+    inQueue: (u) => matchmaking.inQueue(u),
+    lookUp: async (users) => void (await Promise.all([games.lookUp(users), matchmaking.lookUp(users)])),
+  };
   games.onWhereChanged = (u) => friends.touched(u);
   matchmaking.onQueueChanged = (users) => users.forEach((u) => friends.touched(u));
   const chat = new ChatService({ config, gateway, rooms: { game: (u) => games.chatRoom(u), party: (u) => parties.chatRoom(u) }, chatBannedUntil: (u) => commands.chatBans.until(u) });
@@ -134,7 +139,7 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
     mail.resynced(s.userId);
     // A session that just moved here may hold invites to parties held elsewhere: read before they are shown.
     const [list] = await Promise.all([friends.list(s.userId), parties.arrival(s.userId)]);
-    return { ev: 'user.snapshot', data: { friends: list, invites: parties.invitesOf(s.userId), ticket: matchmaking.current(s.userId) } };
+    return { ev: 'user.snapshot', data: { friends: list, invites: parties.invitesOf(s.userId), ticket: await matchmaking.currentOrNull(s.userId) } };
   });
   registerProfileOps(registry, profiles, matchResults);
   registerFriendOps(registry, friends);

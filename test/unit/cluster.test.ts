@@ -636,8 +636,7 @@ describe('claim', () => {
     const nodes = await startCluster(hub, 'A', 'B', 'C');
     const queues = new Map(
       nodes.map((n) => {
-        const q = new Entities({ ...counterSpec(n.trace), kind: 'queue', claimed: true }, n.cluster, log);
-        q.seed('q1', { id: 'q1', version: 0, value: 0 });
+        const q = new Entities({ ...counterSpec(n.trace), kind: 'queue', claimed: { fresh: (id) => ({ id, version: 0, value: 0 }) } }, n.cluster, log);
         return [n.id, q] as const;
       }),
     );

@@ -168,7 +168,7 @@ export function createHttpHandler(deps: HttpDeps): (req: HttpRequest) => Promise
   async function admin(req: HttpRequest): Promise<HttpResponse> {
     if (req.method === 'GET' && req.path === '/admin/watch') return watch(req);
     if (req.method === 'GET' && req.path === '/admin/stats') {
-      const queues = deps.matchmaking.stats();
+      const queues = Object.fromEntries((await deps.views.queues()).map((q) => [q.name, q.players]));
       return json(200, {
         node: deps.nodeId,
         connections: deps.gateway.connectionCount,

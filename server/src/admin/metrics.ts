@@ -32,7 +32,7 @@ export function createMetrics() {
     }),
     queued: new Gauge({
       name: 'foyer_mm_queued_players',
-      help: 'Players waiting in each queue (queued or in the accept phase), in the whole cluster: every node reports every queue.',
+      help: 'Players waiting in each queue this node owns (queued or in the accept phase); a queue is held by its owner alone.',
       labelNames: ['queue'] as const,
       registers: [registry],
     }),
@@ -77,4 +77,18 @@ export function registerBusMetrics(registry: Registry, traffic: Readonly<BusTraf
     d === 'published' ? traffic.publishedMessages : traffic.receivedMessages,
   );
   counter('foyer_bus_bytes_total', 'Payload bytes (UTF-8) of those messages.', (d) => (d === 'published' ? traffic.publishedBytes : traffic.receivedBytes));
+}
+
+/** Casts and calls this node received from the others, by kind (`Cluster.received`): which parts of the lobby send it traffic. */
+export function registerClusterMetrics(registry: Registry, received: ReadonlyMap<string, number>): void {
+  new Counter({
+    name: 'foyer_cluster_messages_total',
+    help: 'Cluster messages (casts and calls) this node received from other nodes, by kind (queue.owner, mm.ticket, user.event, …).',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [kind, n] of received) this.inc({ kind }, n);
+    },
+  });
 }

@@ -68,8 +68,9 @@ export function createViewRoutes(deps: ViewRouteDeps): (req: HttpRequest) => Pro
         return q.ok ? json(200, { node: deps.nodeId, games: await views.searchGames(q.data) }) : q.res;
       }
       case '/admin/queues': {
-        const queues = deps.matchmaking.stats();
-        return json(200, { node: deps.nodeId, queues, inMatchmaking: Object.values(queues).reduce((a, b) => a + b, 0), detail: views.queues() });
+        const detail = await views.queues();
+        const queues = Object.fromEntries(detail.map((q) => [q.name, q.players]));
+        return json(200, { node: deps.nodeId, queues, inMatchmaking: detail.reduce((a, q) => a + q.players, 0), detail });
       }
       case '/admin/audit': {
         const q = parseQuery(req, AuditQuery);
@@ -110,12 +111,13 @@ export function createViewRoutes(deps: ViewRouteDeps): (req: HttpRequest) => Pro
 
 /** What an operator sees of a player: the profile with sanctions, where their session is (any node), their game, party and ticket, and counts. */
 async function userView(deps: ViewRouteDeps, a: Account) {
-  const [session, friends, mail, party, g] = await Promise.all([
+  const [session, friends, mail, party, g, ticket] = await Promise.all([
     deps.views.session(a.id),
     deps.friends.friendCount(a.id),
     deps.mail.count(a.id),
     deps.parties.partyAnywhere(a.id),
     deps.games.gameOf(a.id),
+    deps.views.ticketOf(a.id),
   ]);
   const game = g ? { id: g.id, name: g.name, gameType: g.gameType, inProgress: g.inProgress, spectating: !g.players.some((pl) => pl.userId === a.id) } : null;
   return {
@@ -126,8 +128,8 @@ async function userView(deps: ViewRouteDeps, a: Account) {
     session,
     game,
     party: party ? { id: party.id, leaderId: party.leaderId, members: party.members.map((m) => ({ userId: m.userId, name: m.name })), queue: party.queue } : null,
-    queue: deps.matchmaking.queueOf(a.id) ?? null,
-    ticket: deps.views.ticketOf(a.id),
+    queue: ticket?.queue ?? null,
+    ticket,
     counts: { friends, mail },
   };
 }

@@ -2,7 +2,7 @@ import type { Cluster } from '../cluster/cluster.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { GameState } from '../domain/game/index.js';
 import type { GameService } from '../services/gameService.js';
-import type { MmEvent } from '../domain/queue/index.js';
+import type { MmEvent, QueueState } from '../domain/queue/index.js';
 import type { MatchmakingService } from '../services/matchmakingService.js';
 import type { PartyService } from '../services/partyService.js';
 import type { AuditRow } from '../store/adminCommands.js';
@@ -11,8 +11,9 @@ import type { Metrics } from './metrics.js';
 /**
  * What the operator console (and anyone with the admin token) reads about
  * the running lobby: one node's own figures, and the cluster-wide views
- * assembled from them. Queues are replicated on every node, so their views
- * come from this node's copy; games and parties are held by interest, so a
+ * assembled from them. A queue is held by its owner alone, so its view is
+ * asked of its owner (which keeps its counters), else read from its stored
+ * snapshot; games and parties are held by interest, so a
  * game not held here is read from the list and its stored snapshot; per-node figures
  * (sessions, owned entities, metrics) are asked of each live node through
  * the cluster.
@@ -64,13 +65,15 @@ export interface MetricsSummary {
   eventsPerSec: number;
 }
 
+type QueueView = ReturnType<AdminViews['queueView']>;
+
 const MINUTE = 60_000;
 const SAMPLE_MS = 5_000;
 /** Buckets (seconds) of the waiting tickets' age, as foyer_mm_wait_seconds has them. */
 const WAIT_BUCKETS = [1, 2, 5, 10, 20, 30, 60, 120, 300, 600];
 
 export class AdminViews {
-  /** Queue → when its matches became ready / its accept phases timed out, the last minute (every node applies every queue event). */
+  /** Queue → when its matches became ready / its accept phases timed out, the last minute (of the queues this node owns: their events are applied here). */
   private readonly matchTimes = new Map<string, number[]>();
   private readonly timeoutTimes = new Map<string, number[]>();
   /** Totals every SAMPLE_MS over the last minute, for rates. */
@@ -82,6 +85,7 @@ export class AdminViews {
     const { cluster } = deps;
     cluster.handle('admin.nodeInfo', () => this.nodeInfo());
     cluster.handle('admin.metrics', () => this.metricsSummary());
+    cluster.handle('admin.queues', () => this.queuesHere());
     cluster.handle<{ userId: string }>('admin.session', ({ userId }) => this.sessionHere(userId));
     cluster.onCast('admin.drain', () => deps.drain());
     this.sampler = setInterval(() => void this.sample().then((s) => this.keep(s)), SAMPLE_MS);
@@ -200,33 +204,53 @@ export class AdminViews {
     return { ...view, hasPassword: passwordHash !== null, state, teams, ownerNode: found.owner ?? null, ageMs: Date.now() - g.createdAt };
   }
 
-  /** Every queue: the tickets waiting, their wait-time distribution, matches per minute and accept timeouts of the last minute. */
-  queues(now = Date.now()) {
-    return this.deps.matchmaking.queueStates().map(({ state, owner }) => {
-      const tickets = [...state.tickets.values()];
-      const waits = tickets.map((t) => (now - t.queuedAt) / 1000);
-      return {
-        name: state.config.name,
-        ownerNode: owner ?? null,
-        tickets: tickets.length,
-        players: state.byUser.size,
-        accepting: state.matches.size,
-        waitSeconds: waitDistribution(waits),
-        matchesPerMinute: recent(this.matchTimes.get(state.config.name), now).length,
-        acceptTimeoutsPerMinute: recent(this.timeoutTimes.get(state.config.name), now).length,
-        list: tickets.map((t) => ({ id: t.id, status: t.status, queuedAt: t.queuedAt, waitMs: now - t.queuedAt, partyId: t.partyId ?? null, gameId: t.gameId ?? null, players: t.players.map((p) => ({ userId: p.userId, name: p.name })) })),
-      };
-    });
+  /**
+   * Every queue of the cluster: the tickets waiting, their wait-time
+   * distribution, matches per minute and accept timeouts of the last minute.
+   * Each owner is asked for its queues; a queue whose owner does not answer
+   * is read from its stored snapshot (without counters).
+   */
+  async queues(now = Date.now()): Promise<QueueView[]> {
+    const { matchmaking, cluster } = this.deps;
+    const owners = new Set(matchmaking.names.map((n) => matchmaking.ownerOf(n)).filter((o): o is string => o !== undefined && cluster.isLive(o)));
+    const answers = await Promise.all([...owners].map((node) => cluster.call<QueueView[]>(node, 'admin.queues', {}).catch(() => [])));
+    const byName = new Map(answers.flat().map((v) => [v.name, v]));
+    return Promise.all(
+      matchmaking.names.map(async (name) => {
+        const known = byName.get(name);
+        if (known) return known;
+        const stored = await matchmaking.peek(name).catch(() => undefined);
+        return stored ? this.queueView(stored.state, stored.owner, now) : { ...this.queueView(undefined, undefined, now), name };
+      }),
+    );
   }
 
-  /** The ticket a player holds, if any. */
-  ticketOf(userId: string): { queue: string; ticketId: string; status: string; queuedAt: number } | null {
-    for (const { state } of this.deps.matchmaking.queueStates()) {
-      const id = state.byUser.get(userId);
-      const t = id === undefined ? undefined : state.tickets.get(id);
-      if (t) return { queue: state.config.name, ticketId: t.id, status: t.status, queuedAt: t.queuedAt };
-    }
-    return null;
+  /** The queues this node owns, with their counters. */
+  private queuesHere(now = Date.now()): QueueView[] {
+    return this.deps.matchmaking.ownedStates().map((state) => this.queueView(state, this.deps.nodeId, now));
+  }
+
+  private queueView(state: QueueState | undefined, owner: string | undefined, now: number) {
+    const name = state?.config.name ?? '';
+    const tickets = state ? [...state.tickets.values()] : [];
+    const waits = tickets.map((t) => (now - t.queuedAt) / 1000);
+    return {
+      name,
+      ownerNode: owner ?? null,
+      tickets: tickets.length,
+      players: state?.byUser.size ?? 0,
+      accepting: state?.matches.size ?? 0,
+      waitSeconds: waitDistribution(waits),
+      matchesPerMinute: recent(this.matchTimes.get(name), now).length,
+      acceptTimeoutsPerMinute: recent(this.timeoutTimes.get(name), now).length,
+      list: tickets.map((t) => ({ id: t.id, status: t.status, queuedAt: t.queuedAt, waitMs: now - t.queuedAt, partyId: t.partyId ?? null, gameId: t.gameId ?? null, players: t.players.map((p) => ({ userId: p.userId, name: p.name })) })),
+    };
+  }
+
+  /** The ticket a player holds, if any (from their node's statuses, else their record and the queue's owner). */
+  async ticketOf(userId: string): Promise<{ queue: string; ticketId: string; status: string; queuedAt: number } | null> {
+    const t = await this.deps.matchmaking.ticketAnywhere(userId).catch(() => null);
+    return t && { queue: t.queue, ticketId: t.ticketId, status: t.status, queuedAt: t.queuedAt };
   }
 
   /** Where a player's session is: this node, or another one asked through the cluster. */

@@ -18,5 +18,5 @@ export function registerMatchmakingOps(registry: OpRegistry, matchmaking: Matchm
     await matchmaking.onMine({ type: 'decline', userId: session.userId });
     return {};
   });
-  registry.register('mm.current', (_data, { session }) => ({ ticket: matchmaking.current(session.userId) }));
+  registry.register('mm.current', async (_data, { session }) => ({ ticket: await matchmaking.current(session.userId) }));
 }

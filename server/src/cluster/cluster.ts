@@ -55,6 +55,8 @@ export class Cluster {
   private readonly rejoinTasks: (() => Promise<void>)[] = [];
   /** The per-user session records (one session per account; the directory). */
   readonly sessions: SessionRecords;
+  /** Casts and calls received from other nodes, by kind (foyer_cluster_messages_total): what a node is sent, and for what. */
+  readonly received = new Map<string, number>();
   private rid = 0;
   private timer: NodeJS.Timeout | undefined;
   /** Since when the bus has been up without a break: no node is declared dead before a full timeout of it. */
@@ -487,6 +489,7 @@ export class Cluster {
       this.peers.set(w.from, { draining: w.draining, lastSeen: Date.now() });
       this.log.info({ node: w.from }, 'node joined the cluster');
     }
+    if (w.t === 'cast' || w.t === 'req') this.received.set(w.kind, (this.received.get(w.kind) ?? 0) + 1);
     switch (w.t) {
       case 'beat':
         if (peer) peer.draining = w.draining;

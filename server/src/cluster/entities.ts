@@ -3,6 +3,7 @@ import { LobbyError } from '../errors.js';
 import type { Cluster } from './cluster.js';
 import type { Answer, Batch, EntitySpec, EntityWire, Moves, Owner, Posted, Snapshot } from './entitySpec.js';
 import { Interest } from './interest.js';
+import { movesOf, recordsOf } from './moves.js';
 
 export type { Decided, EntitySpec } from './entitySpec.js';
 
@@ -13,13 +14,15 @@ import { Replicas } from './replicas.js';
 
 /**
  * Single writer per entity, events to its replicas. The owner decides and
- * applies, stores the entity's snapshot (a stored kind), then publishes the
- * events as a versioned batch that the replicas apply with the same `apply`:
- * every node's, cast to all (queues), or by interest only the nodes that
- * need the entity, on its own channel (games, parties). Commands for an entity owned elsewhere are routed to its owner. A
- * replica that sees a gap fetches a snapshot. A dead owner's entities are
- * taken over by a deterministic successor under a lease with a fencing
- * epoch; a draining owner hands them over.
+ * applies, stores the entity's snapshot, then publishes the events as a
+ * versioned batch on the entity's own channel, which the nodes holding it by
+ * interest apply with the same `apply` (games, parties); an entity held by
+ * its owner alone (a queue) has no replicas and no batches; a plain kind
+ * (not stored: the unit tests') is cast to every node. Commands for an
+ * entity owned elsewhere are routed to its owner. A replica that sees a gap
+ * fetches a snapshot. A dead owner's entities are taken over by a
+ * deterministic successor under a lease with a fencing epoch; a draining
+ * owner hands them over.
  */
 export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
   /** Dead nodes whose owner sets may still list entities nobody took over. */
@@ -64,12 +67,28 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
       cluster.onRejoin(() => this.resync());
       return;
     }
-    cluster.onCast<Batch<E>>(`${k}.batch`, (b) => this.onBatch(b));
     cluster.onCast<Owner & { id: string; version: number }>(`${k}.owner`, (b, from) => this.onOwner(b, from));
+    if (spec.ownerOnly) {
+      // Held by its owner alone (a queue): the other nodes learn only who owns it, cast to all (rare: claims, takeovers, hand-overs).
+      cluster.syncable(k, {
+        export: () => this.owned().map((id) => ({ id, ...this.owners.get(id)! })),
+        import: (from, data) => this.ownersFrom(from, (data ?? []) as (Owner & { id: string })[]),
+      });
+      return;
+    }
+    // Replicated on every node (the unit tests' plain kind): batches cast to all, whole states at a resync.
+    cluster.onCast<Batch<E>>(`${k}.batch`, (b) => this.onBatch(b));
     cluster.syncable(k, {
       export: () => [...this.owners].filter(([, o]) => o.owner === cluster.nodeId).map(([id]) => this.snapshotOf(id)),
       import: (from, data) => this.importFrom(from, (data ?? []) as Snapshot<S>[]),
     });
+  }
+
+  /** A node's answer to a resync (held by the owner alone): what it owns; what it no longer owns has no known owner here. */
+  private ownersFrom(node: string, owned: (Owner & { id: string })[]): void {
+    const present = new Set(owned.map((o) => o.id));
+    for (const [id, o] of [...this.owners]) if (o.owner === node && !present.has(id)) this.owners.delete(id);
+    for (const o of owned) this.onOwner({ ...o, version: 0 }, node);
   }
 
   /**
@@ -124,7 +143,15 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
   private route(id: string, command: C, hops: number): R | Promise<R> {
     const owner = this.owners.get(id)?.owner;
     if (owner === undefined && this.spec.claimed) throw new LobbyError('NODE_UNAVAILABLE', `the ${this.spec.kind} ${id} has no owner node yet; try again shortly`);
-    if (owner === undefined || owner === this.cluster.nodeId) return this.run(id, command);
+    if (owner === undefined || owner === this.cluster.nodeId) {
+      // Held by its owner alone and just handed to this node: its state is being read from the store.
+      if (this.spec.ownerOnly && !this.states.has(id)) {
+        const fetch = this.fetches.get(id);
+        if (!fetch) throw new LobbyError('NODE_UNAVAILABLE', `the ${this.spec.kind} ${id} is being taken over; try again`);
+        return fetch.done.then(() => this.route(id, command, hops));
+      }
+      return this.run(id, command);
+    }
     if (hops > 1) throw new LobbyError('NODE_UNAVAILABLE', `the ${this.spec.kind} is moving between nodes; try again`);
     if (!this.interest) return this.cluster.call<R>(owner, `${this.spec.kind}.exec`, { id, command, hops });
     // The answer may come before the batch (another channel, maybe another shard): the replica catches up first.
@@ -190,13 +217,17 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
     if (after) this.whole.add(id);
     if (after) for (const t of d.timers) this.schedule(id, t.afterMs, t.command);
     if (!d.events.length) return d.result;
-    // Other nodes get the events without the owner's secrets.
+    // Other nodes get the events without the owner's secrets (held by the owner alone: nobody gets them).
     const events = this.spec.secret ? d.events.map((e) => this.spec.secret!.redact(e)) : d.events;
-    const batch: Batch<E> = { id, owner: this.cluster.nodeId, epoch, from, to: after ? this.spec.version(after) : null, events };
+    const batch: Batch<E> | undefined = this.spec.ownerOnly ? undefined : { id, owner: this.cluster.nodeId, epoch, from, to: after ? this.spec.version(after) : null, events };
     if (!this.spec.stored) return (this.cluster.cast(`${this.spec.kind}.batch`, batch), d.result);
     const posted = this.outbox.get(id);
     this.outbox.delete(id);
-    return this.persist(id, epoch, before === undefined, after === undefined, batch, this.movesOf(before, after), posted).then(() => d.result);
+    const moves = movesOf(this.spec, before, after, d.events);
+    return this.persist(id, epoch, before === undefined, after === undefined, batch, moves, posted).then(() => {
+      this.spec.durable?.(id, d.events);
+      return d.result;
+    });
   }
 
   /**
@@ -220,17 +251,6 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
     })();
     this.unsealing.set(id, done);
     return done;
-  }
-
-  /** By interest: who came in (users of other nodes, whose nodes must hear of it), and whose records change. */
-  private movesOf(before: S | undefined, after: S | undefined): Moves | undefined {
-    const interest = this.spec.interest;
-    if (!interest) return undefined;
-    const diff = (a: readonly string[], b: readonly string[]) => a.filter((u) => !b.includes(u));
-    const [ub, ua] = [before ? interest.users(before) : [], after ? interest.users(after) : []];
-    const [mb, ma] = [before ? interest.members(before) : [], after ? interest.members(after) : []];
-    const [ib, ia] = [before && interest.invitees ? interest.invitees(before) : [], after && interest.invitees ? interest.invitees(after) : []];
-    return { came: diff(ua, ub).filter((u) => !interest.here(u)), joined: diff(ma, mb), left: diff(mb, ma), invited: diff(ia, ib), uninvited: diff(ib, ia) };
   }
 
   /**
@@ -292,9 +312,9 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
   private async restore(): Promise<void> {
     await Promise.all(
       this.owned().map((id) => {
-        // The members' records too (by interest), as if they had all just joined.
-        const moves = this.movesOf(undefined, this.states.get(id));
-        return this.persist(id, this.owners.get(id)!.epoch, true, false, undefined, moves && { ...moves, came: [], left: [], uninvited: [] }).catch(() => {});
+        // The members' records too, as if they had all just joined.
+        const moves = recordsOf(this.spec, this.states.get(id)!);
+        return this.persist(id, this.owners.get(id)!.epoch, true, false, undefined, moves).catch(() => {});
       }),
     );
   }
@@ -319,11 +339,15 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
 
   /** Claims an entity nobody owns, when this node is its successor; true when it did. */
   async claim(id: string): Promise<boolean> {
-    const s = this.states.get(id);
-    if (!s || this.owners.has(id) || this.cluster.successor(`${this.spec.kind}:${id}`) !== this.cluster.nodeId) return false;
+    if (!this.spec.claimed || this.owners.has(id) || this.cluster.successor(`${this.spec.kind}:${id}`) !== this.cluster.nodeId) return false;
     if (!(await this.cluster.lease(`${this.spec.kind}:${id}`, { owner: '', epoch: 0 }, { owner: this.cluster.nodeId, epoch: 1 }))) return false;
     if (this.owners.has(id)) return false;
+    const s = this.spec.claimed.fresh(id);
     this.owners.set(id, { owner: this.cluster.nodeId, epoch: 1 });
+    this.states.set(id, s);
+    this.whole.add(id);
+    // Stored, and in this node's owner set, before anyone hears of it: a successor can take it over from then on.
+    if (this.spec.stored) await this.persist(id, 1, true, false, undefined);
     this.cluster.cast(`${this.spec.kind}.owner`, { id, owner: this.cluster.nodeId, epoch: 1, version: this.spec.version(s) });
     this.adoptIfMine(id);
     return true;
@@ -356,6 +380,12 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
     if (known && b.epoch <= known.epoch) return;
     const state = this.states.get(b.id);
     if (known?.owner === this.cluster.nodeId) this.clearTimers(b.id);
+    if (this.spec.ownerOnly) {
+      this.owners.set(b.id, { owner: b.owner, epoch: b.epoch });
+      if (b.owner !== this.cluster.nodeId) return this.release(b.id);
+      // Handed to this node: read from the store (the old owner stored it under the new epoch first).
+      return void this.refresh(b.id).then(() => this.adoptIfMine(b.id));
+    }
     if (!state || this.spec.version(state) !== b.version) {
       this.owners.set(b.id, { owner: b.owner, epoch: b.epoch });
       return void this.refresh(b.id, from === this.cluster.nodeId ? undefined : from).then(() => this.adoptIfMine(b.id));
@@ -382,7 +412,8 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
       for (const node of [...this.orphanSets]) await this.takeOverStored(node);
     }
     for (const [id, o] of [...this.owners]) {
-      if (this.cluster.isLive(o.owner) || this.cluster.successor(this.key(id)) !== this.cluster.nodeId) continue;
+      // Nothing here to take over from (not held here): the stored snapshot was the way, above.
+      if (!this.states.has(id) || this.cluster.isLive(o.owner) || this.cluster.successor(this.key(id)) !== this.cluster.nodeId) continue;
       await this.move(id, o, this.cluster.nodeId);
     }
   }
@@ -451,7 +482,10 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
       this.cluster.tellEntity(this.key(id), JSON.stringify({ t: 'owner', ...change } satisfies EntityWire<E>));
       // The new owner may hold no replica: told directly, it reads the stored snapshot.
       if (to !== this.cluster.nodeId) this.cluster.tell(to, `${this.spec.kind}.owner`, change);
-    } else this.cluster.cast(`${this.spec.kind}.owner`, change);
+    } else {
+      this.cluster.cast(`${this.spec.kind}.owner`, change);
+      if (this.spec.ownerOnly && to !== this.cluster.nodeId) this.release(id);
+    }
     this.adoptIfMine(id);
     this.log.info({ kind: this.spec.kind, id, from: from.owner, to }, 'ownership moved');
     return true;

@@ -34,18 +34,40 @@ export interface EntitySpec<S, C, E, R> {
   /** The timers to run when this node takes the entity over (deadlines kept in the state). */
   resume(s: S, now: number): { afterMs: number; command: C }[];
   /**
-   * Games and parties are born on the node that creates them. A queue exists
-   * on every node from the start and has no owner until one claims it: a
+   * Games and parties are born on the node that creates them. A queue is
+   * known by name to every node from the start (the config) and has no owner
+   * until its successor claims it, starting it as `fresh` makes it: a
    * command for it waits for that (NODE_UNAVAILABLE meanwhile).
    */
-  claimed?: boolean;
+  claimed?: { fresh(id: string): S };
   /**
    * Durable before acknowledged: the owner stores the entity's snapshot in
    * Redis, fenced by its epoch, before it sends a batch or answers, and a
-   * dead owner's successor rebuilds the entity from it (queues: no, they are
-   * replicated on every node).
+   * dead owner's successor rebuilds the entity from it.
    */
   stored?: boolean;
+  /**
+   * Held by its owner alone (a queue; needs `stored` and `claimed`): no
+   * replicas and no batches. Other nodes know only who owns it (`<kind>.owner`
+   * casts, the resync) and route their commands there; what their users need
+   * of it the owner sends them as personal events (`durable`).
+   */
+  ownerOnly?: boolean;
+  /**
+   * On the owner, once the batch of `events` is stored (at once when nothing
+   * is stored): what may be told outside only once a takeover could not lose
+   * it (a queue's ticket statuses, a match turned into a game).
+   */
+  durable?(id: string, events: E[]): void;
+  /**
+   * The per-user records (`{user:<id>}:<kind>`) naming the entity, for an
+   * entity too big to diff its members per batch (a queue): who `events` put
+   * in and took out, and everyone in it (written again at a rejoin).
+   */
+  records?: {
+    moves(events: E[]): { joined: string[]; left: string[] };
+    members(s: S): readonly string[];
+  };
   /**
    * By interest (needs `stored`): a node holds the entity, and listens on its
    * own channel, only while it owns it or a session here needs it; the owner

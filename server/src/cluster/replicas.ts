@@ -131,6 +131,13 @@ export class Replicas<S, C, E, R> {
     this.clearTimers(id);
   }
 
+  /** Held by its owner alone, and owned elsewhere now: the state goes without a word (the new owner reads it from the store). */
+  protected release(id: string): void {
+    this.states.delete(id);
+    this.whole.delete(id);
+    this.clearTimers(id);
+  }
+
   protected clearTimers(id: string): void {
     for (const t of this.timers.get(id) ?? []) clearTimeout(t);
     this.timers.delete(id);
@@ -142,11 +149,6 @@ export class Replicas<S, C, E, R> {
     // What other nodes read: the state without the owner's secrets.
     const open = s && this.spec.secret ? this.spec.secret.open(s) : s;
     return { id, owner: o?.owner ?? this.cluster.nodeId, epoch: o?.epoch ?? 0, state: open === undefined ? null : ((this.spec.toJSON?.(open) ?? open) as S) };
-  }
-
-  /** An entity that exists before anyone owns it (a queue). */
-  seed(id: string, s: S): void {
-    this.states.set(id, s);
   }
 
   protected onBatch(b: Batch<E>): void {

@@ -13,7 +13,7 @@ interface Checked {
 const checkSlow = (s: Session) => (s.link as Checked | undefined)?.checkSlow();
 
 /**
- * Events to streams. Games and parties are replicated on every node, so each
+ * Events to streams. Games and parties are held by the nodes that need them, so each
  * node publishes their events itself, from its own effects (`publish`).
  * Personal events go to the node holding the user's session, which publishes
  * them on `user:<id>`; chat lines are published here and on the nodes holding
@@ -21,6 +21,8 @@ const checkSlow = (s: Session) => (s.link as Checked | undefined)?.checkSlow();
  */
 export class Delivery {
   readonly hub: StreamHub;
+  /** Per personal event, who on this node follows it as it reaches a user here (`watch`). */
+  private readonly watchers = new Map<EventName, (userId: string, data: unknown) => void>();
 
   constructor(
     private readonly sessions: ReadonlyMap<string, Session>,
@@ -39,7 +41,7 @@ export class Delivery {
     cluster.onCast<{ users?: string[]; ev: EventName; data: unknown; passed?: true }>('user.event', ({ users, ev, data, passed }) => {
       const encoded = JSON.stringify(data);
       if (!users) return this.everyoneHere(ev, encoded);
-      const gone = this.here(users, ev, () => encoded);
+      const gone = this.here(users, ev, data, () => encoded);
       // Sent here from a cached lookup, but the session went on elsewhere meanwhile: passed on once.
       if (gone && !passed) this.toOthers(gone, ev, data, true);
     });
@@ -53,20 +55,34 @@ export class Delivery {
 
   /** A personal event on each user's own stream, wherever their session is: here, and through the cluster (one message per node). */
   toUsers<E extends EventName>(users: readonly string[], ev: E, data: EventData<E>): void {
-    const away = this.here(users, ev, () => JSON.stringify(data));
+    const away = this.here(users, ev, data, () => JSON.stringify(data));
     if (away) this.toOthers(away, ev, data);
+  }
+
+  /**
+   * Follows a personal event as it reaches a user whose session is here,
+   * whichever node sent it (a ticket's status, which the user's node keeps for
+   * its own users): called before it is published; must not throw.
+   */
+  watch<E extends EventName>(ev: E, fn: (userId: string, data: EventData<E>) => void): void {
+    this.watchers.set(ev, fn as (userId: string, data: unknown) => void);
   }
 
   /**
    * Publishes on the user streams of those users whose session is here, the
    * data encoded once (by `encode`, only if one is); returns the others.
    */
-  private here(users: readonly string[], ev: EventName, encode: () => string): string[] | undefined {
+  private here(users: readonly string[], ev: EventName, data: unknown, encode: () => string): string[] | undefined {
     let encoded: string | undefined;
     let away: string[] | undefined;
+    const watcher = this.watchers.get(ev);
     for (const userId of users) {
-      if (this.sessions.has(userId)) this.hub.publishEncoded(userStream(userId), ev, (encoded ??= encode()));
-      else (away ??= []).push(userId);
+      if (!this.sessions.has(userId)) {
+        (away ??= []).push(userId);
+        continue;
+      }
+      watcher?.(userId, data);
+      this.hub.publishEncoded(userStream(userId), ev, (encoded ??= encode()));
     }
     return away;
   }
@@ -90,7 +106,7 @@ export class Delivery {
 
   /** A personal event to users whose session is on this node only (the others' nodes publish it from their own replica). */
   toUsersHere<E extends EventName>(users: readonly string[], ev: E, data: EventData<E>): void {
-    this.here(users, ev, () => JSON.stringify(data));
+    this.here(users, ev, data, () => JSON.stringify(data));
   }
 
   /** To every session of the cluster, each on its own user stream. */

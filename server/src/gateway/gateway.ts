@@ -231,6 +231,11 @@ export class Gateway {
     this.delivery.toUsers(users, ev, data);
   }
 
+  /** Follows a personal event as it reaches a user whose session is here (`Delivery.watch`). */
+  watch<E extends EventName>(ev: E, fn: (userId: string, data: EventData<E>) => void): void {
+    this.delivery.watch(ev, fn);
+  }
+
   /** A personal event to the users whose session is here (every node does its own, from a replicated entity). */
   toUsersHere<E extends EventName>(users: readonly string[], ev: E, data: EventData<E>): void {
     this.delivery.toUsersHere(users, ev, data);

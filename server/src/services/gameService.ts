@@ -78,7 +78,7 @@ export class GameService {
   private readonly rules: GameRules;
   /** Set by the party service: the party a user is a member of. */
   partyOf: (userId: string) => PartyOf | undefined = () => undefined;
-  /** Set by matchmaking: a game's players changed (a queued game team may have to drop out). */
+  /** Set by matchmaking: a game's players changed (a queued game team may have to drop out); its players before and after. */
   onRosterChanged: (gameId: string, players: string[]) => void = () => {};
   /** Set by friends (presence): the user joined, left or lost a game (called from track(); must not throw). */
   onWhereChanged: (userId: string) => void = () => {};
@@ -302,7 +302,7 @@ export class GameService {
   private applied(gameId: string, before: GameState | undefined, after: GameState | undefined, events: GameEvent[]): void {
     // Told once, by the owner (the nodes holding a game are only those of its players).
     if (this.games.ownerOf(gameId) === this.deps.cluster.nodeId && events.some((e) => e.ev === 'game.playerJoined' || e.ev === 'game.playerLeft' || e.ev === 'game.ended')) {
-      this.onRosterChanged(gameId, after?.players.map((p) => p.userId) ?? []);
+      this.onRosterChanged(gameId, [...new Set([...(before?.players ?? []), ...(after?.players ?? [])].map((p) => p.userId))]);
     }
     this.feed.changed(gameId, after?.version ?? (before ? before.version + 1 : 0));
   }

@@ -12,6 +12,7 @@ import type { Member, Standing } from '../domain/kit.js';
 import type { GameService } from './gameService.js';
 import { applyQueue, decideQueue, newQueue, restoreQueue, snapshotQueue, ticketOf, ticketOfGame, ticketOfParty, ticketUpdate, updatesOf, type MmCommand, type MmCtx, type MmEvent, type QueueSnapshot, type QueueState, type TicketPlayer } from '../domain/queue/index.js';
 import type { PartyQueueing, PartyService } from './partyService.js';
+import { Tickets } from './tickets.js';
 
 type Profile = z.output<typeof MatchProfile>;
 
@@ -30,41 +31,69 @@ export interface MatchmakingServiceDeps {
 const ctx = (): MmCtx => ({ now: Date.now(), newId: () => randomUUID() });
 
 /**
- * The I/O shell around the pure queues. Every node holds every queue
- * (`Entities`: one node owns a queue and ticks it, every node applies its
- * events); this service delivers `mm.status` to this node's players, and on
- * the owner turns every ready match into a game and keeps the glue to
- * parties (a party's ticket) and games (a game's team ticket).
+ * The answer to a user's command: the last status its events give the
+ * ticket it is about (the new ticket of an enqueue, the user's own for
+ * cancel, accept and decline). The user's node keeps it at once: the same
+ * status as `mm.status` may reach it after the answer.
+ */
+function statusOf(events: MmEvent[], command: MmCommand): TicketUpdate | undefined {
+  const about = (u: { ticketId: string; userIds: string[] }) => (command.type === 'enqueue' ? u.ticketId === command.ticketId : 'userId' in command && u.userIds.includes(command.userId));
+  let last: TicketUpdate | undefined;
+  for (const e of events) for (const u of updatesOf(e)) if (about(u)) last = u.update;
+  return last;
+}
+
+/** Whose queue records the events change: a ticket's players come in as it is queued and go as it leaves the queue. */
+function recordMoves(events: MmEvent[]): { joined: string[]; left: string[] } {
+  const joined: string[] = [];
+  const left: string[] = [];
+  const players = (t: { players: TicketPlayer[] }) => t.players.map((p) => p.userId);
+  for (const e of events) {
+    if (e.ev === 'ticket.queued') joined.push(...players(e.ticket));
+    else if (e.ev === 'ticket.cancelled' || e.ev === 'ticket.timedOut') left.push(...players(e.ticket));
+    else if (e.ev === 'match.ready') left.push(...e.tickets.flatMap(players));
+  }
+  return { joined, left };
+}
+
+/**
+ * The I/O shell around the pure queues. A queue is held by its owner alone
+ * (`Entities`, `ownerOnly`): it ticks it, stores its snapshot before it
+ * answers (a successor rebuilds it from that), turns every ready match into a
+ * game, and keeps the glue to parties (a party's ticket) and games (a game's
+ * team ticket). Other nodes route their users' commands to it; what they need
+ * of a ticket reaches them as its `mm.status` on the user's stream (`Tickets`).
  */
 export class MatchmakingService implements PartyQueueing {
-  private readonly queues: Entities<QueueState, MmCommand, MmEvent, void>;
-  /** Users whose match became a game: cancel is over for them, only leaving that game. */
-  private readonly matchGame = new Map<string, string>();
+  private readonly queues: Entities<QueueState, MmCommand, MmEvent, TicketUpdate | undefined>;
+  private readonly configs: ReadonlyMap<string, QueueConfig>;
+  private readonly tickets: Tickets;
   private readonly ticker: NodeJS.Timeout;
-  /** Set by the admin views: every queue event applied here (every node applies every queue's events; must not throw). */
+  /** Set by the admin views: every event of a queue this node owns (must not throw). */
   onQueueEvent: (e: MmEvent, at: number) => void = () => {};
-  /** Set by friends (presence): these users' tickets were queued or ended (called from run(); must not throw). */
+  /** Set by friends (presence): these users of this node got a ticket or lost it (must not throw). */
   onQueueChanged: (userIds: string[]) => void = () => {};
 
   constructor(private readonly deps: MatchmakingServiceDeps) {
-    const configs = new Map(deps.config.queues.map((q) => [q.name, q]));
-    this.queues = new Entities<QueueState, MmCommand, MmEvent, void>(
+    const configs = (this.configs = new Map(deps.config.queues.map((q) => [q.name, q])));
+    this.queues = new Entities<QueueState, MmCommand, MmEvent, TicketUpdate | undefined>(
       {
         kind: 'queue',
-        claimed: true,
+        claimed: { fresh: (name) => newQueue(configs.get(name)!) },
+        stored: true,
+        ownerOnly: true,
         version: (q) => q.version,
         decide: (_name, before, command) => {
           const d = decideQueue(before!, command, ctx());
           if (!d.ok) throw new LobbyError(d.code, d.message);
-          return { result: undefined, events: d.events, timers: d.timers };
+          return { result: statusOf(d.events, command), events: d.events, timers: d.timers };
         },
         // A queue is never gone: its state changes in place.
         apply: (_name, state, e) => applyQueue(state!, e),
         effects: (_name, e, _before, state) => this.effects(state!, e),
-        replace: (_name, before, after) => {
-          const users = new Set([...(before?.byUser.keys() ?? []), ...(after?.byUser.keys() ?? [])]);
-          if (users.size) this.onQueueChanged([...users]);
-        },
+        durable: (name, events) => this.told(name, events),
+        records: { moves: recordMoves, members: (q) => [...q.byUser.keys()] },
+        replace: (name, _before, after) => this.deps.metrics.queued.set({ queue: name }, after?.byUser.size ?? 0),
         resume: (q, now) => [...q.matches.values()].map((m) => ({ afterMs: Math.max(0, m.acceptBy - now), command: { type: 'acceptDeadline' as const, matchId: m.id } })),
         toJSON: (q) => snapshotQueue(q),
         fromJSON: (name, json) => restoreQueue(configs.get(name)!, json as QueueSnapshot),
@@ -72,12 +101,24 @@ export class MatchmakingService implements PartyQueueing {
       deps.cluster,
       deps.log,
     );
-    for (const q of deps.config.queues) this.queues.seed(q.name, newQueue(q));
+    this.tickets = new Tickets({
+      log: deps.log,
+      gateway: deps.gateway,
+      cluster: deps.cluster,
+      ask: (queue, userId) => this.ask(queue, userId),
+      changed: (userId) => this.onQueueChanged([userId]),
+    });
+    deps.cluster.handle<{ queue: string; userId: string }>('mm.ticket', ({ queue, userId }) => this.ticketHere(queue, userId));
+    deps.cluster.handle<{ queue: string; partyId?: string; gameId?: string; reason: string }>('mm.drop', ({ queue, reason, ...of }) => this.dropHere(queue, of, reason));
     this.ticker = setInterval(() => this.tickAll(), deps.config.mmTickMs);
     this.ticker.unref();
     deps.parties.queueing = this;
-    deps.games.onRosterChanged = (gameId) => this.onRosterChanged(gameId);
-    deps.gateway.onSession({ ended: (userId) => this.cancelTicketOf(userId, 'disconnected') });
+    deps.games.onRosterChanged = (gameId, players) => this.onRosterChanged(gameId, players);
+    deps.gateway.onSession({
+      opened: (userId) => this.tickets.opened(userId),
+      moved: (userId) => this.tickets.forget(userId),
+      ended: (userId) => this.cancelTicketOf(userId, 'disconnected'),
+    });
   }
 
   stop(): void {
@@ -85,19 +126,31 @@ export class MatchmakingService implements PartyQueueing {
     this.queues.stop();
   }
 
-  /** Draining: the queues this node owns go to other nodes. */
-  handOver(): Promise<number> {
-    return this.queues.handOver();
+  /** Draining: the queues this node owns go to other nodes (and out of its gauge: their new owners report them). */
+  async handOver(): Promise<number> {
+    const moved = await this.queues.handOver();
+    for (const name of this.names) if (!this.isMine(name)) this.deps.metrics.queued.remove({ queue: name });
+    return moved;
   }
 
-  /** Queue name → players waiting, for /admin/stats. */
-  stats(): Record<string, number> {
-    return Object.fromEntries([...this.queues.all].map(([name, q]) => [name, q.byUser.size]));
+  /** The queues this node owns, read-only (admin views: their owner keeps their counters). */
+  ownedStates(): QueueState[] {
+    return this.queues.owned().flatMap((name) => this.queues.get(name) ?? []);
   }
 
-  /** Every queue of the cluster with the node that owns it, read-only (admin views). */
-  queueStates(): { state: QueueState; owner: string | undefined }[] {
-    return [...this.queues.all].map(([name, state]) => ({ state, owner: this.queues.ownerOf(name) }));
+  /** The configured queues, in order. */
+  get names(): string[] {
+    return [...this.configs.keys()];
+  }
+
+  /** The node owning a queue, as this node knows it. */
+  ownerOf(queue: string): string | undefined {
+    return this.queues.ownerOf(queue);
+  }
+
+  /** A queue as its owner last stored it, with that owner (admin views of a queue whose owner did not answer). */
+  peek(queue: string): Promise<{ state: QueueState; owner: string | undefined } | undefined> {
+    return this.queues.peekOwned(queue);
   }
 
   /** Queues this node owns. */
@@ -112,7 +165,7 @@ export class MatchmakingService implements PartyQueueing {
 
   /** Every queue has a live owner node, so mm.join can be served (/readyz waits for it). */
   get queuesOwned(): boolean {
-    return [...this.queues.all.keys()].every((name) => {
+    return this.names.every((name) => {
       const owner = this.queues.ownerOf(name);
       return owner !== undefined && this.deps.cluster.isLive(owner);
     });
@@ -122,12 +175,23 @@ export class MatchmakingService implements PartyQueueing {
     return this.queues.ownerOf(queue) === this.deps.cluster.nodeId;
   }
 
-  isQueued(userId: string): boolean {
-    return this.queueOf(userId) !== undefined;
+  /** Whether any of these users has a ticket: users here by their tickets' statuses, the others by their records. */
+  async anyQueued(userIds: readonly string[]): Promise<boolean> {
+    return (await this.tickets.firstQueued(userIds)) !== undefined;
+  }
+
+  /** Presence: a user here by their ticket's statuses, one of another node by the last `lookUp`. */
+  inQueue(userId: string): boolean {
+    return this.tickets.inQueue(userId);
+  }
+
+  /** Reads the queue records of users of other nodes, for `inQueue` (a friend list). */
+  lookUp(users: readonly string[]): Promise<void> {
+    return this.tickets.lookUp(users);
   }
 
   queueConfig(name: string): QueueConfig | undefined {
-    return this.queues.get(name)?.config;
+    return this.configs.get(name);
   }
 
   async enqueueParty(queue: string, partyId: string, members: (Member & { attributes: Record<string, string | number> })[], profile: unknown): Promise<TicketUpdate> {
@@ -136,31 +200,67 @@ export class MatchmakingService implements PartyQueueing {
     return this.enqueue(queue, members.map((m, i) => player(m, standings[i]!, p, m.attributes)), { partyId });
   }
 
-  async cancelParty(partyId: string, reason: string): Promise<void> {
-    for (const [name, q] of this.queues.all) {
-      const t = ticketOfParty(q, partyId);
-      if (t) return void (await this.run(name, { type: 'cancel', userId: t.players[0]!.userId, reason }));
-    }
+  async cancelParty(queue: string, partyId: string, reason: string): Promise<void> {
+    await this.drop(queue, { partyId }, reason);
   }
 
-  /** The queue a user has a ticket in (also for the admin API). */
-  queueOf(userId: string): string | undefined {
-    for (const [name, q] of this.queues.all) if (ticketOf(q, userId)) return name;
-    return undefined;
+  /** The user's ticket wherever they are: their node's, else their record and the queue's owner (admin views). */
+  async ticketAnywhere(userId: string): Promise<TicketUpdate | null> {
+    if (this.deps.gateway.sessions.has(userId)) return this.tickets.current(userId);
+    const queue = await this.deps.cluster.placeOf(userId, 'queue');
+    return queue === undefined ? null : this.ask(queue, userId);
   }
 
+  /** A user's ticket as the queue's owner has it now. */
+  private async ask(queue: string, userId: string): Promise<TicketUpdate | null> {
+    if (!this.configs.has(queue)) return null;
+    const owner = this.queues.ownerOf(queue);
+    if (owner === undefined) throw new LobbyError('NODE_UNAVAILABLE', `the queue ${queue} has no owner node yet; try again shortly`);
+    return this.deps.cluster.call<TicketUpdate | null>(owner, 'mm.ticket', { queue, userId });
+  }
+
+  /** On the owner: a user's ticket in a queue it holds. */
+  private ticketHere(queue: string, userId: string): TicketUpdate | null {
+    const q = this.isMine(queue) ? this.queues.get(queue) : undefined;
+    if (!q) throw new LobbyError('NODE_UNAVAILABLE', `the queue ${queue} is moving between nodes; try again`);
+    const t = ticketOf(q, userId);
+    return (t && ticketUpdate(q, t.id)) ?? null;
+  }
+
+  /** Cancels the ticket of a party or a game's team, on the queue's owner (nothing when it has none). */
+  private async drop(queue: string, of: { partyId?: string; gameId?: string }, reason: string): Promise<void> {
+    const owner = this.queues.ownerOf(queue);
+    if (owner === undefined) throw new LobbyError('NODE_UNAVAILABLE', `the queue ${queue} has no owner node yet`);
+    await this.deps.cluster.call<void>(owner, 'mm.drop', { queue, ...of, reason });
+  }
+
+  private async dropHere(queue: string, of: { partyId?: string; gameId?: string }, reason: string): Promise<void> {
+    const q = this.isMine(queue) ? this.queues.get(queue) : undefined;
+    if (!q) throw new LobbyError('NODE_UNAVAILABLE', `the queue ${queue} is moving between nodes; try again`);
+    const t = of.partyId !== undefined ? ticketOfParty(q, of.partyId) : of.gameId !== undefined ? ticketOfGame(q, of.gameId) : undefined;
+    if (t) await this.run(queue, { type: 'cancel', userId: t.players[0]!.userId, reason });
+  }
+
+  /** The user's session ended: their ticket is cancelled (known here from its statuses, or once its load is done). */
   private cancelTicketOf(userId: string, reason: string): void {
-    const queue = this.queueOf(userId);
-    if (queue) this.background(queue, () => this.run(queue, { type: 'cancel', userId, reason }));
+    void this.tickets.currentOrNull(userId).then((t) => {
+      this.tickets.forget(userId);
+      if (t) this.background(t.queue, () => this.run(t.queue, { type: 'cancel', userId, reason }));
+    });
   }
 
-  private onRosterChanged(gameId: string): void {
-    // A game's team ticket stands for the players it had: any change drops it (the owner may queue again).
-    // The game's owner hears of the change (only the nodes of its players hold the game); the cancel goes to the queue's owner.
-    for (const [name, q] of this.queues.all) {
-      const t = ticketOfGame(q, gameId);
-      if (t) return this.background(name, () => this.run(name, { type: 'cancel', userId: t.players[0]!.userId, reason: 'teamChanged' }));
-    }
+  /**
+   * A game's team ticket stands for the players it had: any change drops it
+   * (the owner may queue again). Told by the game's owner, with the players
+   * before and after; the ticket is in the queue their records name.
+   */
+  private onRosterChanged(gameId: string, players: readonly string[]): void {
+    const mine = this.ownedStates().find((q) => ticketOfGame(q, gameId));
+    if (mine) return this.background(mine.config.name, () => this.dropHere(mine.config.name, { gameId }, 'teamChanged'));
+    if (this.deps.cluster.alone) return;
+    void this.tickets.queuesOf(players).then((queues) => {
+      for (const queue of queues) if (!this.isMine(queue)) this.background(queue, () => this.drop(queue, { gameId }, 'teamChanged'));
+    });
   }
 
   private background(queue: string, task: () => Promise<unknown>): void {
@@ -170,53 +270,54 @@ export class MatchmakingService implements PartyQueueing {
   }
 
   private async enqueue(queue: string, players: TicketPlayer[], owner: { partyId?: string; gameId?: string }): Promise<TicketUpdate> {
-    if (!this.queues.get(queue)) throw new LobbyError('QUEUE_NOT_FOUND', `no queue named ${queue}`);
+    if (!this.configs.has(queue)) throw new LobbyError('QUEUE_NOT_FOUND', `no queue named ${queue}`);
     if (this.deps.cluster.isDraining) throw new LobbyError('NODE_DRAINING', 'this node is draining and takes no new tickets; reconnect and try again');
-    for (const p of players) if (this.isQueued(p.userId)) throw new LobbyError('IN_MATCHMAKING', `${p.name} is in matchmaking already`);
-    const ticketId = randomUUID();
-    await this.run(queue, { type: 'enqueue', ticketId, players, ...owner });
-    const update = ticketUpdate(this.queues.get(queue)!, ticketId);
-    if (!update) throw new LobbyError('NODE_UNAVAILABLE', 'the ticket was queued on another node but has not reached this one yet; see mm.current');
+    const queued = await this.tickets.firstQueued(players.map((p) => p.userId));
+    if (queued !== undefined) throw new LobbyError('IN_MATCHMAKING', `${players.find((p) => p.userId === queued)!.name} is in matchmaking already`);
+    const update = await this.run(queue, { type: 'enqueue', ticketId: randomUUID(), players, ...owner });
+    if (!update) throw new LobbyError('NODE_UNAVAILABLE', 'the queue did not take the ticket; try again');
+    this.tickets.answered(players.map((p) => p.userId), update);
     return update;
   }
 
   /** The owner ticks its queues; a queue nobody owns is claimed by its successor. */
   private tickAll(): void {
-    for (const name of this.queues.all.keys()) {
+    for (const name of this.configs.keys()) {
       const owner = this.queues.ownerOf(name);
-      if (owner === undefined || !this.deps.cluster.isLive(owner)) {
-        if (this.deps.cluster.ready || !this.deps.cluster.busUp) void this.queues.claim(name).catch((err: unknown) => this.deps.log.warn({ err, queue: name }, 'claiming a queue failed'));
+      if (owner === undefined) {
+        // Only once the node is in the cluster: a node still alone (its bus not up yet) would claim every queue for itself.
+        if (this.deps.cluster.ready) void this.queues.claim(name).catch((err: unknown) => this.deps.log.warn({ err, queue: name }, 'claiming a queue failed'));
         continue;
       }
-      if (owner !== this.deps.cluster.nodeId) continue;
-      try {
-        void this.queues.exec(name, { type: 'tick' });
-      } catch (err) {
-        this.deps.log.error({ err, queue: name }, 'matchmaking tick failed');
-      }
+      if (owner !== this.deps.cluster.nodeId || !this.queues.get(name)) continue;
+      void Promise.resolve(this.queues.exec(name, { type: 'tick' })).catch((err: unknown) => this.deps.log.error({ err, queue: name }, 'matchmaking tick failed'));
     }
   }
 
-  private async run(queue: string, command: MmCommand): Promise<void> {
-    await this.queues.exec(queue, command);
+  private async run(queue: string, command: MmCommand): Promise<TicketUpdate | undefined> {
+    return this.queues.exec(queue, command);
   }
 
-  /** What a queue's event sets off, on its owner and on every replica alike: the admin views hear of it, every node tells its own players; the owner starts ready matches. */
+  /** What a queue's event sets off on its owner, as it is applied: the admin views hear of it. */
   private effects(state: QueueState, e: MmEvent): void {
     this.onQueueEvent(e, Date.now());
-    const mine = this.isMine(state.config.name);
-    if (e.ev === 'match.ready') {
-      if (mine) void this.startMatch(state, e);
-    } else {
-      for (const u of updatesOf(e)) this.deps.gateway.toUsersHere(u.userIds, 'mm.status', u.update);
-      if (mine && (e.ev === 'ticket.cancelled' || e.ev === 'ticket.timedOut') && e.ticket.partyId) {
+    this.deps.metrics.queued.set({ queue: state.config.name }, state.byUser.size);
+  }
+
+  /** Once a batch is stored: the players are told, wherever their sessions are; ready matches start; a party's ended ticket unfreezes it. */
+  private told(name: string, events: MmEvent[]): void {
+    const state = this.queues.get(name);
+    for (const e of events) {
+      if (e.ev === 'match.ready') {
+        if (state) void this.startMatch(state, e);
+        continue;
+      }
+      for (const u of updatesOf(e)) this.deps.gateway.toUsers(u.userIds, 'mm.status', u.update);
+      if ((e.ev === 'ticket.cancelled' || e.ev === 'ticket.timedOut') && e.ticket.partyId) {
         const partyId = e.ticket.partyId;
         this.deps.parties.unqueued(partyId).catch((err: unknown) => this.deps.log.warn({ err, partyId }, 'unqueueing a party failed'));
       }
     }
-    const changed = 'ticket' in e ? [e.ticket] : e.ev === 'match.ready' ? e.tickets : [];
-    if (changed.length) this.onQueueChanged(changed.flatMap((t) => t.players.map((p) => p.userId)));
-    this.deps.metrics.queued.set({ queue: state.config.name }, state.byUser.size);
   }
 
   /** Everyone accepted: seat them all in a new game that is already started, and hand out the keys. */
@@ -235,7 +336,6 @@ export class MatchmakingService implements PartyQueueing {
     const now = Date.now();
     for (const u of updatesOf(e)) {
       for (const userId of u.userIds) {
-        this.matchGame.set(userId, game.gameId);
         this.deps.gateway.toUsers([userId], 'mm.status', {
           ...u.update,
           gameId: game.gameId,
@@ -252,17 +352,17 @@ export class MatchmakingService implements PartyQueueing {
   }
 
   /** The queue of the user's ticket; MATCH_STARTED once their match is a game, else NOT_QUEUED when none. */
-  private mine(userId: string): string {
-    const queue = this.queueOf(userId);
-    if (queue) return queue;
-    const gameId = this.matchGame.get(userId);
+  private async mine(userId: string): Promise<string> {
+    const t = await this.tickets.current(userId);
+    if (t) return t.queue;
+    const gameId = this.tickets.matchGameOf(userId);
     if (gameId && this.deps.games.all.has(gameId)) throw new LobbyError('MATCH_STARTED', 'your match is under way; leave the game instead');
     throw new LobbyError('NOT_QUEUED', 'you have no ticket in matchmaking');
   }
 
   /** A ticket of one player (not in a party: its leader queues the party). */
   async join(by: Member, queue: string, profile: Profile): Promise<TicketUpdate> {
-    if (!this.queues.get(queue)) throw new LobbyError('QUEUE_NOT_FOUND', `no queue named ${queue}`);
+    if (!this.configs.has(queue)) throw new LobbyError('QUEUE_NOT_FOUND', `no queue named ${queue}`);
     if (this.deps.parties.partyOfUser(by.userId)) throw new LobbyError('IN_PARTY', 'you are in a party: its leader queues it with party.go');
     return this.enqueue(queue, [player(by, await this.deps.standingOf(by.userId), profile, {})], {});
   }
@@ -280,15 +380,18 @@ export class MatchmakingService implements PartyQueueing {
 
   /** A command of the user on their own ticket (cancel, accept, decline). */
   async onMine(command: Extract<MmCommand, { type: 'cancel' | 'accept' | 'decline' }>): Promise<void> {
-    await this.run(this.mine(command.userId), command);
+    const update = await this.run(await this.mine(command.userId), command);
+    if (update) this.tickets.answered([command.userId], update);
   }
 
-  /** The user's ticket as they see it, or null. */
-  current(userId: string): TicketUpdate | null {
-    const queue = this.queueOf(userId);
-    const q = queue === undefined ? undefined : this.queues.get(queue);
-    const t = q && ticketOf(q, userId);
-    return (q && t && ticketUpdate(q, t.id)) ?? null;
+  /** The ticket of a user here as they see it, or null (NODE_UNAVAILABLE while its queue's owner does not answer). */
+  current(userId: string): Promise<TicketUpdate | null> {
+    return this.tickets.current(userId);
+  }
+
+  /** As `current`, null while the queue's owner does not answer (the user snapshot: the ticket follows as mm.status). */
+  currentOrNull(userId: string): Promise<TicketUpdate | null> {
+    return this.tickets.currentOrNull(userId);
   }
 }
 

@@ -13,11 +13,12 @@ import { applyParty, decideParty, partyInvitees, partyMembers, partyTimersOf, pa
 
 /** What parties need from matchmaking. */
 export interface PartyQueueing {
-  isQueued(userId: string): boolean;
+  /** Whether any of these users (of this node or another) has a ticket. */
+  anyQueued(userIds: readonly string[]): Promise<boolean>;
   /** Queues the party as one ticket; throws LobbyError when the queue refuses. */
   enqueueParty(queue: string, partyId: string, members: (Member & { attributes: Record<string, string | number> })[], profile: unknown): Promise<TicketUpdate>;
-  /** Cancels the party's ticket, if it has one. */
-  cancelParty(partyId: string, reason: string): Promise<void>;
+  /** Cancels the party's ticket in that queue, if it has one. */
+  cancelParty(queue: string, partyId: string, reason: string): Promise<void>;
   queueConfig(name: string): import('@foyer/shared').QueueConfig | undefined;
 }
 
@@ -192,8 +193,9 @@ export class PartyService {
     this.index(partyId, before, after);
     // The ticket of a party that changed under it is cancelled for everybody, once, by the party's owner.
     // (A no-op when the ticket is what ended, and so unqueued the party.)
-    if (e.ev === 'party.queueChanged' && e.data.queue === null && this.parties.ownerOf(partyId) === this.deps.cluster.nodeId) {
-      this.queueing.cancelParty(partyId, 'partyChanged').catch((err: unknown) => this.deps.log.warn({ err, partyId }, 'cancelling the ticket of a changed party failed'));
+    const queue = before?.queue;
+    if (e.ev === 'party.queueChanged' && e.data.queue === null && queue && this.parties.ownerOf(partyId) === this.deps.cluster.nodeId) {
+      this.queueing.cancelParty(queue, partyId, 'partyChanged').catch((err: unknown) => this.deps.log.warn({ err, partyId }, 'cancelling the ticket of a changed party failed'));
     }
   }
 
@@ -283,8 +285,8 @@ export class PartyService {
       target: { userId: target, name: session.name },
       facts: {
         targetInOtherPermanentParty: await this.isPermanentAnywhere(target, partyId),
-        targetQueued: this.queueing.isQueued(target),
-        inviterQueued: this.queueing.isQueued(by.userId),
+        targetQueued: await this.queueing.anyQueued([target]),
+        inviterQueued: await this.queueing.anyQueued([by.userId]),
       },
     });
     return after!;
@@ -296,7 +298,7 @@ export class PartyService {
     const command: PartyCommand = {
       type: 'accept',
       by,
-      facts: { inOtherPermanentParty: this.isPermanentMember(by.userId, partyId), queued: this.queueing.isQueued(by.userId) },
+      facts: { inOtherPermanentParty: this.isPermanentMember(by.userId, partyId), queued: await this.queueing.anyQueued([by.userId]) },
     };
     const trial = decideParty(party, command, ctx(), this.rules);
     if (!trial.ok) throw new LobbyError(trial.code, trial.message);
@@ -329,7 +331,7 @@ export class PartyService {
     const party = this.mine(by.userId);
     const queue = this.queueing.queueConfig(queueName);
     if (!queue) throw new LobbyError('QUEUE_NOT_FOUND', `no queue named ${queueName}`);
-    const after = (await this.run(party.id, { type: 'go', by, queue, facts: { memberQueued: party.members.some((m) => this.queueing.isQueued(m.userId)) } }))!;
+    const after = (await this.run(party.id, { type: 'go', by, queue, facts: { memberQueued: await this.queueing.anyQueued(party.members.map((m) => m.userId)) } }))!;
     try {
       return await this.queueing.enqueueParty(queue.name, party.id, after.members.map((m) => ({ userId: m.userId, name: m.name, attributes: m.attributes })), profile);
     } catch (err) {
