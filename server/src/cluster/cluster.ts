@@ -57,6 +57,9 @@ export class Cluster {
   readonly sessions: SessionRecords;
   private rid = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** The member set's digest when this node last read it (pulse), and who was in it then. */
+  private digest: string | undefined;
+  private listed = new Set<string>();
   /** Since when the bus has been up without a break: no node is declared dead before a full timeout of it. */
   private upSince = 0;
   private synced = false;
@@ -333,7 +336,7 @@ export class Cluster {
   /** Draining: the node takes no new work; others stop choosing it as a successor. */
   startDraining(): void {
     this.draining = true;
-    this.beat();
+    this.beat('draining');
   }
 
   async stop(): Promise<void> {
@@ -367,15 +370,60 @@ export class Cluster {
     }
   }
 
-  private beat(hello = false): void {
+  /**
+   * Tells every node at once that this one (re)joined (`hello`: they sync
+   * from it) or drains. Liveness itself is the member set (pulse): a beat on
+   * the broadcast channel every second would reach every node, this one
+   * too, and was most of what a node without players received.
+   */
+  private beat(news: 'hello' | 'draining'): void {
     if (!this.bus.up) return;
-    this.bus.beat(this.names.members, this.nodeId, this.beatValue(), this.opts.timeoutMs).catch(() => {});
+    void this.pulse();
     try {
-      // Every node hears every other's beat each second, its own too: only what is true goes in.
-      this.send(this.names.broadcast, { t: 'beat', from: this.nodeId, ...(this.draining && { draining: true as const }), ...(hello && { hello: true as const }) });
+      this.send(this.names.broadcast, { t: 'beat', from: this.nodeId, ...(this.draining && { draining: true as const }), ...(news === 'hello' && { hello: true as const }) });
     } catch {
       // down again; the next connect says hello
     }
+  }
+
+  /**
+   * Beats in the member set and reads it only when its digest changed: a
+   * node missing from it has not beaten for a whole timeout (Redis's clock)
+   * or left; one new in it joined. While it is unchanged every node listed
+   * was heard from, through Redis, this beat.
+   */
+  private async pulse(): Promise<void> {
+    if (!this.bus.up) return;
+    try {
+      const digest = await this.bus.pulse(this.names.members, this.nodeId, this.beatValue(), this.opts.timeoutMs);
+      if (digest !== this.digest) await this.readMembers(digest);
+    } catch {
+      return; // Redis did not answer: peers age (tick) until it does
+    }
+    const now = Date.now();
+    for (const [node, p] of this.peers) if (this.listed.has(node)) p.lastSeen = now;
+  }
+
+  private async readMembers(digest: string): Promise<void> {
+    const members = await this.bus.members(this.names.members);
+    const now = Date.now();
+    for (const [node, value] of members) {
+      if (node === this.nodeId) continue;
+      const draining = !!(JSON.parse(value) as { draining?: boolean }).draining;
+      const peer = this.peers.get(node);
+      if (peer) peer.draining = draining;
+      else {
+        this.peers.set(node, { draining, lastSeen: now });
+        this.log.info({ node }, 'node joined the cluster');
+      }
+    }
+    const before = this.listed;
+    this.listed = new Set(members.keys());
+    // No node is declared dead before this one's bus has been up for a whole timeout: then read again.
+    if (now - this.upSince < this.opts.timeoutMs) return void (this.digest = undefined);
+    this.digest = digest;
+    // Gone from the set. One not listed yet (its hello came first) is left to tick() if it never shows up.
+    for (const node of [...this.peers.keys()]) if (!members.has(node) && before.has(node)) this.nodeDown(node, 'no heartbeat');
   }
 
   private beatValue(): string {
@@ -383,7 +431,7 @@ export class Cluster {
   }
 
   private tick(): void {
-    this.beat();
+    void this.pulse();
     const now = Date.now();
     if (!this.bus.up || now - this.upSince < this.opts.timeoutMs) return;
     for (const [node, p] of this.peers) if (now - p.lastSeen > this.opts.timeoutMs) this.nodeDown(node, 'no heartbeat');
@@ -411,6 +459,7 @@ export class Cluster {
   /** (Re)joined: learn who is there, say hello, take in everyone's state, then report ready. */
   private rejoin(): Promise<void> {
     this.upSince = Date.now();
+    this.digest = undefined; // the member set may have changed, or been lost, meanwhile
     return (this.syncing ??= (async () => {
       try {
         const now = Date.now();
@@ -420,7 +469,7 @@ export class Cluster {
           const info = JSON.parse(value) as { draining?: boolean };
           this.peers.set(node, { draining: !!info.draining, lastSeen: now });
         }
-        this.beat(true);
+        this.beat('hello');
         await Promise.all([...this.peers.keys()].map((node) => this.syncFrom(node)));
         for (const task of this.rejoinTasks) await task();
         this.synced = this.bus.up;
