@@ -394,18 +394,23 @@ export class Cluster {
    */
   private async pulse(): Promise<void> {
     if (!this.bus.up) return;
+    // An answer from before an outage (or during one) says nothing of now: the set may have been lost since.
+    const since = this.upSince;
+    const current = () => this.bus.up && this.upSince === since;
     try {
       const digest = await this.bus.pulse(this.names.members, this.nodeId, this.beatValue(), this.opts.timeoutMs);
-      if (digest !== this.digest) await this.readMembers(digest);
+      if (current() && digest !== this.digest) await this.readMembers(digest, current);
     } catch {
       return; // Redis did not answer: peers age (tick) until it does
     }
+    if (!current()) return;
     const now = Date.now();
     for (const [node, p] of this.peers) if (this.listed.has(node)) p.lastSeen = now;
   }
 
-  private async readMembers(digest: string): Promise<void> {
+  private async readMembers(digest: string, current: () => boolean): Promise<void> {
     const members = await this.bus.members(this.names.members);
+    if (!current()) return;
     const now = Date.now();
     for (const [node, value] of members) {
       if (node === this.nodeId) continue;
@@ -423,7 +428,7 @@ export class Cluster {
     if (now - this.upSince < this.opts.timeoutMs) return void (this.digest = undefined);
     this.digest = digest;
     // Gone from the set. One not listed yet (its hello came first) is left to tick() if it never shows up.
-    for (const node of [...this.peers.keys()]) if (!members.has(node) && before.has(node)) this.nodeDown(node, 'no heartbeat');
+    for (const node of [...this.peers.keys()]) if (!members.has(node) && before.has(node)) this.nodeDown(node, 'gone from the member set');
   }
 
   private beatValue(): string {
@@ -434,7 +439,9 @@ export class Cluster {
     void this.pulse();
     const now = Date.now();
     if (!this.bus.up || now - this.upSince < this.opts.timeoutMs) return;
-    for (const [node, p] of this.peers) if (now - p.lastSeen > this.opts.timeoutMs) this.nodeDown(node, 'no heartbeat');
+    // The member set decides for the nodes listed in it (while this node cannot read it, it declares none of them dead);
+    // this is for one admitted by its hello that never showed up there.
+    for (const [node, p] of this.peers) if (!this.listed.has(node) && now - p.lastSeen > this.opts.timeoutMs) this.nodeDown(node, 'no heartbeat');
   }
 
   private nodeDown(node: string, why: string): void {
@@ -452,6 +459,8 @@ export class Cluster {
 
   private onBusDown(): void {
     this.synced = false;
+    // Not up again until rejoin() says so: the connections may be back a moment before (and Redis empty, if it restarted).
+    this.upSince = Infinity;
     this.log.warn('cluster bus down: serving what this node owns, refusing what needs others');
     for (const [rid, p] of this.pending) (clearTimeout(p.timer), this.pending.delete(rid), p.reject(unavailable('the cluster bus (Redis) is down')));
   }
