@@ -195,24 +195,6 @@ describe(`RedisBus on ${seeds ? 'a Redis Cluster' : 'one Redis'}`, () => {
     expect((await b.members(names.members)).size).toBe(0);
   });
 
-  it('answers a pulse with a digest of the live members that changes only when they do', async () => {
-    const [a, b] = [await bus(), await bus()];
-    const names = new Names(prefix);
-    const first = await a.pulse(names.members, 'n1', '{"draining":false}', 60_000);
-    expect(await a.pulse(names.members, 'n1', '{"draining":false}', 60_000)).toBe(first); // a beat alone changes nothing
-    const joined = await b.pulse(names.members, 'n2', '{"draining":false}', 60_000);
-    expect(joined).not.toBe(first);
-    expect(await a.pulse(names.members, 'n1', '{"draining":false}', 60_000)).toBe(joined); // the same on every node
-    const draining = await b.pulse(names.members, 'n2', '{"draining":true}', 300);
-    expect(draining).not.toBe(joined);
-    // n2 stops beating: the digest changes once its lifetime passed, and is n1's alone again.
-    await eventually(async () => (await a.pulse(names.members, 'n1', '{"draining":false}', 60_000)) === first, 3000, 'n2 to expire');
-    expect([...(await a.members(names.members)).keys()]).toEqual(['n1']);
-    await b.pulse(names.members, 'n2', '{"draining":false}', 60_000);
-    await b.leave(names.members, 'n2');
-    expect(await a.pulse(names.members, 'n1', '{"draining":false}', 60_000)).toBe(first);
-  });
-
   it('counts the messages and UTF-8 bytes it publishes and its subscriber receives, and shows them on /metrics', async () => {
     const names = new Names(prefix);
     const [a, b] = [await bus(), await bus()];

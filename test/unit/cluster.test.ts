@@ -166,11 +166,6 @@ class TestBus implements Bus {
     return this.inner.beat(set, member, value, ttlMs);
   }
 
-  async pulse(set: string, member: string, value: string, ttlMs: number): Promise<string> {
-    this.alive();
-    return this.inner.pulse(set, member, value, ttlMs);
-  }
-
   async members(set: string): Promise<Map<string, string>> {
     this.alive();
     return this.inner.members(set);

@@ -54,13 +54,6 @@ export interface Bus {
    * (by the shared clock: Redis's time, not this machine's).
    */
   beat(set: string, member: string, value: string, ttlMs: number): Promise<void>;
-  /**
-   * As beat(), and prunes the expired members, and answers a digest of the
-   * live members and their values: it changes when a member joins, leaves,
-   * expires or changes its value. A node reads members() only when it
-   * changed, so a steady membership costs each node one short reply a beat.
-   */
-  pulse(set: string, member: string, value: string, ttlMs: number): Promise<string>;
   /** The live members of `set` and their values (expired ones are pruned). One key: no scan of the keyspace. */
   members(set: string): Promise<Map<string, string>>;
   /** Removes `member` from `set` at once. */
@@ -191,11 +184,6 @@ export class LocalBus implements Bus {
     let s = this.hub.sets.get(set);
     if (!s) this.hub.sets.set(set, (s = new Map()));
     s.set(member, { value, expires: Date.now() + ttlMs });
-  }
-
-  async pulse(set: string, member: string, value: string, ttlMs: number): Promise<string> {
-    await this.beat(set, member, value, ttlMs);
-    return [...(await this.members(set))].sort(([a], [b]) => (a < b ? -1 : 1)).join('\n');
   }
 
   async members(set: string): Promise<Map<string, string>> {

@@ -57,9 +57,6 @@ export class Cluster {
   readonly sessions: SessionRecords;
   private rid = 0;
   private timer: NodeJS.Timeout | undefined;
-  /** The member set's digest when this node last read it (pulse), and who was in it then. */
-  private digest: string | undefined;
-  private listed = new Set<string>();
   /** Since when the bus has been up without a break: no node is declared dead before a full timeout of it. */
   private upSince = 0;
   private synced = false;
@@ -336,7 +333,7 @@ export class Cluster {
   /** Draining: the node takes no new work; others stop choosing it as a successor. */
   startDraining(): void {
     this.draining = true;
-    this.beat('draining');
+    this.beat();
   }
 
   async stop(): Promise<void> {
@@ -370,65 +367,15 @@ export class Cluster {
     }
   }
 
-  /**
-   * Tells every node at once that this one (re)joined (`hello`: they sync
-   * from it) or drains. Liveness itself is the member set (pulse): a beat on
-   * the broadcast channel every second would reach every node, this one
-   * too, and was most of what a node without players received.
-   */
-  private beat(news: 'hello' | 'draining'): void {
+  private beat(hello = false): void {
     if (!this.bus.up) return;
-    void this.pulse();
+    this.bus.beat(this.names.members, this.nodeId, this.beatValue(), this.opts.timeoutMs).catch(() => {});
     try {
-      this.send(this.names.broadcast, { t: 'beat', from: this.nodeId, ...(this.draining && { draining: true as const }), ...(news === 'hello' && { hello: true as const }) });
+      // Every node hears every other's beat each second, its own too: only what is true goes in.
+      this.send(this.names.broadcast, { t: 'beat', from: this.nodeId, ...(this.draining && { draining: true as const }), ...(hello && { hello: true as const }) });
     } catch {
       // down again; the next connect says hello
     }
-  }
-
-  /**
-   * Beats in the member set and reads it only when its digest changed: a
-   * node missing from it has not beaten for a whole timeout (Redis's clock)
-   * or left; one new in it joined. While it is unchanged every node listed
-   * was heard from, through Redis, this beat.
-   */
-  private async pulse(): Promise<void> {
-    if (!this.bus.up) return;
-    // An answer from before an outage (or during one) says nothing of now: the set may have been lost since.
-    const since = this.upSince;
-    const current = () => this.bus.up && this.upSince === since;
-    try {
-      const digest = await this.bus.pulse(this.names.members, this.nodeId, this.beatValue(), this.opts.timeoutMs);
-      if (current() && digest !== this.digest) await this.readMembers(digest, current);
-    } catch {
-      return; // Redis did not answer: peers age (tick) until it does
-    }
-    if (!current()) return;
-    const now = Date.now();
-    for (const [node, p] of this.peers) if (this.listed.has(node)) p.lastSeen = now;
-  }
-
-  private async readMembers(digest: string, current: () => boolean): Promise<void> {
-    const members = await this.bus.members(this.names.members);
-    if (!current()) return;
-    const now = Date.now();
-    for (const [node, value] of members) {
-      if (node === this.nodeId) continue;
-      const draining = !!(JSON.parse(value) as { draining?: boolean }).draining;
-      const peer = this.peers.get(node);
-      if (peer) peer.draining = draining;
-      else {
-        this.peers.set(node, { draining, lastSeen: now });
-        this.log.info({ node }, 'node joined the cluster');
-      }
-    }
-    const before = this.listed;
-    this.listed = new Set(members.keys());
-    // No node is declared dead before this one's bus has been up for a whole timeout: then read again.
-    if (now - this.upSince < this.opts.timeoutMs) return void (this.digest = undefined);
-    this.digest = digest;
-    // Gone from the set. One not listed yet (its hello came first) is left to tick() if it never shows up.
-    for (const node of [...this.peers.keys()]) if (!members.has(node) && before.has(node)) this.nodeDown(node, 'gone from the member set');
   }
 
   private beatValue(): string {
@@ -436,12 +383,10 @@ export class Cluster {
   }
 
   private tick(): void {
-    void this.pulse();
+    this.beat();
     const now = Date.now();
     if (!this.bus.up || now - this.upSince < this.opts.timeoutMs) return;
-    // The member set decides for the nodes listed in it (while this node cannot read it, it declares none of them dead);
-    // this is for one admitted by its hello that never showed up there.
-    for (const [node, p] of this.peers) if (!this.listed.has(node) && now - p.lastSeen > this.opts.timeoutMs) this.nodeDown(node, 'no heartbeat');
+    for (const [node, p] of this.peers) if (now - p.lastSeen > this.opts.timeoutMs) this.nodeDown(node, 'no heartbeat');
   }
 
   private nodeDown(node: string, why: string): void {
@@ -459,8 +404,6 @@ export class Cluster {
 
   private onBusDown(): void {
     this.synced = false;
-    // Not up again until rejoin() says so: the connections may be back a moment before (and Redis empty, if it restarted).
-    this.upSince = Infinity;
     this.log.warn('cluster bus down: serving what this node owns, refusing what needs others');
     for (const [rid, p] of this.pending) (clearTimeout(p.timer), this.pending.delete(rid), p.reject(unavailable('the cluster bus (Redis) is down')));
   }
@@ -468,7 +411,6 @@ export class Cluster {
   /** (Re)joined: learn who is there, say hello, take in everyone's state, then report ready. */
   private rejoin(): Promise<void> {
     this.upSince = Date.now();
-    this.digest = undefined; // the member set may have changed, or been lost, meanwhile
     return (this.syncing ??= (async () => {
       try {
         const now = Date.now();
@@ -478,7 +420,7 @@ export class Cluster {
           const info = JSON.parse(value) as { draining?: boolean };
           this.peers.set(node, { draining: !!info.draining, lastSeen: now });
         }
-        this.beat('hello');
+        this.beat(true);
         await Promise.all([...this.peers.keys()].map((node) => this.syncFrom(node)));
         for (const task of this.rejoinTasks) await task();
         this.synced = this.bus.up;

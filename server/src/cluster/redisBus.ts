@@ -35,22 +35,6 @@ local ttl = tonumber(ARGV[3])
 redis.call('HSET', KEYS[1], ARGV[1], string.format('%d', now + ttl) .. '|' .. ARGV[2])
 if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
 return 1`;
-// As BEAT, then prunes the expired members and answers a digest of the live ones and their values (not their
-// expiry times): the same while nobody joins, leaves, expires or changes. ARGV as BEAT's.
-const PULSE = `${NOW}
-local ttl = tonumber(ARGV[3])
-redis.call('HSET', KEYS[1], ARGV[1], string.format('%d', now + ttl) .. '|' .. ARGV[2])
-if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
-local all = redis.call('HGETALL', KEYS[1])
-local live = {}
-for i = 1, #all, 2 do
-  local v = all[i + 1]
-  local sep = string.find(v, '|', 1, true)
-  if not sep or tonumber(string.sub(v, 1, sep - 1)) <= now then redis.call('HDEL', KEYS[1], all[i])
-  else live[#live + 1] = all[i] .. '=' .. string.sub(v, sep + 1) end
-end
-table.sort(live)
-return string.sub(redis.sha1hex(table.concat(live, '\\n')), 1, 12)`;
 // The live members, as [member, value, member, value, ...]; expired ones are deleted on the way.
 const MEMBERS = `${NOW}
 local all = redis.call('HGETALL', KEYS[1])
@@ -264,11 +248,6 @@ export class RedisBus implements Bus {
   async beat(set: string, member: string, value: string, ttlMs: number): Promise<void> {
     this.check();
     await this.cmd.eval(BEAT, 1, set, member, value, String(ttlMs));
-  }
-
-  async pulse(set: string, member: string, value: string, ttlMs: number): Promise<string> {
-    this.check();
-    return (await this.cmd.eval(PULSE, 1, set, member, value, String(ttlMs))) as string;
   }
 
   async members(set: string): Promise<Map<string, string>> {
