@@ -38,6 +38,7 @@ describe('HTTP: health, metrics, admin API', () => {
     const names = types.map((m) => m.name);
     expect(names).toContain('foyer_process_resident_memory_bytes');
     expect(names).toContain('foyer_nodejs_eventloop_lag_seconds');
+    expect(names).toContain('foyer_nodejs_eventloop_lag_p99_seconds'); // loopDelay.ts's, in place of prom-client's
   });
 
   it('counts the games this node owns, by state, as clients create and end them', async () => {

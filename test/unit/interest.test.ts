@@ -221,3 +221,42 @@ describe('interest linger', () => {
     }
   });
 });
+
+describe('interest sweeps', () => {
+  it('run only while something is held or listened to', async () => {
+    const held = new Set<string>();
+    let needed = true;
+    const interest = new Interest(
+      {
+        listen: async (id) => void held.add(id),
+        unlisten: async () => {},
+        needed: () => needed,
+        held: () => held,
+        drop: (id) => void held.delete(id),
+      },
+      1000,
+    );
+    try {
+      expect(interest.sweeping).toBe(false); // a node holding nothing has nothing to sweep
+      await interest.listen('x');
+      expect(interest.sweeping).toBe(true);
+      interest.sweep(0);
+      expect(interest.sweeping).toBe(true); // still needed
+      needed = false;
+      interest.sweep(100);
+      interest.sweep(1200);
+      expect(held.size).toBe(0);
+      expect(interest.sweeping).toBe(false);
+      await interest.during('y', async () => expect(interest.sweeping).toBe(true)); // a command holds it meanwhile
+      interest.sweep(1300);
+      expect(interest.sweeping).toBe(false);
+      interest.watch(); // an entity arrived
+      expect(interest.sweeping).toBe(true);
+      interest.stop();
+      interest.watch();
+      expect(interest.sweeping).toBe(false); // stopped for good
+    } finally {
+      interest.stop();
+    }
+  });
+});

@@ -1,12 +1,13 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BusTraffic } from '../cluster/redisBus.js';
+import { LoopDelay, UNUSED_SAMPLER_MS } from './loopDelay.js';
 import { RequestMetrics } from './requestMetrics.js';
 
 /** One registry per node, so several nodes in one process (tests) never share counters. */
 export function createMetrics() {
   const registry = new Registry();
   // The defaults are named process_* and nodejs_* already: the prefix makes them foyer_process_*, foyer_nodejs_*.
-  collectDefaultMetrics({ register: registry, prefix: 'foyer_' });
+  collectDefaultMetrics({ register: registry, prefix: 'foyer_', eventLoopMonitoringPrecision: UNUSED_SAMPLER_MS });
   const requests = new Counter({
     name: 'foyer_requests_total',
     help: 'Requests by op and outcome (ok or the error code).',
@@ -15,6 +16,8 @@ export function createMetrics() {
   });
   return {
     registry,
+    /** The event loop's delay figures, sampled while the gateway says so (loopDelay.ts). */
+    loopDelay: new LoopDelay(registry, 'foyer_'),
     connections: new Gauge({ name: 'foyer_connections', help: 'Open WebSocket connections.', registers: [registry] }),
     sessions: new Gauge({ name: 'foyer_sessions', help: 'Sessions on this node, connected or within their reconnect grace.', registers: [registry] }),
     requests,

@@ -27,7 +27,7 @@ export interface Syncable {
 }
 
 type Wire =
-  | { t: 'beat'; from: string; draining: boolean; hello?: true }
+  | { t: 'beat'; from: string; draining?: true; hello?: true }
   | { t: 'bye'; from: string }
   | { t: 'cast'; from: string; kind: string; body: unknown }
   | { t: 'req'; from: string; rid: number; kind: string; body: unknown }
@@ -394,7 +394,8 @@ export class Cluster {
     if (!this.bus.up) return;
     this.bus.beat(this.names.members, this.nodeId, this.beatValue(), this.opts.timeoutMs).catch(() => {});
     try {
-      this.send(this.names.broadcast, { t: 'beat', from: this.nodeId, draining: this.draining, ...(hello && { hello: true as const }) });
+      // Every node hears every other's beat each second, its own too: only what is true goes in.
+      this.send(this.names.broadcast, { t: 'beat', from: this.nodeId, ...(this.draining && { draining: true as const }), ...(hello && { hello: true as const }) });
     } catch {
       // down again; the next connect says hello
     }
@@ -486,13 +487,13 @@ export class Cluster {
     if (peer) peer.lastSeen = Date.now();
     else if (w.t === 'beat') {
       // Only a heartbeat admits a node: a late message from one declared dead does not bring it back.
-      this.peers.set(w.from, { draining: w.draining, lastSeen: Date.now() });
+      this.peers.set(w.from, { draining: !!w.draining, lastSeen: Date.now() });
       this.log.info({ node: w.from }, 'node joined the cluster');
     }
     if (w.t === 'cast' || w.t === 'req') this.received.set(w.kind, (this.received.get(w.kind) ?? 0) + 1);
     switch (w.t) {
       case 'beat':
-        if (peer) peer.draining = w.draining;
+        if (peer) peer.draining = !!w.draining;
         // A node that (re)joined may have changed while we could not hear it.
         if (w.hello && peer) void this.syncFrom(w.from);
         return;

@@ -353,6 +353,12 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
     return true;
   }
 
+  /** An entity changed or arrived here: the interest's sweeps run while anything is held. */
+  protected override arrived(id: string): void {
+    super.arrived(id);
+    this.interest?.watch();
+  }
+
   /** No more timers (the node stops). */
   stop(): void {
     for (const id of [...this.timers.keys()]) this.clearTimers(id);

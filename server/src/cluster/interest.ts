@@ -23,14 +23,25 @@ export class Interest {
   private readonly listening = new Map<string, Promise<void>>();
   private readonly pending = new Map<string, number>();
   private readonly idleSince = new Map<string, number>();
-  private readonly sweeper: NodeJS.Timeout;
+  /** The sweep's timer: set only while something is held or listened to (a node that holds nothing has nothing to sweep). */
+  private sweeper: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   constructor(
     private readonly hooks: InterestHooks,
     private readonly lingerMs: number,
-  ) {
-    this.sweeper = setInterval(() => this.sweep(Date.now()), Math.max(50, lingerMs / 2));
+  ) {}
+
+  /** Something may be held now (an entity arrived, a subscribe, a command for one): sweeps run until nothing is. */
+  watch(): void {
+    if (this.sweeper || this.stopped) return;
+    this.sweeper = setInterval(() => this.sweep(Date.now()), Math.max(50, this.lingerMs / 2));
     this.sweeper.unref();
+  }
+
+  /** Whether sweeps are running. */
+  get sweeping(): boolean {
+    return this.sweeper !== undefined;
   }
 
   /** Whether the entity's channel is (being) subscribed. */
@@ -47,6 +58,7 @@ export class Interest {
   listen(id: string): Promise<void> {
     let p = this.listening.get(id);
     if (!p) {
+      this.watch();
       p = this.hooks.listen(id).catch((err: unknown) => {
         this.listening.delete(id);
         throw err;
@@ -59,6 +71,7 @@ export class Interest {
   /** Runs `task` with the entity held for its duration (a local user's command for it under way). */
   async during<T>(id: string, task: () => Promise<T>): Promise<T> {
     this.pending.set(id, (this.pending.get(id) ?? 0) + 1);
+    this.watch();
     try {
       return await task();
     } finally {
@@ -85,9 +98,17 @@ export class Interest {
       this.hooks.drop(id);
       if (this.listening.delete(id)) void this.hooks.unlisten(id).catch(() => {});
     }
+    if (!this.listening.size && !this.pending.size && this.hooks.held()[Symbol.iterator]().next().done) this.rest();
   }
 
   stop(): void {
+    this.stopped = true;
+    this.rest();
+  }
+
+  private rest(): void {
     clearInterval(this.sweeper);
+    this.sweeper = undefined;
+    this.idleSince.clear();
   }
 }

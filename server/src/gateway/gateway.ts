@@ -87,9 +87,10 @@ export class Gateway {
    */
   readonly claiming = new Map<string, { fence: number; superseded?: string }>();
   private readonly connections = new Set<Connection>();
-  private readonly heartbeat: NodeJS.Timeout;
-  /** When the streams' quiet histories are next forgotten (StreamHub.forgetQuiet, every heartbeat timeout + grace period). */
-  private forgetAt: number;
+  /** The sweep's timer: set only while the node has a connection (with none there is nothing to ping or close). */
+  private heartbeat: NodeJS.Timeout | undefined;
+  /** Forgets the streams' quiet histories (StreamHub.forgetQuiet) every heartbeat timeout + grace period. */
+  private readonly forgetter: NodeJS.Timeout;
   private closing = false;
   private draining = false;
   private readonly listeners: SessionListener[] = [];
@@ -99,11 +100,8 @@ export class Gateway {
 
   constructor(readonly deps: GatewayDeps) {
     const { config, tokens, registry } = deps;
-    // Each connection is pinged once per interval at its own offset: pinging
-    // every socket in one sweep stalls the node for a moment at 10,000 connections.
-    this.heartbeat = setInterval(() => this.sweep(), Math.max(10, Math.min(HEARTBEAT_TICK_MS, Math.floor(config.heartbeatIntervalMs / 10))));
-    this.heartbeat.unref();
-    this.forgetAt = Date.now() + config.heartbeatTimeoutMs + config.reconnectGraceMs;
+    this.forgetter = setInterval(() => this.delivery.hub.forgetQuiet(), config.heartbeatTimeoutMs + config.reconnectGraceMs);
+    this.forgetter.unref();
     this.directory = new Directory(this.sessions, deps.cluster, deps.log);
     this.delivery = new Delivery(this.sessions, this.directory, deps.cluster, deps.metrics, { events: config.streamHistoryEvents, bytes: config.streamHistoryBytes });
     this.login = new Login(this);
@@ -146,6 +144,7 @@ export class Gateway {
     const c = new Connection(this, conn);
     this.connections.add(c);
     this.deps.metrics.connections.inc();
+    this.connectionsChanged();
 
     const v = Number(info.query.get('v'));
     if (!Number.isInteger(v) || v < MIN_PROTOCOL_VERSION || v > PROTOCOL_VERSION) {
@@ -167,7 +166,28 @@ export class Gateway {
   socketClosed(c: Connection): void {
     this.connections.delete(c);
     this.deps.metrics.connections.dec();
+    this.connectionsChanged();
     c.detach();
+  }
+
+  /**
+   * What runs for connections runs only while there is one: the sweep, and
+   * the event loop's delay sampler (loopDelay.ts). Their timers were most of
+   * what a node without players spent (docs/performance.md, Cluster).
+   */
+  private connectionsChanged(): void {
+    const any = this.connections.size > 0;
+    this.deps.metrics.loopDelay.sampling = any;
+    if (any && !this.heartbeat && !this.closing) {
+      // Each connection is pinged once per interval at its own offset: pinging
+      // every socket in one sweep stalls the node for a moment at 10,000 connections.
+      const { heartbeatIntervalMs } = this.deps.config;
+      this.heartbeat = setInterval(() => this.sweep(), Math.max(10, Math.min(HEARTBEAT_TICK_MS, Math.floor(heartbeatIntervalMs / 10))));
+      this.heartbeat.unref();
+    } else if (!any && this.heartbeat) {
+      clearInterval(this.heartbeat);
+      this.heartbeat = undefined;
+    }
   }
 
   /** The other node holding the user's session, if one does. */
@@ -404,6 +424,8 @@ export class Gateway {
   async shutdown(): Promise<void> {
     this.closing = true;
     clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+    clearInterval(this.forgetter);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((r) => (timer = setTimeout(r, this.deps.config.shutdownTimeoutMs)));
     await Promise.race([Promise.all([...this.connections].map((c) => c.idle())), deadline]);
@@ -429,11 +451,7 @@ export class Gateway {
    */
   private sweep(): void {
     const ms = Date.now();
-    const { heartbeatIntervalMs, heartbeatTimeoutMs, reconnectGraceMs } = this.deps.config;
-    if (ms >= this.forgetAt) {
-      this.forgetAt = ms + heartbeatTimeoutMs + reconnectGraceMs;
-      this.delivery.hub.forgetQuiet();
-    }
+    const { heartbeatIntervalMs, heartbeatTimeoutMs } = this.deps.config;
     // The connections' times are in tenths of a second (tenths.ts).
     const now = tenths(ms);
     const timeout = heartbeatTimeoutMs / 100;
