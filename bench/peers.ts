@@ -42,7 +42,8 @@
  *                      peers' (a like-for-like comparison: a busy thread sends late, as theirs do); 2, in
  *                      worker threads, which send every line on time (a heavier load than the peers get)
  *   --harness DIR      the harness (../shared/peers beside the checkout)
- *   --node-args "A …"  extra node flags for Foyer's node (space-separated)
+ *   --node-args "A …"  node flags for Foyer's node (space-separated; default: those `npm start` runs it with,
+ *                      --max-semi-space-size=32; give --node-args= for none)
  *   --profile DIR      profile Foyer's node (bench/peersProfile.ts: 5 s slices under DIR/<run>/) and
  *                      print the top self-time functions of each run's busiest slice (the chat window)
  *   --profile-harness DIR  write a CPU profile of each run's load generator (load.mjs with the clients of
@@ -92,7 +93,8 @@ const { values: flags } = parseArgs({
     systems: { type: 'string', default: SYSTEMS.join(',') },
     'driver-workers': { type: 'string', default: '0,2' },
     harness: { type: 'string', default: resolve(ROOT, '../shared/peers') },
-    'node-args': { type: 'string', default: '' },
+    // As `npm start` (package.json) and the Dockerfile run the node: Foyer as shipped.
+    'node-args': { type: 'string', default: '--max-semi-space-size=32' },
     profile: { type: 'string' },
     'profile-harness': { type: 'string' },
     'profile-joins': { type: 'boolean', default: false },
