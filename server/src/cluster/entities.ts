@@ -103,6 +103,12 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
     return this.route(id, command, 0);
   }
 
+  /** Holds the entity the user's record names (`interest.members` are recorded as they come and go), if any. */
+  async loadRecorded(userId: string): Promise<void> {
+    const id = await this.cluster.placeOf(userId, this.spec.kind);
+    if (id !== undefined) await this.load(id);
+  }
+
   /** The entity, held first when this node does not hold it (by interest): undefined when it exists nowhere. */
   async load(id: string): Promise<S | undefined> {
     if (!this.interest || this.states.has(id)) return this.states.get(id);

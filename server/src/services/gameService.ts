@@ -12,6 +12,7 @@ import type { Member, Standing } from '../domain/kit.js';
 import type { ChatRoom } from './chatService.js';
 import { GameListStreams } from './gameListStreams.js';
 import { ListFeed } from './listFeed.js';
+import { UnderWay } from './underWay.js';
 
 /** Picks the game server for a starting game; the default hands out one configured address. */
 export type ServerAllocator = (game: GameView) => Promise<string> | string;
@@ -68,7 +69,7 @@ export class GameService {
   /** Where each user is, from the games' events. */
   private readonly whereIs = new Map<string, { gameId: string; spectating: boolean }>();
   /** Sessions just opened here whose game is being looked up by its record (held elsewhere until then). */
-  private readonly finding = new Map<string, Promise<unknown>>();
+  private readonly finding = new UnderWay();
   /** The game list, its list streams and each user's subscriptions (gameListStreams.ts). */
   readonly listings: GameListStreams;
   /** Users of other nodes found in a game by their records at the last lookUp (friend lists' presence). */
@@ -157,12 +158,7 @@ export class GameService {
         if (w) deps.gateway.subscribe(userId, gameStream(w.gameId));
         // A session that started here while its game is held elsewhere: the record says which, holding it subscribes it.
         // Kept until done: a join or create sent meanwhile must leave that game first, so it waits for the lookup.
-        else {
-          const found: Promise<unknown> = this.find(userId)
-            .catch((err: unknown) => deps.log.warn({ err, userId }, 'finding the game of a new session failed'))
-            .finally(() => this.finding.get(userId) === found && this.finding.delete(userId));
-          this.finding.set(userId, found);
-        }
+        else this.finding.track(userId, this.find(userId).catch((err: unknown) => deps.log.warn({ err, userId }, 'finding the game of a new session failed')));
       },
     });
     deps.gateway.snapshotter('game', (_s, name) => {
@@ -368,7 +364,7 @@ export class GameService {
 
   /** Leaves the current game, if any, before the user goes elsewhere. */
   private async leaveCurrent(userId: string, reason: 'left' | 'joinedAnother' | 'disconnected', except?: string): Promise<void> {
-    await this.finding.get(userId);
+    await this.finding.done(userId);
     const w = this.whereIs.get(userId);
     if (!w || w.gameId === except || !this.games.get(w.gameId)) return;
     await this.run(w.gameId, { type: 'leave', userId, reason });
@@ -471,9 +467,7 @@ export class GameService {
   async find(userId: string): Promise<{ game: GameState; spectating: boolean } | undefined> {
     const known = this.whereabouts(userId);
     if (known) return known;
-    const gameId = await this.deps.cluster.placeOf(userId, 'game');
-    if (gameId === undefined) return undefined;
-    await this.games.load(gameId);
+    await this.games.loadRecorded(userId);
     return this.whereabouts(userId);
   }
 

@@ -10,6 +10,7 @@ import { partyStream } from '../gateway/streams.js';
 import type { ChatRoom } from './chatService.js';
 import type { Member } from '../domain/kit.js';
 import { applyParty, decideParty, partyInvitees, partyMembers, partyTimersOf, partyViewOf, type PartyCommand, type PartyCtx, type PartyEvent, type PartyRules, type PartyState } from '../domain/party.js';
+import { UnderWay } from './underWay.js';
 
 /** What parties need from matchmaking. */
 export interface PartyQueueing {
@@ -48,7 +49,7 @@ export class PartyService {
   private readonly memberOf = new Map<string, string>(); // userId → partyId
   private readonly invitedTo = new Map<string, Set<string>>(); // userId → partyIds
   /** Sessions just opened here whose party and invites are being looked up by their records. */
-  private readonly finding = new Map<string, Promise<unknown>>();
+  private readonly finding = new UnderWay();
   private readonly rules: PartyRules;
   /** Set once matchmaking exists. */
   queueing!: PartyQueueing;
@@ -99,10 +100,10 @@ export class PartyService {
         if (party) deps.gateway.subscribe(userId, partyStream(party.id));
         // A session that started here while its party, or a party inviting it, is held elsewhere: the records say
         // which; holding them subscribes it and shows its invites (the user's snapshot waits for this: `arrival`).
-        const found: Promise<unknown> = Promise.all([party ?? this.find(userId), this.findInvites(userId)])
-          .catch((err: unknown) => deps.log.warn({ err, userId }, 'finding the party or invites of a new session failed'))
-          .finally(() => this.finding.get(userId) === found && this.finding.delete(userId));
-        this.finding.set(userId, found);
+        this.finding.track(
+          userId,
+          Promise.all([party ?? this.find(userId), this.findInvites(userId)]).catch((err: unknown) => deps.log.warn({ err, userId }, 'finding the party or invites of a new session failed')),
+        );
       },
       ended: (userId) => this.onSessionEnded(userId),
     });
@@ -126,9 +127,7 @@ export class PartyService {
   private async find(userId: string): Promise<PartyState | undefined> {
     const known = this.partyOfUser(userId);
     if (known) return known;
-    const partyId = await this.deps.cluster.placeOf(userId, 'party');
-    if (partyId === undefined) return undefined;
-    await this.parties.load(partyId);
+    await this.parties.loadRecorded(userId);
     return this.partyOfUser(userId);
   }
 
@@ -140,7 +139,7 @@ export class PartyService {
 
   /** Once a session just opened here knows its party and invites (held elsewhere until their records are read). */
   async arrival(userId: string): Promise<void> {
-    await this.finding.get(userId);
+    await this.finding.done(userId);
   }
 
   /** The user's party, held here or not (read from its stored snapshot: an admin view, an invitee of another node). */
