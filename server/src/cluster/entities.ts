@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { LobbyError } from '../errors.js';
 import type { Cluster } from './cluster.js';
-import type { Answer, Batch, EntitySpec, EntityWire, Moves, Owner, Posted, Snapshot } from './entitySpec.js';
+import type { Answer, Batch, EntitySpec, EntityWire, Moves, Owner, Posted } from './entitySpec.js';
 import { Interest } from './interest.js';
 import { movesOf, recordsOf } from './moves.js';
 
@@ -17,8 +17,7 @@ import { Replicas } from './replicas.js';
  * applies, stores the entity's snapshot, then publishes the events as a
  * versioned batch on the entity's own channel, which the nodes holding it by
  * interest apply with the same `apply` (games, parties); an entity held by
- * its owner alone (a queue) has no replicas and no batches; a plain kind
- * (not stored: the unit tests') is cast to every node. Commands for an
+ * its owner alone (a queue) has no replicas and no batches. Commands for an
  * entity owned elsewhere are routed to its owner. A replica that sees a gap
  * fetches a snapshot. A dead owner's entities are taken over by a
  * deterministic successor under a lease with a fencing epoch; a draining
@@ -36,11 +35,13 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
 
   constructor(spec: EntitySpec<S, C, E, R>, cluster: Cluster, log: Logger) {
     super(spec, cluster, log);
+    // Every kind is stored (a takeover rebuilds it from Redis); the nodes besides its owner hold it by interest or not at all.
+    if (!spec.interest === !spec.ownerOnly || (spec.ownerOnly && !spec.claimed)) throw new Error(`the ${spec.kind} kind must be held either by interest or by its owner alone (claimed)`);
     const k = spec.kind;
     cluster.handle<{ id: string; command: C; hops?: number }>(`${k}.exec`, (b) => (spec.interest ? this.answer(b.id, b.command, (b.hops ?? 0) + 1) : this.route(b.id, b.command, (b.hops ?? 0) + 1)));
     cluster.handle<{ id: string }>(`${k}.snapshot`, (b) => this.snapshotOf(b.id));
     cluster.onNodeDown((node) => void this.takeOver(node));
-    if (spec.stored) cluster.onRejoin(() => this.restore());
+    cluster.onRejoin(() => this.restore());
     const interest = spec.interest;
     if (interest) {
       // The owner put a user of this node in (a match, a party brought into a game, an invite): hold it, up to that version.
@@ -67,20 +68,11 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
       cluster.onRejoin(() => this.resync());
       return;
     }
+    // Held by its owner alone (a queue): the other nodes learn only who owns it, cast to all (rare: claims, takeovers, hand-overs).
     cluster.onCast<Owner & { id: string; version: number }>(`${k}.owner`, (b, from) => this.onOwner(b, from));
-    if (spec.ownerOnly) {
-      // Held by its owner alone (a queue): the other nodes learn only who owns it, cast to all (rare: claims, takeovers, hand-overs).
-      cluster.syncable(k, {
-        export: () => this.owned().map((id) => ({ id, ...this.owners.get(id)! })),
-        import: (from, data) => this.ownersFrom(from, (data ?? []) as (Owner & { id: string })[]),
-      });
-      return;
-    }
-    // Replicated on every node (the unit tests' plain kind): batches cast to all, whole states at a resync.
-    cluster.onCast<Batch<E>>(`${k}.batch`, (b) => this.onBatch(b));
     cluster.syncable(k, {
-      export: () => [...this.owners].filter(([, o]) => o.owner === cluster.nodeId).map(([id]) => this.snapshotOf(id)),
-      import: (from, data) => this.importFrom(from, (data ?? []) as Snapshot<S>[]),
+      export: () => this.owned().map((id) => ({ id, ...this.owners.get(id)! })),
+      import: (from, data) => this.ownersFrom(from, (data ?? []) as (Owner & { id: string })[]),
     });
   }
 
@@ -123,7 +115,7 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
   /** As `peek`, with its owner node as this node knows it, else as the stored snapshot names it (admin views). */
   async peekOwned(id: string): Promise<{ state: S; owner: string | undefined } | undefined> {
     const held = this.states.get(id);
-    if (held || !this.spec.stored) return held && { state: held, owner: this.ownerOf(id) };
+    if (held) return { state: held, owner: this.ownerOf(id) };
     const snap = await this.fromStore(id);
     if (!snap?.state) return undefined;
     return { state: this.spec.fromJSON ? this.spec.fromJSON(id, snap.state) : snap.state, owner: snap.owner };
@@ -226,7 +218,6 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
     // Other nodes get the events without the owner's secrets (held by the owner alone: nobody gets them).
     const events = this.spec.secret ? d.events.map((e) => this.spec.secret!.redact(e)) : d.events;
     const batch: Batch<E> | undefined = this.spec.ownerOnly ? undefined : { id, owner: this.cluster.nodeId, epoch, from, to: after ? this.spec.version(after) : null, events };
-    if (!this.spec.stored) return (this.cluster.cast(`${this.spec.kind}.batch`, batch), d.result);
     const posted = this.outbox.get(id);
     this.outbox.delete(id);
     const moves = movesOf(this.spec, before, after, d.events);
@@ -270,12 +261,7 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
     const s = this.states.get(id);
     // Written only by a node that holds the secrets (undefined: the stored ones stay).
     const secret = !this.spec.secret ? undefined : ended || !s ? null : this.whole.has(id) ? JSON.stringify(this.spec.secret.of(s)) : undefined;
-    const stored = this.interest
-      ? this.cluster.store(key, epoch, json, batch && JSON.stringify({ t: 'batch', ...batch } satisfies EntityWire<E>), secret)
-      : this.cluster.store(key, epoch, json, undefined, secret).then((ok) => {
-          if (ok && batch) this.cluster.cast(`${this.spec.kind}.batch`, batch);
-          return ok;
-        });
+    const stored = this.cluster.store(key, epoch, json, batch && JSON.stringify({ t: 'batch', ...batch } satisfies EntityWire<E>), secret);
     const { kind } = this.spec;
     const places = moves
       ? [
@@ -353,7 +339,7 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
     this.states.set(id, s);
     this.whole.add(id);
     // Stored, and in this node's owner set, before anyone hears of it: a successor can take it over from then on.
-    if (this.spec.stored) await this.persist(id, 1, true, false, undefined);
+    await this.persist(id, 1, true, false, undefined);
     this.cluster.cast(`${this.spec.kind}.owner`, { id, owner: this.cluster.nodeId, epoch: 1, version: this.spec.version(s) });
     this.adoptIfMine(id);
     return true;
@@ -419,10 +405,8 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
    * chosen earlier may have died before it took over.
    */
   private async takeOver(dead: string): Promise<void> {
-    if (this.spec.stored) {
-      this.orphanSets.add(dead);
-      for (const node of [...this.orphanSets]) await this.takeOverStored(node);
-    }
+    this.orphanSets.add(dead);
+    for (const node of [...this.orphanSets]) await this.takeOverStored(node);
     for (const [id, o] of [...this.owners]) {
       // Nothing here to take over from (not held here): the stored snapshot was the way, above.
       if (!this.states.has(id) || this.cluster.isLive(o.owner) || this.cluster.successor(this.key(id)) !== this.cluster.nodeId) continue;
@@ -484,11 +468,9 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
     if (!s || this.owners.get(id)?.epoch !== from.epoch) return false;
     this.owners.set(id, next);
     this.clearTimers(id);
-    if (this.spec.stored) {
-      // Stored under the new epoch first: the old owner's late writes are fenced out from now on.
-      await this.persist(id, next.epoch, false, false, undefined).catch(() => {});
-      await Promise.all([this.cluster.owning(to, this.key(id), true), from.owner === this.cluster.nodeId ? this.cluster.owning(from.owner, this.key(id), false) : undefined]);
-    }
+    // Stored under the new epoch first: the old owner's late writes are fenced out from now on.
+    await this.persist(id, next.epoch, false, false, undefined).catch(() => {});
+    await Promise.all([this.cluster.owning(to, this.key(id), true), from.owner === this.cluster.nodeId ? this.cluster.owning(from.owner, this.key(id), false) : undefined]);
     const change = { id, ...next, version: this.spec.version(s) };
     if (this.interest) {
       this.cluster.tellEntity(this.key(id), JSON.stringify({ t: 'owner', ...change } satisfies EntityWire<E>));
@@ -496,7 +478,7 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
       if (to !== this.cluster.nodeId) this.cluster.tell(to, `${this.spec.kind}.owner`, change);
     } else {
       this.cluster.cast(`${this.spec.kind}.owner`, change);
-      if (this.spec.ownerOnly && to !== this.cluster.nodeId) this.release(id);
+      if (to !== this.cluster.nodeId) this.release(id);
     }
     this.adoptIfMine(id);
     this.log.info({ kind: this.spec.kind, id, from: from.owner, to }, 'ownership moved');

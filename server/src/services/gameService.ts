@@ -96,7 +96,6 @@ export class GameService {
     this.games = new Entities(
       {
         kind: 'game',
-        stored: true,
         version: (g) => g.version,
         decide: (_id, before, m) => {
           const d = decideGame(before, m.command, ctx(), m.serverAddress ? { ...this.rules, serverAddress: m.serverAddress } : this.rules);
