@@ -5,6 +5,7 @@ import { LobbyError } from '../errors.js';
 import { BusDown, readStored, type Bus } from './bus.js';
 import { Names } from './names.js';
 import { SessionRecords } from './sessions.js';
+import { TickReads } from './tickReads.js';
 
 export interface ClusterOptions {
   nodeId: string;
@@ -55,6 +56,8 @@ export class Cluster {
   private readonly rejoinTasks: (() => Promise<void>)[] = [];
   /** The per-user session records (one session per account; the directory). */
   readonly sessions: SessionRecords;
+  /** Reads of users' records, a tick's in one round trip (a login's game, party, invites and queue; the directory's lookups). */
+  private readonly reads: TickReads;
   /** Casts and calls received from other nodes, by kind (foyer_cluster_messages_total): what a node is sent, and for what. */
   readonly received = new Map<string, number>();
   private rid = 0;
@@ -74,7 +77,8 @@ export class Cluster {
   ) {
     this.nodeId = opts.nodeId;
     this.names = new Names(opts.prefix);
-    this.sessions = new SessionRecords(bus, this.names, this.nodeId, (node) => this.isLive(node), log);
+    this.reads = new TickReads(bus);
+    this.sessions = new SessionRecords(bus, this.names, this.nodeId, (node) => this.isLive(node), log, this.reads);
     this.handle('cluster.sync', () => Object.fromEntries([...this.syncables].map(([name, s]) => [name, s.export()])));
   }
 
@@ -311,7 +315,7 @@ export class Cluster {
   async placeOf(userId: string, kind: string): Promise<string | undefined> {
     if (this.alone && this.bus.alone?.(this.names.broadcast)) return undefined;
     try {
-      return (await this.bus.get(this.names.where(userId, kind))) ?? undefined;
+      return (await this.reads.get(this.names.where(userId, kind))) ?? undefined;
     } catch {
       return undefined;
     }
@@ -332,7 +336,7 @@ export class Cluster {
   async invitesOf(userId: string, kind: string): Promise<string[]> {
     if (this.alone && this.bus.alone?.(this.names.broadcast)) return [];
     try {
-      return await this.bus.setMembers(this.names.invites(userId, kind));
+      return await this.reads.members(this.names.invites(userId, kind));
     } catch {
       return [];
     }
@@ -342,7 +346,7 @@ export class Cluster {
   async placesOf(userIds: readonly string[], kind: string): Promise<(string | undefined)[]> {
     if (!userIds.length || (this.alone && this.bus.alone?.(this.names.broadcast))) return userIds.map(() => undefined);
     try {
-      return (await this.bus.getMany(userIds.map((u) => this.names.where(u, kind)))).map((v) => v ?? undefined);
+      return (await this.reads.getMany(userIds.map((u) => this.names.where(u, kind)))).map((v) => v ?? undefined);
     } catch {
       return userIds.map(() => undefined);
     }
