@@ -6,6 +6,7 @@ import { BusDown, readStored, type Bus } from './bus.js';
 import { Membership, type MemberChanges } from './membership.js';
 import { Names } from './names.js';
 import { SessionRecords } from './sessions.js';
+import { PlaceRecords } from './placeRecords.js';
 
 export interface ClusterOptions {
   nodeId: string;
@@ -60,6 +61,8 @@ export class Cluster {
   private readonly syncs = new Map<string, Promise<void>>();
   /** The per-user session records (one session per account; the directory). */
   readonly sessions: SessionRecords;
+  /** The records of each user's game, party and invites. */
+  readonly places: PlaceRecords;
   /** Casts and calls received from other nodes, by kind (foyer_cluster_messages_total): what a node is sent, and for what. */
   readonly received = new Map<string, number>();
   private rid = 0;
@@ -78,6 +81,7 @@ export class Cluster {
     this.nodeId = opts.nodeId;
     this.names = new Names(opts.prefix);
     this.sessions = new SessionRecords(bus, this.names, this.nodeId, (node) => this.isLive(node), log);
+    this.places = new PlaceRecords(bus, this.names, () => this.alone && !!this.bus.alone?.(this.names.broadcast), log);
     this.membership = new Membership(bus, this.names, this.nodeId, opts.timeoutMs, log, (changes, why) => this.onMembers(changes, why));
     this.handle('cluster.sync', () => Object.fromEntries([...this.syncables].map(([name, s]) => [name, s.export()])));
   }
@@ -295,64 +299,6 @@ export class Cluster {
       await (owns ? this.bus.setAdd(this.names.owns(node), entity) : this.bus.setRemove(this.names.owns(node), entity));
     } catch (err) {
       if (!(err instanceof BusDown)) this.log.warn({ err: (err as Error).message, node, entity }, 'owner set not updated');
-    }
-  }
-
-  /**
-   * The record of where a user is (`kind`: game, party), written by the
-   * entity's owner as they join (`in`) or leave it: a session that starts on
-   * another node finds their game and party from it. Leaving clears it only
-   * when it still names this entity (they may have joined another since).
-   */
-  async place(userId: string, kind: string, id: string, isIn: boolean): Promise<void> {
-    if (this.alone && this.bus.alone?.(this.names.broadcast)) return;
-    const key = this.names.where(userId, kind);
-    try {
-      if (isIn) await this.bus.set(key, id, 86_400_000); // a day, as a lease: a record nobody cleared does not stay
-      else await this.bus.cas(key, id, null);
-    } catch (err) {
-      if (!(err instanceof BusDown)) this.log.warn({ err: (err as Error).message, userId, kind }, 'whereabouts record not written');
-    }
-  }
-
-  /** The user's game or party as its record says (undefined: none, or Redis unreachable). */
-  async placeOf(userId: string, kind: string): Promise<string | undefined> {
-    if (this.alone && this.bus.alone?.(this.names.broadcast)) return undefined;
-    try {
-      return (await this.bus.get(this.names.where(userId, kind))) ?? undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
-  /** The set record of the user's invites to entities of `kind`, written by each entity's owner (see `place`). */
-  async invite(userId: string, kind: string, id: string, isIn: boolean): Promise<void> {
-    if (this.alone && this.bus.alone?.(this.names.broadcast)) return;
-    const key = this.names.invites(userId, kind);
-    try {
-      await (isIn ? this.bus.setAdd(key, id) : this.bus.setRemove(key, id));
-    } catch (err) {
-      if (!(err instanceof BusDown)) this.log.warn({ err: (err as Error).message, userId, kind }, 'invite record not written');
-    }
-  }
-
-  /** The entities of `kind` the user's record says they hold an invite to (none when Redis is unreachable). */
-  async invitesOf(userId: string, kind: string): Promise<string[]> {
-    if (this.alone && this.bus.alone?.(this.names.broadcast)) return [];
-    try {
-      return await this.bus.setMembers(this.names.invites(userId, kind));
-    } catch {
-      return [];
-    }
-  }
-
-  /** As placeOf, for many users in one round trip (undefined for each one when Redis is unreachable). */
-  async placesOf(userIds: readonly string[], kind: string): Promise<(string | undefined)[]> {
-    if (!userIds.length || (this.alone && this.bus.alone?.(this.names.broadcast))) return userIds.map(() => undefined);
-    try {
-      return (await this.bus.getMany(userIds.map((u) => this.names.where(u, kind)))).map((v) => v ?? undefined);
-    } catch {
-      return userIds.map(() => undefined);
     }
   }
 
