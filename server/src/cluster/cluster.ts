@@ -3,7 +3,7 @@ import type { ErrorCode } from '@foyer/shared';
 import type { Logger } from 'pino';
 import { LobbyError } from '../errors.js';
 import { BusDown, readStored, type Bus } from './bus.js';
-import { Membership, type MemberChanges } from './membership.js';
+import { Membership, type MemberChanges, type Peer } from './membership.js';
 import { Names } from './names.js';
 import { SessionRecords } from './sessions.js';
 import { PlaceRecords } from './placeRecords.js';
@@ -42,9 +42,9 @@ type Handler = (body: never, from: string) => unknown;
 
 /**
  * A node's view of the cluster: which nodes are alive (membership.ts: the
- * member set in Redis, polled every heartbeat), routed calls to one node with a deadline, casts to all, leases with a
- * fencing epoch, the session records (sessions.ts), and the resync that makes a node
- * ready. Alone (no peers), every call is local and every cast goes nowhere:
+ * member set in Redis, polled every heartbeat), routed calls to one node
+ * with a deadline, casts to all, leases with a fencing epoch, the session
+ * records (sessions.ts), and the resync that makes a node ready. Alone (no peers), every call is local and every cast goes nowhere:
  * the lobby runs the same code either way.
  */
 export class Cluster {
@@ -58,6 +58,7 @@ export class Cluster {
   private readonly syncables = new Map<string, Syncable>();
   private readonly downListeners: ((node: string) => void)[] = [];
   private readonly rejoinTasks: (() => Promise<void>)[] = [];
+  /** The syncs from other nodes under way: a rejoin waits for those its own poll started instead of asking twice. */
   private readonly syncs = new Map<string, Promise<void>>();
   /** The per-user session records (one session per account; the directory). */
   readonly sessions: SessionRecords;
@@ -82,7 +83,7 @@ export class Cluster {
     this.names = new Names(opts.prefix);
     this.sessions = new SessionRecords(bus, this.names, this.nodeId, (node) => this.isLive(node), log);
     this.places = new PlaceRecords(bus, this.names, () => this.alone && !!this.bus.alone?.(this.names.broadcast), log);
-    this.membership = new Membership(bus, this.names, this.nodeId, opts.timeoutMs, log, (changes, why) => this.onMembers(changes, why));
+    this.membership = new Membership(bus, this.names, this.nodeId, opts.timeoutMs, log, (changes, source) => this.onMembers(changes, source));
     this.handle('cluster.sync', () => Object.fromEntries([...this.syncables].map(([name, s]) => [name, s.export()])));
   }
 
@@ -114,7 +115,7 @@ export class Cluster {
     return this.peers.size === 0;
   }
 
-  private get peers(): ReadonlyMap<string, { draining: boolean; lastSeen: number }> {
+  private get peers(): ReadonlyMap<string, Peer> {
     return this.membership.peers;
   }
 
@@ -354,18 +355,17 @@ export class Cluster {
     }
   }
 
-  private onMembers({ joined, gone }: MemberChanges, why: string): void {
+  private onMembers({ joined, gone }: MemberChanges, source: 'member set' | 'news'): void {
     for (const node of joined) {
-      this.log.info({ node, why }, 'node joined the cluster');
+      this.log.info({ node, source }, 'node joined the cluster');
       // A node new in the set may hold state this one lacks (it may be one that came back): as after a hello.
-      if (why === 'member set') void this.syncFrom(node);
+      if (source === 'member set') void this.syncFrom(node);
     }
     for (const node of gone) this.nodeDown(node, 'gone from the member set');
   }
 
-  /** `node` is gone (already out of the membership, or now): calls to it fail, and the listeners take over what it had. */
+  /** `node` is out of the membership: calls to it fail, and the listeners take over what it had. */
   private nodeDown(node: string, why: string): void {
-    if (why === 'left' && !this.membership.left(node)) return;
     this.log.warn({ node, why }, 'node left the cluster');
     for (const [rid, p] of this.pending) if (p.node === node) (clearTimeout(p.timer), this.pending.delete(rid), p.reject(unavailable(`node ${node} left the cluster`)));
     for (const fn of this.downListeners) {
@@ -435,7 +435,7 @@ export class Cluster {
       return this.log.warn('unreadable cluster message');
     }
     if (w.from === this.nodeId) return;
-    if (w.t === 'bye') return this.nodeDown(w.from, 'left');
+    if (w.t === 'bye') return void (this.membership.left(w.from) && this.nodeDown(w.from, 'left'));
     const known = this.peers.has(w.from);
     this.membership.heard(w.from, w.t === 'member' ? !!w.draining : undefined);
     if (w.t === 'cast' || w.t === 'req') this.received.set(w.kind, (this.received.get(w.kind) ?? 0) + 1);

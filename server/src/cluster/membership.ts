@@ -133,7 +133,8 @@ export class Membership {
     private readonly nodeId: string,
     private readonly timeoutMs: number,
     private readonly log: Logger,
-    private readonly changed: (changes: MemberChanges, why: string) => void,
+    /** What changed, and what told it: a read of the member set, or news on the bus. */
+    private readonly changed: (changes: MemberChanges, source: 'member set' | 'news') => void,
   ) {
     this.live = new Liveness(nodeId, timeoutMs);
   }
