@@ -105,7 +105,7 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
 
   /** Holds the entity the user's record names (`interest.members` are recorded as they come and go), if any. */
   async loadRecorded(userId: string): Promise<void> {
-    const id = await this.cluster.placeOf(userId, this.spec.kind);
+    const id = await this.cluster.places.placeOf(userId, this.spec.kind);
     if (id !== undefined) await this.load(id);
   }
 
@@ -279,10 +279,10 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
     const { kind } = this.spec;
     const places = moves
       ? [
-          ...moves.joined.map((u) => this.cluster.place(u, kind, id, true)),
-          ...moves.left.map((u) => this.cluster.place(u, kind, id, false)),
-          ...moves.invited.map((u) => this.cluster.invite(u, kind, id, true)),
-          ...moves.uninvited.map((u) => this.cluster.invite(u, kind, id, false)),
+          ...moves.joined.map((u) => this.cluster.places.place(u, kind, id, true)),
+          ...moves.left.map((u) => this.cluster.places.place(u, kind, id, false)),
+          ...moves.invited.map((u) => this.cluster.places.invite(u, kind, id, true)),
+          ...moves.uninvited.map((u) => this.cluster.places.invite(u, kind, id, false)),
         ]
       : [];
     const [ok] = await Promise.all([stored, born || ended ? this.cluster.owning(this.cluster.nodeId, key, born) : undefined, ...places]);
