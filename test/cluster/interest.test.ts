@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { Inbox } from '../helpers/events.js';
 import { RawClient } from '../helpers/raw.js';
-import { eventually, listedEverywhere, nextState, retrying, useCluster, within, type TestCluster } from '../helpers/cluster.js';
+import { TEST_ENV, eventually, listedEverywhere, nextState, retrying, useCluster, within, type TestCluster } from '../helpers/cluster.js';
 
 const cluster = useCluster();
 
@@ -54,7 +54,44 @@ async function cutSubscriber(c: TestCluster, nodeId: string, entity: string): Pr
   return cut.reduce((a, b) => a + b, 0);
 }
 
+/** The pub/sub messages a node's subscriber connection(s) received from Redis (foyer_bus_messages_total). */
+async function receivedMessages(c: TestCluster, node: number): Promise<number> {
+  const text = await (await fetch(`${c.nodes[node]!.http}/metrics`)).text();
+  return Number(/^foyer_bus_messages_total\{direction="received"\} (\d+)$/m.exec(text)![1]);
+}
+
 describe('cluster: by interest', () => {
+  it('a node with nothing of a game receives no pub/sub message while its players play it elsewhere, nor any to stay in the cluster', async () => {
+    const c = cluster();
+    const n3 = c.nodes[2];
+    const a = await c.guest(0, 'Ada');
+    const b = await c.guest(0, 'Ben');
+    const ib = new Inbox(b, ['chat.message', 'game.playerUpdated']);
+    const { game } = await a.call('game.create', { name: 'Busy on n1', gameType: 'idle-n3', maxPlayers: 2 });
+    await b.call('game.join', { gameId: game.id });
+    // The listing reaches n3 (every node lists every game); from here on nothing n3 needs changes.
+    await listedEverywhere([await c.guest(2, 'Cyd')], game.id);
+    const before = await receivedMessages(c, 2);
+    for (let i = 0; i < 5; i++) {
+      await a.call('chat.send', { channel: 'game', text: `line ${i}` });
+      await within(ib.next('chat.message', (e) => e.text === `line ${i}`), 5000, `B gets line ${i}`);
+      await b.call('game.setReady', { ready: i % 2 === 0 });
+      await within(ib.next('game.playerUpdated', (e) => e.player.userId === b.userId), 5000, `B's ready toggle ${i}`);
+    }
+    // n3 stays in the cluster through several heartbeats (250 ms in tests): its entry in the member set, whose
+    // expiry each poll moves on (Redis time), is refreshed a second later. Read from Redis itself: asking a node
+    // through its admin API would send it messages.
+    const expiryOfN3 = async () => {
+      const raw = await onServers(c, (r) => r.hget(`${c.prefix}:{nodes}`, n3!.id).catch(() => null));
+      return Number(raw.find((v) => v !== null)?.split('|')[0] ?? 0);
+    };
+    const [t] = await onServers(c, (r) => r.time());
+    const redisNow = Number(t![0]) * 1000 + Math.floor(Number(t![1]) / 1000);
+    await eventually(async () => (await expiryOfN3()) > redisNow + 1000 + Number(TEST_ENV.FOYER_NODE_TIMEOUT_MS), 10_000, 'n3 to poll the member set a second later');
+    // ... without a single message from Redis's pub/sub meanwhile.
+    expect(await receivedMessages(c, 2)).toBe(before);
+  });
+
   it('a node listens on a party\'s channel only while a session there needs it; the owner does not need to', async () => {
     const c = cluster();
     const a = await c.guest(0, 'Ida'); // n1: invites, so n1 owns the party

@@ -215,6 +215,27 @@ describe(`RedisBus on ${seeds ? 'a Redis Cluster' : 'one Redis'}`, () => {
     expect((await b.members(names.members)).size).toBe(0);
   });
 
+  it('a versioned member set: a poll answers only its version, which changes when a member joins, changes, expires or leaves', async () => {
+    const names = new Names(prefix);
+    const [a, b] = [await bus(), await bus()];
+    const { members: set, membersVersion: version } = names;
+    const first = await a.poll(set, version, 'n1', '{"draining":false}', 60_000);
+    expect(first.added).toBe(true);
+    // Nothing changed: the same version, n1 already there.
+    expect(await a.poll(set, version, 'n1', '{"draining":false}', 60_000)).toEqual({ version: first.version, added: false });
+    const joined = await b.poll(set, version, 'n2', '{"draining":false}', 300);
+    expect(joined).toEqual({ version: first.version + 1, added: true });
+    const drains = await a.poll(set, version, 'n1', '{"draining":true}', 60_000);
+    expect(drains.version).toBe(joined.version + 1);
+    expect(await b.roster(set, version)).toEqual({ version: drains.version, members: new Map([['n1', '{"draining":true}'], ['n2', '{"draining":false}']]) });
+    // n2 stops polling: once its lifetime passed, the next poll prunes it and the version moves on.
+    await eventually(async () => (await a.poll(set, version, 'n1', '{"draining":true}', 60_000)).version !== drains.version, 3000, 'n2 to expire');
+    const after = await a.roster(set, version);
+    expect([...after.members.keys()]).toEqual(['n1']);
+    await a.leave(set, 'n1', version);
+    expect(await b.roster(set, version)).toEqual({ version: after.version + 1, members: new Map() });
+  });
+
   it('counts the messages and UTF-8 bytes it publishes and its subscriber receives, and shows them on /metrics', async () => {
     const names = new Names(prefix);
     const [a, b] = [await bus(), await bus()];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GAME_EVENTS, Inbox } from '../helpers/events.js';
-import { errorCode, privateRedis, listedEverywhere, retrying, useCluster, within } from '../helpers/cluster.js';
+import { errorCode, eventually, privateRedis, listedEverywhere, retrying, useCluster, within } from '../helpers/cluster.js';
 
 // A Redis of this file's own, so that an outage never touches the one other tests share: a
 // redis-server, or in the cluster-rc project a Redis Cluster of 3 masters, every one of them
@@ -49,6 +49,8 @@ describe('cluster: Redis outage', () => {
     const after = await c.converged(watchers, 10_000);
     expect(after.map((g) => g.id).sort()).toEqual([g1.id, g2.id].sort());
     for (const g of after) expect(g.players).toBe(g.id === g1.id ? 2 : 1);
+    // Redis came back without the member set: every node added itself again, and none was taken for dead meanwhile.
+    for (const n of c.nodes) expect(n.output().filter((l) => l.includes('node left the cluster')), `${n.id} declared a live node dead`).toEqual([]);
 
     // Cross-node work again: B moves to g2 (n3's), a new game on n1 reaches every node.
     const joined = await retrying(() => b.call('game.join', { gameId: g2.id }), 10_000);
@@ -65,5 +67,39 @@ describe('cluster: Redis outage', () => {
     const final = await c.converged(watchers, 10_000);
     expect(final.map((g) => g.id).sort()).toEqual([g1.id, g2.id, g3.id].sort());
     await c.checkInvariants();
+  });
+
+  it('a node killed while Redis is down is declared dead once Redis is back, and its game goes on on a survivor', async () => {
+    const c = cluster();
+    const [n1, n2, n3] = c.nodes;
+    const watchers = await c.watchers('Watch2');
+    const owner = await c.guest(2, 'Oli'); // n3: creates, so n3 owns the game
+    const p1 = await c.guest(0, 'Pam'); // n1 and n2 hold the game for their players: either successor can take it over
+    const p2 = await c.guest(1, 'Pat');
+    const i2 = new Inbox(p2, GAME_EVENTS);
+    const { game } = await owner.call('game.create', { name: 'Orphan', gameType: 'outage-kill', maxPlayers: 4 });
+    await listedEverywhere(watchers, game.id);
+    for (const p of [p1, p2]) await p.call('game.join', { gameId: game.id });
+    await within(i2.next('game.playerJoined', (e) => e.player.userId === p2.userId), 5000, 'P2 sees its own join');
+
+    // Redis goes, n3 dies meanwhile (kill -9: no bye, nothing written), Redis comes back empty.
+    await outage.stop();
+    await Promise.all(c.nodes.map((n) => n.waitNotReady(15_000)));
+    await n3!.kill('SIGKILL');
+    await outage.restart();
+    await Promise.all([n1!, n2!].map((n) => n.waitReady(20_000)));
+
+    // The survivors see n3 gone: it never polls again, and they judge it once their own polls have gone through for a timeout.
+    const members = async (n: typeof n1) => ((await n!.admin('GET', '/admin/cluster')).body as { nodes: { id: string }[] }).nodes.map((x) => x.id).sort();
+    await eventually(async () => (await Promise.all([n1, n2].map(members))).every((ids) => ids.join() === [n1!.id, n2!.id].sort().join()), 15_000, 'n1 and n2 to drop n3');
+    // Its game is taken over: it takes commands again, and both players see them.
+    await retrying(() => p1.call('game.setReady', { ready: true }), 15_000);
+    await within(i2.next('game.playerUpdated', (e) => e.player.userId === p1.userId && e.player.ready), 5000, 'P2 sees P1 ready after the takeover');
+    const cur = await retrying(() => p2.call('game.current', {}), 10_000);
+    expect(cur.game?.id).toBe(game.id);
+    expect(cur.game?.players.map((p) => p.userId)).toEqual(expect.arrayContaining([p1.userId, p2.userId]));
+    // Listed on both survivors.
+    const listed = await c.converged([watchers[0]!, watchers[1]!], 10_000, { gameType: 'outage-kill' });
+    expect(listed.map((g) => g.id)).toEqual([game.id]);
   });
 });

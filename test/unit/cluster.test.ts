@@ -161,9 +161,19 @@ class TestBus implements Bus {
     return this.inner.members(set);
   }
 
-  async leave(set: string, member: string): Promise<void> {
+  async leave(set: string, member: string, version?: string): Promise<void> {
     this.alive();
-    return this.inner.leave(set, member);
+    return this.inner.leave(set, member, version);
+  }
+
+  async poll(...args: Parameters<Bus['poll']>): ReturnType<Bus['poll']> {
+    this.alive();
+    return this.inner.poll(...args);
+  }
+
+  async roster(set: string, version: string): ReturnType<Bus['roster']> {
+    this.alive();
+    return this.inner.roster(set, version);
   }
 
   close(): Promise<void> {

@@ -64,8 +64,22 @@ export interface Bus {
   beat(set: string, member: string, value: string, ttlMs: number): Promise<void>;
   /** The live members of `set` and their values (expired ones are pruned). One key: no scan of the keyspace. */
   members(set: string): Promise<Map<string, string>>;
-  /** Removes `member` from `set` at once. */
-  leave(set: string, member: string): Promise<void>;
+  /**
+   * Removes `member` from `set` at once; with `version` (a versioned set:
+   * `poll`), the version changes when it was there.
+   */
+  leave(set: string, member: string, version?: string): Promise<void>;
+  /**
+   * A versioned member set (the live nodes): in one step, records `member`
+   * with `value` live for `ttlMs` (as `beat`), prunes the expired members,
+   * and answers the set's version, kept at the key `version`: a number that
+   * changes whenever a member is added, pruned, leaves or changes its value.
+   * `added`: `member` was not in the set (new, expired, or the set was lost).
+   * The reply is a small integer: what a node receives each heartbeat.
+   */
+  poll(set: string, version: string, member: string, value: string, ttlMs: number): Promise<{ version: number; added: boolean }>;
+  /** The live members of a versioned set with its version, read in one step (expired ones pruned). */
+  roster(set: string, version: string): Promise<{ version: number; members: Map<string, string> }>;
   /**
    * An entity's stored snapshot, fenced by its owner's epoch: written (or,
    * `value` null, turned into a short-lived tombstone) only when the stored
@@ -110,6 +124,8 @@ export class LocalHub {
   readonly channels = new Map<string, Set<(message: string) => void>>();
   readonly keys = new Map<string, { value: string; expires: number }>();
   readonly sets = new Map<string, Map<string, { value: string; expires: number }>>();
+  /** The versions of versioned member sets, by version key. */
+  readonly versions = new Map<string, number>();
   readonly plainSets = new Map<string, Set<string>>();
 
   read(key: string, now = Date.now()): string | null {
@@ -221,8 +237,34 @@ export class LocalBus implements Bus {
     return out;
   }
 
-  async leave(set: string, member: string): Promise<void> {
-    this.hub.sets.get(set)?.delete(member);
+  async leave(set: string, member: string, version?: string): Promise<void> {
+    if (this.hub.sets.get(set)?.delete(member) && version) this.bump(version);
+  }
+
+  async poll(set: string, version: string, member: string, value: string, ttlMs: number): Promise<{ version: number; added: boolean }> {
+    const pruned = this.prune(set);
+    const mine = this.hub.sets.get(set)?.get(member);
+    await this.beat(set, member, value, ttlMs);
+    if (pruned || mine?.value !== value) this.bump(version);
+    return { version: this.hub.versions.get(version) ?? 0, added: !mine };
+  }
+
+  async roster(set: string, version: string): Promise<{ version: number; members: Map<string, string> }> {
+    if (this.prune(set)) this.bump(version);
+    return { version: this.hub.versions.get(version) ?? 0, members: await this.members(set) };
+  }
+
+  /** Deletes the expired members of `set`; whether there were any. */
+  private prune(set: string): boolean {
+    const s = this.hub.sets.get(set);
+    const now = Date.now();
+    let any = false;
+    for (const [member, e] of s ?? []) if (e.expires <= now) (s!.delete(member), (any = true));
+    return any;
+  }
+
+  private bump(version: string): void {
+    this.hub.versions.set(version, (this.hub.versions.get(version) ?? 0) + 1);
   }
 
   async store(key: string, epoch: number, value: string | null, publish?: { channel: string; message: string }, secret?: { key: string; value: string | null }): Promise<boolean> {

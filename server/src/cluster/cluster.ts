@@ -3,16 +3,19 @@ import type { ErrorCode } from '@foyer/shared';
 import type { Logger } from 'pino';
 import { LobbyError } from '../errors.js';
 import { BusDown, readStored, type Bus } from './bus.js';
+import { Membership, type MemberChanges, type Peer } from './membership.js';
 import { Names } from './names.js';
 import { SessionRecords } from './sessions.js';
 import { TickReads } from './tickReads.js';
+import { PlaceRecords } from './placeRecords.js';
 
 export interface ClusterOptions {
   nodeId: string;
   /** Prefix of every key and channel. */
   prefix: string;
+  /** How often the node polls the member set (membership.ts). */
   heartbeatMs: number;
-  /** A node not heard from for this long is dead. */
+  /** A node that has not polled for this long is dead. */
   timeoutMs: number;
   /** How long a routed call waits for its answer. */
   callTimeoutMs: number;
@@ -28,7 +31,9 @@ export interface Syncable {
 }
 
 type Wire =
-  | { t: 'beat'; from: string; draining?: true; hello?: true }
+  // News of a node's entry in the member set, cast only when it changes: it (re)joined (hello: the others sync
+  // from it) or drains. The member set tells it too, within a heartbeat; this is sooner.
+  | { t: 'member'; from: string; draining?: true; hello?: true }
   | { t: 'bye'; from: string }
   | { t: 'cast'; from: string; kind: string; body: unknown }
   | { t: 'req'; from: string; rid: number; kind: string; body: unknown }
@@ -37,33 +42,35 @@ type Wire =
 type Handler = (body: never, from: string) => unknown;
 
 /**
- * A node's view of the cluster: which nodes are alive (heartbeats through the
- * bus), routed calls to one node with a deadline, casts to all, leases with a
- * fencing epoch, the session records (sessions.ts), and the resync that makes a node
- * ready. Alone (no peers), every call is local and every cast goes nowhere:
+ * A node's view of the cluster: which nodes are alive (membership.ts: the
+ * member set in Redis, polled every heartbeat), routed calls to one node
+ * with a deadline, casts to all, leases with a fencing epoch, the session
+ * records (sessions.ts), and the resync that makes a node ready. Alone (no peers), every call is local and every cast goes nowhere:
  * the lobby runs the same code either way.
  */
 export class Cluster {
   readonly nodeId: string;
   /** The cluster's key and channel names (the game list feed has channels of its own). */
   readonly names: Names;
-  private readonly peers = new Map<string, { draining: boolean; lastSeen: number }>();
+  private readonly membership: Membership;
   private readonly handlers = new Map<string, Handler>();
   private readonly castHandlers = new Map<string, ((body: never, from: string) => void)[]>();
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout; node: string }>();
   private readonly syncables = new Map<string, Syncable>();
   private readonly downListeners: ((node: string) => void)[] = [];
   private readonly rejoinTasks: (() => Promise<void>)[] = [];
+  /** The syncs from other nodes under way: a rejoin waits for those its own poll started instead of asking twice. */
+  private readonly syncs = new Map<string, Promise<void>>();
   /** The per-user session records (one session per account; the directory). */
   readonly sessions: SessionRecords;
   /** Reads of users' records, a tick's in one round trip (a login's game, party, invites and queue; the directory's lookups). */
   private readonly reads: TickReads;
+  /** The records of each user's game, party and invites. */
+  readonly places: PlaceRecords;
   /** Casts and calls received from other nodes, by kind (foyer_cluster_messages_total): what a node is sent, and for what. */
   readonly received = new Map<string, number>();
   private rid = 0;
   private timer: NodeJS.Timeout | undefined;
-  /** Since when the bus has been up without a break: no node is declared dead before a full timeout of it. */
-  private upSince = 0;
   private synced = false;
   private syncing: Promise<void> | undefined;
   private draining = false;
@@ -79,15 +86,17 @@ export class Cluster {
     this.names = new Names(opts.prefix);
     this.reads = new TickReads(bus);
     this.sessions = new SessionRecords(bus, this.names, this.nodeId, (node) => this.isLive(node), log, this.reads);
+    this.places = new PlaceRecords(bus, this.names, () => this.alone && !!this.bus.alone?.(this.names.broadcast), log, this.reads);
+    this.membership = new Membership(bus, this.names, this.nodeId, opts.timeoutMs, log, (changes, source) => this.onMembers(changes, source));
     this.handle('cluster.sync', () => Object.fromEntries([...this.syncables].map(([name, s]) => [name, s.export()])));
   }
 
-  /** Subscribes, learns the other nodes, resyncs from them, and keeps heartbeating. */
+  /** Subscribes, learns the other nodes, resyncs from them, and keeps polling the member set. */
   async start(): Promise<void> {
     await this.bus.subscribe(this.names.broadcast, (m) => this.onMessage(m));
     await this.bus.subscribe(this.names.node(this.nodeId), (m) => this.onMessage(m));
     this.bus.onStatus((up) => (up ? void this.rejoin() : this.onBusDown()));
-    this.timer = setInterval(() => this.tick(), this.opts.heartbeatMs);
+    this.timer = setInterval(() => void this.membership.poll(), this.opts.heartbeatMs);
     this.timer.unref();
     if (this.bus.up) await this.rejoin();
   }
@@ -110,12 +119,16 @@ export class Cluster {
     return this.peers.size === 0;
   }
 
+  private get peers(): ReadonlyMap<string, Peer> {
+    return this.membership.peers;
+  }
+
   /** Live nodes, this one included. */
   nodes(): string[] {
     return [this.nodeId, ...this.peers.keys()];
   }
 
-  /** The other live nodes as membership sees them: draining, and when their last heartbeat arrived (admin views). */
+  /** The other live nodes as membership sees them: draining, and when they were last known alive (admin views). */
   peerInfo(): { id: string; draining: boolean; lastSeen: number }[] {
     return [...this.peers].map(([id, p]) => ({ id, draining: p.draining, lastSeen: p.lastSeen }));
   }
@@ -294,64 +307,6 @@ export class Cluster {
     }
   }
 
-  /**
-   * The record of where a user is (`kind`: game, party), written by the
-   * entity's owner as they join (`in`) or leave it: a session that starts on
-   * another node finds their game and party from it. Leaving clears it only
-   * when it still names this entity (they may have joined another since).
-   */
-  async place(userId: string, kind: string, id: string, isIn: boolean): Promise<void> {
-    if (this.alone && this.bus.alone?.(this.names.broadcast)) return;
-    const key = this.names.where(userId, kind);
-    try {
-      if (isIn) await this.bus.set(key, id, 86_400_000); // a day, as a lease: a record nobody cleared does not stay
-      else await this.bus.cas(key, id, null);
-    } catch (err) {
-      if (!(err instanceof BusDown)) this.log.warn({ err: (err as Error).message, userId, kind }, 'whereabouts record not written');
-    }
-  }
-
-  /** The user's game or party as its record says (undefined: none, or Redis unreachable). */
-  async placeOf(userId: string, kind: string): Promise<string | undefined> {
-    if (this.alone && this.bus.alone?.(this.names.broadcast)) return undefined;
-    try {
-      return (await this.reads.get(this.names.where(userId, kind))) ?? undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
-  /** The set record of the user's invites to entities of `kind`, written by each entity's owner (see `place`). */
-  async invite(userId: string, kind: string, id: string, isIn: boolean): Promise<void> {
-    if (this.alone && this.bus.alone?.(this.names.broadcast)) return;
-    const key = this.names.invites(userId, kind);
-    try {
-      await (isIn ? this.bus.setAdd(key, id) : this.bus.setRemove(key, id));
-    } catch (err) {
-      if (!(err instanceof BusDown)) this.log.warn({ err: (err as Error).message, userId, kind }, 'invite record not written');
-    }
-  }
-
-  /** The entities of `kind` the user's record says they hold an invite to (none when Redis is unreachable). */
-  async invitesOf(userId: string, kind: string): Promise<string[]> {
-    if (this.alone && this.bus.alone?.(this.names.broadcast)) return [];
-    try {
-      return await this.reads.members(this.names.invites(userId, kind));
-    } catch {
-      return [];
-    }
-  }
-
-  /** As placeOf, for many users in one round trip (undefined for each one when Redis is unreachable). */
-  async placesOf(userIds: readonly string[], kind: string): Promise<(string | undefined)[]> {
-    if (!userIds.length || (this.alone && this.bus.alone?.(this.names.broadcast))) return userIds.map(() => undefined);
-    try {
-      return (await this.reads.getMany(userIds.map((u) => this.names.where(u, kind)))).map((v) => v ?? undefined);
-    } catch {
-      return userIds.map(() => undefined);
-    }
-  }
-
   /** The entities `node` owned, as recorded (a dead node's, to take over). */
   ownedBy(node: string): Promise<string[]> {
     return this.bus.setMembers(this.names.owns(node));
@@ -360,7 +315,8 @@ export class Cluster {
   /** Draining: the node takes no new work; others stop choosing it as a successor. */
   startDraining(): void {
     this.draining = true;
-    this.beat();
+    void this.membership.drain();
+    this.news();
   }
 
   async stop(): Promise<void> {
@@ -369,14 +325,14 @@ export class Cluster {
     clearInterval(this.timer);
     try {
       // Membership goes first: a node starting now must not wait for this one.
-      if (this.bus.up) await this.bus.leave(this.names.members, this.nodeId);
+      if (this.bus.up) await this.membership.leave();
     } catch {
       // it expires
     }
     try {
       if (this.bus.up) this.send(this.names.broadcast, { t: 'bye', from: this.nodeId });
     } catch {
-      // leaving anyway; the others notice the missing heartbeat
+      // leaving anyway; the others see the entry expire
     }
     for (const p of this.pending.values()) (clearTimeout(p.timer), p.reject(unavailable('this node is stopping')));
     this.pending.clear();
@@ -394,30 +350,26 @@ export class Cluster {
     }
   }
 
-  private beat(hello = false): void {
-    if (!this.bus.up) return;
-    this.bus.beat(this.names.members, this.nodeId, this.beatValue(), this.opts.timeoutMs).catch(() => {});
+  /** News of this node's entry, on the broadcast channel (rare: a (re)join or a drain). */
+  private news(hello = false): void {
     try {
-      // Every node hears every other's beat each second, its own too: only what is true goes in.
-      this.send(this.names.broadcast, { t: 'beat', from: this.nodeId, ...(this.draining && { draining: true as const }), ...(hello && { hello: true as const }) });
+      this.send(this.names.broadcast, { t: 'member', from: this.nodeId, ...(this.draining && { draining: true as const }), ...(hello && { hello: true as const }) });
     } catch {
       // down again; the next connect says hello
     }
   }
 
-  private beatValue(): string {
-    return JSON.stringify({ draining: this.draining });
+  private onMembers({ joined, gone }: MemberChanges, source: 'member set' | 'news'): void {
+    for (const node of joined) {
+      this.log.info({ node, source }, 'node joined the cluster');
+      // A node new in the set may hold state this one lacks (it may be one that came back): as after a hello.
+      if (source === 'member set') void this.syncFrom(node);
+    }
+    for (const node of gone) this.nodeDown(node, 'gone from the member set');
   }
 
-  private tick(): void {
-    this.beat();
-    const now = Date.now();
-    if (!this.bus.up || now - this.upSince < this.opts.timeoutMs) return;
-    for (const [node, p] of this.peers) if (now - p.lastSeen > this.opts.timeoutMs) this.nodeDown(node, 'no heartbeat');
-  }
-
+  /** `node` is out of the membership: calls to it fail, and the listeners take over what it had. */
   private nodeDown(node: string, why: string): void {
-    if (!this.peers.delete(node)) return;
     this.log.warn({ node, why }, 'node left the cluster');
     for (const [rid, p] of this.pending) if (p.node === node) (clearTimeout(p.timer), this.pending.delete(rid), p.reject(unavailable(`node ${node} left the cluster`)));
     for (const fn of this.downListeners) {
@@ -431,24 +383,18 @@ export class Cluster {
 
   private onBusDown(): void {
     this.synced = false;
+    this.membership.failed();
     this.log.warn('cluster bus down: serving what this node owns, refusing what needs others');
     for (const [rid, p] of this.pending) (clearTimeout(p.timer), this.pending.delete(rid), p.reject(unavailable('the cluster bus (Redis) is down')));
   }
 
   /** (Re)joined: learn who is there, say hello, take in everyone's state, then report ready. */
   private rejoin(): Promise<void> {
-    this.upSince = Date.now();
     return (this.syncing ??= (async () => {
       try {
-        const now = Date.now();
-        for (const p of this.peers.values()) p.lastSeen = now;
-        for (const [node, value] of await this.bus.members(this.names.members)) {
-          if (node === this.nodeId || this.peers.has(node)) continue;
-          const info = JSON.parse(value) as { draining?: boolean };
-          this.peers.set(node, { draining: !!info.draining, lastSeen: now });
-        }
-        this.beat(true);
-        await Promise.all([...this.peers.keys()].map((node) => this.syncFrom(node)));
+        if (!(await this.membership.poll())) throw new Error('the member set could not be polled');
+        this.news(true);
+        await Promise.all([...this.peers.keys()].map((node) => this.syncs.get(node) ?? this.syncFrom(node)));
         for (const task of this.rejoinTasks) await task();
         this.synced = this.bus.up;
         if (this.synced) this.log.info({ nodes: this.nodes() }, 'cluster joined and synced');
@@ -461,7 +407,14 @@ export class Cluster {
     })());
   }
 
-  private async syncFrom(node: string): Promise<void> {
+  /** Takes in `node`'s state (the syncs under way are kept: a rejoin waits for those its own poll started). */
+  private syncFrom(node: string): Promise<void> {
+    const sync = this.syncOnce(node).finally(() => this.syncs.get(node) === sync && this.syncs.delete(node));
+    this.syncs.set(node, sync);
+    return sync;
+  }
+
+  private async syncOnce(node: string): Promise<void> {
     let data: Record<string, unknown>;
     try {
       data = await this.call<Record<string, unknown>>(node, 'cluster.sync', null);
@@ -486,20 +439,14 @@ export class Cluster {
       return this.log.warn('unreadable cluster message');
     }
     if (w.from === this.nodeId) return;
-    const peer = this.peers.get(w.from);
-    if (w.t === 'bye') return this.nodeDown(w.from, 'left');
-    if (peer) peer.lastSeen = Date.now();
-    else if (w.t === 'beat') {
-      // Only a heartbeat admits a node: a late message from one declared dead does not bring it back.
-      this.peers.set(w.from, { draining: !!w.draining, lastSeen: Date.now() });
-      this.log.info({ node: w.from }, 'node joined the cluster');
-    }
+    if (w.t === 'bye') return void (this.membership.left(w.from) && this.nodeDown(w.from, 'left'));
+    const known = this.peers.has(w.from);
+    this.membership.heard(w.from, w.t === 'member' ? !!w.draining : undefined);
     if (w.t === 'cast' || w.t === 'req') this.received.set(w.kind, (this.received.get(w.kind) ?? 0) + 1);
     switch (w.t) {
-      case 'beat':
-        if (peer) peer.draining = !!w.draining;
-        // A node that (re)joined may have changed while we could not hear it.
-        if (w.hello && peer) void this.syncFrom(w.from);
+      case 'member':
+        // A node that rejoined may have changed while we could not hear it.
+        if (w.hello && known) void this.syncFrom(w.from);
         return;
       case 'cast':
         for (const fn of this.castHandlers.get(w.kind) ?? []) {

@@ -91,7 +91,7 @@ export class Entities<S, C, E, R> extends Owning<S, C, E, R> {
 
   /** Holds the entity the user's record names (`interest.members` are recorded as they come and go), if any. */
   async loadRecorded(userId: string): Promise<void> {
-    const id = await this.cluster.placeOf(userId, this.spec.kind);
+    const id = await this.cluster.places.placeOf(userId, this.spec.kind);
     if (id !== undefined) await this.load(id);
   }
 

@@ -8,7 +8,7 @@
 export class Names {
   constructor(readonly prefix: string) {}
 
-  /** Casts and heartbeats to every node. */
+  /** Casts to every node, and news of a node's membership (hello, draining, bye). */
   get broadcast(): string {
     return `${this.prefix}:{all}`;
   }
@@ -21,6 +21,11 @@ export class Names {
   /** The live nodes (a member set: one key, no scan). */
   get members(): string {
     return `${this.prefix}:{nodes}`;
+  }
+
+  /** The member set's version (a counter beside it, in its slot): it changes whenever a node joins, goes or changes its entry. */
+  get membersVersion(): string {
+    return `${this.prefix}:{nodes}:version`;
   }
 
   /** The user's session record: which node holds the session, its fencing token, the display name. */

@@ -98,10 +98,10 @@ export class Owning<S, C, E, R> extends Replicas<S, C, E, R> {
     const { kind } = this.spec;
     const places = moves
       ? [
-          ...moves.joined.map((u) => this.cluster.place(u, kind, id, true)),
-          ...moves.left.map((u) => this.cluster.place(u, kind, id, false)),
-          ...moves.invited.map((u) => this.cluster.invite(u, kind, id, true)),
-          ...moves.uninvited.map((u) => this.cluster.invite(u, kind, id, false)),
+          ...moves.joined.map((u) => this.cluster.places.place(u, kind, id, true)),
+          ...moves.left.map((u) => this.cluster.places.place(u, kind, id, false)),
+          ...moves.invited.map((u) => this.cluster.places.invite(u, kind, id, true)),
+          ...moves.uninvited.map((u) => this.cluster.places.invite(u, kind, id, false)),
         ]
       : [];
     const [ok] = await Promise.all([stored, born || ended ? this.cluster.owning(this.cluster.nodeId, key, born) : undefined, ...places]);

@@ -47,6 +47,54 @@ for i = 1, #all, 2 do
 end
 return out`;
 
+// A versioned member set (the live nodes): the hash as above, and KEYS[2] its version, a counter raised whenever a
+// member is pruned, added, leaves or changes its value. PRUNE deletes the expired members (ARGV[1]: a member whose
+// value is returned, if live) and says whether it deleted any.
+const PRUNE = `${NOW}
+local function prune(me)
+  local all = redis.call('HGETALL', KEYS[1])
+  local pruned, mine = false, nil
+  for i = 1, #all, 2 do
+    local v = all[i + 1]
+    local sep = string.find(v, '|', 1, true)
+    if not sep or tonumber(string.sub(v, 1, sep - 1)) <= now then redis.call('HDEL', KEYS[1], all[i]); pruned = true
+    elseif all[i] == me then mine = string.sub(v, sep + 1) end
+  end
+  return pruned, mine
+end`;
+// A node's poll, every heartbeat: refreshes its entry (ARGV: member, value, ttl ms), prunes, and answers only the
+// version (negated when the member was not in the set): one small integer. Both keys expire when nobody polls for a ttl.
+const POLL = `${PRUNE}
+local ttl = tonumber(ARGV[3])
+local pruned, mine = prune(ARGV[1])
+redis.call('HSET', KEYS[1], ARGV[1], string.format('%d', now + ttl) .. '|' .. ARGV[2])
+local version
+if pruned or mine ~= ARGV[2] then version = redis.call('INCR', KEYS[2]) else version = tonumber(redis.call('GET', KEYS[2]) or '0') end
+redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('PEXPIRE', KEYS[2], ttl)
+if mine == nil then return -version end
+return version`;
+// The live members with the version, in one step: [version, member, value, member, value, ...].
+const ROSTER = `${PRUNE}
+local version
+if prune('') then version = redis.call('INCR', KEYS[2]) else version = tonumber(redis.call('GET', KEYS[2]) or '0') end
+local all = redis.call('HGETALL', KEYS[1])
+local out = { version }
+for i = 1, #all, 2 do
+  local v = all[i + 1]
+  out[#out + 1] = all[i]; out[#out + 1] = string.sub(v, string.find(v, '|', 1, true) + 1)
+end
+return out`;
+const LEAVE = `if redis.call('HDEL', KEYS[1], ARGV[1]) == 1 then redis.call('INCR', KEYS[2]) end
+return 1`;
+
+/** The scripts sent by their SHA (EVALSHA: ioredis defineCommand) instead of their text: a poll runs every heartbeat. */
+interface Scripts {
+  foyerPoll(set: string, version: string, member: string, value: string, ttlMs: string): Promise<number>;
+  foyerRoster(set: string, version: string): Promise<[number, ...string[]]>;
+  foyerLeave(set: string, version: string, member: string): Promise<number>;
+}
+
 // An entity's stored snapshot, fenced: KEYS[1] the snapshot; ARGV epoch, value ('' = tombstone), tombstone ttl ms,
 // then channel and message to publish in the same step ('' = none) and the publish command (PUBLISH or SPUBLISH);
 // KEYS[2], when given, the owner-only secret: ARGV[7] its value ('' = deleted).
@@ -137,6 +185,9 @@ export class RedisBus implements Bus {
       this.cmd = cluster;
       this.sub = new ShardedSubscriber(cluster, { ...options, ...(name && { connectionName: `${name}:sub` }) }, hooks);
     }
+    this.cmd.defineCommand('foyerPoll', { numberOfKeys: 2, lua: POLL });
+    this.cmd.defineCommand('foyerRoster', { numberOfKeys: 2, lua: ROSTER });
+    this.cmd.defineCommand('foyerLeave', { numberOfKeys: 2, lua: LEAVE });
     this.cmd.on('error', (err: Error) => this.log.debug({ err: err.message, conn: 'cmd' }, 'redis error'));
     this.cmd.on('close', () => this.setCmdReady(false));
     this.cmd.on('end', () => this.setCmdReady(false));
@@ -311,9 +362,27 @@ export class RedisBus implements Bus {
     return out;
   }
 
-  async leave(set: string, member: string): Promise<void> {
+  async leave(set: string, member: string, version?: string): Promise<void> {
     this.check();
-    await this.cmd.hdel(set, member);
+    await (version ? this.scripts.foyerLeave(set, version, member) : this.cmd.hdel(set, member));
+  }
+
+  async poll(set: string, version: string, member: string, value: string, ttlMs: number): Promise<{ version: number; added: boolean }> {
+    this.check();
+    const v = await this.scripts.foyerPoll(set, version, member, value, String(ttlMs));
+    return { version: Math.abs(v), added: v < 0 };
+  }
+
+  async roster(set: string, version: string): Promise<{ version: number; members: Map<string, string> }> {
+    this.check();
+    const [v, ...flat] = await this.scripts.foyerRoster(set, version);
+    const members = new Map<string, string>();
+    for (let i = 0; i < flat.length; i += 2) members.set(flat[i]!, flat[i + 1]!);
+    return { version: v, members };
+  }
+
+  private get scripts(): Scripts {
+    return this.cmd as unknown as Scripts;
   }
 
   async store(key: string, epoch: number, value: string | null, publish?: { channel: string; message: string }, secret?: { key: string; value: string | null }): Promise<boolean> {

@@ -210,7 +210,7 @@ export class GameService {
   async gameOf(userId: string): Promise<GameState | undefined> {
     const w = this.whereIs.of(userId);
     if (w) return this.games.get(w.gameId);
-    const gameId = await this.deps.cluster.placeOf(userId, 'game');
+    const gameId = await this.deps.cluster.places.placeOf(userId, 'game');
     return gameId === undefined ? undefined : this.games.peek(gameId);
   }
 
@@ -432,7 +432,7 @@ export class GameService {
 
   /** Reads the game records of users of other nodes (one round trip), for `inGameElsewhere`. */
   async lookUp(users: readonly string[]): Promise<void> {
-    const places = await this.deps.cluster.placesOf(users, 'game');
+    const places = await this.deps.cluster.places.placesOf(users, 'game');
     users.forEach((u, i) => (places[i] ? this.elsewhere.add(u) : this.elsewhere.delete(u)));
   }
 

@@ -206,7 +206,7 @@ export class MatchmakingService implements PartyQueueing {
   /** The user's ticket wherever they are: their node's, else their record and the queue's owner (admin views). */
   async ticketAnywhere(userId: string): Promise<TicketUpdate | null> {
     if (this.deps.gateway.sessions.has(userId)) return this.tickets.current(userId);
-    const queue = await this.deps.cluster.placeOf(userId, 'queue');
+    const queue = await this.deps.cluster.places.placeOf(userId, 'queue');
     return queue === undefined ? null : this.ask(queue, userId);
   }
 

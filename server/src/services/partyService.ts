@@ -132,7 +132,7 @@ export class PartyService {
 
   /** The parties whose invites the user's record lists, held here (an invitee's node holds the party). */
   private async findInvites(userId: string): Promise<void> {
-    const ids = await this.deps.cluster.invitesOf(userId, 'party');
+    const ids = await this.deps.cluster.places.invitesOf(userId, 'party');
     await Promise.all(ids.filter((id) => !this.invitedTo.get(userId)?.has(id)).map((id) => this.parties.load(id)));
   }
 
@@ -145,7 +145,7 @@ export class PartyService {
   async partyAnywhere(userId: string): Promise<PartyState | undefined> {
     const known = this.partyOfUser(userId);
     if (known) return known;
-    const partyId = await this.deps.cluster.placeOf(userId, 'party');
+    const partyId = await this.deps.cluster.places.placeOf(userId, 'party');
     return partyId === undefined ? undefined : this.parties.peek(partyId);
   }
 

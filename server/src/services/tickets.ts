@@ -87,7 +87,7 @@ export class Tickets {
     if (under || this.known.has(userId)) return under ?? Promise.resolve();
     const done = (async () => {
       try {
-        const queue = await this.deps.cluster.placeOf(userId, 'queue');
+        const queue = await this.deps.cluster.places.placeOf(userId, 'queue');
         const update = queue === undefined ? null : await this.deps.ask(queue, userId);
         if (this.known.has(userId) || !this.deps.gateway.sessions.has(userId)) return;
         this.known.add(userId);
@@ -141,7 +141,7 @@ export class Tickets {
 
   /** Reads the queue records of users of other nodes (one round trip), for `inQueue`. */
   async lookUp(users: readonly string[]): Promise<void> {
-    const places = await this.deps.cluster.placesOf(users, 'queue');
+    const places = await this.deps.cluster.places.placesOf(users, 'queue');
     users.forEach((u, i) => (places[i] ? this.elsewhere.add(u) : this.elsewhere.delete(u)));
   }
 
@@ -152,13 +152,13 @@ export class Tickets {
       if (!this.deps.gateway.sessions.has(u)) away.push(u);
       else if ((await this.current(u)) !== null) return u;
     }
-    const places = await this.deps.cluster.placesOf(away, 'queue');
+    const places = await this.deps.cluster.places.placesOf(away, 'queue');
     return away.find((_, i) => places[i] !== undefined);
   }
 
   /** The queues named by these users' records (a game's team changed: its ticket may be in one of them). */
   async queuesOf(userIds: readonly string[]): Promise<Set<string>> {
-    const places = await this.deps.cluster.placesOf(userIds, 'queue');
+    const places = await this.deps.cluster.places.placesOf(userIds, 'queue');
     return new Set(places.filter((q): q is string => q !== undefined));
   }
 }
