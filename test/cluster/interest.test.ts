@@ -2,6 +2,7 @@ import { LobbyMirror, type EventName, type LobbyClient } from '@foyer/client-sdk
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { Inbox } from '../helpers/events.js';
+import { RawClient } from '../helpers/raw.js';
 import { TEST_ENV, eventually, listedEverywhere, nextState, retrying, useCluster, within, type TestCluster } from '../helpers/cluster.js';
 
 const cluster = useCluster();
@@ -196,6 +197,40 @@ describe('cluster: by interest', () => {
     await eventually(() => mirror.state.party.party?.version === owner.version && !mirror.state.party.stale, 15_000, 'B\'s mirror reaches the owner\'s version');
     expect(mirror.state.party.party).toEqual(owner);
     await c.checkInvariants();
+  });
+
+  it('a session that just moved to another node and joins another game there at once leaves its old game first', async () => {
+    const c = cluster();
+    // G1 is held on n1 (its owner), where X plays; n2 owns G2 and knows nothing of G1.
+    const w = await c.guest(0, 'Wes');
+    const x = c.client(0, 'Xia');
+    await x.connect();
+    const name = `Xia-${Date.now().toString(36)}`;
+    await x.call('auth.register', { name, password: 'moving house' });
+    const y = await c.guest(1, 'Yan');
+    const { game: g1 } = await w.call('game.create', { name: 'Old', gameType: 'moved', maxPlayers: 4 });
+    await x.call('game.join', { gameId: g1.id });
+    const { game: g2 } = await y.call('game.create', { name: 'New', gameType: 'moved', maxPlayers: 4 });
+    const iw = new Inbox(w, ['game.playerLeft']);
+
+    // X's session moves to n2 (a login there takes it over) and its first request, in the same breath, joins G2:
+    // n2 has not read X's game record yet, and must before it seats X elsewhere. Sent without waiting for the
+    // login's answer (the SDK waits for it; a client need not), so the join runs the moment the login is done; a
+    // password login reads the account, so the join needs no storage call either (the level and rating come with it).
+    const raw = new RawClient(`${c.nodes[1]!.url}?v=2`);
+    try {
+      raw.send({ id: 1, op: 'auth.login', data: { name, password: 'moving house' } });
+      raw.send({ id: 2, op: 'game.join', data: { gameId: g2.id } });
+      expect((await raw.next((f) => f.re === 1)).error).toBeUndefined();
+      const joined = await raw.next((f) => f.re === 2);
+      expect(joined.error).toBeUndefined();
+      expect(joined.data.game.players.map((p: { userId: string }) => p.userId)).toEqual([y.userId, x.userId]);
+      // Left G1 before the join answered: never seated in two games.
+      expect((await w.call('game.current', {})).game!.players.map((p) => p.userId)).toEqual([w.userId]);
+      expect(await within(iw.next('game.playerLeft', (e) => e.userId === x.userId), 5000, 'W to see X leave')).toMatchObject({ reason: 'joinedAnother' });
+    } finally {
+      raw.close();
+    }
   });
 
   it('failover right after an answered join: the successor rebuilds the game and the party with the newcomer', async () => {

@@ -104,3 +104,23 @@ describe('cluster: one login per account, policy refuse', () => {
     await c.checkInvariants();
   });
 });
+
+describe("cluster: a login's reads", () => {
+  const cluster = useCluster({ nodes: 2 });
+
+  /** The node's round trips to Redis that read keys (foyer_bus_reads_total). */
+  const readsOf = async (url: string) => Number(/^foyer_bus_reads_total (\d+)$/m.exec(await (await fetch(`${url}/metrics`)).text())![1]);
+
+  it("reads the user's game, party, invites and queue records in one round trip, after the session record", async () => {
+    const c = cluster();
+    const n2 = c.nodes[1]!;
+    const before = await readsOf(n2.http);
+    const g = c.client(1, 'Reader@n2');
+    await g.connect();
+    await g.call('auth.guest', { name: unique('Reader') });
+    // Answered once the queue record is read, which went with the game, party and invites records.
+    expect(await g.call('mm.current', {})).toEqual({ ticket: null });
+    // The login's claim reads the session record (one GET); the four records of the user are one more read.
+    expect((await readsOf(n2.http)) - before).toBe(2);
+  });
+});

@@ -183,6 +183,26 @@ describe(`RedisBus on ${seeds ? 'a Redis Cluster' : 'one Redis'}`, () => {
     expect(await a.getMany([])).toEqual([]);
   });
 
+  it("reads values and sets' members together, in one round trip for one user's records (one slot)", async () => {
+    const names = new Names(prefix);
+    const a = await bus();
+    await a.set(names.where('rd', 'game'), 'g1', 60_000);
+    await a.set(names.where('rd', 'queue'), 'duel', 60_000);
+    await a.setAdd(names.invites('rd', 'party'), 'p1');
+    await a.setAdd(names.invites('rd', 'party'), 'p2');
+    const before = a.traffic.reads;
+    const [game, party, invites, queue] = await a.readAll([
+      { key: names.where('rd', 'game') },
+      { key: names.where('rd', 'party') },
+      { key: names.invites('rd', 'party'), members: true },
+      { key: names.where('rd', 'queue') },
+    ]);
+    expect(a.traffic.reads - before).toBe(1);
+    expect([game, party, queue]).toEqual(['g1', null, 'duel']);
+    expect([...(invites as string[])].sort()).toEqual(['p1', 'p2']);
+    expect(await a.readAll([{ key: names.invites('nobody', 'party'), members: true }])).toEqual([[]]);
+  });
+
   it('keeps the live members of a set in one key: beats, expiry by Redis time, leave', async () => {
     const names = new Names(prefix);
     const [a, b] = [await bus(), await bus()];

@@ -31,6 +31,8 @@ interface Node {
   /** Batches of events this node applied, per room. */
   applied: string[];
   delivered: { users: readonly string[]; ev: string }[];
+  /** Snapshots that replaced this node's replica (a gap repaired), per room. */
+  replaced: string[];
 }
 
 let nodes: Node[] = [];
@@ -44,7 +46,6 @@ afterEach(async () => {
 function roomSpec(node: () => Node): EntitySpec<Room, RoomCommand, RoomEvent, number> {
   return {
     kind: 'room',
-    stored: true,
     version: (s) => s.version,
     decide(id, before, c) {
       const version = (before?.version ?? 0) + 1;
@@ -62,7 +63,7 @@ function roomSpec(node: () => Node): EntitySpec<Room, RoomCommand, RoomEvent, nu
       return next.length ? { id, version: e.version, users: next } : undefined;
     },
     applied: (id) => node().applied.push(id),
-    replace: () => {},
+    replace: (id) => node().replaced.push(id),
     resume: () => [],
     interest: {
       users: (s) => s.users,
@@ -79,7 +80,7 @@ async function start(hub: LocalHub, ...ids: string[]): Promise<Node[]> {
   const started: Node[] = [];
   for (const id of ids) {
     const cluster = new Cluster(new LocalBus(hub), { nodeId: id, prefix: 't', heartbeatMs: 25, timeoutMs: 250, callTimeoutMs: 300 }, log);
-    const node: Node = { id, cluster, rooms: undefined!, local: new Set(), applied: [], delivered: [] };
+    const node: Node = { id, cluster, rooms: undefined!, local: new Set(), applied: [], delivered: [], replaced: [] };
     node.rooms = new Entities(roomSpec(() => node), cluster, log);
     nodes.push(node);
     started.push(node);
@@ -99,6 +100,25 @@ async function until(cond: () => boolean, withinMs = 2000): Promise<void> {
 
 /** Lets every message already published on the in-process bus arrive (delivery is by microtask). */
 const flush = () => new Promise((r) => setTimeout(r, 0));
+
+/** Two nodes holding room `id`: ann's on a (its owner), bob's on b. */
+async function sharedRoom(hub: LocalHub, id: string): Promise<[Node, Node]> {
+  const [a, b] = await start(hub, 'a', 'b');
+  a!.local.add('ann');
+  b!.local.add('bob');
+  await a!.rooms.create(id, { type: 'enter', userId: 'ann' });
+  await b!.rooms.exec(id, { type: 'enter', userId: 'bob' });
+  return [a!, b!];
+}
+
+/** Each node listening on the room's channel hears it through `wrap` from now on (late, lossy). */
+function rewire(hub: LocalHub, id: string, wrap: (fn: (m: string) => void) => (m: string) => void): void {
+  const subscribers = hub.channels.get(`t:{room:${id}}`)!;
+  for (const fn of [...subscribers]) {
+    subscribers.delete(fn);
+    subscribers.add(wrap(fn));
+  }
+}
 
 describe('entities by interest', () => {
   it('the owner stores the snapshot before it answers; a node nobody there needs hears nothing of the entity', async () => {
@@ -162,24 +182,61 @@ describe('entities by interest', () => {
   });
   it("a routed command that ends the entity answers only once the caller's replica has applied the end, however late its channel", async () => {
     const hub = new LocalHub();
-    const [a, b] = await start(hub, 'a', 'b');
-    a!.local.add('ann');
-    b!.local.add('bob');
-    await a!.rooms.create('r4', { type: 'enter', userId: 'ann' });
-    await b!.rooms.exec('r4', { type: 'enter', userId: 'bob' });
-    await a!.rooms.exec('r4', { type: 'leave', userId: 'ann' });
+    const [a, b] = await sharedRoom(hub, 'r4');
+    await a.rooms.exec('r4', { type: 'leave', userId: 'ann' });
     await flush();
-    expect(b!.rooms.get('r4')?.users).toEqual(['bob']);
+    expect(b.rooms.get('r4')?.users).toEqual(['bob']);
     // The room's channel now lags behind the answers (on a Redis Cluster it may sit on another shard than the reply).
-    const subscribers = hub.channels.get('t:{room:r4}')!;
-    for (const fn of [...subscribers]) {
-      subscribers.delete(fn);
-      subscribers.add((m) => void setTimeout(() => fn(m), 50));
-    }
+    rewire(hub, 'r4', (fn) => (m) => void setTimeout(() => fn(m), 50));
     // Bob, the last one, leaves: the room ends. When the answer reaches his node, so has the end.
-    await b!.rooms.exec('r4', { type: 'leave', userId: 'bob' });
-    expect(b!.rooms.get('r4')).toBeUndefined();
-    expect(b!.applied).toContain('r4');
+    await b.rooms.exec('r4', { type: 'leave', userId: 'bob' });
+    expect(b.rooms.get('r4')).toBeUndefined();
+    expect(b.applied).toContain('r4');
+  });
+});
+
+describe('replicas by interest', () => {
+  it('a replica that missed a batch reads the stored snapshot at the next one and converges to the owner', async () => {
+    const hub = new LocalHub();
+    const [a, b] = await sharedRoom(hub, 'r5');
+    b.replaced.length = 0;
+
+    // The room's channel loses the next message, for every node listening.
+    let lost = 0;
+    rewire(hub, 'r5', (fn) => {
+      let first = true;
+      return (m) => void (first ? ((first = false), lost++) : fn(m));
+    });
+    await a.rooms.exec('r5', { type: 'enter', userId: 'ann2' });
+    await flush();
+    expect(lost).toBeGreaterThan(0);
+    expect(b.rooms.get('r5')?.version).toBe(2);
+
+    // The next batch starts at version 3: a gap. b replaces its replica with the stored snapshot.
+    await a.rooms.exec('r5', { type: 'enter', userId: 'ann3' });
+    await until(() => b.rooms.get('r5')?.version === 4);
+    expect(b.rooms.get('r5')).toEqual(a.rooms.get('r5'));
+    expect(b.replaced).toEqual(['r5']);
+    expect(b.rooms.ownerOf('r5')).toBe('a');
+
+    // Back in step: the next batch is applied as a batch again.
+    await a.rooms.exec('r5', { type: 'leave', userId: 'ann3' });
+    await until(() => b.rooms.get('r5')?.version === 5);
+    expect(b.replaced).toEqual(['r5']);
+    expect(b.rooms.get('r5')?.users).toEqual(['ann', 'bob', 'ann2']);
+  });
+
+  it('arrival() waits for an entity another node puts a user of this one in, and gives up on an unknown one', async () => {
+    const hub = new LocalHub();
+    const [a, b] = await start(hub, 'a', 'b');
+    b!.local.add('bob');
+    // b asks before a's word can have arrived (delivery is asynchronous).
+    const waiting = b!.rooms.arrival('r6', 1000);
+    await a!.rooms.create('r6', { type: 'enter', userId: 'bob' });
+    expect(await waiting).toEqual({ id: 'r6', version: 1, users: ['bob'] });
+    const t0 = Date.now();
+    expect(await b!.rooms.arrival('never', 50)).toBeUndefined();
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(45);
   });
 });
 

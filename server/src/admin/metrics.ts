@@ -61,7 +61,7 @@ export type Metrics = ReturnType<typeof createMetrics>;
 
 /**
  * The Redis bus's pub/sub traffic (foyer_bus_messages_total and
- * foyer_bus_bytes_total by direction): what a node carries for the cluster,
+ * foyer_bus_bytes_total by direction) and its reads (foyer_bus_reads_total): what a node carries for the cluster,
  * read from the bus's plain counts when /metrics is scraped.
  */
 export function registerBusMetrics(registry: Registry, traffic: Readonly<BusTraffic>): void {
@@ -80,6 +80,15 @@ export function registerBusMetrics(registry: Registry, traffic: Readonly<BusTraf
     d === 'published' ? traffic.publishedMessages : traffic.receivedMessages,
   );
   counter('foyer_bus_bytes_total', 'Payload bytes (UTF-8) of those messages.', (d) => (d === 'published' ? traffic.publishedBytes : traffic.receivedBytes));
+  new Counter({
+    name: 'foyer_bus_reads_total',
+    help: 'Round trips to Redis that read keys: a GET, an SMEMBERS, or a batch of them (one MGET or pipeline; on a Redis Cluster one per master).',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(traffic.reads);
+    },
+  });
 }
 
 /** Casts and calls this node received from the others, by kind (`Cluster.received`): which parts of the lobby send it traffic. */

@@ -47,8 +47,10 @@ export interface Bus {
   /** A page of the hash `key` from `cursor` ('0' to begin; the next is '0' after the last page): about `count` fields. */
   scanHash(key: string, cursor: string, count: number): Promise<{ cursor: string; entries: [field: string, value: string][] }>;
   get(key: string): Promise<string | null>;
-  /** Several keys in one go (a session lookup per tick): null for an absent one, in the order asked. */
+  /** Several keys in one go (a resync's snapshots): null for an absent one, in the order asked. */
   getMany(keys: readonly string[]): Promise<(string | null)[]>;
+  /** Values and sets' members in one round trip (a tick's reads: TickReads), in the order asked: null for an absent value. */
+  readAll(reads: readonly KeyRead[]): Promise<(string | string[] | null)[]>;
   set(key: string, value: string, ttlMs?: number): Promise<void>;
   /**
    * Sets `key` to `next` (deletes it when null) only if it holds `expect`
@@ -93,6 +95,12 @@ export interface Bus {
   setRemove(set: string, member: string): Promise<void>;
   setMembers(set: string): Promise<string[]>;
   close(): Promise<void>;
+}
+
+/** One read of `Bus.readAll`: a key's value, or (`members`) a set's members. */
+export interface KeyRead {
+  key: string;
+  members?: true;
 }
 
 /** A stored snapshot as `store` writes it: `<epoch>|<value>`; an empty value is a tombstone (the entity ended). */
@@ -195,6 +203,10 @@ export class LocalBus implements Bus {
 
   async getMany(keys: readonly string[]): Promise<(string | null)[]> {
     return keys.map((k) => this.hub.read(k));
+  }
+
+  async readAll(reads: readonly KeyRead[]): Promise<(string | string[] | null)[]> {
+    return reads.map((r) => (r.members ? [...(this.hub.plainSets.get(r.key) ?? [])] : this.hub.read(r.key)));
   }
 
   async set(key: string, value: string, ttlMs?: number): Promise<void> {

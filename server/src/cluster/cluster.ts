@@ -6,6 +6,7 @@ import { BusDown, readStored, type Bus } from './bus.js';
 import { Membership, type MemberChanges, type Peer } from './membership.js';
 import { Names } from './names.js';
 import { SessionRecords } from './sessions.js';
+import { TickReads } from './tickReads.js';
 import { PlaceRecords } from './placeRecords.js';
 
 export interface ClusterOptions {
@@ -62,6 +63,8 @@ export class Cluster {
   private readonly syncs = new Map<string, Promise<void>>();
   /** The per-user session records (one session per account; the directory). */
   readonly sessions: SessionRecords;
+  /** Reads of users' records, a tick's in one round trip (a login's game, party, invites and queue; the directory's lookups). */
+  private readonly reads: TickReads;
   /** The records of each user's game, party and invites. */
   readonly places: PlaceRecords;
   /** Casts and calls received from other nodes, by kind (foyer_cluster_messages_total): what a node is sent, and for what. */
@@ -81,8 +84,9 @@ export class Cluster {
   ) {
     this.nodeId = opts.nodeId;
     this.names = new Names(opts.prefix);
-    this.sessions = new SessionRecords(bus, this.names, this.nodeId, (node) => this.isLive(node), log);
-    this.places = new PlaceRecords(bus, this.names, () => this.alone && !!this.bus.alone?.(this.names.broadcast), log);
+    this.reads = new TickReads(bus);
+    this.sessions = new SessionRecords(bus, this.names, this.nodeId, (node) => this.isLive(node), log, this.reads);
+    this.places = new PlaceRecords(bus, this.names, () => this.alone && !!this.bus.alone?.(this.names.broadcast), log, this.reads);
     this.membership = new Membership(bus, this.names, this.nodeId, opts.timeoutMs, log, (changes, source) => this.onMembers(changes, source));
     this.handle('cluster.sync', () => Object.fromEntries([...this.syncables].map(([name, s]) => [name, s.export()])));
   }

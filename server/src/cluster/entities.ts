@@ -1,46 +1,41 @@
 import type { Logger } from 'pino';
 import { LobbyError } from '../errors.js';
 import type { Cluster } from './cluster.js';
-import type { Answer, Batch, EntitySpec, EntityWire, Moves, Owner, Posted, Snapshot } from './entitySpec.js';
+import type { Answer, EntitySpec, EntityWire, Owner, Posted } from './entitySpec.js';
 import { Interest } from './interest.js';
-import { movesOf, recordsOf } from './moves.js';
+import { Owning } from './owning.js';
 
 export type { Decided, EntitySpec } from './entitySpec.js';
 
 /** How long a replica nobody here needs stays (a user leaving and coming straight back). */
 const LINGER_MS = 3000;
 
-import { Replicas } from './replicas.js';
-
 /**
  * Single writer per entity, events to its replicas. The owner decides and
- * applies, stores the entity's snapshot, then publishes the events as a
+ * applies (owning.ts), stores the entity's snapshot, then publishes the events as a
  * versioned batch on the entity's own channel, which the nodes holding it by
  * interest apply with the same `apply` (games, parties); an entity held by
- * its owner alone (a queue) has no replicas and no batches; a plain kind
- * (not stored: the unit tests') is cast to every node. Commands for an
+ * its owner alone (a queue) has no replicas and no batches. Commands for an
  * entity owned elsewhere are routed to its owner. A replica that sees a gap
  * fetches a snapshot. A dead owner's entities are taken over by a
  * deterministic successor under a lease with a fencing epoch; a draining
  * owner hands them over.
  */
-export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
+export class Entities<S, C, E, R> extends Owning<S, C, E, R> {
   /** Dead nodes whose owner sets may still list entities nobody took over. */
   private readonly orphanSets = new Set<string>();
   /** By interest: which entities this node holds and listens to. */
   private readonly interest: Interest | undefined;
-  /** Secrets being read for entities this node now owns (`unseal`). */
-  private readonly unsealing = new Map<string, Promise<void>>();
-  /** Personal events posted by the batch being committed, per entity (`post`). */
-  private readonly outbox = new Map<string, Posted[]>();
 
   constructor(spec: EntitySpec<S, C, E, R>, cluster: Cluster, log: Logger) {
     super(spec, cluster, log);
+    // Every kind is stored (a takeover rebuilds it from Redis); the nodes besides its owner hold it by interest or not at all.
+    if (!spec.interest === !spec.ownerOnly || (spec.ownerOnly && !spec.claimed)) throw new Error(`the ${spec.kind} kind must be held either by interest or by its owner alone (claimed)`);
     const k = spec.kind;
     cluster.handle<{ id: string; command: C; hops?: number }>(`${k}.exec`, (b) => (spec.interest ? this.answer(b.id, b.command, (b.hops ?? 0) + 1) : this.route(b.id, b.command, (b.hops ?? 0) + 1)));
     cluster.handle<{ id: string }>(`${k}.snapshot`, (b) => this.snapshotOf(b.id));
     cluster.onNodeDown((node) => void this.takeOver(node));
-    if (spec.stored) cluster.onRejoin(() => this.restore());
+    cluster.onRejoin(() => this.restore());
     const interest = spec.interest;
     if (interest) {
       // The owner put a user of this node in (a match, a party brought into a game, an invite): hold it, up to that version.
@@ -67,20 +62,11 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
       cluster.onRejoin(() => this.resync());
       return;
     }
+    // Held by its owner alone (a queue): the other nodes learn only who owns it, cast to all (rare: claims, takeovers, hand-overs).
     cluster.onCast<Owner & { id: string; version: number }>(`${k}.owner`, (b, from) => this.onOwner(b, from));
-    if (spec.ownerOnly) {
-      // Held by its owner alone (a queue): the other nodes learn only who owns it, cast to all (rare: claims, takeovers, hand-overs).
-      cluster.syncable(k, {
-        export: () => this.owned().map((id) => ({ id, ...this.owners.get(id)! })),
-        import: (from, data) => this.ownersFrom(from, (data ?? []) as (Owner & { id: string })[]),
-      });
-      return;
-    }
-    // Replicated on every node (the unit tests' plain kind): batches cast to all, whole states at a resync.
-    cluster.onCast<Batch<E>>(`${k}.batch`, (b) => this.onBatch(b));
     cluster.syncable(k, {
-      export: () => [...this.owners].filter(([, o]) => o.owner === cluster.nodeId).map(([id]) => this.snapshotOf(id)),
-      import: (from, data) => this.importFrom(from, (data ?? []) as Snapshot<S>[]),
+      export: () => this.owned().map((id) => ({ id, ...this.owners.get(id)! })),
+      import: (from, data) => this.ownersFrom(from, (data ?? []) as (Owner & { id: string })[]),
     });
   }
 
@@ -123,22 +109,10 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
   /** As `peek`, with its owner node as this node knows it, else as the stored snapshot names it (admin views). */
   async peekOwned(id: string): Promise<{ state: S; owner: string | undefined } | undefined> {
     const held = this.states.get(id);
-    if (held || !this.spec.stored) return held && { state: held, owner: this.ownerOf(id) };
+    if (held) return { state: held, owner: this.ownerOf(id) };
     const snap = await this.fromStore(id);
     if (!snap?.state) return undefined;
     return { state: this.spec.fromJSON ? this.spec.fromJSON(id, snap.state) : snap.state, owner: snap.owner };
-  }
-
-  /**
-   * On the owner, from `effects`: a personal event for users of other nodes
-   * that the batch being committed takes in (an invite). It goes with the
-   * word to their nodes to take interest, and is delivered there once they
-   * hold the entity: what the user does next (accept) finds it there.
-   */
-  post(id: string, users: readonly string[], ev: string, data: unknown): void {
-    const list = this.outbox.get(id) ?? [];
-    list.push({ users, ev, data });
-    this.outbox.set(id, list);
   }
 
   /** Runs a command creating the entity here (a fresh id: there is nothing to look up first). */
@@ -203,146 +177,6 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
     if (!reached()) await this.refresh(id);
   }
 
-  private run(id: string, command: C): R | Promise<R> {
-    // Held here as other nodes see it (this node just became the owner): the secrets first, from the store.
-    if (this.spec.secret && this.states.has(id) && !this.whole.has(id)) {
-      return this.unseal(id).then(
-        () => this.run(id, command),
-        () => {
-          throw new LobbyError('NODE_UNAVAILABLE', `the ${this.spec.kind} is being taken over; try again`);
-        },
-      );
-    }
-    const before = this.states.get(id);
-    const d = this.spec.decide(id, before, command);
-    const known = this.owners.get(id);
-    const epoch = known?.epoch ?? 1;
-    // Read before applying: a queue's state changes in place.
-    const from = before ? this.spec.version(before) : 0;
-    const after = this.commit(id, before, d.events, { owner: this.cluster.nodeId, epoch });
-    if (after) this.whole.add(id);
-    if (after) for (const t of d.timers) this.schedule(id, t.afterMs, t.command);
-    if (!d.events.length) return d.result;
-    // Other nodes get the events without the owner's secrets (held by the owner alone: nobody gets them).
-    const events = this.spec.secret ? d.events.map((e) => this.spec.secret!.redact(e)) : d.events;
-    const batch: Batch<E> | undefined = this.spec.ownerOnly ? undefined : { id, owner: this.cluster.nodeId, epoch, from, to: after ? this.spec.version(after) : null, events };
-    if (!this.spec.stored) return (this.cluster.cast(`${this.spec.kind}.batch`, batch), d.result);
-    const posted = this.outbox.get(id);
-    this.outbox.delete(id);
-    const moves = movesOf(this.spec, before, after, d.events);
-    return this.persist(id, epoch, before === undefined, after === undefined, batch, moves, posted).then(() => {
-      this.spec.durable?.(id, d.events);
-      return d.result;
-    });
-  }
-
-  /**
-   * Puts the stored secrets into the state held here, on a node that owns the
-   * entity now (the only reader of them). One read at a time per entity: a
-   * second command waits for the first read rather than reading an older one.
-   */
-  private unseal(id: string): Promise<void> {
-    const under = this.unsealing.get(id);
-    if (under) return under;
-    const done = (async () => {
-      try {
-        const raw = await this.cluster.secretOf(this.key(id));
-        const s = this.states.get(id);
-        if (!s || this.whole.has(id)) return;
-        if (raw !== null) this.states.set(id, this.spec.secret!.with(s, JSON.parse(raw)));
-        this.whole.add(id);
-      } finally {
-        this.unsealing.delete(id);
-      }
-    })();
-    this.unsealing.set(id, done);
-    return done;
-  }
-
-  /**
-   * Stores the entity as it is now (the batch just committed), then sends
-   * the batch: replicas never see a state a takeover could not rebuild, and
-   * the caller is answered only once Redis holds it.
-   */
-  private async persist(id: string, epoch: number, born: boolean, ended: boolean, batch: Batch<E> | undefined, moves?: Moves, posted?: Posted[]): Promise<void> {
-    const key = this.key(id);
-    const json = ended ? null : JSON.stringify(this.snapshotOf(id));
-    const s = this.states.get(id);
-    // Written only by a node that holds the secrets (undefined: the stored ones stay).
-    const secret = !this.spec.secret ? undefined : ended || !s ? null : this.whole.has(id) ? JSON.stringify(this.spec.secret.of(s)) : undefined;
-    const stored = this.interest
-      ? this.cluster.store(key, epoch, json, batch && JSON.stringify({ t: 'batch', ...batch } satisfies EntityWire<E>), secret)
-      : this.cluster.store(key, epoch, json, undefined, secret).then((ok) => {
-          if (ok && batch) this.cluster.cast(`${this.spec.kind}.batch`, batch);
-          return ok;
-        });
-    const { kind } = this.spec;
-    const places = moves
-      ? [
-          ...moves.joined.map((u) => this.cluster.places.place(u, kind, id, true)),
-          ...moves.left.map((u) => this.cluster.places.place(u, kind, id, false)),
-          ...moves.invited.map((u) => this.cluster.places.invite(u, kind, id, true)),
-          ...moves.uninvited.map((u) => this.cluster.places.invite(u, kind, id, false)),
-        ]
-      : [];
-    const [ok] = await Promise.all([stored, born || ended ? this.cluster.owning(this.cluster.nodeId, key, born) : undefined, ...places]);
-    if (!ok) {
-      this.log.warn({ kind: this.spec.kind, id, epoch }, 'fenced out: another node owns this entity now');
-      this.clearTimers(id);
-      void this.refresh(id);
-      throw new LobbyError('NODE_UNAVAILABLE', `the ${this.spec.kind} moved to another node; try again`);
-    }
-    if ((moves?.came.length || posted) && batch?.to != null) void this.tellNodes(id, batch.to, moves?.came ?? [], posted ?? []);
-  }
-
-  /**
-   * Users of other nodes that a batch put in, whose nodes may not hold the
-   * entity: each such node is told to take interest, up to that version (the
-   * node a user's own command came from already has: it hears it twice).
-   */
-  private async tellNodes(id: string, version: number, came: string[], posted: Posted[]): Promise<void> {
-    const interest = this.spec.interest!;
-    try {
-      const where = await interest.locate([...new Set([...came, ...posted.flatMap((p) => p.users)])]);
-      for (const node of new Set(where.values())) {
-        const here = (u: string) => where.get(u) === node;
-        const events = posted.map((p) => ({ ...p, users: p.users.filter(here) })).filter((p) => p.users.length);
-        this.cluster.tell(node, `${this.spec.kind}.interest`, { id, version, events });
-      }
-    } catch (err) {
-      this.log.warn({ kind: this.spec.kind, id, err: (err as Error).message }, 'nodes of new users not told');
-    }
-  }
-
-  /** At every (re)join: Redis may have lost what this node stored (a restart), so it stores again all it owns, and where its members and invitees are. */
-  private async restore(): Promise<void> {
-    await Promise.all(
-      this.owned().map((id) => {
-        // The members' records too, as if they had all just joined.
-        const moves = recordsOf(this.spec, this.states.get(id)!);
-        return this.persist(id, this.owners.get(id)!.epoch, true, false, undefined, moves).catch(() => {});
-      }),
-    );
-  }
-
-  private schedule(id: string, afterMs: number, command: C): void {
-    const timer = setTimeout(() => {
-      if (this.owners.get(id)?.owner !== this.cluster.nodeId) return;
-      const failed = (err: unknown) => {
-        if (!(err instanceof LobbyError)) this.log.error({ err, kind: this.spec.kind, id }, 'timer command failed');
-      };
-      try {
-        void Promise.resolve(this.run(id, command)).catch(failed);
-      } catch (err) {
-        failed(err);
-      }
-    }, Math.max(0, afterMs));
-    timer.unref();
-    const list = this.timers.get(id);
-    if (list) list.push(timer);
-    else this.timers.set(id, [timer]);
-  }
-
   /** Claims an entity nobody owns, when this node is its successor; true when it did. */
   async claim(id: string): Promise<boolean> {
     if (!this.spec.claimed || this.owners.has(id) || this.cluster.successor(`${this.spec.kind}:${id}`) !== this.cluster.nodeId) return false;
@@ -353,7 +187,7 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
     this.states.set(id, s);
     this.whole.add(id);
     // Stored, and in this node's owner set, before anyone hears of it: a successor can take it over from then on.
-    if (this.spec.stored) await this.persist(id, 1, true, false, undefined);
+    await this.persist(id, 1, true, false, undefined);
     this.cluster.cast(`${this.spec.kind}.owner`, { id, owner: this.cluster.nodeId, epoch: 1, version: this.spec.version(s) });
     this.adoptIfMine(id);
     return true;
@@ -406,23 +240,14 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
     this.adoptIfMine(b.id);
   }
 
-  private adoptIfMine(id: string): void {
-    const s = this.states.get(id);
-    if (!s || this.owners.get(id)?.owner !== this.cluster.nodeId) return;
-    this.clearTimers(id);
-    for (const t of this.spec.resume(s, Date.now())) this.schedule(id, t.afterMs, t.command);
-  }
-
   /**
    * A node died: what no live node owns goes to each entity's successor; this
    * node takes its share. Every orphan, not only the dead node's: a successor
    * chosen earlier may have died before it took over.
    */
   private async takeOver(dead: string): Promise<void> {
-    if (this.spec.stored) {
-      this.orphanSets.add(dead);
-      for (const node of [...this.orphanSets]) await this.takeOverStored(node);
-    }
+    this.orphanSets.add(dead);
+    for (const node of [...this.orphanSets]) await this.takeOverStored(node);
     for (const [id, o] of [...this.owners]) {
       // Nothing here to take over from (not held here): the stored snapshot was the way, above.
       if (!this.states.has(id) || this.cluster.isLive(o.owner) || this.cluster.successor(this.key(id)) !== this.cluster.nodeId) continue;
@@ -484,11 +309,9 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
     if (!s || this.owners.get(id)?.epoch !== from.epoch) return false;
     this.owners.set(id, next);
     this.clearTimers(id);
-    if (this.spec.stored) {
-      // Stored under the new epoch first: the old owner's late writes are fenced out from now on.
-      await this.persist(id, next.epoch, false, false, undefined).catch(() => {});
-      await Promise.all([this.cluster.owning(to, this.key(id), true), from.owner === this.cluster.nodeId ? this.cluster.owning(from.owner, this.key(id), false) : undefined]);
-    }
+    // Stored under the new epoch first: the old owner's late writes are fenced out from now on.
+    await this.persist(id, next.epoch, false, false, undefined).catch(() => {});
+    await Promise.all([this.cluster.owning(to, this.key(id), true), from.owner === this.cluster.nodeId ? this.cluster.owning(from.owner, this.key(id), false) : undefined]);
     const change = { id, ...next, version: this.spec.version(s) };
     if (this.interest) {
       this.cluster.tellEntity(this.key(id), JSON.stringify({ t: 'owner', ...change } satisfies EntityWire<E>));
@@ -496,7 +319,7 @@ export class Entities<S, C, E, R> extends Replicas<S, C, E, R> {
       if (to !== this.cluster.nodeId) this.cluster.tell(to, `${this.spec.kind}.owner`, change);
     } else {
       this.cluster.cast(`${this.spec.kind}.owner`, change);
-      if (this.spec.ownerOnly && to !== this.cluster.nodeId) this.release(id);
+      if (to !== this.cluster.nodeId) this.release(id);
     }
     this.adoptIfMine(id);
     this.log.info({ kind: this.spec.kind, id, from: from.owner, to }, 'ownership moved');

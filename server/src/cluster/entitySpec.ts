@@ -7,7 +7,13 @@ export interface Decided<E, C, R> {
   timers: { afterMs: number; command: C }[];
 }
 
-/** How a kind of entity (games, parties) plugs into the cluster. */
+/**
+ * How a kind of entity (games, parties, queues) plugs into the cluster. Every
+ * kind is durable before acknowledged: the owner stores the entity's snapshot
+ * in Redis, fenced by its epoch, before it sends a batch or answers, and a
+ * dead owner's successor rebuilds the entity from it. The other nodes hold it
+ * by `interest` or, `ownerOnly`, not at all: one of the two.
+ */
 export interface EntitySpec<S, C, E, R> {
   /** `game`, `party`: names the cluster messages. */
   kind: string;
@@ -41,21 +47,14 @@ export interface EntitySpec<S, C, E, R> {
    */
   claimed?: { fresh(id: string): S };
   /**
-   * Durable before acknowledged: the owner stores the entity's snapshot in
-   * Redis, fenced by its epoch, before it sends a batch or answers, and a
-   * dead owner's successor rebuilds the entity from it.
-   */
-  stored?: boolean;
-  /**
-   * Held by its owner alone (a queue; needs `stored` and `claimed`): no
+   * Held by its owner alone (a queue; needs `claimed`): no
    * replicas and no batches. Other nodes know only who owns it (`<kind>.owner`
    * casts, the resync) and route their commands there; what their users need
    * of it the owner sends them as personal events (`durable`).
    */
   ownerOnly?: boolean;
   /**
-   * On the owner, once the batch of `events` is stored (at once when nothing
-   * is stored): what may be told outside only once a takeover could not lose
+   * On the owner, once the batch of `events` is stored: what may be told outside only once a takeover could not lose
    * it (a queue's ticket statuses, a match turned into a game).
    */
   durable?(id: string, events: E[]): void;
@@ -69,7 +68,7 @@ export interface EntitySpec<S, C, E, R> {
     members(s: S): readonly string[];
   };
   /**
-   * By interest (needs `stored`): a node holds the entity, and listens on its
+   * By interest: a node holds the entity, and listens on its
    * own channel, only while it owns it or a session here needs it; the owner
    * sends batches on that channel alone (no full-state resync with peers).
    * `users`: who needs it (players, spectators, members, invitees); `here`:

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { BusDown, type Bus } from './bus.js';
 import type { Names } from './names.js';
+import type { TickReads } from './tickReads.js';
 
 /**
  * The records of where a user is (their game, their party) and of their
@@ -15,6 +16,8 @@ export class PlaceRecords {
     /** Nobody else could read a record now (alone on an in-process bus). */
     private readonly quiet: () => boolean,
     private readonly log: Logger,
+    /** The node's reader of records: a tick's reads in one round trip (a login's game, party, invites and queue records). */
+    private readonly reads: TickReads,
   ) {}
 
   /**
@@ -38,7 +41,7 @@ export class PlaceRecords {
   async placeOf(userId: string, kind: string): Promise<string | undefined> {
     if (this.quiet()) return undefined;
     try {
-      return (await this.bus.get(this.names.where(userId, kind))) ?? undefined;
+      return (await this.reads.get(this.names.where(userId, kind))) ?? undefined;
     } catch {
       return undefined;
     }
@@ -59,7 +62,7 @@ export class PlaceRecords {
   async invitesOf(userId: string, kind: string): Promise<string[]> {
     if (this.quiet()) return [];
     try {
-      return await this.bus.setMembers(this.names.invites(userId, kind));
+      return await this.reads.members(this.names.invites(userId, kind));
     } catch {
       return [];
     }
@@ -69,7 +72,7 @@ export class PlaceRecords {
   async placesOf(userIds: readonly string[], kind: string): Promise<(string | undefined)[]> {
     if (!userIds.length || this.quiet()) return userIds.map(() => undefined);
     try {
-      return (await this.bus.getMany(userIds.map((u) => this.names.where(u, kind)))).map((v) => v ?? undefined);
+      return (await this.reads.getMany(userIds.map((u) => this.names.where(u, kind)))).map((v) => v ?? undefined);
     } catch {
       return userIds.map(() => undefined);
     }

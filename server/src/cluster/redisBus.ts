@@ -1,6 +1,6 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
-import { BusDown, TOMBSTONE_MS, type Bus } from './bus.js';
+import { BusDown, TOMBSTONE_MS, type Bus, type KeyRead } from './bus.js';
 import { ChannelSubscriber, ShardedSubscriber, slotOf, type Subscriber } from './redisSubscribers.js';
 
 // Compare-and-set in one step: ARGV[1] expected ('' = absent), ARGV[2] next ('' = delete), ARGV[3] ttl ms (0 = none).
@@ -133,7 +133,7 @@ export class RedisBus implements Bus {
   private readonly wanted = new Set<string>();
   private readonly listeners: ((up: boolean) => void)[] = [];
   /** Counted here, not in a handler: what a node carries is every message its subscribers get, handled or not. */
-  readonly traffic: BusTraffic = { publishedMessages: 0, publishedBytes: 0, receivedMessages: 0, receivedBytes: 0 };
+  readonly traffic: BusTraffic = { publishedMessages: 0, publishedBytes: 0, receivedMessages: 0, receivedBytes: 0, reads: 0 };
   private cmdReady = false;
   private reported = false;
   private closed = false;
@@ -274,40 +274,65 @@ export class RedisBus implements Bus {
 
   async get(key: string): Promise<string | null> {
     this.check();
+    this.traffic.reads++;
     return this.cmd.get(key);
   }
 
   async getMany(keys: readonly string[]): Promise<(string | null)[]> {
+    return (await this.readAll(keys.map((key) => ({ key })))) as (string | null)[];
+  }
+
+  /** On one Redis, one MGET, or one pipeline when sets are read too; on a Redis Cluster, per master (`readAcrossSlots`). */
+  async readAll(reads: readonly KeyRead[]): Promise<(string | string[] | null)[]> {
     this.check();
-    if (!keys.length) return [];
-    return this.sharded ? this.getAcrossSlots(this.cmd as Cluster, keys) : this.cmd.mget(...keys);
+    if (!reads.length) return [];
+    if (this.sharded) return this.readAcrossSlots(this.cmd as Cluster, reads);
+    this.traffic.reads++;
+    const values = reads.filter((r) => !r.members).map((r) => r.key);
+    if (values.length === reads.length) return this.cmd.mget(...values);
+    // The values in one MGET, each set's SMEMBERS after it, all written at once.
+    const p = this.cmd.pipeline();
+    if (values.length) p.mget(...values);
+    for (const r of reads) if (r.members) p.smembers(r.key);
+    const res = ((await p.exec()) ?? []).map(([err, v]) => {
+      if (err) throw err;
+      return v;
+    });
+    const [got, sets] = values.length ? [res[0] as (string | null)[], res.slice(1)] : [[], res];
+    let [v, m] = [0, 0];
+    return reads.map((r) => (r.members ? (sets[m++] as string[]) : (got[v++] ?? null)));
   }
 
   /**
-   * On a Redis Cluster the keys are in different slots, so no MGET: each master gets its keys' GETs in one pipeline
+   * On a Redis Cluster the keys are in different slots, so no MGET: each master gets its keys' reads in one pipeline
    * (bench:cluster part 7: 100 GETs written one by one cost Redis 1.5-2.2 ms of CPU, written together 0.25 ms).
-   * Keys whose master is not known yet (slots not read), or a pipeline refused (a slot moving), go one GET each.
+   * Keys whose master is not known yet (slots not read), or a pipeline refused (a slot moving), go one read each.
    */
-  private async getAcrossSlots(c: Cluster, keys: readonly string[]): Promise<(string | null)[]> {
-    const out: (string | null)[] = new Array<string | null>(keys.length).fill(null);
+  private async readAcrossSlots(c: Cluster, reads: readonly KeyRead[]): Promise<(string | string[] | null)[]> {
+    const out: (string | string[] | null)[] = new Array<string | string[] | null>(reads.length).fill(null);
     const byMaster = new Map<string, number[]>();
     const alone: number[] = [];
-    keys.forEach((k, i) => {
-      const master = c.slots[slotOf(k)]?.[0];
+    reads.forEach((r, i) => {
+      const master = c.slots[slotOf(r.key)]?.[0];
       if (master === undefined) return void alone.push(i);
       const list = byMaster.get(master);
       if (list) list.push(i);
       else byMaster.set(master, [i]);
     });
-    const one = async (i: number) => void (out[i] = await c.get(keys[i]!));
+    const one = async (i: number) => {
+      this.traffic.reads++;
+      const r = reads[i]!;
+      out[i] = r.members ? await c.smembers(r.key) : await c.get(r.key);
+    };
     await Promise.all([
       ...alone.map(one),
       ...[...byMaster.values()].map(async (idx) => {
+        this.traffic.reads++;
         const p = c.pipeline();
-        for (const i of idx) p.get(keys[i]!);
+        for (const i of idx) void (reads[i]!.members ? p.smembers(reads[i]!.key) : p.get(reads[i]!.key));
         const res = await p.exec().catch(() => null);
         if (!res || res.some(([err]) => err)) return void (await Promise.all(idx.map(one)));
-        res.forEach(([, v], j) => void (out[idx[j]!] = v as string | null));
+        res.forEach(([, v], j) => void (out[idx[j]!] = v as string | string[] | null));
       }),
     ]);
     return out;
@@ -380,6 +405,7 @@ export class RedisBus implements Bus {
 
   async setMembers(set: string): Promise<string[]> {
     this.check();
+    this.traffic.reads++;
     return this.cmd.smembers(set);
   }
 
@@ -397,11 +423,14 @@ export class RedisBus implements Bus {
 /**
  * What went through a bus since it started: pub/sub messages and their
  * payload bytes (UTF-8), published by this node and received by its
- * subscriber(s). Plain numbers on the hot path; /metrics reads them.
+ * subscriber(s); round trips that read keys. Plain numbers on the hot path;
+ * /metrics reads them.
  */
 export interface BusTraffic {
   publishedMessages: number;
   publishedBytes: number;
   receivedMessages: number;
   receivedBytes: number;
+  /** GET, SMEMBERS, and batches of them (one MGET or pipeline; on a Redis Cluster one per master): what a node waits on Redis for. */
+  reads: number;
 }

@@ -189,9 +189,8 @@ export class Replicas<S, C, E, R> {
     return fetch.done;
   }
 
-  /** The stored snapshot (a stored kind; undefined when nothing is stored: alone, or never written). */
+  /** The stored snapshot (undefined when nothing is stored: never written). */
   protected async fromStore(id: string): Promise<Snapshot<S> | undefined> {
-    if (!this.spec.stored) return undefined;
     const [stored] = await this.cluster.stored([this.key(id)]);
     if (!stored) return undefined;
     if (stored.value === null) return { id, owner: this.owners.get(id)?.owner ?? '', epoch: stored.epoch, state: null };
@@ -234,18 +233,6 @@ export class Replicas<S, C, E, R> {
         if (s && snap.state && known?.epoch === snap.epoch && this.spec.version(s) === (snap.state as { version?: number }).version) return;
         this.install(snap, true);
       });
-    }
-  }
-
-  /** Another node's full state (resync): what it owns replaces the replica; what it no longer has is gone. */
-  protected importFrom(node: string, snaps: Snapshot<S>[]): void {
-    const present = new Set(snaps.map((s) => s.id));
-    for (const [id, o] of [...this.owners]) if (o.owner === node && !present.has(id)) this.install({ id, owner: node, epoch: o.epoch, state: null });
-    for (const s of snaps) {
-      const before = this.states.get(s.id);
-      const known = this.owners.get(s.id);
-      if (known && known.epoch === s.epoch && known.owner === s.owner && before && s.state && this.spec.version(before) === (s.state as { version?: number }).version) continue;
-      this.install(s);
     }
   }
 }

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { LobbyError } from '../errors.js';
 import { BusDown, type Bus } from './bus.js';
 import type { Names } from './names.js';
+import { TickReads } from './tickReads.js';
 
 /**
  * Where a user's session is: the node holding it, the fencing token of the
@@ -73,6 +74,8 @@ export class SessionRecords {
     private readonly nodeId: string,
     private readonly isLive: (node: string) => boolean,
     private readonly log: Logger,
+    /** The node's reader of records (`lookup`: the directory's, a tick's in one round trip). */
+    private readonly reads = new TickReads(bus),
   ) {}
 
   get up(): boolean {
@@ -137,7 +140,7 @@ export class SessionRecords {
 
   /** The records of these users, in order (undefined: no session anywhere). */
   async lookup(userIds: readonly string[]): Promise<(SessionRecord | undefined)[]> {
-    const raws = await this.bus.getMany(userIds.map((u) => this.names.session(u)));
+    const raws = await this.reads.getMany(userIds.map((u) => this.names.session(u)));
     return raws.map(decodeRecord);
   }
 

@@ -2,12 +2,6 @@ import type { Logger } from 'pino';
 import type { Cluster } from '../cluster/cluster.js';
 import type { Session } from './session.js';
 
-/** The users of one lookup to Redis, and who waits for its answer. */
-interface Batch {
-  users: Set<string>;
-  waiting: (() => void)[];
-}
-
 /** A session on another node of the cluster. */
 export interface Remote {
   node: string;
@@ -26,16 +20,15 @@ const CACHE_MS = 1000;
  * The session directory: on which other node a user's session is, read from
  * the user's session record in Redis (cluster/sessions.ts), never from a
  * broadcast. Each node holds only its own sessions. Lookups of one tick go
- * to Redis in one batch (MGET) and found sessions are cached briefly, so
+ * to Redis in one read (the cluster's TickReads) and found sessions are cached briefly, so
  * the hot paths (personal events, chat to members) do not ask Redis per
  * event; a node that goes down takes its entries with it. Users without a
  * session are not cached: a login is seen at the next lookup.
  */
 export class Directory {
   private readonly cache = new Map<string, Remote & { until: number }>();
-  /** The users looked up in the batch being collected, or in flight, and who waits for them. */
-  private batch: Batch | undefined;
-  private readonly inFlight = new Map<string, { waiting: (() => void)[] }>();
+  /** Users being looked up: what a later call for them waits for (its answer never overtakes an earlier one). */
+  private readonly inFlight = new Map<string, Promise<void>>();
 
   constructor(
     private readonly sessions: ReadonlyMap<string, Session>,
@@ -84,22 +77,16 @@ export class Directory {
       fn(out);
     };
     // Waits behind earlier lookups of the same users, so a later event never overtakes an earlier one.
-    const marks = new Set<{ waiting: (() => void)[] }>();
+    const waits = new Set<Promise<void>>();
     for (const u of users) {
-      const m = this.inFlight.get(u);
-      if (m) marks.add(m);
+      const w = this.inFlight.get(u);
+      if (w) waits.add(w);
     }
     const fresh = unknown.filter((u) => !this.inFlight.has(u));
     // Alone, or without Redis: nobody to find (what is cached still counts).
-    if (fresh.length && this.cluster.sessions.up && !this.cluster.alone) {
-      const b = (this.batch ??= this.newBatch());
-      for (const u of fresh) b.users.add(u);
-      marks.add(b);
-    }
-    if (!marks.size) return answer();
-    let left = marks.size;
-    const done = () => void (--left === 0 && answer());
-    for (const m of marks) m.waiting.push(done);
+    if (fresh.length && this.cluster.sessions.up && !this.cluster.alone) waits.add(this.lookUp(fresh));
+    if (!waits.size) return answer();
+    void Promise.all(waits).then(answer);
   }
 
   /** The sessions of `users` on other nodes. */
@@ -117,32 +104,25 @@ export class Directory {
     return this.sessions.get(userId) ?? this.known(userId) ?? undefined;
   }
 
-  private newBatch() {
-    const b: Batch = { users: new Set(), waiting: [] };
-    setImmediate(() => void this.send(b));
-    return b;
-  }
-
-  private async send(b: Batch): Promise<void> {
-    if (this.batch === b) this.batch = undefined;
-    const users = [...b.users].filter((u) => !this.sessions.has(u));
-    const mark = b;
-    for (const u of users) this.inFlight.set(u, mark);
-    try {
-      if (users.length && this.cluster.sessions.up) {
-        const records = await this.cluster.sessions.lookup(users);
-        const until = Date.now() + CACHE_MS;
-        records.forEach((r, i) => {
-          const u = users[i]!;
-          if (r && r.node !== this.cluster.nodeId && this.cluster.isLive(r.node)) this.cache.set(u, { node: r.node, name: r.name, until });
-          else this.cache.delete(u);
-        });
-      }
-    } catch (err) {
-      this.log.debug({ err: (err as Error).message, users: users.length }, 'session lookup failed; going on with what is cached');
-    } finally {
-      for (const u of users) if (this.inFlight.get(u) === mark) this.inFlight.delete(u);
-      for (const fn of mark.waiting) fn();
-    }
+  /** Reads the users' session records (with the rest of the tick's reads) and caches what they say. */
+  private lookUp(users: string[]): Promise<void> {
+    const done: Promise<void> = this.cluster.sessions
+      .lookup(users)
+      .then(
+        (records) => {
+          const until = Date.now() + CACHE_MS;
+          records.forEach((r, i) => {
+            const u = users[i]!;
+            if (r && r.node !== this.cluster.nodeId && this.cluster.isLive(r.node)) this.cache.set(u, { node: r.node, name: r.name, until });
+            else this.cache.delete(u);
+          });
+        },
+        (err: unknown) => this.log.debug({ err: (err as Error).message, users: users.length }, 'session lookup failed; going on with what is cached'),
+      )
+      .finally(() => {
+        for (const u of users) if (this.inFlight.get(u) === done) this.inFlight.delete(u);
+      });
+    for (const u of users) this.inFlight.set(u, done);
+    return done;
   }
 }

@@ -13,6 +13,7 @@ import type { ChatRoom } from './chatService.js';
 import { GameListStreams } from './gameListStreams.js';
 import { ListFeed } from './listFeed.js';
 import { UnderWay } from './underWay.js';
+import { Whereabouts } from './whereabouts.js';
 
 /** Picks the game server for a starting game; the default hands out one configured address. */
 export type ServerAllocator = (game: GameView) => Promise<string> | string;
@@ -45,8 +46,6 @@ interface GameMsg {
   serverAddress?: string;
 }
 
-/** At most this many live game-list subscriptions per user. */
-
 const ctx = (): GameCtx => ({
   now: Date.now(),
   newId: () => randomUUID(),
@@ -66,8 +65,8 @@ const ctx = (): GameCtx => ({
 export class GameService {
   /** The reply is the game afterwards (null once it ended); for `useKey`, the key's holder. */
   private readonly games: Entities<GameState, GameMsg, GameEvent, GameView | SessionKeyHolder | null>;
-  /** Where each user is, from the games' events. */
-  private readonly whereIs = new Map<string, { gameId: string; spectating: boolean }>();
+  /** Where each user is, from the games' events (friends hear of every change). */
+  private readonly whereIs = new Whereabouts((userId) => this.onWhereChanged(userId));
   /** Sessions just opened here whose game is being looked up by its record (held elsewhere until then). */
   private readonly finding = new UnderWay();
   /** The game list, its list streams and each user's subscriptions (gameListStreams.ts). */
@@ -81,7 +80,7 @@ export class GameService {
   partyOf: (userId: string) => PartyOf | undefined = () => undefined;
   /** Set by matchmaking: a game's players changed (a queued game team may have to drop out); its players before and after. */
   onRosterChanged: (gameId: string, players: string[]) => void = () => {};
-  /** Set by friends (presence): the user joined, left or lost a game (called from track(); must not throw). */
+  /** Set by friends (presence): the user joined, left or lost a game (called as the games' events apply; must not throw). */
   onWhereChanged: (userId: string) => void = () => {};
 
   constructor(private readonly deps: GameServiceDeps) {
@@ -96,7 +95,6 @@ export class GameService {
     this.games = new Entities(
       {
         kind: 'game',
-        stored: true,
         version: (g) => g.version,
         decide: (_id, before, m) => {
           const d = decideGame(before, m.command, ctx(), m.serverAddress ? { ...this.rules, serverAddress: m.serverAddress } : this.rules);
@@ -154,7 +152,7 @@ export class GameService {
       restarted: (userId) => this.listings.unsubscribeAll(userId),
       moved: (userId) => this.listings.unsubscribeAll(userId),
       opened: (userId) => {
-        const w = this.whereIs.get(userId);
+        const w = this.whereIs.of(userId);
         if (w) deps.gateway.subscribe(userId, gameStream(w.gameId));
         // A session that started here while its game is held elsewhere: the record says which, holding it subscribes it.
         // Kept until done: a join or create sent meanwhile must leave that game first, so it waits for the lookup.
@@ -173,7 +171,7 @@ export class GameService {
 
   /** The game a user plays in or watches, as a chat room. */
   chatRoom(userId: string): ChatRoom {
-    const w = this.whereIs.get(userId);
+    const w = this.whereIs.of(userId);
     const game = w && this.games.get(w.gameId);
     return game && { id: game.id, members: () => members(game) };
   }
@@ -210,7 +208,7 @@ export class GameService {
 
   /** The game a user plays in or watches, held here or not (their game record, then a peek): admin views. */
   async gameOf(userId: string): Promise<GameState | undefined> {
-    const w = this.whereIs.get(userId);
+    const w = this.whereIs.of(userId);
     if (w) return this.games.get(w.gameId);
     const gameId = await this.deps.cluster.places.placeOf(userId, 'game');
     return gameId === undefined ? undefined : this.games.peek(gameId);
@@ -272,7 +270,7 @@ export class GameService {
     const stream = gameStream(gameId);
     const was = before ? members(before) : [];
     const is = after ? members(after) : [];
-    this.track(gameId, e);
+    this.whereIs.track(gameId, e);
     for (const u of is) if (!was.includes(u)) gateway.subscribe(u, stream);
     // game.created is for replication only: the creator gets the reply.
     if (e.ev !== 'game.created') gateway.publish(stream, e.ev, e.data as never);
@@ -308,51 +306,7 @@ export class GameService {
     const stream = gameStream(gameId);
     for (const u of before ? members(before) : []) if (!after || !members(after).includes(u)) this.deps.gateway.unsubscribe(u, stream);
     for (const u of after ? members(after) : []) this.deps.gateway.subscribe(u, stream);
-    const now = new Map(after ? [...after.players.map((p) => [p.userId, false] as const), ...after.spectators.map((p) => [p.userId, true] as const)] : []);
-    for (const [userId, w] of [...this.whereIs]) {
-      if (w.gameId !== gameId || now.has(userId)) continue;
-      this.whereIs.delete(userId);
-      this.onWhereChanged(userId);
-    }
-    for (const [userId, spectating] of now) {
-      const w = this.whereIs.get(userId);
-      if (w?.gameId === gameId && w.spectating === spectating) continue;
-      this.whereIs.set(userId, { gameId, spectating });
-      this.onWhereChanged(userId);
-    }
-  }
-
-  /** Keeps the users' whereabouts in step with the game's events. */
-  private track(gameId: string, e: GameEvent): void {
-    switch (e.ev) {
-      case 'game.created':
-        // A match game is born with every player seated, not just its owner.
-        for (const p of e.data.game.players) this.whereIs.set(p.userId, { gameId, spectating: false });
-        for (const p of e.data.game.players) this.onWhereChanged(p.userId);
-        break;
-      case 'game.playerJoined':
-        this.whereIs.set(e.data.player.userId, { gameId, spectating: false });
-        this.onWhereChanged(e.data.player.userId);
-        break;
-      case 'game.spectatorJoined':
-        this.whereIs.set(e.data.spectator.userId, { gameId, spectating: true });
-        this.onWhereChanged(e.data.spectator.userId);
-        break;
-      case 'game.playerLeft':
-      case 'game.spectatorLeft': {
-        // (A spectator taking a seat gets spectatorLeft, then playerJoined sets the record again.)
-        if (this.whereIs.get(e.data.userId)?.gameId === gameId) this.whereIs.delete(e.data.userId);
-        this.onWhereChanged(e.data.userId);
-        break;
-      }
-      case 'game.ended':
-        for (const [userId, w] of this.whereIs) {
-          if (w.gameId !== gameId) continue;
-          this.whereIs.delete(userId);
-          this.onWhereChanged(userId);
-        }
-        break;
-    }
+    this.whereIs.replace(gameId, after);
   }
 
   /** The user's game (found by its record when this node does not hold it yet); NOT_IN_GAME when none. */
@@ -365,7 +319,7 @@ export class GameService {
   /** Leaves the current game, if any, before the user goes elsewhere. */
   private async leaveCurrent(userId: string, reason: 'left' | 'joinedAnother' | 'disconnected', except?: string): Promise<void> {
     await this.finding.done(userId);
-    const w = this.whereIs.get(userId);
+    const w = this.whereIs.of(userId);
     if (!w || w.gameId === except || !this.games.get(w.gameId)) return;
     await this.run(w.gameId, { type: 'leave', userId, reason });
   }
@@ -387,16 +341,16 @@ export class GameService {
     return (await this.run(gameId, command)) ?? viewOf(this.games.get(gameId)!);
   }
 
-  /**
-   * The leader brings the whole party: every member joins if every member
-   * fits, or nobody does. The joins are tried in order on a scratch copy of
-   * the game first, so a refusal changes nothing.
-   */
   /** What the player brings into a game: their stored level and rating, and the school they chose. */
   async profileOf(userId: string, school: string | undefined): Promise<PlayerProfile> {
     return { ...(await this.deps.standingOf(userId)), ...(school !== undefined && { school }) };
   }
 
+  /**
+   * The leader brings the whole party: every member joins if every member
+   * fits, or nobody does. The joins are tried in order on a scratch copy of
+   * the game first, so a refusal changes nothing.
+   */
   async joinWithParty(gameId: string, leader: Member, school: string | undefined): Promise<GameView> {
     const party = this.partyOf(leader.userId);
     if (!party) throw new LobbyError('NOT_IN_PARTY', 'you are not in a party');
@@ -430,7 +384,7 @@ export class GameService {
   }
 
   private onConnection(userId: string, connected: boolean): void {
-    const w = this.whereIs.get(userId);
+    const w = this.whereIs.of(userId);
     if (w && !w.spectating && this.games.get(w.gameId)) this.background(userId, () => this.run(w.gameId, { type: 'setConnected', userId, connected }));
   }
 
@@ -448,7 +402,7 @@ export class GameService {
 
   /** The game a user plays in or watches, and whether they watch it. */
   whereabouts(userId: string): { game: GameState; spectating: boolean } | undefined {
-    const w = this.whereIs.get(userId);
+    const w = this.whereIs.of(userId);
     const game = w && this.games.get(w.gameId);
     return game && { game, spectating: w.spectating };
   }

@@ -80,7 +80,6 @@ export class MatchmakingService implements PartyQueueing {
       {
         kind: 'queue',
         claimed: { fresh: (name) => newQueue(configs.get(name)!) },
-        stored: true,
         ownerOnly: true,
         version: (q) => q.version,
         decide: (_name, before, command) => {

@@ -59,7 +59,6 @@ export class PartyService {
     this.parties = new Entities(
       {
         kind: 'party',
-        stored: true,
         version: (p) => p.version,
         decide: (_id, before, command) => {
           const d = decideParty(before, command, ctx(), this.rules);

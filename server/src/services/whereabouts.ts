@@ -1,0 +1,73 @@
+import type { GameEvent, GameState } from '../domain/game/index.js';
+
+/** Where a user is: the game they play in, or watch. */
+export interface Where {
+  gameId: string;
+  spectating: boolean;
+}
+
+/**
+ * Where each user of the games held on this node is, kept in step with the
+ * games' events (owner and replicas alike) and with the snapshots that
+ * replace a replica. Every change is told (`changed`: friends' presence).
+ */
+export class Whereabouts {
+  private readonly at = new Map<string, Where>();
+
+  constructor(private readonly changed: (userId: string) => void) {}
+
+  of(userId: string): Where | undefined {
+    return this.at.get(userId);
+  }
+
+  /** Follows one game event. */
+  track(gameId: string, e: GameEvent): void {
+    switch (e.ev) {
+      case 'game.created':
+        // A match game is born with every player seated, not just its owner.
+        for (const p of e.data.game.players) this.at.set(p.userId, { gameId, spectating: false });
+        for (const p of e.data.game.players) this.changed(p.userId);
+        break;
+      case 'game.playerJoined':
+        this.set(e.data.player.userId, { gameId, spectating: false });
+        break;
+      case 'game.spectatorJoined':
+        this.set(e.data.spectator.userId, { gameId, spectating: true });
+        break;
+      case 'game.playerLeft':
+      case 'game.spectatorLeft': {
+        // (A spectator taking a seat gets spectatorLeft, then playerJoined sets the record again.)
+        if (this.at.get(e.data.userId)?.gameId === gameId) this.at.delete(e.data.userId);
+        this.changed(e.data.userId);
+        break;
+      }
+      case 'game.ended':
+        for (const [userId, w] of this.at) {
+          if (w.gameId !== gameId) continue;
+          this.at.delete(userId);
+          this.changed(userId);
+        }
+        break;
+    }
+  }
+
+  /** A snapshot replaced the game here (the replica had missed events): who is in it as it says. */
+  replace(gameId: string, after: GameState | undefined): void {
+    const now = new Map(after ? [...after.players.map((p) => [p.userId, false] as const), ...after.spectators.map((p) => [p.userId, true] as const)] : []);
+    for (const [userId, w] of [...this.at]) {
+      if (w.gameId !== gameId || now.has(userId)) continue;
+      this.at.delete(userId);
+      this.changed(userId);
+    }
+    for (const [userId, spectating] of now) {
+      const w = this.at.get(userId);
+      if (w?.gameId === gameId && w.spectating === spectating) continue;
+      this.set(userId, { gameId, spectating });
+    }
+  }
+
+  private set(userId: string, w: Where): void {
+    this.at.set(userId, w);
+    this.changed(userId);
+  }
+}
