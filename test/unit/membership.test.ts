@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { LocalBus, LocalHub } from '../../server/src/cluster/bus.js';
 import { Liveness, memberValue } from '../../server/src/cluster/membership.js';
 
@@ -88,16 +88,19 @@ describe('membership: who is alive', () => {
 
 describe('membership: the in-process member set', () => {
   it('a poll answers the version, which changes when a member joins, changes its entry, expires or leaves', async () => {
+    // The set's clock is Date.now: faked, so B expires exactly when the test says and not one poll early.
+    vi.useFakeTimers({ toFake: ['Date'], now: 1_000_000 });
+    onTestFinished(() => void vi.useRealTimers());
     const bus = new LocalBus(new LocalHub());
     const poll = (member: string, draining = false, ttl = 60_000) => bus.poll('s', 's:v', member, memberValue(draining), ttl);
     const a1 = await poll('A');
     expect(a1.added).toBe(true);
     expect(await poll('A')).toEqual({ version: a1.version, added: false });
-    const b1 = await poll('B', false, 1);
+    const b1 = await poll('B', false, 1000);
     expect(b1.version).not.toBe(a1.version);
     const drain = await poll('A', true);
     expect(drain.version).not.toBe(b1.version);
-    await new Promise((r) => setTimeout(r, 5));
+    vi.setSystemTime(Date.now() + 1000);
     const expired = await poll('A', true);
     expect(expired.version).not.toBe(drain.version);
     expect(await bus.roster('s', 's:v')).toEqual({ version: expired.version, members: set(['A', true]) });
