@@ -3,7 +3,8 @@
  * holds, what each costs in server memory, and how fast it answers.
  *
  * For each transport a lobby node runs as its own process (the built
- * server/dist/main.js) on loopback; this process is the load generator and
+ * server/dist/main.js, with the node flags and environment `npm start` gives
+ * it: bench/lib/server.ts SHIPPED) on loopback; this process is the load generator and
  * drives it with the real client SDK (LobbyClient over `ws`):
  *   1. open N connections, each logging in with auth.guest (bounded concurrency);
  *   2. read the server's RSS (/proc/<pid>/status) before and after;
@@ -36,7 +37,7 @@
  *                          connection lets go of its rate-limit bucket and request lanes at its next ping (one
  *                          heartbeat interval), a quiet stream its history after a heartbeat timeout plus a grace
  *                          period (up to twice that); 160 s covers both at the defaults
- *   --node-arg ARG         extra node flag for the server (repeatable), e.g. --node-arg=--trace-gc
+ *   --node-arg ARG         extra node flag for the server (repeatable, after the shipped ones), e.g. --node-arg=--trace-gc
  *   --server-arg ARG       extra server flag (repeatable, for diagnostics), e.g. --server-arg=--heartbeat-interval-ms=60000
  *   --heap-snapshot        write a server heap snapshot once all sessions are in (perturbs later phases)
  *   --skip-gc              do not start the server with --inspect to force a full GC before memory readings

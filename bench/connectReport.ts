@@ -44,6 +44,8 @@ export interface Result {
   rssAfterGc?: number;
   /** RSS bytes per session from N/2 to N sessions. */
   marginal?: number;
+  /** Sessions at the reading halfway (the marginal figures run from there). */
+  midConns?: number;
   flat: { rtPerSec: number; p50: number; p99: number; serverCpu: number; clientCpu: number; otherCpu: number; sweeps: number };
   steady: Latency | undefined;
   steadyHasSweep?: boolean;
@@ -104,6 +106,7 @@ export function printTable(cfg: ReportConfig, results: Result[], notes: string[]
         `RSS outside the V8 heap ${mib(outside(GC ? r.rssBeforeGc : r.rssBefore, r.heapBefore))} → ${mib(outside(GC ? r.rssMidGc : r.rssMid, r.heapMid))} → ${mib(outside(GC ? r.rssAfterGc : r.rssAfter, r.heapAfter))}` +
         (r.snapshot ? `; heap snapshot ${r.snapshot}` : ''),
     );
+    if (r.midConns !== undefined && r.heapMid) say(`  ${marginalSplit(r, GC)}`);
     say(
       `  flat out: ${fmtInt(r.flat.rtPerSec)} rt/s, p50 ${fmt(r.flat.p50, 2)} / p99 ${fmt(r.flat.p99, 2)} ms at ${INFLIGHT} in flight; ` +
         `CPU server ${pct(r.flat.serverCpu)}, bench ${pct(r.flat.clientCpu)}, other ${pct(r.flat.otherCpu)} of a core → server alone ≈ ${fmtInt(r.flat.rtPerSec / r.flat.serverCpu)} rt/s per core`,
@@ -136,4 +139,26 @@ export function printTable(cfg: ReportConfig, results: Result[], notes: string[]
       `Heartbeat: ${results.map((r) => `${r.transport} ${r.heartbeatStyle ?? '-'}`).join(', ')}.`,
   );
   say('\nNotes:\n' + notes.map((s) => `- ${s}`).join('\n'));
+}
+
+/**
+ * The marginal memory per session split: V8 heap used, the young generation
+ * (its size follows the allocation rate, not the sessions: V8 may leave it
+ * grown after a full GC, up to --max-semi-space-size), the rest of the heap's
+ * free room, and RSS outside the V8 heap.
+ */
+function marginalSplit(r: Result, gc: boolean): string {
+  const n = Math.max(1, r.conns - r.midConns!);
+  const a = r.heapMid!;
+  const b = r.heapAfter;
+  const kib = (v: number) => fmt(v / n / 1024, 2);
+  const d = (k: string) => (b[k] ?? NaN) - (a[k] ?? NaN);
+  const rss = (gc ? (r.rssAfterGc ?? NaN) - (r.rssMidGc ?? NaN) : r.rssAfter - (r.rssMid ?? NaN));
+  const young = d('heap_space_size_total_bytes_new');
+  const used = d('heap_size_used_bytes');
+  return (
+    `marginal KiB/session (${fmtInt(r.midConns!)} → ${fmtInt(r.conns)}${gc ? ', after a full GC' : ''}): ${kib(rss)} = V8 heap used ${kib(used)} ` +
+    `+ young generation ${kib(young)} + the heap's other free room ${kib(d('heap_size_total_bytes') - used - young)} + outside the V8 heap ${kib(rss - d('heap_size_total_bytes'))}; ` +
+    `without the young generation ${kib(rss - young)}`
+  );
 }

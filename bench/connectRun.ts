@@ -158,6 +158,7 @@ export async function runTransport(cfg: ConnectConfig, transport: string, result
   r.heapAfter = after.heap;
   const growth = after.raw - baseline;
   // From the readings after GC when there are some: garbage left over from the handshakes makes raw ones jumpy.
+  r.midConns = midSessions;
   r.marginal = GC ? (after.gc - mid.gc) / Math.max(1, n - midSessions) : (after.raw - mid.raw) / Math.max(1, n - midSessions);
   log(
     `server RSS (idle${GC ? ', after a full GC' : ''}) ${fmt(baseline / MiB)} → ${fmt(after.raw / MiB)} MiB: +${fmt(growth / MiB)} MiB, ${fmt(growth / 1024 / Math.max(1, n), 2)} KiB/session; ` +

@@ -43,7 +43,8 @@
  *                      worker threads, which send every line on time (a heavier load than the peers get)
  *   --harness DIR      the harness (../shared/peers beside the checkout)
  *   --node-args "A …"  node flags for Foyer's node (space-separated; default: those `npm start` runs it with,
- *                      --max-semi-space-size=32; give --node-args= for none)
+ *                      --max-semi-space-size=32; give --node-args= for none). Its environment is the shipped one
+ *                      too (MALLOC_ARENA_MAX=1 unless set; the harness's own process of a Foyer run gets it as well)
  *   --profile DIR      profile Foyer's node (bench/peersProfile.ts: 5 s slices under DIR/<run>/) and
  *                      print the top self-time functions of each run's busiest slice (the chat window)
  *   --profile-harness DIR  write a CPU profile of each run's load generator (load.mjs with the clients of
@@ -60,7 +61,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { REPORT_PREFIX, SERVER_READ_MS, type DriverReport, type Quantiles } from './peersDriver.js';
-import { SERVER_MAIN, fmt, fmtInt, intFlag, numFlag, printHelp, profileSelfTimes, say, summarizeProfile, table } from './lib.js';
+import { SERVER_MAIN, SHIPPED, fmt, fmtInt, intFlag, numFlag, printHelp, profileSelfTimes, say, summarizeProfile, table } from './lib.js';
 import { profileJoins } from './peersJoins.js';
 
 const SYSTEMS = ['foyer-uws', 'foyer-ws', 'socketio', 'colyseus-uws', 'colyseus-ws'] as const;
@@ -94,7 +95,7 @@ const { values: flags } = parseArgs({
     'driver-workers': { type: 'string', default: '0,2' },
     harness: { type: 'string', default: resolve(ROOT, '../shared/peers') },
     // As `npm start` (package.json) and the Dockerfile run the node: Foyer as shipped.
-    'node-args': { type: 'string', default: '--max-semi-space-size=32' },
+    'node-args': { type: 'string', default: SHIPPED.nodeArgs.join(' ') },
     profile: { type: 'string' },
     'profile-harness': { type: 'string' },
     'profile-joins': { type: 'boolean', default: false },
@@ -230,7 +231,7 @@ async function runLoad(dir: string, run: Run): Promise<void> {
   if (run.system.startsWith('foyer')) {
     const nodeArgs = flags['node-args'].split(' ').filter(Boolean);
     if (run.profileDir) nodeArgs.push(`--import=${PROFILE_PRELOAD}`);
-    Object.assign(env, FOYER_LOAD_ENV, {
+    Object.assign(env, { ...SHIPPED.env, ...process.env }, FOYER_LOAD_ENV, {
       FOYER_DIR: ROOT,
       FOYER_START: process.execPath,
       // The node process itself (its CPU and RSS are what the harness reads), with the READY line it waits for.

@@ -16,6 +16,17 @@ export const SERVER_MAIN = fileURLToPath(new URL('../../../server/dist/main.js',
 
 // ---- the lobby node process ----
 
+/**
+ * How `npm start` and the image (package.json, Dockerfile) run the node, so
+ * that the benches measure it as shipped: a young generation of up to 32 MiB
+ * per semi-space, and one malloc arena. The environment wins over these (set
+ * MALLOC_ARENA_MAX to compare), and so do `nodeArgs` (V8 takes a flag's last value).
+ */
+export const SHIPPED: { nodeArgs: readonly string[]; env: Readonly<Record<string, string>> } = {
+  nodeArgs: ['--max-semi-space-size=32'],
+  env: { MALLOC_ARENA_MAX: '1' },
+};
+
 export interface ServerOptions {
   transport: string;
   /** Extra server flags (`--chat-per-sec`, `10`, …). */
@@ -53,7 +64,7 @@ export interface ServerProc {
 }
 
 /**
- * Starts the built server (server/dist/main.js) on 127.0.0.1 with a free port,
+ * Starts the built server (server/dist/main.js) as shipped (SHIPPED) on 127.0.0.1 with a free port,
  * log level warn, an in-memory embedded database and a random token secret, and resolves once it printed the
  * port. Both pipes are drained for the whole run: a full pipe would block the
  * server's logger.
@@ -61,6 +72,7 @@ export interface ServerProc {
 export async function startServer(opts: ServerOptions): Promise<ServerProc> {
   const profileDir = opts.cpuProfile ? mkdtempSync(join(tmpdir(), 'foyer-prof-')) : undefined;
   const args = [
+    ...SHIPPED.nodeArgs,
     ...(opts.nodeArgs ?? []),
     ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
     ...(opts.inspect ? ['--inspect=127.0.0.1:0'] : []),
@@ -73,7 +85,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerProc> {
     ...(opts.args ?? []),
   ];
   const child = track(
-    spawn(process.execPath, args, { cwd: opts.cwd ?? process.cwd(), env: { ...process.env, FOYER_TOKEN_SECRET: randomBytes(32).toString('hex') }, stdio: ['ignore', 'pipe', 'pipe'] }),
+    spawn(process.execPath, args, { cwd: opts.cwd ?? process.cwd(), env: { ...SHIPPED.env, ...process.env, FOYER_TOKEN_SECRET: randomBytes(32).toString('hex') }, stdio: ['ignore', 'pipe', 'pipe'] }),
   );
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   const output: string[] = [];
