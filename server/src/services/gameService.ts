@@ -316,12 +316,17 @@ export class GameService {
     return { gameId: w.game.id, spectating: w.spectating, game: w.game };
   }
 
-  /** Leaves the current game, if any, before the user goes elsewhere. */
-  private async leaveCurrent(userId: string, reason: 'left' | 'joinedAnother' | 'disconnected', except?: string): Promise<void> {
+  /** Whether the user is in a game other than `except` (once the lookup of a session that just moved here is done). */
+  private async inAnother(userId: string, except?: string): Promise<string | undefined> {
     await this.finding.done(userId);
     const w = this.whereIs.of(userId);
-    if (!w || w.gameId === except || !this.games.get(w.gameId)) return;
-    await this.run(w.gameId, { type: 'leave', userId, reason });
+    return w && w.gameId !== except && this.games.get(w.gameId) ? w.gameId : undefined;
+  }
+
+  /** Leaves the current game, if any, before the user goes elsewhere. */
+  private async leaveCurrent(userId: string, reason: 'left' | 'joinedAnother' | 'disconnected', except?: string): Promise<void> {
+    const gameId = await this.inAnother(userId, except);
+    if (gameId !== undefined) await this.run(gameId, { type: 'leave', userId, reason });
   }
 
   private refuseWhileDraining(): void {
@@ -335,9 +340,12 @@ export class GameService {
   async join(gameId: string, command: Extract<GameCommand, { type: 'join' }>): Promise<GameView> {
     this.refuseWhileDraining();
     if (!(await this.games.load(gameId))) throw new LobbyError('GAME_NOT_FOUND', 'no such game');
-    // A trial on the owner (the only node that knows the password), which throws the refusal if any.
-    await this.run(gameId, { ...command, trial: true });
-    await this.leaveCurrent(command.by.userId, 'joinedAnother', gameId);
+    if (await this.inAnother(command.by.userId, gameId)) {
+      // A trial on the owner (the only node that knows the password), which throws the refusal if any, before
+      // the player gives up their seat. Without a seat to lose the join itself is the trial: one call, not two.
+      await this.run(gameId, { ...command, trial: true });
+      await this.leaveCurrent(command.by.userId, 'joinedAnother', gameId);
+    }
     return (await this.run(gameId, command)) ?? viewOf(this.games.get(gameId)!);
   }
 
