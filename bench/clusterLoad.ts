@@ -199,12 +199,18 @@ export interface IdleOptions {
   readyPerSec: number;
   chatPerSec: number;
   seconds: number;
+  /** Rest before the quiet window: V8's memory reducer compacts each node's start-up garbage once, some seconds after its heap last grew. */
+  settleSeconds: number;
 }
 
 export async function partIdle(ctx: LoadContext, o: IdleOptions): Promise<void> {
   ctx.out(`\n## 5. Idle nodes: every player of ${o.games} games (4–10 players) on n1; ${o.readyPerSec} game.setReady/s and ${o.chatPerSec} chat lines/s\n`);
   const games = await seatGames(ctx, o.games, () => 0);
   const players = games.flat();
+  if (o.settleSeconds > 0) {
+    ctx.out(`(the seated nodes rest ${o.settleSeconds} s first: a node's one-off compaction of its start-up heap, V8's memory reducer, is not what it carries; --settle-s 0 counts it)`);
+    await sleep(o.settleSeconds * 1000);
+  }
   const quiet = await measure(ctx, Math.max(2, o.seconds / 2));
   const load = drive(players, o.readyPerSec, o.chatPerSec);
   await sleep(2000); // warm-up
