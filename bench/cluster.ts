@@ -43,7 +43,8 @@
  *                        seed nodes host:port,host:port, or `own` for a private one of 3 masters
  *   --server-dir DIR     run DIR/server/dist/main.js (another checkout's build) instead of this one's
  *   --transport uws      uws or ws
- *   --samples N          joins and changes measured in parts 1 and 2 (300), after 30 unmeasured
+ *   --samples N          joins and changes measured in parts 1 and 2 (1000: a p99 of 300 is the third-slowest, which
+ *                        one scheduling hiccup moves), after 30 unmeasured
  *   --clients K          part 3 clients (60)
  *   --duration S         part 3 measured seconds per layout (4), after 1 s of warm-up
  *   --heartbeat-ms H     FOYER_NODE_HEARTBEAT_MS of the nodes (server default)
@@ -90,7 +91,7 @@ const { values: flags } = parseArgs({
     'cost-rates': { type: 'string', default: '50,200,800' },
     'cost-op': { type: 'string', default: 'ready' },
     transport: { type: 'string', default: 'uws' },
-    samples: { type: 'string', default: '300' },
+    samples: { type: 'string', default: '1000' },
     clients: { type: 'string', default: '60' },
     duration: { type: 'string', default: '4' },
     'heartbeat-ms': { type: 'string' },
