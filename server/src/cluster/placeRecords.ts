@@ -68,13 +68,8 @@ export class PlaceRecords {
     }
   }
 
-  /** As placeOf, for many users in one round trip (undefined for each one when Redis is unreachable). */
-  async placesOf(userIds: readonly string[], kind: string): Promise<(string | undefined)[]> {
-    if (!userIds.length || this.quiet()) return userIds.map(() => undefined);
-    try {
-      return (await this.reads.getMany(userIds.map((u) => this.names.where(u, kind)))).map((v) => v ?? undefined);
-    } catch {
-      return userIds.map(() => undefined);
-    }
+  /** As placeOf, for many users: the node's reader makes them one round trip. */
+  placesOf(userIds: readonly string[], kind: string): Promise<(string | undefined)[]> {
+    return Promise.all(userIds.map((u) => this.placeOf(u, kind)));
   }
 }

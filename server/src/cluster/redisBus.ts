@@ -88,11 +88,19 @@ return out`;
 const LEAVE = `if redis.call('HDEL', KEYS[1], ARGV[1]) == 1 then redis.call('INCR', KEYS[2]) end
 return 1`;
 
-/** The scripts sent by their SHA (EVALSHA: ioredis defineCommand) instead of their text: a poll runs every heartbeat. */
+/**
+ * Every script, sent by its SHA (EVALSHA: ioredis defineCommand) instead of its text: a store goes with each change
+ * of a game or party, a beat with each login, a poll every heartbeat. `foyerStore` takes its number of keys first.
+ */
 interface Scripts {
   foyerPoll(set: string, version: string, member: string, value: string, ttlMs: string): Promise<number>;
   foyerRoster(set: string, version: string): Promise<[number, ...string[]]>;
   foyerLeave(set: string, version: string, member: string): Promise<number>;
+  foyerPutNewer(key: string, field: string, message: string, removes: string, channel: string, verb: string): Promise<number>;
+  foyerCas(key: string, expect: string, next: string, ttlMs: string): Promise<number>;
+  foyerBeat(set: string, member: string, value: string, ttlMs: string): Promise<number>;
+  foyerMembers(set: string): Promise<string[]>;
+  foyerStore(numberOfKeys: number, ...keysAndArgs: string[]): Promise<number>;
 }
 
 // An entity's stored snapshot, fenced: KEYS[1] the snapshot; ARGV epoch, value ('' = tombstone), tombstone ttl ms,
@@ -188,6 +196,11 @@ export class RedisBus implements Bus {
     this.cmd.defineCommand('foyerPoll', { numberOfKeys: 2, lua: POLL });
     this.cmd.defineCommand('foyerRoster', { numberOfKeys: 2, lua: ROSTER });
     this.cmd.defineCommand('foyerLeave', { numberOfKeys: 2, lua: LEAVE });
+    this.cmd.defineCommand('foyerPutNewer', { numberOfKeys: 1, lua: PUT_NEWER });
+    this.cmd.defineCommand('foyerCas', { numberOfKeys: 1, lua: CAS });
+    this.cmd.defineCommand('foyerBeat', { numberOfKeys: 1, lua: BEAT });
+    this.cmd.defineCommand('foyerMembers', { numberOfKeys: 1, lua: MEMBERS });
+    this.cmd.defineCommand('foyerStore', { lua: STORE });
     this.cmd.on('error', (err: Error) => this.log.debug({ err: err.message, conn: 'cmd' }, 'redis error'));
     this.cmd.on('close', () => this.setCmdReady(false));
     this.cmd.on('end', () => this.setCmdReady(false));
@@ -261,7 +274,7 @@ export class RedisBus implements Bus {
   async putNewer(key: string, field: string, message: string, removes: boolean, channel: string): Promise<boolean> {
     this.check();
     // SPUBLISH from a script is allowed on a Redis Cluster when the channel is in the script's slot (same hash tag).
-    return (await this.cmd.eval(PUT_NEWER, 1, key, field, message, removes ? '1' : '0', channel, this.sharded ? 'SPUBLISH' : 'PUBLISH')) === 1;
+    return (await this.scripts.foyerPutNewer(key, field, message, removes ? '1' : '0', channel, this.sharded ? 'SPUBLISH' : 'PUBLISH')) === 1;
   }
 
   async scanHash(key: string, cursor: string, count: number): Promise<{ cursor: string; entries: [string, string][] }> {
@@ -346,17 +359,17 @@ export class RedisBus implements Bus {
 
   async cas(key: string, expect: string | null, next: string | null, ttlMs?: number): Promise<boolean> {
     this.check();
-    return (await this.cmd.eval(CAS, 1, key, expect ?? '', next ?? '', String(ttlMs ?? 0))) === 1;
+    return (await this.scripts.foyerCas(key, expect ?? '', next ?? '', String(ttlMs ?? 0))) === 1;
   }
 
   async beat(set: string, member: string, value: string, ttlMs: number): Promise<void> {
     this.check();
-    await this.cmd.eval(BEAT, 1, set, member, value, String(ttlMs));
+    await this.scripts.foyerBeat(set, member, value, String(ttlMs));
   }
 
   async members(set: string): Promise<Map<string, string>> {
     this.check();
-    const flat = (await this.cmd.eval(MEMBERS, 1, set)) as string[];
+    const flat = await this.scripts.foyerMembers(set);
     const out = new Map<string, string>();
     for (let i = 0; i < flat.length; i += 2) out.set(flat[i]!, flat[i + 1]!);
     return out;
@@ -390,7 +403,7 @@ export class RedisBus implements Bus {
     const verb = this.sharded ? 'SPUBLISH' : 'PUBLISH';
     const keys = secret ? [key, secret.key] : [key];
     const args = [String(epoch), value ?? '', String(TOMBSTONE_MS), publish?.channel ?? '', publish?.message ?? '', verb, ...(secret ? [secret.value ?? ''] : [])];
-    return (await this.cmd.eval(STORE, keys.length, ...keys, ...args)) === 1;
+    return (await this.scripts.foyerStore(keys.length, ...keys, ...args)) === 1;
   }
 
   async setAdd(set: string, member: string): Promise<void> {
