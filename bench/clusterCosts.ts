@@ -29,6 +29,7 @@ import { Names } from '@foyer/server/cluster/names';
 import { RedisBus, type RedisTarget } from '@foyer/server/cluster/redisBus';
 import { SessionRecords } from '@foyer/server/cluster/sessions';
 import { slotOf } from '@foyer/server/cluster/redisSubscribers';
+import { TickReads } from '@foyer/server/cluster/tickReads';
 import { RedisServer } from './clusterNodes.js';
 import { parseSeeds, RedisCluster } from './redisCluster.js';
 import { fmt, fmtInt, table } from './lib.js';
@@ -156,7 +157,7 @@ async function sessions(target: RedisTarget, ports: number[], n: number): Promis
   const log = pino({ level: 'silent' });
   const bus = new RedisBus(target, log);
   await bus.connect();
-  const records = new SessionRecords(bus, new Names(`bench-${Date.now()}`), 'n1', () => false, log);
+  const records = new SessionRecords(bus, new Names(`bench-${Date.now()}`), 'n1', () => false, log, new TickReads(bus));
   const users = Array.from({ length: n }, (_, i) => `user-${i}`);
   const run = async (ops: number, fn: (i: number) => Promise<unknown>): Promise<[number, number, number]> => {
     const cpu0 = await redisCpu(ports);

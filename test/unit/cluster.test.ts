@@ -5,6 +5,7 @@ import { Cluster } from '../../server/src/cluster/cluster.js';
 import { Entities, type EntitySpec } from '../../server/src/cluster/entities.js';
 import { Names } from '../../server/src/cluster/names.js';
 import { decodeRecord, prevails, SessionRecords, type LetGo, type SessionRecord } from '../../server/src/cluster/sessions.js';
+import { TickReads } from '../../server/src/cluster/tickReads.js';
 import { LobbyError } from '../../server/src/errors.js';
 import { Directory, type Remote } from '../../server/src/gateway/directory.js';
 import { Session } from '../../server/src/gateway/session.js';
@@ -671,7 +672,7 @@ describe('session records', () => {
     const bus = new LocalBus();
     expect(bus.solo).toBe(true);
     expect(new LocalBus(new LocalHub()).solo).toBe(false);
-    const records = new SessionRecords(bus, names, 'A', (n) => n === 'A', log);
+    const records = new SessionRecords(bus, names, 'A', (n) => n === 'A', log, new TickReads(bus));
     const nobody = vi.fn(async (): Promise<LetGo> => 'none');
     const writing = vi.fn();
     const first = await records.claim('u1', 'Ann', nobody, writing);

@@ -407,8 +407,9 @@ export class ChatBans {
     const c = this.cache.get(userId);
     if (c instanceof Promise) return c;
     if (c === undefined) return this.load(userId, null);
-    const until = typeof c === 'number' ? null : c.until;
-    if (now - msOf(typeof c === 'number' ? c : c.at) >= this.ttlMs) void this.load(userId, until);
+    // A bare number is an entry without a ban: when it was read.
+    const [until, at] = typeof c === 'number' ? [null, c] : [c.until, c.at];
+    if (now - msOf(at) >= this.ttlMs) void this.load(userId, until);
     return until;
   }
 

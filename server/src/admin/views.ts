@@ -220,18 +220,17 @@ export class AdminViews {
         const known = byName.get(name);
         if (known) return known;
         const stored = await matchmaking.peek(name).catch(() => undefined);
-        return stored ? this.queueView(stored.state, stored.owner, now) : { ...this.queueView(undefined, undefined, now), name };
+        return this.queueView(name, stored?.state, stored?.owner, now);
       }),
     );
   }
 
   /** The queues this node owns, with their counters. */
   private queuesHere(now = Date.now()): QueueView[] {
-    return this.deps.matchmaking.ownedStates().map((state) => this.queueView(state, this.deps.nodeId, now));
+    return this.deps.matchmaking.ownedStates().map((state) => this.queueView(state.config.name, state, this.deps.nodeId, now));
   }
 
-  private queueView(state: QueueState | undefined, owner: string | undefined, now: number) {
-    const name = state?.config.name ?? '';
+  private queueView(name: string, state: QueueState | undefined, owner: string | undefined, now: number) {
     const tickets = state ? [...state.tickets.values()] : [];
     const waits = tickets.map((t) => (now - t.queuedAt) / 1000);
     return {

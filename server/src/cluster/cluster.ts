@@ -86,7 +86,7 @@ export class Cluster {
     this.names = new Names(opts.prefix);
     this.reads = new TickReads(bus);
     this.sessions = new SessionRecords(bus, this.names, this.nodeId, (node) => this.isLive(node), log, this.reads);
-    this.places = new PlaceRecords(bus, this.names, () => this.alone && !!this.bus.alone?.(this.names.broadcast), log, this.reads);
+    this.places = new PlaceRecords(bus, this.names, () => this.quiet, log, this.reads);
     this.membership = new Membership(bus, this.names, this.nodeId, opts.timeoutMs, log, (changes, source) => this.onMembers(changes, source));
     this.handle('cluster.sync', () => Object.fromEntries([...this.syncables].map(([name, s]) => [name, s.export()])));
   }
@@ -117,6 +117,11 @@ export class Cluster {
   /** No other live node (a check on hot paths: `nodes()` makes an array). */
   get alone(): boolean {
     return this.peers.size === 0;
+  }
+
+  /** Nobody else could read a record or hear a message now: no other live node, and none on this bus's channels. */
+  private get quiet(): boolean {
+    return this.alone && !!this.bus.alone?.(this.names.broadcast);
   }
 
   private get peers(): ReadonlyMap<string, Peer> {
@@ -251,7 +256,7 @@ export class Cluster {
    * owns and stores it all again at its rejoin.
    */
   async store(entity: string, epoch: number, json: string | null, message?: string, secret?: string | null): Promise<boolean> {
-    if (this.alone && this.bus.alone?.(this.names.broadcast)) return true;
+    if (this.quiet) return true;
     try {
       const publish = message === undefined ? undefined : { channel: this.names.entity(entity), message };
       return await this.bus.store(this.names.snapshot(entity), epoch, json, publish, secret === undefined ? undefined : { key: this.names.secret(entity), value: secret });
@@ -272,7 +277,7 @@ export class Cluster {
 
   /** On an entity's own channel, outside a store (an ownership change); dropped while the bus is down. */
   tellEntity(entity: string, message: string): void {
-    if (this.alone && this.bus.alone?.(this.names.broadcast)) return;
+    if (this.quiet) return;
     try {
       this.bus.publish(this.names.entity(entity), message);
     } catch (err) {
@@ -293,13 +298,12 @@ export class Cluster {
 
   /** An entity's owner-only secret (`store`), for a node that becomes its owner: null when none is stored. */
   async secretOf(entity: string): Promise<string | null> {
-    const [raw] = await this.bus.getMany([this.names.secret(entity)]);
-    return raw ?? null;
+    return this.bus.get(this.names.secret(entity));
   }
 
   /** Records that `node` owns (`owns` true) or no longer owns `entity`: a dead node's successors learn its entities from this set. */
   async owning(node: string, entity: string, owns: boolean): Promise<void> {
-    if (this.alone && this.bus.alone?.(this.names.broadcast)) return;
+    if (this.quiet) return;
     try {
       await (owns ? this.bus.setAdd(this.names.owns(node), entity) : this.bus.setRemove(this.names.owns(node), entity));
     } catch (err) {

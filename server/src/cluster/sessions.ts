@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { LobbyError } from '../errors.js';
 import { BusDown, type Bus } from './bus.js';
 import type { Names } from './names.js';
-import { TickReads } from './tickReads.js';
+import type { TickReads } from './tickReads.js';
 
 /**
  * Where a user's session is: the node holding it, the fencing token of the
@@ -75,7 +75,7 @@ export class SessionRecords {
     private readonly isLive: (node: string) => boolean,
     private readonly log: Logger,
     /** The node's reader of records (`lookup`: the directory's, a tick's in one round trip). */
-    private readonly reads = new TickReads(bus),
+    private readonly reads: TickReads,
   ) {}
 
   get up(): boolean {

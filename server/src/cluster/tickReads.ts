@@ -3,7 +3,7 @@ import type { Bus, KeyRead } from './bus.js';
 /** The reads asked for in one tick, and their answer once the tick is over. */
 interface Batch {
   reads: KeyRead[];
-  /** Each key's place in `reads`: a key asked for twice is read once. */
+  /** Each read's place in `reads` (by kind and key): a read asked for twice is made once. */
   at: Map<string, number>;
   answer: Promise<(string | string[] | null)[]>;
 }
@@ -38,8 +38,9 @@ export class TickReads {
 
   private read(r: KeyRead): Promise<string | string[] | null> {
     const b = (this.batch ??= this.newBatch());
-    let i = b.at.get(r.key);
-    if (i === undefined) b.at.set(r.key, (i = b.reads.push(r) - 1));
+    const id = (r.members ? 's:' : 'v:') + r.key;
+    let i = b.at.get(id);
+    if (i === undefined) b.at.set(id, (i = b.reads.push(r) - 1));
     return b.answer.then((values) => values[i] as string | string[] | null);
   }
 
