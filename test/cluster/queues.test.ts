@@ -73,6 +73,8 @@ describe('cluster: a queue is held by its owner alone', () => {
     const seenIdle = (await queuesSeenBy(idle)).find((q) => q.name === 'duel')!;
     expect(seenIdle.ownerNode).toBe(duelOwner);
     expect(seenIdle.list.map((t) => t.id)).toEqual([te.ticketId]);
+    // The stats count the owner's players too (asked without the ticket list).
+    expect((await idle.admin('GET', '/admin/stats')).body).toMatchObject({ queues: { duel: 1 }, inMatchmaking: 1 });
     const userView = await idle.admin('GET', `/admin/users/${encodeURIComponent(e.userId!)}`);
     expect(userView.body).toMatchObject({ queue: 'duel', ticket: { ticketId: te.ticketId, queue: 'duel' } });
 

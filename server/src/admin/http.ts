@@ -168,7 +168,7 @@ export function createHttpHandler(deps: HttpDeps): (req: HttpRequest) => Promise
   async function admin(req: HttpRequest): Promise<HttpResponse> {
     if (req.method === 'GET' && req.path === '/admin/watch') return watch(req);
     if (req.method === 'GET' && req.path === '/admin/stats') {
-      const queues = Object.fromEntries((await deps.views.queues()).map((q) => [q.name, q.players]));
+      const { queues, inMatchmaking } = await deps.views.queueCounts();
       return json(200, {
         node: deps.nodeId,
         connections: deps.gateway.connectionCount,
@@ -176,7 +176,7 @@ export function createHttpHandler(deps: HttpDeps): (req: HttpRequest) => Promise
         gamesOwned: deps.games.owned().length,
         games: deps.games.gameCount,
         queues,
-        inMatchmaking: Object.values(queues).reduce((a, b) => a + b, 0),
+        inMatchmaking,
       });
     }
     if (req.method === 'POST' && req.path === '/admin/drain') {

@@ -10,7 +10,7 @@ import type { Mail } from '../store/mail.js';
 import type { HttpRequest, HttpResponse } from '../transport/index.js';
 import type { AdminCommands } from './commands.js';
 import { decodePart, json, parseQuery } from './httpKit.js';
-import { deferredStates, type AdminViews } from './views.js';
+import { countsOf, deferredStates, type AdminViews } from './views.js';
 
 /** The read side of the admin API (what the console shows), and draining a node. */
 export interface ViewRouteDeps {
@@ -69,8 +69,7 @@ export function createViewRoutes(deps: ViewRouteDeps): (req: HttpRequest) => Pro
       }
       case '/admin/queues': {
         const detail = await views.queues();
-        const queues = Object.fromEntries(detail.map((q) => [q.name, q.players]));
-        return json(200, { node: deps.nodeId, queues, inMatchmaking: detail.reduce((a, q) => a + q.players, 0), detail });
+        return json(200, { node: deps.nodeId, ...countsOf(detail), detail });
       }
       case '/admin/audit': {
         const q = parseQuery(req, AuditQuery);

@@ -85,7 +85,7 @@ export class AdminViews {
     const { cluster } = deps;
     cluster.handle('admin.nodeInfo', () => this.nodeInfo());
     cluster.handle('admin.metrics', () => this.metricsSummary());
-    cluster.handle('admin.queues', () => this.queuesHere());
+    cluster.handle<{ list?: boolean }>('admin.queues', (b) => this.queuesHere(Date.now(), b?.list !== false));
     cluster.handle<{ userId: string }>('admin.session', ({ userId }) => this.sessionHere(userId));
     cluster.onCast('admin.drain', () => deps.drain());
     this.sampler = setInterval(() => void this.sample().then((s) => this.keep(s)), SAMPLE_MS);
@@ -208,29 +208,35 @@ export class AdminViews {
    * Every queue of the cluster: the tickets waiting, their wait-time
    * distribution, matches per minute and accept timeouts of the last minute.
    * Each owner is asked for its queues; a queue whose owner does not answer
-   * is read from its stored snapshot (without counters).
+   * is read from its stored snapshot (without counters). Without `list`,
+   * no ticket list travels (the stats need the counts alone).
    */
-  async queues(now = Date.now()): Promise<QueueView[]> {
+  async queues(now = Date.now(), list = true): Promise<QueueView[]> {
     const { matchmaking, cluster } = this.deps;
     const owners = new Set(matchmaking.names.map((n) => matchmaking.ownerOf(n)).filter((o): o is string => o !== undefined && cluster.isLive(o)));
-    const answers = await Promise.all([...owners].map((node) => cluster.call<QueueView[]>(node, 'admin.queues', {}).catch(() => [])));
+    const answers = await Promise.all([...owners].map((node) => cluster.call<QueueView[]>(node, 'admin.queues', { list }).catch(() => [])));
     const byName = new Map(answers.flat().map((v) => [v.name, v]));
     return Promise.all(
       matchmaking.names.map(async (name) => {
         const known = byName.get(name);
         if (known) return known;
         const stored = await matchmaking.peek(name).catch(() => undefined);
-        return this.queueView(name, stored?.state, stored?.owner, now);
+        return this.queueView(name, stored?.state, stored?.owner, now, list);
       }),
     );
   }
 
   /** The queues this node owns, with their counters. */
-  private queuesHere(now = Date.now()): QueueView[] {
-    return this.deps.matchmaking.ownedStates().map((state) => this.queueView(state.config.name, state, this.deps.nodeId, now));
+  private queuesHere(now: number, list: boolean): QueueView[] {
+    return this.deps.matchmaking.ownedStates().map((state) => this.queueView(state.config.name, state, this.deps.nodeId, now, list));
   }
 
-  private queueView(name: string, state: QueueState | undefined, owner: string | undefined, now: number) {
+  /** Players per queue across the cluster (the stats), and their sum. */
+  async queueCounts(): Promise<{ queues: Record<string, number>; inMatchmaking: number }> {
+    return countsOf(await this.queues(Date.now(), false));
+  }
+
+  private queueView(name: string, state: QueueState | undefined, owner: string | undefined, now: number, list: boolean) {
     const tickets = state ? [...state.tickets.values()] : [];
     const waits = tickets.map((t) => (now - t.queuedAt) / 1000);
     return {
@@ -242,7 +248,7 @@ export class AdminViews {
       waitSeconds: waitDistribution(waits),
       matchesPerMinute: recent(this.matchTimes.get(name), now).length,
       acceptTimeoutsPerMinute: recent(this.timeoutTimes.get(name), now).length,
-      list: tickets.map((t) => ({ id: t.id, status: t.status, queuedAt: t.queuedAt, waitMs: now - t.queuedAt, partyId: t.partyId ?? null, gameId: t.gameId ?? null, players: t.players.map((p) => ({ userId: p.userId, name: p.name })) })),
+      list: !list ? [] : tickets.map((t) => ({ id: t.id, status: t.status, queuedAt: t.queuedAt, waitMs: now - t.queuedAt, partyId: t.partyId ?? null, gameId: t.gameId ?? null, players: t.players.map((p) => ({ userId: p.userId, name: p.name })) })),
     };
   }
 
@@ -373,3 +379,8 @@ function waitDistribution(waits: number[]): { le: string; count: number }[] {
 }
 
 const round = (n: number) => Math.round(n * 100) / 100;
+
+/** Players per queue, and their sum, from the queues' views. */
+export function countsOf(views: readonly QueueView[]): { queues: Record<string, number>; inMatchmaking: number } {
+  return { queues: Object.fromEntries(views.map((q) => [q.name, q.players])), inMatchmaking: views.reduce((a, q) => a + q.players, 0) };
+}
