@@ -72,4 +72,10 @@ export class PlaceRecords {
   placesOf(userIds: readonly string[], kind: string): Promise<(string | undefined)[]> {
     return Promise.all(userIds.map((u) => this.placeOf(u, kind)));
   }
+
+  /** Keeps in `into` those of these users whose record names an entity of `kind` (presence of users of other nodes). */
+  async note(userIds: readonly string[], kind: string, into: Set<string>): Promise<void> {
+    const places = await this.placesOf(userIds, kind);
+    userIds.forEach((u, i) => (places[i] ? into.add(u) : into.delete(u)));
+  }
 }

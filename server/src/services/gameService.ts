@@ -440,8 +440,7 @@ export class GameService {
 
   /** Reads the game records of users of other nodes (one round trip), for `inGameElsewhere`. */
   async lookUp(users: readonly string[]): Promise<void> {
-    const places = await this.deps.cluster.places.placesOf(users, 'game');
-    users.forEach((u, i) => (places[i] ? this.elsewhere.add(u) : this.elsewhere.delete(u)));
+    await this.deps.cluster.places.note(users, 'game', this.elsewhere);
   }
 
   /** A personal event the owner posted for users of this node it took in (a match, a party brought in): delivered once this node holds the game. */

@@ -141,8 +141,7 @@ export class Tickets {
 
   /** Reads the queue records of users of other nodes (one round trip), for `inQueue`. */
   async lookUp(users: readonly string[]): Promise<void> {
-    const places = await this.deps.cluster.places.placesOf(users, 'queue');
-    users.forEach((u, i) => (places[i] ? this.elsewhere.add(u) : this.elsewhere.delete(u)));
+    await this.deps.cluster.places.note(users, 'queue', this.elsewhere);
   }
 
   /** The first of these users who has a ticket: those here by their statuses, the others by their records. */
