@@ -39,7 +39,18 @@ type Wire =
   | { t: 'req'; from: string; rid: number; kind: string; body: unknown }
   | { t: 'res'; from: string; rid: number; body?: unknown; error?: { code: ErrorCode; message: string } };
 
-type Handler = (body: never, from: string) => unknown;
+type Handler = (body: never, from: string, rid: number) => unknown;
+
+/** A call of this node's waiting for its answer. */
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+  node: string;
+}
+
+/** What a handler returns when the call was answered another way (`settle`: an entity's batch carried the answer): no reply follows. */
+export const ANSWERED: unique symbol = Symbol('answered');
 
 /**
  * A node's view of the cluster: which nodes are alive (membership.ts: the
@@ -55,7 +66,7 @@ export class Cluster {
   private readonly membership: Membership;
   private readonly handlers = new Map<string, Handler>();
   private readonly castHandlers = new Map<string, ((body: never, from: string) => void)[]>();
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout; node: string }>();
+  private readonly pending = new Map<number, Pending>();
   private readonly syncables = new Map<string, Syncable>();
   private readonly downListeners: ((node: string) => void)[] = [];
   private readonly rejoinTasks: (() => Promise<void>)[] = [];
@@ -168,7 +179,7 @@ export class Cluster {
   }
 
   /** Answers calls of `kind` from other nodes (and from this one, through `call`). */
-  handle<B>(kind: string, fn: (body: B, from: string) => unknown): void {
+  handle<B>(kind: string, fn: (body: B, from: string, rid: number) => unknown): void {
     this.handlers.set(kind, fn as Handler);
   }
 
@@ -187,7 +198,7 @@ export class Cluster {
     if (node === this.nodeId) {
       const fn = this.handlers.get(kind);
       if (!fn) throw new Error(`no cluster handler for ${kind}`);
-      return (await fn(body as never, this.nodeId)) as T;
+      return (await fn(body as never, this.nodeId, 0)) as T;
     }
     if (!this.peers.has(node)) throw unavailable(`node ${node} is not in the cluster`);
     const rid = ++this.rid;
@@ -205,6 +216,16 @@ export class Cluster {
         reject(err);
       }
     });
+  }
+
+  /**
+   * Settles this node's call `rid` to `node` with `body`, as its reply would:
+   * the answer came another way (an entity's batch on a channel this node
+   * listens to carried it, one hop sooner than a reply after it). No-op when
+   * the call is settled already or was not to `node`.
+   */
+  settle(rid: number, node: string, body: unknown): void {
+    if (this.pending.get(rid)?.node === node) this.take(rid)!.resolve(body);
   }
 
   /** To every other node; dropped while the bus is down (a resync follows its return). */
@@ -345,6 +366,15 @@ export class Cluster {
 
   // ------------------------------------------------------------------ internals
 
+  /** A call of this node's that is waiting, taken out of the waiting ones (its answer came). */
+  private take(rid: number): Pending | undefined {
+    const p = this.pending.get(rid);
+    if (!p) return undefined;
+    this.pending.delete(rid);
+    clearTimeout(p.timer);
+    return p;
+  }
+
   private send(channel: string, w: Wire): void {
     try {
       this.bus.publish(channel, JSON.stringify(w));
@@ -464,10 +494,8 @@ export class Cluster {
       case 'req':
         return void this.answer(w);
       case 'res': {
-        const p = this.pending.get(w.rid);
+        const p = this.take(w.rid);
         if (!p) return;
-        this.pending.delete(w.rid);
-        clearTimeout(p.timer);
         if (w.error) p.reject(new LobbyError(w.error.code, w.error.message));
         else p.resolve(w.body);
       }
@@ -479,7 +507,9 @@ export class Cluster {
     try {
       const fn = this.handlers.get(w.kind);
       if (!fn) throw new Error(`no cluster handler for ${w.kind}`);
-      res = { t: 'res', from: this.nodeId, rid: w.rid, body: await fn(w.body as never, w.from) };
+      const body = await fn(w.body as never, w.from, w.rid);
+      if (body === ANSWERED) return;
+      res = { t: 'res', from: this.nodeId, rid: w.rid, body };
     } catch (err) {
       if (!(err instanceof LobbyError)) this.log.error({ err, kind: w.kind }, 'cluster call failed');
       const error = err instanceof LobbyError ? { code: err.code, message: err.message } : { code: 'INTERNAL' as const, message: 'internal error on another node; it was logged there' };

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import { LobbyError } from '../errors.js';
-import type { Cluster } from './cluster.js';
+import { ANSWERED, type Cluster } from './cluster.js';
 import type { Answer, EntitySpec, EntityWire, Owner, Posted } from './entitySpec.js';
 import { Interest } from './interest.js';
-import { Owning } from './owning.js';
+import { type Caller, Owning } from './owning.js';
 
 export type { Decided, EntitySpec } from './entitySpec.js';
 
@@ -32,7 +32,9 @@ export class Entities<S, C, E, R> extends Owning<S, C, E, R> {
     // Every kind is stored (a takeover rebuilds it from Redis); the nodes besides its owner hold it by interest or not at all.
     if (!spec.interest === !spec.ownerOnly || (spec.ownerOnly && !spec.claimed)) throw new Error(`the ${spec.kind} kind must be held either by interest or by its owner alone (claimed)`);
     const k = spec.kind;
-    cluster.handle<{ id: string; command: C; hops?: number }>(`${k}.exec`, (b) => (spec.interest ? this.answer(b.id, b.command, (b.hops ?? 0) + 1) : this.route(b.id, b.command, (b.hops ?? 0) + 1)));
+    cluster.handle<{ id: string; command: C; hops?: number; heard?: true }>(`${k}.exec`, (b, from, rid) =>
+      spec.interest ? this.answer(b.id, b.command, (b.hops ?? 0) + 1, b.heard && { node: from, rid }) : this.route(b.id, b.command, (b.hops ?? 0) + 1),
+    );
     cluster.handle<{ id: string }>(`${k}.snapshot`, (b) => this.snapshotOf(b.id));
     cluster.onNodeDown((node) => void this.takeOver(node));
     cluster.onRejoin(() => this.restore());
@@ -120,7 +122,7 @@ export class Entities<S, C, E, R> extends Owning<S, C, E, R> {
     return this.run(id, command);
   }
 
-  private route(id: string, command: C, hops: number): R | Promise<R> {
+  private route(id: string, command: C, hops: number, caller?: Caller): R | Promise<R> {
     const owner = this.owners.get(id)?.owner;
     if (owner === undefined && this.spec.claimed) throw new LobbyError('NODE_UNAVAILABLE', `the ${this.spec.kind} ${id} has no owner node yet; try again shortly`);
     if (owner === undefined || owner === this.cluster.nodeId) {
@@ -130,22 +132,28 @@ export class Entities<S, C, E, R> extends Owning<S, C, E, R> {
         if (!fetch) throw new LobbyError('NODE_UNAVAILABLE', `the ${this.spec.kind} ${id} is being taken over; try again`);
         return fetch.done.then(() => this.route(id, command, hops));
       }
-      return this.run(id, command);
+      return this.run(id, command, caller);
     }
     if (hops > 1) throw new LobbyError('NODE_UNAVAILABLE', `the ${this.spec.kind} is moving between nodes; try again`);
-    if (!this.interest) return this.cluster.call<R>(owner, `${this.spec.kind}.exec`, { id, command, hops });
-    // The answer may come before the batch (another channel, maybe another shard): the replica catches up first.
-    // When the command ended the entity, the replica here must have applied the end too (its stream delivered it):
-    // what the caller does next, such as joining another game, goes out on another channel and must not overtake it.
-    return this.cluster.call<Answer<R>>(owner, `${this.spec.kind}.exec`, { id, command, hops }).then(async (a) => {
+    const { kind } = this.spec;
+    if (!this.interest) return this.cluster.call<R>(owner, `${kind}.exec`, { id, command, hops });
+    const interest = this.interest;
+    // Held and heard for the whole call (no sweep drops it meanwhile), so the owner may answer in the batch itself.
+    return interest.during(id, async () => {
+      await interest.listen(id);
+      const a = await this.cluster.call<Answer<R>>(owner, `${kind}.exec`, { id, command, hops, ...(this.spec.interest!.publicResults && { heard: true as const }) });
+      // A reply may come before the batch (another channel, maybe another shard): the replica catches up first.
+      // When the command ended the entity, the replica here must have applied the end too (its stream delivered it):
+      // what the caller does next, such as joining another game, goes out on another channel and must not overtake it.
       await this.reach(id, a.version ?? Number.POSITIVE_INFINITY);
       return a.result;
     });
   }
 
-  /** On the owner, a routed command: its result and the version after it. */
-  private async answer(id: string, command: C, hops: number): Promise<Answer<R>> {
-    const result = await this.route(id, command, hops);
+  /** On the owner, a routed command: its result and the version after it, unless its batch carried them to the caller. */
+  private async answer(id: string, command: C, hops: number, caller?: Caller): Promise<Answer<R> | typeof ANSWERED> {
+    const result = await this.route(id, command, hops, caller);
+    if (caller?.answered) return ANSWERED;
     const s = this.states.get(id);
     return { result, version: s ? this.spec.version(s) : null };
   }
@@ -215,9 +223,12 @@ export class Entities<S, C, E, R> extends Owning<S, C, E, R> {
     }
     if (w.owner === this.cluster.nodeId && w.t === 'batch') return; // its own
     // Still in flight when the replica was dropped: not fetched back for nobody.
-    if (!this.states.has(w.id) && !this.interest?.listens(w.id)) return;
-    if (w.t === 'batch') this.onBatch(w);
-    else this.onOwner(w, w.owner);
+    if (this.states.has(w.id) || this.interest?.listens(w.id)) {
+      if (w.t === 'batch') this.onBatch(w);
+      else this.onOwner(w, w.owner);
+    }
+    // Applied first: the caller then finds the replica at the version it answers to.
+    if (w.t === 'batch' && w.answer?.node === this.cluster.nodeId) this.cluster.settle(w.answer.rid, w.owner, { result: w.answer.result, version: w.to } satisfies Answer<unknown>);
   }
 
   /** The owner changed (takeover or handover): follow it; a replica behind it fetches a snapshot from the sender. */

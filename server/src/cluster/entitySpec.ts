@@ -94,6 +94,12 @@ export interface EntitySpec<S, C, E, R> {
     resynced(id: string, after: S | undefined): void;
     /** The replica goes, nobody here needing it (default: `replace` with nothing). */
     dropped?(id: string, before: S): void;
+    /**
+     * A command's result holds nothing a node holding the entity may not see
+     * (a view): the owner answers a routed command in the batch it publishes
+     * anyway, which the caller's node hears one hop before a reply.
+     */
+    publicResults?: boolean;
   };
   /**
    * What only the owner may know (a game's password hash, its session keys):
@@ -123,8 +129,15 @@ export interface Batch<E> {
   events: E[];
 }
 
+/** A routed command answered in its batch (`interest.publicResults`): the caller's node, its call, and the result. */
+export interface BatchAnswer {
+  node: string;
+  rid: number;
+  result: unknown;
+}
+
 /** A message on an entity's own channel. */
-export type EntityWire<E> = ({ t: 'batch' } & Batch<E>) | ({ t: 'owner'; id: string; version: number } & Owner);
+export type EntityWire<E> = ({ t: 'batch'; answer?: BatchAnswer } & Batch<E>) | ({ t: 'owner'; id: string; version: number } & Owner);
 
 /** A routed command's answer by interest: the caller's replica waits for `version` (null: the entity ended). */
 export interface Answer<R> {

@@ -1,7 +1,14 @@
 import { LobbyError } from '../errors.js';
-import type { Batch, EntityWire, Moves, Posted } from './entitySpec.js';
+import type { Batch, BatchAnswer, EntityWire, Moves, Posted } from './entitySpec.js';
 import { movesOf, recordsOf } from './moves.js';
 import { Replicas } from './replicas.js';
+
+/** Another node's call that runs a command here, which listens on the entity's channel: `answered` once the batch carried the result. */
+export interface Caller {
+  node: string;
+  rid: number;
+  answered?: boolean;
+}
 
 /**
  * The owner side of `Entities`: a command decided and applied here, the
@@ -28,11 +35,11 @@ export class Owning<S, C, E, R> extends Replicas<S, C, E, R> {
   }
 
   /** Decides and applies a command here, the owner; answered once the result is stored. */
-  protected run(id: string, command: C): R | Promise<R> {
+  protected run(id: string, command: C, caller?: Caller): R | Promise<R> {
     // Held here as other nodes see it (this node just became the owner): the secrets first, from the store.
     if (this.spec.secret && this.states.has(id) && !this.whole.has(id)) {
       return this.unseal(id).then(
-        () => this.run(id, command),
+        () => this.run(id, command, caller),
         () => {
           throw new LobbyError('NODE_UNAVAILABLE', `the ${this.spec.kind} is being taken over; try again`);
         },
@@ -54,7 +61,9 @@ export class Owning<S, C, E, R> extends Replicas<S, C, E, R> {
     const posted = this.outbox.get(id);
     this.outbox.delete(id);
     const moves = movesOf(this.spec, before, after, d.events);
-    return this.persist(id, epoch, before === undefined, after === undefined, batch, moves, posted).then(() => {
+    const answer = caller && batch && this.spec.interest?.publicResults ? { node: caller.node, rid: caller.rid, result: d.result } : undefined;
+    return this.persist(id, epoch, before === undefined, after === undefined, batch, moves, posted, answer).then(() => {
+      if (caller && answer) caller.answered = true;
       this.spec.durable?.(id, d.events);
       return d.result;
     });
@@ -86,15 +95,18 @@ export class Owning<S, C, E, R> extends Replicas<S, C, E, R> {
   /**
    * Stores the entity as it is now (the batch just committed), then sends
    * the batch: replicas never see a state a takeover could not rebuild, and
-   * the caller is answered only once Redis holds it.
+   * the caller is answered only once Redis holds it. A routed command's
+   * `answer` goes in the batch (the caller's node hears it there); the
+   * users' records, written beside the snapshot, may land a moment after it
+   * (other keys, maybe other shards), as they may for every other replica.
    */
-  protected async persist(id: string, epoch: number, born: boolean, ended: boolean, batch: Batch<E> | undefined, moves?: Moves, posted?: Posted[]): Promise<void> {
+  protected async persist(id: string, epoch: number, born: boolean, ended: boolean, batch: Batch<E> | undefined, moves?: Moves, posted?: Posted[], answer?: BatchAnswer): Promise<void> {
     const key = this.key(id);
     const json = ended ? null : JSON.stringify(this.snapshotOf(id));
     const s = this.states.get(id);
     // Written only by a node that holds the secrets (undefined: the stored ones stay).
     const secret = !this.spec.secret ? undefined : ended || !s ? null : this.whole.has(id) ? JSON.stringify(this.spec.secret.of(s)) : undefined;
-    const stored = this.cluster.store(key, epoch, json, batch && JSON.stringify({ t: 'batch', ...batch } satisfies EntityWire<E>), secret);
+    const stored = this.cluster.store(key, epoch, json, batch && JSON.stringify({ t: 'batch', ...batch, ...(answer && { answer }) } satisfies EntityWire<E>), secret);
     const { kind } = this.spec;
     const places = moves
       ? [
@@ -111,21 +123,24 @@ export class Owning<S, C, E, R> extends Replicas<S, C, E, R> {
       void this.refresh(id);
       throw new LobbyError('NODE_UNAVAILABLE', `the ${this.spec.kind} moved to another node; try again`);
     }
-    if ((moves?.came.length || posted) && batch?.to != null) void this.tellNodes(id, batch.to, moves?.came ?? [], posted ?? []);
+    if ((moves?.came.length || posted) && batch?.to != null) void this.tellNodes(id, batch.to, moves?.came ?? [], posted ?? [], answer?.node);
   }
 
   /**
    * Users of other nodes that a batch put in, whose nodes may not hold the
-   * entity: each such node is told to take interest, up to that version (the
-   * node a user's own command came from already has: it hears it twice).
+   * entity: each such node is told to take interest, up to that version. The
+   * node a command came from and that heard its answer in the batch
+   * (`heard`) holds it at that version already: it is told only of posted
+   * events.
    */
-  private async tellNodes(id: string, version: number, came: string[], posted: Posted[]): Promise<void> {
+  private async tellNodes(id: string, version: number, came: string[], posted: Posted[], heard?: string): Promise<void> {
     const interest = this.spec.interest!;
     try {
       const where = await interest.locate([...new Set([...came, ...posted.flatMap((p) => p.users)])]);
       for (const node of new Set(where.values())) {
         const here = (u: string) => where.get(u) === node;
         const events = posted.map((p) => ({ ...p, users: p.users.filter(here) })).filter((p) => p.users.length);
+        if (node === heard && !events.length) continue;
         this.cluster.tell(node, `${this.spec.kind}.interest`, { id, version, events });
       }
     } catch (err) {

@@ -121,6 +121,8 @@ export class GameService {
           resynced: (id, after) => {
             if (after) deps.gateway.publish(gameStream(id), 'game.snapshot', { game: viewOf(after) });
           },
+          // Views (no password hash, no session key) and the key holder's id.
+          publicResults: true,
         },
       },
       deps.cluster,

@@ -88,6 +88,8 @@ export class PartyService {
           resynced: (id, after) => {
             if (after) deps.gateway.publish(partyStream(id), 'party.snapshot', { party: partyViewOf(after) });
           },
+          // Views of what every node holding the party holds.
+          publicResults: true,
         },
       },
       deps.cluster,
