@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { events as eventSpecs, GameCreate, GameSummary, GameView } from '@foyer/shared';
 import { describe, expect, it } from 'vitest';
-import { applyGame, decideGame, members, summaryOf, viewOf } from '../../server/src/domain/game/index.js';
+import { applyGame, decideGame, members, openState, redactEvent, summaryOf, viewOf } from '../../server/src/domain/game/index.js';
 import type { GameCommand, GameCtx, GameEvent, GameRules, GameState } from '../../server/src/domain/game/index.js';
 
 const rules: GameRules = { defaultTeamSize: 2, maxSpectators: 2, confirmTimeoutMs: 2_000, maxDurationMs: 10_000, serverAddress: 'play.example:7777' };
@@ -126,7 +126,7 @@ function deepFreeze<T>(o: T): T {
   return o;
 }
 
-/** One game id: its state on the owner, on a replica fed only the events (as JSON, like the bus), and its pending timers. */
+/** One game id: its state on the owner, on a replica fed only the redacted events (as JSON, like the bus), and its pending timers. */
 interface Slot {
   state: GameState | undefined;
   replica: GameState | undefined;
@@ -198,9 +198,10 @@ class World {
       state = deepFreeze(applyGame(state, e));
       previous = e;
     }
-    // A replica starts from nothing at game.created and sees exactly the events, as they arrive over the wire.
-    for (const e of JSON.parse(JSON.stringify(d.events)) as GameEvent[]) slot.replica = applyGame(slot.replica, e);
-    assert.deepEqual(slot.replica, state, 'replica');
+    // A replica on another node starts from nothing at game.created and sees exactly the events without the owner's
+    // secrets, as they arrive over the wire.
+    for (const e of JSON.parse(JSON.stringify(d.events.map(redactEvent))) as GameEvent[]) slot.replica = applyGame(slot.replica, e);
+    assert.deepEqual(slot.replica, state && openState(state), 'replica');
     for (const e of d.events) {
       const kind = e.ev === 'game.playerLeft' || e.ev === 'game.ended' ? `${e.ev}:${e.data.reason}` : e.ev;
       this.seen.set(kind, (this.seen.get(kind) ?? 0) + 1);
@@ -211,7 +212,11 @@ class World {
       const holder = d.result as { userId: string; slot: number };
       const p = state?.players.find((q) => q.userId === holder.userId);
       assert.ok(p?.confirmed && p.slot === holder.slot && state!.keysUsed.includes(p.userId), 'useKey result');
-    } else assert.deepEqual(d.result, state ? viewOf(state) : null, 'result');
+    } else {
+      assert.deepEqual(d.result, state ? viewOf(state) : null, 'result');
+      // A routed command's caller makes this result from its replica (Entities, interest.answers).
+      assert.deepEqual(slot.replica ? viewOf(slot.replica) : null, d.result, "the caller's result");
+    }
     if (!state) slot.timers = [];
     for (const t of d.timers) slot.timers.push({ due: this.now + t.afterMs, command: t.command });
     if (state) {

@@ -49,9 +49,6 @@ interface Pending {
   node: string;
 }
 
-/** What a handler returns when the call was answered another way (`settle`: an entity's batch carried the answer): no reply follows. */
-export const ANSWERED: unique symbol = Symbol('answered');
-
 /**
  * A node's view of the cluster: which nodes are alive (membership.ts: the
  * member set in Redis, polled every heartbeat), routed calls to one node
@@ -221,8 +218,8 @@ export class Cluster {
   /**
    * Settles this node's call `rid` to `node` with `body`, as its reply would:
    * the answer came another way (an entity's batch on a channel this node
-   * listens to carried it, one hop sooner than a reply after it). No-op when
-   * the call is settled already or was not to `node`.
+   * listens to carried it, a hop sooner than the reply). No-op when the call
+   * is settled already or was not to `node`: the later of the two is dropped.
    */
   settle(rid: number, node: string, body: unknown): void {
     if (this.pending.get(rid)?.node === node) this.take(rid)!.resolve(body);
@@ -507,9 +504,7 @@ export class Cluster {
     try {
       const fn = this.handlers.get(w.kind);
       if (!fn) throw new Error(`no cluster handler for ${w.kind}`);
-      const body = await fn(w.body as never, w.from, w.rid);
-      if (body === ANSWERED) return;
-      res = { t: 'res', from: this.nodeId, rid: w.rid, body };
+      res = { t: 'res', from: this.nodeId, rid: w.rid, body: await fn(w.body as never, w.from, w.rid) };
     } catch (err) {
       if (!(err instanceof LobbyError)) this.log.error({ err, kind: w.kind }, 'cluster call failed');
       const error = err instanceof LobbyError ? { code: err.code, message: err.message } : { code: 'INTERNAL' as const, message: 'internal error on another node; it was logged there' };

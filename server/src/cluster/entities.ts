@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { LobbyError } from '../errors.js';
-import { ANSWERED, type Cluster } from './cluster.js';
-import type { Answer, EntitySpec, EntityWire, Owner, Posted } from './entitySpec.js';
+import type { Cluster } from './cluster.js';
+import type { Answer, BatchAnswer, EntitySpec, EntityWire, Owner, Posted } from './entitySpec.js';
 import { Interest } from './interest.js';
 import { type Caller, Owning } from './owning.js';
 
@@ -32,8 +32,8 @@ export class Entities<S, C, E, R> extends Owning<S, C, E, R> {
     // Every kind is stored (a takeover rebuilds it from Redis); the nodes besides its owner hold it by interest or not at all.
     if (!spec.interest === !spec.ownerOnly || (spec.ownerOnly && !spec.claimed)) throw new Error(`the ${spec.kind} kind must be held either by interest or by its owner alone (claimed)`);
     const k = spec.kind;
-    cluster.handle<{ id: string; command: C; hops?: number; heard?: true }>(`${k}.exec`, (b, from, rid) =>
-      spec.interest ? this.answer(b.id, b.command, (b.hops ?? 0) + 1, b.heard && { node: from, rid }) : this.route(b.id, b.command, (b.hops ?? 0) + 1),
+    cluster.handle<{ id: string; command: C; hops?: number }>(`${k}.exec`, (b, from, rid) =>
+      spec.interest ? this.answer(b.id, b.command, (b.hops ?? 0) + 1, { node: from, rid }) : this.route(b.id, b.command, (b.hops ?? 0) + 1),
     );
     cluster.handle<{ id: string }>(`${k}.snapshot`, (b) => this.snapshotOf(b.id));
     cluster.onNodeDown((node) => void this.takeOver(node));
@@ -138,24 +138,42 @@ export class Entities<S, C, E, R> extends Owning<S, C, E, R> {
     const { kind } = this.spec;
     if (!this.interest) return this.cluster.call<R>(owner, `${kind}.exec`, { id, command, hops });
     const interest = this.interest;
-    // Held and heard for the whole call (no sweep drops it meanwhile), so the owner may answer in the batch itself.
+    // Held and heard for the whole call (no sweep drops it meanwhile): the owner answers in the batch itself.
     return interest.during(id, async () => {
       await interest.listen(id);
-      const a = await this.cluster.call<Answer<R>>(owner, `${kind}.exec`, { id, command, hops, ...(this.spec.interest!.publicResults && { heard: true as const }) });
-      // A reply may come before the batch (another channel, maybe another shard): the replica catches up first.
-      // When the command ended the entity, the replica here must have applied the end too (its stream delivered it):
-      // what the caller does next, such as joining another game, goes out on another channel and must not overtake it.
+      const a = await this.cluster.call<Answer<R>>(owner, `${kind}.exec`, { id, command, hops });
+      // The reply (for a command that changed nothing, or a batch this node missed) may come before the batch
+      // (another channel, maybe another shard): the replica catches up first. When the command ended the entity,
+      // the replica here must have applied the end too (its stream delivered it): what the caller does next, such
+      // as joining another game, goes out on another channel and must not overtake it.
       await this.reach(id, a.version ?? Number.POSITIVE_INFINITY);
-      return a.result;
+      return 'result' in a ? a.result! : this.spec.interest!.answers!.view(this.states.get(id));
     });
   }
 
-  /** On the owner, a routed command: its result and the version after it, unless its batch carried them to the caller. */
-  private async answer(id: string, command: C, hops: number, caller?: Caller): Promise<Answer<R> | typeof ANSWERED> {
+  /**
+   * On the owner, a routed command: the version after it, and its result
+   * unless the caller makes it (`interest.answers`). The batch has answered
+   * already; this reply is for a command that changed nothing (no batch) and
+   * for a caller that missed the batch.
+   */
+  private async answer(id: string, command: C, hops: number, caller: Caller): Promise<Answer<R>> {
     const result = await this.route(id, command, hops, caller);
-    if (caller?.answered) return ANSWERED;
     const s = this.states.get(id);
-    return { result, version: s ? this.spec.version(s) : null };
+    const answers = this.spec.interest!.answers;
+    return { version: s ? this.spec.version(s) : null, ...((!answers || answers.carried?.(command)) && { result }) };
+  }
+
+  /**
+   * A command of this node's, answered in its batch (applied just before):
+   * its carried result, else the view of the replica at the batch's version;
+   * when a gap kept the replica from it, the caller makes the view once there.
+   */
+  private settle(w: { owner: string; id: string; to: number | null; answer: BatchAnswer }): void {
+    const s = this.states.get(w.id);
+    const there = w.to === null ? s === undefined : s !== undefined && this.spec.version(s) === w.to;
+    const result = 'result' in w.answer ? { result: w.answer.result } : there ? { result: this.spec.interest!.answers!.view(s) } : {};
+    this.cluster.settle(w.answer.rid, w.owner, { version: w.to, ...result } satisfies Answer<unknown>);
   }
 
   /**
@@ -228,7 +246,7 @@ export class Entities<S, C, E, R> extends Owning<S, C, E, R> {
       else this.onOwner(w, w.owner);
     }
     // Applied first: the caller then finds the replica at the version it answers to.
-    if (w.t === 'batch' && w.answer?.node === this.cluster.nodeId) this.cluster.settle(w.answer.rid, w.owner, { result: w.answer.result, version: w.to } satisfies Answer<unknown>);
+    if (w.t === 'batch' && w.answer?.node === this.cluster.nodeId) this.settle({ ...w, answer: w.answer });
   }
 
   /** The owner changed (takeover or handover): follow it; a replica behind it fetches a snapshot from the sender. */

@@ -95,11 +95,18 @@ export interface EntitySpec<S, C, E, R> {
     /** The replica goes, nobody here needing it (default: `replace` with nothing). */
     dropped?(id: string, before: S): void;
     /**
-     * A command's result holds nothing a node holding the entity may not see
-     * (a view): the owner answers a routed command in the batch it publishes
-     * anyway, which the caller's node hears one hop before a reply.
+     * A routed command's result, made on the caller's node: `view`, the
+     * entity's view as the command left it (null: ended), is the result of
+     * every command but those `carried` (whose results go along: nothing in
+     * them a node holding the entity may not see). The owner answers in the
+     * batch it publishes anyway, naming the caller's node and call, and the
+     * caller makes the view from its replica once there: no copy of the
+     * view travels, to the caller or to the other nodes holding the entity.
      */
-    publicResults?: boolean;
+    answers?: {
+      view(s: S | undefined): R;
+      carried?(command: C): boolean;
+    };
   };
   /**
    * What only the owner may know (a game's password hash, its session keys):
@@ -129,19 +136,23 @@ export interface Batch<E> {
   events: E[];
 }
 
-/** A routed command answered in its batch (`interest.publicResults`): the caller's node, its call, and the result. */
+/** A routed command answered in its batch (`interest.answers`): the caller's node, its call, and a carried result. */
 export interface BatchAnswer {
   node: string;
   rid: number;
-  result: unknown;
+  result?: unknown;
 }
 
 /** A message on an entity's own channel. */
 export type EntityWire<E> = ({ t: 'batch'; answer?: BatchAnswer } & Batch<E>) | ({ t: 'owner'; id: string; version: number } & Owner);
 
-/** A routed command's answer by interest: the caller's replica waits for `version` (null: the entity ended). */
+/**
+ * A routed command's answer by interest: the caller's replica waits for
+ * `version` (null: the entity ended). Without `result`, the result is the
+ * entity's view there (`interest.answers`).
+ */
 export interface Answer<R> {
-  result: R;
+  result?: R;
   version: number | null;
 }
 

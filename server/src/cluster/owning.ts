@@ -3,11 +3,10 @@ import type { Batch, BatchAnswer, EntityWire, Moves, Posted } from './entitySpec
 import { movesOf, recordsOf } from './moves.js';
 import { Replicas } from './replicas.js';
 
-/** Another node's call that runs a command here, which listens on the entity's channel: `answered` once the batch carried the result. */
+/** Another node's call that runs a command here; that node listens on the entity's channel for the whole call. */
 export interface Caller {
   node: string;
   rid: number;
-  answered?: boolean;
 }
 
 /**
@@ -61,9 +60,9 @@ export class Owning<S, C, E, R> extends Replicas<S, C, E, R> {
     const posted = this.outbox.get(id);
     this.outbox.delete(id);
     const moves = movesOf(this.spec, before, after, d.events);
-    const answer = caller && batch && this.spec.interest?.publicResults ? { node: caller.node, rid: caller.rid, result: d.result } : undefined;
+    const answers = this.spec.interest?.answers;
+    const answer = caller && batch && answers ? { node: caller.node, rid: caller.rid, ...(answers.carried?.(command) && { result: d.result }) } : undefined;
     return this.persist(id, epoch, before === undefined, after === undefined, batch, moves, posted, answer).then(() => {
-      if (caller && answer) caller.answered = true;
       this.spec.durable?.(id, d.events);
       return d.result;
     });
@@ -96,9 +95,9 @@ export class Owning<S, C, E, R> extends Replicas<S, C, E, R> {
    * Stores the entity as it is now (the batch just committed), then sends
    * the batch: replicas never see a state a takeover could not rebuild, and
    * the caller is answered only once Redis holds it. A routed command's
-   * `answer` goes in the batch (the caller's node hears it there); the
-   * users' records, written beside the snapshot, may land a moment after it
-   * (other keys, maybe other shards), as they may for every other replica.
+   * `answer` goes in the batch, so the caller's node may hear it before the
+   * users' records written beside the snapshot have landed (other keys,
+   * maybe other shards): the snapshot is in Redis, the records follow.
    */
   protected async persist(id: string, epoch: number, born: boolean, ended: boolean, batch: Batch<E> | undefined, moves?: Moves, posted?: Posted[], answer?: BatchAnswer): Promise<void> {
     const key = this.key(id);
@@ -123,24 +122,21 @@ export class Owning<S, C, E, R> extends Replicas<S, C, E, R> {
       void this.refresh(id);
       throw new LobbyError('NODE_UNAVAILABLE', `the ${this.spec.kind} moved to another node; try again`);
     }
-    if ((moves?.came.length || posted) && batch?.to != null) void this.tellNodes(id, batch.to, moves?.came ?? [], posted ?? [], answer?.node);
+    if ((moves?.came.length || posted) && batch?.to != null) void this.tellNodes(id, batch.to, moves?.came ?? [], posted ?? []);
   }
 
   /**
    * Users of other nodes that a batch put in, whose nodes may not hold the
-   * entity: each such node is told to take interest, up to that version. The
-   * node a command came from and that heard its answer in the batch
-   * (`heard`) holds it at that version already: it is told only of posted
-   * events.
+   * entity: each such node is told to take interest, up to that version (the
+   * node a user's own command came from already has: it hears it twice).
    */
-  private async tellNodes(id: string, version: number, came: string[], posted: Posted[], heard?: string): Promise<void> {
+  private async tellNodes(id: string, version: number, came: string[], posted: Posted[]): Promise<void> {
     const interest = this.spec.interest!;
     try {
       const where = await interest.locate([...new Set([...came, ...posted.flatMap((p) => p.users)])]);
       for (const node of new Set(where.values())) {
         const here = (u: string) => where.get(u) === node;
         const events = posted.map((p) => ({ ...p, users: p.users.filter(here) })).filter((p) => p.users.length);
-        if (node === heard && !events.length) continue;
         this.cluster.tell(node, `${this.spec.kind}.interest`, { id, version, events });
       }
     } catch (err) {

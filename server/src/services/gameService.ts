@@ -121,8 +121,9 @@ export class GameService {
           resynced: (id, after) => {
             if (after) deps.gateway.publish(gameStream(id), 'game.snapshot', { game: viewOf(after) });
           },
-          // Views (no password hash, no session key) and the key holder's id.
-          publicResults: true,
+          // A game command's result is the game's view after it (no password hash, no session key), but a key's
+          // use answers who holds it (public: the same batch marks that player's key used).
+          answers: { view: (g) => (g ? viewOf(g) : null), carried: (m) => m.command.type === 'useKey' },
         },
       },
       deps.cluster,

@@ -88,8 +88,8 @@ export class PartyService {
           resynced: (id, after) => {
             if (after) deps.gateway.publish(partyStream(id), 'party.snapshot', { party: partyViewOf(after) });
           },
-          // Views of what every node holding the party holds.
-          publicResults: true,
+          // A party command's result is the party's view after it.
+          answers: { view: (p) => (p ? partyViewOf(p) : null) },
         },
       },
       deps.cluster,
