@@ -146,13 +146,11 @@ export class Tickets {
 
   /** The first of these users who has a ticket: those here by their statuses, the others by their records. */
   async firstQueued(userIds: readonly string[]): Promise<string | undefined> {
-    const away: string[] = [];
-    for (const u of userIds) {
-      if (!this.deps.gateway.sessions.has(u)) away.push(u);
-      else if ((await this.current(u)) !== null) return u;
-    }
-    const places = await this.deps.cluster.places.placesOf(away, 'queue');
-    return away.find((_, i) => places[i] !== undefined);
+    const here = userIds.filter((u) => this.deps.gateway.sessions.has(u));
+    const away = userIds.filter((u) => !this.deps.gateway.sessions.has(u));
+    // Looked up together: a ticket this node does not know yet and the records of the others, one round trip.
+    const [tickets, places] = await Promise.all([Promise.all(here.map((u) => this.current(u))), this.deps.cluster.places.placesOf(away, 'queue')]);
+    return here.find((_, i) => tickets[i] !== null) ?? away.find((_, i) => places[i] !== undefined);
   }
 
   /** The queues named by these users' records (a game's team changed: its ticket may be in one of them). */
