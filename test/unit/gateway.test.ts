@@ -94,7 +94,7 @@ describe('Connection at rest', () => {
   /** A connection on a stand-in gateway (only its config is read) and a socket that does nothing. */
   function connection(): Connection {
     const gw = { deps: { config: { rateLimitBurst: 3, rateLimitPerSec: 1, rateLimitStrikes: 2, heartbeatIntervalMs: 1000, authTimeoutMs: 1000 } } } as unknown as Gateway;
-    const conn: Conn = { ip: '127.0.0.1', send: () => true, bufferedAmount: () => 0, cork: (fn) => fn(), subscribe: () => {}, unsubscribe: () => {}, ping: () => {}, close: () => {} };
+    const conn: Conn = { ip: '127.0.0.1', send: () => true, deliver: () => {}, bufferedAmount: () => 0, cork: (fn) => fn(), subscribe: () => {}, unsubscribe: () => {}, ping: () => {}, close: () => {} };
     return new Connection(gw, conn);
   }
 

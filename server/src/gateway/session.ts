@@ -17,6 +17,8 @@ export interface SessionLink {
   /** The session now receives this stream: a live socket subscribes to its topic. */
   subscribed(stream: string): void;
   unsubscribed(stream: string): void;
+  /** A frame of a stream sentDirect (streams.ts), which reaches the socket only through this. */
+  deliver(frame: string): void;
 }
 
 /**
