@@ -51,15 +51,21 @@ afterEach(async () => {
   running = undefined;
 });
 
+/** The transport running, one client connected and its socket subscribed to `game:1`. */
+async function connected() {
+  const { t, url, opened } = await start();
+  running = t;
+  const c = client(url);
+  const conn = await opened();
+  conn.subscribe('game:1');
+  return { t, c, conn };
+}
+
 describe(`transport (${kind}): topics and frames sent to one socket`, () => {
   // uWS (this build) frees a socket's subscriber, with what was published to it and not yet written, when it
   // leaves its last topic: fails on uws without the anchor topic (uws.ts), as a game's players lost game.ended.
   it('a frame published on a topic reaches a socket that leaves its only topic in the same turn', async () => {
-    const { t, url, opened } = await start();
-    running = t;
-    const c = client(url);
-    const conn = await opened();
-    conn.subscribe('game:1');
+    const { t, c, conn } = await connected();
     t.publish('game:1', 'ended');
     conn.unsubscribe('game:1');
     conn.deliver('after');
@@ -67,11 +73,7 @@ describe(`transport (${kind}): topics and frames sent to one socket`, () => {
   });
 
   it('frames sent to one socket and published on its topics arrive in the order they were made', async () => {
-    const { t, url, opened } = await start();
-    running = t;
-    const c = client(url);
-    const conn = await opened();
-    conn.subscribe('game:1');
+    const { t, c, conn } = await connected();
     t.publish('game:1', 'a');
     conn.deliver('b');
     t.publish('game:1', 'c');
