@@ -94,6 +94,27 @@ describe('resume after a lost connection', () => {
     expect(seen[3]).toEqual({ text: 'four', offset: seen[2]!.offset + 1 });
   });
 
+  it('a user stream put away while quiet resumes as if kept: the same epoch, what was missed replayed, numbering going on', async () => {
+    // The hub forgets quiet histories, and puts quiet user streams away, every heartbeat timeout + grace period (0.7 s here).
+    const c = await setup({ heartbeatIntervalMs: 100, heartbeatTimeoutMs: 200, reconnectGraceMs: 500 });
+    const seen = notices(c);
+    const states = streamStates(c);
+    await notify(t, c.userId!, 'before');
+    await until(() => seen.length === 1);
+    const [before] = c.positions();
+    await until(() => t.node.gateway.hub.size === 0); // the guest's own stream is the node's only one: put away
+    proxy.block(true);
+    proxy.cut();
+    await until(() => !t.node.gateway.sessions.get(c.userId!)?.link);
+    await notify(t, c.userId!, 'missed');
+    proxy.block(false);
+    await state(c, 'resumed');
+    await until(() => seen.length === 2);
+    expect(states.get(`user:${c.userId}`)).toBe('resumed');
+    expect(seen).toEqual([{ text: 'before', offset: before!.offset }, { text: 'missed', offset: before!.offset + 1 }]);
+    expect(c.positions()).toEqual([{ stream: `user:${c.userId}`, offset: before!.offset + 1, epoch: before!.epoch }]);
+  });
+
   it('resyncs when the grace period has passed: a new session, every stream in a new epoch', async () => {
     const c = await setup({ reconnectGraceMs: 100 });
     const seen = notices(c);

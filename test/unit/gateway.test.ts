@@ -1,10 +1,11 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Connection } from '../../server/src/gateway/connection.js';
 import type { Gateway } from '../../server/src/gateway/gateway.js';
 import { TokenBucket } from '../../server/src/gateway/rateLimit.js';
 import type { Conn } from '../../server/src/transport/index.js';
-import { Stream } from '../../server/src/gateway/streams.js';
+import { Session } from '../../server/src/gateway/session.js';
+import { SLOW_CHECK_MS, Stream, StreamHub } from '../../server/src/gateway/streams.js';
 
 describe('TokenBucket', () => {
   it('allows the burst at once, then refills at the rate', () => {
@@ -90,11 +91,67 @@ describe('Stream history', () => {
   });
 });
 
+describe('StreamHub: a quiet user stream put away', () => {
+  afterEach(() => void vi.useRealTimers());
+  /** A hub with one session here, receiving its own stream and a game's; `frames`: what reaches the session's socket. */
+  function hub() {
+    const sessions = new Map<string, Session>();
+    const h = new StreamHub({ events: 100, bytes: 1_000_000 }, () => {}, sessions);
+    const frames: string[] = [];
+    const s = new Session('u1', 'Ann');
+    s.link = { subscribed: () => {}, unsubscribed: () => {}, deliver: (f) => void frames.push(f) };
+    sessions.set('u1', s);
+    h.subscribe(s, 'user:u1');
+    h.subscribe(s, 'game:g1');
+    return { h, s, frames };
+  }
+  const offsetOf = (frame: string) => JSON.parse(frame).offset as number;
+
+  it('goes on as it was when taken out again: same epoch, the next offset, no history; games stay', () => {
+    vi.useFakeTimers();
+    const { h, s, frames } = hub();
+    const user = h.get('user:u1')!;
+    const epoch = user.epoch;
+    h.publishEncoded('user:u1', 'server.notice', '{"text":"a"}');
+    h.publishEncoded('user:u1', 'server.notice', '{"text":"b"}');
+    vi.advanceTimersByTime(SLOW_CHECK_MS); // its slow-reader check is done
+    h.forgetQuiet(); // published on since the last call: kept
+    expect(h.get('user:u1')).toBe(user);
+    h.forgetQuiet(); // quiet: history forgotten, the stream put away
+    h.forgetQuiet();
+    expect(h.size).toBe(1); // the game's stream only
+    expect(s.streams).toEqual(['user:u1', 'game:g1']);
+    expect(h.positions(s)).toEqual([
+      { stream: 'user:u1', offset: 2, epoch },
+      { stream: 'game:g1', offset: 0, epoch: h.get('game:g1')!.epoch },
+    ]);
+    const again = h.get('user:u1')!;
+    expect(again).not.toBe(user);
+    expect(again.covers(epoch, 2)).toBe(true);
+    expect(again.covers(epoch, 1)).toBe(false); // what a forgotten history could not replay either
+    h.forgetQuiet();
+    h.publishEncoded('user:u1', 'server.notice', '{"text":"c"}');
+    expect(frames.map(offsetOf)).toEqual([1, 2, 3]);
+    expect(JSON.parse(frames[2]!).epoch).toBe(epoch);
+  });
+
+  it('is not made again for a session that is gone, nor for a user without one here', () => {
+    const { h, s } = hub();
+    h.forgetQuiet();
+    expect(h.size).toBe(1);
+    h.unsubscribeAll(s);
+    expect(h.get('user:u1')).toBeUndefined();
+    expect(h.get('user:u2')).toBeUndefined();
+    h.publishEncoded('user:u2', 'server.notice', '{"text":"x"}');
+    expect(h.size).toBe(0);
+  });
+});
+
 describe('Connection at rest', () => {
   /** A connection on a stand-in gateway (only its config is read) and a socket that does nothing. */
   function connection(): Connection {
     const gw = { deps: { config: { rateLimitBurst: 3, rateLimitPerSec: 1, rateLimitStrikes: 2, heartbeatIntervalMs: 1000, authTimeoutMs: 1000 } } } as unknown as Gateway;
-    const conn: Conn = { ip: '127.0.0.1', send: () => true, bufferedAmount: () => 0, cork: (fn) => fn(), subscribe: () => {}, unsubscribe: () => {}, ping: () => {}, close: () => {} };
+    const conn: Conn = { ip: '127.0.0.1', send: () => true, deliver: () => {}, bufferedAmount: () => 0, cork: (fn) => fn(), subscribe: () => {}, unsubscribe: () => {}, ping: () => {}, close: () => {} };
     return new Connection(gw, conn);
   }
 

@@ -3,7 +3,7 @@ import type { Conn, ConnHandlers } from '../transport/index.js';
 import type { Gateway } from './gateway.js';
 import { TokenBucket } from './rateLimit.js';
 import type { Session, SessionLink } from './session.js';
-import type { Snapshot } from './streams.js';
+import { sentDirect, type Snapshot } from './streams.js';
 import { tenths, tenthsUntil } from './tenths.js';
 
 /**
@@ -127,14 +127,22 @@ export class Connection implements SessionLink, ConnHandlers {
 
   /** Until goLive: the stream catches up from where it stands now (a stream the session got after its login reply). */
   subscribed(stream: string): void {
-    if (this.live) return this.conn.subscribe(stream);
+    if (this.live) {
+      if (!sentDirect(stream)) this.conn.subscribe(stream);
+      return;
+    }
     const st = this.gw.hub.get(stream);
     if (st && this.catchUp && !this.catchUp.has(stream)) this.catchUp.set(stream, { epoch: st.epoch, offset: st.offset });
   }
 
   unsubscribed(stream: string): void {
-    if (this.live) this.conn.unsubscribe(stream);
-    else this.catchUp?.delete(stream);
+    if (!this.live) this.catchUp?.delete(stream);
+    else if (!sentDirect(stream)) this.conn.unsubscribe(stream);
+  }
+
+  /** Like a topic's frames, only once live (until then the login's plan catches the stream up) and counted by the hub's slow-reader check. */
+  deliver(frame: string): void {
+    if (this.live && !this.closed) this.conn.deliver(frame);
   }
 
   /** The login's plan: how each stream the reply names catches up. */
@@ -168,7 +176,7 @@ export class Connection implements SessionLink, ConnHandlers {
         }
       }
       this.live = true;
-      for (const name of s.streams) this.conn.subscribe(name);
+      for (const name of s.streams) if (!sentDirect(name)) this.conn.subscribe(name);
     });
   }
 

@@ -31,7 +31,7 @@ export class Delivery {
     metrics: Metrics,
     history: { events: number; bytes: number },
   ) {
-    this.hub = new StreamHub(history, (stream) => stream.forEachSession(checkSlow));
+    this.hub = new StreamHub(history, (stream) => stream.forEachSession(checkSlow), sessions);
     // Counted per frame in a plain number, added to the metric when it is read.
     const events = metrics.events as typeof metrics.events & { collect?: () => void };
     events.collect = () => {

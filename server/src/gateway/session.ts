@@ -17,6 +17,8 @@ export interface SessionLink {
   /** The session now receives this stream: a live socket subscribes to its topic. */
   subscribed(stream: string): void;
   unsubscribed(stream: string): void;
+  /** A frame of a stream sentDirect (streams.ts), which reaches the socket only through this. */
+  deliver(frame: string): void;
 }
 
 /**
@@ -36,6 +38,12 @@ export class Session {
    * is safe.
    */
   streams: readonly string[] = [];
+  /**
+   * Its own stream's numbering while the hub has put the Stream away (quiet,
+   * StreamHub.putAway): the epoch's serial and the offset reached.
+   */
+  ownSerial = 0;
+  ownOffset = 0;
   /** Taken over from a dead node: the client's positions are in another node's numbering, so a resume resyncs. */
   adopted = false;
   /** The player's stored level and rating (OpenSkill ordinal), kept current by services/standings.ts. */

@@ -12,12 +12,17 @@ export interface Where {
  * replace a replica. Every change is told (`changed`: friends' presence).
  */
 export class Whereabouts {
-  private readonly at = new Map<string, Where>();
+  /**
+   * A player's game id (the game's own string), or a spectator's Where: most
+   * are players, and a Where each would cost a seated session 40 bytes.
+   */
+  private readonly at = new Map<string, string | Where>();
 
   constructor(private readonly changed: (userId: string) => void) {}
 
   of(userId: string): Where | undefined {
-    return this.at.get(userId);
+    const w = this.at.get(userId);
+    return typeof w === 'string' ? { gameId: w, spectating: false } : w;
   }
 
   /** Follows one game event. */
@@ -25,11 +30,11 @@ export class Whereabouts {
     switch (e.ev) {
       case 'game.created':
         // A match game is born with every player seated, not just its owner.
-        for (const p of e.data.game.players) this.at.set(p.userId, { gameId, spectating: false });
+        for (const p of e.data.game.players) this.at.set(p.userId, gameId);
         for (const p of e.data.game.players) this.changed(p.userId);
         break;
       case 'game.playerJoined':
-        this.set(e.data.player.userId, { gameId, spectating: false });
+        this.set(e.data.player.userId, gameId);
         break;
       case 'game.spectatorJoined':
         this.set(e.data.spectator.userId, { gameId, spectating: true });
@@ -37,13 +42,14 @@ export class Whereabouts {
       case 'game.playerLeft':
       case 'game.spectatorLeft': {
         // (A spectator taking a seat gets spectatorLeft, then playerJoined sets the record again.)
-        if (this.at.get(e.data.userId)?.gameId === gameId) this.at.delete(e.data.userId);
+        const w = this.at.get(e.data.userId);
+        if (w !== undefined && gameOf(w) === gameId) this.at.delete(e.data.userId);
         this.changed(e.data.userId);
         break;
       }
       case 'game.ended':
         for (const [userId, w] of this.at) {
-          if (w.gameId !== gameId) continue;
+          if (gameOf(w) !== gameId) continue;
           this.at.delete(userId);
           this.changed(userId);
         }
@@ -55,19 +61,21 @@ export class Whereabouts {
   replace(gameId: string, after: GameState | undefined): void {
     const now = new Map(after ? [...after.players.map((p) => [p.userId, false] as const), ...after.spectators.map((p) => [p.userId, true] as const)] : []);
     for (const [userId, w] of [...this.at]) {
-      if (w.gameId !== gameId || now.has(userId)) continue;
+      if (gameOf(w) !== gameId || now.has(userId)) continue;
       this.at.delete(userId);
       this.changed(userId);
     }
     for (const [userId, spectating] of now) {
-      const w = this.at.get(userId);
+      const w = this.of(userId);
       if (w?.gameId === gameId && w.spectating === spectating) continue;
-      this.set(userId, { gameId, spectating });
+      this.set(userId, spectating ? { gameId, spectating } : gameId);
     }
   }
 
-  private set(userId: string, w: Where): void {
+  private set(userId: string, w: string | Where): void {
     this.at.set(userId, w);
     this.changed(userId);
   }
 }
+
+const gameOf = (w: string | Where): string => (typeof w === 'string' ? w : w.gameId);

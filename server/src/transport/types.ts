@@ -10,6 +10,12 @@ export interface Conn {
    * caller checks bufferedAmount() afterwards to catch slow readers.
    */
   send(text: string): boolean;
+  /**
+   * A stream's frame to this socket alone, written as published frames are:
+   * in order with those due to it, batched with them where the library can.
+   * Slow readers are the caller's to find, as for publish.
+   */
+  deliver(frame: string): void;
   /** Bytes queued for this client but not yet written to the socket. */
   bufferedAmount(): number;
   /** Runs `fn` with writes batched into one syscall where the library can. */

@@ -43,6 +43,16 @@ function writingTo(ws: UWS.WebSocket<SocketData>, data: SocketData, fn: () => vo
   }
 }
 
+/**
+ * A topic every socket that ever subscribes to one stays subscribed to until
+ * it closes; nothing is published on it. This build of uWS frees a socket's
+ * subscriber when it leaves its last topic, and with it the frames published
+ * to it and not yet written: a player who leaves a game's topic in the tick
+ * its `game.ended` was published would never get it (later uWS releases keep
+ * the subscriber). Not a stream's name: those have a colon.
+ */
+const ANCHOR = 'anchor';
+
 /** One uWS socket as a Conn: methods on a prototype, no closures per connection. */
 class UwsConn implements Conn {
   constructor(
@@ -55,6 +65,12 @@ class UwsConn implements Conn {
     return !this.data.closed && this.ws.send(text, false) !== 2;
   }
 
+  deliver(frame: string): void {
+    // uWS first writes what its topics hold for this socket; then this frame, into the cork of the socket being
+    // written to, else at once (a topic's frames would wait for the end of the loop's turn, as a write of their own).
+    if (!this.data.closed) this.ws.send(frame, false);
+  }
+
   bufferedAmount(): number {
     return this.data.closed ? 0 : this.ws.getBufferedAmount();
   }
@@ -65,7 +81,9 @@ class UwsConn implements Conn {
   }
 
   subscribe(topic: string): void {
-    if (!this.data.closed) this.ws.subscribe(topic);
+    if (this.data.closed) return;
+    if (!this.ws.isSubscribed(ANCHOR)) this.ws.subscribe(ANCHOR);
+    this.ws.subscribe(topic);
   }
 
   unsubscribe(topic: string): void {

@@ -5,6 +5,31 @@ import { ListenError, type Conn, type ConnHandlers, type HttpRequest, type Trans
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 /** Topic → the sockets subscribed to it (uWS keeps this natively). */
 type Topics = Map<string, Set<WsConn>>;
+
+/**
+ * Writes stream frames as uWS does for its topics: a socket written to is
+ * corked until the end of this turn of the event loop, so that the frames
+ * due to it in one turn leave in one write.
+ */
+class TurnWriter {
+  private corked: import('node:net').Socket[] = [];
+  private readonly uncorkAll = () => {
+    const all = this.corked;
+    this.corked = [];
+    for (const raw of all) raw.uncork();
+  };
+
+  /** `data`: a string, or one Buffer made for every subscriber (ws frames it without copying or encoding it again). */
+  write(ws: WebSocket, data: string | Buffer): void {
+    if (ws.readyState !== ws.OPEN) return;
+    const raw = (ws as unknown as { _socket?: import('node:net').Socket })._socket;
+    if (raw && !raw.writableCorked) {
+      raw.cork();
+      if (this.corked.push(raw) === 1) setImmediate(this.uncorkAll);
+    }
+    ws.send(data, TEXT);
+  }
+}
 /** A text frame from a Buffer: ws would otherwise send a Buffer as binary. */
 const TEXT = { binary: false } as const;
 /** How long a closing peer gets to answer our close frame. */
@@ -23,6 +48,7 @@ class WsConn implements Conn {
     readonly ws: WebSocket,
     readonly ip: string,
     private readonly topics: Topics,
+    private readonly writer: TurnWriter,
   ) {}
 
   subscribe(topic: string): void {
@@ -49,6 +75,10 @@ class WsConn implements Conn {
     if (this.ws.readyState !== this.ws.OPEN) return false;
     this.ws.send(text);
     return true;
+  }
+
+  deliver(frame: string): void {
+    this.writer.write(this.ws, frame);
   }
 
   bufferedAmount(): number {
@@ -155,24 +185,14 @@ export function createWsTransport(opts: TransportOptions): Transport {
   const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxFrameBytes, perMessageDeflate: false });
   const sockets = new Set<WebSocket>();
   const topics: Topics = new Map();
-  /**
-   * Sockets corked by publish() in this turn of the event loop: uncorked
-   * together once its I/O is done, so that the frames due to one socket in
-   * one turn leave in one write, as uWS does for its topics.
-   */
-  let corked: import('node:net').Socket[] = [];
-  const uncorkAll = () => {
-    const all = corked;
-    corked = [];
-    for (const raw of all) raw.uncork();
-  };
+  const writer = new TurnWriter();
 
   server.on('upgrade', (req, socket, head) => {
     wss.handleUpgrade(req, socket, head, (ws) => {
       sockets.add(ws);
       const url = new URL(req.url ?? '/', 'http://x');
       const ip = req.socket.remoteAddress ?? '';
-      const conn = new WsConn(ws, ip, topics);
+      const conn = new WsConn(ws, ip, topics, writer);
       wire(conn, opts.onConnection(conn, { url: req.url ?? '/', query: url.searchParams, ip }), sockets);
     });
   });
@@ -182,17 +202,8 @@ export function createWsTransport(opts: TransportOptions): Transport {
     publish(topic, frame) {
       const set = topics.get(topic);
       if (!set) return;
-      // One Buffer for every subscriber: ws frames it without copying or encoding it again.
       const bytes = Buffer.from(frame);
-      for (const c of set) {
-        if (c.ws.readyState !== c.ws.OPEN) continue;
-        const raw = (c.ws as unknown as { _socket?: import('node:net').Socket })._socket;
-        if (raw && !raw.writableCorked) {
-          raw.cork();
-          if (corked.push(raw) === 1) setImmediate(uncorkAll);
-        }
-        c.ws.send(bytes, TEXT);
-      }
+      for (const c of set) writer.write(c.ws, bytes);
     },
     listen: () =>
       new Promise((resolve, reject) => {
