@@ -53,13 +53,13 @@
  *   --ready-rate R       part 5: game.setReady per second (109, the issue's before-figure)
  *   --chat-rate C        part 5: chat lines per second (50)
  *   --load-seconds S     parts 5 and 6: measured seconds per window (10)
- *   --settle-s S         part 5: seconds the seated nodes rest before the quiet window (20): past V8's memory
- *                        reducer, which compacts a node's start-up garbage once, 8-20 s after the heap last grew
+ *   --settle-s S         part 5: seconds the seated nodes rest before the quiet window (40): past V8's memory
+ *                        reducer, which compacts a node's start-up garbage once, seen 16-34 s after a node started
  *                        (up to 0.2 s of CPU on an idle node: a one-off, not what it carries per second)
  *   --cost-rates A,B     part 6: ops per second (50,200,800)
  *   --cost-op OP         part 6: ready (game.setReady by n1's players) or rename (game.update of the name by each
  *                        owner: a change the game list shows, so a listing where the list is fed by listings)
- *   --timeout-s T        hard limit for the whole run; child processes are killed (110 + 60 per part past 4)
+ *   --timeout-s T        hard limit for the whole run; child processes are killed (110 + 80 per part past 4)
  *   --server-output      echo what the nodes print
  */
 import { randomBytes } from 'node:crypto';
@@ -87,7 +87,7 @@ const { values: flags } = parseArgs({
     'ready-rate': { type: 'string', default: '109' },
     'chat-rate': { type: 'string', default: '50' },
     'load-seconds': { type: 'string', default: '10' },
-    'settle-s': { type: 'string', default: '20' },
+    'settle-s': { type: 'string', default: '40' },
     'cost-rates': { type: 'string', default: '50,200,800' },
     'cost-op': { type: 'string', default: 'ready' },
     transport: { type: 'string', default: 'uws' },
@@ -111,7 +111,7 @@ const TRANSPORT = transportFlag(flags.transport);
 const SAMPLES = intFlag('samples', flags.samples, 10);
 const K = Math.max(2, intFlag('clients', flags.clients, 2) & ~1);
 const DURATION_S = numFlag('duration', flags.duration, 0.5);
-const TIMEOUT_S = flags['timeout-s'] ? intFlag('timeout-s', flags['timeout-s'], 10) : 110 + 60 * [...PARTS].filter((p) => Number(p) > 4).length;
+const TIMEOUT_S = flags['timeout-s'] ? intFlag('timeout-s', flags['timeout-s'], 10) : 110 + 80 * [...PARTS].filter((p) => Number(p) > 4).length;
 const GAMES = intFlag('games', flags.games, 1);
 const LOAD_S = numFlag('load-seconds', flags['load-seconds'], 1);
 const COST_RATES = flags['cost-rates'].split(',').map((r) => numFlag('cost-rates', r, 1));
