@@ -142,6 +142,15 @@ const ms = () => performance.now();
 
 // ---- cluster set-up ----
 
+/**
+ * Logs the clients out: their sessions end at once. Only closing the
+ * connection would leave each session for the reconnect grace period, to end
+ * (and write its records) in the middle of a later part.
+ */
+async function endSessions(cs: LobbyClient[]): Promise<void> {
+  await Promise.all(cs.map((c) => c.logout().catch(() => c.close().catch(() => {}))));
+}
+
 async function scratchDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `foyer_bench_${Date.now()}_${randomBytes(3).toString('hex')}`;
   const admin = new pg.Client({ connectionString: ADMIN_DB_URL, connectionTimeoutMillis: 5000 });
@@ -230,8 +239,8 @@ async function partJoin(): Promise<void> {
     }
   }
   for (const r of [remote, local]) r.s = stats(r.samples.values());
-  // Gone before the next part: a node with a client connection is not idle (part 5 measures what an idle node carries).
-  await Promise.all([owner, ...turns.map((t) => t.joiner)].map((c) => c.close().catch(() => {})));
+  // Gone before the next part: a node with a session is not idle (part 5 measures what an idle node carries).
+  await endSessions([owner, ...turns.map((t) => t.joiner)]);
   out(table(['join', 'n', 'p50 ms', 'p99 ms', 'max ms', 'target'], [
     statsRow('client on n2, game owned by n1 (routed)', remote.s, `p99 < ${TARGET.joinP99} ms: ${verdict(remote.s.p99, TARGET.joinP99)}`),
     statsRow('client on n1, game owned by n1 (local)', local.s),
@@ -294,7 +303,7 @@ async function partLag(): Promise<void> {
     statsRow('request sent → arrival on n1 (owner node)', stats(local.values())),
   ]));
   if (missed) out(`changes not seen by every subscriber within 2 s: ${missed}`);
-  await Promise.all([owner, ...subs].map((c) => c.close().catch(() => {})));
+  await endSessions([owner, ...subs]);
 }
 
 // ---- part 3: throughput ----
@@ -346,7 +355,7 @@ async function runPairs(layout: 'spread' | 'one'): Promise<{ ops: number; secs: 
   const cpu = cpuBetween(c0, cpuSnapshot(pids)).procs;
   stop = true;
   await Promise.all(loops);
-  await Promise.all([...hosts, ...guests].map((c) => c.close()));
+  await endSessions([...hosts, ...guests]);
   return { ops, secs, errors, latency: stats(latency.values()), cpu, notYetKnown };
 }
 
