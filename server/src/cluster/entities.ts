@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { LobbyError } from '../errors.js';
 import type { Cluster } from './cluster.js';
-import type { Answer, BatchAnswer, EntitySpec, EntityWire, Owner, Posted } from './entitySpec.js';
+import type { Answer, Batch, BatchAnswer, EntitySpec, EntityWire, Owner, Posted } from './entitySpec.js';
 import { Interest } from './interest.js';
 import { type Caller, Owning } from './owning.js';
 
@@ -160,8 +160,7 @@ export class Entities<S, C, E, R> extends Owning<S, C, E, R> {
   private async answer(id: string, command: C, hops: number, caller: Caller): Promise<Answer<R>> {
     const result = await this.route(id, command, hops, caller);
     const s = this.states.get(id);
-    const answers = this.spec.interest!.answers;
-    return { version: s ? this.spec.version(s) : null, ...((!answers || answers.carried?.(command)) && { result }) };
+    return { version: s ? this.spec.version(s) : null, ...(this.carries(command) && { result }) };
   }
 
   /**
@@ -169,11 +168,11 @@ export class Entities<S, C, E, R> extends Owning<S, C, E, R> {
    * its carried result, else the view of the replica at the batch's version;
    * when a gap kept the replica from it, the caller makes the view once there.
    */
-  private settle(w: { owner: string; id: string; to: number | null; answer: BatchAnswer }): void {
-    const s = this.states.get(w.id);
-    const there = w.to === null ? s === undefined : s !== undefined && this.spec.version(s) === w.to;
-    const result = 'result' in w.answer ? { result: w.answer.result } : there ? { result: this.spec.interest!.answers!.view(s) } : {};
-    this.cluster.settle(w.answer.rid, w.owner, { version: w.to, ...result } satisfies Answer<unknown>);
+  private settle(b: Batch<E>, answer: BatchAnswer): void {
+    const s = this.states.get(b.id);
+    const there = b.to === null ? s === undefined : s !== undefined && this.spec.version(s) === b.to;
+    const result = 'result' in answer ? { result: answer.result } : there ? { result: this.spec.interest!.answers!.view(s) } : {};
+    this.cluster.settle(answer.rid, b.owner, { version: b.to, ...result } satisfies Answer<unknown>);
   }
 
   /**
@@ -246,7 +245,7 @@ export class Entities<S, C, E, R> extends Owning<S, C, E, R> {
       else this.onOwner(w, w.owner);
     }
     // Applied first: the caller then finds the replica at the version it answers to.
-    if (w.t === 'batch' && w.answer?.node === this.cluster.nodeId) this.settle({ ...w, answer: w.answer });
+    if (w.t === 'batch' && w.answer?.node === this.cluster.nodeId) this.settle(w, w.answer);
   }
 
   /** The owner changed (takeover or handover): follow it; a replica behind it fetches a snapshot from the sender. */

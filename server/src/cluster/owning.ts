@@ -60,12 +60,17 @@ export class Owning<S, C, E, R> extends Replicas<S, C, E, R> {
     const posted = this.outbox.get(id);
     this.outbox.delete(id);
     const moves = movesOf(this.spec, before, after, d.events);
-    const answers = this.spec.interest?.answers;
-    const answer = caller && batch && answers ? { node: caller.node, rid: caller.rid, ...(answers.carried?.(command) && { result: d.result }) } : undefined;
+    const answer = caller && batch && this.spec.interest?.answers ? { node: caller.node, rid: caller.rid, ...(this.carries(command) && { result: d.result }) } : undefined;
     return this.persist(id, epoch, before === undefined, after === undefined, batch, moves, posted, answer).then(() => {
       this.spec.durable?.(id, d.events);
       return d.result;
     });
+  }
+
+  /** Whether a routed command's result goes to its caller (else the caller makes it from its replica: `interest.answers`). */
+  protected carries(command: C): boolean {
+    const answers = this.spec.interest?.answers;
+    return !answers || !!answers.carried?.(command);
   }
 
   /**

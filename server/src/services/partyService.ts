@@ -287,12 +287,12 @@ export class PartyService {
     });
     return after!;
   }
+
   /** What an invite's decision needs to know of the two players, read together (the node's reader makes the record reads one round trip). */
   private async inviteFacts(target: string, inviter: string, partyId: string): Promise<{ targetInOtherPermanentParty: boolean; targetQueued: boolean; inviterQueued: boolean }> {
     const [targetInOtherPermanentParty, targetQueued, inviterQueued] = await Promise.all([this.isPermanentAnywhere(target, partyId), this.queueing.anyQueued([target]), this.queueing.anyQueued([inviter])]);
     return { targetInOtherPermanentParty, targetQueued, inviterQueued };
   }
-
 
   async accept(by: Member, partyId: string): Promise<PartyView> {
     const party = await this.parties.load(partyId);
