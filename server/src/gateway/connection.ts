@@ -127,17 +127,21 @@ export class Connection implements SessionLink, ConnHandlers {
 
   /** Until goLive: the stream catches up from where it stands now (a stream the session got after its login reply). */
   subscribed(stream: string): void {
-    if (this.live) {
-      if (!sentDirect(stream)) this.conn.subscribe(stream);
-      return;
-    }
+    if (this.live) return this.topic(stream, true);
     const st = this.gw.hub.get(stream);
     if (st && this.catchUp && !this.catchUp.has(stream)) this.catchUp.set(stream, { epoch: st.epoch, offset: st.offset });
   }
 
   unsubscribed(stream: string): void {
     if (!this.live) this.catchUp?.delete(stream);
-    else if (!sentDirect(stream)) this.conn.unsubscribe(stream);
+    else this.topic(stream, false);
+  }
+
+  /** The transport's topic of a stream, but for a stream sent to the socket directly (`deliver`). */
+  private topic(stream: string, on: boolean): void {
+    if (sentDirect(stream)) return;
+    if (on) this.conn.subscribe(stream);
+    else this.conn.unsubscribe(stream);
   }
 
   /** Like a topic's frames, only once live (until then the login's plan catches the stream up) and counted by the hub's slow-reader check. */
@@ -176,7 +180,7 @@ export class Connection implements SessionLink, ConnHandlers {
         }
       }
       this.live = true;
-      for (const name of s.streams) if (!sentDirect(name)) this.conn.subscribe(name);
+      for (const name of s.streams) this.topic(name, true);
     });
   }
 

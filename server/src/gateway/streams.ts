@@ -24,7 +24,8 @@ export const partyStream = (partyId: string) => `party:${partyId}`;
  * (SessionLink.deliver) rather than through a transport topic: a user's own
  * stream, which only that user's session receives. A topic of its own cost
  * every socket about 0.25 KiB outside the V8 heap on uWS (the topic, its
- * name and its subscriber entry), a Set of one on ws.
+ * name and its subscriber entry), a Set of one on ws; a socket in any other
+ * topic keeps a subscriber entry in the shared anchor topic instead (uws.ts).
  */
 export const sentDirect = (name: string): boolean => name.startsWith('user:');
 
@@ -119,7 +120,7 @@ export class Stream {
     else if (s) fn(s);
   }
 
-  /** A frame to each session's socket (a stream sentDirect). */
+  /** A frame to each session's socket (a stream sentDirect); its own loop, not forEachSession: no closure per frame. */
   deliver(frame: string): void {
     const s = this.subs;
     if (s instanceof Set) for (const x of s) x.link?.deliver(frame);
@@ -236,7 +237,7 @@ export class StreamHub {
 
   private takeOut(name: string): Stream | undefined {
     if (!sentDirect(name)) return undefined;
-    const s = this.sessions.get(name.slice(name.indexOf(':') + 1));
+    const s = this.sessions.get(name.slice('user:'.length));
     // The session's own string for the name (one copy, not one per lookup).
     const own = s?.streams.find((n) => n === name);
     if (!s || own === undefined) return undefined;
@@ -296,7 +297,8 @@ export class StreamHub {
   forgetQuiet(): void {
     for (const st of this.streams.values()) {
       st.age();
-      if (!st.kept && !st.hot && sentDirect(st.name)) this.putAway(st);
+      // One session only: takeOut brings the stream back to the user's session here, not to one it is replacing.
+      if (!st.kept && !st.hot && st.size === 1 && sentDirect(st.name)) this.putAway(st);
     }
   }
 

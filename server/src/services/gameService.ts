@@ -155,8 +155,8 @@ export class GameService {
       restarted: (userId) => this.listings.unsubscribeAll(userId),
       moved: (userId) => this.listings.unsubscribeAll(userId),
       opened: (userId) => {
-        const w = this.whereIs.of(userId);
-        if (w) deps.gateway.subscribe(userId, gameStream(w.gameId));
+        const gameId = this.whereIs.gameOf(userId);
+        if (gameId !== undefined) deps.gateway.subscribe(userId, gameStream(gameId));
         // A session that started here while its game is held elsewhere: the record says which, holding it subscribes it.
         // Kept until done: a join or create sent meanwhile must leave that game first, so it waits for the lookup.
         else this.finding.track(userId, this.find(userId).catch((err: unknown) => deps.log.warn({ err, userId }, 'finding the game of a new session failed')));
@@ -174,8 +174,8 @@ export class GameService {
 
   /** The game a user plays in or watches, as a chat room. */
   chatRoom(userId: string): ChatRoom {
-    const w = this.whereIs.of(userId);
-    const game = w && this.games.get(w.gameId);
+    const gameId = this.whereIs.gameOf(userId);
+    const game = gameId === undefined ? undefined : this.games.get(gameId);
     return game && { id: game.id, members: () => members(game) };
   }
 
@@ -211,8 +211,8 @@ export class GameService {
 
   /** The game a user plays in or watches, held here or not (their game record, then a peek): admin views. */
   async gameOf(userId: string): Promise<GameState | undefined> {
-    const w = this.whereIs.of(userId);
-    if (w) return this.games.get(w.gameId);
+    const here = this.whereIs.gameOf(userId);
+    if (here !== undefined) return this.games.get(here);
     const gameId = await this.deps.cluster.places.placeOf(userId, 'game');
     return gameId === undefined ? undefined : this.games.peek(gameId);
   }
@@ -322,8 +322,8 @@ export class GameService {
   /** Whether the user is in a game other than `except` (once the lookup of a session that just moved here is done). */
   private async inAnother(userId: string, except?: string): Promise<string | undefined> {
     await this.finding.done(userId);
-    const w = this.whereIs.of(userId);
-    return w && w.gameId !== except && this.games.get(w.gameId) ? w.gameId : undefined;
+    const gameId = this.whereIs.gameOf(userId);
+    return gameId !== undefined && gameId !== except && this.games.get(gameId) ? gameId : undefined;
   }
 
   /** Leaves the current game, if any, before the user goes elsewhere. */

@@ -25,6 +25,12 @@ export class Whereabouts {
     return typeof w === 'string' ? { gameId: w, spectating: false } : w;
   }
 
+  /** The game the user plays in or watches (no Where made: a chat line asks). */
+  gameOf(userId: string): string | undefined {
+    const w = this.at.get(userId);
+    return w === undefined ? undefined : gameOf(w);
+  }
+
   /** Follows one game event. */
   track(gameId: string, e: GameEvent): void {
     switch (e.ev) {
@@ -66,8 +72,8 @@ export class Whereabouts {
       this.changed(userId);
     }
     for (const [userId, spectating] of now) {
-      const w = this.of(userId);
-      if (w?.gameId === gameId && w.spectating === spectating) continue;
+      const w = this.at.get(userId);
+      if (w !== undefined && gameOf(w) === gameId && (typeof w !== 'string') === spectating) continue;
       this.set(userId, spectating ? { gameId, spectating } : gameId);
     }
   }

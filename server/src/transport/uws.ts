@@ -68,7 +68,7 @@ class UwsConn implements Conn {
   deliver(frame: string): void {
     // uWS first writes what its topics hold for this socket; then this frame, into the cork of the socket being
     // written to, else at once (a topic's frames would wait for the end of the loop's turn, as a write of their own).
-    if (!this.data.closed) this.ws.send(frame, false);
+    this.send(frame);
   }
 
   bufferedAmount(): number {
