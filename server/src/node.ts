@@ -200,6 +200,7 @@ export async function startNode(config: Config, options: StartOptions = {}): Pro
       maxFrameBytes: config.maxFrameBytes,
       maxBufferedBytes: config.maxBufferedBytes,
       maxHttpBodyBytes: 1024 * 1024,
+      heartbeatTimeoutMs: config.heartbeatTimeoutMs,
       onConnection: gateway.onConnection,
       onHttp: createHttpHandler({
         gateway,

@@ -14,7 +14,7 @@ export const closeCodes = {
   TOO_SLOW: { code: 4003, reconnect: true, doc: 'The client read too slowly: more than `maxBufferedBytes` waited to be sent to it. The close frame follows what was queued, so a client that catches up sees it; one that reads nothing for 2 s more is cut off (1006).' },
   DRAINING: { code: 4004, reconnect: true, doc: 'The node is draining; reconnect to another node and resume.' },
   PROTOCOL_VERSION: { code: 4005, reconnect: false, doc: 'The client\'s protocol version (`?v=` on the URL) is missing or outside what the server speaks; the reason names both.' },
-  HEARTBEAT_TIMEOUT: { code: 4006, reconnect: true, doc: 'Nothing was heard from the client (no frame, no pong) within `heartbeatTimeoutMs`.' },
+  HEARTBEAT_TIMEOUT: { code: 4006, reconnect: true, doc: 'Nothing was heard from the client (no frame, no pong) within `heartbeatTimeoutMs` (ws transport; on uws, uWebSockets.js cuts such a connection itself, without a close frame: 1006).' },
   AUTH_TIMEOUT: { code: 4007, reconnect: true, doc: 'The connection did not authenticate within `authTimeoutMs`.' },
   TOKEN_INVALID: { code: 4008, reconnect: false, doc: '`?token=` on the URL carried a token that is malformed or not trusted.' },
   KICKED: { code: 4009, reconnect: false, doc: 'An operator removed the player (admin kick or ban); the reason says why. Reconnecting by itself would only be refused or kicked again.' },

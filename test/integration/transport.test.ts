@@ -15,6 +15,7 @@ async function start(): Promise<{ t: Transport; url: string; opened: () => Promi
       maxFrameBytes: 1024,
       maxBufferedBytes: 1024 * 1024,
       maxHttpBodyBytes: 1024,
+      heartbeatTimeoutMs: 10_000,
       onConnection: (conn) => {
         waiting.shift()?.(conn);
         return { message() {}, pong() {}, close() {} };

@@ -7,7 +7,7 @@ describe('transport choice', () => {
   it('falls back to ws with a log line when the uWebSockets.js binding cannot load', () => {
     const lines: string[] = [];
     const log = pino(new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }));
-    const opts = { host: '127.0.0.1', port: 0, maxFrameBytes: 1024, maxBufferedBytes: 1024, maxHttpBodyBytes: 1024, onConnection: () => ({ message() {}, pong() {}, close() {} }), onHttp: async () => ({ status: 404 }) };
+    const opts = { host: '127.0.0.1', port: 0, maxFrameBytes: 1024, maxBufferedBytes: 1024, maxHttpBodyBytes: 1024, heartbeatTimeoutMs: 10_000, onConnection: () => ({ message() {}, pong() {}, close() {} }), onHttp: async () => ({ status: 404 }) };
     const t = createTransport('uws', opts, log, () => {
       throw new Error('GLIBC_2.38 not found');
     });

@@ -789,7 +789,7 @@ namespace Foyer
         /// </summary>
         public const int ProtocolVersion = 4005;
         /// <summary>
-        /// Nothing was heard from the client (no frame, no pong) within `heartbeatTimeoutMs`.
+        /// Nothing was heard from the client (no frame, no pong) within `heartbeatTimeoutMs` (ws transport; on uws, uWebSockets.js cuts such a connection itself, without a close frame: 1006).
         /// </summary>
         public const int HeartbeatTimeout = 4006;
         /// <summary>

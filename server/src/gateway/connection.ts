@@ -29,7 +29,7 @@ const settled = Promise.resolve();
  */
 export class Connection implements SessionLink, ConnHandlers {
   session: Session | undefined;
-  /** When a frame or a pong last came (tenths). */
+  /** When a frame or a pong last came (tenths); pongs count only on a transport that reports them (Transport.silenceLimitMs). */
   lastSeen: number;
   /** When the next ping is due (tenths); spread over the interval from the start, so pings never come all at once. */
   nextPing: number;

@@ -6,7 +6,7 @@ import type { Config } from '../config.js';
 import type { Metrics } from '../admin/metrics.js';
 import type { Cluster } from '../cluster/cluster.js';
 import { LobbyError } from '../errors.js';
-import type { Conn, ConnHandlers, UpgradeInfo } from '../transport/index.js';
+import type { Conn, ConnHandlers, Transport, UpgradeInfo } from '../transport/index.js';
 import type { Account, Accounts } from '../store/accounts.js';
 import { Connection } from './connection.js';
 import { Delivery } from './delivery.js';
@@ -89,8 +89,13 @@ export class Gateway {
   private readonly connections = new Set<Connection>();
   /** The sweep's timer: set only while the node has a connection (with none there is nothing to ping or close). */
   private heartbeat: NodeJS.Timeout | undefined;
-  /** Forgets the streams' quiet histories (StreamHub.forgetQuiet) every heartbeat timeout + grace period. */
-  private readonly forgetter: NodeJS.Timeout;
+  /**
+   * Forgets the streams' quiet histories (StreamHub.forgetQuiet) every
+   * silence limit + grace period: the longest a dead client's session lives.
+   */
+  private forgetter: NodeJS.Timeout | undefined;
+  /** The transport closes silent connections itself (Transport.silenceLimitMs): the sweep leaves them. */
+  private silenceWatched = false;
   private closing = false;
   private draining = false;
   private readonly listeners: SessionListener[] = [];
@@ -100,8 +105,7 @@ export class Gateway {
 
   constructor(readonly deps: GatewayDeps) {
     const { config, tokens, registry } = deps;
-    this.forgetter = setInterval(() => this.delivery.hub.forgetQuiet(), config.heartbeatTimeoutMs + config.reconnectGraceMs);
-    this.forgetter.unref();
+    this.forgetEvery(config.heartbeatTimeoutMs);
     this.directory = new Directory(this.sessions, deps.cluster, deps.log);
     this.delivery = new Delivery(this.sessions, this.directory, deps.cluster, deps.metrics, { events: config.streamHistoryEvents, bytes: config.streamHistoryBytes });
     this.login = new Login(this);
@@ -210,9 +214,18 @@ export class Gateway {
     return this.delivery.hub;
   }
 
-  /** Where frames are published: the transport, once it exists. */
-  useTransport(publisher: Publisher): void {
-    this.delivery.hub.publisher = publisher;
+  /** Where frames are published: the transport, once it exists; and who closes silent connections. */
+  useTransport(transport: Publisher & Pick<Transport, 'silenceLimitMs'>): void {
+    this.delivery.hub.publisher = transport;
+    this.silenceWatched = transport.silenceLimitMs !== undefined;
+    if (this.silenceWatched) this.forgetEvery(transport.silenceLimitMs!);
+  }
+
+  /** A dead client's connection is closed at most `silenceMs` after it fell silent. */
+  private forgetEvery(silenceMs: number): void {
+    clearInterval(this.forgetter);
+    this.forgetter = setInterval(() => this.delivery.hub.forgetQuiet(), silenceMs + this.deps.config.reconnectGraceMs);
+    this.forgetter.unref();
   }
 
   /** How a stream of this kind shows its whole state to one session (a resync). */
@@ -445,9 +458,10 @@ export class Gateway {
   }
 
   /**
-   * Every tick: pings the connections due one, and closes the silent, those
-   * not logged in in time and those whose token expired (checked here rather
-   * than by a timer per connection, which 10,000 connections would keep).
+   * Every tick: pings the connections due one, and closes the silent (unless
+   * the transport does: silenceWatched), those not logged in in time and
+   * those whose token expired (checked here rather than by a timer per
+   * connection, which 10,000 connections would keep).
    */
   private sweep(): void {
     const ms = Date.now();
@@ -457,7 +471,7 @@ export class Gateway {
     const timeout = heartbeatTimeoutMs / 100;
     for (const c of this.connections) {
       if (c.closed) continue;
-      if (now - c.lastSeen > timeout) c.closeWith(CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout');
+      if (!this.silenceWatched && now - c.lastSeen > timeout) c.closeWith(CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout');
       else if (now >= c.deadline) {
         if (c.session) c.closeWith(CloseCode.AUTH_EXPIRED, 'token expired');
         else c.closeWith(CloseCode.AUTH_TIMEOUT, 'not logged in in time');

@@ -30,6 +30,7 @@ export interface Conn {
 export interface ConnHandlers {
   /** `null`: a binary or non-UTF-8 frame, which the protocol does not allow. */
   message(text: string | null): void;
+  /** A pong came; never called on a transport that watches silence itself (Transport.silenceLimitMs). */
   pong(): void;
   close(code: number): void;
 }
@@ -76,6 +77,8 @@ export interface TransportOptions {
   maxBufferedBytes: number;
   /** Largest HTTP request body read; a larger one gets 413. */
   maxHttpBodyBytes: number;
+  /** A connection from which nothing came (no frame, no pong) for this long is closed: by the gateway, or by the transport itself (`silenceLimitMs`). */
+  heartbeatTimeoutMs: number;
   /** Called once per WebSocket; the returned handlers receive its frames. */
   onConnection(conn: Conn, info: UpgradeInfo): ConnHandlers;
   onHttp: HttpHandler;
@@ -83,6 +86,13 @@ export interface TransportOptions {
 
 export interface Transport {
   readonly name: 'uws' | 'ws';
+  /**
+   * Set when the library itself closes a connection silent for about the
+   * heartbeat timeout (uWS's idle timeout, without a close frame): pongs then
+   * never reach the handlers, and this is the longest a silent connection
+   * stays open. Unset: the gateway finds the silent ones (ConnHandlers.pong).
+   */
+  readonly silenceLimitMs: number | undefined;
   /** Resolves with the port actually bound (useful with port 0). */
   listen(): Promise<number>;
   /** Stops accepting connections; open ones stay up. */

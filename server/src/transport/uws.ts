@@ -101,6 +101,21 @@ class UwsConn implements Conn {
   }
 }
 
+/**
+ * The heartbeat timeout as uWS's idle timeout: whole seconds, 8 to 960 (its
+ * limits). uWS watches silence itself because a pong handed to JavaScript
+ * costs memory that an idle node keeps: this build wraps each pong in an
+ * ArrayBuffer whose native part is freed only at the next garbage
+ * collection, and an idle node collects seldom (its young generation grows
+ * to 32 MiB under load, --max-semi-space-size). Measured with 10,000
+ * sessions pinged every 3 s: no collection in 20 s, malloc's heap growing
+ * by 0.5 MiB/s, and its freed room kept as holes after the next collection,
+ * about 1 KiB per session (docs/performance.md).
+ */
+export function uwsIdleSeconds(heartbeatTimeoutMs: number): number {
+  return Math.min(960, Math.max(8, Math.ceil(heartbeatTimeoutMs / 1000)));
+}
+
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const latin1 = new TextDecoder('latin1');
 
@@ -143,7 +158,9 @@ export function createUwsTransport(uws: Uws, opts: TransportOptions): Transport 
     // sockets as uWS drains its topics, a moment after the gateway looked: the margin keeps room for what a
     // burst adds meanwhile, and for the close frame (4003) that must follow it.
     maxBackpressure: opts.maxBufferedBytes * 2 + 1024 * 1024,
-    idleTimeout: 0, // the gateway runs its own heartbeat, the same on both transports
+    // The gateway pings (every heartbeat interval, as on ws); uWS closes a socket from which nothing came
+    // (no frame, no pong) for idleTimeout, natively, and JavaScript hears of no pong (see uwsIdleSeconds).
+    idleTimeout: uwsIdleSeconds(opts.heartbeatTimeoutMs),
     sendPingsAutomatically: false,
     compression: uws.DISABLED,
     upgrade(res, req, context) {
@@ -185,9 +202,6 @@ export function createUwsTransport(uws: Uws, opts: TransportOptions): Transport 
       }
       // uWS corks the socket for this callback: what the frame makes (its reply, its events) leaves in one write.
       writingTo(ws, data, () => h.message(text));
-    },
-    pong(ws) {
-      ws.getUserData().handlers?.pong();
     },
     close(ws, code) {
       sockets.delete(ws);
@@ -246,6 +260,8 @@ export function createUwsTransport(uws: Uws, opts: TransportOptions): Transport 
 
   return {
     name: 'uws',
+    // uWS checks its sockets' timeouts every 4 s: a silent one goes up to that long after idleTimeout.
+    silenceLimitMs: (uwsIdleSeconds(opts.heartbeatTimeoutMs) + 4) * 1000,
     publish(topic, frame) {
       // A frame for the socket being written to goes into its cork by a direct send, and to the topic's other
       // subscribers through ws.publish, which skips the sender. app.publish would leave this socket's copy to

@@ -199,6 +199,7 @@ export function createWsTransport(opts: TransportOptions): Transport {
 
   return {
     name: 'ws',
+    silenceLimitMs: undefined, // the gateway finds silent connections by their pongs
     publish(topic, frame) {
       const set = topics.get(topic);
       if (!set) return;
