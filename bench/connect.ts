@@ -35,8 +35,9 @@
  *   --settle-ms MS         pause before each RSS reading (1000)
  *   --idle-s S             before the readings at half and all sessions, let them idle S s more (0): an idle
  *                          connection lets go of its rate-limit bucket and request lanes at its next ping (one
- *                          heartbeat interval), a quiet stream its history after a heartbeat timeout plus a grace
- *                          period (up to twice that); 160 s covers both at the defaults
+ *                          heartbeat interval), a quiet stream its history after the transport's silence limit
+ *                          (uws: the heartbeat timeout rounded up to 4 s, plus 4) plus a grace period (up to twice
+ *                          that); 170 s covers both at the defaults, 30 s with the heartbeat at 3000/6000 and a 3 s grace
  *   --node-arg ARG         extra node flag for the server (repeatable, after the shipped ones), e.g. --node-arg=--trace-gc
  *   --server-arg ARG       extra server flag (repeatable, for diagnostics), e.g. --server-arg=--heartbeat-interval-ms=60000
  *   --heap-snapshot        write a server heap snapshot once all sessions are in (perturbs later phases)

@@ -82,7 +82,7 @@ export const settings = {
 
   authTimeoutMs: setting('FOYER_AUTH_TIMEOUT_MS', ms(10_000), 'A connection that has not logged in by then is closed (4007).'),
   heartbeatIntervalMs: setting('FOYER_HEARTBEAT_INTERVAL_MS', ms(15_000), 'How often the server pings each connection.'),
-  heartbeatTimeoutMs: setting('FOYER_HEARTBEAT_TIMEOUT_MS', ms(45_000), 'A connection silent (no frame, no pong) for this long is closed: with `ws` by the node (4006); with `uws` by uWebSockets.js itself, without a close frame (the client sees 1006), in whole seconds from 8 to 960 and up to 4 s late.'),
+  heartbeatTimeoutMs: setting('FOYER_HEARTBEAT_TIMEOUT_MS', ms(45_000), 'A connection silent (no frame, no pong) for this long is closed: with `ws` by the node (4006); with `uws` by uWebSockets.js itself, without a close frame (the client sees 1006), within 8 s after the timeout (above 956 s, by the node as with `ws`).'),
   reconnectGraceMs: setting('FOYER_RECONNECT_GRACE_MS', ms(30_000), 'How long a session outlives its connection, waiting for session.resume.'),
   streamHistoryEvents: setting('FOYER_STREAM_HISTORY_EVENTS', positive(1000, 100_000), 'Latest events each stream keeps on a node for session.resume to replay. A stream quiet for FOYER_HEARTBEAT_TIMEOUT_MS (as the transport keeps it) plus FOYER_RECONNECT_GRACE_MS forgets them (within as long again): by then no client can resume from before its latest event.'),
   streamHistoryBytes: setting('FOYER_STREAM_HISTORY_BYTES', positive(256 * 1024), 'Bytes of latest events each stream keeps; older ones are dropped, and a resume from before them resyncs that stream (its snapshot).'),

@@ -11,7 +11,7 @@ export const closeCodes = {
   AUTH_EXPIRED: { code: 4000, reconnect: true, doc: 'The token that authenticated the connection expired (refresh it with auth.refresh before `expiresAt`), or `?token=` carried an expired token.' },
   REPLACED: { code: 4001, reconnect: false, doc: 'The same account logged in elsewhere and the login policy is "replace".' },
   RATE_LIMITED: { code: 4002, reconnect: true, doc: 'The client kept sending after RATE_LIMITED replies.' },
-  TOO_SLOW: { code: 4003, reconnect: true, doc: 'The client read too slowly: more than `maxBufferedBytes` waited to be sent to it. The close frame follows what was queued, so a client that catches up sees it; one that reads nothing for 2 s more is cut off (1006).' },
+  TOO_SLOW: { code: 4003, reconnect: true, doc: 'The client read too slowly: more than `maxBufferedBytes` waited to be sent to it. The close frame follows what was queued, so a client that catches up sees it; one that reads nothing for 2 s more is cut off (1006; on uws, uWebSockets.js waits 4 to 16 s, by the heartbeat timeout).' },
   DRAINING: { code: 4004, reconnect: true, doc: 'The node is draining; reconnect to another node and resume.' },
   PROTOCOL_VERSION: { code: 4005, reconnect: false, doc: 'The client\'s protocol version (`?v=` on the URL) is missing or outside what the server speaks; the reason names both.' },
   HEARTBEAT_TIMEOUT: { code: 4006, reconnect: true, doc: 'Nothing was heard from the client (no frame, no pong) within `heartbeatTimeoutMs` (ws transport; on uws, uWebSockets.js cuts such a connection itself, without a close frame: 1006).' },

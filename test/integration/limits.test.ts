@@ -43,16 +43,21 @@ describe('limits', () => {
       expect((await raw.closed).code).toBe(transport === 'uws' ? 1006 : 1007);
     }));
 
-  it('closes a client that does not answer pings (uws: cut by uWebSockets.js, 1006), and keeps one that does', () =>
+  it('closes a client that does not answer pings (uws: cut by uWebSockets.js, 1006), counts it as 4006, and keeps one that does', () =>
     withNode({ heartbeatIntervalMs: 100, heartbeatTimeoutMs: 1000 }, async (t) => {
       const silent = await loggedIn(t, { autoPong: false });
       const lively = await loggedIn(t);
       let pings = 0;
       let wake = () => {};
       lively.ws.on('ping', () => (pings++, wake()));
-      const pinged = (n: number) => new Promise<void>((resolve) => (wake = () => pings >= n && resolve()));
-      // uws: uWS's idle timeout, at least 8 s and checked every 4 s (transport/uws.ts); ws: the gateway's 1 s.
+      const pinged = (n: number) =>
+        Promise.race([
+          new Promise<void>((resolve) => (wake = () => pings >= n && resolve())),
+          lively.closed.then((c) => expect.fail(`the lively client was closed (${c.code})`)),
+        ]);
+      // uws: uWS's idle timeout, 8 s for this 1 s timeout (4 s ticks, transport/uws.ts); ws: the gateway's 1 s.
       expect((await silent.closed).code).toBe(transport === 'uws' ? 1006 : 4006);
+      expect(await (await fetch(`${t.httpUrl}/metrics`)).text()).toMatch(/foyer_closes_total\{reason="4006"\} 1\n/);
       // Pinged (and answering) for longer than a check's period after the silent one's end: judged, and kept.
       await pinged(pings + (transport === 'uws' ? 50 : 12));
       expect(lively.ws.readyState).toBe(lively.ws.OPEN);

@@ -1,11 +1,11 @@
 import pino from 'pino';
 import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTransport, type Conn, type Transport } from '../../server/src/transport/index.js';
+import { createTransport, type Conn, type ConnHandlers, type Transport } from '../../server/src/transport/index.js';
 import { transport as kind } from '../helpers/node.js';
 
 /** The transport under test alone, on a free port: each socket's Conn once it opens. */
-async function start(): Promise<{ t: Transport; url: string; opened: () => Promise<Conn> }> {
+async function start(heartbeatTimeoutMs = 10_000, handlers: Partial<ConnHandlers> = {}): Promise<{ t: Transport; url: string; opened: () => Promise<Conn> }> {
   const waiting: ((c: Conn) => void)[] = [];
   const t = createTransport(
     kind,
@@ -15,10 +15,10 @@ async function start(): Promise<{ t: Transport; url: string; opened: () => Promi
       maxFrameBytes: 1024,
       maxBufferedBytes: 1024 * 1024,
       maxHttpBodyBytes: 1024,
-      heartbeatTimeoutMs: 10_000,
+      heartbeatTimeoutMs,
       onConnection: (conn) => {
         waiting.shift()?.(conn);
-        return { message() {}, pong() {}, close() {} };
+        return { message() {}, pong() {}, close() {}, ...handlers };
       },
       onHttp: async () => ({ status: 404 }),
     },
@@ -80,5 +80,36 @@ describe(`transport (${kind}): topics and frames sent to one socket`, () => {
     t.publish('game:1', 'c');
     conn.deliver('d');
     expect(await c.upTo('d')).toEqual(['a', 'b', 'c', 'd']);
+  });
+});
+
+/** The transport running with this heartbeat timeout, after one ping of a client's socket: the pongs its handlers heard. */
+async function pongsHeard(heartbeatTimeoutMs: number): Promise<{ t: Transport; pongs: number }> {
+  let pongs = 0;
+  let got = (_text: string | null) => {};
+  const { t, url, opened } = await start(heartbeatTimeoutMs, { pong: () => pongs++, message: (text) => got(text) });
+  running = t;
+  const ws = new WebSocket(url);
+  sockets.push(ws);
+  const conn = await opened();
+  // The client answers the ping (ws does before emitting it), then sends a frame: the server reads them in that order.
+  ws.once('ping', () => ws.send('after the pong'));
+  const after = new Promise((resolve) => (got = resolve));
+  conn.ping();
+  expect(await after).toBe('after the pong');
+  return { t, pongs };
+}
+
+describe(`transport (${kind}): silence`, () => {
+  it('watches silence itself on uws (no pong reaches the handlers), and leaves it to the gateway on ws', async () => {
+    const { t, pongs } = await pongsHeard(10_000);
+    expect(pongs).toBe(kind === 'uws' ? 0 : 1);
+    expect(t.silenceLimitMs).toBe(kind === 'uws' ? 16_000 : undefined);
+  });
+
+  it('hands pongs to the handlers on uws too where uWS cannot keep the heartbeat timeout (over 956 s)', async () => {
+    const { t, pongs } = await pongsHeard(957_000);
+    expect(pongs).toBe(1);
+    expect(t.silenceLimitMs).toBeUndefined();
   });
 });

@@ -26,7 +26,7 @@ export function createMetrics() {
       0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5,
     ]),
     events: new Counter({ name: 'foyer_events_delivered_total', help: 'Event frames handed to sessions.', registers: [registry] }),
-    closes: new Counter({ name: 'foyer_closes_total', help: 'Connections the server closed, by reason (the WebSocket close code).', labelNames: ['reason'] as const, registers: [registry] }),
+    closes: new Counter({ name: 'foyer_closes_total', help: 'Connections the server closed, by reason (the WebSocket close code; 4006 also counts those uWebSockets.js cut for silence).', labelNames: ['reason'] as const, registers: [registry] }),
     games: new Gauge({
       name: 'foyer_games',
       help: 'Games owned by this node (a cluster\'s total is the sum over its nodes), by state: open (not started) or inProgress.',

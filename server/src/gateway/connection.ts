@@ -88,7 +88,9 @@ export class Connection implements SessionLink, ConnHandlers {
     this.lastSeen = tenths(Date.now());
   }
 
-  close(): void {
+  close(_code: number, silent: boolean): void {
+    // Counted as the gateway counts its own heartbeat timeouts, whichever transport found the silence.
+    if (silent) this.gw.deps.metrics.closes.inc({ reason: String(CloseCode.HEARTBEAT_TIMEOUT) });
     this.gw.socketClosed(this);
   }
 

@@ -285,14 +285,15 @@ export class StreamHub {
 
   /**
    * Forgets the history of every stream not published on since the previous
-   * call. Called every `keepMs` (Gateway's sweep), it keeps a frame between
+   * call. Called every `keepMs` (Gateway's forgetter), it keeps a frame between
    * keepMs and twice that after its stream's latest: a history that no
    * resume can need any more goes, and an idle game costs no memory for the
    * joins of long ago. What a resume can need: the frames published since
    * the client last read its socket. A client that lost its connection
    * resumes within the reconnect grace period after the server noticed,
-   * and the server notices within the heartbeat timeout; so keepMs is the
-   * sum of the two.
+   * and the server notices within the transport's silence limit (ws: the
+   * heartbeat timeout; Transport.silenceLimitMs); so keepMs is the sum of
+   * the two.
    */
   forgetQuiet(): void {
     for (const st of this.streams.values()) {

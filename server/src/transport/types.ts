@@ -32,7 +32,8 @@ export interface ConnHandlers {
   message(text: string | null): void;
   /** A pong came; never called on a transport that watches silence itself (Transport.silenceLimitMs). */
   pong(): void;
-  close(code: number): void;
+  /** `silent`: the transport cut it for silence (Transport.silenceLimitMs). */
+  close(code: number, silent: boolean): void;
 }
 
 export interface UpgradeInfo {

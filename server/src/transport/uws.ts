@@ -102,25 +102,35 @@ class UwsConn implements Conn {
 }
 
 /**
- * The heartbeat timeout as uWS's idle timeout: whole seconds, 8 to 960 (its
- * limits). uWS watches silence itself because a pong handed to JavaScript
- * costs memory that an idle node keeps: this build wraps each pong in an
+ * uWS's idle timeout (seconds) for a heartbeat timeout; undefined when uWS
+ * cannot keep it (its limit is 960 s), and then the gateway watches pongs.
+ * uWS watches silence itself because a pong handed to JavaScript costs
+ * memory that an idle node keeps: this build wraps each pong in an
  * ArrayBuffer whose native part is freed only at the next garbage
  * collection, and an idle node collects seldom (its young generation grows
  * to 32 MiB under load, --max-semi-space-size). Measured with 10,000
  * sessions pinged every 3 s: no collection in 20 s, malloc's heap growing
  * by 0.5 MiB/s, and its freed room kept as holes after the next collection,
  * about 1 KiB per session (docs/performance.md).
+ * uWS checks its timers every 4 s and counts an idle timeout in those ticks
+ * from the last byte received, so a silent socket is cut after between
+ * idle − 4 and idle seconds: the timeout rounded up to a multiple of 4, plus
+ * 4, cuts none before the timeout and each within 8 s after it.
  */
-export function uwsIdleSeconds(heartbeatTimeoutMs: number): number {
-  return Math.min(960, Math.max(8, Math.ceil(heartbeatTimeoutMs / 1000)));
+export function uwsIdleSeconds(heartbeatTimeoutMs: number): number | undefined {
+  const idle = 4 * Math.ceil(heartbeatTimeoutMs / 4000) + 4;
+  return idle <= 960 ? idle : undefined;
 }
+
+/** The reason uWS gives the close handler of a socket it cut for its idle timeout. */
+const IDLE_CUT = 'WebSocket timed out from inactivity';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const latin1 = new TextDecoder('latin1');
 
 export function createUwsTransport(uws: Uws, opts: TransportOptions): Transport {
   const app = uws.App();
+  const idle = uwsIdleSeconds(opts.heartbeatTimeoutMs);
   let listenSocket: UWS.us_listen_socket | undefined;
   const sockets = new Set<UWS.WebSocket<SocketData>>();
   /** Streamed responses still open: close() ends them, or they would keep the process alive. */
@@ -160,7 +170,7 @@ export function createUwsTransport(uws: Uws, opts: TransportOptions): Transport 
     maxBackpressure: opts.maxBufferedBytes * 2 + 1024 * 1024,
     // The gateway pings (every heartbeat interval, as on ws); uWS closes a socket from which nothing came
     // (no frame, no pong) for idleTimeout, natively, and JavaScript hears of no pong (see uwsIdleSeconds).
-    idleTimeout: uwsIdleSeconds(opts.heartbeatTimeoutMs),
+    idleTimeout: idle ?? 0,
     sendPingsAutomatically: false,
     compression: uws.DISABLED,
     upgrade(res, req, context) {
@@ -203,11 +213,14 @@ export function createUwsTransport(uws: Uws, opts: TransportOptions): Transport 
       // uWS corks the socket for this callback: what the frame makes (its reply, its events) leaves in one write.
       writingTo(ws, data, () => h.message(text));
     },
-    close(ws, code) {
+    // Only where uWS cannot keep the heartbeat timeout: the gateway watches pongs itself.
+    ...(idle === undefined ? { pong: (ws: UWS.WebSocket<SocketData>) => ws.getUserData().handlers?.pong() } : {}),
+    close(ws, code, message) {
       sockets.delete(ws);
       const data = ws.getUserData();
+      const silent = !data.closed && code === 1006 && message.byteLength === IDLE_CUT.length && latin1.decode(message) === IDLE_CUT;
       data.closed = true;
-      data.handlers?.close(code);
+      data.handlers?.close(code, silent);
     },
   });
 
@@ -260,8 +273,7 @@ export function createUwsTransport(uws: Uws, opts: TransportOptions): Transport 
 
   return {
     name: 'uws',
-    // uWS checks its sockets' timeouts every 4 s: a silent one goes up to that long after idleTimeout.
-    silenceLimitMs: (uwsIdleSeconds(opts.heartbeatTimeoutMs) + 4) * 1000,
+    silenceLimitMs: idle === undefined ? undefined : idle * 1000,
     publish(topic, frame) {
       // A frame for the socket being written to goes into its cork by a direct send, and to the topic's other
       // subscribers through ws.publish, which skips the sender. app.publish would leave this socket's copy to

@@ -140,7 +140,7 @@ function wire(conn: WsConn, handlers: ConnHandlers, sockets: Set<WebSocket>): vo
   ws.on('close', (code) => {
     sockets.delete(ws);
     conn.unsubscribeAll();
-    handlers.close(code);
+    handlers.close(code, false);
   });
   ws.on('error', () => ws.terminate());
 }
