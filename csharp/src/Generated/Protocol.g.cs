@@ -777,7 +777,7 @@ namespace Foyer
         /// </summary>
         public const int RateLimited = 4002;
         /// <summary>
-        /// The client read too slowly: more than `maxBufferedBytes` waited to be sent to it. The close frame follows what was queued, so a client that catches up sees it; one that reads nothing for 2 s more is cut off (1006).
+        /// The client read too slowly: more than `maxBufferedBytes` waited to be sent to it. The close frame follows what was queued, so a client that catches up sees it; one that reads nothing for 2 s more is cut off (1006; on uws, uWebSockets.js waits 4 to 16 s, by the heartbeat timeout).
         /// </summary>
         public const int TooSlow = 4003;
         /// <summary>

@@ -43,10 +43,11 @@ export class Login {
           const { account, deviceSecret } = await accounts.createGuest(data.name);
           return { ...(await enter(c, account, after, true)), deviceSecret };
         }
-        await this.throttle(c.conn.ip);
+        const ip = c.conn.ip; // read while the socket is open: a failure counts against it even if it closes meanwhile
+        await this.throttle(ip);
         const account = await accounts.guestByDevice(data.deviceSecret);
         if (!account) {
-          await this.failures.failed(c.conn.ip);
+          await this.failures.failed(ip);
           throw new LobbyError('WRONG_CREDENTIALS', 'unknown device secret');
         }
         return enter(c, account, after);
@@ -54,10 +55,11 @@ export class Login {
       'auth.register': async (data, c, after) => enter(c, await accounts.register(data.name, data.password), after, true),
       'auth.login': async (data, c, after) => {
         const name = data.name.toLowerCase();
-        await this.throttle(c.conn.ip, name);
+        const ip = c.conn.ip;
+        await this.throttle(ip, name);
         const account = await accounts.login(data.name, data.password);
         if (!account) {
-          await this.failures.failed(c.conn.ip, name);
+          await this.failures.failed(ip, name);
           throw new LobbyError('WRONG_CREDENTIALS', 'wrong name or password');
         }
         return enter(c, account, after);

@@ -4,6 +4,7 @@
  * it never learns which library is underneath.
  */
 export interface Conn {
+  /** The peer's address while the socket is open. */
   readonly ip: string;
   /**
    * Queues a text frame; false when the connection is already closed. The
@@ -98,7 +99,10 @@ export interface Transport {
   listen(): Promise<number>;
   /** Stops accepting connections; open ones stay up. */
   stopListening(): void;
-  /** Closes everything that is left. */
+  /**
+   * Closes everything that is left: on ws every socket; on uws the streamed
+   * responses, WebSockets being their connections' to close (Gateway.shutdown).
+   */
   close(): Promise<void>;
   /**
    * Sends one frame to every socket subscribed to `topic`: the same bytes to
