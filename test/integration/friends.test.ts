@@ -276,6 +276,23 @@ describe('friends', () => {
       expect(stranger.inbox.of('presence.changed').filter((d) => d.userId === b.id)).toEqual([]);
       expect(game.id).toBeTruthy();
     });
+
+    it('of a user without friends until now: their status and activity show at once, and their first friend hears the next change', async () => {
+      const [a, b, c] = await Promise.all([p('Newcomer friend'), p('Loner in game'), p('Loner with activity')]);
+      // b enters a game and c sets an activity while nobody could hear of it.
+      await b.c.call('game.create', { name: 'Alone', gameType: unique('loner') });
+      await c.c.call('presence.set', { activity: 'fishing' });
+      await befriend(a, b);
+      await befriend(a, c);
+      const list = (await a.c.call('friends.list', {})).friends;
+      expect(list.find((f) => f.userId === b.id)!.presence).toEqual({ status: 'inGame', activity: null });
+      expect(list.find((f) => f.userId === c.id)!.presence).toEqual({ status: 'online', activity: 'fishing' });
+
+      await b.c.call('game.leave', {});
+      expect(await a.inbox.next('presence.changed', (d) => d.userId === b.id)).toEqual({ userId: b.id, name: b.name, presence: { status: 'online', activity: null } });
+      await c.c.call('game.create', { name: 'Fishing', gameType: unique('loner') });
+      expect(await a.inbox.next('presence.changed', (d) => d.userId === c.id)).toEqual({ userId: c.id, name: c.name, presence: { status: 'inGame', activity: 'fishing' } });
+    });
   });
 
   describe('friends-only games', () => {

@@ -350,12 +350,12 @@ describe('mail delivery within one login', () => {
       toUsers: (_to: unknown, _ev: string, data: { mail: MailMessage }) => void delivered.push(data.mail.id),
     } as unknown as Gateway;
     let inbox: MailMessage[] = [];
-    let release = () => {};
+    const waiting: (() => void)[] = [];
     const store = {
-      // The login push answers when the test says so.
+      // Login pushes answer when the test says so.
       list: async () => {
         const early = [...inbox];
-        await new Promise<void>((r) => (release = r));
+        await new Promise<void>((r) => waiting.push(r));
         return readAt === 'start' ? early : [...inbox];
       },
       send: async (input: { clientMsgId: string }) => {
@@ -375,7 +375,7 @@ describe('mail delivery within one login', () => {
       for (const l of listeners) l.started?.('u');
     };
     const ack = (ids: string[]) => registry.get('mail.ack')!({ ids }, { session: { userId: 'u' } as Session, now: 0 });
-    return { service, delivered, login, ack, release: async () => (release(), await new Promise((r) => setTimeout(r, 0))) };
+    return { service, delivered, login, ack, release: async () => (waiting.splice(0).forEach((r) => r()), await new Promise((r) => setTimeout(r, 0))) };
   }
 
   it('a message both live and in the login push goes out once', async () => {
@@ -396,6 +396,17 @@ describe('mail delivery within one login', () => {
     await s.ack(['m1']); // the client listed and acked before the push's answer
     await s.release();
     expect(s.delivered).toEqual(['m2']);
+    await s.service.stop();
+  });
+
+  it('a login push that answers after a later login delivers nothing to it (what it read may have been acked since)', async () => {
+    const s = setup('start');
+    await s.service.send({ userId: 'a', name: 'A' }, { to: ['u'], body: 'x', clientMsgId: 'm1' });
+    s.login(); // its push reads m1
+    await s.ack(['m1']);
+    s.login(); // a later login, nothing sent to it yet; its push reads an empty inbox
+    await s.release();
+    expect(s.delivered).toEqual([]);
     await s.service.stop();
   });
 });

@@ -55,6 +55,12 @@ export class FriendService {
   /** Lists being loaded; `stale` when a change came in meanwhile (the load reads again). */
   private readonly loading = new Map<string, { stale: boolean }>();
   private readonly retries = new Map<string, { timer: NodeJS.Timeout; delay: number }>();
+  /**
+   * Online users whose presence changes someone may hear: those with a
+   * non-EMPTY list or an activity (`watched`). The rest (every guest) have
+   * nobody to tell; their presence is derived when asked (`presenceOf`),
+   * which saves a record and a map entry per session (~80 bytes).
+   */
   private readonly presences = new Map<string, PresenceRecord>();
   private readonly dirty = new Set<string>();
   private flushQueued = false;
@@ -137,10 +143,28 @@ export class FriendService {
     this.announce(userId, p);
   }
 
+  /**
+   * The user's presence record, made now if they have none: from here on
+   * their changes are announced. Made with the status as it is now, so the
+   * next change is measured against what a friend would be shown
+   * (`presenceOf` derived the same status until then, and the activity was
+   * null). Nobody heard of the user before (no list entry, no activity), so
+   * nothing is owed from before.
+   */
+  private watched(userId: string, name: string): PresenceRecord {
+    let p = this.presences.get(userId);
+    if (!p) this.presences.set(userId, (p = { name, status: this.status(userId), activity: null }));
+    return p;
+  }
+
+  /**
+   * No record here: one is made when the list turns out non-EMPTY (load, or
+   * apply's first entry) or at setActivity, whichever comes first. Until the
+   * list loads nobody could be told anything (friendsOf is empty), so a
+   * record made by the load announces as the old one did then.
+   */
   private online(userId: string): void {
-    const session = this.deps.gateway.sessions.get(userId);
-    if (!session) return;
-    if (!this.presences.has(userId)) this.presences.set(userId, { name: session.name, status: this.status(userId), activity: null });
+    if (!this.deps.gateway.sessions.has(userId)) return;
     if (!this.lists.has(userId)) void this.load(userId);
   }
 
@@ -171,13 +195,15 @@ export class FriendService {
         mark.stale = false;
         entries = await this.deps.store.list(userId);
       } while (mark.stale);
-      if (!this.deps.gateway.sessions.has(userId)) return;
+      const session = this.deps.gateway.sessions.get(userId);
+      if (!session) return;
       const fresh = !this.lists.has(userId);
       this.lists.set(userId, entries.length ? new Map(entries.map((e) => [e.userId, e.state])) : EMPTY);
       const retry = this.retries.get(userId);
       if (retry) clearTimeout(retry.timer);
       this.retries.delete(userId);
-      const p = this.presences.get(userId);
+      // A record made by setActivity before the load is kept (with its activity); an EMPTY list without one needs none.
+      const p = entries.length ? this.watched(userId, session.name) : this.presences.get(userId);
       if (fresh && p) this.announce(userId, p);
     } catch (err) {
       const retry = this.retries.get(userId);
@@ -202,7 +228,12 @@ export class FriendService {
     for (const c of changes) {
       const list = this.lists.get(c.ownerId);
       if (list === EMPTY) {
-        if (!c.removed) this.lists.set(c.ownerId, new Map([[c.friend.userId, c.friend.state]]));
+        if (!c.removed) {
+          this.lists.set(c.ownerId, new Map([[c.friend.userId, c.friend.state]]));
+          // The first entry: later status changes must reach this friend (a list still loading makes its record when it loads).
+          const session = this.deps.gateway.sessions.get(c.ownerId);
+          if (session) this.watched(c.ownerId, session.name);
+        }
       } else if (list) {
         if (c.removed) list.delete(c.friend.userId);
         else list.set(c.friend.userId, c.friend.state);
@@ -251,8 +282,10 @@ export class FriendService {
 
   /** The user's own activity line; friends hear of a change. */
   setActivity(userId: string, name: string, activity: string | null): PresenceView {
-    let p = this.presences.get(userId);
-    if (!p) this.presences.set(userId, (p = { name, status: this.status(userId), activity: null }));
+    // Clearing an activity never set changes nothing: no record for it.
+    if (activity === null && !this.presences.has(userId)) return { status: this.status(userId), activity: null };
+    // A record made here stays for the session (even if the activity goes back to null): rare, and simpler than dropping it.
+    const p = this.watched(userId, name);
     if (p.activity !== activity) {
       p.activity = activity;
       this.announce(userId, p);

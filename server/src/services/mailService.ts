@@ -5,6 +5,9 @@ import type { Cluster } from '../cluster/cluster.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { Mail, MailMessage } from '../store/mail.js';
 
+/** A login: its number alone, then with the mail ids sent to it once there is one. */
+type Login = number | { login: number; ids: Set<string> };
+
 export interface MailServiceDeps {
   config: Config;
   log: Logger;
@@ -40,17 +43,20 @@ export class MailService {
   /**
    * Per user with a session here, one per login: the mail ids sent to (or
    * acked by) it since, so live sends, the login push and acks never repeat
-   * each other. The Set is made at the first id: most sessions get no mail,
-   * and an empty Set costs 0.2 KiB.
+   * each other. Until the first id it is the login's number alone (a small
+   * integer, stored in the entry without an object): most sessions get no
+   * mail, and even an empty object costs 32 bytes a session.
    */
-  private readonly sent = new Map<string, { ids: Set<string> | undefined }>();
+  private readonly sent = new Map<string, Login>();
+  /** The last login's number; each login takes the next, so a later one is told from an earlier one (`pushPending`). */
+  private logins = 0;
   private purging: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly deps: MailServiceDeps) {
     deps.cluster.onCast<{ userId: string; mail: MailMessage }>('mail.deliver', ({ userId, mail }) => this.sent.has(userId) && this.deliver(userId, mail));
     // A resumed user stream replays what was pushed; a new session, or one whose user stream resynced (resynced()), is pushed to afresh.
     // An account made by this very login has no mail yet: nothing to read.
-    deps.gateway.onSession({ started: (userId, known) => (known?.created ? void this.sent.set(userId, { ids: undefined }) : this.resynced(userId)), ended: (userId) => this.sent.delete(userId), moved: (userId) => this.sent.delete(userId) });
+    deps.gateway.onSession({ started: (userId, known) => (known?.created ? void this.login(userId) : this.resynced(userId)), ended: (userId) => this.sent.delete(userId), moved: (userId) => this.sent.delete(userId) });
     // Every node purges: deleting what is expired twice is harmless.
     const every = Math.max(1000, Math.min(60_000, deps.config.mailTtlMs));
     this.purgeTimer = setInterval(() => void this.purge(), every);
@@ -102,25 +108,44 @@ export class MailService {
       void this.deps.gateway.nodeOf(userId).then((node) => node !== undefined && this.deps.cluster.tell(node, 'mail.deliver', { userId, mail }));
       return;
     }
-    const sent = this.sent.get(userId);
-    if (!sent || sent.ids?.has(mail.id) || !this.deps.gateway.sessions.has(userId)) return;
-    (sent.ids ??= new Set()).add(mail.id);
+    const ids = this.idsOf(userId);
+    if (!ids || ids.has(mail.id)) return;
+    ids.add(mail.id);
     this.deps.gateway.toUsers([userId], 'mail.received', { mail });
   }
 
   /** The user's stream starts afresh (a new session, or its snapshot): what waits is pushed again. */
   resynced(userId: string): void {
-    this.sent.set(userId, { ids: undefined });
-    void this.pushPending(userId);
+    void this.pushPending(userId, this.login(userId));
+  }
+
+  /**
+   * A new login of the user: nothing sent to it yet. The number wraps at
+   * 2^30 so it stays a small integer (never a heap number); a login push
+   * would have to wait through 2^30 logins to mistake a later one for its own.
+   */
+  private login(userId: string): number {
+    this.logins = (this.logins + 1) % 2 ** 30;
+    this.sent.set(userId, this.logins);
+    return this.logins;
+  }
+
+  /** The ids sent to the user's login here (made at the first one), or undefined without a login. */
+  private idsOf(userId: string): Set<string> | undefined {
+    const l = this.sent.get(userId);
+    if (typeof l !== 'number') return l?.ids;
+    const ids = new Set<string>();
+    this.sent.set(userId, { login: l, ids });
+    return ids;
   }
 
   /** At login and resume: what waits for the user, oldest first (the events follow the login reply). */
-  private async pushPending(userId: string): Promise<void> {
-    const login = this.sent.get(userId);
+  private async pushPending(userId: string, login: number): Promise<void> {
     try {
       const pending = await this.deps.mail.list(userId, LOGIN_PUSH_MAX);
       // A later login (or logout) in the meantime: that one pushes for itself.
-      if (this.sent.get(userId) !== login) return;
+      const now = this.sent.get(userId);
+      if (now === undefined || (typeof now === 'number' ? now : now.login) !== login) return;
       for (const m of pending) this.deliver(userId, m);
     } catch (err) {
       this.deps.log.warn({ err, userId }, 'pushing pending mail at login failed; the client gets it with mail.list');
@@ -145,8 +170,8 @@ export class MailService {
   async ack(userId: string, ids: string[]): Promise<number> {
     const deleted = await this.deps.mail.ack(userId, ids);
     // Marked as sent: a login push read before the delete must not bring them back.
-    const sent = this.sent.get(userId);
-    if (sent) for (const id of ids) (sent.ids ??= new Set()).add(id);
+    const sent = ids.length ? this.idsOf(userId) : undefined;
+    if (sent) for (const id of ids) sent.add(id);
     return deleted;
   }
 }
