@@ -44,12 +44,15 @@ function writingTo(ws: UWS.WebSocket<SocketData>, data: SocketData, fn: () => vo
 }
 
 /**
- * A topic every socket that ever subscribes to one stays subscribed to until
- * it closes; nothing is published on it. This build of uWS frees a socket's
+ * A topic a socket holds whenever it would otherwise have none, once it has
+ * had one; nothing is published on it. This build of uWS frees a socket's
  * subscriber when it leaves its last topic, and with it the frames published
  * to it and not yet written: a player who leaves a game's topic in the tick
  * its `game.ended` was published would never get it (later uWS releases keep
- * the subscriber). Not a stream's name: those have a colon.
+ * the subscriber). Taken before the last topic is left, and let go when
+ * another is taken: a seated player's socket is in its game's topic alone
+ * (each topic a socket is in costs uWS's native memory). Not a stream's name:
+ * those have a colon.
  */
 const ANCHOR = 'anchor';
 
@@ -89,12 +92,14 @@ class UwsConn implements Conn {
 
   subscribe(topic: string): void {
     if (this.data.closed) return;
-    if (!this.ws.isSubscribed(ANCHOR)) this.ws.subscribe(ANCHOR);
     this.ws.subscribe(topic);
+    if (this.ws.isSubscribed(ANCHOR)) this.ws.unsubscribe(ANCHOR);
   }
 
   unsubscribe(topic: string): void {
-    if (!this.data.closed) this.ws.unsubscribe(topic);
+    if (this.data.closed) return;
+    if (this.ws.getTopics().length === 1) this.ws.subscribe(ANCHOR); // about to leave its last topic (see ANCHOR)
+    this.ws.unsubscribe(topic);
   }
 
   ping(): void {
