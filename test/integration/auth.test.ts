@@ -5,6 +5,7 @@ import { LobbyError } from '@foyer/client-sdk';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestNode, TOKEN_SECRET, type TestNode } from '../helpers/node.js';
+import { until } from '../helpers/events.js';
 import { RawClient } from '../helpers/raw.js';
 
 const EXTERNAL_SECRET = 'a-games-own-account-system-secret';
@@ -179,6 +180,27 @@ describe('login policy', () => {
       await b.call('auth.token', { token: a.token! });
       expect(await closed).toBe(4001);
       expect((await b.call('session.ping', {})).serverTime).toBeGreaterThan(0);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('refuse: a login whose socket closed while it ran leaves no session behind, and the next login goes in', async () => {
+    const t = await startTestNode({ loginPolicy: 'refuse', reconnectGraceMs: 100 });
+    try {
+      const first = new RawClient(`${t.url}/?v=2`);
+      expect((await first.request('auth.register', { name: 'Ivy', password: 'correct horse 1' })).ok).toBe(true);
+      first.close();
+      await until(async () => (await t.admin('GET', '/admin/stats')).body.sessions === 0);
+      const quick = new RawClient(`${t.url}/?v=2`);
+      await quick.opened;
+      quick.send({ id: 1, op: 'auth.login', data: { name: 'Ivy', password: 'correct horse 1' } });
+      quick.ws.terminate(); // gone while the password is checked (scrypt, off the main thread)
+      const done = async () => /foyer_requests_total\{op="auth\.login",outcome="\w+"\} 1\n/.test(await (await fetch(`${t.httpUrl}/metrics`)).text());
+      await until(done);
+      const again = t.client();
+      await again.connect();
+      expect((await again.call('auth.login', { name: 'Ivy', password: 'correct horse 1' })).name).toBe('Ivy');
     } finally {
       await t.stop();
     }

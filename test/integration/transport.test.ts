@@ -73,6 +73,19 @@ describe(`transport (${kind}): topics and frames sent to one socket`, () => {
     expect(await c.upTo('after')).toEqual(['ended', 'after']);
   });
 
+  it('a frame published on a topic reaches a socket that leaves every topic it has, or changes topics, in the same turn', async () => {
+    const { t, c, conn } = await connected();
+    conn.subscribe('game:2');
+    t.publish('game:1', 'one');
+    conn.unsubscribe('game:1');
+    conn.unsubscribe('game:2');
+    conn.subscribe('game:3');
+    t.publish('game:3', 'three');
+    conn.unsubscribe('game:3');
+    conn.deliver('after');
+    expect(await c.upTo('after')).toEqual(['one', 'three', 'after']);
+  });
+
   it('frames sent to one socket and published on its topics arrive in the order they were made', async () => {
     const { t, c, conn } = await connected();
     t.publish('game:1', 'a');

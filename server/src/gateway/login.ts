@@ -15,6 +15,17 @@ export type LoginOp = (typeof loginOps)[number];
 export type LoginHandler<O extends LoginOp> = (data: OpParsed<O>, c: Connection, after: (fn: () => void) => void) => OpResult<O> | Promise<OpResult<O>>;
 
 /**
+ * The client's address for a login's throttle, read once before its awaits so
+ * that a failure counts against it. A login queued behind others may run
+ * after its socket closed, when the address can no longer be read (uws reads
+ * it from the socket): refused then, rather than throttled as no one's.
+ */
+function addressOf(c: Connection): string {
+  if (c.closed) throw new LobbyError('UNAUTHENTICATED', 'the connection closed before its login ran');
+  return c.conn.ip;
+}
+
+/**
  * Logging a connection in and out: the login ops and session.logout, the
  * token in the URL, the throttle of failed logins, and the one session per
  * account across the cluster.
@@ -43,7 +54,7 @@ export class Login {
           const { account, deviceSecret } = await accounts.createGuest(data.name);
           return { ...(await enter(c, account, after, true)), deviceSecret };
         }
-        const ip = c.conn.ip; // read while the socket is open: a failure counts against it even if it closes meanwhile
+        const ip = addressOf(c);
         await this.throttle(ip);
         const account = await accounts.guestByDevice(data.deviceSecret);
         if (!account) {
@@ -55,7 +66,7 @@ export class Login {
       'auth.register': async (data, c, after) => enter(c, await accounts.register(data.name, data.password), after, true),
       'auth.login': async (data, c, after) => {
         const name = data.name.toLowerCase();
-        const ip = c.conn.ip;
+        const ip = addressOf(c);
         await this.throttle(ip, name);
         const account = await accounts.login(data.name, data.password);
         if (!account) {
@@ -212,6 +223,9 @@ export class Login {
     known: LoginAccount | undefined,
   ): Promise<{ resumed: boolean; streams: (StreamPosition | StreamResume)[] }> {
     if (this.gw.isClosing) throw new LobbyError('SHUTTING_DOWN', 'server is shutting down; reconnect to another node');
+    // Its socket closed while the login awaited: a session attached to it would never hear of the close
+    // (no grace period, no end), and under the `refuse` policy would refuse the user's every later login.
+    if (c.closed) throw new LobbyError('UNAUTHENTICATED', 'the connection closed before its login was done');
     const { config } = this.gw.deps;
     let s = this.gw.sessions.get(id.userId);
     const resuming = listed !== undefined;

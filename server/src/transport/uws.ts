@@ -97,7 +97,7 @@ class UwsConn implements Conn {
   }
 
   unsubscribe(topic: string): void {
-    if (this.data.closed) return;
+    if (this.data.closed || !this.ws.isSubscribed(topic)) return;
     if (this.ws.getTopics().length === 1) this.ws.subscribe(ANCHOR); // about to leave its last topic (see ANCHOR)
     this.ws.unsubscribe(topic);
   }
