@@ -105,7 +105,6 @@ export class Gateway {
 
   constructor(readonly deps: GatewayDeps) {
     const { config, tokens, registry } = deps;
-    this.forgetEvery(config.heartbeatTimeoutMs);
     this.directory = new Directory(this.sessions, deps.cluster, deps.log);
     this.delivery = new Delivery(this.sessions, this.directory, deps.cluster, deps.metrics, { events: config.streamHistoryEvents, bytes: config.streamHistoryBytes });
     this.login = new Login(this);
@@ -216,15 +215,13 @@ export class Gateway {
 
   /** Where frames are published: the transport, once it exists; and who closes silent connections. */
   useTransport(transport: Publisher & Pick<Transport, 'silenceLimitMs'>): void {
+    const { heartbeatTimeoutMs, reconnectGraceMs } = this.deps.config;
     this.delivery.hub.publisher = transport;
     this.silenceWatched = transport.silenceLimitMs !== undefined;
-    if (this.silenceWatched) this.forgetEvery(transport.silenceLimitMs!);
-  }
-
-  /** A dead client's connection is closed at most `silenceMs` after it fell silent. */
-  private forgetEvery(silenceMs: number): void {
+    // A dead client's connection is closed at most this long after it fell silent: the transport's limit, else the sweep's.
+    const silenceMs = transport.silenceLimitMs ?? heartbeatTimeoutMs;
     clearInterval(this.forgetter);
-    this.forgetter = setInterval(() => this.delivery.hub.forgetQuiet(), silenceMs + this.deps.config.reconnectGraceMs);
+    this.forgetter = setInterval(() => this.delivery.hub.forgetQuiet(), silenceMs + reconnectGraceMs);
     this.forgetter.unref();
   }
 

@@ -24,8 +24,8 @@ export const partyStream = (partyId: string) => `party:${partyId}`;
  * (SessionLink.deliver) rather than through a transport topic: a user's own
  * stream, which only that user's session receives. A topic of its own cost
  * every socket about 0.25 KiB outside the V8 heap on uWS (the topic, its
- * name and its subscriber entry), a Set of one on ws; a socket in any other
- * topic keeps a subscriber entry in the shared anchor topic instead (uws.ts).
+ * name and its subscriber entry), a Set of one on ws. (A uWS socket with no
+ * other topic holds the shared anchor topic instead: uws.ts.)
  */
 export const sentDirect = (name: string): boolean => name.startsWith('user:');
 

@@ -40,7 +40,6 @@ export interface ConnHandlers {
 export interface UpgradeInfo {
   url: string;
   query: URLSearchParams;
-  ip: string;
 }
 
 export interface HttpRequest {

@@ -188,7 +188,6 @@ export function createUwsTransport(uws: Uws, opts: TransportOptions): Transport 
       const info: UpgradeInfo = {
         url: q ? `${url}?${q}` : url,
         query: new URLSearchParams(q),
-        ip: latin1.decode(res.getRemoteAddressAsText()),
       };
       res.upgrade<SocketData>(
         { info, handlers: undefined, closed: false },

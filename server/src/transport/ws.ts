@@ -193,7 +193,7 @@ export function createWsTransport(opts: TransportOptions): Transport {
       const url = new URL(req.url ?? '/', 'http://x');
       const ip = req.socket.remoteAddress ?? '';
       const conn = new WsConn(ws, ip, topics, writer);
-      wire(conn, opts.onConnection(conn, { url: req.url ?? '/', query: url.searchParams, ip }), sockets);
+      wire(conn, opts.onConnection(conn, { url: req.url ?? '/', query: url.searchParams }), sockets);
     });
   });
 
